@@ -1,0 +1,10 @@
+"""A ministry platform (国务院部门政务数据平台): publishes its sector's catalog and tells the hub."""
+
+from node.jobs import Compactor, HubNotifier
+from node.roles import Role
+
+ROLE = Role(
+    name="ministry",
+    title="ministry platform",
+    jobs=lambda node: [Compactor(node), HubNotifier(node)],
+)

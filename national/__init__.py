@@ -1,0 +1,12 @@
+"""The national hub (国家政务大数据平台): pulls every provincial and ministry node on a schedule."""
+
+from node.jobs import Compactor
+from node.roles import Role
+from node.scheduler import Hub
+
+ROLE = Role(
+    name="national",
+    title="national hub",
+    jobs=lambda node: [Compactor(node), Hub(node)],
+    is_hub=True,
+)

@@ -1,0 +1,208 @@
+"""Catalog rules at a node: who may publish what, versions, tombstones, listing and search."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import datetime
+from typing import Callable
+
+from node import domain, regions, search
+from node.domain import Entry, InvalidEntry
+from node.errors import Invalid, NotFound, PermissionDenied
+from node.store import Store, code_id, format_time
+
+MAX_QUERY = 200
+DEFAULT_PAGE = 50
+_PAGE_TOKEN = re.compile(r"^\d{1,18}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class EntryFilter:
+    provider_code: str = ""
+    region_code: str = ""
+    category: str = ""
+    share_type: str = ""
+    update_cycle: str = ""
+    updated_since: datetime | None = None
+    origin: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Published:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class Catalog:
+    """The catalog of one node. Departments publish here; every write is logged for peers."""
+
+    def __init__(self, store: Store, node_id: str, department_codes: set[str], max_page_size: int = 1000,
+                 clock: Callable[[], datetime] = domain.utcnow, on_change: Callable[[], None] | None = None):
+        self.store = store
+        self.node_id = node_id
+        self.department_codes = department_codes
+        self.max_page_size = max_page_size
+        self.clock = clock
+        self.on_change = on_change or (lambda: None)
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def publish(self, entries: list[Entry]) -> tuple[list[Entry], Published]:
+        """Creates or updates entries, all or nothing. Returns the stored entries and counts.
+        An entry whose content is unchanged keeps its version and logs nothing."""
+        if not entries:
+            raise Invalid("entries", "must hold at least one entry")
+        seen: dict[str, int] = {}
+        for i, entry in enumerate(entries):
+            where = f"entries[{i}]." if len(entries) > 1 else ""
+            try:
+                domain.validate_entry(entry)
+            except InvalidEntry as exc:
+                raise Invalid(where + exc.field, exc.rule) from None
+            if entry.provider_code not in self.department_codes:
+                raise PermissionDenied(
+                    f"{where}provider_code: {entry.provider_code} is not a department of node {self.node_id}"
+                )
+            if entry.resource_code in seen:
+                raise Invalid(f"{where}resource_code", f"repeats entries[{seen[entry.resource_code]}] in the same call")
+            seen[entry.resource_code] = i
+        now = self.clock()
+        stored: list[Entry] = []
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        with self.store.transaction() as tx:
+            existing = tx.entries(seen)
+            writes = []
+            for entry in entries:
+                old = existing.get(entry.resource_code)
+                if old is not None and old.origin != self.node_id:
+                    raise PermissionDenied(f"resource_code: {entry.resource_code} belongs to node {old.origin}")
+                if old is not None and not old.withdrawn and domain.same_content(old, entry):
+                    counts["unchanged"] += 1
+                    stored.append(old)
+                    continue
+                new = dataclasses.replace(
+                    entry, origin=self.node_id, withdrawn=False, updated_at=now,
+                    version=1 if old is None else old.version + 1,
+                    published_at=now if old is None else old.published_at,
+                )
+                counts["created" if old is None else "updated"] += 1
+                writes.append(new)
+                stored.append(new)
+            tx.put_entries(writes, log=True)
+        if counts["created"] or counts["updated"]:
+            self.on_change()
+        return stored, Published(**counts)
+
+    def withdraw(self, resource_code: str) -> Entry:
+        """Turns an entry into a tombstone (a new version). Withdrawing a tombstone changes nothing."""
+        self._check_code(resource_code)
+        with self.store.transaction() as tx:
+            old = tx.entries([resource_code]).get(resource_code)
+            if old is None:
+                raise NotFound(f"resource_code: no entry {resource_code}")
+            if old.origin != self.node_id:
+                raise PermissionDenied(f"resource_code: {resource_code} belongs to node {old.origin}")
+            if old.provider_code not in self.department_codes:
+                raise PermissionDenied(f"provider_code: {old.provider_code} is not a department of node {self.node_id}")
+            if old.withdrawn:
+                return old
+            tomb = dataclasses.replace(old, withdrawn=True, version=old.version + 1, updated_at=self.clock())
+            tx.put_entries([tomb], log=True)
+        self.on_change()
+        return tomb
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, resource_code: str) -> Entry:
+        self._check_code(resource_code)
+        entry = self.store.get_entry(resource_code)
+        if entry is None:
+            raise NotFound(f"resource_code: no entry {resource_code}")
+        return entry
+
+    def list(self, where: EntryFilter, page_size: int, page_token: str) -> tuple[list[Entry], str]:
+        """Live entries in code order; the page token is the position after the page."""
+        size = self._page_size(page_size)
+        after = -1
+        if page_token:
+            if not _PAGE_TOKEN.match(page_token):
+                raise Invalid("page_token", "is not a token this node handed out")
+            after = int(page_token)
+        sql, params = self._filter_sql(where)
+        entries = self.store.list_entries(sql, params, after, size + 1)
+        more = len(entries) > size
+        entries = entries[:size]
+        return entries, str(code_id(entries[-1].resource_code)) if more else ""
+
+    def search(self, query: str, where: EntryFilter, page_size: int, page_token: str) -> tuple[list[Entry], str, int]:
+        """Ranked matches of the query over name, summary, keywords, data item names and
+        provider name; the page token is an offset into the ranking."""
+        if len(query) > MAX_QUERY:
+            raise Invalid("query", f"must be at most {MAX_QUERY} characters")
+        match = search.query_phrase(query)
+        if match is None:
+            raise Invalid("query", "must hold at least one letter, digit or Chinese character")
+        size = self._page_size(page_size)
+        offset = 0
+        if page_token:
+            if not _PAGE_TOKEN.match(page_token) or int(page_token) > 1_000_000:
+                raise Invalid("page_token", "is not a token this node handed out")
+            offset = int(page_token)
+        sql, params = self._filter_sql(where, table="entries.")
+        entries, total = self.store.search(match, sql, params, offset, size)
+        nxt = offset + len(entries)
+        return entries, str(nxt) if nxt < total else "", total
+
+    # -- checks ----------------------------------------------------------------------------
+
+    def _page_size(self, page_size: int) -> int:
+        if page_size == 0:
+            return min(DEFAULT_PAGE, self.max_page_size)
+        if not 1 <= page_size <= self.max_page_size:
+            raise Invalid("page_size", f"must be from 1 to {self.max_page_size}")
+        return page_size
+
+    @staticmethod
+    def _check_code(resource_code: str) -> None:
+        if not domain.RESOURCE_CODE.match(resource_code):
+            raise Invalid("resource_code", "must be <provider_code>/<6-digit sequence>, e.g. 130100005/000123")
+
+    @staticmethod
+    def _filter_sql(where: EntryFilter, table: str = "") -> tuple[str, list]:
+        """SQL conditions for a filter. Provider and region filters become ranges of the integer
+        key, because a resource code starts with its provider code, which starts with its region:
+        a province-level region code (xx0000) covers its whole province, a prefecture-level one
+        (xxyy00) its prefecture."""
+        clauses: list[str] = []
+        params: list = []
+        if where.provider_code:
+            if not domain.PROVIDER_CODE.match(where.provider_code):
+                raise Invalid("filter.provider_code", "must be 9 digits")
+            lo = int(where.provider_code) * 10**6
+            clauses.append(f"{table}id >= ? AND {table}id < ?")
+            params += [lo, lo + 10**6]
+        if where.region_code:
+            if not regions.is_known(where.region_code):
+                raise Invalid("filter.region_code", "must be a known 6-digit GB/T 2260 code")
+            prefix = regions.prefix(where.region_code)
+            span = 10 ** (15 - len(prefix))
+            lo = int(prefix) * span
+            clauses.append(f"{table}id >= ? AND {table}id < ?")
+            params += [lo, lo + span]
+        for name, choices in (("category", domain.CATEGORIES), ("share_type", domain.SHARE_TYPES),
+                              ("update_cycle", domain.UPDATE_CYCLES)):
+            value = getattr(where, name)
+            if value:
+                if value not in choices:
+                    raise Invalid(f"filter.{name}", f"must be one of {', '.join(choices)}")
+                clauses.append(f"{table}{name} = ?")
+                params.append(value)
+        if where.updated_since is not None:
+            clauses.append(f"{table}updated_at >= ?")
+            params.append(format_time(where.updated_since))
+        if where.origin:
+            clauses.append(f"{table}origin = ?")
+            params.append(where.origin)
+        return "".join(f" AND {c}" for c in clauses), params

@@ -1,0 +1,262 @@
+"""Node configuration: YAML validated into frozen dataclasses; every default lives here.
+
+An unknown key, a missing key or a bad value stops start-up with a ConfigError that names the
+file, the key path and the rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import re
+from typing import Any, Callable
+
+import yaml
+
+from node import regions
+from node.domain import PROVIDER_CODE
+
+ROLES = ("national", "provincial", "ministry")
+NODE_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+ADDRESS = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
+_MISSING = object()
+
+
+class ConfigError(ValueError):
+    def __init__(self, file: str, key: str, rule: str):
+        super().__init__(f"{file}: {key}: {rule}")
+        self.file, self.key, self.rule = file, key, rule
+
+
+@dataclasses.dataclass(frozen=True)
+class Department:
+    code: str
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Peer:
+    id: str
+    role: str
+    address: str
+    region_code: str
+    interval: float = 30.0
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncSettings:
+    max_concurrent: int = 8
+    jitter: float = 0.1
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+    call_deadline: float = 120.0
+    batch_size: int = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class HubLink:
+    address: str
+    notify: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    source: str
+    node_id: str
+    role: str
+    region_code: str
+    listen: str
+    database: str
+    name: str = ""
+    departments: tuple[Department, ...] = ()
+    peers: tuple[Peer, ...] = ()
+    sync: SyncSettings = SyncSettings()
+    hub: HubLink | None = None
+    change_log_keep: int = 0
+    compact_every: float = 300.0
+    synchronous: str = "full"
+    log_level: str = "info"
+    log_format: str = "auto"
+    max_message_bytes: int = 4 * 1024 * 1024
+    max_page_size: int = 1000
+    grace: float = 5.0
+
+    def department(self, code: str) -> Department | None:
+        return next((d for d in self.departments if d.code == code), None)
+
+
+class _Reader:
+    """Walks a parsed YAML mapping, naming the key path in every error."""
+
+    def __init__(self, file: str):
+        self.file = file
+
+    def fail(self, key: str, rule: str) -> None:
+        raise ConfigError(self.file, key, rule)
+
+    def mapping(self, value: Any, path: str, allowed: set[str]) -> dict:
+        if not isinstance(value, dict):
+            self.fail(path or "(top)", "must be a mapping")
+        for key in value:
+            if key not in allowed:
+                self.fail(f"{path}.{key}" if path else str(key), f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        return value
+
+    def get(self, data: dict, path: str, key: str, check: Callable[[Any], str | None], default: Any = _MISSING) -> Any:
+        full = f"{path}.{key}" if path else key
+        if key not in data or data[key] is None:
+            if default is _MISSING:
+                self.fail(full, "is required")
+            return default
+        value = data[key]
+        problem = check(value)
+        if problem:
+            self.fail(full, problem)
+        return value
+
+
+def _text(pattern: re.Pattern | None = None, rule: str = "") -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            return "must be a non-empty string (quote codes: \"130000\")"
+        if pattern is not None and not pattern.match(value):
+            return rule
+        return None
+    return check
+
+
+def _number(lo: float, hi: float, integer: bool = False) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        kinds = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not lo <= value <= hi:
+            return f"must be {'an integer' if integer else 'a number'} from {lo:g} to {hi:g}"
+        return None
+    return check
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
+    return lambda v: None if v in choices else f"must be one of {', '.join(choices)}"
+
+
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def _region(value: Any) -> str | None:
+    if not isinstance(value, str) or not regions.is_known(value):
+        return "must be a known 6-digit GB/T 2260 region code, quoted (\"130000\")"
+    return None
+
+
+_address = _text(ADDRESS, "must be HOST:PORT")
+_node_id = _text(NODE_ID, "must be lowercase letters, digits, '-' or '_', starting with a letter, at most 40")
+
+
+def load(path: str | pathlib.Path) -> Config:
+    """Reads and validates a node config file."""
+    file = str(path)
+    try:
+        text = pathlib.Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(file, "(file)", f"cannot be read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(file, "(file)", f"is not valid YAML: {exc}") from None
+    return parse(data, file, base_dir=pathlib.Path(path).parent)
+
+
+def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = None) -> Config:
+    r = _Reader(file)
+    top = r.mapping(data, "", {"node", "listen", "database", "departments", "peers", "sync", "hub",
+                               "change_log", "store", "log", "limits", "shutdown_grace"})
+    node = r.mapping(r.get(top, "", "node", lambda v: None), "node", {"id", "role", "region_code", "name"})
+    role = r.get(node, "node", "role", _choice(ROLES))
+    region = r.get(node, "node", "region_code", _region)
+    if role == "ministry" and region != regions.CENTRAL:
+        r.fail("node.region_code", f"must be {regions.CENTRAL} (central) for a ministry node")
+    if role == "provincial" and region != regions.province_of(region):
+        r.fail("node.region_code", "must be a province-level code (ending in 0000) for a provincial node")
+    database = r.get(top, "", "database", _text())
+    if database != ":memory:" and base_dir is not None and not pathlib.Path(database).is_absolute():
+        database = str((base_dir / database).resolve())
+
+    departments = []
+    for i, item in enumerate(r.get(top, "", "departments", _list, default=[])):
+        path = f"departments[{i}]"
+        item = r.mapping(item, path, {"code", "name"})
+        code = r.get(item, path, "code", _text(PROVIDER_CODE, "must be 9 digits: region code + department number"))
+        if not regions.within(code[:6], region):
+            r.fail(f"{path}.code", f"must lie in the node's region {region}")
+        if any(d.code == code for d in departments):
+            r.fail(f"{path}.code", f"repeats {code}")
+        departments.append(Department(code=code, name=r.get(item, path, "name", _text())))
+
+    peers = []
+    raw_peers = r.get(top, "", "peers", _list, default=[])
+    if raw_peers and role != "national":
+        r.fail("peers", "only a national node pulls from peers")
+    for i, item in enumerate(raw_peers):
+        path = f"peers[{i}]"
+        item = r.mapping(item, path, {"id", "role", "address", "region_code", "interval"})
+        peer = Peer(
+            id=r.get(item, path, "id", _node_id),
+            role=r.get(item, path, "role", _choice(("provincial", "ministry"))),
+            address=r.get(item, path, "address", _address),
+            region_code=r.get(item, path, "region_code", _region),
+            interval=float(r.get(item, path, "interval", _number(0.05, 86400), default=30.0)),
+        )
+        if any(p.id == peer.id for p in peers):
+            r.fail(f"{path}.id", f"repeats {peer.id}")
+        peers.append(peer)
+
+    sync = SyncSettings()
+    if "sync" in top:
+        if role != "national":
+            r.fail("sync", "only a national node pulls from peers")
+        s = r.mapping(top["sync"], "sync", {f.name for f in dataclasses.fields(SyncSettings)})
+        sync = SyncSettings(
+            max_concurrent=r.get(s, "sync", "max_concurrent", _number(1, 256, True), sync.max_concurrent),
+            jitter=float(r.get(s, "sync", "jitter", _number(0, 1), sync.jitter)),
+            backoff_initial=float(r.get(s, "sync", "backoff_initial", _number(0.01, 3600), sync.backoff_initial)),
+            backoff_max=float(r.get(s, "sync", "backoff_max", _number(0.01, 86400), sync.backoff_max)),
+            call_deadline=float(r.get(s, "sync", "call_deadline", _number(0.1, 86400), sync.call_deadline)),
+            batch_size=r.get(s, "sync", "batch_size", _number(1, 5000, True), sync.batch_size),
+        )
+
+    hub = None
+    if "hub" in top and top["hub"] is not None:
+        if role == "national":
+            r.fail("hub", "a national node is the hub; it has no hub link")
+        h = r.mapping(top["hub"], "hub", {"address", "notify"})
+        hub = HubLink(address=r.get(h, "hub", "address", _address), notify=r.get(h, "hub", "notify", _boolean, True))
+
+    change_log = r.mapping(top.get("change_log") or {}, "change_log", {"keep", "compact_every"})
+    store = r.mapping(top.get("store") or {}, "store", {"synchronous"})
+    log = r.mapping(top.get("log") or {}, "log", {"level", "format"})
+    limits = r.mapping(top.get("limits") or {}, "limits", {"max_message_bytes", "max_page_size"})
+    return Config(
+        source=file,
+        node_id=r.get(node, "node", "id", _node_id),
+        role=role,
+        region_code=region,
+        name=r.get(node, "node", "name", _text(), default=""),
+        listen=r.get(top, "", "listen", _address),
+        database=database,
+        departments=tuple(departments),
+        peers=tuple(peers),
+        sync=sync,
+        hub=hub,
+        change_log_keep=r.get(change_log, "change_log", "keep", _number(0, 10**12, True), 0),
+        compact_every=float(r.get(change_log, "change_log", "compact_every", _number(0.1, 86400), 300.0)),
+        synchronous=r.get(store, "store", "synchronous", _choice(("full", "normal")), "full"),
+        log_level=r.get(log, "log", "level", _choice(("debug", "info", "warning", "error")), "info"),
+        log_format=r.get(log, "log", "format", _choice(("auto", "json", "console")), "auto"),
+        max_message_bytes=r.get(limits, "limits", "max_message_bytes", _number(1024, 256 * 1024 * 1024, True), 4 * 1024 * 1024),
+        max_page_size=r.get(limits, "limits", "max_page_size", _number(1, 10000, True), 1000),
+        grace=float(r.get(top, "", "shutdown_grace", _number(0, 600), 5.0)),
+    )
+
+
+def _list(value: Any) -> str | None:
+    return None if isinstance(value, list) else "must be a list"

@@ -1,0 +1,163 @@
+"""The catalog entry and the rules every entry obeys (DOMAIN.md), free of gRPC and SQLite."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from datetime import datetime, timezone
+
+from node import regions
+
+CATEGORIES = ("base", "theme", "department")
+SHARE_TYPES = ("unconditional", "conditional", "not_shared")
+SHARE_METHODS = ("api", "file", "database")
+OPEN_TYPES = ("open", "conditional_open", "not_open")
+UPDATE_CYCLES = ("realtime", "daily", "weekly", "monthly", "quarterly", "half_yearly", "yearly", "irregular")
+ITEM_TYPES = ("string", "integer", "decimal", "date", "datetime", "boolean", "binary")
+
+MAX_NAME = 200
+MAX_SUMMARY = 2000
+MAX_TEXT = 500
+MAX_DATA_ITEMS = 500
+MAX_KEYWORDS = 50
+MAX_KEYWORD = 50
+MAX_ITEM_LENGTH = 1_000_000
+
+PROVIDER_CODE = re.compile(r"^\d{9}$")
+RESOURCE_CODE = re.compile(r"^(\d{9})/(\d{6})$")
+
+
+class InvalidEntry(ValueError):
+    """An entry breaks a rule; `field` names the field (path) and the message the rule."""
+
+    def __init__(self, field: str, rule: str):
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+
+@dataclasses.dataclass(frozen=True)
+class DataItem:
+    name: str
+    type: str
+    length: int = 0
+    description: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    resource_code: str
+    name: str
+    provider_code: str
+    provider_name: str
+    region_code: str
+    category: str
+    data_items: tuple[DataItem, ...]
+    share_type: str
+    share_method: str
+    open_type: str
+    update_cycle: str
+    summary: str = ""
+    share_condition: str = ""
+    not_shared_basis: str = ""
+    source_system: str = ""
+    keywords: tuple[str, ...] = ()
+    # Set by the node that owns the entry, never by a caller.
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    origin: str = ""
+    version: int = 0
+    withdrawn: bool = False
+
+    def content_hash(self) -> str:
+        """A hash of everything a caller publishes plus the tombstone flag: two copies with the
+        same version and hash hold the same entry."""
+        return content_hash(self)
+
+
+CONTENT_FIELDS = (
+    "resource_code", "name", "summary", "provider_code", "provider_name", "region_code",
+    "category", "share_type", "share_condition", "not_shared_basis", "share_method",
+    "open_type", "update_cycle", "source_system",
+)
+
+
+def content_hash(entry: Entry) -> str:
+    body = [getattr(entry, f) for f in CONTENT_FIELDS]
+    body.append([[i.name, i.type, i.length, i.description] for i in entry.data_items])
+    body.append(list(entry.keywords))
+    body.append(entry.withdrawn)
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def same_content(a: Entry, b: Entry) -> bool:
+    """Whether a publish of b over a would change nothing a reader sees."""
+    return content_hash(a) == content_hash(dataclasses.replace(b, withdrawn=a.withdrawn))
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _require_text(value: str, field: str, max_len: int, *, required: bool) -> None:
+    if required and not value.strip():
+        raise InvalidEntry(field, "must not be blank")
+    if len(value) > max_len:
+        raise InvalidEntry(field, f"must be at most {max_len} characters (got {len(value)})")
+
+
+def _require_choice(value: str, field: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        shown = value if value else "(empty)"
+        raise InvalidEntry(field, f"must be one of {', '.join(choices)} (got {shown!r})")
+
+
+def validate_entry(entry: Entry) -> None:
+    """Raises InvalidEntry for the first rule of DOMAIN.md the entry breaks."""
+    if not PROVIDER_CODE.match(entry.provider_code):
+        raise InvalidEntry("provider_code", "must be a 6-digit region code and a 3-digit department number")
+    match = RESOURCE_CODE.match(entry.resource_code)
+    if not match:
+        raise InvalidEntry("resource_code", "must be <provider_code>/<6-digit sequence>, e.g. 130100005/000123")
+    if match.group(1) != entry.provider_code:
+        raise InvalidEntry("resource_code", f"must start with the provider_code {entry.provider_code}")
+    if not regions.is_known(entry.region_code):
+        raise InvalidEntry("region_code", "must be a known 6-digit GB/T 2260 code")
+    if entry.provider_code[:6] != entry.region_code:
+        raise InvalidEntry("provider_code", f"must start with the region_code {entry.region_code}")
+    _require_text(entry.name, "name", MAX_NAME, required=True)
+    _require_text(entry.summary, "summary", MAX_SUMMARY, required=False)
+    _require_text(entry.provider_name, "provider_name", MAX_NAME, required=True)
+    _require_choice(entry.category, "category", CATEGORIES)
+    _require_choice(entry.share_type, "share_type", SHARE_TYPES)
+    _require_choice(entry.share_method, "share_method", SHARE_METHODS)
+    _require_choice(entry.open_type, "open_type", OPEN_TYPES)
+    _require_choice(entry.update_cycle, "update_cycle", UPDATE_CYCLES)
+    _require_text(entry.share_condition, "share_condition", MAX_SUMMARY, required=entry.share_type == "conditional")
+    _require_text(entry.not_shared_basis, "not_shared_basis", MAX_SUMMARY, required=entry.share_type == "not_shared")
+    _require_text(entry.source_system, "source_system", MAX_NAME, required=False)
+    _validate_items(entry.data_items)
+    if len(entry.keywords) > MAX_KEYWORDS:
+        raise InvalidEntry("keywords", f"must hold at most {MAX_KEYWORDS} keywords")
+    for i, keyword in enumerate(entry.keywords):
+        _require_text(keyword, f"keywords[{i}]", MAX_KEYWORD, required=True)
+
+
+def _validate_items(items: tuple[DataItem, ...]) -> None:
+    if not items:
+        raise InvalidEntry("data_items", "must hold at least one data item")
+    if len(items) > MAX_DATA_ITEMS:
+        raise InvalidEntry("data_items", f"must hold at most {MAX_DATA_ITEMS} data items")
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        _require_text(item.name, f"data_items[{i}].name", MAX_NAME, required=True)
+        if item.name in seen:
+            raise InvalidEntry(f"data_items[{i}].name", f"must be unique within the entry ({item.name!r} repeats)")
+        seen.add(item.name)
+        _require_choice(item.type, f"data_items[{i}].type", ITEM_TYPES)
+        if not 0 <= item.length <= MAX_ITEM_LENGTH:
+            raise InvalidEntry(f"data_items[{i}].length", f"must be between 0 and {MAX_ITEM_LENGTH}")
+        _require_text(item.description, f"data_items[{i}].description", MAX_TEXT, required=False)

@@ -1,0 +1,81 @@
+"""Background jobs that more than one role runs: log compaction and the Notify hint to the hub."""
+
+from __future__ import annotations
+
+import threading
+
+import grpc
+
+from node.proto import cascade_pb2, cascade_pb2_grpc
+
+
+class Compactor:
+    """Keeps the change log to the configured number of changes (0 keeps everything)."""
+
+    def __init__(self, node):
+        self.node = node
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="compactor", daemon=True)
+
+    def start(self) -> None:
+        if self.node.config.change_log_keep > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.node.config.compact_every):
+            try:
+                floor = self.node.store.compact(self.node.config.change_log_keep)
+                self.node.log.debug("store.compacted", floor=floor)
+            except Exception as exc:
+                self.node.log.warning("store.compact_failed", error=str(exc))
+
+
+class HubNotifier:
+    """After a local write, tells the hub (Notify) that there is something to pull. Writes that
+    come while a notice is on its way are folded into the next one; failures are only logged,
+    since the hub's schedule pulls anyway."""
+
+    def __init__(self, node):
+        self.node = node
+        self._pending = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="notifier", daemon=True)
+        self._channel: grpc.Channel | None = None
+
+    def start(self) -> None:
+        hub = self.node.config.hub
+        if hub is None or not hub.notify:
+            return
+        self._channel = grpc.insecure_channel(hub.address)
+        self.node.on_change(self._pending.set)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._pending.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        if self._channel is not None:
+            self._channel.close()
+
+    def _loop(self) -> None:
+        stub = cascade_pb2_grpc.CascadeStub(self._channel)
+        while True:
+            self._pending.wait()
+            if self._stop.is_set():
+                return
+            self._pending.clear()
+            store = self.node.store
+            request = cascade_pb2.NotifyRequest(
+                node_id=self.node.config.node_id,
+                head=cascade_pb2.Cursor(epoch=store.epoch, seq=store.head_seq()),
+            )
+            try:
+                stub.Notify(request, timeout=2.0)
+            except grpc.RpcError as exc:
+                self.node.log.debug("notify.failed", error=exc.code().name)

@@ -1,0 +1,75 @@
+"""Schema migrations: plain functions applied in order at start, tracked by PRAGMA user_version."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+
+def m001_catalog(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db.execute("""
+        CREATE TABLE entries (
+            id INTEGER PRIMARY KEY,          -- the 15 digits of resource_code
+            resource_code TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            withdrawn INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,
+            name TEXT NOT NULL, summary TEXT NOT NULL,
+            provider_code TEXT NOT NULL, provider_name TEXT NOT NULL, region_code TEXT NOT NULL,
+            category TEXT NOT NULL, share_type TEXT NOT NULL, share_condition TEXT NOT NULL,
+            not_shared_basis TEXT NOT NULL, share_method TEXT NOT NULL, open_type TEXT NOT NULL,
+            update_cycle TEXT NOT NULL, source_system TEXT NOT NULL,
+            data_items TEXT NOT NULL, keywords TEXT NOT NULL,
+            published_at TEXT, updated_at TEXT
+        )""")
+    db.execute("CREATE INDEX entries_origin ON entries(origin, id)")
+    db.execute("CREATE INDEX entries_updated ON entries(updated_at)")
+    # Change log: AUTOINCREMENT so that a seq is never reused, even after compaction.
+    db.execute("""
+        CREATE TABLE changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL,
+            op TEXT NOT NULL, at TEXT
+        )""")
+    db.execute("CREATE VIRTUAL TABLE entry_fts USING fts5(name, body, tokenize = 'unicode61')")
+
+
+def m002_peers(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE peers (
+            node_id TEXT PRIMARY KEY,
+            epoch TEXT NOT NULL DEFAULT '', seq INTEGER NOT NULL DEFAULT 0,
+            head_seq INTEGER NOT NULL DEFAULT 0,
+            last_success TEXT, last_attempt TEXT, last_error TEXT NOT NULL DEFAULT '',
+            failures INTEGER NOT NULL DEFAULT 0,
+            resync_epoch TEXT NOT NULL DEFAULT '', resync_after TEXT,
+            resync_seq INTEGER, resyncs INTEGER NOT NULL DEFAULT 0,
+            entries_at_peer INTEGER NOT NULL DEFAULT -1
+        )""")
+    db.execute("""
+        CREATE TABLE conflicts (
+            peer TEXT NOT NULL, resource_code TEXT NOT NULL, held_by TEXT NOT NULL,
+            reason TEXT NOT NULL, at TEXT NOT NULL,
+            PRIMARY KEY (peer, resource_code)
+        )""")
+
+
+MIGRATIONS = [m001_catalog, m002_peers]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Applies every migration the file has not seen yet, each in its own transaction."""
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, step in enumerate(MIGRATIONS, start=1):
+        if number <= current:
+            continue
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            step(db)
+            db.conn.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+        db.conn.execute("COMMIT")
+    return len(MIGRATIONS)

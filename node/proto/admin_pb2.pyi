@@ -1,0 +1,130 @@
+from node.proto import cascade_pb2 as _cascade_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class StatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PeerStatus(_message.Message):
+    __slots__ = ("node_id", "role", "address", "cursor", "head_seq", "behind", "seconds_since_success", "last_error", "failures", "backoff_seconds", "next_pull_in", "entries_at_hub", "entries_at_peer", "conflicts", "refused", "pulling", "state", "resyncs")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    HEAD_SEQ_FIELD_NUMBER: _ClassVar[int]
+    BEHIND_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_SINCE_SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    BACKOFF_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PULL_IN_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_AT_HUB_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_AT_PEER_FIELD_NUMBER: _ClassVar[int]
+    CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    PULLING_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    RESYNCS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    role: str
+    address: str
+    cursor: _cascade_pb2.Cursor
+    head_seq: int
+    behind: int
+    seconds_since_success: float
+    last_error: str
+    failures: int
+    backoff_seconds: float
+    next_pull_in: float
+    entries_at_hub: int
+    entries_at_peer: int
+    conflicts: int
+    refused: int
+    pulling: bool
+    state: str
+    resyncs: int
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., address: _Optional[str] = ..., cursor: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., head_seq: _Optional[int] = ..., behind: _Optional[int] = ..., seconds_since_success: _Optional[float] = ..., last_error: _Optional[str] = ..., failures: _Optional[int] = ..., backoff_seconds: _Optional[float] = ..., next_pull_in: _Optional[float] = ..., entries_at_hub: _Optional[int] = ..., entries_at_peer: _Optional[int] = ..., conflicts: _Optional[int] = ..., refused: _Optional[int] = ..., pulling: _Optional[bool] = ..., state: _Optional[str] = ..., resyncs: _Optional[int] = ...) -> None: ...
+
+class Conflict(_message.Message):
+    __slots__ = ("peer", "resource_code", "held_by", "reason", "at")
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    HELD_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    peer: str
+    resource_code: str
+    held_by: str
+    reason: str
+    at: str
+    def __init__(self, peer: _Optional[str] = ..., resource_code: _Optional[str] = ..., held_by: _Optional[str] = ..., reason: _Optional[str] = ..., at: _Optional[str] = ...) -> None: ...
+
+class NodeStatus(_message.Message):
+    __slots__ = ("node_id", "role", "region_code", "head", "entries", "live_entries", "peers", "conflicts", "uptime_seconds")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    REGION_CODE_FIELD_NUMBER: _ClassVar[int]
+    HEAD_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    LIVE_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    UPTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    role: str
+    region_code: str
+    head: _cascade_pb2.Cursor
+    entries: int
+    live_entries: int
+    peers: _containers.RepeatedCompositeFieldContainer[PeerStatus]
+    conflicts: _containers.RepeatedCompositeFieldContainer[Conflict]
+    uptime_seconds: float
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., region_code: _Optional[str] = ..., head: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., entries: _Optional[int] = ..., live_entries: _Optional[int] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., uptime_seconds: _Optional[float] = ...) -> None: ...
+
+class SyncNowRequest(_message.Message):
+    __slots__ = ("peer", "wait")
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    peer: str
+    wait: bool
+    def __init__(self, peer: _Optional[str] = ..., wait: _Optional[bool] = ...) -> None: ...
+
+class SyncNowResponse(_message.Message):
+    __slots__ = ("started", "peers")
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    started: _containers.RepeatedScalarFieldContainer[str]
+    peers: _containers.RepeatedCompositeFieldContainer[PeerStatus]
+    def __init__(self, started: _Optional[_Iterable[str]] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ...) -> None: ...
+
+class VerifyRequest(_message.Message):
+    __slots__ = ("peer",)
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    peer: str
+    def __init__(self, peer: _Optional[str] = ...) -> None: ...
+
+class PeerVerdict(_message.Message):
+    __slots__ = ("peer", "equal", "at_peer", "at_hub", "error")
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    EQUAL_FIELD_NUMBER: _ClassVar[int]
+    AT_PEER_FIELD_NUMBER: _ClassVar[int]
+    AT_HUB_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    peer: str
+    equal: bool
+    at_peer: _cascade_pb2.Digest
+    at_hub: _cascade_pb2.Digest
+    error: str
+    def __init__(self, peer: _Optional[str] = ..., equal: _Optional[bool] = ..., at_peer: _Optional[_Union[_cascade_pb2.Digest, _Mapping]] = ..., at_hub: _Optional[_Union[_cascade_pb2.Digest, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class VerifyResponse(_message.Message):
+    __slots__ = ("peers",)
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    peers: _containers.RepeatedCompositeFieldContainer[PeerVerdict]
+    def __init__(self, peers: _Optional[_Iterable[_Union[PeerVerdict, _Mapping]]] = ...) -> None: ...

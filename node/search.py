@@ -1,0 +1,69 @@
+"""Search tokens for Chinese and mixed text: overlapping CJK bigrams and Latin/digit words.
+
+SQLite's FTS5 tokenizers cannot find a two-character Chinese query (人口) from their index.
+Instead every indexed text is turned into space-separated tokens that FTS5's `unicode61`
+tokenizer keeps whole, and a query into a phrase of the same tokens:
+
+- a run of CJK characters c1..cn becomes the bigrams c1c2 .. c(n-1)cn followed by the lone
+  last character cn, so that any substring of two or more characters is a phrase of
+  consecutive bigrams, and a single character X is the prefix query X* (every X in the text
+  starts a bigram or ends a run);
+- a run of letters and digits becomes one lowercase word; the last word of a query matches as
+  a prefix (cens -> census).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# CJK ideographs (with extension A and compatibility forms), kana and hangul are written
+# without spaces and are split into bigrams; letters and digits of other scripts form words.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_RUN = re.compile(f"([{_CJK}]+)|([^\\W_{_CJK}]+)")
+
+
+def _runs(text: str):
+    for cjk, word in _RUN.findall(unicodedata.normalize("NFKC", text).lower()):
+        yield (True, cjk) if cjk else (False, word)
+
+
+def index_tokens(*texts: str) -> str:
+    """The FTS5 document for the given texts."""
+    out: list[str] = []
+    for text in texts:
+        for is_cjk, run in _runs(text):
+            if not run:
+                continue
+            if is_cjk:
+                out.extend(run[i : i + 2] for i in range(len(run) - 1))
+                out.append(run[-1])
+            else:
+                out.append(run)
+    return " ".join(out)
+
+
+def query_phrase(query: str) -> str | None:
+    """The FTS5 MATCH expression for a user's query, or None when it holds nothing searchable.
+
+    The query's runs must stand next to each other in the text, so they form one phrase:
+    a CJK run followed by more of the query ends there in the text too (its lone last
+    character is part of the phrase); the query's last run may continue in the text.
+    """
+    runs = [r for r in _runs(query) if r[1]]
+    if not runs:
+        return None
+    tokens: list[str] = []
+    for i, (is_cjk, run) in enumerate(runs):
+        last = i == len(runs) - 1
+        if not is_cjk:
+            tokens.append(run)
+        elif len(run) == 1:
+            tokens.append(run)
+        else:
+            tokens.extend(run[j : j + 2] for j in range(len(run) - 1))
+            if not last:
+                tokens.append(run[-1])
+    last_is_prefix = not runs[-1][0] or len(runs[-1][1]) == 1
+    phrase = '"' + " ".join(tokens) + '"'
+    return phrase + "*" if last_is_prefix else phrase

@@ -1,0 +1,91 @@
+"""Conversions between protobuf messages and domain objects, in one place."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from node.domain import DataItem, Entry
+from node.proto import catalog_pb2
+
+
+def timestamp(moment: datetime | None) -> Timestamp | None:
+    if moment is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(moment.astimezone(timezone.utc).replace(tzinfo=None))
+    return ts
+
+
+def moment(ts: Timestamp, present: bool = True) -> datetime | None:
+    if not present:
+        return None
+    return ts.ToDatetime().replace(tzinfo=timezone.utc)
+
+
+def entry_to_proto(entry: Entry, message: catalog_pb2.Entry | None = None) -> catalog_pb2.Entry:
+    msg = catalog_pb2.Entry() if message is None else message
+    msg.resource_code = entry.resource_code
+    msg.name = entry.name
+    msg.summary = entry.summary
+    msg.provider_code = entry.provider_code
+    msg.provider_name = entry.provider_name
+    msg.region_code = entry.region_code
+    msg.category = entry.category
+    msg.data_items.extend(
+        catalog_pb2.DataItem(name=i.name, type=i.type, length=i.length, description=i.description)
+        for i in entry.data_items
+    )
+    msg.share_type = entry.share_type
+    msg.share_condition = entry.share_condition
+    msg.not_shared_basis = entry.not_shared_basis
+    msg.share_method = entry.share_method
+    msg.open_type = entry.open_type
+    msg.update_cycle = entry.update_cycle
+    msg.source_system = entry.source_system
+    msg.keywords.extend(entry.keywords)
+    if entry.published_at is not None:
+        msg.published_at.CopyFrom(timestamp(entry.published_at))
+    if entry.updated_at is not None:
+        msg.updated_at.CopyFrom(timestamp(entry.updated_at))
+    msg.origin = entry.origin
+    msg.version = entry.version
+    msg.withdrawn = entry.withdrawn
+    return msg
+
+
+def entry_from_proto(msg: catalog_pb2.Entry, *, with_node_fields: bool = True) -> Entry:
+    """The domain entry of a message. With with_node_fields=False the fields that only a node
+    sets (origin, version, withdrawn, times) are dropped, as for a caller's publish."""
+    node_fields = {}
+    if with_node_fields:
+        node_fields = dict(
+            published_at=moment(msg.published_at, msg.HasField("published_at")),
+            updated_at=moment(msg.updated_at, msg.HasField("updated_at")),
+            origin=msg.origin, version=msg.version, withdrawn=msg.withdrawn,
+        )
+    return Entry(
+        resource_code=msg.resource_code, name=msg.name, summary=msg.summary,
+        provider_code=msg.provider_code, provider_name=msg.provider_name,
+        region_code=msg.region_code, category=msg.category,
+        data_items=tuple(DataItem(i.name, i.type, i.length, i.description) for i in msg.data_items),
+        share_type=msg.share_type, share_condition=msg.share_condition,
+        not_shared_basis=msg.not_shared_basis, share_method=msg.share_method,
+        open_type=msg.open_type, update_cycle=msg.update_cycle, source_system=msg.source_system,
+        keywords=tuple(msg.keywords), **node_fields,
+    )
+
+
+def entry_from_mapping(data: dict) -> Entry:
+    """A caller's entry from YAML/JSON (the CLI's publish), node-set fields ignored."""
+    from google.protobuf import json_format
+
+    msg = json_format.ParseDict(data, catalog_pb2.Entry(), ignore_unknown_fields=False)
+    return entry_from_proto(msg, with_node_fields=False)
+
+
+def entry_to_mapping(entry: Entry) -> dict:
+    from google.protobuf import json_format
+
+    return json_format.MessageToDict(entry_to_proto(entry), preserving_proto_field_name=True)

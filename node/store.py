@@ -1,0 +1,456 @@
+"""The node's SQLite file: entries, the change log, the epoch, the search index and peer cursors.
+
+One writer at a time (a lock around `BEGIN IMMEDIATE` transactions on one connection);
+readers use their own connection per thread, so a read never sees an uncommitted write and
+a multi-statement read inside `reading()` sees one consistent snapshot (WAL).
+The store holds no domain rules: callers decide what to write, the store makes it durable
+and appends to the change log in the same transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import pathlib
+import secrets
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from typing import Iterable, Iterator
+
+import sqlite_utils
+
+from node import search
+from node.domain import DataItem, Entry
+from node.migrations import migrate
+
+ENTRY_COLUMNS = (
+    "id", "resource_code", "origin", "version", "withdrawn", "content_hash", "name", "summary",
+    "provider_code", "provider_name", "region_code", "category", "share_type", "share_condition",
+    "not_shared_basis", "share_method", "open_type", "update_cycle", "source_system",
+    "data_items", "keywords", "published_at", "updated_at",
+)
+_SELECT_ENTRY = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries"
+_UPSERT_ENTRY = (
+    f"INSERT OR REPLACE INTO entries ({', '.join(ENTRY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})"
+)
+
+
+def code_id(resource_code: str) -> int:
+    """The integer key of a resource code: its 15 digits ("130100005/000123" -> 130100005000123).
+    Integer order is code order, and the search index shares the key."""
+    return int(resource_code[:9] + resource_code[10:16])
+
+
+def format_time(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def entry_row(entry: Entry) -> tuple:
+    items = [[i.name, i.type, i.length, i.description] for i in entry.data_items]
+    return (
+        code_id(entry.resource_code), entry.resource_code, entry.origin, entry.version,
+        int(entry.withdrawn), entry.content_hash(), entry.name, entry.summary,
+        entry.provider_code, entry.provider_name, entry.region_code, entry.category,
+        entry.share_type, entry.share_condition, entry.not_shared_basis, entry.share_method,
+        entry.open_type, entry.update_cycle, entry.source_system,
+        json.dumps(items, ensure_ascii=False), json.dumps(list(entry.keywords), ensure_ascii=False),
+        format_time(entry.published_at), format_time(entry.updated_at),
+    )
+
+
+def row_entry(row: sqlite3.Row | tuple) -> Entry:
+    (_, code, origin, version, withdrawn, _, name, summary, provider_code, provider_name,
+     region_code, category, share_type, share_condition, not_shared_basis, share_method,
+     open_type, update_cycle, source_system, items, keywords, published_at, updated_at) = row
+    return Entry(
+        resource_code=code, name=name, summary=summary, provider_code=provider_code,
+        provider_name=provider_name, region_code=region_code, category=category,
+        data_items=tuple(DataItem(*item) for item in json.loads(items)),
+        share_type=share_type, share_condition=share_condition, not_shared_basis=not_shared_basis,
+        share_method=share_method, open_type=open_type, update_cycle=update_cycle,
+        source_system=source_system, keywords=tuple(json.loads(keywords)),
+        published_at=parse_time(published_at), updated_at=parse_time(updated_at),
+        origin=origin, version=version, withdrawn=bool(withdrawn),
+    )
+
+
+def fts_row(entry: Entry) -> tuple[int, str, str]:
+    body = search.index_tokens(
+        entry.summary, entry.provider_name, " ".join(entry.keywords),
+        " ".join(i.name for i in entry.data_items),
+    )
+    return code_id(entry.resource_code), search.index_tokens(entry.name), body
+
+
+def digest_of(rows: Iterable[tuple[str, int, str]]) -> tuple[int, str]:
+    """Count and hash of (resource_code, version, content_hash) rows given in code order."""
+    h = hashlib.sha256()
+    count = 0
+    for code, version, chash in rows:
+        h.update(f"{code}\t{version}\t{chash}\n".encode())
+        count += 1
+    return count, h.hexdigest()
+
+
+class Change(tuple):
+    """A change-log row: (seq, kind, key, version, op, at)."""
+
+    __slots__ = ()
+    seq = property(lambda self: self[0])
+    kind = property(lambda self: self[1])
+    key = property(lambda self: self[2])
+    version = property(lambda self: self[3])
+    op = property(lambda self: self[4])
+    at = property(lambda self: self[5])
+
+
+class Transaction:
+    """The writer's view inside one `BEGIN IMMEDIATE` transaction."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def entries(self, codes: Iterable[str]) -> dict[str, Entry]:
+        return _entries_by_code(self.conn, codes)
+
+    def put_entries(self, entries: list[Entry], *, log: bool, op: str = "upsert") -> list[int]:
+        """Stores the entries (replacing any with the same code) and their search rows; with
+        log=True appends one change each and returns the new seqs."""
+        if not entries:
+            return []
+        self.conn.executemany(_UPSERT_ENTRY, [entry_row(e) for e in entries])
+        live = [e for e in entries if not e.withdrawn]
+        gone = [(code_id(e.resource_code),) for e in entries if e.withdrawn]
+        if live:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO entry_fts(rowid, name, body) VALUES (?, ?, ?)",
+                [fts_row(e) for e in live],
+            )
+        if gone:
+            self.conn.executemany("DELETE FROM entry_fts WHERE rowid = ?", gone)
+        if not log:
+            return []
+        return self.log_changes(
+            [("entry", e.resource_code, e.version, "withdraw" if e.withdrawn else op,
+              format_time(e.updated_at)) for e in entries]
+        )
+
+    def log_changes(self, changes: list[tuple]) -> list[int]:
+        seqs = []
+        for change in changes:
+            cur = self.conn.execute(
+                "INSERT INTO changes(kind, key, version, op, at) VALUES (?, ?, ?, ?, ?)", change
+            )
+            seqs.append(cur.lastrowid)
+        return seqs
+
+    def codes_in_range(self, origin: str, after_code: str, through_code: str | None) -> list[str]:
+        lo = code_id(after_code) if after_code else -1
+        if through_code is None:
+            rows = self.conn.execute(
+                "SELECT resource_code FROM entries WHERE origin = ? AND id > ? ORDER BY id",
+                (origin, lo),
+            )
+        else:
+            rows = self.conn.execute(
+                "SELECT resource_code FROM entries WHERE origin = ? AND id > ? AND id <= ? ORDER BY id",
+                (origin, lo, code_id(through_code)),
+            )
+        return [r[0] for r in rows]
+
+    def peer(self, node_id: str) -> dict | None:
+        return _peer(self.conn, node_id)
+
+    def update_peer(self, node_id: str, **fields) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO peers(node_id) VALUES (?)", (node_id,))
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        self.conn.execute(f"UPDATE peers SET {assignments} WHERE node_id = ?", (*fields.values(), node_id))
+
+    def add_conflicts(self, rows: list[tuple[str, str, str, str, str]]) -> None:
+        """Rows of (peer, resource_code, held_by, reason, at); a repeat keeps the first."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO conflicts(peer, resource_code, held_by, reason, at) VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+
+def _entries_by_code(conn: sqlite3.Connection, codes: Iterable[str]) -> dict[str, Entry]:
+    ids = [code_id(c) for c in codes]
+    found: dict[str, Entry] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = conn.execute(f"{_SELECT_ENTRY} WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+        for row in rows:
+            found[row[1]] = row_entry(row)
+    return found
+
+
+def _peer(conn: sqlite3.Connection, node_id: str) -> dict | None:
+    cur = conn.execute("SELECT * FROM peers WHERE node_id = ?", (node_id,))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in cur.description], row))
+
+
+class Store:
+    """One node's SQLite database."""
+
+    def __init__(self, path: str | pathlib.Path, *, synchronous: str = "full"):
+        self.path = str(path)
+        self.synchronous = synchronous
+        if self.path != ":memory:":
+            pathlib.Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.RLock()
+        self._readers = threading.local()
+        self._all_readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self.db = sqlite_utils.Database(self._connect())
+        self.conn = self.db.conn
+        with self._write_lock:
+            migrate(self.db)
+            if self.meta("epoch") is None:
+                self.conn.execute("BEGIN IMMEDIATE")
+                Transaction(self.conn).set_meta("epoch", new_epoch())
+                self.conn.execute("COMMIT")
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """The one write transaction at a time; commits on success, rolls back on any error."""
+        with self._write_lock:
+            if self._closed:
+                raise RuntimeError("store is closed")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self.conn)
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def new_epoch(self) -> str:
+        """Gives the database a new epoch, as after a restore: peers' cursors become stale."""
+        epoch = new_epoch()
+        with self.transaction() as tx:
+            tx.set_meta("epoch", epoch)
+        return epoch
+
+    def compact(self, keep: int) -> int:
+        """Drops all but the newest `keep` changes; returns the new floor (the last seq dropped).
+        A reader whose cursor is below the floor must resync from a snapshot."""
+        with self.transaction() as tx:
+            floor = max(self.head_seq() - keep, self.log_floor())
+            tx.conn.execute("DELETE FROM changes WHERE seq <= ?", (floor,))
+            tx.set_meta("log_floor", str(floor))
+        return floor
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise RuntimeError("store is closed")
+            conn = self._connect()
+            conn.execute("PRAGMA query_only = ON")
+            self._readers.conn = conn
+            with self._readers_lock:
+                self._all_readers.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside sees the same committed state."""
+        conn = self._reader()
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def meta(self, key: str) -> str | None:
+        row = self._reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @property
+    def epoch(self) -> str:
+        return self.meta("epoch") or ""
+
+    def head_seq(self) -> int:
+        row = self._reader().execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+        return row[0] if row else 0
+
+    def log_floor(self) -> int:
+        return int(self.meta("log_floor") or 0)
+
+    def get_entry(self, code: str) -> Entry | None:
+        return _entries_by_code(self._reader(), [code]).get(code)
+
+    def get_entries(self, codes: Iterable[str]) -> dict[str, Entry]:
+        return _entries_by_code(self._reader(), codes)
+
+    def changes_after(self, seq: int, limit: int) -> list[Change]:
+        rows = self._reader().execute(
+            "SELECT seq, kind, key, version, op, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit),
+        )
+        return [Change(r) for r in rows]
+
+    def list_entries(self, where: str, params: list, after_id: int, limit: int) -> list[Entry]:
+        rows = self._reader().execute(
+            f"{_SELECT_ENTRY} WHERE id > ? AND withdrawn = 0 {where} ORDER BY id LIMIT ?",
+            [after_id, *params, limit],
+        )
+        return [row_entry(r) for r in rows]
+
+    def search(self, match: str, where: str, params: list, offset: int, limit: int) -> tuple[list[Entry], int]:
+        """Ranked full-text matches (bm25, name weighs three times the rest) and their total."""
+        with self.reading() as conn:
+            base = (
+                "FROM entry_fts JOIN entries ON entries.id = entry_fts.rowid "
+                f"WHERE entry_fts MATCH ? AND entries.withdrawn = 0 {where}"
+            )
+            total = conn.execute(f"SELECT count(*) {base}", [match, *params]).fetchone()[0]
+            cols = ", ".join(f"entries.{c}" for c in ENTRY_COLUMNS)
+            rows = conn.execute(
+                f"SELECT {cols} {base} ORDER BY bm25(entry_fts, 3.0, 1.0), entries.id LIMIT ? OFFSET ?",
+                [match, *params, limit, offset],
+            )
+            return [row_entry(r) for r in rows], total
+
+    def snapshot_slices(self, after_code: str, size: int) -> Iterator[tuple[list[Entry], int]]:
+        """Every entry with a code after after_code, in code order, in slices of `size`, all read
+        in one transaction, then an empty slice to mark the end; each comes with the head seq
+        of that snapshot."""
+        # Its own connection: the read transaction lives as long as the stream, and must not
+        # leave this thread's reader looking at an old snapshot.
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+            head = row[0] if row else 0
+            lo = code_id(after_code) if after_code else -1
+            cur = conn.execute(f"{_SELECT_ENTRY} WHERE id > ? ORDER BY id", (lo,))
+            while True:
+                rows = cur.fetchmany(size)
+                yield [row_entry(r) for r in rows], head
+                if not rows:
+                    return
+        finally:
+            conn.close()
+
+    def digest(self, origin: str = "", code_from: str = "", code_to: str = "") -> tuple[int, str]:
+        """(count, hash) over live entries, optionally of one origin and a code range."""
+        clauses, params = ["withdrawn = 0"], []
+        if origin:
+            clauses.append("origin = ?")
+            params.append(origin)
+        if code_from:
+            clauses.append("resource_code >= ?")
+            params.append(code_from)
+        if code_to:
+            clauses.append("resource_code < ?")
+            params.append(code_to)
+        with self.reading() as conn:
+            rows = conn.execute(
+                f"SELECT resource_code, version, content_hash FROM entries WHERE {' AND '.join(clauses)} ORDER BY id",
+                params,
+            )
+            return digest_of(rows)
+
+    def count_entries(self, origin: str | None = None) -> tuple[int, int]:
+        """(all, live) entries, of one origin when given."""
+        sql = "SELECT count(*), coalesce(sum(withdrawn = 0), 0) FROM entries"
+        params: tuple = ()
+        if origin is not None:
+            sql += " WHERE origin = ?"
+            params = (origin,)
+        row = self._reader().execute(sql, params).fetchone()
+        return row[0], row[1]
+
+    def peers(self) -> dict[str, dict]:
+        cur = self._reader().execute("SELECT * FROM peers")
+        names = [d[0] for d in cur.description]
+        return {row[0]: dict(zip(names, row)) for row in cur}
+
+    def peer(self, node_id: str) -> dict | None:
+        return _peer(self._reader(), node_id)
+
+    def conflicts(self, limit: int = 100) -> list[tuple]:
+        return self._reader().execute(
+            "SELECT peer, resource_code, held_by, reason, at FROM conflicts ORDER BY at DESC LIMIT ?", (limit,)
+        ).fetchall()
+
+    def conflict_counts(self) -> dict[str, tuple[int, int]]:
+        """Per peer: (conflicts with another origin, entries refused for their origin, region or rules)."""
+        rows = self._reader().execute(
+            "SELECT peer, sum(held_by != ''), sum(held_by = '') FROM conflicts GROUP BY peer"
+        )
+        return {peer: (conflicts, refused) for peer, conflicts, refused in rows}
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._closed = True
+            with self._readers_lock:
+                for conn in self._all_readers:
+                    conn.close()
+                self._all_readers.clear()
+            self.conn.close()
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(8)
+
+
+def backup(source: str, dest: str) -> None:
+    """A consistent copy of a live database (SQLite's online backup)."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(dest)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def restore(backup_path: str, database: str) -> str:
+    """Replaces a stopped node's database by a backup and gives it a new epoch; returns it."""
+    for suffix in ("-wal", "-shm"):
+        pathlib.Path(database + suffix).unlink(missing_ok=True)
+    pathlib.Path(database).parent.mkdir(parents=True, exist_ok=True)
+    backup(backup_path, database)
+    store = Store(database)
+    try:
+        return store.new_epoch()
+    finally:
+        store.close()
