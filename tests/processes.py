@@ -1,0 +1,76 @@
+"""Running real `cascade` node processes in tests: start, wait for health, stop, kill."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import grpc
+import yaml
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from conftest import ROOT, free_port
+
+
+class NodeProcess:
+    """`cascade node run` in its own process, on a free loopback port."""
+
+    def __init__(self, tmp_path: pathlib.Path, config: dict):
+        self.port = config.get("_port") or free_port()
+        config = {k: v for k, v in config.items() if k != "_port"}
+        config["listen"] = f"127.0.0.1:{self.port}"
+        self.config_path = tmp_path / f"{config['node']['id']}.yaml"
+        self.config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
+        self.log_path = tmp_path / f"{config['node']['id']}.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> "NodeProcess":
+        log = open(self.log_path, "ab")
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "node.cli", "node", "run", "--config", str(self.config_path)],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+        )
+        log.close()
+        wait_healthy(self.address, timeout, self.proc)
+        return self
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self, timeout: float = 15.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.terminate()
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(10)
+
+
+def wait_healthy(address: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"node at {address} exited with {proc.returncode}")
+            try:
+                status = stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                if status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"node at {address} not healthy after {timeout}s")
+            time.sleep(0.05)
