@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Iterator
 
 from node import domain, regions, search
 from node.domain import Entry, InvalidEntry
@@ -35,6 +35,17 @@ class Published:
     unchanged: int = 0
 
 
+def _where(i: int, entries: list) -> str:
+    return f"entries[{i}]." if len(entries) > 1 else ""
+
+
+def _validate(entry: Entry, where: str) -> None:
+    try:
+        domain.validate_entry(entry)
+    except InvalidEntry as exc:
+        raise Invalid(where + exc.field, exc.rule) from None
+
+
 class Catalog:
     """The catalog of one node. Departments publish here; every write is logged for peers."""
 
@@ -51,16 +62,31 @@ class Catalog:
 
     def publish(self, entries: list[Entry]) -> tuple[list[Entry], Published]:
         """Creates or updates entries, all or nothing. Returns the stored entries and counts.
-        An entry whose content is unchanged keeps its version and logs nothing."""
+        An entry whose content is unchanged keeps its version and logs nothing. The entries
+        are taken over: the node sets their origin, version and times in place."""
         if not entries:
             raise Invalid("entries", "must hold at least one entry")
+        for i, entry in enumerate(entries):  # codes first: they are the keys of everything below
+            if not domain.RESOURCE_CODE.match(entry.resource_code):
+                _validate(entry, _where(i, entries))
+                raise Invalid(_where(i, entries) + "resource_code", domain.RESOURCE_CODE_RULE)
+        stored: list[Entry] = []
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        with self.store.transaction() as tx:
+            existing = tx.entries(e.resource_code for e in entries)
+            tx.put_entries(self._versions(entries, existing, counts, stored), log=True)
+        if counts["created"] or counts["updated"]:
+            self.on_change()
+        return stored, Published(**counts)
+
+    def _versions(self, entries: list[Entry], existing: dict[str, Entry], counts: dict, stored: list) -> Iterator[Entry]:
+        """Checks each entry and yields the new version of those that change. Raising stops
+        the write and rolls back the whole call."""
+        now = self.clock()
         seen: dict[str, int] = {}
         for i, entry in enumerate(entries):
-            where = f"entries[{i}]." if len(entries) > 1 else ""
-            try:
-                domain.validate_entry(entry)
-            except InvalidEntry as exc:
-                raise Invalid(where + exc.field, exc.rule) from None
+            where = _where(i, entries)
+            _validate(entry, where)
             if entry.provider_code not in self.department_codes:
                 raise PermissionDenied(
                     f"{where}provider_code: {entry.provider_code} is not a department of node {self.node_id}"
@@ -68,32 +94,21 @@ class Catalog:
             if entry.resource_code in seen:
                 raise Invalid(f"{where}resource_code", f"repeats entries[{seen[entry.resource_code]}] in the same call")
             seen[entry.resource_code] = i
-        now = self.clock()
-        stored: list[Entry] = []
-        counts = {"created": 0, "updated": 0, "unchanged": 0}
-        with self.store.transaction() as tx:
-            existing = tx.entries(seen)
-            writes = []
-            for entry in entries:
-                old = existing.get(entry.resource_code)
-                if old is not None and old.origin != self.node_id:
-                    raise PermissionDenied(f"resource_code: {entry.resource_code} belongs to node {old.origin}")
-                if old is not None and not old.withdrawn and domain.same_content(old, entry):
-                    counts["unchanged"] += 1
-                    stored.append(old)
-                    continue
-                new = dataclasses.replace(
-                    entry, origin=self.node_id, withdrawn=False, updated_at=now,
-                    version=1 if old is None else old.version + 1,
-                    published_at=now if old is None else old.published_at,
-                )
-                counts["created" if old is None else "updated"] += 1
-                writes.append(new)
-                stored.append(new)
-            tx.put_entries(writes, log=True)
-        if counts["created"] or counts["updated"]:
-            self.on_change()
-        return stored, Published(**counts)
+            old = existing.get(entry.resource_code)
+            if old is not None and old.origin != self.node_id:
+                raise PermissionDenied(f"{where}resource_code: {entry.resource_code} belongs to node {old.origin}")
+            if old is not None and not old.withdrawn and domain.same_content(old, entry):
+                counts["unchanged"] += 1
+                stored.append(old)
+                continue
+            entry.origin = self.node_id
+            entry.withdrawn = False
+            entry.updated_at = now
+            entry.version = 1 if old is None else old.version + 1
+            entry.published_at = now if old is None else old.published_at
+            counts["created" if old is None else "updated"] += 1
+            stored.append(entry)
+            yield entry
 
     def withdraw(self, resource_code: str) -> Entry:
         """Turns an entry into a tombstone (a new version). Withdrawing a tombstone changes nothing."""
@@ -167,7 +182,7 @@ class Catalog:
     @staticmethod
     def _check_code(resource_code: str) -> None:
         if not domain.RESOURCE_CODE.match(resource_code):
-            raise Invalid("resource_code", "must be <provider_code>/<6-digit sequence>, e.g. 130100005/000123")
+            raise Invalid("resource_code", domain.RESOURCE_CODE_RULE)
 
     @staticmethod
     def _filter_sql(where: EntryFilter, table: str = "") -> tuple[str, list]:

@@ -169,7 +169,8 @@ def entry_publish(path: str, target: str) -> None:
         e = reply.entry
         click.echo(f"{reply.outcome} {e.resource_code} version {e.version}")
     else:
-        reply = call(stub.PublishEntries, iter([catalog_pb2.PublishEntryRequest(entry=m) for m in messages]), timeout=600)
+        chunks = [catalog_pb2.PublishEntriesRequest(entries=messages[i : i + 500]) for i in range(0, len(messages), 500)]
+        reply = call(stub.PublishEntries, iter(chunks), timeout=600)
         click.echo(f"created {reply.created}, updated {reply.updated}, unchanged {reply.unchanged}")
 
 

@@ -14,6 +14,7 @@ tokenizer keeps whole, and a query into a phrase of the same tokens:
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 
@@ -23,23 +24,25 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _RUN = re.compile(f"([{_CJK}]+)|([^\\W_{_CJK}]+)")
 
 
-def _runs(text: str):
-    for cjk, word in _RUN.findall(unicodedata.normalize("NFKC", text).lower()):
-        yield (True, cjk) if cjk else (False, word)
+_FULL_WIDTH = re.compile("[\u3000\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uf900-\ufaff]")
+
+
+def _runs(text: str) -> list[tuple[str, str]]:
+    """(cjk, word) pairs of the normalised text; exactly one of the two is non-empty."""
+    if _FULL_WIDTH.search(text):  # NFKC costs more than the rest: only where it changes a token
+        text = unicodedata.normalize("NFKC", text)
+    return _RUN.findall(text.lower())
 
 
 def index_tokens(*texts: str) -> str:
     """The FTS5 document for the given texts."""
     out: list[str] = []
-    for text in texts:
-        for is_cjk, run in _runs(text):
-            if not run:
-                continue
-            if is_cjk:
-                out.extend(run[i : i + 2] for i in range(len(run) - 1))
-                out.append(run[-1])
-            else:
-                out.append(run)
+    for cjk, word in _runs("\n".join(texts)):
+        if cjk:
+            out.extend(map(operator.add, cjk, cjk[1:]))
+            out.append(cjk[-1])
+        else:
+            out.append(word)
     return " ".join(out)
 
 
@@ -50,7 +53,7 @@ def query_phrase(query: str) -> str | None:
     a CJK run followed by more of the query ends there in the text too (its lone last
     character is part of the phrase); the query's last run may continue in the text.
     """
-    runs = [r for r in _runs(query) if r[1]]
+    runs = [(True, cjk) if cjk else (False, word) for cjk, word in _runs(query)]
     if not runs:
         return None
     tokens: list[str] = []

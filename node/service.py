@@ -85,12 +85,12 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
     @rpc
     def PublishEntries(self, request_iterator, context):
         entries = []
-        for i, request in enumerate(request_iterator):
-            if i >= MAX_BULK_ENTRIES:
+        for request in request_iterator:
+            messages = [request.entry] if request.HasField("entry") else []
+            messages.extend(request.entries)
+            if len(entries) + len(messages) > MAX_BULK_ENTRIES:
                 raise InvalidEntry("entries", f"a bulk load holds at most {MAX_BULK_ENTRIES} entries per call")
-            if not request.HasField("entry"):
-                raise InvalidEntry(f"entries[{i}].entry", "is required")
-            entries.append(serde.entry_from_proto(request.entry, with_node_fields=False))
+            entries.extend(serde.entry_from_proto(m, with_node_fields=False) for m in messages)
         _, counts = self.catalog.publish(entries)
         return catalog_pb2.PublishEntriesResponse(created=counts.created, updated=counts.updated, unchanged=counts.unchanged)
 

@@ -92,19 +92,19 @@ def test_bulk_load_is_all_or_nothing(node):
     good = [make_entry(seq=i) for i in range(1, 50)]
     bad = good + [make_entry(seq=50, update_cycle="hourly")]
     err = rpc_error(node.catalog.PublishEntries,
-                    iter(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(e)) for e in bad))
+                    iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in bad))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and err.details().startswith("entries[49].update_cycle")
     assert node.node.store.count_entries() == (0, 0)
-    reply = node.catalog.PublishEntries(iter(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(e)) for e in good))
+    reply = node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in good))
     assert (reply.created, reply.updated, reply.unchanged) == (49, 0, 0)
-    reply = node.catalog.PublishEntries(iter(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(e)) for e in good[:10]))
+    reply = node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in good[:10]))
     assert (reply.created, reply.updated, reply.unchanged) == (0, 0, 10)
 
 
 def test_bulk_load_refuses_a_code_twice(node):
     twice = [make_entry(seq=1), make_entry(seq=1, name="另一个")]
     err = rpc_error(node.catalog.PublishEntries,
-                    iter(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(e)) for e in twice))
+                    iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in twice))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "repeats" in err.details()
 
 
@@ -112,7 +112,7 @@ def test_list_filters_and_pages_in_code_order(node):
     entries = [make_entry(seq=i, share_type="unconditional" if i % 2 else "conditional",
                           share_condition="" if i % 2 else "须审核") for i in range(1, 26)]
     entries += [make_entry("130000001", seq=i, category="theme") for i in range(1, 6)]
-    node.catalog.PublishEntries(iter(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(e)) for e in entries))
+    node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in entries))
     seen, token = [], ""
     while True:
         page = node.catalog.ListEntries(catalog_pb2.ListEntriesRequest(page_size=7, page_token=token))
@@ -165,7 +165,7 @@ def test_search_serves_short_chinese_queries_and_mixed_text(node):
                    data_items=(DataItem("个人社保编号", "string", 20),)),
         make_entry(seq=4, name="e证通电子证照目录", summary="GDP2023统计口径", keywords=()),
     ]
-    node.catalog.PublishEntries(iter(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(e)) for e in entries))
+    node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in entries))
 
     def codes(query, **filters):
         reply = node.catalog.SearchEntries(catalog_pb2.SearchEntriesRequest(
@@ -190,7 +190,7 @@ def test_search_serves_short_chinese_queries_and_mixed_text(node):
 def test_search_ranks_name_matches_first_and_pages(node):
     entries = [make_entry(seq=i, name=f"数据资源{i}", summary="人口统计" if i != 7 else "无关") for i in range(1, 13)]
     entries.append(make_entry(seq=20, name="人口普查数据", summary="普查"))
-    node.catalog.PublishEntries(iter(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(e)) for e in entries))
+    node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in entries))
     first = node.catalog.SearchEntries(catalog_pb2.SearchEntriesRequest(query="人口", page_size=5))
     assert first.total == 12 and first.entries[0].resource_code == "130100005/000020"
     seen = [e.resource_code for e in first.entries]

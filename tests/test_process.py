@@ -41,7 +41,7 @@ def test_sigkill_during_bulk_load_loses_no_acknowledged_entry(tmp_path):
                 batch = [make_entry(seq=call * 100 + i + 1) for i in range(100)]
                 in_flight.append([e.resource_code for e in batch])
                 try:
-                    stub.PublishEntries(iter(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(e)) for e in batch), timeout=10)
+                    stub.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in batch), timeout=10)
                 except grpc.RpcError:
                     return
                 acknowledged.append(in_flight.pop())

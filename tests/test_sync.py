@@ -13,7 +13,7 @@ from node.store import backup, restore
 
 def publish(client, *entries):
     return client.catalog.PublishEntries(
-        iter(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(e)) for e in entries))
+        iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in entries))
 
 
 def seed(cluster, per_department=5):

@@ -91,6 +91,14 @@ class PublishEntryRequest(_message.Message):
     entry: Entry
     def __init__(self, entry: _Optional[_Union[Entry, _Mapping]] = ...) -> None: ...
 
+class PublishEntriesRequest(_message.Message):
+    __slots__ = ("entry", "entries")
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entry: Entry
+    entries: _containers.RepeatedCompositeFieldContainer[Entry]
+    def __init__(self, entry: _Optional[_Union[Entry, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[Entry, _Mapping]]] = ...) -> None: ...
+
 class PublishEntryResponse(_message.Message):
     __slots__ = ("entry", "created", "outcome")
     ENTRY_FIELD_NUMBER: _ClassVar[int]

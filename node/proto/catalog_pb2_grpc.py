@@ -41,7 +41,7 @@ class CatalogStub:
                 _registered_method=True)
         self.PublishEntries = channel.stream_unary(
                 '/node.proto.Catalog/PublishEntries',
-                request_serializer=node_dot_proto_dot_catalog__pb2.PublishEntryRequest.SerializeToString,
+                request_serializer=node_dot_proto_dot_catalog__pb2.PublishEntriesRequest.SerializeToString,
                 response_deserializer=node_dot_proto_dot_catalog__pb2.PublishEntriesResponse.FromString,
                 _registered_method=True)
         self.WithdrawEntry = channel.unary_unary(
@@ -118,7 +118,7 @@ def add_CatalogServicer_to_server(servicer, server):
             ),
             'PublishEntries': grpc.stream_unary_rpc_method_handler(
                     servicer.PublishEntries,
-                    request_deserializer=node_dot_proto_dot_catalog__pb2.PublishEntryRequest.FromString,
+                    request_deserializer=node_dot_proto_dot_catalog__pb2.PublishEntriesRequest.FromString,
                     response_serializer=node_dot_proto_dot_catalog__pb2.PublishEntriesResponse.SerializeToString,
             ),
             'WithdrawEntry': grpc.unary_unary_rpc_method_handler(
@@ -194,7 +194,7 @@ class Catalog:
             request_iterator,
             target,
             '/node.proto.Catalog/PublishEntries',
-            node_dot_proto_dot_catalog__pb2.PublishEntryRequest.SerializeToString,
+            node_dot_proto_dot_catalog__pb2.PublishEntriesRequest.SerializeToString,
             node_dot_proto_dot_catalog__pb2.PublishEntriesResponse.FromString,
             options,
             channel_credentials,

@@ -1,0 +1,147 @@
+"""Benchmark one node: bulk publish through gRPC against raw SQLite inserts of the same rows
+into the same schema (same indexes, same search index, same durability), then search latency
+over what was loaded.
+
+    python bench/node_bench.py [--entries 100000] [--call-size 5000]
+
+Prints rates and their ratio (the figure to compare across machines), and search p50/p99 for
+two- and four-character Chinese queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import subprocess
+import sys
+import time
+
+from common import ROOT, Timer, percentile, report, scratch
+
+import grpc
+import yaml
+
+from harness.seed import entries_for
+from node import serde, store as store_mod
+from node.proto import catalog_pb2, catalog_pb2_grpc
+from node.store import Store
+
+CHUNK = 500  # entries per stream message
+DEPARTMENTS = [f"1301000{n:02d}" for n in range(1, 21)]
+TWO = ["人口", "企业", "社保", "信用", "交通", "证照", "户籍", "医疗", "登记", "住房"]
+FOUR = ["户籍人口", "企业法人", "电子证照", "行政处罚", "养老保险", "机动车登", "不动产登", "学历学位", "公积金缴", "预防接种"]
+
+
+def make_entries(total: int):
+    per = total // len(DEPARTMENTS)
+    out = []
+    for dept in DEPARTMENTS:
+        out.extend(entries_for(dept, f"石家庄市第{dept[-2:]}部门", per, seed="bench", place="石家庄市"))
+    return out
+
+
+def raw_insert(folder, entries, call_size: int) -> float:
+    """Rows prepared beforehand, then executemany into the node's schema, one transaction per call."""
+    st = Store(folder / "raw.db", synchronous="full")
+    prepared = []
+    for e in entries:
+        e = dataclasses.replace(e, origin="hebei", version=1)
+        prepared.append((store_mod.entry_row(e), store_mod.fts_row(e),
+                         ("entry", e.resource_code, 1, "upsert", None)))
+    conn = st.conn
+    with Timer() as t:
+        for start in range(0, len(prepared), call_size):
+            chunk = prepared[start : start + call_size]
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(store_mod._UPSERT_ENTRY, [c[0] for c in chunk])
+            conn.executemany("INSERT OR REPLACE INTO entry_fts(rowid, name, body) VALUES (?, ?, ?)", [c[1] for c in chunk])
+            conn.executemany("INSERT INTO changes(kind, key, version, op, at) VALUES (?, ?, ?, ?, ?)", [c[2] for c in chunk])
+            conn.execute("COMMIT")
+    st.close()
+    return len(entries) / t.seconds
+
+
+def start_node(folder):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = {
+        "node": {"id": "hebei", "role": "provincial", "region_code": "130000"},
+        "listen": f"127.0.0.1:{port}",
+        "database": str(folder / "node.db"),
+        "departments": [{"code": d, "name": f"部门{d}"} for d in DEPARTMENTS],
+        "store": {"synchronous": "full"},
+        "log": {"level": "warning", "format": "json"},
+        "limits": {"max_message_bytes": 64 * 1024 * 1024},
+    }
+    path = folder / "node.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    proc = subprocess.Popen([sys.executable, "-m", "node.cli", "node", "run", "--config", str(path)], cwd=ROOT,
+                            stderr=open(folder / "node.log", "wb"))
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    grpc.channel_ready_future(channel).result(timeout=30)
+    return proc, channel
+
+
+def grpc_bulk(channel, entries, call_size: int) -> float:
+    stub = catalog_pb2_grpc.CatalogStub(channel)
+    calls = []
+    for start in range(0, len(entries), call_size):
+        call = entries[start : start + call_size]
+        calls.append([catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(e) for e in call[i : i + CHUNK]])
+                      for i in range(0, len(call), CHUNK)])
+    with Timer() as t:
+        for requests in calls:
+            reply = stub.PublishEntries(iter(requests), timeout=600)
+            assert reply.created == sum(len(r.entries) for r in requests), reply
+    return len(entries) / t.seconds
+
+
+def search_latency(channel, queries, rounds: int) -> tuple[list[float], float]:
+    stub = catalog_pb2_grpc.CatalogStub(channel)
+    times, totals = [], []
+    for _ in range(rounds):
+        for q in queries:
+            start = time.perf_counter()
+            reply = stub.SearchEntries(catalog_pb2.SearchEntriesRequest(query=q, page_size=20))
+            times.append((time.perf_counter() - start) * 1000)
+            totals.append(reply.total)
+    return times, statistics.mean(totals)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--call-size", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+    entries = make_entries(args.entries)
+    with scratch() as folder:
+        raw = raw_insert(folder, entries, args.call_size)
+        proc, channel = start_node(folder)
+        try:
+            rate = grpc_bulk(channel, entries, args.call_size)
+            report(f"bulk publish, {len(entries)} entries, {args.call_size} per call, synchronous=full", [
+                ("gRPC PublishEntries", f"{rate:,.0f} entries/s"),
+                ("raw SQLite insert, same rows+schema", f"{raw:,.0f} entries/s"),
+                ("ratio gRPC / raw", f"{rate / raw:.0%}  (goal >= 50%)"),
+            ])
+            rows = []
+            for label, queries in (("2-character", TWO), ("4-character", FOUR)):
+                search_latency(channel, queries, 1)  # warm the page cache
+                times, hits = search_latency(channel, queries, args.rounds)
+                rows.append((f"{label} queries ({len(times)})",
+                             f"p50 {percentile(times, 50):.1f} ms, p99 {percentile(times, 99):.1f} ms, "
+                             f"mean hits {hits:,.0f}  (goal p99 < 50 ms)"))
+            report(f"SearchEntries over {len(entries)} entries, page of 20, via gRPC", rows)
+        finally:
+            channel.close()
+            proc.terminate()
+            proc.wait(30)
+
+
+if __name__ == "__main__":
+    main()

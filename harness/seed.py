@@ -1,0 +1,83 @@
+"""Realistic synthetic catalog entries: responsibility lists of Chinese departments.
+
+Names, summaries and data items are drawn from the domains the field shares most (population,
+legal persons, licences, credit, social security, transport, health, natural resources...),
+so that search, filters and the share-type mix look like a real catalog.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Iterator
+
+from node.domain import DataItem, Entry
+
+# topic: (name stems, data items as (name, type, length))
+TOPICS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, int], ...]]] = {
+    "人口": (("户籍人口基础信息", "常住人口登记信息", "流动人口居住登记", "出生医学证明信息", "死亡登记信息", "婚姻登记信息"),
+           (("公民身份号码", "string", 18), ("姓名", "string", 50), ("性别", "string", 2), ("出生日期", "date", 0),
+            ("民族", "string", 20), ("户籍地址", "string", 200), ("登记日期", "date", 0))),
+    "法人": (("企业法人登记信息", "个体工商户登记信息", "社会组织登记信息", "事业单位法人信息", "企业年报信息"),
+           (("统一社会信用代码", "string", 18), ("企业名称", "string", 200), ("法定代表人", "string", 50),
+            ("注册资本", "decimal", 20), ("成立日期", "date", 0), ("经营范围", "string", 2000), ("登记状态", "string", 20))),
+    "证照": (("营业执照电子证照", "食品经营许可证", "建筑业企业资质证书", "道路运输经营许可证", "药品经营许可证", "排污许可证"),
+           (("证照编号", "string", 50), ("持证主体", "string", 200), ("发证机关", "string", 100), ("有效期起", "date", 0),
+            ("有效期止", "date", 0), ("证照状态", "string", 20))),
+    "信用": (("公共信用综合评价结果", "失信被执行人名单", "行政处罚信息", "行政许可信息", "守信激励对象名单"),
+           (("统一社会信用代码", "string", 18), ("主体名称", "string", 200), ("信用等级", "string", 10),
+            ("处罚决定书文号", "string", 100), ("处罚日期", "date", 0), ("公示期限", "integer", 0))),
+    "社保": (("职工养老保险参保信息", "医疗保险缴费记录", "失业保险金领取信息", "工伤认定信息", "社会保障卡信息"),
+           (("个人社保编号", "string", 20), ("公民身份号码", "string", 18), ("参保单位", "string", 200),
+            ("缴费基数", "decimal", 12), ("缴费月份", "string", 6), ("参保状态", "string", 10))),
+    "交通": (("机动车登记信息", "驾驶证信息", "道路运输车辆信息", "公交线路与站点", "高速公路通行记录", "交通违法记录"),
+           (("号牌号码", "string", 10), ("车辆识别代号", "string", 17), ("所有人", "string", 100), ("登记日期", "date", 0),
+            ("线路编号", "string", 20), ("通行时间", "datetime", 0))),
+    "卫生": (("医疗机构执业登记", "执业医师注册信息", "预防接种记录", "电子健康档案", "传染病报告信息"),
+           (("机构代码", "string", 30), ("机构名称", "string", 200), ("执业范围", "string", 500), ("接种日期", "date", 0),
+            ("疫苗名称", "string", 100), ("报告时间", "datetime", 0))),
+    "自然资源": (("不动产登记信息", "国有建设用地使用权出让", "地理国情监测数据", "矿业权登记信息", "耕地保护红线"),
+             (("不动产单元号", "string", 28), ("权利人", "string", 200), ("坐落", "string", 300), ("面积", "decimal", 12),
+              ("用途", "string", 50), ("登记时间", "datetime", 0))),
+    "教育": (("学籍信息", "学历学位证书信息", "教师资格证信息", "中小学校基本信息"),
+           (("学籍号", "string", 30), ("学生姓名", "string", 50), ("学校名称", "string", 200), ("入学日期", "date", 0),
+            ("证书编号", "string", 50))),
+    "住房": (("住房公积金缴存信息", "商品房预售许可", "保障性住房分配信息", "房屋网签备案信息"),
+           (("公积金账号", "string", 20), ("缴存单位", "string", 200), ("月缴存额", "decimal", 12), ("备案编号", "string", 50),
+            ("房屋坐落", "string", 300))),
+}
+CONDITIONS = ("须说明办理事项及法定依据，经提供方审核后共享", "仅限行政审批与监管用途", "须签订数据安全保护协议")
+BASES = ("《中华人民共和国个人信息保护法》第十三条", "《中华人民共和国保守国家秘密法》", "《政务信息资源共享管理暂行办法》第九条")
+CYCLES = ("realtime", "daily", "daily", "weekly", "monthly", "monthly", "quarterly", "half_yearly", "yearly", "irregular")
+
+
+def entries_for(provider_code: str, provider_name: str, count: int, *, seed: int | str = 0,
+                start: int = 1, place: str = "") -> Iterator[Entry]:
+    """`count` entries of one department, codes provider_code/start.., deterministic per seed."""
+    rng = random.Random(f"{seed}:{provider_code}")
+    topics = list(TOPICS)
+    for seq in range(start, start + count):
+        topic = rng.choice(topics)
+        stems, items = TOPICS[topic]
+        stem = rng.choice(stems)
+        share = rng.choices(("unconditional", "conditional", "not_shared"), (55, 38, 7))[0]
+        picked = rng.sample(items, k=rng.randint(2, len(items)))
+        year = rng.randint(2015, 2025)
+        yield Entry(
+            resource_code=f"{provider_code}/{seq:06d}",
+            name=f"{place}{stem}（{year}年）" if rng.random() < 0.5 else f"{place}{stem}{seq}",
+            summary=f"{provider_name}汇聚的{topic}领域数据：{stem}，按{rng.choice(('区县', '乡镇', '街道', '行业'))}分类，"
+                    f"自{year}年起持续更新。",
+            provider_code=provider_code,
+            provider_name=provider_name,
+            region_code=provider_code[:6],
+            category=rng.choices(("base", "theme", "department"), (30, 30, 40))[0],
+            data_items=tuple(DataItem(name, kind, length, "") for name, kind, length in picked),
+            share_type=share,
+            share_condition=rng.choice(CONDITIONS) if share == "conditional" else "",
+            not_shared_basis=rng.choice(BASES) if share == "not_shared" else "",
+            share_method=rng.choice(("api", "api", "file", "database")),
+            open_type=rng.choice(("open", "conditional_open", "not_open", "not_open")),
+            update_cycle=rng.choice(CYCLES),
+            source_system=f"{topic}信息管理系统",
+            keywords=(topic, stem[:2]),
+        )
