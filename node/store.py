@@ -26,6 +26,7 @@ import sqlite_utils
 
 from node import search
 from node.domain import DataItem, Entry
+from node.errors import Unavailable
 from node.migrations import migrate
 
 ENTRY_COLUMNS = (
@@ -246,6 +247,8 @@ class Store:
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self._active = 0  # reads under way
+        self._active_lock = threading.Condition()
         # The thread that runs SQLite inserts while the caller's thread prepares the next rows.
         self._writer = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self.db = sqlite_utils.Database(self._connect())
@@ -270,7 +273,7 @@ class Store:
         """The one write transaction at a time; commits on success, rolls back on any error."""
         with self._write_lock:
             if self._closed:
-                raise RuntimeError("store is closed")
+                raise Unavailable("the node is shutting down")
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield Transaction(self.conn, self._writer)
@@ -300,8 +303,6 @@ class Store:
     def _reader(self) -> sqlite3.Connection:
         conn = getattr(self._readers, "conn", None)
         if conn is None:
-            if self._closed:
-                raise RuntimeError("store is closed")
             conn = self._connect()
             conn.execute("PRAGMA query_only = ON")
             self._readers.conn = conn
@@ -311,47 +312,62 @@ class Store:
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction: every query inside sees the same committed state."""
-        conn = self._reader()
-        if conn.in_transaction:
-            yield conn
-            return
-        conn.execute("BEGIN")
+        """A read transaction: every query inside sees the same committed state. While any
+        read is under way, close() waits: a connection must never close under a query."""
+        with self._active_lock:
+            if self._closed:
+                raise Unavailable("the node is shutting down")
+            self._active += 1
         try:
-            yield conn
+            conn = self._reader()
+            if conn.in_transaction:
+                yield conn
+            else:
+                conn.execute("BEGIN")
+                try:
+                    yield conn
+                finally:
+                    conn.execute("COMMIT")
         finally:
-            conn.execute("COMMIT")
+            with self._active_lock:
+                self._active -= 1
+                self._active_lock.notify_all()
+
+    def _all(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        with self.reading() as conn:
+            return conn.execute(sql, tuple(params)).fetchall()
 
     def meta(self, key: str) -> str | None:
-        row = self._reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+        rows = self._all("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
 
     @property
     def epoch(self) -> str:
         return self.meta("epoch") or ""
 
     def head_seq(self) -> int:
-        row = self._reader().execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
-        return row[0] if row else 0
+        rows = self._all("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")
+        return rows[0][0] if rows else 0
 
     def log_floor(self) -> int:
         return int(self.meta("log_floor") or 0)
 
     def get_entry(self, code: str) -> Entry | None:
-        return _entries_by_code(self._reader(), [code]).get(code)
+        return self.get_entries([code]).get(code)
 
     def get_entries(self, codes: Iterable[str]) -> dict[str, Entry]:
-        return _entries_by_code(self._reader(), codes)
+        with self.reading() as conn:
+            return _entries_by_code(conn, codes)
 
     def changes_after(self, seq: int, limit: int) -> list[Change]:
-        rows = self._reader().execute(
+        rows = self._all(
             "SELECT seq, kind, key, version, op, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
             (seq, limit),
         )
         return [Change(r) for r in rows]
 
     def list_entries(self, where: str, params: list, after_id: int, limit: int) -> list[Entry]:
-        rows = self._reader().execute(
+        rows = self._all(
             f"{_SELECT_ENTRY} WHERE id > ? AND withdrawn = 0 {where} ORDER BY id LIMIT ?",
             [after_id, *params, limit],
         )
@@ -441,34 +457,37 @@ class Store:
         if origin is not None:
             sql += " WHERE origin = ?"
             params = (origin,)
-        row = self._reader().execute(sql, params).fetchone()
-        return row[0], row[1]
+        ((count, live),) = self._all(sql, params)
+        return count, live
 
     def peers(self) -> dict[str, dict]:
-        cur = self._reader().execute("SELECT * FROM peers")
-        names = [d[0] for d in cur.description]
-        return {row[0]: dict(zip(names, row)) for row in cur}
+        with self.reading() as conn:
+            cur = conn.execute("SELECT * FROM peers")
+            names = [d[0] for d in cur.description]
+            return {row[0]: dict(zip(names, row)) for row in cur}
 
     def peer(self, node_id: str) -> dict | None:
-        return _peer(self._reader(), node_id)
+        with self.reading() as conn:
+            return _peer(conn, node_id)
 
     def conflicts(self, limit: int = 100) -> list[tuple]:
-        return self._reader().execute(
+        return self._all(
             "SELECT peer, resource_code, held_by, reason, at FROM conflicts ORDER BY at DESC LIMIT ?", (limit,)
-        ).fetchall()
+        )
 
     def conflict_counts(self) -> dict[str, tuple[int, int]]:
         """Per peer: (conflicts with another origin, entries refused for their origin, region or rules)."""
-        rows = self._reader().execute(
-            "SELECT peer, sum(held_by != ''), sum(held_by = '') FROM conflicts GROUP BY peer"
-        )
+        rows = self._all("SELECT peer, sum(held_by != ''), sum(held_by = '') FROM conflicts GROUP BY peer")
         return {peer: (conflicts, refused) for peer, conflicts, refused in rows}
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def close(self) -> None:
+    def close(self, wait: float = 10.0) -> None:
+        """Closes the database once reads under way have finished (at most `wait` seconds)."""
         with self._write_lock:
-            self._closed = True
+            with self._active_lock:
+                self._closed = True
+                self._active_lock.wait_for(lambda: self._active == 0, timeout=wait)
             with self._readers_lock:
                 for conn in self._all_readers:
                     conn.close()
