@@ -5,6 +5,7 @@ peers after a final pull."""
 import dataclasses
 import shutil
 import tempfile
+import time
 import pathlib
 
 from hypothesis import settings
@@ -101,13 +102,23 @@ class CascadeModel(RuleBasedStateMachine):
     def compact(self, peer, keep):
         self.peers[peer].store.compact(keep)
 
+    def pull_until_ok(self, peer: str) -> None:
+        """A final pull that succeeds: a restarted peer may take the hub's channel a moment."""
+        hub = self.hub.hub()
+        for _ in range(100):
+            hub.sync_now(peer, wait=True, timeout=30)
+            state = next(s for s in hub.peer_states() if s.node_id == peer)
+            if state.failures == 0:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{peer}: no successful pull: {state.last_error}")
+
     # -- the property --------------------------------------------------------------------
 
     def teardown(self):
         try:
             for peer in sorted(self.peers):
-                self.hub.hub().sync_now(peer, wait=True, timeout=30)
-                self.hub.hub().sync_now(peer, wait=True, timeout=30)
+                self.pull_until_ok(peer)
             for peer, node in self.peers.items():
                 at_peer = node.store.digest(origin=peer)
                 at_hub = self.hub.store.digest(origin=peer)
