@@ -61,7 +61,9 @@ def load_config(path: str) -> config_mod.Config:
 
 @node.command("run")
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="The node's YAML config.")
-def node_run(config_path: str) -> None:
+@click.option("--port-file", type=click.Path(dir_okay=False), default=None,
+              help="Write the bound port here once serving (for listen addresses ending in :0).")
+def node_run(config_path: str, port_file: str | None) -> None:
     """Start a node and serve until SIGTERM or SIGINT (graceful: health NOT_SERVING, in-flight
     calls finish, database closed)."""
     from node.server import Node
@@ -70,6 +72,10 @@ def node_run(config_path: str) -> None:
     logs.configure(cfg.log_level, cfg.log_format)
     server = Node(cfg)
     server.start()
+    if port_file:
+        tmp = pathlib.Path(port_file + ".tmp")
+        tmp.write_text(str(server.port))
+        tmp.replace(port_file)
     stopping = threading.Event()
 
     def on_signal(signum, _frame):
@@ -282,7 +288,7 @@ def print_peers(peers) -> None:
     rows = []
     for p in peers:
         at_peer = "?" if p.entries_at_peer < 0 else str(p.entries_at_peer)
-        rows.append((p.node_id, p.state + (" (pulling)" if p.pulling else ""),
+        rows.append((p.node_id, p.state + (f" (pulling {p.pulling_seconds:.0f}s)" if p.pulling else ""),
                      f"{p.cursor.epoch[:8] or '-'}:{p.cursor.seq}", str(p.behind),
                      _ago(p.seconds_since_success), f"{p.entries_at_hub}/{at_peer}",
                      f"{p.conflicts}+{p.refused}" if p.refused else str(p.conflicts),
@@ -354,6 +360,15 @@ def verify(peer: str, target: str) -> None:
     click.echo(f"{len(reply.peers) - differ} of {len(reply.peers)} peers equal")
     sys.exit(1 if differ else 0)
 
+
+def _add_harness() -> None:
+    """The compose harness ships in the same distribution; its commands hang under `cascade harness`."""
+    from harness.cli import harness
+
+    main.add_command(harness)
+
+
+_add_harness()
 
 if __name__ == "__main__":
     main()

@@ -52,6 +52,7 @@ class PeerState:
     pulling: bool
     state: str
     resyncs: int
+    pulling_seconds: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +89,7 @@ class Hub:
         # Start staggered over a fraction of each interval so that 40 peers do not all hit at once.
         self._due = {p.id: now + self.rng.uniform(0, min(p.interval, 1.0) * self.settings.jitter) for p in self.peers.values()}
         self._running: set[str] = set()
+        self._started: dict[str, float] = {}
         self._again: set[str] = set()
         self._failures = {p: 0 for p in self.peers}
         self._backoff = {p: 0.0 for p in self.peers}
@@ -127,6 +129,7 @@ class Hub:
                         break
                     if peer_id not in self._running and self._due[peer_id] <= now:
                         self._running.add(peer_id)
+                        self._started[peer_id] = now
                         self._pool.submit(self._pull, self.peers[peer_id])
                 waiting = [d for p, d in self._due.items() if p not in self._running]
                 timeout = max(0.0, min(waiting) - now) if waiting else None
@@ -176,19 +179,31 @@ class Hub:
         except Exception:  # the store is closing; the error is in the log
             pass
 
-    def poke(self, peer_id: str) -> bool:
+    def poke(self, peer_id: str, epoch: str = "", head_seq: int = 0) -> bool:
         """Pull this peer soon (Notify, or an operator). A peer that is being pulled is pulled
         again right after, so that changes made during the pull are not left waiting; a peer in
-        backoff keeps its backoff."""
+        backoff keeps its backoff. A Notify's head (same epoch as the cursor) is noted, so that
+        status shows how far behind the hub is even while pulls fail."""
+        if peer_id not in self.peers:
+            return False
+        if head_seq:
+            self._note_head(peer_id, epoch, head_seq)
         with self._cond:
-            if peer_id not in self.peers:
-                return False
             if peer_id in self._running:
                 self._again.add(peer_id)
             elif self._failures[peer_id] == 0:
                 self._due[peer_id] = time.monotonic()
             self._cond.notify_all()
             return True
+
+    def _note_head(self, peer_id: str, epoch: str, head_seq: int) -> None:
+        try:
+            with self.node.store.transaction() as tx:
+                row = tx.peer(peer_id) or {}
+                if row.get("epoch") == epoch and head_seq > (row.get("head_seq") or 0):
+                    tx.update_peer(peer_id, head_seq=head_seq)
+        except Exception as exc:  # a hint only: never fail the caller's Notify
+            self.log.debug("notify.head_not_noted", peer=peer_id, error=str(exc))
 
     def sync_now(self, peer_id: str, *, wait: bool = False, timeout: float | None = None) -> list[str]:
         """Starts a pull of one peer or of all now (backoff or not); with wait, returns once
@@ -242,7 +257,8 @@ class Hub:
                     next_pull_in=max(0.0, self._due[peer.id] - now) if peer.id not in self._running else 0.0,
                     entries_at_hub=store.count_entries(peer.id)[1], entries_at_peer=row.get("entries_at_peer", -1),
                     conflicts=conflicts, refused=refused, pulling=peer.id in self._running,
-                    state=_state_word(row, failures, success), resyncs=row.get("resyncs", 0),
+                    state=_state_word(row, failures, success, peer.id in self._running), resyncs=row.get("resyncs", 0),
+                    pulling_seconds=now - self._started[peer.id] if peer.id in self._running else 0.0,
                 ))
         return states
 
@@ -267,9 +283,11 @@ class Hub:
         return verdicts
 
 
-def _state_word(row: dict, failures: int, success: datetime | None) -> str:
+def _state_word(row: dict, failures: int, success: datetime | None, pulling: bool) -> str:
     if row.get("resync_after") is not None:
         return "resyncing"
+    if pulling and failures == 0 and success is None:
+        return "first-pull"
     if failures:
         return "failing"
     return "ok" if success else "never"

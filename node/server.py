@@ -111,6 +111,6 @@ class Node:
         for listener in self._change_listeners:
             listener()
 
-    def notified(self, peer_id: str) -> bool:
-        """A peer's Notify: the hub pulls it soon. Other roles ignore the hint."""
-        return self._hub is not None and self._hub.poke(peer_id)
+    def notified(self, peer_id: str, epoch: str = "", head_seq: int = 0) -> bool:
+        """A peer's Notify: the hub notes the peer's head and pulls it soon. Other roles ignore it."""
+        return self._hub is not None and self._hub.poke(peer_id, epoch, head_seq)

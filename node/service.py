@@ -165,7 +165,8 @@ class CascadeServicer(cascade_pb2_grpc.CascadeServicer):
 
     @rpc
     def Notify(self, request, context):
-        return cascade_pb2.NotifyResponse(accepted=self.node.notified(request.node_id))
+        accepted = self.node.notified(request.node_id, request.head.epoch, request.head.seq)
+        return cascade_pb2.NotifyResponse(accepted=accepted)
 
 
 class AdminServicer(admin_pb2_grpc.AdminServicer):
@@ -214,7 +215,7 @@ def peer_status(state) -> admin_pb2.PeerStatus:
         failures=state.failures, backoff_seconds=state.backoff_seconds, next_pull_in=state.next_pull_in,
         entries_at_hub=state.entries_at_hub, entries_at_peer=state.entries_at_peer,
         conflicts=state.conflicts, refused=state.refused, pulling=state.pulling, state=state.state,
-        resyncs=state.resyncs,
+        resyncs=state.resyncs, pulling_seconds=state.pulling_seconds,
     )
 
 

@@ -16,6 +16,8 @@ from node.store import Store
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["harness.pytest_plugin"]
+
 
 def make_entry(provider_code: str = "130100005", seq: int = 1, **overrides) -> Entry:
     """A valid entry of that provider; overrides replace any field."""

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from node.proto import cascade_pb2 as node_dot_proto_dot_cascade__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16node/proto/admin.proto\x12\nnode.proto\x1a\x18node/proto/cascade.proto\"\x0f\n\rStatusRequest\"\xfc\x02\n\nPeerStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\"\n\x06\x63ursor\x18\x04 \x01(\x0b\x32\x12.node.proto.Cursor\x12\x10\n\x08head_seq\x18\x05 \x01(\x03\x12\x0e\n\x06\x62\x65hind\x18\x06 \x01(\x03\x12\x1d\n\x15seconds_since_success\x18\x07 \x01(\x01\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12\x10\n\x08\x66\x61ilures\x18\t \x01(\x05\x12\x17\n\x0f\x62\x61\x63koff_seconds\x18\n \x01(\x01\x12\x14\n\x0cnext_pull_in\x18\x0b \x01(\x01\x12\x16\n\x0e\x65ntries_at_hub\x18\x0c \x01(\x03\x12\x17\n\x0f\x65ntries_at_peer\x18\r \x01(\x03\x12\x11\n\tconflicts\x18\x0e \x01(\x03\x12\x0f\n\x07refused\x18\x0f \x01(\x03\x12\x0f\n\x07pulling\x18\x10 \x01(\x08\x12\r\n\x05state\x18\x11 \x01(\t\x12\x0f\n\x07resyncs\x18\x12 \x01(\x03\"\\\n\x08\x43onflict\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\x15\n\rresource_code\x18\x02 \x01(\t\x12\x0f\n\x07held_by\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\n\n\x02\x61t\x18\x05 \x01(\t\"\xf1\x01\n\nNodeStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x13\n\x0bregion_code\x18\x03 \x01(\t\x12 \n\x04head\x18\x04 \x01(\x0b\x32\x12.node.proto.Cursor\x12\x0f\n\x07\x65ntries\x18\x05 \x01(\x03\x12\x14\n\x0clive_entries\x18\x06 \x01(\x03\x12%\n\x05peers\x18\x07 \x03(\x0b\x32\x16.node.proto.PeerStatus\x12\'\n\tconflicts\x18\x08 \x03(\x0b\x32\x14.node.proto.Conflict\x12\x16\n\x0euptime_seconds\x18\t \x01(\x01\",\n\x0eSyncNowRequest\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x08\"I\n\x0fSyncNowResponse\x12\x0f\n\x07started\x18\x01 \x03(\t\x12%\n\x05peers\x18\x02 \x03(\x0b\x32\x16.node.proto.PeerStatus\"\x1d\n\rVerifyRequest\x12\x0c\n\x04peer\x18\x01 \x01(\t\"\x82\x01\n\x0bPeerVerdict\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\r\n\x05\x65qual\x18\x02 \x01(\x08\x12#\n\x07\x61t_peer\x18\x03 \x01(\x0b\x32\x12.node.proto.Digest\x12\"\n\x06\x61t_hub\x18\x04 \x01(\x0b\x32\x12.node.proto.Digest\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"8\n\x0eVerifyResponse\x12&\n\x05peers\x18\x01 \x03(\x0b\x32\x17.node.proto.PeerVerdict2\xc9\x01\n\x05\x41\x64min\x12;\n\x06Status\x12\x19.node.proto.StatusRequest\x1a\x16.node.proto.NodeStatus\x12\x42\n\x07SyncNow\x12\x1a.node.proto.SyncNowRequest\x1a\x1b.node.proto.SyncNowResponse\x12?\n\x06Verify\x12\x19.node.proto.VerifyRequest\x1a\x1a.node.proto.VerifyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16node/proto/admin.proto\x12\nnode.proto\x1a\x18node/proto/cascade.proto\"\x0f\n\rStatusRequest\"\x95\x03\n\nPeerStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\"\n\x06\x63ursor\x18\x04 \x01(\x0b\x32\x12.node.proto.Cursor\x12\x10\n\x08head_seq\x18\x05 \x01(\x03\x12\x0e\n\x06\x62\x65hind\x18\x06 \x01(\x03\x12\x1d\n\x15seconds_since_success\x18\x07 \x01(\x01\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12\x10\n\x08\x66\x61ilures\x18\t \x01(\x05\x12\x17\n\x0f\x62\x61\x63koff_seconds\x18\n \x01(\x01\x12\x14\n\x0cnext_pull_in\x18\x0b \x01(\x01\x12\x16\n\x0e\x65ntries_at_hub\x18\x0c \x01(\x03\x12\x17\n\x0f\x65ntries_at_peer\x18\r \x01(\x03\x12\x11\n\tconflicts\x18\x0e \x01(\x03\x12\x0f\n\x07refused\x18\x0f \x01(\x03\x12\x0f\n\x07pulling\x18\x10 \x01(\x08\x12\r\n\x05state\x18\x11 \x01(\t\x12\x0f\n\x07resyncs\x18\x12 \x01(\x03\x12\x17\n\x0fpulling_seconds\x18\x13 \x01(\x01\"\\\n\x08\x43onflict\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\x15\n\rresource_code\x18\x02 \x01(\t\x12\x0f\n\x07held_by\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\n\n\x02\x61t\x18\x05 \x01(\t\"\xf1\x01\n\nNodeStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x13\n\x0bregion_code\x18\x03 \x01(\t\x12 \n\x04head\x18\x04 \x01(\x0b\x32\x12.node.proto.Cursor\x12\x0f\n\x07\x65ntries\x18\x05 \x01(\x03\x12\x14\n\x0clive_entries\x18\x06 \x01(\x03\x12%\n\x05peers\x18\x07 \x03(\x0b\x32\x16.node.proto.PeerStatus\x12\'\n\tconflicts\x18\x08 \x03(\x0b\x32\x14.node.proto.Conflict\x12\x16\n\x0euptime_seconds\x18\t \x01(\x01\",\n\x0eSyncNowRequest\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x08\"I\n\x0fSyncNowResponse\x12\x0f\n\x07started\x18\x01 \x03(\t\x12%\n\x05peers\x18\x02 \x03(\x0b\x32\x16.node.proto.PeerStatus\"\x1d\n\rVerifyRequest\x12\x0c\n\x04peer\x18\x01 \x01(\t\"\x82\x01\n\x0bPeerVerdict\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\r\n\x05\x65qual\x18\x02 \x01(\x08\x12#\n\x07\x61t_peer\x18\x03 \x01(\x0b\x32\x12.node.proto.Digest\x12\"\n\x06\x61t_hub\x18\x04 \x01(\x0b\x32\x12.node.proto.Digest\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"8\n\x0eVerifyResponse\x12&\n\x05peers\x18\x01 \x03(\x0b\x32\x17.node.proto.PeerVerdict2\xc9\x01\n\x05\x41\x64min\x12;\n\x06Status\x12\x19.node.proto.StatusRequest\x1a\x16.node.proto.NodeStatus\x12\x42\n\x07SyncNow\x12\x1a.node.proto.SyncNowRequest\x1a\x1b.node.proto.SyncNowResponse\x12?\n\x06Verify\x12\x19.node.proto.VerifyRequest\x1a\x1a.node.proto.VerifyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,21 +35,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STATUSREQUEST']._serialized_start=64
   _globals['_STATUSREQUEST']._serialized_end=79
   _globals['_PEERSTATUS']._serialized_start=82
-  _globals['_PEERSTATUS']._serialized_end=462
-  _globals['_CONFLICT']._serialized_start=464
-  _globals['_CONFLICT']._serialized_end=556
-  _globals['_NODESTATUS']._serialized_start=559
-  _globals['_NODESTATUS']._serialized_end=800
-  _globals['_SYNCNOWREQUEST']._serialized_start=802
-  _globals['_SYNCNOWREQUEST']._serialized_end=846
-  _globals['_SYNCNOWRESPONSE']._serialized_start=848
-  _globals['_SYNCNOWRESPONSE']._serialized_end=921
-  _globals['_VERIFYREQUEST']._serialized_start=923
-  _globals['_VERIFYREQUEST']._serialized_end=952
-  _globals['_PEERVERDICT']._serialized_start=955
-  _globals['_PEERVERDICT']._serialized_end=1085
-  _globals['_VERIFYRESPONSE']._serialized_start=1087
-  _globals['_VERIFYRESPONSE']._serialized_end=1143
-  _globals['_ADMIN']._serialized_start=1146
-  _globals['_ADMIN']._serialized_end=1347
+  _globals['_PEERSTATUS']._serialized_end=487
+  _globals['_CONFLICT']._serialized_start=489
+  _globals['_CONFLICT']._serialized_end=581
+  _globals['_NODESTATUS']._serialized_start=584
+  _globals['_NODESTATUS']._serialized_end=825
+  _globals['_SYNCNOWREQUEST']._serialized_start=827
+  _globals['_SYNCNOWREQUEST']._serialized_end=871
+  _globals['_SYNCNOWRESPONSE']._serialized_start=873
+  _globals['_SYNCNOWRESPONSE']._serialized_end=946
+  _globals['_VERIFYREQUEST']._serialized_start=948
+  _globals['_VERIFYREQUEST']._serialized_end=977
+  _globals['_PEERVERDICT']._serialized_start=980
+  _globals['_PEERVERDICT']._serialized_end=1110
+  _globals['_VERIFYRESPONSE']._serialized_start=1112
+  _globals['_VERIFYRESPONSE']._serialized_end=1168
+  _globals['_ADMIN']._serialized_start=1171
+  _globals['_ADMIN']._serialized_end=1372
 # @@protoc_insertion_point(module_scope)

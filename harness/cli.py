@@ -1,0 +1,189 @@
+"""`cascade harness ...`: bring a federation up, watch it, break it, tear it down."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+import click
+
+from harness.runner import Federation, HarnessError
+from node.config import ConfigError
+
+DEFAULT_STATE = ".cascade-harness"
+
+state_option = click.option("--state", "state_dir", envvar="CASCADE_HARNESS_DIR", default=DEFAULT_STATE,
+                            show_default=True, help="Where the harness keeps configs, logs, databases and pids "
+                                                    "(env CASCADE_HARNESS_DIR).")
+
+
+def fed_of(state_dir: str) -> Federation:
+    fed = Federation(state_dir)
+    if not fed.state:
+        raise click.ClickException(f"no federation in {state_dir}: `cascade harness up FILE` first")
+    return fed
+
+
+def guarded(fn):
+    """Harness and config errors become one-line messages."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (HarnessError, ConfigError) as exc:
+            raise click.ClickException(str(exc)) from None
+    return wrapper
+
+
+@click.group()
+def harness() -> None:
+    """Start, watch and break a whole federation on this machine (loopback only)."""
+
+
+@harness.command()
+@click.argument("compose_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--seed", "seed_entries", is_flag=False, flag_value=-1, default=None, type=int,
+              help="Seed every department's responsibility list once up (optionally N entries each).")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="With --seed: wait until the hub has converged.")
+@state_option
+@guarded
+def up(compose_file: str, seed_entries: int | None, wait: bool, state_dir: str) -> None:
+    """Start every node of COMPOSE_FILE as its own process and wait until all are healthy."""
+    start = time.monotonic()
+    fed = Federation.up(compose_file, state_dir)
+    click.echo(f"up: {len(fed.state['nodes'])} nodes of {fed.state['name']} healthy in {time.monotonic() - start:.1f}s "
+               f"(hub {fed.hub_id} at {fed.address(fed.hub_id)}; state in {fed.dir})")
+    if seed_entries is not None:
+        _seed(fed, None if seed_entries < 0 else seed_entries, wait)
+
+
+def _seed(fed: Federation, per_department: int | None, wait: bool) -> None:
+    start = time.monotonic()
+    count = fed.seed(per_department)
+    click.echo(f"seeded {count} entries in {time.monotonic() - start:.1f}s")
+    if wait:
+        seconds = fed.wait_converged(timeout=300)
+        click.echo(f"hub converged: its copy of every peer equals the peer (by digest) {seconds:.1f}s after seeding")
+
+
+@harness.command()
+@click.option("--entries", "per_department", type=int, default=None, help="Entries per department (default: compose file's).")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the hub has converged.")
+@state_option
+@guarded
+def seed(per_department: int | None, wait: bool, state_dir: str) -> None:
+    """Publish a realistic responsibility list for every department of every node."""
+    _seed(fed_of(state_dir), per_department, wait)
+
+
+@harness.command()
+@state_option
+@guarded
+def ps(state_dir: str) -> None:
+    """Every node: role, address, health, pid, live entries; the hub's view of each peer's lag."""
+    fed = fed_of(state_dir)
+    rows = fed.ps()
+    hub = next((r for r in rows if r["node"] == fed.hub_id), {})
+    peers = hub.get("peers", {})
+    header = ("node", "role", "address", "health", "pid", "entries", "link", "hub: behind", "last ok", "hub: last error")
+    table = []
+    for r in rows:
+        p = peers.get(r["node"])
+        link = r["link"]
+        link_word = ("partitioned" if link.get("partitioned") else f"delay {link['delay_ms']}ms" if link.get("delay_ms")
+                     else f"drop@{link['drop_after_bytes']}B" if link.get("drop_after_bytes") else "ok") if link else "?"
+        table.append((r["node"], r["role"], r["address"], r["health"], str(r["pid"] or "-"),
+                      "-" if r["entries"] is None else str(r["entries"]), link_word,
+                      "" if p is None else f"{p.behind} ({p.state}{f', pulling {p.pulling_seconds:.0f}s' if p.pulling_seconds >= 1 else ''})",
+                      "" if p is None else ("never" if p.seconds_since_success < 0 else f"{p.seconds_since_success:.1f}s"),
+                      "" if p is None else p.last_error[:50]))
+    widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(header)]
+    for line in [header, *table]:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+
+
+@harness.command()
+@click.argument("node")
+@click.option("--tail", "lines", default=40, show_default=True, help="How many lines from the end.")
+@state_option
+@guarded
+def logs(node: str, lines: int, state_dir: str) -> None:
+    """Print the end of a node's log ("proxy" for the fault proxy)."""
+    fed = fed_of(state_dir)
+    path = fed.dir / "logs" / "proxy.log" if node == "proxy" else fed.node(node)["log"]
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f.readlines()[-lines:]:
+            click.echo(line.rstrip())
+
+
+def _node_command(name: str, doc: str, action):
+    @harness.command(name=name, help=doc)
+    @click.argument("node")
+    @state_option
+    @guarded
+    def command(node: str, state_dir: str) -> None:
+        fed = fed_of(state_dir)
+        action(fed, node)
+        click.echo(f"{name}: {node}")
+    return command
+
+
+for _name, _doc, _action in (
+    ("stop", "SIGTERM a node: it finishes in-flight calls and closes its database.", Federation.stop),
+    ("kill", "SIGKILL a node: it dies at once, wherever it is.", Federation.kill),
+    ("start", "Start a stopped or killed node again (same port, same database).", Federation.start),
+    ("restart", "Stop a node gracefully, then start it again.", Federation.restart),
+    ("pause", "SIGSTOP a node: it keeps its connections but answers nothing.", Federation.pause),
+    ("resume", "SIGCONT a paused node.", Federation.resume),
+    ("partition", "Cut the hub's link to a node: new connections are refused, open ones cut.", Federation.partition),
+    ("heal", "Give a node's link back its clean state (no partition, delay or drops).", Federation.heal),
+):
+    _node_command(_name, _doc, _action)
+
+
+@harness.command()
+@click.argument("node")
+@click.argument("ms", type=int)
+@state_option
+@guarded
+def delay(node: str, ms: int, state_dir: str) -> None:
+    """Delay every chunk on the hub's link to NODE by MS milliseconds."""
+    fed_of(state_dir).delay(node, ms)
+    click.echo(f"delay: {node} {ms}ms")
+
+
+@harness.command()
+@click.argument("node")
+@click.option("--after-bytes", default=20_000, show_default=True, help="Cut each connection after this many bytes from the node.")
+@state_option
+@guarded
+def drop(node: str, after_bytes: int, state_dir: str) -> None:
+    """Make the hub's link to NODE drop every connection mid-stream."""
+    fed_of(state_dir).drop(node, after_bytes)
+    click.echo(f"drop: {node} after {after_bytes} bytes")
+
+
+@harness.command()
+@click.option("--purge", is_flag=True, help="Also remove the state directory (configs, logs, databases).")
+@state_option
+@guarded
+def down(purge: bool, state_dir: str) -> None:
+    """Stop every node and the proxy; keep the data unless --purge."""
+    fed = Federation(state_dir)
+    fed.down(purge=purge)
+    click.echo(f"down{' and purged' if purge else ''}: {state_dir}")
+
+
+@harness.command()
+@click.option("--timeout", default=120.0, show_default=True)
+@state_option
+@guarded
+def converge(timeout: float, state_dir: str) -> None:
+    """Wait (without pulling) until the hub's copy of every peer equals the peer."""
+    seconds = fed_of(state_dir).wait_converged(timeout=timeout)
+    click.echo(f"converged in {seconds:.1f}s")

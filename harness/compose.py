@@ -1,0 +1,172 @@
+"""The compose file: a whole federation (hub, provincial and ministry nodes) in one YAML file.
+
+    name: federation-small
+    defaults: {interval: 2, notify: true}
+    hub:
+      id: national
+      departments: [{code: "100000001", name: 国家数据局}]
+      sync: {max_concurrent: 8}
+    nodes:
+      - id: hebei
+        role: provincial
+        region_code: "130000"
+        departments: [{code: "130000001", name: 河北省公安厅}]
+        interval: 2                      # optional, else defaults.interval
+        link: {delay_ms: 0}              # optional fault on the hub's link at start
+    seed: {entries_per_department: 20}
+
+Validated like a node config: errors name the file, the key path and the rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import Any
+
+import yaml
+
+from node import config as node_config
+from node.config import ConfigError, _Reader, _boolean, _node_id, _number, _region, _text
+
+LINK_KEYS = {"delay_ms", "partitioned", "drop_after_bytes"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Link:
+    delay_ms: int = 0
+    partitioned: bool = False
+    drop_after_bytes: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeSpec:
+    id: str
+    role: str
+    region_code: str
+    departments: tuple[tuple[str, str], ...]
+    interval: float
+    link: Link = Link()
+    name: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Compose:
+    source: str
+    name: str
+    hub: NodeSpec
+    nodes: tuple[NodeSpec, ...]
+    notify: bool = True
+    sync: dict = dataclasses.field(default_factory=dict)
+    change_log_keep: int = 0
+    entries_per_department: int = 20
+
+    def node(self, node_id: str) -> NodeSpec:
+        for spec in (self.hub, *self.nodes):
+            if spec.id == node_id:
+                return spec
+        raise KeyError(node_id)
+
+    @property
+    def all(self) -> tuple[NodeSpec, ...]:
+        return (self.hub, *self.nodes)
+
+
+def load(path: str | pathlib.Path) -> Compose:
+    file = str(path)
+    try:
+        data = yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(file, "(file)", f"cannot be read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(file, "(file)", f"is not valid YAML: {exc}") from None
+    return parse(data, file)
+
+
+def _departments(r: _Reader, items: Any, path: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(items, list) or not items:
+        r.fail(path, "must be a non-empty list of {code, name}")
+    out = []
+    for i, item in enumerate(items):
+        item = r.mapping(item, f"{path}[{i}]", {"code", "name"})
+        out.append((r.get(item, f"{path}[{i}]", "code", _text()), r.get(item, f"{path}[{i}]", "name", _text())))
+    return tuple(out)
+
+
+def parse(data: Any, file: str = "<compose>") -> Compose:
+    r = _Reader(file)
+    top = r.mapping(data, "", {"name", "defaults", "hub", "nodes", "seed"})
+    defaults = r.mapping(top.get("defaults") or {}, "defaults", {"interval", "notify", "sync", "change_log_keep"})
+    interval = float(r.get(defaults, "defaults", "interval", _number(0.05, 86400), 5.0))
+    hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync"})
+    hub_spec = NodeSpec(
+        id=r.get(hub, "hub", "id", _node_id), role="national", region_code="100000",
+        departments=_departments(r, hub.get("departments") or [], "hub.departments") if hub.get("departments") else (),
+        interval=interval, name=r.get(hub, "hub", "name", _text(), ""),
+    )
+    nodes = []
+    raw_nodes = r.get(top, "", "nodes", lambda v: None if isinstance(v, list) and v else "must be a non-empty list")
+    for i, item in enumerate(raw_nodes):
+        path = f"nodes[{i}]"
+        item = r.mapping(item, path, {"id", "role", "region_code", "departments", "interval", "link", "name"})
+        link = r.mapping(item.get("link") or {}, f"{path}.link", LINK_KEYS)
+        spec = NodeSpec(
+            id=r.get(item, path, "id", _node_id),
+            role=r.get(item, path, "role", lambda v: None if v in ("provincial", "ministry") else "must be provincial or ministry"),
+            region_code=r.get(item, path, "region_code", _region),
+            departments=_departments(r, item.get("departments"), f"{path}.departments"),
+            interval=float(r.get(item, path, "interval", _number(0.05, 86400), interval)),
+            link=Link(
+                delay_ms=r.get(link, f"{path}.link", "delay_ms", _number(0, 600_000, True), 0),
+                partitioned=r.get(link, f"{path}.link", "partitioned", _boolean, False),
+                drop_after_bytes=r.get(link, f"{path}.link", "drop_after_bytes", _number(0, 10**12, True), 0),
+            ),
+            name=r.get(item, path, "name", _text(), ""),
+        )
+        if any(n.id == spec.id for n in [hub_spec, *nodes]):
+            r.fail(f"{path}.id", f"repeats {spec.id}")
+        nodes.append(spec)
+    seed = r.mapping(top.get("seed") or {}, "seed", {"entries_per_department"})
+    compose = Compose(
+        source=file, name=r.get(top, "", "name", _node_id), hub=hub_spec, nodes=tuple(nodes),
+        notify=r.get(defaults, "defaults", "notify", _boolean, True),
+        sync=r.mapping(defaults.get("sync") or hub.get("sync") or {}, "defaults.sync",
+                       {f.name for f in dataclasses.fields(node_config.SyncSettings)}),
+        change_log_keep=r.get(defaults, "defaults", "change_log_keep", _number(0, 10**12, True), 0),
+        entries_per_department=r.get(seed, "seed", "entries_per_department", _number(0, 1_000_000, True), 20),
+    )
+    # Every node's own config must be valid too: build each once, naming the node on error.
+    for spec in compose.all:
+        try:
+            node_config.parse(node_yaml(compose, spec, "127.0.0.1:1", {n.id: "127.0.0.1:1" for n in compose.nodes}, "x.db"),
+                              f"{file} (node {spec.id})")
+        except ConfigError as exc:
+            raise ConfigError(file, f"node {spec.id}: {exc.key}", exc.rule) from None
+    return compose
+
+
+def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dict[str, str], database: str,
+              hub_address: str | None = None) -> dict:
+    """The node config of one member of the federation, as a mapping ready for YAML."""
+    data: dict = {
+        "node": {"id": spec.id, "role": spec.role, "region_code": spec.region_code},
+        "listen": listen,
+        "database": database,
+        "departments": [{"code": code, "name": name} for code, name in spec.departments],
+        "log": {"level": "info", "format": "json"},
+    }
+    if spec.name:
+        data["node"]["name"] = spec.name
+    if compose.change_log_keep:
+        data["change_log"] = {"keep": compose.change_log_keep, "compact_every": 30}
+    if spec.role == "national":
+        data["peers"] = [
+            {"id": n.id, "role": n.role, "address": peer_addresses[n.id], "region_code": n.region_code,
+             "interval": n.interval}
+            for n in compose.nodes
+        ]
+        if compose.sync:
+            data["sync"] = dict(compose.sync)
+    elif hub_address:
+        data["hub"] = {"address": hub_address, "notify": compose.notify}
+    return data

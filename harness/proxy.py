@@ -1,0 +1,163 @@
+"""The harness's fault proxy: every link into a node goes through here, so a test can cut it
+(partition), slow it (delay) or make it drop connections mid-stream, then heal it.
+
+One process serves every link on loopback (asyncio). It is steered through a control port
+that takes one JSON object per line and answers one:
+
+    {"cmd": "set", "link": "hebei", "target": "127.0.0.1:50123"}
+    {"cmd": "set", "link": "hebei", "partitioned": true}        # cuts open connections too
+    {"cmd": "set", "link": "hebei", "delay_ms": 300}
+    {"cmd": "set", "link": "hebei", "drop_after_bytes": 20000}   # each connection cut after N bytes
+    {"cmd": "heal", "link": "hebei"}                             # back to a clean link
+    {"cmd": "status"}
+
+    python -m harness.proxy --links hub,hebei,guangdong --ready FILE
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import pathlib
+import signal
+
+CHUNK = 64 * 1024
+
+
+class Link:
+    def __init__(self, name: str):
+        self.name = name
+        self.target: tuple[str, int] | None = None
+        self.partitioned = False
+        self.delay_ms = 0
+        self.drop_after_bytes = 0
+        self.connections: set[asyncio.Task] = set()
+        self.port = 0
+        self.stats = {"connections": 0, "refused": 0, "dropped": 0, "bytes": 0}
+
+    def state(self) -> dict:
+        target = f"{self.target[0]}:{self.target[1]}" if self.target else ""
+        return {"port": self.port, "target": target, "partitioned": self.partitioned, "delay_ms": self.delay_ms,
+                "drop_after_bytes": self.drop_after_bytes, "open": len(self.connections), **self.stats}
+
+    def cut(self) -> None:
+        for task in list(self.connections):
+            task.cancel()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.partitioned or self.target is None:
+            self.stats["refused"] += 1
+            writer.transport.abort()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            self.stats["refused"] += 1
+            writer.transport.abort()
+            return
+        self.stats["connections"] += 1
+        task = asyncio.current_task()
+        self.connections.add(task)
+        sent = [0]  # bytes from the node to the caller on this connection
+        try:
+            await asyncio.gather(self._pipe(reader, up_writer, None), self._pipe(up_reader, writer, sent))
+        except (asyncio.CancelledError, ConnectionError, OSError):
+            pass
+        finally:
+            self.connections.discard(task)
+            writer.transport.abort()
+            up_writer.transport.abort()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sent: list[int] | None) -> None:
+        while True:
+            data = await reader.read(CHUNK)
+            if not data:
+                writer.transport.abort()
+                raise ConnectionError("closed")
+            if self.delay_ms:
+                await asyncio.sleep(self.delay_ms / 1000)
+            if sent is not None:
+                limit = self.drop_after_bytes
+                if limit and sent[0] + len(data) >= limit:
+                    writer.write(data[: max(0, limit - sent[0])])
+                    await writer.drain()
+                    self.stats["dropped"] += 1
+                    raise ConnectionError("dropped mid-stream")
+                sent[0] += len(data)
+            self.stats["bytes"] += len(data)
+            writer.write(data)
+            await writer.drain()
+
+
+class Proxy:
+    def __init__(self, names: list[str]):
+        self.links = {name: Link(name) for name in names}
+
+    async def serve(self, ready: pathlib.Path) -> None:
+        servers = []
+        for link in self.links.values():
+            server = await asyncio.start_server(link.handle, "127.0.0.1", 0)
+            link.port = server.sockets[0].getsockname()[1]
+            servers.append(server)
+        control = await asyncio.start_server(self.control, "127.0.0.1", 0)
+        info = {"pid": os.getpid(), "control": control.sockets[0].getsockname()[1],
+                "links": {name: link.port for name, link in self.links.items()}}
+        tmp = ready.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info))
+        tmp.replace(ready)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        for server in [*servers, control]:
+            server.close()
+        for link in self.links.values():
+            link.cut()
+
+    async def control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                try:
+                    answer = self.command(json.loads(line))
+                except (ValueError, KeyError, TypeError) as exc:
+                    answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+                writer.write(json.dumps(answer).encode() + b"\n")
+                await writer.drain()
+        finally:
+            writer.close()
+
+    def command(self, message: dict) -> dict:
+        cmd = message["cmd"]
+        if cmd == "status":
+            return {"ok": True, "links": {n: link.state() for n, link in self.links.items()}}
+        link = self.links[message["link"]]
+        if cmd == "heal":
+            link.partitioned, link.delay_ms, link.drop_after_bytes = False, 0, 0
+        elif cmd == "set":
+            if "target" in message:
+                host, port = message["target"].rsplit(":", 1)
+                link.target = (host, int(port))
+            link.delay_ms = int(message.get("delay_ms", link.delay_ms))
+            link.drop_after_bytes = int(message.get("drop_after_bytes", link.drop_after_bytes))
+            if "partitioned" in message:
+                link.partitioned = bool(message["partitioned"])
+                if link.partitioned:
+                    link.cut()
+        else:
+            raise ValueError(f"unknown cmd {cmd!r}")
+        return {"ok": True, "link": link.state()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Fault proxy for the compose harness.")
+    parser.add_argument("--links", required=True, help="comma-separated link names")
+    parser.add_argument("--ready", required=True, help="file to write ports to once listening")
+    args = parser.parse_args()
+    asyncio.run(Proxy(args.links.split(",")).serve(pathlib.Path(args.ready)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,401 @@
+"""A running federation: every node its own OS process on loopback, the hub's links through
+the fault proxy, and a state directory that records where everything is."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent import futures
+
+import grpc
+import yaml
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from harness import compose as compose_mod
+from harness.seed import entries_for
+from node import serde
+from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+START_TIMEOUT = 60.0
+
+
+class HarnessError(RuntimeError):
+    pass
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie has exited: reap it if it is ours
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        status = pathlib.Path(f"/proc/{pid}/stat")
+        return status.exists() and status.read_text().split(") ", 1)[1][:1] != "Z"
+
+
+def _wait_file(path: pathlib.Path, timeout: float, proc: subprocess.Popen | None = None) -> str:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc is not None and proc.poll() is not None:
+            raise HarnessError(f"process {proc.args[-3:]} exited with {proc.returncode} before it was ready")
+        if time.monotonic() > deadline:
+            raise HarnessError(f"{path} did not appear within {timeout:.0f}s")
+        time.sleep(0.02)
+    return path.read_text()
+
+
+def wait_healthy(address: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=2).status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise HarnessError(f"node at {address} is not healthy after {timeout:.0f}s")
+            time.sleep(0.05)
+
+
+class Federation:
+    """Brings a federation up from a compose file, and steers it afterwards from its state dir."""
+
+    def __init__(self, state_dir: str | pathlib.Path):
+        self.dir = pathlib.Path(state_dir).resolve()
+        self.state_path = self.dir / "state.json"
+        self.state: dict = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+        self._channels: dict[str, grpc.Channel] = {}
+
+    # -- bringing it up --------------------------------------------------------------------
+
+    @classmethod
+    def up(cls, compose_path: str | pathlib.Path, state_dir: str | pathlib.Path) -> "Federation":
+        compose = compose_mod.load(compose_path)
+        fed = cls(state_dir)
+        if fed.state and any(_alive(n.get("pid")) for n in fed.state.get("nodes", {}).values()):
+            raise HarnessError(f"a federation is already up in {fed.dir}: `cascade harness down` first")
+        for sub in ("configs", "logs", "data", "run"):
+            (fed.dir / sub).mkdir(parents=True, exist_ok=True)
+        fed.state = {"compose": str(pathlib.Path(compose_path).resolve()), "name": compose.name,
+                     "hub": compose.hub.id, "nodes": {}, "proxy": {}}
+        try:
+            fed._start_proxy([n.id for n in compose.all])
+            links = fed.state["proxy"]["links"]
+            hub_via_proxy = f"127.0.0.1:{links[compose.hub.id]}"
+            for spec in compose.nodes:
+                fed._write_config(compose, spec, hub_address=hub_via_proxy)
+            fed._start_many([s.id for s in compose.nodes])
+            peer_addresses = {s.id: f"127.0.0.1:{links[s.id]}" for s in compose.nodes}
+            fed._write_config(compose, compose.hub, peer_addresses=peer_addresses)
+            fed._start_many([compose.hub.id])
+            for spec in compose.nodes:
+                link = spec.link
+                if link.delay_ms or link.partitioned or link.drop_after_bytes:
+                    fed.proxy("set", spec.id, delay_ms=link.delay_ms, partitioned=link.partitioned,
+                              drop_after_bytes=link.drop_after_bytes)
+        except BaseException:
+            fed.down(purge=False)
+            raise
+        return fed
+
+    def _start_proxy(self, links: list[str]) -> None:
+        ready = self.dir / "run" / "proxy.json"
+        ready.unlink(missing_ok=True)
+        log = open(self.dir / "logs" / "proxy.log", "ab")
+        proc = subprocess.Popen([sys.executable, "-m", "harness.proxy", "--links", ",".join(links), "--ready", str(ready)],
+                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True, env=_env())
+        log.close()
+        self.state["proxy"] = dict(json.loads(_wait_file(ready, START_TIMEOUT, proc)), pid=proc.pid)
+        self._save()
+
+    def _write_config(self, compose, spec, *, hub_address=None, peer_addresses=None) -> None:
+        data = compose_mod.node_yaml(compose, spec, "127.0.0.1:0", peer_addresses or {},
+                                     str(self.dir / "data" / f"{spec.id}.db"), hub_address)
+        path = self.dir / "configs" / f"{spec.id}.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+        self.state["nodes"][spec.id] = {
+            "role": spec.role, "region_code": spec.region_code, "config": str(path),
+            "log": str(self.dir / "logs" / f"{spec.id}.log"), "database": data["database"],
+            "link_port": self.state["proxy"]["links"][spec.id], "port": 0, "pid": None, "paused": False,
+        }
+
+    def _spawn(self, node_id: str) -> subprocess.Popen:
+        node = self.state["nodes"][node_id]
+        port_file = self.dir / "run" / f"{node_id}.port"
+        port_file.unlink(missing_ok=True)
+        log = open(node["log"], "ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "node.cli", "node", "run", "--config", node["config"], "--port-file", str(port_file)],
+            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True, env=_env(),
+        )
+        log.close()
+        node["pid"] = proc.pid
+        node["paused"] = False
+        return proc
+
+    def _start_many(self, node_ids: list[str]) -> None:
+        procs = {node_id: self._spawn(node_id) for node_id in node_ids}
+        self._save()
+
+        def ready(node_id: str) -> None:
+            node = self.state["nodes"][node_id]
+            port = int(_wait_file(self.dir / "run" / f"{node_id}.port", START_TIMEOUT, procs[node_id]))
+            if node["port"] != port:  # the first start picked a free port: keep it for restarts
+                node["port"] = port
+                config = yaml.safe_load(pathlib.Path(node["config"]).read_text())
+                config["listen"] = f"127.0.0.1:{port}"
+                pathlib.Path(node["config"]).write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+            self.proxy("set", node_id, target=f"127.0.0.1:{port}")
+            wait_healthy(f"127.0.0.1:{port}", START_TIMEOUT)
+
+        with futures.ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(ready, node_ids))
+        self._save()
+
+    def _save(self) -> None:
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=2, ensure_ascii=False))
+        tmp.replace(self.state_path)
+
+    # -- steering --------------------------------------------------------------------------
+
+    def node(self, node_id: str) -> dict:
+        if not self.state:
+            raise HarnessError(f"no federation in {self.dir}: `cascade harness up FILE` first")
+        if node_id not in self.state["nodes"]:
+            raise HarnessError(f"no node {node_id!r} (known: {', '.join(sorted(self.state['nodes']))})")
+        return self.state["nodes"][node_id]
+
+    @property
+    def hub_id(self) -> str:
+        return self.state["hub"]
+
+    @property
+    def peer_ids(self) -> list[str]:
+        return [n for n in self.state["nodes"] if n != self.hub_id]
+
+    def address(self, node_id: str) -> str:
+        return f"127.0.0.1:{self.node(node_id)['port']}"
+
+    def signal(self, node_id: str, sig: signal.Signals) -> None:
+        node = self.node(node_id)
+        if not _alive(node["pid"]):
+            raise HarnessError(f"{node_id} is not running")
+        os.kill(node["pid"], sig)
+
+    def stop(self, node_id: str, timeout: float = 20.0) -> None:
+        """SIGTERM, as an operator stops a node: it finishes in-flight calls and closes its database."""
+        node = self.node(node_id)
+        if node["paused"]:
+            self.resume(node_id)
+        _terminate(node["pid"], timeout)
+        self._save()
+
+    def kill(self, node_id: str) -> None:
+        """SIGKILL: the node dies at once, wherever it is."""
+        node = self.node(node_id)
+        if _alive(node["pid"]):
+            os.kill(node["pid"], signal.SIGKILL)
+            _reap(node["pid"], 10)
+        node["paused"] = False
+        self._save()
+
+    def start(self, node_id: str) -> None:
+        if _alive(self.node(node_id)["pid"]):
+            raise HarnessError(f"{node_id} is already running (pid {self.node(node_id)['pid']})")
+        self._start_many([node_id])
+
+    def restart(self, node_id: str) -> None:
+        self.stop(node_id)
+        self.start(node_id)
+
+    def pause(self, node_id: str) -> None:
+        """SIGSTOP: the node holds its connections but answers nothing."""
+        self.signal(node_id, signal.SIGSTOP)
+        self.node(node_id)["paused"] = True
+        self._save()
+
+    def resume(self, node_id: str) -> None:
+        self.signal(node_id, signal.SIGCONT)
+        self.node(node_id)["paused"] = False
+        self._save()
+
+    def proxy(self, cmd: str, link: str | None = None, **fields) -> dict:
+        message = {"cmd": cmd, **({"link": link} if link else {}), **fields}
+        with socket.create_connection(("127.0.0.1", self.state["proxy"]["control"]), timeout=10) as sock:
+            sock.sendall(json.dumps(message).encode() + b"\n")
+            answer = json.loads(sock.makefile().readline())
+        if not answer.get("ok"):
+            raise HarnessError(f"proxy: {answer.get('error')}")
+        return answer
+
+    def partition(self, node_id: str) -> None:
+        self.node(node_id)
+        self.proxy("set", node_id, partitioned=True)
+
+    def delay(self, node_id: str, ms: int) -> None:
+        self.node(node_id)
+        self.proxy("set", node_id, delay_ms=ms)
+
+    def drop(self, node_id: str, after_bytes: int) -> None:
+        self.node(node_id)
+        self.proxy("set", node_id, drop_after_bytes=after_bytes)
+
+    def heal(self, node_id: str) -> None:
+        self.node(node_id)
+        self.proxy("heal", node_id)
+
+    # -- looking -----------------------------------------------------------------------------
+
+    def channel(self, node_id: str) -> grpc.Channel:
+        address = self.address(node_id)
+        if address not in self._channels:
+            self._channels[address] = grpc.insecure_channel(address)
+        return self._channels[address]
+
+    def catalog(self, node_id: str):
+        return catalog_pb2_grpc.CatalogStub(self.channel(node_id))
+
+    def admin(self, node_id: str | None = None):
+        return admin_pb2_grpc.AdminStub(self.channel(node_id or self.hub_id))
+
+    def status(self, node_id: str, timeout: float = 2.0):
+        return self.admin(node_id).Status(admin_pb2.StatusRequest(), timeout=timeout)
+
+    def ps(self) -> list[dict]:
+        """One row per node: role, address, health, pid, live entries; for the hub, its peers' lag."""
+        links = {}
+        try:
+            links = self.proxy("status")["links"]
+        except (OSError, HarnessError, ValueError):
+            pass
+
+        def row(node_id: str) -> dict:
+            node = self.node(node_id)
+            out = {"node": node_id, "role": node["role"], "address": self.address(node_id), "pid": node["pid"],
+                   "running": _alive(node["pid"]), "paused": node["paused"], "health": "down", "entries": None,
+                   "link": links.get(node_id, {})}
+            if out["running"] and not node["paused"]:
+                try:
+                    status = self.status(node_id)
+                    out["health"], out["entries"] = "serving", status.live_entries
+                    if status.peers:
+                        out["peers"] = {p.node_id: p for p in status.peers}
+                except grpc.RpcError as exc:
+                    out["health"] = exc.code().name.lower()
+            elif node["paused"]:
+                out["health"] = "paused"
+            return out
+
+        with futures.ThreadPoolExecutor(max_workers=16) as pool:
+            return list(pool.map(row, list(self.state["nodes"])))
+
+    def sync_now(self, timeout: float = 120.0) -> None:
+        self.admin().SyncNow(admin_pb2.SyncNowRequest(wait=True), timeout=timeout)
+
+    def verify(self, timeout: float = 60.0) -> dict:
+        return {v.peer: v for v in self.admin().Verify(admin_pb2.VerifyRequest(), timeout=timeout).peers}
+
+    def wait_converged(self, timeout: float = 120.0, poll: float = 0.5) -> float:
+        """Waits, without pulling, until the hub's copy of every peer equals the peer (by digest).
+        Returns the seconds it took; raises with the peers that still differ."""
+        start = time.monotonic()
+        differing: list[str] = []
+        while time.monotonic() - start < timeout:
+            try:
+                verdicts = self.verify()
+                differing = [p for p, v in verdicts.items() if not v.equal]
+                if not differing:
+                    return time.monotonic() - start
+            except grpc.RpcError as exc:
+                differing = [f"hub: {exc.code().name}"]
+            time.sleep(poll)
+        raise HarnessError(f"hub did not converge within {timeout:.0f}s; differing: {', '.join(differing)}")
+
+    # -- seeding ----------------------------------------------------------------------------
+
+    def seed(self, per_department: int | None = None, *, seed: int | str = 0) -> int:
+        """Publishes a realistic responsibility list for every department of every node."""
+        compose = compose_mod.load(self.state["compose"])
+        count = compose.entries_per_department if per_department is None else per_department
+
+        def publish(spec) -> int:
+            entries = []
+            for code, name in spec.departments:
+                entries.extend(entries_for(code, name, count, seed=seed))
+            if not entries:
+                return 0
+            chunks = [catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(e) for e in entries[i:i + 500]])
+                      for i in range(0, len(entries), 500)]
+            reply = self.catalog(spec.id).PublishEntries(iter(chunks), timeout=300)
+            return reply.created + reply.updated + reply.unchanged
+
+        with futures.ThreadPoolExecutor(max_workers=8) as pool:
+            return sum(pool.map(publish, compose.all))
+
+    # -- tearing down -------------------------------------------------------------------------
+
+    def down(self, purge: bool = False, timeout: float = 20.0) -> None:
+        """Stops every node and the proxy; with purge, removes the state directory too."""
+        for channel in self._channels.values():
+            channel.close()
+        self._channels.clear()
+        pids = [n.get("pid") for n in self.state.get("nodes", {}).values()]
+        for node in self.state.get("nodes", {}).values():
+            if node.get("paused") and _alive(node.get("pid")):
+                os.kill(node["pid"], signal.SIGCONT)
+        with futures.ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(lambda pid: _terminate(pid, timeout), pids))
+        _terminate(self.state.get("proxy", {}).get("pid"), timeout)
+        if purge:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        elif self.state:
+            for node in self.state["nodes"].values():
+                node["pid"] = None
+            self.state["proxy"]["pid"] = None
+            self._save()
+
+
+def _env() -> dict:
+    return dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def _reap(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _terminate(pid: int | None, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within the timeout."""
+    if not _alive(pid):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    if not _reap(pid, timeout):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        _reap(pid, 10)
