@@ -131,9 +131,13 @@ class Hub:
                         self._running.add(peer_id)
                         self._started[peer_id] = now
                         self._pool.submit(self._pull, self.peers[peer_id])
+                # With every pull slot taken, only a finished pull (which notifies) frees one:
+                # waiting on a due time here would spin.
                 waiting = [d for p, d in self._due.items() if p not in self._running]
-                timeout = max(0.0, min(waiting) - now) if waiting else None
-                self._cond.wait(timeout if timeout is None else min(timeout, 5.0))
+                if waiting and len(self._running) < self.settings.max_concurrent:
+                    self._cond.wait(min(max(0.0, min(waiting) - now), 5.0))
+                else:
+                    self._cond.wait(5.0)
 
     def _pull(self, peer: Peer) -> None:
         started = time.monotonic()

@@ -1,0 +1,56 @@
+"""The whole 1+32+N federation on this machine: 43 processes, seeded, converging by digest;
+then five provinces cut off for a minute of writes, healed, and converging again."""
+
+import random
+import time
+
+import pytest
+
+from harness.seed import entries_for
+from test_harness import assert_union, peer_state, publish
+
+FULL = "configs/federation-full.yaml"
+CUT = ["hebei", "guangdong", "sichuan", "xinjiang", "xpcc"]
+
+
+@pytest.mark.slow
+def test_full_federation_converges_and_survives_a_partition_of_five_provinces(federation):
+    start = time.monotonic()
+    fed = federation(FULL, sync={"backoff_max": 5, "call_deadline": 30})
+    up_seconds = time.monotonic() - start
+    assert len(fed.peer_ids) == 42
+    seeded = fed.seed()
+    departments = sum(len(_departments(fed, node)) for node in fed.state["nodes"])
+    assert seeded == departments * 20 == (32 * 9 + 10 * 2 + 2) * 20
+    converge_seconds = fed.wait_converged(timeout=300)
+    assert_union(fed)
+    print(f"\nfull federation: up in {up_seconds:.1f}s, {seeded} entries seeded, converged {converge_seconds:.1f}s after")
+
+    for node in CUT:
+        fed.partition(node)
+    rng = random.Random(7)
+    written = 0
+    deadline = time.monotonic() + 60
+    saw_trouble = False
+    while time.monotonic() < deadline:  # a minute of writes everywhere, the cut provinces included
+        node = rng.choice(fed.peer_ids)
+        code, name = next((d for d in _departments(fed, node)))
+        publish(fed, node, list(entries_for(code, name, 3, seed=f"w{written}", start=5000 + written)))
+        written += 3
+        if not saw_trouble:
+            states = {p: peer_state(fed, p) for p in CUT}
+            saw_trouble = all(s.state == "failing" and s.last_error for s in states.values())
+        time.sleep(0.5)
+    assert saw_trouble, "status never showed the five cut provinces failing"
+    assert all(peer_state(fed, p).state == "ok" for p in fed.peer_ids if p not in CUT)
+    for node in CUT:
+        fed.heal(node)
+    fed.wait_converged(timeout=180)
+    assert_union(fed)
+
+
+def _departments(fed, node):
+    import yaml
+
+    config = yaml.safe_load(open(fed.node(node)["config"], encoding="utf-8"))
+    return [(d["code"], d["name"]) for d in config["departments"]]
