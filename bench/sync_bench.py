@@ -1,0 +1,151 @@
+"""Benchmark the cascade: the initial sync of 32 provincial nodes into an empty hub, against raw
+inserts of the same rows into the hub's schema, and the lag from a publish at a peer to its
+visibility at the hub with Notify on and off. Every node is its own process (the harness).
+
+    python bench/sync_bench.py [--entries 500000] [--interval 5] [--samples 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import random
+import time
+
+from common import ROOT, Timer, percentile, report, scratch
+
+import grpc
+import yaml
+
+from harness.runner import Federation
+from harness.seed import entries_for
+from node import serde
+from node import store as store_mod
+from node.proto import admin_pb2, catalog_pb2
+from node.store import Store
+
+
+def compose_for(folder, interval: float, notify: bool, batch: int) -> str:
+    full = yaml.safe_load((ROOT / "configs" / "federation-full.yaml").read_text(encoding="utf-8"))
+    full["name"] = "bench"
+    full["nodes"] = [n for n in full["nodes"] if n["role"] == "provincial"]
+    for node in full["nodes"]:
+        node["interval"] = interval
+    full["defaults"] = {"interval": interval, "notify": notify,
+                        "sync": {"max_concurrent": 8, "batch_size": batch, "call_deadline": 600}}
+    path = folder / f"bench-{'notify' if notify else 'poll'}.yaml"
+    path.write_text(yaml.safe_dump(full, allow_unicode=True))
+    return str(path)
+
+
+def peer_entries(fed: Federation, node: str, count: int):
+    config = yaml.safe_load(open(fed.node(node)["config"], encoding="utf-8"))
+    departments = [(d["code"], d["name"]) for d in config["departments"]]
+    per = -(-count // len(departments))
+    out = []
+    for code, name in departments:
+        out.extend(entries_for(code, name, min(per, count - len(out)), seed="bench"))
+    return out
+
+
+def load_peers(fed: Federation, per_peer: int) -> list:
+    everything = []
+    for node in fed.peer_ids:
+        entries = peer_entries(fed, node, per_peer)
+        for start in range(0, len(entries), 5000):
+            call = entries[start:start + 5000]
+            chunks = [catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(e) for e in call[i:i + 500]])
+                      for i in range(0, len(call), 500)]
+            fed.catalog(node).PublishEntries(iter(chunks), timeout=600)
+        everything.extend(dataclasses.replace(e, origin=node, version=1) for e in entries)
+    return everything
+
+
+def raw_rate(folder, entries, batch: int) -> float:
+    st = Store(folder / "raw-hub.db", synchronous="full")
+    prepared = [(store_mod.entry_row(e), store_mod.fts_row(e)) for e in entries]
+    with Timer() as t:
+        for start in range(0, len(prepared), batch):
+            chunk = prepared[start:start + batch]
+            st.conn.execute("BEGIN IMMEDIATE")
+            st.conn.executemany(store_mod._UPSERT_ENTRY, [c[0] for c in chunk])
+            st.conn.executemany("INSERT OR REPLACE INTO entry_fts(rowid, name, body) VALUES (?, ?, ?)", [c[1] for c in chunk])
+            st.conn.execute("UPDATE peers SET seq = seq + 1 WHERE node_id = 'x'")  # the cursor row, as the hub does
+            st.conn.execute("COMMIT")
+    st.close()
+    return len(entries) / t.seconds
+
+
+def initial_sync(fed: Federation, total: int) -> float:
+    start = time.monotonic()
+    fed.start(fed.hub_id)
+    while True:
+        status = fed.status(fed.hub_id, timeout=30)
+        if sum(p.entries_at_hub for p in status.peers) >= total and all(p.behind == 0 for p in status.peers):
+            return time.monotonic() - start
+        time.sleep(0.5)  # status counts every peer's entries: polling it harder slows the hub
+
+
+def lag(fed: Federation, samples: int, rng: random.Random) -> list[float]:
+    hub = fed.catalog(fed.hub_id)
+    times = []
+    for i in range(samples):
+        node = rng.choice(fed.peer_ids)
+        config = yaml.safe_load(open(fed.node(node)["config"], encoding="utf-8"))
+        code, name = config["departments"][0]["code"], config["departments"][0]["name"]
+        entry = next(entries_for(code, name, 1, seed=f"lag{i}", start=900_000 + i))
+        start = time.monotonic()
+        fed.catalog(node).PublishEntry(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(entry)))
+        while True:
+            try:
+                hub.GetEntry(catalog_pb2.GetEntryRequest(resource_code=entry.resource_code), timeout=5)
+                break
+            except grpc.RpcError:
+                time.sleep(0.005)
+        times.append(time.monotonic() - start)
+        time.sleep(rng.uniform(0.05, 0.3))
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=int, default=500_000, help="across all 32 provincial nodes")
+    parser.add_argument("--batch", type=int, default=1000, help="changes per pulled batch")
+    parser.add_argument("--interval", type=float, default=5.0, help="each peer's pull interval, seconds")
+    parser.add_argument("--samples", type=int, default=60, help="publishes timed for the lag figures")
+    args = parser.parse_args()
+    rng = random.Random(1)
+    with scratch() as folder:
+        fed = Federation.up(compose_for(folder, args.interval, True, args.batch), folder / "notify")
+        try:
+            fed.stop(fed.hub_id)
+            with Timer() as loading:
+                entries = load_peers(fed, -(-args.entries // len(fed.peer_ids)))
+            seconds = initial_sync(fed, len(entries))
+            rate = len(entries) / seconds
+            raw = raw_rate(folder, entries, args.batch)
+            report(f"initial sync: {len(fed.peer_ids)} provincial nodes, {len(entries):,} entries, empty hub "
+                   f"(peers loaded in {loading.seconds:.0f}s)", [
+                ("hub initial sync", f"{rate:,.0f} entries/s ({seconds:.1f}s)"),
+                ("raw SQLite insert into the hub schema", f"{raw:,.0f} entries/s"),
+                ("ratio sync / raw", f"{rate / raw:.0%}  (goal >= 50%)"),
+            ])
+            with_notify = lag(fed, args.samples, rng)
+        finally:
+            fed.down(purge=True)
+        fed = Federation.up(compose_for(folder, args.interval, False, args.batch), folder / "poll")
+        try:
+            fed.sync_now()
+            without = lag(fed, max(10, args.samples // 3), rng)
+        finally:
+            fed.down(purge=True)
+    report(f"lag publish at a peer -> visible at the hub ({args.interval:g}s pull interval)", [
+        (f"Notify on ({len(with_notify)} publishes)", f"p50 {percentile(with_notify, 50) * 1000:.0f} ms, "
+                                                     f"p99 {percentile(with_notify, 99) * 1000:.0f} ms  (goal p99 < 1 s)"),
+        (f"Notify off ({len(without)} publishes)", f"p50 {percentile(without, 50) * 1000:.0f} ms, "
+                                                  f"p99 {percentile(without, 99) * 1000:.0f} ms"),
+    ])
+
+
+if __name__ == "__main__":
+    main()
