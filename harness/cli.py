@@ -148,6 +148,15 @@ for _name, _doc, _action in (
 
 @harness.command()
 @click.argument("node")
+@state_option
+@guarded
+def address(node: str, state_dir: str) -> None:
+    """Print a node's HOST:PORT (for --target)."""
+    click.echo(fed_of(state_dir).address(node))
+
+
+@harness.command()
+@click.argument("node")
 @click.argument("ms", type=int)
 @state_option
 @guarded
