@@ -1,5 +1,6 @@
 """The national hub (国家政务大数据平台): pulls every provincial and ministry node on a schedule."""
 
+from node.courier import Courier
 from node.jobs import Compactor
 from node.roles import Role
 from node.scheduler import Hub
@@ -7,6 +8,6 @@ from node.scheduler import Hub
 ROLE = Role(
     name="national",
     title="national hub",
-    jobs=lambda node: [Compactor(node), Hub(node)],
+    jobs=lambda node: [Compactor(node), Hub(node), Courier(node)],
     is_hub=True,
 )

@@ -10,7 +10,8 @@ from typing import Callable, Iterator
 from node import domain, regions, search
 from node.domain import Entry, InvalidEntry
 from node.errors import Invalid, NotFound, PermissionDenied
-from node.store import Store, code_id, format_time
+from node.store import Store, code_id
+from node.times import format_time
 
 MAX_QUERY = 200
 DEFAULT_PAGE = 50

@@ -28,6 +28,7 @@ class Batch:
     head_seq: int
     last: bool = False
     live_entries: int = 0
+    requests: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,12 +81,15 @@ def pull(store: Store, cursor: Cursor, max_batch: int) -> Iterator[Batch]:
                 raise FailedPrecondition("cursor_expired", "the change log was compacted during the pull")
             codes = list(dict.fromkeys(c.key for c in changes if c.kind == "entry"))
             entries = store.get_entries(codes)
+            ids = list(dict.fromkeys(c.key for c in changes if c.kind == "request"))
+            requests = store.get_requests(ids)
             head = store.head_seq()
             if changes:
                 seq = changes[-1].seq
             last = len(changes) < size or seq >= stop_at
             live = store.count_entries()[1] if last else 0
-        yield Batch(changes, [entries[c] for c in codes if c in entries], Cursor(epoch, seq), head, last, live)
+        yield Batch(changes, [entries[c] for c in codes if c in entries], Cursor(epoch, seq), head, last, live,
+                    [requests[i] for i in ids if i in requests])
         if last:
             return
 

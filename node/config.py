@@ -15,6 +15,7 @@ import yaml
 
 from node import regions
 from node.domain import PROVIDER_CODE
+from node.sharing import Calendar
 
 ROLES = ("national", "provincial", "ministry")
 NODE_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -80,6 +81,7 @@ class Config:
     max_message_bytes: int = 4 * 1024 * 1024
     max_page_size: int = 1000
     grace: float = 5.0
+    calendar: Calendar = Calendar()
 
     def department(self, code: str) -> Department | None:
         return next((d for d in self.departments if d.code == code), None)
@@ -169,7 +171,7 @@ def load(path: str | pathlib.Path) -> Config:
 def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = None) -> Config:
     r = _Reader(file)
     top = r.mapping(data, "", {"node", "listen", "database", "departments", "peers", "sync", "hub",
-                               "change_log", "store", "log", "limits", "shutdown_grace"})
+                               "change_log", "store", "log", "limits", "shutdown_grace", "sharing"})
     node = r.mapping(r.get(top, "", "node", lambda v: None), "node", {"id", "role", "region_code", "name"})
     role = r.get(node, "node", "role", _choice(ROLES))
     region = r.get(node, "node", "region_code", _region)
@@ -235,6 +237,12 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     store = r.mapping(top.get("store") or {}, "store", {"synchronous"})
     log = r.mapping(top.get("log") or {}, "log", {"level", "format"})
     limits = r.mapping(top.get("limits") or {}, "limits", {"max_message_bytes", "max_page_size"})
+    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays"})
+    calendar = Calendar(
+        answer_days=r.get(sharing, "sharing", "answer_days", _number(1, 365, True), 10),
+        holidays=frozenset(_dates(r, sharing.get("holidays") or [], "sharing.holidays")),
+        workdays=frozenset(_dates(r, sharing.get("workdays") or [], "sharing.workdays")),
+    )
     return Config(
         source=file,
         node_id=r.get(node, "node", "id", _node_id),
@@ -255,8 +263,26 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         max_message_bytes=r.get(limits, "limits", "max_message_bytes", _number(1024, 256 * 1024 * 1024, True), 4 * 1024 * 1024),
         max_page_size=r.get(limits, "limits", "max_page_size", _number(1, 10000, True), 1000),
         grace=float(r.get(top, "", "shutdown_grace", _number(0, 600), 5.0)),
+        calendar=calendar,
     )
 
 
 def _list(value: Any) -> str | None:
     return None if isinstance(value, list) else "must be a list"
+
+
+def _dates(r: _Reader, values: Any, path: str) -> list:
+    import datetime
+
+    if not isinstance(values, list):
+        r.fail(path, "must be a list of dates (YYYY-MM-DD)")
+    out = []
+    for i, value in enumerate(values):
+        if isinstance(value, datetime.date):
+            out.append(value)
+            continue
+        try:
+            out.append(datetime.date.fromisoformat(str(value)))
+        except ValueError:
+            r.fail(f"{path}[{i}]", "must be a date YYYY-MM-DD")
+    return out

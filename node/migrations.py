@@ -55,7 +55,30 @@ def m002_peers(db: sqlite_utils.Database) -> None:
         )""")
 
 
-MIGRATIONS = [m001_catalog, m002_peers]
+def m003_requests(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE requests (
+            request_id TEXT PRIMARY KEY,
+            consumer_code TEXT NOT NULL, consumer_node TEXT NOT NULL,
+            owner_code TEXT NOT NULL, owner_node TEXT NOT NULL,
+            resource_code TEXT NOT NULL, state TEXT NOT NULL, version INTEGER NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deadline TEXT NOT NULL,
+            body TEXT NOT NULL                -- the whole request, history included, as JSON
+        )""")
+    db.execute("CREATE INDEX requests_consumer ON requests(consumer_code, created_at)")
+    db.execute("CREATE INDEX requests_owner ON requests(owner_code, created_at)")
+    db.execute("CREATE INDEX requests_state ON requests(state, deadline)")
+    # The hub's outbox: request versions still to deliver to a node, retried until acknowledged.
+    db.execute("""
+        CREATE TABLE outbox (
+            request_id TEXT NOT NULL, target TEXT NOT NULL, version INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (request_id, target)
+        )""")
+
+
+MIGRATIONS = [m001_catalog, m002_peers, m003_requests]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -18,7 +18,7 @@ from node.changes import Cursor
 from node.errors import NotFound
 from node.config import Peer
 from node.proto import cascade_pb2, cascade_pb2_grpc
-from node.store import parse_time
+from node.times import parse_time
 from node.sync import Puller
 
 CHANNEL_OPTIONS = [
@@ -81,7 +81,7 @@ class Hub:
         self.settings = node.config.sync
         self.peers: dict[str, Peer] = {p.id: p for p in node.config.peers}
         self.log = node.log
-        self.puller = Puller(node.store, node.config.node_id, self.settings, log=self.log)
+        self.puller = Puller(node.store, node.config.node_id, self.settings, log=self.log, sharing=node.sharing)
         self.rng = rng or random.Random()
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -144,8 +144,11 @@ class Hub:
         error = ""
         try:
             result = self.puller.pull(peer, self.channel(peer))
-            if result.applied or result.resynced or result.refused or result.conflicts:
-                self.log.info("sync.pulled", peer=peer.id, applied=result.applied, batches=result.batches,
+            if result.requests:
+                self.node.changed()  # new request versions: the courier has deliveries to make
+            if result.applied or result.resynced or result.refused or result.conflicts or result.requests:
+                self.log.info("sync.pulled", peer=peer.id, applied=result.applied, requests=result.requests,
+                              batches=result.batches,
                               refused=result.refused, conflicts=result.conflicts, resynced=result.resynced,
                               tombstoned=result.tombstoned, seconds=round(time.monotonic() - started, 3))
         except Exception as exc:  # any failure backs off; the cursor keeps what was applied

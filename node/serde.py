@@ -89,3 +89,53 @@ def entry_to_mapping(entry: Entry) -> dict:
     from google.protobuf import json_format
 
     return json_format.MessageToDict(entry_to_proto(entry), preserving_proto_field_name=True)
+
+
+def request_to_proto(request, message=None, *, overdue: bool = False, at_node: str = ""):
+    from node.proto import sharing_pb2
+
+    msg = sharing_pb2.SharingRequest() if message is None else message
+    msg.request_id = request.request_id
+    msg.consumer_code = request.consumer_code
+    msg.consumer_node = request.consumer_node
+    msg.resource_code = request.resource_code
+    msg.owner_code = request.owner_code
+    msg.owner_node = request.owner_node
+    msg.purpose = request.purpose
+    msg.basis = request.basis
+    msg.data_items.extend(request.data_items)
+    msg.share_type = request.share_type
+    msg.state = request.state
+    msg.reason = request.reason
+    msg.version = request.version
+    msg.created_at.CopyFrom(timestamp(request.created_at))
+    msg.updated_at.CopyFrom(timestamp(request.updated_at))
+    msg.deadline = request.deadline
+    msg.overdue = overdue
+    msg.at_node = at_node
+    for event in request.history:
+        msg.history.add(version=event.version, state=event.state, actor=event.actor, at=timestamp(event.at),
+                        note=event.note)
+    return msg
+
+
+def request_from_proto(msg):
+    """A request copy from another node; InvalidEntry names the first field that cannot be one."""
+    from node.domain import InvalidEntry
+    from node.sharing import STATES, Event, Request
+
+    if msg.state not in STATES:
+        raise InvalidEntry("request.state", f"must be one of {', '.join(STATES)}")
+    for field in ("request_id", "consumer_code", "consumer_node", "resource_code", "owner_code"):
+        if not getattr(msg, field):
+            raise InvalidEntry(f"request.{field}", "is required")
+    if msg.version < 1:
+        raise InvalidEntry("request.version", "must be at least 1")
+    return Request(
+        request_id=msg.request_id, consumer_code=msg.consumer_code, consumer_node=msg.consumer_node,
+        resource_code=msg.resource_code, owner_code=msg.owner_code, owner_node=msg.owner_node,
+        purpose=msg.purpose, basis=msg.basis, data_items=tuple(msg.data_items), share_type=msg.share_type,
+        state=msg.state, reason=msg.reason, version=msg.version,
+        created_at=moment(msg.created_at), updated_at=moment(msg.updated_at), deadline=msg.deadline,
+        history=tuple(Event(e.version, e.state, e.actor, moment(e.at), e.note) for e in msg.history),
+    )

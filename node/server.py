@@ -12,7 +12,8 @@ from grpc_reflection.v1alpha import reflection
 from node import logs, roles, service
 from node.catalog import Catalog
 from node.config import Config
-from node.errors import FailedPrecondition
+from node.errors import FailedPrecondition, Unavailable
+from node.sharing import Sharing
 from node.store import Store
 
 WORKERS = 32
@@ -44,7 +45,11 @@ class Node:
         self._change_listeners: list = []
         self.catalog = Catalog(
             self.store, config.node_id, {d.code for d in config.departments},
-            max_page_size=config.max_page_size, on_change=self._changed,
+            max_page_size=config.max_page_size, on_change=self.changed,
+        )
+        self.sharing = Sharing(
+            self.store, config.node_id, {d.code for d in config.departments}, config.calendar,
+            lookup=self.lookup_entry, on_change=self.changed,
         )
         self.server: grpc.Server | None = None
         self.health = health.HealthServicer()
@@ -107,9 +112,29 @@ class Node:
     def on_change(self, listener) -> None:
         self._change_listeners.append(listener)
 
-    def _changed(self) -> None:
+    def changed(self) -> None:
+        """Something was written that peers or the courier should hear about."""
         for listener in self._change_listeners:
             listener()
+
+    def lookup_entry(self, resource_code: str):
+        """The entry here, or else at the hub (for a request for a resource held elsewhere)."""
+        entry = self.store.get_entry(resource_code)
+        if entry is not None or self.config.hub is None:
+            return entry
+        from node.proto import catalog_pb2, catalog_pb2_grpc
+
+        with grpc.insecure_channel(self.config.hub.address) as channel:
+            try:
+                reply = catalog_pb2_grpc.CatalogStub(channel).GetEntry(
+                    catalog_pb2.GetEntryRequest(resource_code=resource_code), timeout=5)
+            except grpc.RpcError as exc:
+                if exc.code() == grpc.StatusCode.NOT_FOUND:
+                    return None
+                raise Unavailable(f"resource_code: cannot look the entry up at the hub: {exc.code().name}") from None
+        from node import serde
+
+        return serde.entry_from_proto(reply)
 
     def notified(self, peer_id: str, epoch: str = "", head_seq: int = 0) -> bool:
         """A peer's Notify: the hub notes the peer's head and pulls it soon. Other roles ignore it."""

@@ -13,8 +13,9 @@ from node.catalog import Catalog, EntryFilter
 from node.changes import Cursor
 from node.domain import InvalidEntry
 from node.errors import AlreadyExists, FailedPrecondition, NotFound, PermissionDenied, Unavailable
-from node.store import parse_time
-from node.proto import admin_pb2, admin_pb2_grpc, cascade_pb2, cascade_pb2_grpc, catalog_pb2, catalog_pb2_grpc
+from node.times import parse_time
+from node.proto import (admin_pb2, admin_pb2_grpc, cascade_pb2, cascade_pb2_grpc, catalog_pb2, catalog_pb2_grpc,
+                        sharing_pb2, sharing_pb2_grpc)
 
 MAX_BULK_ENTRIES = 200_000
 
@@ -145,6 +146,8 @@ class CascadeServicer(cascade_pb2_grpc.CascadeServicer):
                     c.at.CopyFrom(serde.timestamp(at))
             for entry in batch.entries:
                 serde.entry_to_proto(entry, reply.entries.add())
+            for request in batch.requests:
+                serde.request_to_proto(request, reply.requests.add())
             yield reply
 
     @rpc
@@ -207,6 +210,22 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
         return reply
 
 
+    @rpc
+    def Scorecard(self, request, context):
+        from node.scorecard import scorecard
+
+        departments, nodes = scorecard(self.node.store, self.node.config.calendar, self.node.sharing.clock())
+        reply = admin_pb2.ScorecardResponse()
+        for target, rows in ((reply.departments, departments), (reply.nodes, nodes)):
+            for s in rows:
+                target.add(node_id=s.node_id, department_code=s.department_code, department_name=s.department_name,
+                           entries=s.entries, unconditional=s.unconditional, conditional=s.conditional,
+                           not_shared=s.not_shared, requests_received=s.requests_received, answered=s.answered,
+                           answered_in_time=s.answered_in_time, median_hours_to_answer=s.median_hours_to_answer,
+                           overdue_now=s.overdue_now, requests_made=s.requests_made)
+        return reply
+
+
 def peer_status(state) -> admin_pb2.PeerStatus:
     return admin_pb2.PeerStatus(
         node_id=state.node_id, role=state.role, address=state.address,
@@ -219,13 +238,59 @@ def peer_status(state) -> admin_pb2.PeerStatus:
     )
 
 
+class SharingServicer(sharing_pb2_grpc.SharingServicer):
+    def __init__(self, node):
+        self.node = node
+        self.sharing = node.sharing
+
+    def _reply(self, request):
+        return serde.request_to_proto(request, overdue=self.sharing.overdue(request), at_node=self.node.config.node_id)
+
+    @rpc
+    def SubmitRequest(self, request, context):
+        return self._reply(self.sharing.submit(request.consumer_code, request.resource_code, request.purpose,
+                                               request.basis, list(request.data_items)))
+
+    @rpc
+    def GetRequest(self, request, context):
+        return self._reply(self.sharing.get(request.request_id))
+
+    @rpc
+    def ListRequests(self, request, context):
+        found, token = self.sharing.list(request.consumer_code, request.owner_code, request.state,
+                                         request.overdue_only, request.page_size, request.page_token,
+                                         self.node.config.max_page_size)
+        reply = sharing_pb2.ListRequestsResponse(next_page_token=token)
+        for item in found:
+            reply.requests.append(self._reply(item))
+        return reply
+
+    @rpc
+    def DecideRequest(self, request, context):
+        return self._reply(self.sharing.decide(request.request_id, request.department_code, request.approve,
+                                               request.reason))
+
+    @rpc
+    def WithdrawRequest(self, request, context):
+        return self._reply(self.sharing.withdraw(request.request_id, request.consumer_code, request.reason))
+
+    @rpc
+    def DeliverRequest(self, request, context):
+        if not request.HasField("request"):
+            raise InvalidEntry("request", "is required")
+        applied, version = self.sharing.receive(serde.request_from_proto(request.request), request.from_node)
+        return sharing_pb2.DeliverRequestResponse(applied=applied, version=version)
+
+
 def add_to_server(server: grpc.Server, node) -> list[str]:
     """Registers every servicer of a node; returns the full service names."""
     catalog_pb2_grpc.add_CatalogServicer_to_server(CatalogServicer(node.catalog), server)
+    sharing_pb2_grpc.add_SharingServicer_to_server(SharingServicer(node), server)
     cascade_pb2_grpc.add_CascadeServicer_to_server(CascadeServicer(node), server)
     admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(node), server)
     return [
         catalog_pb2.DESCRIPTOR.services_by_name["Catalog"].full_name,
         cascade_pb2.DESCRIPTOR.services_by_name["Cascade"].full_name,
         admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
+        sharing_pb2.DESCRIPTOR.services_by_name["Sharing"].full_name,
     ]

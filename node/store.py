@@ -10,7 +10,6 @@ and appends to the change log in the same transaction.
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import hashlib
 import json
@@ -28,6 +27,8 @@ from node import search
 from node.domain import DataItem, Entry
 from node.errors import Unavailable
 from node.migrations import migrate
+from node import requests_store
+from node.times import format_time, parse_time
 
 ENTRY_COLUMNS = (
     "id", "resource_code", "origin", "version", "withdrawn", "content_hash", "name", "summary",
@@ -46,19 +47,6 @@ def code_id(resource_code: str) -> int:
     """The integer key of a resource code: its 15 digits ("130100005/000123" -> 130100005000123).
     Integer order is code order, and the search index shares the key."""
     return int(resource_code[:9] + resource_code[10:16])
-
-
-@functools.lru_cache(maxsize=4096)  # a bulk write stamps every entry with the same moment
-def format_time(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
 def entry_row(entry: Entry) -> tuple:
@@ -181,6 +169,32 @@ class Transaction:
         head = row[0] if row else 0
         self.conn.executemany("INSERT INTO changes(kind, key, version, op, at) VALUES (?, ?, ?, ?, ?)", changes)
         return list(range(head + 1, head + 1 + len(changes)))
+
+    def requests(self, ids: Iterable[str]) -> dict:
+        return requests_store.requests_by_id(self.conn, ids)
+
+    def put_requests(self, requests: list, *, log: bool) -> list[int]:
+        """Stores request versions; with log=True appends one change each (kind "request")."""
+        self.conn.executemany(requests_store.UPSERT, [requests_store.request_row(r) for r in requests])
+        if not log:
+            return []
+        return self.log_changes([("request", r.request_id, r.version, r.state, format_time(r.updated_at))
+                                 for r in requests])
+
+    def enqueue(self, request_id: str, target: str, version: int) -> None:
+        """Asks the courier to deliver at least this version of the request to target."""
+        self.conn.execute(
+            "INSERT INTO outbox(request_id, target, version) VALUES (?, ?, ?) "
+            "ON CONFLICT(request_id, target) DO UPDATE SET version = max(version, excluded.version), next_at = 0",
+            (request_id, target, version))
+
+    def delivered(self, request_id: str, target: str, version: int) -> None:
+        self.conn.execute("DELETE FROM outbox WHERE request_id = ? AND target = ? AND version <= ?",
+                          (request_id, target, version))
+
+    def delivery_failed(self, request_id: str, target: str, next_at: float, error: str) -> None:
+        self.conn.execute("UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? "
+                          "WHERE request_id = ? AND target = ?", (next_at, error, request_id, target))
 
     def codes_in_range(self, origin: str, after_code: str, through_code: str | None) -> list[str]:
         lo = code_id(after_code) if after_code else -1
@@ -469,6 +483,40 @@ class Store:
     def peer(self, node_id: str) -> dict | None:
         with self.reading() as conn:
             return _peer(conn, node_id)
+
+    def get_requests(self, ids: Iterable[str]) -> dict:
+        with self.reading() as conn:
+            return requests_store.requests_by_id(conn, ids)
+
+    def list_requests(self, consumer_code: str, owner_code: str, state: str, due_before: str, offset: int,
+                      limit: int) -> list:
+        with self.reading() as conn:
+            return requests_store.list_requests(conn, consumer_code, owner_code, state, due_before, offset, limit)
+
+    def all_requests(self) -> list:
+        with self.reading() as conn:
+            return requests_store.list_requests(conn, "", "", "", "", 0, -1)
+
+    def entry_mix(self) -> list[tuple]:
+        """(origin, provider_code, provider_name, share_type, live entries) for the scorecard."""
+        return self._all("SELECT origin, provider_code, max(provider_name), share_type, count(*) FROM entries "
+                         "WHERE withdrawn = 0 GROUP BY origin, provider_code, share_type")
+
+    def requests_of_node(self, node_id: str) -> list:
+        with self.reading() as conn:
+            ids = [r[0] for r in conn.execute(
+                "SELECT request_id FROM requests WHERE consumer_node = ? OR owner_node = ?", (node_id, node_id))]
+            return list(requests_store.requests_by_id(conn, ids).values())
+
+    def due_deliveries(self, now: float, limit: int = 100) -> list[tuple]:
+        """(request_id, target, version, attempts) the courier should send now, oldest first."""
+        return self._all("SELECT request_id, target, version, attempts FROM outbox WHERE next_at <= ? "
+                         "ORDER BY next_at, rowid LIMIT ?", (now, limit))
+
+    def outbox_summary(self) -> dict[str, tuple[int, str]]:
+        """Per target: (deliveries waiting, last error)."""
+        rows = self._all("SELECT target, count(*), max(last_error) FROM outbox GROUP BY target")
+        return {target: (count, error) for target, count, error in rows}
 
     def conflicts(self, limit: int = 100) -> list[tuple]:
         return self._all(

@@ -18,7 +18,8 @@ from node.changes import Cursor
 from node.config import Peer, SyncSettings
 from node.domain import Entry, InvalidEntry
 from node.proto import cascade_pb2, cascade_pb2_grpc
-from node.store import Store, Transaction, format_time
+from node.store import Store, Transaction
+from node.times import format_time
 
 
 @dataclasses.dataclass
@@ -30,6 +31,7 @@ class PullResult:
     batches: int = 0
     resynced: bool = False
     tombstoned: int = 0
+    requests: int = 0
 
     def add(self, other: "PullResult") -> None:
         for field in dataclasses.fields(self):
@@ -62,8 +64,10 @@ class ResyncRestart(Exception):
 class Puller:
     """Pulls peers into the hub's store."""
 
-    def __init__(self, store: Store, hub_id: str, settings: SyncSettings, clock=domain.utcnow, log=None):
+    def __init__(self, store: Store, hub_id: str, settings: SyncSettings, clock=domain.utcnow, log=None,
+                 sharing=None):
         self.store = store
+        self.sharing = sharing
         self.hub_id = hub_id
         self.settings = settings
         self.clock = clock
@@ -108,12 +112,34 @@ class Puller:
                       or e.version > existing[e.resource_code].version]
             tx.put_entries(writes, log=False)
             result.applied, result.unchanged, result.batches = len(writes), len(accepted) - len(writes), 1
+            self._apply_requests(tx, peer, batch, now, result)
             fields = dict(epoch=batch.next.epoch, seq=batch.next.seq, head_seq=batch.head_seq,
                           last_success=now, last_error="", failures=0)
             if batch.last:
                 fields["entries_at_peer"] = batch.live_entries
             tx.update_peer(peer.id, **fields)
         return result
+
+    def _apply_requests(self, tx: Transaction, peer: Peer, batch: cascade_pb2.ChangeBatch, now: str,
+                        result: PullResult) -> None:
+        """Takes the peer's request versions (a peer speaks only for requests it is a party to)
+        and hands them to the hub's sharing, whose router queues their delivery."""
+        taken, problems = [], []
+        for message in batch.requests:
+            try:
+                request = serde.request_from_proto(message)
+            except InvalidEntry as exc:
+                problems.append((peer.id, message.request_id or "?", "", f"invalid request: {exc}", now))
+                continue
+            if peer.id not in (request.consumer_node, request.owner_node):
+                problems.append((peer.id, request.request_id, "", f"request does not involve {peer.id}", now))
+                continue
+            taken.append(request)
+        if problems:
+            tx.add_conflicts(problems)
+            result.refused += len(problems)
+        if taken and self.sharing is not None:
+            result.requests = sum(applied for applied, _ in self.sharing.receive_in(tx, taken, source=peer.id))
 
     def resync(self, peer: Peer, stub) -> PullResult:
         """A full resync from a consistent snapshot, resuming an unfinished one. The snapshot is
@@ -160,6 +186,7 @@ class Puller:
             result.applied, result.unchanged, result.tombstoned = len(writes), len(accepted) - len(writes), len(tombs)
             resync_seq = min(state.get("resync_seq") or part.cursor.seq, part.cursor.seq)
             if part.done:
+                self._redeliver(tx, peer)
                 tx.update_peer(peer.id, epoch=part.cursor.epoch, seq=resync_seq, resync_after=None,
                              resync_epoch="", resync_seq=None, resyncs=(state.get("resyncs") or 0) + 1,
                              last_success=now, last_error="", failures=0)
@@ -167,6 +194,14 @@ class Puller:
                 tx.update_peer(peer.id, resync_after=part.range_end, resync_epoch=part.cursor.epoch,
                              resync_seq=resync_seq)
         return result
+
+    def _redeliver(self, tx: Transaction, peer: Peer) -> None:
+        """A resynced peer may have lost request versions (a restored database): queue the hub's
+        copy of every request it is a party to; a version it already has changes nothing there."""
+        if self.sharing is None:
+            return
+        for request in self.store.requests_of_node(peer.id):
+            tx.enqueue(request.request_id, peer.id, request.version)
 
     def _screen(self, tx: Transaction, peer: Peer, entries: list[Entry], now: str) -> tuple[PullResult, list[Entry]]:
         """Splits the entries into those the hub takes and those it refuses, recording refusals

@@ -130,3 +130,45 @@ class VerifyResponse(_message.Message):
     PEERS_FIELD_NUMBER: _ClassVar[int]
     peers: _containers.RepeatedCompositeFieldContainer[PeerVerdict]
     def __init__(self, peers: _Optional[_Iterable[_Union[PeerVerdict, _Mapping]]] = ...) -> None: ...
+
+class ScorecardRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ScoreRow(_message.Message):
+    __slots__ = ("node_id", "department_code", "department_name", "entries", "unconditional", "conditional", "not_shared", "requests_received", "answered", "answered_in_time", "median_hours_to_answer", "overdue_now", "requests_made")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_CODE_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    UNCONDITIONAL_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONAL_FIELD_NUMBER: _ClassVar[int]
+    NOT_SHARED_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_IN_TIME_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_HOURS_TO_ANSWER_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_NOW_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_MADE_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    department_code: str
+    department_name: str
+    entries: int
+    unconditional: int
+    conditional: int
+    not_shared: int
+    requests_received: int
+    answered: int
+    answered_in_time: int
+    median_hours_to_answer: float
+    overdue_now: int
+    requests_made: int
+    def __init__(self, node_id: _Optional[str] = ..., department_code: _Optional[str] = ..., department_name: _Optional[str] = ..., entries: _Optional[int] = ..., unconditional: _Optional[int] = ..., conditional: _Optional[int] = ..., not_shared: _Optional[int] = ..., requests_received: _Optional[int] = ..., answered: _Optional[int] = ..., answered_in_time: _Optional[int] = ..., median_hours_to_answer: _Optional[float] = ..., overdue_now: _Optional[int] = ..., requests_made: _Optional[int] = ...) -> None: ...
+
+class ScorecardResponse(_message.Message):
+    __slots__ = ("departments", "nodes")
+    DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    departments: _containers.RepeatedCompositeFieldContainer[ScoreRow]
+    nodes: _containers.RepeatedCompositeFieldContainer[ScoreRow]
+    def __init__(self, departments: _Optional[_Iterable[_Union[ScoreRow, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[ScoreRow, _Mapping]]] = ...) -> None: ...

@@ -49,6 +49,11 @@ class AdminStub:
                 request_serializer=node_dot_proto_dot_admin__pb2.VerifyRequest.SerializeToString,
                 response_deserializer=node_dot_proto_dot_admin__pb2.VerifyResponse.FromString,
                 _registered_method=True)
+        self.Scorecard = channel.unary_unary(
+                '/node.proto.Admin/Scorecard',
+                request_serializer=node_dot_proto_dot_admin__pb2.ScorecardRequest.SerializeToString,
+                response_deserializer=node_dot_proto_dot_admin__pb2.ScorecardResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -72,6 +77,12 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Scorecard(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -89,6 +100,11 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.Verify,
                     request_deserializer=node_dot_proto_dot_admin__pb2.VerifyRequest.FromString,
                     response_serializer=node_dot_proto_dot_admin__pb2.VerifyResponse.SerializeToString,
+            ),
+            'Scorecard': grpc.unary_unary_rpc_method_handler(
+                    servicer.Scorecard,
+                    request_deserializer=node_dot_proto_dot_admin__pb2.ScorecardRequest.FromString,
+                    response_serializer=node_dot_proto_dot_admin__pb2.ScorecardResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -172,6 +188,33 @@ class Admin:
             '/node.proto.Admin/Verify',
             node_dot_proto_dot_admin__pb2.VerifyRequest.SerializeToString,
             node_dot_proto_dot_admin__pb2.VerifyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Scorecard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/node.proto.Admin/Scorecard',
+            node_dot_proto_dot_admin__pb2.ScorecardRequest.SerializeToString,
+            node_dot_proto_dot_admin__pb2.ScorecardResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from node.proto import catalog_pb2 as _catalog_pb2
+from node.proto import sharing_pb2 as _sharing_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -43,20 +44,22 @@ class PullChangesRequest(_message.Message):
     def __init__(self, cursor: _Optional[_Union[Cursor, _Mapping]] = ..., max_batch: _Optional[int] = ...) -> None: ...
 
 class ChangeBatch(_message.Message):
-    __slots__ = ("changes", "entries", "next", "head_seq", "last", "live_entries")
+    __slots__ = ("changes", "entries", "next", "head_seq", "last", "live_entries", "requests")
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     NEXT_FIELD_NUMBER: _ClassVar[int]
     HEAD_SEQ_FIELD_NUMBER: _ClassVar[int]
     LAST_FIELD_NUMBER: _ClassVar[int]
     LIVE_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
     changes: _containers.RepeatedCompositeFieldContainer[Change]
     entries: _containers.RepeatedCompositeFieldContainer[_catalog_pb2.Entry]
     next: Cursor
     head_seq: int
     last: bool
     live_entries: int
-    def __init__(self, changes: _Optional[_Iterable[_Union[Change, _Mapping]]] = ..., entries: _Optional[_Iterable[_Union[_catalog_pb2.Entry, _Mapping]]] = ..., next: _Optional[_Union[Cursor, _Mapping]] = ..., head_seq: _Optional[int] = ..., last: _Optional[bool] = ..., live_entries: _Optional[int] = ...) -> None: ...
+    requests: _containers.RepeatedCompositeFieldContainer[_sharing_pb2.SharingRequest]
+    def __init__(self, changes: _Optional[_Iterable[_Union[Change, _Mapping]]] = ..., entries: _Optional[_Iterable[_Union[_catalog_pb2.Entry, _Mapping]]] = ..., next: _Optional[_Union[Cursor, _Mapping]] = ..., head_seq: _Optional[int] = ..., last: _Optional[bool] = ..., live_entries: _Optional[int] = ..., requests: _Optional[_Iterable[_Union[_sharing_pb2.SharingRequest, _Mapping]]] = ...) -> None: ...
 
 class SnapshotRequest(_message.Message):
     __slots__ = ("after_code", "max_batch")

@@ -1,0 +1,66 @@
+"""How sharing requests and the hub's outbox are kept in the node's SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Iterable
+
+from node.sharing import Event, Request
+from node.times import format_time, parse_time
+
+_COLUMNS = ("request_id", "consumer_code", "consumer_node", "owner_code", "owner_node", "resource_code", "state",
+            "version", "created_at", "updated_at", "deadline", "body")
+UPSERT = f"INSERT OR REPLACE INTO requests ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+def request_row(r: Request) -> tuple:
+    body = {
+        "purpose": r.purpose, "basis": r.basis, "data_items": list(r.data_items), "share_type": r.share_type,
+        "reason": r.reason,
+        "history": [[e.version, e.state, e.actor, format_time(e.at), e.note] for e in r.history],
+    }
+    return (r.request_id, r.consumer_code, r.consumer_node, r.owner_code, r.owner_node, r.resource_code, r.state,
+            r.version, format_time(r.created_at), format_time(r.updated_at), r.deadline,
+            json.dumps(body, ensure_ascii=False))
+
+
+def row_request(row: tuple) -> Request:
+    (request_id, consumer_code, consumer_node, owner_code, owner_node, resource_code, state, version,
+     created_at, updated_at, deadline, body) = row
+    data = json.loads(body)
+    return Request(
+        request_id=request_id, consumer_code=consumer_code, consumer_node=consumer_node,
+        resource_code=resource_code, owner_code=owner_code, owner_node=owner_node, purpose=data["purpose"],
+        basis=data["basis"], data_items=tuple(data["data_items"]), share_type=data["share_type"], state=state,
+        reason=data["reason"], version=version, created_at=parse_time(created_at), updated_at=parse_time(updated_at),
+        deadline=deadline, history=tuple(Event(v, s, a, parse_time(at), n) for v, s, a, at, n in data["history"]),
+    )
+
+
+def requests_by_id(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, Request]:
+    ids = list(ids)
+    found: dict[str, Request] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM requests WHERE request_id IN "
+                            f"({', '.join('?' * len(chunk))})", chunk)
+        for row in rows:
+            found[row[0]] = row_request(row)
+    return found
+
+
+def list_requests(conn: sqlite3.Connection, consumer_code: str, owner_code: str, state: str, due_before: str,
+                  offset: int, limit: int) -> list[Request]:
+    clauses, params = [], []
+    for column, value in (("consumer_code", consumer_code), ("owner_code", owner_code), ("state", state)):
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if due_before:
+        clauses.append("deadline != '' AND deadline < ?")
+        params.append(due_before)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM requests {where} ORDER BY created_at, request_id "
+                        "LIMIT ? OFFSET ?", [*params, limit, offset])
+    return [row_request(r) for r in rows]

@@ -1,0 +1,274 @@
+"""Sharing requests (供需对接) at a node: filing, arrival at the owner's node, decisions,
+withdrawals, and the merge rule that makes every copy of a request agree.
+
+A request's copies live at the consumer's node, the owner's node and the hub. Each state
+change bumps its version at the node that makes it; a copy is replaced only by a newer one
+(`newer`): a higher version, or at the same version a later state in the precedence
+submitted < pending < withdrawn < granted < rejected. Every node applies the same rule, so
+once every version has travelled, every copy is the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from typing import Callable
+
+from node import domain
+from node.domain import Entry
+from node.errors import FailedPrecondition, Invalid, NotFound, PermissionDenied
+
+STATES = ("submitted", "pending", "granted", "rejected", "withdrawn")
+PRECEDENCE = {"submitted": 0, "pending": 1, "withdrawn": 2, "granted": 3, "rejected": 4}
+OPEN = ("submitted", "pending")
+CHINA = timezone(timedelta(hours=8))  # deadlines count in Beijing working days
+MAX_TEXT = 500
+
+
+@dataclasses.dataclass(slots=True)
+class Event:
+    version: int
+    state: str
+    actor: str
+    at: datetime
+    note: str = ""
+
+
+@dataclasses.dataclass(slots=True)
+class Request:
+    request_id: str
+    consumer_code: str
+    consumer_node: str
+    resource_code: str
+    owner_code: str
+    owner_node: str
+    purpose: str
+    basis: str
+    data_items: tuple[str, ...]
+    share_type: str
+    state: str
+    reason: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    deadline: str = ""
+    history: tuple[Event, ...] = ()
+
+    def advanced(self, state: str, actor: str, at: datetime, reason: str = "", deadline: str | None = None) -> "Request":
+        """The next version of this request in `state`, with the transition in its history."""
+        return dataclasses.replace(
+            self, state=state, reason=reason or self.reason, version=self.version + 1, updated_at=at,
+            deadline=self.deadline if deadline is None else deadline,
+            history=self.history + (Event(self.version + 1, state, actor, at, reason),),
+        )
+
+    def decided_at(self) -> datetime | None:
+        for event in reversed(self.history):
+            if event.state in ("granted", "rejected"):
+                return event.at
+        return None
+
+
+def newer(incoming: Request, current: Request | None) -> bool:
+    """Whether `incoming` replaces `current`: the rule every node applies, so copies converge."""
+    if current is None:
+        return True
+    return (incoming.version, PRECEDENCE[incoming.state], incoming.reason) > (
+        current.version, PRECEDENCE[current.state], current.reason)
+
+
+@dataclasses.dataclass(frozen=True)
+class Calendar:
+    """Working days for reply deadlines: Monday to Friday, less holidays, plus make-up workdays."""
+
+    answer_days: int = 10
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()
+
+    def is_working(self, day: date) -> bool:
+        return day in self.workdays or (day.weekday() < 5 and day not in self.holidays)
+
+    def deadline(self, start: datetime) -> date:
+        day, counted = start.astimezone(CHINA).date(), 0
+        while counted < self.answer_days:
+            day += timedelta(days=1)
+            counted += self.is_working(day)
+        return day
+
+    def overdue(self, request: Request, now: datetime) -> bool:
+        return request.state == "pending" and bool(request.deadline) and (
+            now.astimezone(CHINA).date() > date.fromisoformat(request.deadline))
+
+
+def arrive(request: Request, entry: Entry | None, node_id: str, calendar: Calendar, now: datetime) -> Request:
+    """What the owner's node does when a request reaches it: the entry's sharing type decides."""
+    if entry is None:
+        return request.advanced("rejected", node_id, now, f"no catalog entry {request.resource_code}")
+    if entry.withdrawn:
+        return request.advanced("rejected", node_id, now, f"entry {request.resource_code} was withdrawn")
+    if entry.share_type == "unconditional":
+        return request.advanced("granted", node_id, now, "unconditional sharing: granted on arrival")
+    if entry.share_type == "not_shared":
+        return request.advanced("rejected", node_id, now, f"not shared: {entry.not_shared_basis}")
+    return request.advanced("pending", node_id, now, f"conditional: {entry.share_condition}",
+                            deadline=calendar.deadline(now).isoformat())
+
+
+def _text(value: str, field: str) -> None:
+    if not value.strip():
+        raise Invalid(field, "must not be blank")
+    if len(value) > MAX_TEXT:
+        raise Invalid(field, f"must be at most {MAX_TEXT} characters")
+
+
+class Sharing:
+    """The requests of one node. `lookup` finds an entry here or at the hub; `on_stored` (the
+    hub's router) sees every request version this node stores, inside the same transaction."""
+
+    def __init__(self, store, node_id: str, department_codes: set[str], calendar: Calendar,
+                 lookup: Callable[[str], Entry | None], clock: Callable[[], datetime] = domain.utcnow,
+                 on_change: Callable[[], None] | None = None):
+        self.store = store
+        self.node_id = node_id
+        self.department_codes = department_codes
+        self.calendar = calendar
+        self.lookup = lookup
+        self.clock = clock
+        self.on_change = on_change or (lambda: None)
+        self.on_stored: Callable | None = None
+
+    def submit(self, consumer_code: str, resource_code: str, purpose: str, basis: str,
+               data_items: list[str]) -> Request:
+        if consumer_code not in self.department_codes:
+            raise PermissionDenied(f"consumer_code: {consumer_code} is not a department of node {self.node_id}")
+        if not domain.RESOURCE_CODE.match(resource_code):
+            raise Invalid("resource_code", domain.RESOURCE_CODE_RULE)
+        _text(purpose, "purpose")
+        _text(basis, "basis")
+        if not data_items:
+            raise Invalid("data_items", "must name at least one data item of the entry")
+        entry = self.lookup(resource_code)
+        if entry is not None:
+            known = {item.name for item in entry.data_items}
+            for i, name in enumerate(data_items):
+                if name not in known:
+                    raise Invalid(f"data_items[{i}]", f"{name!r} is not a data item of {resource_code} "
+                                                      f"(it has: {', '.join(sorted(known))})")
+        if len(set(data_items)) != len(data_items):
+            raise Invalid("data_items", "must not name an item twice")
+        now = self.clock()
+        request = Request(
+            request_id=f"{self.node_id}-{uuid.uuid4().hex[:20]}", consumer_code=consumer_code,
+            consumer_node=self.node_id, resource_code=resource_code, owner_code=resource_code[:9],
+            owner_node=entry.origin if entry is not None else "", purpose=purpose, basis=basis,
+            data_items=tuple(data_items), share_type=entry.share_type if entry is not None else "",
+            state="submitted", reason="", version=1, created_at=now, updated_at=now,
+            history=(Event(1, "submitted", consumer_code, now, purpose),),
+        )
+        if entry is None or entry.withdrawn or entry.origin == self.node_id:
+            # Unknown, withdrawn, or owned here: answered at once, the request never leaves.
+            request = arrive(request, entry, self.node_id, self.calendar, now)
+        with self.store.transaction() as tx:
+            self._store(tx, [request], source=self.node_id)
+        self.on_change()
+        return request
+
+    def get(self, request_id: str) -> Request:
+        found = self.store.get_requests([request_id]).get(request_id)
+        if found is None:
+            raise NotFound(f"request_id: no request {request_id} at node {self.node_id}")
+        return found
+
+    def list(self, consumer_code: str, owner_code: str, state: str, overdue_only: bool, page_size: int,
+             page_token: str, max_page: int = 1000) -> tuple[list[Request], str]:
+        if state and state not in STATES:
+            raise Invalid("state", f"must be one of {', '.join(STATES)}")
+        size = 50 if page_size == 0 else page_size
+        if not 1 <= size <= max_page:
+            raise Invalid("page_size", f"must be from 1 to {max_page}")
+        if page_token and not page_token.isdigit():
+            raise Invalid("page_token", "is not a token this node handed out")
+        offset = int(page_token or 0)
+        today = self.clock().astimezone(CHINA).date().isoformat()
+        found = self.store.list_requests(consumer_code, owner_code, "pending" if overdue_only else state,
+                                         today if overdue_only else "", offset, size + 1)
+        more = len(found) > size
+        return found[:size], str(offset + size) if more else ""
+
+    def decide(self, request_id: str, department_code: str, approve: bool, reason: str) -> Request:
+        if not approve and not reason.strip():
+            raise Invalid("reason", "a refusal always states its reason")
+        if len(reason) > MAX_TEXT:
+            raise Invalid("reason", f"must be at most {MAX_TEXT} characters")
+        with self.store.transaction() as tx:
+            current = self._held(tx, request_id)
+            if current.owner_node != self.node_id or department_code != current.owner_code:
+                raise PermissionDenied(f"department_code: only {current.owner_code} at node {current.owner_node} "
+                                       f"decides request {request_id}")
+            if department_code not in self.department_codes:
+                raise PermissionDenied(f"department_code: {department_code} is not a department of node {self.node_id}")
+            if current.state != "pending":
+                raise FailedPrecondition("not_pending", f"request {request_id} is {current.state}, not pending")
+            state = "granted" if approve else "rejected"
+            decided = current.advanced(state, department_code, self.clock(), reason or "approved by the owner")
+            self._store(tx, [decided], source=self.node_id)
+        self.on_change()
+        return decided
+
+    def withdraw(self, request_id: str, consumer_code: str, reason: str) -> Request:
+        with self.store.transaction() as tx:
+            current = self._held(tx, request_id)
+            if current.consumer_node != self.node_id or consumer_code != current.consumer_code:
+                raise PermissionDenied(f"consumer_code: only {current.consumer_code} withdraws request {request_id}")
+            if current.state not in OPEN:
+                raise FailedPrecondition("already_closed", f"request {request_id} is already {current.state}")
+            withdrawn = current.advanced("withdrawn", consumer_code, self.clock(), reason or "withdrawn by the consumer")
+            self._store(tx, [withdrawn], source=self.node_id)
+        self.on_change()
+        return withdrawn
+
+    def receive(self, request: Request, source: str) -> tuple[bool, int]:
+        """DeliverRequest: takes a copy from the hub if it is newer; a request arriving at its
+        owner's node is answered by the entry's sharing type. Delivering the same version twice
+        changes nothing."""
+        with self.store.transaction() as tx:
+            applied, version = self.receive_in(tx, [request], source)[0]
+        if applied:
+            self.on_change()
+        return applied, version
+
+    def receive_in(self, tx, requests: list[Request], source: str) -> list[tuple[bool, int]]:
+        current = tx.requests(r.request_id for r in requests)
+        results, copies, answered = [], [], []
+        for request in requests:
+            held = current.get(request.request_id)
+            if not newer(request, held):
+                results.append((False, held.version))
+                continue
+            if request.state == "submitted" and request.owner_node == self.node_id:
+                entry = tx.entries([request.resource_code]).get(request.resource_code)
+                request = arrive(request, entry, self.node_id, self.calendar, self.clock())
+                answered.append(request)
+            else:
+                copies.append(request)
+            results.append((True, request.version))
+        self._store(tx, copies, source=source)
+        self._store(tx, answered, source=self.node_id)  # a new version: every party needs it
+        return results
+
+    def _held(self, tx, request_id: str) -> Request:
+        current = tx.requests([request_id]).get(request_id)
+        if current is None:
+            raise NotFound(f"request_id: no request {request_id} at node {self.node_id}")
+        return current
+
+    def _store(self, tx, requests: list[Request], source: str) -> None:
+        if not requests:
+            return
+        tx.put_requests(requests, log=True)
+        if self.on_stored is not None:
+            self.on_stored(tx, requests, source)
+
+    def overdue(self, request: Request) -> bool:
+        return self.calendar.overdue(request, self.clock())
