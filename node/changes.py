@@ -88,8 +88,10 @@ def pull(store: Store, cursor: Cursor, max_batch: int) -> Iterator[Batch]:
                 seq = changes[-1].seq
             last = len(changes) < size or seq >= stop_at
             live = store.count_entries()[1] if last else 0
+        # A request between two departments of this node never leaves it.
+        travelling = [requests[i] for i in ids if i in requests and requests[i].owner_node != requests[i].consumer_node]
         yield Batch(changes, [entries[c] for c in codes if c in entries], Cursor(epoch, seq), head, last, live,
-                    [requests[i] for i in ids if i in requests])
+                    travelling)
         if last:
             return
 

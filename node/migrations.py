@@ -83,7 +83,7 @@ MIGRATIONS = [m001_catalog, m002_peers, m003_requests]
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Applies every migration the file has not seen yet, each in its own transaction."""
-    current = db.execute("PRAGMA user_version").fetchone()[0]
+    current = db.execute("PRAGMA user_version").fetchall()[0][0]
     for number, step in enumerate(MIGRATIONS, start=1):
         if number <= current:
             continue

@@ -127,7 +127,7 @@ class Node:
         with grpc.insecure_channel(self.config.hub.address) as channel:
             try:
                 reply = catalog_pb2_grpc.CatalogStub(channel).GetEntry(
-                    catalog_pb2.GetEntryRequest(resource_code=resource_code), timeout=5)
+                    catalog_pb2.GetEntryRequest(resource_code=resource_code), timeout=5, wait_for_ready=True)
             except grpc.RpcError as exc:
                 if exc.code() == grpc.StatusCode.NOT_FOUND:
                     return None

@@ -165,8 +165,8 @@ class Transaction:
     def log_changes(self, changes: list[tuple]) -> list[int]:
         """Appends (kind, key, version, op, at) rows; returns their seqs. This transaction is the
         only writer, so AUTOINCREMENT hands out the seqs right after the current head."""
-        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
-        head = row[0] if row else 0
+        rows = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchall()
+        head = rows[0][0] if rows else 0
         self.conn.executemany("INSERT INTO changes(kind, key, version, op, at) VALUES (?, ?, ?, ?, ?)", changes)
         return list(range(head + 1, head + 1 + len(changes)))
 
@@ -242,10 +242,10 @@ def _entries_by_code(conn: sqlite3.Connection, codes: Iterable[str]) -> dict[str
 
 def _peer(conn: sqlite3.Connection, node_id: str) -> dict | None:
     cur = conn.execute("SELECT * FROM peers WHERE node_id = ?", (node_id,))
-    row = cur.fetchone()
-    if row is None:
+    rows = cur.fetchall()  # always to the end: a statement left open pins the connection to an old snapshot
+    if not rows:
         return None
-    return dict(zip([d[0] for d in cur.description], row))
+    return dict(zip([d[0] for d in cur.description], rows[0]))
 
 
 class Store:
@@ -334,13 +334,18 @@ class Store:
             self._active += 1
         try:
             conn = self._reader()
-            if conn.in_transaction:
-                yield conn
+            depth = getattr(self._readers, "depth", 0)
+            if depth:
+                yield conn  # nested: the outer read's snapshot
             else:
+                if conn.in_transaction:  # a read that leaked its transaction: never read its old snapshot
+                    conn.execute("ROLLBACK")
                 conn.execute("BEGIN")
+                self._readers.depth = 1
                 try:
                     yield conn
                 finally:
+                    self._readers.depth = 0
                     conn.execute("COMMIT")
         finally:
             with self._active_lock:
@@ -408,11 +413,11 @@ class Store:
     @staticmethod
     def _count_matches(conn: sqlite3.Connection, match: str, where: str, params: list) -> int:
         if not where:
-            return conn.execute("SELECT count(*) FROM entry_fts WHERE entry_fts MATCH ?", (match,)).fetchone()[0]
+            return conn.execute("SELECT count(*) FROM entry_fts WHERE entry_fts MATCH ?", (match,)).fetchall()[0][0]
         return conn.execute(
             "SELECT count(*) FROM (SELECT rowid AS hit FROM entry_fts WHERE entry_fts MATCH ?) AS f "
             f"JOIN entries ON entries.id = f.hit WHERE entries.withdrawn = 0 {where}", [match, *params],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
 
     @staticmethod
     def _matches(conn: sqlite3.Connection, match: str, where: str, params: list, limit: int, offset: int,
@@ -433,8 +438,8 @@ class Store:
         conn = self._connect()
         try:
             conn.execute("BEGIN")
-            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
-            head = row[0] if row else 0
+            rows = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchall()
+            head = rows[0][0] if rows else 0
             lo = code_id(after_code) if after_code else -1
             cur = conn.execute(f"{_SELECT_ENTRY} WHERE id > ? ORDER BY id", (lo,))
             while True:

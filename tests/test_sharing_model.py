@@ -1,0 +1,132 @@
+"""A hypothesis state machine: random requests, decisions, withdrawals and node restarts
+always end with the consumer's, the owner's and the hub's copies of every request agreeing."""
+
+import dataclasses
+import pathlib
+import shutil
+import tempfile
+import time
+
+import grpc
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+
+from conftest import free_port, make_entry, node_config
+from node import serde
+from node.errors import FailedPrecondition
+from node.proto import catalog_pb2, catalog_pb2_grpc
+from node.server import Node
+
+PEERS = {"hebei": ("130000", "130100005"), "guangdong": ("440000", "440300002")}
+SHARE = {1: dict(share_type="unconditional"), 2: dict(share_type="conditional", share_condition="须审核"),
+         3: dict(share_type="not_shared", not_shared_basis="《保守国家秘密法》")}
+
+
+class SharingModel(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self.folder = pathlib.Path(tempfile.mkdtemp(prefix="cascade-sharing-"))
+        self.hub_address = f"127.0.0.1:{free_port()}"
+        self.peers: dict[str, Node] = {}
+        for peer in PEERS:
+            self.start_peer(peer, 0)
+        self.hub = self.start_hub()
+        for peer, node in self.peers.items():
+            with grpc.insecure_channel(node.address) as channel:
+                stub = catalog_pb2_grpc.CatalogStub(channel)
+                for seq, share in SHARE.items():
+                    stub.PublishEntry(catalog_pb2.PublishEntryRequest(
+                        entry=serde.entry_to_proto(make_entry(PEERS[peer][1], seq=seq, **share))))
+        self.hub.hub().sync_now("", wait=True, timeout=30)
+        self.requests: list[str] = []
+
+    def start_peer(self, peer: str, port: int) -> None:
+        region, dept = PEERS[peer]
+        cfg = node_config(self.folder, peer, "provincial", region, departments=[dept], hub=self.hub_address)
+        self.peers[peer] = Node(dataclasses.replace(cfg, listen=f"127.0.0.1:{port}")).start()
+
+    def start_hub(self) -> Node:
+        peers = [{"id": p, "role": "provincial", "address": n.address, "region_code": PEERS[p][0], "interval": 3600}
+                 for p, n in self.peers.items()]
+        cfg = node_config(self.folder, "national", "national", "100000", peers=peers)
+        return Node(dataclasses.replace(cfg, listen=self.hub_address)).start()
+
+    @rule(consumer=st.sampled_from(sorted(PEERS)), seq=st.sampled_from(sorted(SHARE)))
+    def submit(self, consumer, seq):
+        owner = next(p for p in PEERS if p != consumer)
+        request = self.peers[consumer].sharing.submit(PEERS[consumer][1], f"{PEERS[owner][1]}/{seq:06d}",
+                                                      "办事", "依据", ["企业名称"])
+        self.requests.append(request.request_id)
+
+    @precondition(lambda self: self.requests)
+    @rule(data=st.data(), approve=st.booleans())
+    def decide(self, data, approve):
+        request_id = data.draw(st.sampled_from(self.requests))
+        for node in self.peers.values():
+            held = node.store.get_requests([request_id]).get(request_id)
+            if held is not None and held.owner_node == node.config.node_id and held.state == "pending":
+                node.sharing.decide(request_id, held.owner_code, approve, "" if approve else "不符合条件")
+
+    @precondition(lambda self: self.requests)
+    @rule(data=st.data())
+    def withdraw(self, data):
+        request_id = data.draw(st.sampled_from(self.requests))
+        for node in self.peers.values():
+            held = node.store.get_requests([request_id]).get(request_id)
+            if held is not None and held.consumer_node == node.config.node_id:
+                try:
+                    node.sharing.withdraw(request_id, held.consumer_code, "不再需要")
+                except FailedPrecondition:
+                    pass
+
+    @rule(peer=st.sampled_from(sorted(PEERS)))
+    def pull(self, peer):
+        self.hub.hub().sync_now(peer, wait=True, timeout=30)
+
+    @rule(peer=st.sampled_from(sorted(PEERS)))
+    def restart_peer(self, peer):
+        port = self.peers[peer].port
+        self.peers[peer].stop(0)
+        self.start_peer(peer, port)
+
+    @rule()
+    def restart_hub(self):
+        self.hub.stop(0)
+        self.hub = self.start_hub()
+
+    def settle(self) -> None:
+        """Pull and deliver until nothing moves: every queued delivery made, every log pulled."""
+        for _ in range(200):
+            for peer in PEERS:
+                self.hub.hub().sync_now(peer, wait=True, timeout=30)
+            pending = self.hub.store.due_deliveries(time.time() + 3600)
+            heads = {peer: node.store.head_seq() for peer, node in self.peers.items()}
+            behind = [(s.node_id, s.cursor.seq, heads[s.node_id], s.failures, s.last_error)
+                      for s in self.hub.hub().peer_states() if s.cursor.seq != heads[s.node_id] or s.failures]
+            if not pending and not behind:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"did not settle: outbox {pending}, behind {behind}")
+
+    def teardown(self):
+        try:
+            self.settle()
+            for request_id in self.requests:
+                copies = {}
+                for name, node in (("hub", self.hub), *self.peers.items()):
+                    held = node.store.get_requests([request_id]).get(request_id)
+                    if held is not None:
+                        copies[name] = (held.state, held.version, held.reason, len(held.history))
+                consumer, owner = request_id.split("-")[0], next(p for p in PEERS if p != request_id.split("-")[0])
+                assert consumer in copies and owner in copies and "hub" in copies, (request_id, copies)
+                assert copies[consumer] == copies[owner] == copies["hub"], (request_id, copies)
+        finally:
+            self.hub.stop(0)
+            for node in self.peers.values():
+                node.stop(0)
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+SharingModel.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
+TestSharingModel = SharingModel.TestCase
