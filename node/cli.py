@@ -361,6 +361,128 @@ def verify(peer: str, target: str) -> None:
     sys.exit(1 if differ else 0)
 
 
+# -- sharing requests ---------------------------------------------------------------------------
+
+@main.group()
+def requests() -> None:
+    """File, follow and answer sharing requests (供需对接)."""
+
+
+def sharing_stub(target: str):
+    from node.proto import sharing_pb2_grpc
+
+    return sharing_pb2_grpc.SharingStub(channel(target))
+
+
+def print_request(r, history: bool = False) -> None:
+    flag = "  OVERDUE" if r.overdue else ""
+    click.echo(f"{r.request_id}  {r.state}{flag}  v{r.version}  {r.consumer_code}@{r.consumer_node} -> "
+               f"{r.resource_code} ({r.owner_code}@{r.owner_node or '?'})"
+               f"{'  due ' + r.deadline if r.deadline else ''}{'  ' + r.reason if r.reason else ''}")
+    if history:
+        for e in r.history:
+            click.echo(f"    v{e.version} {e.at.ToDatetime():%Y-%m-%d %H:%M:%S}Z {e.state:<10} by {e.actor}  {e.note}")
+
+
+@requests.command("submit")
+@click.option("--consumer", required=True, help="The asking department's code.")
+@click.option("--resource", "resource_code", required=True, help="The resource_code asked for.")
+@click.option("--purpose", required=True, help="用途: what the data is for.")
+@click.option("--basis", required=True, help="依据: the legal or business basis.")
+@click.option("--item", "items", multiple=True, required=True, help="A data item wanted (repeat).")
+@target_option
+def requests_submit(consumer, resource_code, purpose, basis, items, target):
+    """File a request at the consumer's own node."""
+    from node.proto import sharing_pb2
+
+    reply = call(sharing_stub(target).SubmitRequest, sharing_pb2.SubmitRequestRequest(
+        consumer_code=consumer, resource_code=resource_code, purpose=purpose, basis=basis, data_items=list(items)))
+    print_request(reply)
+
+
+@requests.command("get")
+@click.argument("request_id")
+@target_option
+def requests_get(request_id, target):
+    """Show a request and its history as this node holds it."""
+    from node.proto import sharing_pb2
+
+    print_request(call(sharing_stub(target).GetRequest, sharing_pb2.GetRequestRequest(request_id=request_id)), True)
+
+
+@requests.command("list")
+@click.option("--consumer", default="", help="Requests of this consumer department.")
+@click.option("--owner", default="", help="Requests to this owner department.")
+@click.option("--state", default="", help="submitted, pending, granted, rejected or withdrawn.")
+@click.option("--overdue", is_flag=True, help="Only pending requests past their deadline.")
+@click.option("--page-size", default=50, show_default=True)
+@click.option("--page-token", default="")
+@target_option
+def requests_list(consumer, owner, state, overdue, page_size, page_token, target):
+    """List requests held at a node (at the hub: every request that crossed nodes)."""
+    from node.proto import sharing_pb2
+
+    reply = call(sharing_stub(target).ListRequests, sharing_pb2.ListRequestsRequest(
+        consumer_code=consumer, owner_code=owner, state=state, overdue_only=overdue, page_size=page_size,
+        page_token=page_token))
+    for r in reply.requests:
+        print_request(r)
+    click.echo(f"({len(reply.requests)} shown)")
+    if reply.next_page_token:
+        click.echo(f"next page: --page-token {reply.next_page_token}")
+
+
+@requests.command("decide")
+@click.argument("request_id")
+@click.option("--department", required=True, help="The owner department deciding.")
+@click.option("--approve/--reject", required=True)
+@click.option("--reason", default="", help="Required to reject.")
+@target_option
+def requests_decide(request_id, department, approve, reason, target):
+    """Approve or reject a pending request, at the owner's node."""
+    from node.proto import sharing_pb2
+
+    print_request(call(sharing_stub(target).DecideRequest, sharing_pb2.DecideRequestRequest(
+        request_id=request_id, department_code=department, approve=approve, reason=reason)))
+
+
+@requests.command("withdraw")
+@click.argument("request_id")
+@click.option("--consumer", required=True)
+@click.option("--reason", default="")
+@target_option
+def requests_withdraw(request_id, consumer, reason, target):
+    """Withdraw an open request, at the consumer's node."""
+    from node.proto import sharing_pb2
+
+    print_request(call(sharing_stub(target).WithdrawRequest, sharing_pb2.WithdrawRequestRequest(
+        request_id=request_id, consumer_code=consumer, reason=reason)))
+
+
+@main.command("scorecard")
+@click.option("--nodes", "by_node", is_flag=True, help="One row per node instead of per department.")
+@target_option
+def scorecard(by_node: bool, target: str) -> None:
+    """The sharing scorecard at the hub: entries, share-type mix, requests received, answered in time,
+    median time to answer, overdue now."""
+    from node.proto import admin_pb2
+
+    reply = call(admin_stub(target).Scorecard, admin_pb2.ScorecardRequest())
+    rows = reply.nodes if by_node else reply.departments
+    header = ("node", "department", "entries", "uncond/cond/not", "received", "answered", "in time", "median h",
+              "overdue", "asked")
+    table = []
+    for r in rows:
+        median = "-" if r.median_hours_to_answer < 0 else f"{r.median_hours_to_answer:.1f}"
+        in_time = f"{r.answered_in_time / r.answered:.0%}" if r.answered else "-"
+        table.append((r.node_id, f"{r.department_code} {r.department_name}".strip(), str(r.entries),
+                      f"{r.unconditional}/{r.conditional}/{r.not_shared}", str(r.requests_received), str(r.answered),
+                      in_time, median, str(r.overdue_now), str(r.requests_made)))
+    widths = [max([_width(h)] + [_width(t[i]) for t in table]) for i, h in enumerate(header)]
+    for line in [header, *table]:
+        click.echo("  ".join(_pad(cell, w) for cell, w in zip(line, widths)).rstrip())
+
+
 def _add_harness() -> None:
     """The compose harness ships in the same distribution; its commands hang under `cascade harness`."""
     from harness.cli import harness

@@ -148,3 +148,34 @@ def test_bad_compose_file_names_file_key_and_rule(tmp_path):
         Federation.up(path, tmp_path / "state")
     assert str(path) in str(caught.value) and "departments[0].code" in str(caught.value)
     assert "region" in str(caught.value)
+
+
+def test_request_round_trip_through_the_cli(federation):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    fed = federation(SMALL)
+    fed.seed()
+    fed.wait_converged(timeout=60)
+    hub = fed.address(fed.hub_id)
+    found = fed.catalog(fed.hub_id).ListEntries(catalog_pb2.ListEntriesRequest(
+        filter=catalog_pb2.EntryFilter(origin="guangdong", share_type="unconditional"), page_size=1)).entries[0]
+
+    def cascade(*args):
+        result = subprocess.run([sys.executable, "-m", "node.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                                timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    out = cascade("requests", "submit", "--consumer", "130000001", "--resource", found.resource_code,
+                  "--purpose", "企业开办一网通办", "--basis", "《优化营商环境条例》", "--item", found.data_items[0].name,
+                  "--target", fed.address("hebei"))
+    request_id = out.split()[0]
+    assert wait_for(lambda: "granted" in cascade("requests", "get", request_id, "--target", fed.address("hebei")))
+    shown = cascade("requests", "get", request_id, "--target", fed.address("hebei"))
+    assert "submitted" in shown and "granted" in shown  # the history
+    card = cascade("scorecard", "--target", hub)
+    assert found.provider_code in card
+    assert "guangdong" in cascade("scorecard", "--nodes", "--target", hub)
