@@ -44,3 +44,24 @@ def report(title: str, rows: list[tuple[str, str]]) -> None:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"  {key.ljust(width)}  {value}")
+
+
+def full_federation_compose(folder, name: str, *, interval: float, notify: bool, provinces_only: bool = False,
+                            sync: dict | None = None, entries_per_department: int | None = None) -> str:
+    """configs/federation-full.yaml with the benchmark's interval, Notify and sync settings."""
+    import yaml
+
+    full = yaml.safe_load((ROOT / "configs" / "federation-full.yaml").read_text(encoding="utf-8"))
+    full["name"] = name
+    if provinces_only:
+        full["nodes"] = [n for n in full["nodes"] if n["role"] == "provincial"]
+    for node in full["nodes"]:
+        node["interval"] = interval
+    full["defaults"] = {**full.get("defaults", {}), "interval": interval, "notify": notify}
+    if sync:
+        full["defaults"]["sync"] = {**full["defaults"].get("sync", {}), **sync}
+    if entries_per_department is not None:
+        full["seed"] = {"entries_per_department": entries_per_department}
+    path = folder / f"{name}-{'notify' if notify else 'poll'}.yaml"
+    path.write_text(yaml.safe_dump(full, allow_unicode=True))
+    return str(path)

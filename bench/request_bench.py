@@ -11,23 +11,12 @@ import argparse
 import random
 import time
 
-from common import ROOT, percentile, report, scratch
+from common import full_federation_compose, percentile, report, scratch
 
 import yaml
 
 from harness.runner import Federation
 from node.proto import catalog_pb2, sharing_pb2, sharing_pb2_grpc
-
-
-def compose_for(folder, interval: float, notify: bool) -> str:
-    full = yaml.safe_load((ROOT / "configs" / "federation-full.yaml").read_text(encoding="utf-8"))
-    full["defaults"] = {**full.get("defaults", {}), "interval": interval, "notify": notify}
-    for node in full["nodes"]:
-        node["interval"] = interval
-    full["seed"] = {"entries_per_department": 10}
-    path = folder / f"requests-{'notify' if notify else 'poll'}.yaml"
-    path.write_text(yaml.safe_dump(full, allow_unicode=True))
-    return str(path)
 
 
 def round_trips(fed: Federation, samples: int, rng: random.Random) -> list[float]:
@@ -69,7 +58,9 @@ def main() -> None:
     results = {}
     with scratch() as folder:
         for notify in (True, False):
-            fed = Federation.up(compose_for(folder, args.interval, notify), folder / f"fed-{notify}")
+            compose = full_federation_compose(folder, "requests", interval=args.interval, notify=notify,
+                                              entries_per_department=10)
+            fed = Federation.up(compose, folder / f"fed-{notify}")
             try:
                 fed.seed()
                 fed.wait_converged(timeout=300)

@@ -12,7 +12,7 @@ import dataclasses
 import random
 import time
 
-from common import ROOT, Timer, percentile, report, scratch
+from common import Timer, full_federation_compose, percentile, report, scratch
 
 import grpc
 import yaml
@@ -23,19 +23,6 @@ from node import serde
 from node import store as store_mod
 from node.proto import admin_pb2, catalog_pb2
 from node.store import Store
-
-
-def compose_for(folder, interval: float, notify: bool, batch: int) -> str:
-    full = yaml.safe_load((ROOT / "configs" / "federation-full.yaml").read_text(encoding="utf-8"))
-    full["name"] = "bench"
-    full["nodes"] = [n for n in full["nodes"] if n["role"] == "provincial"]
-    for node in full["nodes"]:
-        node["interval"] = interval
-    full["defaults"] = {"interval": interval, "notify": notify,
-                        "sync": {"max_concurrent": 8, "batch_size": batch, "call_deadline": 600}}
-    path = folder / f"bench-{'notify' if notify else 'poll'}.yaml"
-    path.write_text(yaml.safe_dump(full, allow_unicode=True))
-    return str(path)
 
 
 def peer_entries(fed: Federation, node: str, count: int):
@@ -116,7 +103,9 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(1)
     with scratch() as folder:
-        fed = Federation.up(compose_for(folder, args.interval, True, args.batch), folder / "notify")
+        sync = {"max_concurrent": 8, "batch_size": args.batch, "call_deadline": 600}
+        fed = Federation.up(full_federation_compose(folder, "bench", interval=args.interval, notify=True,
+                                                    provinces_only=True, sync=sync), folder / "notify")
         try:
             fed.stop(fed.hub_id)
             with Timer() as loading:
@@ -133,7 +122,8 @@ def main() -> None:
             with_notify = lag(fed, args.samples, rng)
         finally:
             fed.down(purge=True)
-        fed = Federation.up(compose_for(folder, args.interval, False, args.batch), folder / "poll")
+        fed = Federation.up(full_federation_compose(folder, "bench", interval=args.interval, notify=False,
+                                                    provinces_only=True, sync=sync), folder / "poll")
         try:
             fed.sync_now()
             without = lag(fed, max(10, args.samples // 3), rng)

@@ -58,11 +58,14 @@ def _wait_file(path: pathlib.Path, timeout: float, proc: subprocess.Popen | None
     return path.read_text()
 
 
-def wait_healthy(address: str, timeout: float) -> None:
+def wait_healthy(address: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    """Polls gRPC health until SERVING; fails early if the node's process exits."""
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while True:
+            if proc is not None and proc.poll() is not None:
+                raise HarnessError(f"node at {address} exited with {proc.returncode}")
             try:
                 if stub.Check(health_pb2.HealthCheckRequest(), timeout=2).status == health_pb2.HealthCheckResponse.SERVING:
                     return

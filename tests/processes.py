@@ -7,13 +7,11 @@ import pathlib
 import signal
 import subprocess
 import sys
-import time
 
-import grpc
 import yaml
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from conftest import ROOT, free_port
+from harness.runner import wait_healthy
 
 
 class NodeProcess:
@@ -56,21 +54,3 @@ class NodeProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return self.proc.wait(10)
-
-
-def wait_healthy(address: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while True:
-            if proc is not None and proc.poll() is not None:
-                raise RuntimeError(f"node at {address} exited with {proc.returncode}")
-            try:
-                status = stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
-                if status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"node at {address} not healthy after {timeout}s")
-            time.sleep(0.05)
