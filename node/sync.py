@@ -106,8 +106,7 @@ class Puller:
         entries = [serde.entry_from_proto(m) for m in batch.entries]
         now = format_time(self.clock())
         with self.store.transaction() as tx:
-            result, accepted = self._screen(tx, peer, entries, now)
-            existing = tx.entries(e.resource_code for e in accepted)
+            result, accepted, existing = self._screen(tx, peer, entries, now)
             writes = [e for e in accepted if e.resource_code not in existing
                       or e.version > existing[e.resource_code].version]
             tx.put_entries(writes, log=False)
@@ -170,8 +169,7 @@ class Puller:
             state = tx.peer(peer.id) or {}
             if state.get("resync_after") is None or not part.after_code:
                 state = dict(state, resync_seq=part.cursor.seq)
-            result, accepted = self._screen(tx, peer, entries, now)
-            existing = tx.entries(e.resource_code for e in accepted)
+            result, accepted, existing = self._screen(tx, peer, entries, now)
             writes = []
             for entry in accepted:
                 old = existing.get(entry.resource_code)
@@ -203,9 +201,11 @@ class Puller:
         for request in self.store.requests_of_node(peer.id):
             tx.enqueue(request.request_id, peer.id, request.version)
 
-    def _screen(self, tx: Transaction, peer: Peer, entries: list[Entry], now: str) -> tuple[PullResult, list[Entry]]:
+    def _screen(self, tx: Transaction, peer: Peer, entries: list[Entry],
+                now: str) -> tuple[PullResult, list[Entry], dict[str, Entry]]:
         """Splits the entries into those the hub takes and those it refuses, recording refusals
-        and conflicts (an entry code another origin already holds keeps its first holder)."""
+        and conflicts (an entry code another origin already holds keeps its first holder).
+        Also returns the hub's current copies of the entries it takes."""
         result = PullResult()
         accepted: list[Entry] = []
         problems: list[tuple[str, str, str, str, str]] = []
@@ -230,7 +230,7 @@ class Puller:
             if self.log:
                 self.log.warning("sync.entries_refused", peer=peer.id, refused=result.refused,
                                  conflicts=result.conflicts, first=problems[0][3])
-        return result, taken
+        return result, taken, held
 
 
 
