@@ -50,11 +50,34 @@ BASES = ("《中华人民共和国个人信息保护法》第十三条", "《中
 CYCLES = ("realtime", "daily", "daily", "weekly", "monthly", "monthly", "quarterly", "half_yearly", "yearly", "irregular")
 
 
+# Which topics a department publishes, by words in its name; a department that matches none
+# (a data bureau, a general office) publishes on every topic.
+DEPARTMENT_TOPICS = (
+    (("公安", "治安"), ("人口", "交通")),
+    (("民政", "社会组织"), ("人口", "法人")),
+    (("人力资源", "社会保障", "社会保险", "社保"), ("社保",)),
+    (("自然资源", "不动产", "测绘"), ("自然资源",)),
+    (("市场监", "登记注册"), ("法人", "证照", "信用")),
+    (("税务", "征管"), ("信用", "法人")),
+    (("卫生", "健康", "统计信息"), ("卫生",)),
+    (("交通", "公路"), ("交通", "证照")),
+    (("教育", "学生"), ("教育",)),
+    (("住房", "公积金", "建设"), ("住房", "证照")),
+)
+
+
+def topics_of(provider_name: str) -> list[str]:
+    for words, topics in DEPARTMENT_TOPICS:
+        if any(word in provider_name for word in words):
+            return list(topics)
+    return list(TOPICS)
+
+
 def entries_for(provider_code: str, provider_name: str, count: int, *, seed: int | str = 0,
                 start: int = 1, place: str = "") -> Iterator[Entry]:
     """`count` entries of one department, codes provider_code/start.., deterministic per seed."""
     rng = random.Random(f"{seed}:{provider_code}")
-    topics = list(TOPICS)
+    topics = topics_of(provider_name)
     for seq in range(start, start + count):
         topic = rng.choice(topics)
         stems, items = TOPICS[topic]
