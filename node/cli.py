@@ -284,7 +284,8 @@ def _ago(seconds: float) -> str:
 
 
 def print_peers(peers) -> None:
-    header = ("peer", "state", "cursor", "behind", "last ok", "entries hub/peer", "conflicts", "backoff", "last error")
+    header = ("peer", "state", "cursor", "behind", "last ok", "entries hub/peer", "conflicts", "backoff", "outbox",
+              "last error")
     rows = []
     for p in peers:
         at_peer = "?" if p.entries_at_peer < 0 else str(p.entries_at_peer)
@@ -292,7 +293,9 @@ def print_peers(peers) -> None:
                      f"{p.cursor.epoch[:8] or '-'}:{p.cursor.seq}", str(p.behind),
                      _ago(p.seconds_since_success), f"{p.entries_at_hub}/{at_peer}",
                      f"{p.conflicts}+{p.refused}" if p.refused else str(p.conflicts),
-                     f"{p.backoff_seconds:.1f}s" if p.backoff_seconds else "-", p.last_error[:60]))
+                     f"{p.backoff_seconds:.1f}s" if p.backoff_seconds else "-",
+                     str(p.deliveries_waiting) if p.deliveries_waiting else "-",
+                     (p.last_error or p.delivery_error)[:60]))
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     for row in [header, *rows]:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

@@ -53,6 +53,8 @@ class PeerState:
     state: str
     resyncs: int
     pulling_seconds: float = 0.0
+    deliveries_waiting: int = 0
+    delivery_error: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,6 +246,7 @@ class Hub:
         store = self.node.store
         rows = store.peers()
         counts = store.conflict_counts()
+        outbox = store.outbox_summary()
         now_wall = domain.utcnow()
         now = time.monotonic()
         states = []
@@ -266,6 +269,7 @@ class Hub:
                     conflicts=conflicts, refused=refused, pulling=peer.id in self._running,
                     state=_state_word(row, failures, success, peer.id in self._running), resyncs=row.get("resyncs", 0),
                     pulling_seconds=now - self._started[peer.id] if peer.id in self._running else 0.0,
+                    deliveries_waiting=outbox.get(peer.id, (0, ""))[0], delivery_error=outbox.get(peer.id, (0, ""))[1],
                 ))
         return states
 

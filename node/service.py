@@ -235,6 +235,7 @@ def peer_status(state) -> admin_pb2.PeerStatus:
         entries_at_hub=state.entries_at_hub, entries_at_peer=state.entries_at_peer,
         conflicts=state.conflicts, refused=state.refused, pulling=state.pulling, state=state.state,
         resyncs=state.resyncs, pulling_seconds=state.pulling_seconds,
+        deliveries_waiting=state.deliveries_waiting, delivery_error=state.delivery_error,
     )
 
 

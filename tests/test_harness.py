@@ -179,3 +179,38 @@ def test_request_round_trip_through_the_cli(federation):
     card = cascade("scorecard", "--target", hub)
     assert found.provider_code in card
     assert "guangdong" in cascade("scorecard", "--nodes", "--target", hub)
+
+
+def test_hub_killed_between_pulling_a_request_and_delivering_it(federation):
+    from node.proto import sharing_pb2, sharing_pb2_grpc
+
+    fed = federation(SMALL, sync={"backoff_max": 1})
+    fed.seed()
+    fed.wait_converged(timeout=60)
+    found = fed.catalog(fed.hub_id).ListEntries(catalog_pb2.ListEntriesRequest(
+        filter=catalog_pb2.EntryFilter(origin="guangdong", share_type="unconditional"), page_size=1)).entries[0]
+    fed.partition("guangdong")  # the hub can pull the request but not deliver it
+    consumer = sharing_pb2_grpc.SharingStub(fed.channel("hebei"))
+    filed = consumer.SubmitRequest(sharing_pb2.SubmitRequestRequest(
+        consumer_code="130000001", resource_code=found.resource_code, purpose="跨省通办", basis="《政务服务条例》",
+        data_items=[found.data_items[0].name]))
+    hub = sharing_pb2_grpc.SharingStub(fed.channel(fed.hub_id))
+
+    def queued():
+        state = peer_state(fed, "guangdong")
+        return state.deliveries_waiting == 1 and state.delivery_error
+
+    assert wait_for(queued, timeout=30)  # status shows the delivery waiting, and why
+    assert hub.GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id)).state == "submitted"
+    fed.kill(fed.hub_id)
+    fed.heal("guangdong")
+    fed.start(fed.hub_id)
+
+    def granted():
+        return consumer.GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id)).state == "granted"
+
+    assert wait_for(granted, timeout=60)
+    owner = sharing_pb2_grpc.SharingStub(fed.channel("guangdong"))
+    at_owner = owner.GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id))
+    assert [e.state for e in at_owner.history] == ["submitted", "granted"]  # delivered exactly once
+    assert wait_for(lambda: peer_state(fed, "guangdong").deliveries_waiting == 0, timeout=30)

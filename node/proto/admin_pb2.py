@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from node.proto import cascade_pb2 as node_dot_proto_dot_cascade__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16node/proto/admin.proto\x12\nnode.proto\x1a\x18node/proto/cascade.proto\"\x0f\n\rStatusRequest\"\x95\x03\n\nPeerStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\"\n\x06\x63ursor\x18\x04 \x01(\x0b\x32\x12.node.proto.Cursor\x12\x10\n\x08head_seq\x18\x05 \x01(\x03\x12\x0e\n\x06\x62\x65hind\x18\x06 \x01(\x03\x12\x1d\n\x15seconds_since_success\x18\x07 \x01(\x01\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12\x10\n\x08\x66\x61ilures\x18\t \x01(\x05\x12\x17\n\x0f\x62\x61\x63koff_seconds\x18\n \x01(\x01\x12\x14\n\x0cnext_pull_in\x18\x0b \x01(\x01\x12\x16\n\x0e\x65ntries_at_hub\x18\x0c \x01(\x03\x12\x17\n\x0f\x65ntries_at_peer\x18\r \x01(\x03\x12\x11\n\tconflicts\x18\x0e \x01(\x03\x12\x0f\n\x07refused\x18\x0f \x01(\x03\x12\x0f\n\x07pulling\x18\x10 \x01(\x08\x12\r\n\x05state\x18\x11 \x01(\t\x12\x0f\n\x07resyncs\x18\x12 \x01(\x03\x12\x17\n\x0fpulling_seconds\x18\x13 \x01(\x01\"\\\n\x08\x43onflict\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\x15\n\rresource_code\x18\x02 \x01(\t\x12\x0f\n\x07held_by\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\n\n\x02\x61t\x18\x05 \x01(\t\"\xf1\x01\n\nNodeStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x13\n\x0bregion_code\x18\x03 \x01(\t\x12 \n\x04head\x18\x04 \x01(\x0b\x32\x12.node.proto.Cursor\x12\x0f\n\x07\x65ntries\x18\x05 \x01(\x03\x12\x14\n\x0clive_entries\x18\x06 \x01(\x03\x12%\n\x05peers\x18\x07 \x03(\x0b\x32\x16.node.proto.PeerStatus\x12\'\n\tconflicts\x18\x08 \x03(\x0b\x32\x14.node.proto.Conflict\x12\x16\n\x0euptime_seconds\x18\t \x01(\x01\",\n\x0eSyncNowRequest\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x08\"I\n\x0fSyncNowResponse\x12\x0f\n\x07started\x18\x01 \x03(\t\x12%\n\x05peers\x18\x02 \x03(\x0b\x32\x16.node.proto.PeerStatus\"\x1d\n\rVerifyRequest\x12\x0c\n\x04peer\x18\x01 \x01(\t\"\x82\x01\n\x0bPeerVerdict\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\r\n\x05\x65qual\x18\x02 \x01(\x08\x12#\n\x07\x61t_peer\x18\x03 \x01(\x0b\x32\x12.node.proto.Digest\x12\"\n\x06\x61t_hub\x18\x04 \x01(\x0b\x32\x12.node.proto.Digest\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"8\n\x0eVerifyResponse\x12&\n\x05peers\x18\x01 \x03(\x0b\x32\x17.node.proto.PeerVerdict\"\x12\n\x10ScorecardRequest\"\xb1\x02\n\x08ScoreRow\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65partment_code\x18\x02 \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x03 \x01(\t\x12\x0f\n\x07\x65ntries\x18\x04 \x01(\x03\x12\x15\n\runconditional\x18\x05 \x01(\x03\x12\x13\n\x0b\x63onditional\x18\x06 \x01(\x03\x12\x12\n\nnot_shared\x18\x07 \x01(\x03\x12\x19\n\x11requests_received\x18\x08 \x01(\x03\x12\x10\n\x08\x61nswered\x18\t \x01(\x03\x12\x18\n\x10\x61nswered_in_time\x18\n \x01(\x03\x12\x1e\n\x16median_hours_to_answer\x18\x0b \x01(\x01\x12\x13\n\x0boverdue_now\x18\x0c \x01(\x03\x12\x15\n\rrequests_made\x18\r \x01(\x03\"c\n\x11ScorecardResponse\x12)\n\x0b\x64\x65partments\x18\x01 \x03(\x0b\x32\x14.node.proto.ScoreRow\x12#\n\x05nodes\x18\x02 \x03(\x0b\x32\x14.node.proto.ScoreRow2\x93\x02\n\x05\x41\x64min\x12;\n\x06Status\x12\x19.node.proto.StatusRequest\x1a\x16.node.proto.NodeStatus\x12\x42\n\x07SyncNow\x12\x1a.node.proto.SyncNowRequest\x1a\x1b.node.proto.SyncNowResponse\x12?\n\x06Verify\x12\x19.node.proto.VerifyRequest\x1a\x1a.node.proto.VerifyResponse\x12H\n\tScorecard\x12\x1c.node.proto.ScorecardRequest\x1a\x1d.node.proto.ScorecardResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16node/proto/admin.proto\x12\nnode.proto\x1a\x18node/proto/cascade.proto\"\x0f\n\rStatusRequest\"\xc9\x03\n\nPeerStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\"\n\x06\x63ursor\x18\x04 \x01(\x0b\x32\x12.node.proto.Cursor\x12\x10\n\x08head_seq\x18\x05 \x01(\x03\x12\x0e\n\x06\x62\x65hind\x18\x06 \x01(\x03\x12\x1d\n\x15seconds_since_success\x18\x07 \x01(\x01\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12\x10\n\x08\x66\x61ilures\x18\t \x01(\x05\x12\x17\n\x0f\x62\x61\x63koff_seconds\x18\n \x01(\x01\x12\x14\n\x0cnext_pull_in\x18\x0b \x01(\x01\x12\x16\n\x0e\x65ntries_at_hub\x18\x0c \x01(\x03\x12\x17\n\x0f\x65ntries_at_peer\x18\r \x01(\x03\x12\x11\n\tconflicts\x18\x0e \x01(\x03\x12\x0f\n\x07refused\x18\x0f \x01(\x03\x12\x0f\n\x07pulling\x18\x10 \x01(\x08\x12\r\n\x05state\x18\x11 \x01(\t\x12\x0f\n\x07resyncs\x18\x12 \x01(\x03\x12\x17\n\x0fpulling_seconds\x18\x13 \x01(\x01\x12\x1a\n\x12\x64\x65liveries_waiting\x18\x14 \x01(\x03\x12\x16\n\x0e\x64\x65livery_error\x18\x15 \x01(\t\"\\\n\x08\x43onflict\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\x15\n\rresource_code\x18\x02 \x01(\t\x12\x0f\n\x07held_by\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\n\n\x02\x61t\x18\x05 \x01(\t\"\xf1\x01\n\nNodeStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x13\n\x0bregion_code\x18\x03 \x01(\t\x12 \n\x04head\x18\x04 \x01(\x0b\x32\x12.node.proto.Cursor\x12\x0f\n\x07\x65ntries\x18\x05 \x01(\x03\x12\x14\n\x0clive_entries\x18\x06 \x01(\x03\x12%\n\x05peers\x18\x07 \x03(\x0b\x32\x16.node.proto.PeerStatus\x12\'\n\tconflicts\x18\x08 \x03(\x0b\x32\x14.node.proto.Conflict\x12\x16\n\x0euptime_seconds\x18\t \x01(\x01\",\n\x0eSyncNowRequest\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x08\"I\n\x0fSyncNowResponse\x12\x0f\n\x07started\x18\x01 \x03(\t\x12%\n\x05peers\x18\x02 \x03(\x0b\x32\x16.node.proto.PeerStatus\"\x1d\n\rVerifyRequest\x12\x0c\n\x04peer\x18\x01 \x01(\t\"\x82\x01\n\x0bPeerVerdict\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\r\n\x05\x65qual\x18\x02 \x01(\x08\x12#\n\x07\x61t_peer\x18\x03 \x01(\x0b\x32\x12.node.proto.Digest\x12\"\n\x06\x61t_hub\x18\x04 \x01(\x0b\x32\x12.node.proto.Digest\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"8\n\x0eVerifyResponse\x12&\n\x05peers\x18\x01 \x03(\x0b\x32\x17.node.proto.PeerVerdict\"\x12\n\x10ScorecardRequest\"\xb1\x02\n\x08ScoreRow\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65partment_code\x18\x02 \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x03 \x01(\t\x12\x0f\n\x07\x65ntries\x18\x04 \x01(\x03\x12\x15\n\runconditional\x18\x05 \x01(\x03\x12\x13\n\x0b\x63onditional\x18\x06 \x01(\x03\x12\x12\n\nnot_shared\x18\x07 \x01(\x03\x12\x19\n\x11requests_received\x18\x08 \x01(\x03\x12\x10\n\x08\x61nswered\x18\t \x01(\x03\x12\x18\n\x10\x61nswered_in_time\x18\n \x01(\x03\x12\x1e\n\x16median_hours_to_answer\x18\x0b \x01(\x01\x12\x13\n\x0boverdue_now\x18\x0c \x01(\x03\x12\x15\n\rrequests_made\x18\r \x01(\x03\"c\n\x11ScorecardResponse\x12)\n\x0b\x64\x65partments\x18\x01 \x03(\x0b\x32\x14.node.proto.ScoreRow\x12#\n\x05nodes\x18\x02 \x03(\x0b\x32\x14.node.proto.ScoreRow2\x93\x02\n\x05\x41\x64min\x12;\n\x06Status\x12\x19.node.proto.StatusRequest\x1a\x16.node.proto.NodeStatus\x12\x42\n\x07SyncNow\x12\x1a.node.proto.SyncNowRequest\x1a\x1b.node.proto.SyncNowResponse\x12?\n\x06Verify\x12\x19.node.proto.VerifyRequest\x1a\x1a.node.proto.VerifyResponse\x12H\n\tScorecard\x12\x1c.node.proto.ScorecardRequest\x1a\x1d.node.proto.ScorecardResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,27 +35,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STATUSREQUEST']._serialized_start=64
   _globals['_STATUSREQUEST']._serialized_end=79
   _globals['_PEERSTATUS']._serialized_start=82
-  _globals['_PEERSTATUS']._serialized_end=487
-  _globals['_CONFLICT']._serialized_start=489
-  _globals['_CONFLICT']._serialized_end=581
-  _globals['_NODESTATUS']._serialized_start=584
-  _globals['_NODESTATUS']._serialized_end=825
-  _globals['_SYNCNOWREQUEST']._serialized_start=827
-  _globals['_SYNCNOWREQUEST']._serialized_end=871
-  _globals['_SYNCNOWRESPONSE']._serialized_start=873
-  _globals['_SYNCNOWRESPONSE']._serialized_end=946
-  _globals['_VERIFYREQUEST']._serialized_start=948
-  _globals['_VERIFYREQUEST']._serialized_end=977
-  _globals['_PEERVERDICT']._serialized_start=980
-  _globals['_PEERVERDICT']._serialized_end=1110
-  _globals['_VERIFYRESPONSE']._serialized_start=1112
-  _globals['_VERIFYRESPONSE']._serialized_end=1168
-  _globals['_SCORECARDREQUEST']._serialized_start=1170
-  _globals['_SCORECARDREQUEST']._serialized_end=1188
-  _globals['_SCOREROW']._serialized_start=1191
-  _globals['_SCOREROW']._serialized_end=1496
-  _globals['_SCORECARDRESPONSE']._serialized_start=1498
-  _globals['_SCORECARDRESPONSE']._serialized_end=1597
-  _globals['_ADMIN']._serialized_start=1600
-  _globals['_ADMIN']._serialized_end=1875
+  _globals['_PEERSTATUS']._serialized_end=539
+  _globals['_CONFLICT']._serialized_start=541
+  _globals['_CONFLICT']._serialized_end=633
+  _globals['_NODESTATUS']._serialized_start=636
+  _globals['_NODESTATUS']._serialized_end=877
+  _globals['_SYNCNOWREQUEST']._serialized_start=879
+  _globals['_SYNCNOWREQUEST']._serialized_end=923
+  _globals['_SYNCNOWRESPONSE']._serialized_start=925
+  _globals['_SYNCNOWRESPONSE']._serialized_end=998
+  _globals['_VERIFYREQUEST']._serialized_start=1000
+  _globals['_VERIFYREQUEST']._serialized_end=1029
+  _globals['_PEERVERDICT']._serialized_start=1032
+  _globals['_PEERVERDICT']._serialized_end=1162
+  _globals['_VERIFYRESPONSE']._serialized_start=1164
+  _globals['_VERIFYRESPONSE']._serialized_end=1220
+  _globals['_SCORECARDREQUEST']._serialized_start=1222
+  _globals['_SCORECARDREQUEST']._serialized_end=1240
+  _globals['_SCOREROW']._serialized_start=1243
+  _globals['_SCOREROW']._serialized_end=1548
+  _globals['_SCORECARDRESPONSE']._serialized_start=1550
+  _globals['_SCORECARDRESPONSE']._serialized_end=1649
+  _globals['_ADMIN']._serialized_start=1652
+  _globals['_ADMIN']._serialized_end=1927
 # @@protoc_insertion_point(module_scope)
