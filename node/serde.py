@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -10,18 +10,22 @@ from node.domain import DataItem, Entry
 from node.proto import catalog_pb2
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def timestamp(moment: datetime | None) -> Timestamp | None:
     if moment is None:
         return None
     ts = Timestamp()
-    ts.FromDatetime(moment.astimezone(timezone.utc).replace(tzinfo=None))
+    ts.FromMicroseconds((moment - EPOCH) // _MICROSECOND)  # FromDatetime costs several times more
     return ts
 
 
 def moment(ts: Timestamp, present: bool = True) -> datetime | None:
     if not present:
         return None
-    return ts.ToDatetime().replace(tzinfo=timezone.utc)
+    return EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
 
 
 def entry_to_proto(entry: Entry, message: catalog_pb2.Entry | None = None) -> catalog_pb2.Entry:

@@ -122,6 +122,11 @@ def _write_rows(entries: list[Entry], log: bool, op: str) -> tuple[list, list, l
     return entry_rows, fts_rows, gone, changes
 
 
+def prepare(entry: Entry) -> tuple:
+    """The rows of one entry, for Transaction.put_prepared: (id, entry row, search row or None)."""
+    return code_id(entry.resource_code), entry_row(entry), None if entry.withdrawn else fts_row(entry)
+
+
 class Transaction:
     """The writer's view inside one `BEGIN IMMEDIATE` transaction."""
 
@@ -152,6 +157,14 @@ class Transaction:
             if pending is not None:
                 seqs += pending.result()
         return seqs if log else []
+
+    def put_prepared(self, prepared: list[tuple]) -> None:
+        """Stores entries whose rows were built beforehand by `prepare` (outside the write lock,
+        so that other threads' SQLite work overlaps with building them). Logs nothing."""
+        self._write((
+            [p[1] for p in prepared], [p[2] for p in prepared if p[2] is not None],
+            [(p[0],) for p in prepared if p[2] is None], [],
+        ))
 
     def _write(self, rows: tuple[list, list, list, list]) -> list[int]:
         entry_rows, fts_rows, gone, changes = rows

@@ -18,7 +18,7 @@ from node.changes import Cursor
 from node.config import Peer, SyncSettings
 from node.domain import Entry, InvalidEntry
 from node.proto import cascade_pb2, cascade_pb2_grpc
-from node.store import Store, Transaction
+from node.store import Store, Transaction, prepare
 from node.times import format_time
 
 
@@ -103,13 +103,17 @@ class Puller:
 
     def apply_batch(self, peer: Peer, batch: cascade_pb2.ChangeBatch) -> PullResult:
         """Applies one batch and its cursor in one transaction; a replayed batch changes nothing."""
+        # Decoding, checking and building rows need no lock: done here, they overlap with the
+        # SQLite work of other pulls, which runs without the GIL.
         entries = [serde.entry_from_proto(m) for m in batch.entries]
+        reasons = [refusal(peer, e) for e in entries]
+        rows = {e.resource_code: prepare(e) for e, reason in zip(entries, reasons) if reason is None}
         now = format_time(self.clock())
         with self.store.transaction() as tx:
-            result, accepted, existing = self._screen(tx, peer, entries, now)
+            result, accepted, existing = self._screen(tx, peer, entries, reasons, now)
             writes = [e for e in accepted if e.resource_code not in existing
                       or e.version > existing[e.resource_code].version]
-            tx.put_entries(writes, log=False)
+            tx.put_prepared([rows[e.resource_code] for e in writes])
             result.applied, result.unchanged, result.batches = len(writes), len(accepted) - len(writes), 1
             self._apply_requests(tx, peer, batch, now, result)
             fields = dict(epoch=batch.next.epoch, seq=batch.next.seq, head_seq=batch.head_seq,
@@ -169,7 +173,7 @@ class Puller:
             state = tx.peer(peer.id) or {}
             if state.get("resync_after") is None or not part.after_code:
                 state = dict(state, resync_seq=part.cursor.seq)
-            result, accepted, existing = self._screen(tx, peer, entries, now)
+            result, accepted, existing = self._screen(tx, peer, entries, [refusal(peer, e) for e in entries], now)
             writes = []
             for entry in accepted:
                 old = existing.get(entry.resource_code)
@@ -201,7 +205,7 @@ class Puller:
         for request in self.store.requests_of_node(peer.id):
             tx.enqueue(request.request_id, peer.id, request.version)
 
-    def _screen(self, tx: Transaction, peer: Peer, entries: list[Entry],
+    def _screen(self, tx: Transaction, peer: Peer, entries: list[Entry], reasons: list[str | None],
                 now: str) -> tuple[PullResult, list[Entry], dict[str, Entry]]:
         """Splits the entries into those the hub takes and those it refuses, recording refusals
         and conflicts (an entry code another origin already holds keeps its first holder).
@@ -209,8 +213,7 @@ class Puller:
         result = PullResult()
         accepted: list[Entry] = []
         problems: list[tuple[str, str, str, str, str]] = []
-        for entry in entries:
-            reason = refusal(peer, entry)
+        for entry, reason in zip(entries, reasons):
             if reason:
                 problems.append((peer.id, entry.resource_code, "", reason, now))
                 result.refused += 1
