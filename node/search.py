@@ -14,6 +14,7 @@ tokenizer keeps whole, and a query into a phrase of the same tokens:
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 import unicodedata
@@ -36,8 +37,13 @@ def _runs(text: str) -> list[tuple[str, str]]:
 
 def index_tokens(*texts: str) -> str:
     """The FTS5 document for the given texts."""
+    return " ".join(filter(None, map(text_tokens, texts)))
+
+
+@functools.lru_cache(maxsize=65536)  # provider names, keywords and data item names repeat across a catalog
+def text_tokens(text: str) -> str:
     out: list[str] = []
-    for cjk, word in _runs("\n".join(texts)):
+    for cjk, word in _runs(text):
         if cjk:
             out.extend(map(operator.add, cjk, cjk[1:]))
             out.append(cjk[-1])

@@ -80,10 +80,9 @@ def row_entry(row: sqlite3.Row | tuple) -> Entry:
 
 def fts_row(entry: Entry) -> tuple[int, str, str]:
     body = search.index_tokens(
-        entry.summary, entry.provider_name, " ".join(entry.keywords),
-        " ".join(i.name for i in entry.data_items),
+        entry.summary, entry.provider_name, *entry.keywords, *(i.name for i in entry.data_items),
     )
-    return code_id(entry.resource_code), search.index_tokens(entry.name), body
+    return code_id(entry.resource_code), search.text_tokens(entry.name), body
 
 
 def digest_of(rows: Iterable[tuple[str, int, str]]) -> tuple[int, str]:
