@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from node.domain import DataItem, Entry
-from node.proto import catalog_pb2
+from node.domain import DataItem, Entry, InvalidEntry
+from node.proto import catalog_pb2, sharing_pb2
+from node.sharing import STATES, Event, Request
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -81,23 +83,12 @@ def entry_from_proto(msg: catalog_pb2.Entry, *, with_node_fields: bool = True) -
     )
 
 
-def entry_from_mapping(data: dict) -> Entry:
-    """A caller's entry from YAML/JSON (the CLI's publish), node-set fields ignored."""
-    from google.protobuf import json_format
-
-    msg = json_format.ParseDict(data, catalog_pb2.Entry(), ignore_unknown_fields=False)
-    return entry_from_proto(msg, with_node_fields=False)
-
-
 def entry_to_mapping(entry: Entry) -> dict:
-    from google.protobuf import json_format
-
     return json_format.MessageToDict(entry_to_proto(entry), preserving_proto_field_name=True)
 
 
-def request_to_proto(request, message=None, *, overdue: bool = False, at_node: str = ""):
-    from node.proto import sharing_pb2
-
+def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | None = None, *, overdue: bool = False,
+                     at_node: str = "") -> sharing_pb2.SharingRequest:
     msg = sharing_pb2.SharingRequest() if message is None else message
     msg.request_id = request.request_id
     msg.consumer_code = request.consumer_code
@@ -123,11 +114,8 @@ def request_to_proto(request, message=None, *, overdue: bool = False, at_node: s
     return msg
 
 
-def request_from_proto(msg):
+def request_from_proto(msg: sharing_pb2.SharingRequest) -> Request:
     """A request copy from another node; InvalidEntry names the first field that cannot be one."""
-    from node.domain import InvalidEntry
-    from node.sharing import STATES, Event, Request
-
     if msg.state not in STATES:
         raise InvalidEntry("request.state", f"must be one of {', '.join(STATES)}")
     for field in ("request_id", "consumer_code", "consumer_node", "resource_code", "owner_code"):

@@ -10,6 +10,7 @@ import grpc
 
 from node import changes, serde
 from node.catalog import Catalog, EntryFilter
+from node.scorecard import scorecard
 from node.changes import Cursor
 from node.domain import InvalidEntry
 from node.errors import AlreadyExists, FailedPrecondition, NotFound, PermissionDenied, Unavailable
@@ -212,8 +213,6 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
 
     @rpc
     def Scorecard(self, request, context):
-        from node.scorecard import scorecard
-
         departments, nodes = scorecard(self.node.store, self.node.config.calendar, self.node.sharing.clock())
         reply = admin_pb2.ScorecardResponse()
         for target, rows in ((reply.departments, departments), (reply.nodes, nodes)):
