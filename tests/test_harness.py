@@ -214,3 +214,21 @@ def test_hub_killed_between_pulling_a_request_and_delivering_it(federation):
     at_owner = owner.GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id))
     assert [e.state for e in at_owner.history] == ["submitted", "granted"]  # delivered exactly once
     assert wait_for(lambda: peer_state(fed, "guangdong").deliveries_waiting == 0, timeout=30)
+
+
+@pytest.mark.parametrize("path, nodes, provinces, ministries", [
+    ("configs/federation-small.yaml", 6, 3, 2), ("configs/federation-full.yaml", 43, 32, 10),
+])
+def test_bundled_compose_files(path, nodes, provinces, ministries):
+    from conftest import ROOT
+    from harness import compose
+    from node import regions
+
+    fed = compose.load(ROOT / path)
+    assert len(fed.all) == nodes
+    assert sum(n.role == "provincial" for n in fed.nodes) == provinces
+    assert sum(n.role == "ministry" for n in fed.nodes) == ministries
+    if provinces == 32:
+        assert {n.region_code for n in fed.nodes if n.role == "provincial"} == set(regions.PROVINCES)
+    codes = [code for n in fed.all for code, _ in n.departments]
+    assert len(codes) == len(set(codes))  # one source per datum: no department on two nodes
