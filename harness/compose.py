@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from node import config as node_config
-from node.config import ConfigError, _Reader, _boolean, _node_id, _number, _region, _text
+from node.config import ConfigError, Reader, is_boolean, is_node_id, is_number, is_region, is_text
 
 LINK_KEYS = {"delay_ms", "partitioned", "drop_after_bytes"}
 
@@ -83,26 +83,26 @@ def load(path: str | pathlib.Path) -> Compose:
     return parse(data, file)
 
 
-def _departments(r: _Reader, items: Any, path: str) -> tuple[tuple[str, str], ...]:
+def _departments(r: Reader, items: Any, path: str) -> tuple[tuple[str, str], ...]:
     if not isinstance(items, list) or not items:
         r.fail(path, "must be a non-empty list of {code, name}")
     out = []
     for i, item in enumerate(items):
         item = r.mapping(item, f"{path}[{i}]", {"code", "name"})
-        out.append((r.get(item, f"{path}[{i}]", "code", _text()), r.get(item, f"{path}[{i}]", "name", _text())))
+        out.append((r.get(item, f"{path}[{i}]", "code", is_text()), r.get(item, f"{path}[{i}]", "name", is_text())))
     return tuple(out)
 
 
 def parse(data: Any, file: str = "<compose>") -> Compose:
-    r = _Reader(file)
+    r = Reader(file)
     top = r.mapping(data, "", {"name", "defaults", "hub", "nodes", "seed"})
     defaults = r.mapping(top.get("defaults") or {}, "defaults", {"interval", "notify", "sync", "change_log_keep"})
-    interval = float(r.get(defaults, "defaults", "interval", _number(0.05, 86400), 5.0))
+    interval = float(r.get(defaults, "defaults", "interval", is_number(0.05, 86400), 5.0))
     hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync"})
     hub_spec = NodeSpec(
-        id=r.get(hub, "hub", "id", _node_id), role="national", region_code="100000",
+        id=r.get(hub, "hub", "id", is_node_id), role="national", region_code="100000",
         departments=_departments(r, hub.get("departments") or [], "hub.departments") if hub.get("departments") else (),
-        interval=interval, name=r.get(hub, "hub", "name", _text(), ""),
+        interval=interval, name=r.get(hub, "hub", "name", is_text(), ""),
     )
     nodes = []
     raw_nodes = r.get(top, "", "nodes", lambda v: None if isinstance(v, list) and v else "must be a non-empty list")
@@ -111,29 +111,29 @@ def parse(data: Any, file: str = "<compose>") -> Compose:
         item = r.mapping(item, path, {"id", "role", "region_code", "departments", "interval", "link", "name"})
         link = r.mapping(item.get("link") or {}, f"{path}.link", LINK_KEYS)
         spec = NodeSpec(
-            id=r.get(item, path, "id", _node_id),
+            id=r.get(item, path, "id", is_node_id),
             role=r.get(item, path, "role", lambda v: None if v in ("provincial", "ministry") else "must be provincial or ministry"),
-            region_code=r.get(item, path, "region_code", _region),
+            region_code=r.get(item, path, "region_code", is_region),
             departments=_departments(r, item.get("departments"), f"{path}.departments"),
-            interval=float(r.get(item, path, "interval", _number(0.05, 86400), interval)),
+            interval=float(r.get(item, path, "interval", is_number(0.05, 86400), interval)),
             link=Link(
-                delay_ms=r.get(link, f"{path}.link", "delay_ms", _number(0, 600_000, True), 0),
-                partitioned=r.get(link, f"{path}.link", "partitioned", _boolean, False),
-                drop_after_bytes=r.get(link, f"{path}.link", "drop_after_bytes", _number(0, 10**12, True), 0),
+                delay_ms=r.get(link, f"{path}.link", "delay_ms", is_number(0, 600_000, True), 0),
+                partitioned=r.get(link, f"{path}.link", "partitioned", is_boolean, False),
+                drop_after_bytes=r.get(link, f"{path}.link", "drop_after_bytes", is_number(0, 10**12, True), 0),
             ),
-            name=r.get(item, path, "name", _text(), ""),
+            name=r.get(item, path, "name", is_text(), ""),
         )
         if any(n.id == spec.id for n in [hub_spec, *nodes]):
             r.fail(f"{path}.id", f"repeats {spec.id}")
         nodes.append(spec)
     seed = r.mapping(top.get("seed") or {}, "seed", {"entries_per_department"})
     compose = Compose(
-        source=file, name=r.get(top, "", "name", _node_id), hub=hub_spec, nodes=tuple(nodes),
-        notify=r.get(defaults, "defaults", "notify", _boolean, True),
+        source=file, name=r.get(top, "", "name", is_node_id), hub=hub_spec, nodes=tuple(nodes),
+        notify=r.get(defaults, "defaults", "notify", is_boolean, True),
         sync=r.mapping(defaults.get("sync") or hub.get("sync") or {}, "defaults.sync",
                        {f.name for f in dataclasses.fields(node_config.SyncSettings)}),
-        change_log_keep=r.get(defaults, "defaults", "change_log_keep", _number(0, 10**12, True), 0),
-        entries_per_department=r.get(seed, "seed", "entries_per_department", _number(0, 1_000_000, True), 20),
+        change_log_keep=r.get(defaults, "defaults", "change_log_keep", is_number(0, 10**12, True), 0),
+        entries_per_department=r.get(seed, "seed", "entries_per_department", is_number(0, 1_000_000, True), 20),
     )
     # Every node's own config must be valid too: build each once, naming the node on error.
     for spec in compose.all:

@@ -87,8 +87,8 @@ class Config:
         return next((d for d in self.departments if d.code == code), None)
 
 
-class _Reader:
-    """Walks a parsed YAML mapping, naming the key path in every error."""
+class Reader:
+    """Walks a parsed YAML mapping, naming the key path in every error (the compose file uses it too)."""
 
     def __init__(self, file: str):
         self.file = file
@@ -117,7 +117,9 @@ class _Reader:
         return value
 
 
-def _text(pattern: re.Pattern | None = None, rule: str = "") -> Callable[[Any], str | None]:
+# Value checks: each returns None when the value is good, else the rule it breaks.
+
+def is_text(pattern: re.Pattern | None = None, rule: str = "") -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         if not isinstance(value, str) or not value.strip():
             return "must be a non-empty string (quote codes: \"130000\")"
@@ -127,7 +129,7 @@ def _text(pattern: re.Pattern | None = None, rule: str = "") -> Callable[[Any], 
     return check
 
 
-def _number(lo: float, hi: float, integer: bool = False) -> Callable[[Any], str | None]:
+def is_number(lo: float, hi: float, integer: bool = False) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         kinds = (int,) if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds) or not lo <= value <= hi:
@@ -136,22 +138,22 @@ def _number(lo: float, hi: float, integer: bool = False) -> Callable[[Any], str 
     return check
 
 
-def _choice(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
+def is_choice(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
     return lambda v: None if v in choices else f"must be one of {', '.join(choices)}"
 
 
-def _boolean(value: Any) -> str | None:
+def is_boolean(value: Any) -> str | None:
     return None if isinstance(value, bool) else "must be true or false"
 
 
-def _region(value: Any) -> str | None:
+def is_region(value: Any) -> str | None:
     if not isinstance(value, str) or not regions.is_known(value):
         return "must be a known 6-digit GB/T 2260 region code, quoted (\"130000\")"
     return None
 
 
-_address = _text(ADDRESS, "must be HOST:PORT")
-_node_id = _text(NODE_ID, "must be lowercase letters, digits, '-' or '_', starting with a letter, at most 40")
+is_address = is_text(ADDRESS, "must be HOST:PORT")
+is_node_id = is_text(NODE_ID, "must be lowercase letters, digits, '-' or '_', starting with a letter, at most 40")
 
 
 def load(path: str | pathlib.Path) -> Config:
@@ -169,44 +171,44 @@ def load(path: str | pathlib.Path) -> Config:
 
 
 def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = None) -> Config:
-    r = _Reader(file)
+    r = Reader(file)
     top = r.mapping(data, "", {"node", "listen", "database", "departments", "peers", "sync", "hub",
                                "change_log", "store", "log", "limits", "shutdown_grace", "sharing"})
     node = r.mapping(r.get(top, "", "node", lambda v: None), "node", {"id", "role", "region_code", "name"})
-    role = r.get(node, "node", "role", _choice(ROLES))
-    region = r.get(node, "node", "region_code", _region)
+    role = r.get(node, "node", "role", is_choice(ROLES))
+    region = r.get(node, "node", "region_code", is_region)
     if role == "ministry" and region != regions.CENTRAL:
         r.fail("node.region_code", f"must be {regions.CENTRAL} (central) for a ministry node")
     if role == "provincial" and region != regions.province_of(region):
         r.fail("node.region_code", "must be a province-level code (ending in 0000) for a provincial node")
-    database = r.get(top, "", "database", _text())
+    database = r.get(top, "", "database", is_text())
     if database != ":memory:" and base_dir is not None and not pathlib.Path(database).is_absolute():
         database = str((base_dir / database).resolve())
 
     departments = []
-    for i, item in enumerate(r.get(top, "", "departments", _list, default=[])):
+    for i, item in enumerate(r.get(top, "", "departments", is_list, default=[])):
         path = f"departments[{i}]"
         item = r.mapping(item, path, {"code", "name"})
-        code = r.get(item, path, "code", _text(PROVIDER_CODE, "must be 9 digits: region code + department number"))
+        code = r.get(item, path, "code", is_text(PROVIDER_CODE, "must be 9 digits: region code + department number"))
         if not regions.within(code[:6], region):
             r.fail(f"{path}.code", f"must lie in the node's region {region}")
         if any(d.code == code for d in departments):
             r.fail(f"{path}.code", f"repeats {code}")
-        departments.append(Department(code=code, name=r.get(item, path, "name", _text())))
+        departments.append(Department(code=code, name=r.get(item, path, "name", is_text())))
 
     peers = []
-    raw_peers = r.get(top, "", "peers", _list, default=[])
+    raw_peers = r.get(top, "", "peers", is_list, default=[])
     if raw_peers and role != "national":
         r.fail("peers", "only a national node pulls from peers")
     for i, item in enumerate(raw_peers):
         path = f"peers[{i}]"
         item = r.mapping(item, path, {"id", "role", "address", "region_code", "interval"})
         peer = Peer(
-            id=r.get(item, path, "id", _node_id),
-            role=r.get(item, path, "role", _choice(("provincial", "ministry"))),
-            address=r.get(item, path, "address", _address),
-            region_code=r.get(item, path, "region_code", _region),
-            interval=float(r.get(item, path, "interval", _number(0.05, 86400), default=30.0)),
+            id=r.get(item, path, "id", is_node_id),
+            role=r.get(item, path, "role", is_choice(("provincial", "ministry"))),
+            address=r.get(item, path, "address", is_address),
+            region_code=r.get(item, path, "region_code", is_region),
+            interval=float(r.get(item, path, "interval", is_number(0.05, 86400), default=30.0)),
         )
         if any(p.id == peer.id for p in peers):
             r.fail(f"{path}.id", f"repeats {peer.id}")
@@ -218,12 +220,12 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
             r.fail("sync", "only a national node pulls from peers")
         s = r.mapping(top["sync"], "sync", {f.name for f in dataclasses.fields(SyncSettings)})
         sync = SyncSettings(
-            max_concurrent=r.get(s, "sync", "max_concurrent", _number(1, 256, True), sync.max_concurrent),
-            jitter=float(r.get(s, "sync", "jitter", _number(0, 1), sync.jitter)),
-            backoff_initial=float(r.get(s, "sync", "backoff_initial", _number(0.01, 3600), sync.backoff_initial)),
-            backoff_max=float(r.get(s, "sync", "backoff_max", _number(0.01, 86400), sync.backoff_max)),
-            call_deadline=float(r.get(s, "sync", "call_deadline", _number(0.1, 86400), sync.call_deadline)),
-            batch_size=r.get(s, "sync", "batch_size", _number(1, 5000, True), sync.batch_size),
+            max_concurrent=r.get(s, "sync", "max_concurrent", is_number(1, 256, True), sync.max_concurrent),
+            jitter=float(r.get(s, "sync", "jitter", is_number(0, 1), sync.jitter)),
+            backoff_initial=float(r.get(s, "sync", "backoff_initial", is_number(0.01, 3600), sync.backoff_initial)),
+            backoff_max=float(r.get(s, "sync", "backoff_max", is_number(0.01, 86400), sync.backoff_max)),
+            call_deadline=float(r.get(s, "sync", "call_deadline", is_number(0.1, 86400), sync.call_deadline)),
+            batch_size=r.get(s, "sync", "batch_size", is_number(1, 5000, True), sync.batch_size),
         )
 
     hub = None
@@ -231,7 +233,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         if role == "national":
             r.fail("hub", "a national node is the hub; it has no hub link")
         h = r.mapping(top["hub"], "hub", {"address", "notify"})
-        hub = HubLink(address=r.get(h, "hub", "address", _address), notify=r.get(h, "hub", "notify", _boolean, True))
+        hub = HubLink(address=r.get(h, "hub", "address", is_address), notify=r.get(h, "hub", "notify", is_boolean, True))
 
     change_log = r.mapping(top.get("change_log") or {}, "change_log", {"keep", "compact_every"})
     store = r.mapping(top.get("store") or {}, "store", {"synchronous"})
@@ -239,39 +241,39 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     limits = r.mapping(top.get("limits") or {}, "limits", {"max_message_bytes", "max_page_size"})
     sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays"})
     calendar = Calendar(
-        answer_days=r.get(sharing, "sharing", "answer_days", _number(1, 365, True), 10),
+        answer_days=r.get(sharing, "sharing", "answer_days", is_number(1, 365, True), 10),
         holidays=frozenset(_dates(r, sharing.get("holidays") or [], "sharing.holidays")),
         workdays=frozenset(_dates(r, sharing.get("workdays") or [], "sharing.workdays")),
     )
     return Config(
         source=file,
-        node_id=r.get(node, "node", "id", _node_id),
+        node_id=r.get(node, "node", "id", is_node_id),
         role=role,
         region_code=region,
-        name=r.get(node, "node", "name", _text(), default=""),
-        listen=r.get(top, "", "listen", _address),
+        name=r.get(node, "node", "name", is_text(), default=""),
+        listen=r.get(top, "", "listen", is_address),
         database=database,
         departments=tuple(departments),
         peers=tuple(peers),
         sync=sync,
         hub=hub,
-        change_log_keep=r.get(change_log, "change_log", "keep", _number(0, 10**12, True), 0),
-        compact_every=float(r.get(change_log, "change_log", "compact_every", _number(0.1, 86400), 300.0)),
-        synchronous=r.get(store, "store", "synchronous", _choice(("full", "normal")), "full"),
-        log_level=r.get(log, "log", "level", _choice(("debug", "info", "warning", "error")), "info"),
-        log_format=r.get(log, "log", "format", _choice(("auto", "json", "console")), "auto"),
-        max_message_bytes=r.get(limits, "limits", "max_message_bytes", _number(1024, 256 * 1024 * 1024, True), 4 * 1024 * 1024),
-        max_page_size=r.get(limits, "limits", "max_page_size", _number(1, 10000, True), 1000),
-        grace=float(r.get(top, "", "shutdown_grace", _number(0, 600), 5.0)),
+        change_log_keep=r.get(change_log, "change_log", "keep", is_number(0, 10**12, True), 0),
+        compact_every=float(r.get(change_log, "change_log", "compact_every", is_number(0.1, 86400), 300.0)),
+        synchronous=r.get(store, "store", "synchronous", is_choice(("full", "normal")), "full"),
+        log_level=r.get(log, "log", "level", is_choice(("debug", "info", "warning", "error")), "info"),
+        log_format=r.get(log, "log", "format", is_choice(("auto", "json", "console")), "auto"),
+        max_message_bytes=r.get(limits, "limits", "max_message_bytes", is_number(1024, 256 * 1024 * 1024, True), 4 * 1024 * 1024),
+        max_page_size=r.get(limits, "limits", "max_page_size", is_number(1, 10000, True), 1000),
+        grace=float(r.get(top, "", "shutdown_grace", is_number(0, 600), 5.0)),
         calendar=calendar,
     )
 
 
-def _list(value: Any) -> str | None:
+def is_list(value: Any) -> str | None:
     return None if isinstance(value, list) else "must be a list"
 
 
-def _dates(r: _Reader, values: Any, path: str) -> list:
+def _dates(r: Reader, values: Any, path: str) -> list:
     import datetime
 
     if not isinstance(values, list):
