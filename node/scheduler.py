@@ -18,7 +18,7 @@ from node.changes import Cursor
 from node.errors import NotFound
 from node.config import Peer
 from node.proto import cascade_pb2, cascade_pb2_grpc
-from node.times import parse_time
+from node.times import format_time, parse_time
 from node.sync import Puller
 
 CHANNEL_OPTIONS = [
@@ -184,7 +184,7 @@ class Hub:
         try:
             with self.node.store.transaction() as tx:
                 tx.update_peer(peer.id, last_error=error, failures=failures,
-                               last_attempt=domain.utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+                               last_attempt=format_time(domain.utcnow()))
         except Exception:  # the store is closing; the error is in the log
             pass
 

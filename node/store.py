@@ -18,7 +18,6 @@ import secrets
 import sqlite3
 import threading
 from concurrent import futures
-from datetime import datetime, timezone
 from typing import Iterable, Iterator
 
 import sqlite_utils
@@ -110,19 +109,9 @@ class Change(tuple):
 WRITE_CHUNK = 250
 
 
-def _write_rows(entries: list[Entry], log: bool, op: str) -> tuple[list, list, list, list]:
-    entry_rows = [entry_row(e) for e in entries]
-    fts_rows = [fts_row(e) for e in entries if not e.withdrawn]
-    gone = [(code_id(e.resource_code),) for e in entries if e.withdrawn]
-    changes = []
-    if log:
-        changes = [("entry", e.resource_code, e.version, "withdraw" if e.withdrawn else op, format_time(e.updated_at))
-                   for e in entries]
-    return entry_rows, fts_rows, gone, changes
-
-
 def prepare(entry: Entry) -> tuple:
-    """The rows of one entry, for Transaction.put_prepared: (id, entry row, search row or None)."""
+    """The rows of one entry: (id, entry row, search row, or None for a tombstone, which leaves
+    the search index)."""
     return code_id(entry.resource_code), entry_row(entry), None if entry.withdrawn else fts_row(entry)
 
 
@@ -148,10 +137,12 @@ class Transaction:
         source = iter(entries)
         try:
             while chunk := list(itertools.islice(source, WRITE_CHUNK)):
-                rows = _write_rows(chunk, log, op)
+                prepared = [prepare(e) for e in chunk]
+                changes = [("entry", e.resource_code, e.version, "withdraw" if e.withdrawn else op,
+                            format_time(e.updated_at)) for e in chunk] if log else []
                 if pending is not None:
                     seqs += pending.result()
-                pending = self.writer.submit(self._write, rows)
+                pending = self.writer.submit(self._write, prepared, changes)
         finally:
             if pending is not None:
                 seqs += pending.result()
@@ -160,14 +151,12 @@ class Transaction:
     def put_prepared(self, prepared: list[tuple]) -> None:
         """Stores entries whose rows were built beforehand by `prepare` (outside the write lock,
         so that other threads' SQLite work overlaps with building them). Logs nothing."""
-        self._write((
-            [p[1] for p in prepared], [p[2] for p in prepared if p[2] is not None],
-            [(p[0],) for p in prepared if p[2] is None], [],
-        ))
+        self._write(prepared, [])
 
-    def _write(self, rows: tuple[list, list, list, list]) -> list[int]:
-        entry_rows, fts_rows, gone, changes = rows
-        self.conn.executemany(_UPSERT_ENTRY, entry_rows)
+    def _write(self, prepared: list[tuple], changes: list[tuple]) -> list[int]:
+        self.conn.executemany(_UPSERT_ENTRY, [p[1] for p in prepared])
+        fts_rows = [p[2] for p in prepared if p[2] is not None]
+        gone = [(p[0],) for p in prepared if p[2] is None]
         if fts_rows:
             self.conn.executemany("INSERT OR REPLACE INTO entry_fts(rowid, name, body) VALUES (?, ?, ?)", fts_rows)
         if gone:
