@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from datetime import datetime
 from typing import Callable, Iterator
 
-from node import domain, regions, search
+from node import domain, paging, regions, search
 from node.domain import Entry, InvalidEntry
 from node.errors import Invalid, NotFound, PermissionDenied
 from node.store import Store, code_id
 from node.times import format_time
 
 MAX_QUERY = 200
-DEFAULT_PAGE = 50
-_PAGE_TOKEN = re.compile(r"^\d{1,18}$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,12 +137,8 @@ class Catalog:
 
     def list(self, where: EntryFilter, page_size: int, page_token: str) -> tuple[list[Entry], str]:
         """Live entries in code order; the page token is the position after the page."""
-        size = self._page_size(page_size)
-        after = -1
-        if page_token:
-            if not _PAGE_TOKEN.match(page_token):
-                raise Invalid("page_token", "is not a token this node handed out")
-            after = int(page_token)
+        size = paging.page_size(page_size, self.max_page_size)
+        after = paging.token_number(page_token, default=-1)
         sql, params = self._filter_sql(where)
         entries = self.store.list_entries(sql, params, after, size + 1)
         more = len(entries) > size
@@ -160,25 +153,14 @@ class Catalog:
         match = search.query_phrase(query)
         if match is None:
             raise Invalid("query", "must hold at least one letter, digit or Chinese character")
-        size = self._page_size(page_size)
-        offset = 0
-        if page_token:
-            if not _PAGE_TOKEN.match(page_token) or int(page_token) > 1_000_000:
-                raise Invalid("page_token", "is not a token this node handed out")
-            offset = int(page_token)
+        size = paging.page_size(page_size, self.max_page_size)
+        offset = paging.token_number(page_token, default=0, limit=paging.MAX_OFFSET)
         sql, params = self._filter_sql(where, table="entries.")
         entries, total = self.store.search(match, sql, params, offset, size)
         nxt = offset + len(entries)
         return entries, str(nxt) if nxt < total else "", total
 
     # -- checks ----------------------------------------------------------------------------
-
-    def _page_size(self, page_size: int) -> int:
-        if page_size == 0:
-            return min(DEFAULT_PAGE, self.max_page_size)
-        if not 1 <= page_size <= self.max_page_size:
-            raise Invalid("page_size", f"must be from 1 to {self.max_page_size}")
-        return page_size
 
     @staticmethod
     def _check_code(resource_code: str) -> None:

@@ -15,7 +15,7 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
-from node import domain
+from node import domain, paging
 from node.domain import Entry
 from node.errors import FailedPrecondition, Invalid, NotFound, PermissionDenied
 
@@ -184,12 +184,8 @@ class Sharing:
              page_token: str, max_page: int = 1000) -> tuple[list[Request], str]:
         if state and state not in STATES:
             raise Invalid("state", f"must be one of {', '.join(STATES)}")
-        size = 50 if page_size == 0 else page_size
-        if not 1 <= size <= max_page:
-            raise Invalid("page_size", f"must be from 1 to {max_page}")
-        if page_token and not page_token.isdigit():
-            raise Invalid("page_token", "is not a token this node handed out")
-        offset = int(page_token or 0)
+        size = paging.page_size(page_size, max_page)
+        offset = paging.token_number(page_token, default=0, limit=paging.MAX_OFFSET)
         today = self.clock().astimezone(CHINA).date().isoformat()
         found = self.store.list_requests(consumer_code, owner_code, "pending" if overdue_only else state,
                                          today if overdue_only else "", offset, size + 1)
