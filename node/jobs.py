@@ -45,13 +45,11 @@ class HubNotifier:
         self._pending = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="notifier", daemon=True)
-        self._channel: grpc.Channel | None = None
 
     def start(self) -> None:
         hub = self.node.config.hub
         if hub is None or not hub.notify:
             return
-        self._channel = grpc.insecure_channel(hub.address)
         self.node.on_change(self._pending.set)
         self._thread.start()
 
@@ -60,11 +58,9 @@ class HubNotifier:
         self._pending.set()
         if self._thread.is_alive():
             self._thread.join()
-        if self._channel is not None:
-            self._channel.close()
 
     def _loop(self) -> None:
-        stub = cascade_pb2_grpc.CascadeStub(self._channel)
+        stub = cascade_pb2_grpc.CascadeStub(self.node.hub_channel())
         while True:
             self._pending.wait()
             if self._stop.is_set():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent import futures
 
@@ -9,10 +10,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from node import logs, roles, service
+from node import logs, roles, serde, service
 from node.catalog import Catalog
 from node.config import Config
 from node.errors import FailedPrecondition, Unavailable
+from node.proto import catalog_pb2, catalog_pb2_grpc
 from node.sharing import Sharing
 from node.store import Store
 
@@ -43,6 +45,8 @@ class Node:
         self.jobs: list[roles.Job] = []
         self._hub = None
         self._change_listeners: list = []
+        self._hub_channel: grpc.Channel | None = None
+        self._hub_channel_lock = threading.Lock()
         self.catalog = Catalog(
             self.store, config.node_id, {d.code for d in config.departments},
             max_page_size=config.max_page_size, on_change=self.changed,
@@ -84,6 +88,8 @@ class Node:
             job.stop()
         if self.server is not None:
             self.server.stop(grace).wait()
+        if self._hub_channel is not None:
+            self._hub_channel.close()
         self.store.close()
         self.log.info("node.stopped")
 
@@ -122,19 +128,21 @@ class Node:
         entry = self.store.get_entry(resource_code)
         if entry is not None or self.config.hub is None:
             return entry
-        from node.proto import catalog_pb2, catalog_pb2_grpc
-
-        with grpc.insecure_channel(self.config.hub.address) as channel:
-            try:
-                reply = catalog_pb2_grpc.CatalogStub(channel).GetEntry(
-                    catalog_pb2.GetEntryRequest(resource_code=resource_code), timeout=5, wait_for_ready=True)
-            except grpc.RpcError as exc:
-                if exc.code() == grpc.StatusCode.NOT_FOUND:
-                    return None
-                raise Unavailable(f"resource_code: cannot look the entry up at the hub: {exc.code().name}") from None
-        from node import serde
-
+        try:
+            reply = catalog_pb2_grpc.CatalogStub(self.hub_channel()).GetEntry(
+                catalog_pb2.GetEntryRequest(resource_code=resource_code), timeout=5, wait_for_ready=True)
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise Unavailable(f"resource_code: cannot look the entry up at the hub: {exc.code().name}") from None
         return serde.entry_from_proto(reply)
+
+    def hub_channel(self) -> grpc.Channel:
+        """The one channel from this node to its hub (entry look-ups and Notify share it)."""
+        with self._hub_channel_lock:
+            if self._hub_channel is None:
+                self._hub_channel = grpc.insecure_channel(self.config.hub.address)
+            return self._hub_channel
 
     def notified(self, peer_id: str, epoch: str = "", head_seq: int = 0) -> bool:
         """A peer's Notify: the hub notes the peer's head and pulls it soon. Other roles ignore it."""
