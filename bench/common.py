@@ -65,3 +65,30 @@ def full_federation_compose(folder, name: str, *, interval: float, notify: bool,
     path = folder / f"{name}-{'notify' if notify else 'poll'}.yaml"
     path.write_text(yaml.safe_dump(full, allow_unicode=True))
     return str(path)
+
+
+def raw_insert_rate(path, entries, chunk: int, *, log_changes: bool) -> float:
+    """The baseline: the same rows, built before the clock starts, inserted with executemany into
+    the node's schema (same indexes, same search index, synchronous=full), one transaction per
+    chunk. With log_changes each entry also gets its change-log row (a node's write path);
+    without, each chunk writes a peer cursor row instead (the hub's apply path)."""
+    from node import store as store_mod
+
+    st = store_mod.Store(path, synchronous="full")
+    prepared = [store_mod.prepare(e) for e in entries]
+    changes = [("entry", e.resource_code, e.version, "upsert", None) for e in entries]
+    conn = st.conn
+    with Timer() as t:
+        for start in range(0, len(prepared), chunk):
+            rows = prepared[start:start + chunk]
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(store_mod._UPSERT_ENTRY, [r[1] for r in rows])
+            conn.executemany("INSERT OR REPLACE INTO entry_fts(rowid, name, body) VALUES (?, ?, ?)", [r[2] for r in rows])
+            if log_changes:
+                conn.executemany("INSERT INTO changes(kind, key, version, op, at) VALUES (?, ?, ?, ?, ?)",
+                                 changes[start:start + chunk])
+            else:
+                conn.execute("INSERT OR REPLACE INTO peers(node_id, seq) VALUES ('bench', ?)", (start + len(rows),))
+            conn.execute("COMMIT")
+    st.close()
+    return len(entries) / t.seconds

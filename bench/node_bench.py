@@ -17,15 +17,14 @@ import subprocess
 import sys
 import time
 
-from common import ROOT, Timer, percentile, report, scratch
+from common import ROOT, Timer, percentile, raw_insert_rate, report, scratch
 
 import grpc
 import yaml
 
 from harness.seed import entries_for
-from node import serde, store as store_mod
+from node import serde
 from node.proto import catalog_pb2, catalog_pb2_grpc
-from node.store import Store
 
 CHUNK = 500  # entries per stream message
 DEPARTMENTS = [f"1301000{n:02d}" for n in range(1, 21)]
@@ -42,24 +41,8 @@ def make_entries(total: int):
 
 
 def raw_insert(folder, entries, call_size: int) -> float:
-    """Rows prepared beforehand, then executemany into the node's schema, one transaction per call."""
-    st = Store(folder / "raw.db", synchronous="full")
-    prepared = []
-    for e in entries:
-        e = dataclasses.replace(e, origin="hebei", version=1)
-        prepared.append((store_mod.entry_row(e), store_mod.fts_row(e),
-                         ("entry", e.resource_code, 1, "upsert", None)))
-    conn = st.conn
-    with Timer() as t:
-        for start in range(0, len(prepared), call_size):
-            chunk = prepared[start : start + call_size]
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(store_mod._UPSERT_ENTRY, [c[0] for c in chunk])
-            conn.executemany("INSERT OR REPLACE INTO entry_fts(rowid, name, body) VALUES (?, ?, ?)", [c[1] for c in chunk])
-            conn.executemany("INSERT INTO changes(kind, key, version, op, at) VALUES (?, ?, ?, ?, ?)", [c[2] for c in chunk])
-            conn.execute("COMMIT")
-    st.close()
-    return len(entries) / t.seconds
+    entries = [dataclasses.replace(e, origin="hebei", version=1) for e in entries]
+    return raw_insert_rate(folder / "raw.db", entries, call_size, log_changes=True)
 
 
 def start_node(folder):

@@ -12,7 +12,7 @@ import dataclasses
 import random
 import time
 
-from common import Timer, full_federation_compose, percentile, report, scratch
+from common import Timer, full_federation_compose, percentile, raw_insert_rate, report, scratch
 
 import grpc
 import yaml
@@ -20,9 +20,7 @@ import yaml
 from harness.runner import Federation
 from harness.seed import entries_for
 from node import serde
-from node import store as store_mod
-from node.proto import admin_pb2, catalog_pb2
-from node.store import Store
+from node.proto import catalog_pb2
 
 
 def peer_entries(fed: Federation, node: str, count: int):
@@ -46,21 +44,6 @@ def load_peers(fed: Federation, per_peer: int) -> list:
             fed.catalog(node).PublishEntries(iter(chunks), timeout=600)
         everything.extend(dataclasses.replace(e, origin=node, version=1) for e in entries)
     return everything
-
-
-def raw_rate(folder, entries, batch: int) -> float:
-    st = Store(folder / "raw-hub.db", synchronous="full")
-    prepared = [(store_mod.entry_row(e), store_mod.fts_row(e)) for e in entries]
-    with Timer() as t:
-        for start in range(0, len(prepared), batch):
-            chunk = prepared[start:start + batch]
-            st.conn.execute("BEGIN IMMEDIATE")
-            st.conn.executemany(store_mod._UPSERT_ENTRY, [c[0] for c in chunk])
-            st.conn.executemany("INSERT OR REPLACE INTO entry_fts(rowid, name, body) VALUES (?, ?, ?)", [c[1] for c in chunk])
-            st.conn.execute("UPDATE peers SET seq = seq + 1 WHERE node_id = 'x'")  # the cursor row, as the hub does
-            st.conn.execute("COMMIT")
-    st.close()
-    return len(entries) / t.seconds
 
 
 def initial_sync(fed: Federation, total: int) -> float:
@@ -112,7 +95,7 @@ def main() -> None:
                 entries = load_peers(fed, -(-args.entries // len(fed.peer_ids)))
             seconds = initial_sync(fed, len(entries))
             rate = len(entries) / seconds
-            raw = raw_rate(folder, entries, args.batch)
+            raw = raw_insert_rate(folder / "raw-hub.db", entries, args.batch, log_changes=False)
             report(f"initial sync: {len(fed.peer_ids)} provincial nodes, {len(entries):,} entries, empty hub "
                    f"(peers loaded in {loading.seconds:.0f}s)", [
                 ("hub initial sync", f"{rate:,.0f} entries/s ({seconds:.1f}s)"),
