@@ -14,7 +14,6 @@ import dataclasses
 import grpc
 
 from node import domain, regions, serde
-from node.changes import Cursor
 from node.config import Peer, SyncSettings
 from node.domain import Entry, InvalidEntry
 from node.proto import cascade_pb2, cascade_pb2_grpc

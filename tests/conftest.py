@@ -112,6 +112,18 @@ def node(tmp_path, start_node) -> Client:
     return start_node(node_config(tmp_path, "hebei", "provincial", "130000", departments=["130100005", "130000001"]))
 
 
+def wait_for(predicate, timeout: float = 30.0, poll: float = 0.1) -> bool:
+    """Polls until predicate() is true; False if the timeout passes first."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(poll)
+    return False
+
+
 def free_port() -> int:
     import socket
 

@@ -1,7 +1,6 @@
 """The committed protobuf code is what protos/generate.py makes from the .proto files."""
 
 import importlib.util
-import pathlib
 
 from conftest import ROOT
 

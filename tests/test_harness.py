@@ -1,17 +1,15 @@
 """End to end through the compose harness: real processes, the fault proxy, and the hub
 converging to the union of its peers whatever is broken on the way."""
 
-import os
 import sqlite3
-import time
 
-import grpc
 import pytest
 
-from harness.runner import Federation, HarnessError, _alive
+from harness.runner import Federation, _alive
+from conftest import wait_for
 from harness.seed import entries_for
 from node import serde
-from node.proto import admin_pb2, catalog_pb2
+from node.proto import catalog_pb2
 
 SMALL = "configs/federation-small.yaml"
 
@@ -42,15 +40,6 @@ def peers_total(fed):
 
 def peer_state(fed, peer):
     return {p.node_id: p for p in fed.status(fed.hub_id).peers}[peer]
-
-
-def wait_for(predicate, timeout=30.0, poll=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(poll)
-    return False
 
 
 def test_small_federation_end_to_end(federation):

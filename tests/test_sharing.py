@@ -1,7 +1,6 @@
 """Sharing requests across real nodes: filed at the consumer's node, routed by the hub,
 answered at the owner's node, the answer back at the consumer, with deadlines and a trail."""
 
-import dataclasses
 import time
 from datetime import timedelta
 
@@ -10,7 +9,6 @@ import pytest
 
 from conftest import make_entry
 from node import domain, serde
-from node.domain import DataItem
 from node.proto import admin_pb2, catalog_pb2, sharing_pb2, sharing_pb2_grpc
 from node.store import backup, restore
 

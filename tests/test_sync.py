@@ -1,11 +1,9 @@
 """Cascade sync with real nodes on loopback: the hub converges to the union of its peers."""
 
-import shutil
 import time
 
-import pytest
 
-from conftest import PEERS, make_entry
+from conftest import PEERS, make_entry, wait_for
 from node import serde
 from node.proto import catalog_pb2
 from node.store import backup, restore
@@ -189,19 +187,13 @@ def test_notify_makes_the_hub_pull_without_waiting_for_the_interval(cluster):
     c = cluster(interval=3600, notify=True)
     time.sleep(0.5)  # the first scheduled pulls pass
     publish(c.peers["guangdong"], make_entry("440300002", seq=5))
-    deadline = time.monotonic() + 10
-    while hub_entry(c, "440300002/000005") is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert hub_entry(c, "440300002/000005") is not None
+    assert wait_for(lambda: hub_entry(c, "440300002/000005") is not None, timeout=10, poll=0.05)
 
 
 def test_schedule_pulls_on_its_own(cluster):
     c = cluster(interval=0.2)
     publish(c.peers["mps"], make_entry("100000011", seq=3))
-    deadline = time.monotonic() + 10
-    while hub_entry(c, "100000011/000003") is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert hub_entry(c, "100000011/000003") is not None
+    assert wait_for(lambda: hub_entry(c, "100000011/000003") is not None, timeout=10, poll=0.05)
 
 
 def test_hub_restart_resumes_from_its_stored_cursor(cluster):

@@ -10,7 +10,7 @@ import pathlib
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from conftest import make_entry, node_config
 from node.proto import catalog_pb2
