@@ -23,7 +23,7 @@ import grpc
 import yaml
 
 from harness.seed import entries_for
-from node import serde
+from node.api import serde
 from node.proto import catalog_pb2, catalog_pb2_grpc
 
 CHUNK = 500  # entries per stream message

@@ -19,7 +19,7 @@ import yaml
 
 from harness.runner import Federation
 from harness.seed import entries_for
-from node import serde
+from node.api import serde
 from node.proto import catalog_pb2
 
 

@@ -20,7 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from harness import compose as compose_mod
 from harness.seed import entries_for
-from node import serde
+from node.api import serde
 from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

@@ -1,6 +1,7 @@
 """A ministry platform (国务院部门政务数据平台): publishes its sector's catalog and tells the hub."""
 
-from node.jobs import Compactor, HubNotifier
+from node.store.compactor import Compactor
+from node.source.uplink import HubNotifier
 from node.roles import Role
 
 ROLE = Role(

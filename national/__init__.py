@@ -1,9 +1,9 @@
 """The national hub (国家政务大数据平台): pulls every provincial and ministry node on a schedule."""
 
-from node.courier import Courier
-from node.jobs import Compactor
+from node.hub.courier import Courier
+from node.store.compactor import Compactor
 from node.roles import Role
-from node.scheduler import Hub
+from node.hub.scheduler import Hub
 
 ROLE = Role(
     name="national",

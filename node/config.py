@@ -13,9 +13,9 @@ from typing import Any, Callable
 
 import yaml
 
-from node import regions
-from node.domain import PROVIDER_CODE
-from node.sharing import Calendar
+from node.catalog import regions
+from node.catalog.rules import PROVIDER_CODE
+from node.sharing.calendar import Calendar
 
 ROLES = ("national", "provincial", "ministry")
 NODE_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from node.domain import InvalidEntry
+from node.catalog.rules import InvalidEntry
 
 
 class Invalid(InvalidEntry):

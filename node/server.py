@@ -10,12 +10,14 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from node import logs, roles, serde, service
-from node.catalog import Catalog
+from node import logs, roles
+from node.api import serde
+from node.api import servicers
+from node.catalog.catalog import Catalog
 from node.config import Config
 from node.errors import FailedPrecondition, Unavailable
 from node.proto import catalog_pb2, catalog_pb2_grpc
-from node.sharing import Sharing
+from node.sharing.workflow import Sharing
 from node.store import Store
 
 WORKERS = 32
@@ -64,7 +66,7 @@ class Node:
 
     def start(self) -> "Node":
         self.server = create_server(self.config)
-        names = service.add_to_server(self.server, self)
+        names = servicers.add_to_server(self.server, self)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
         self.port = self.server.add_insecure_port(self.config.listen)

@@ -1,6 +1,7 @@
 """A provincial platform (省级政务数据平台): publishes its region's catalog and tells the hub."""
 
-from node.jobs import Compactor, HubNotifier
+from node.store.compactor import Compactor
+from node.source.uplink import HubNotifier
 from node.roles import Role
 
 ROLE = Role(

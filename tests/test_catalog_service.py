@@ -6,8 +6,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from conftest import make_entry
-from node import serde
-from node.domain import DataItem
+from node.api import serde
+from node.catalog.rules import DataItem
 from node.proto import catalog_pb2
 
 

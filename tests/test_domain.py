@@ -7,12 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import make_entry
-from node import domain, serde
-from node.domain import DataItem, InvalidEntry
+from node.catalog import rules
+from node.api import serde
+from node.catalog.rules import DataItem, InvalidEntry
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 items = st.lists(
-    st.builds(DataItem, name=text.filter(lambda s: s.strip()), type=st.sampled_from(domain.ITEM_TYPES),
+    st.builds(DataItem, name=text.filter(lambda s: s.strip()), type=st.sampled_from(rules.ITEM_TYPES),
               length=st.integers(0, 10_000), description=text),
     min_size=1, max_size=5, unique_by=lambda i: i.name,
 )
@@ -26,18 +27,18 @@ def valid_entries():
                    not_shared_basis="《中华人民共和国保守国家秘密法》" if share == "not_shared" else "",
                    share_method=method, open_type=open_, update_cycle=cycle, keywords=tuple(kws),
                    version=version, withdrawn=withdrawn, origin="hebei",
-                   published_at=domain.utcnow(), updated_at=domain.utcnow()),
+                   published_at=rules.utcnow(), updated_at=rules.utcnow()),
         st.sampled_from(["130100005", "130000001", "440300002"]), st.integers(0, 999_999),
-        text.filter(lambda s: s.strip()), text, st.sampled_from(domain.CATEGORIES), items,
-        st.sampled_from(domain.SHARE_TYPES), st.sampled_from(domain.SHARE_METHODS),
-        st.sampled_from(domain.OPEN_TYPES), st.sampled_from(domain.UPDATE_CYCLES),
+        text.filter(lambda s: s.strip()), text, st.sampled_from(rules.CATEGORIES), items,
+        st.sampled_from(rules.SHARE_TYPES), st.sampled_from(rules.SHARE_METHODS),
+        st.sampled_from(rules.OPEN_TYPES), st.sampled_from(rules.UPDATE_CYCLES),
         st.lists(text.filter(lambda s: s.strip()), max_size=3), st.integers(1, 2**40), st.booleans(),
     )
 
 
 @given(valid_entries())
 def test_valid_entries_pass_and_round_trip_through_protobuf(entry):
-    domain.validate_entry(entry)
+    rules.validate_entry(entry)
     again = serde.entry_from_proto(serde.entry_to_proto(entry))
     assert again == entry
     wire = serde.entry_to_proto(entry).SerializeToString()
@@ -47,7 +48,7 @@ def test_valid_entries_pass_and_round_trip_through_protobuf(entry):
 
 
 def test_caller_cannot_set_node_fields():
-    entry = make_entry(origin="elsewhere", version=99, withdrawn=True, published_at=domain.utcnow())
+    entry = make_entry(origin="elsewhere", version=99, withdrawn=True, published_at=rules.utcnow())
     stripped = serde.entry_from_proto(serde.entry_to_proto(entry), with_node_fields=False)
     assert (stripped.origin, stripped.version, stripped.withdrawn, stripped.published_at) == ("", 0, False, None)
 
@@ -80,7 +81,7 @@ BREAKS = [
 @pytest.mark.parametrize("why, change, field", BREAKS, ids=[b[0] for b in BREAKS])
 def test_each_rule_names_its_field(why, change, field):
     with pytest.raises(InvalidEntry) as caught:
-        domain.validate_entry(make_entry(**change))
+        rules.validate_entry(make_entry(**change))
     assert caught.value.field == field
     assert caught.value.rule
 
@@ -91,4 +92,4 @@ def test_any_broken_rule_is_caught(entry, brk):
     _, change, field = brk
     broken = dataclasses.replace(entry, **change)
     with pytest.raises(InvalidEntry):
-        domain.validate_entry(broken)
+        rules.validate_entry(broken)

@@ -8,7 +8,7 @@ import pytest
 from harness.runner import Federation, _alive
 from conftest import wait_for
 from harness.seed import entries_for
-from node import serde
+from node.api import serde
 from node.proto import catalog_pb2
 
 SMALL = "configs/federation-small.yaml"
@@ -211,7 +211,7 @@ def test_hub_killed_between_pulling_a_request_and_delivering_it(federation):
 def test_bundled_compose_files(path, nodes, provinces, ministries):
     from conftest import ROOT
     from harness import compose
-    from node import regions
+    from node.catalog import regions
 
     fed = compose.load(ROOT / path)
     assert len(fed.all) == nodes

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, make_entry
-from node import serde
+from node.api import serde
 from node.proto import catalog_pb2, catalog_pb2_grpc
 from processes import NodeProcess
 

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import make_entry
-from node import changes
-from node.catalog import Catalog
-from node.changes import Cursor
+from node.source import changes
+from node.catalog.catalog import Catalog
+from node.source.changes import Cursor
 from node.errors import FailedPrecondition
 from node.proto import cascade_pb2
 from node.store import Store
@@ -85,7 +85,7 @@ def test_caught_up_pull_answers_one_empty_last_batch(store):
 
 def test_stale_epoch_is_failed_precondition(node):
     from conftest import make_entry as entry
-    from node import serde
+    from node.api import serde
     from node.proto import catalog_pb2
 
     node.catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(entry())))

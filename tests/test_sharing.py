@@ -8,7 +8,8 @@ import grpc
 import pytest
 
 from conftest import make_entry
-from node import domain, serde
+from node.catalog import rules
+from node.api import serde
 from node.proto import admin_pb2, catalog_pb2, sharing_pb2, sharing_pb2_grpc
 from node.store import backup, restore
 
@@ -208,7 +209,7 @@ def test_deadline_counts_working_days_and_overdue_is_flagged_at_owner_and_hub(fe
     due = date.fromisoformat(pending.deadline)
     assert 14 <= (due - created.date()).days <= 16  # ten working days: two weekends and a bit
     wait_state(fed.hub, filed.request_id, {"pending"})
-    later = lambda: domain.utcnow() + timedelta(days=30)  # noqa: E731
+    later = lambda: rules.utcnow() + timedelta(days=30)  # noqa: E731
     for node in (fed.peers["guangdong"].node, fed.hub.node):
         node.sharing.clock = later
     for client in (fed.peers["guangdong"], fed.hub):

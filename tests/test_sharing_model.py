@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from conftest import free_port, make_entry, node_config
-from node import serde
+from node.api import serde
 from node.errors import FailedPrecondition
 from node.proto import catalog_pb2, catalog_pb2_grpc
 from node.server import Node

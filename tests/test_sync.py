@@ -4,7 +4,7 @@ import time
 
 
 from conftest import PEERS, make_entry, wait_for
-from node import serde
+from node.api import serde
 from node.proto import catalog_pb2
 from node.store import backup, restore
 

@@ -6,7 +6,7 @@ import time
 import grpc
 
 from conftest import PEERS, make_entry
-from node import serde
+from node.api import serde
 from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2
 from processes import NodeProcess
 

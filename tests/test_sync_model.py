@@ -14,7 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from conftest import make_entry, node_config
 from node.proto import catalog_pb2
-from node import serde
+from node.api import serde
 from node.server import Node
 from node.store import backup, restore
 

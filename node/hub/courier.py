@@ -13,9 +13,9 @@ import time
 
 import grpc
 
-from node import serde
+from node.api import serde
 from node.proto import sharing_pb2, sharing_pb2_grpc
-from node.scheduler import describe
+from node.hub.scheduler import describe
 
 POLL = 0.5
 BACKOFF_MAX = 30.0

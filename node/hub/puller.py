@@ -13,9 +13,11 @@ import dataclasses
 
 import grpc
 
-from node import domain, regions, serde
+from node.catalog import rules
+from node.catalog import regions
+from node.api import serde
 from node.config import Peer, SyncSettings
-from node.domain import Entry, InvalidEntry
+from node.catalog.rules import Entry, InvalidEntry
 from node.proto import cascade_pb2, cascade_pb2_grpc
 from node.store import Store, Transaction, prepare
 from node.times import format_time
@@ -48,7 +50,7 @@ def refusal(peer: Peer, entry: Entry) -> str | None:
     if not regions.within(entry.region_code, peer.region_code):
         return f"region {entry.region_code} lies outside the peer's region {peer.region_code}"
     try:
-        domain.validate_entry(entry)
+        rules.validate_entry(entry)
     except InvalidEntry as exc:
         return f"invalid entry: {exc}"
     if entry.version < 1:
@@ -63,7 +65,7 @@ class ResyncRestart(Exception):
 class Puller:
     """Pulls peers into the hub's store."""
 
-    def __init__(self, store: Store, hub_id: str, settings: SyncSettings, clock=domain.utcnow, log=None,
+    def __init__(self, store: Store, hub_id: str, settings: SyncSettings, clock=rules.utcnow, log=None,
                  sharing=None):
         self.store = store
         self.sharing = sharing

@@ -8,11 +8,12 @@ import inspect
 
 import grpc
 
-from node import changes, serde
-from node.catalog import Catalog, EntryFilter
-from node.scorecard import scorecard
-from node.changes import Cursor
-from node.domain import InvalidEntry
+from node.source import changes
+from node.api import serde
+from node.catalog.catalog import Catalog, EntryFilter
+from node.sharing.scorecard import scorecard
+from node.source.changes import Cursor
+from node.catalog.rules import InvalidEntry
 from node.errors import AlreadyExists, FailedPrecondition, NotFound, PermissionDenied, Unavailable
 from node.times import parse_time
 from node.proto import (admin_pb2, admin_pb2_grpc, cascade_pb2, cascade_pb2_grpc, catalog_pb2, catalog_pb2_grpc,

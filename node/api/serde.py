@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from node.domain import DataItem, Entry, InvalidEntry
+from node.catalog.rules import DataItem, Entry, InvalidEntry
 from node.proto import catalog_pb2, sharing_pb2
-from node.sharing import STATES, Event, Request
+from node.sharing.model import STATES, Event, Request
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -22,11 +22,11 @@ from typing import Iterable, Iterator
 
 import sqlite_utils
 
-from node import search
-from node.domain import DataItem, Entry
+from node.catalog import search
+from node.catalog.rules import DataItem, Entry
 from node.errors import Unavailable
-from node.migrations import migrate
-from node import requests_store
+from node.store.migrations import migrate
+from node.store import requests as requests_store
 from node.times import format_time, parse_time
 
 ENTRY_COLUMNS = (

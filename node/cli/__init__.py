@@ -12,7 +12,8 @@ import grpc
 import yaml
 
 from node import config as config_mod
-from node import logs, serde
+from node import logs
+from node.api import serde
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 
@@ -494,5 +495,3 @@ def _add_harness() -> None:
 
 _add_harness()
 
-if __name__ == "__main__":
-    main()

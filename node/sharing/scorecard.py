@@ -7,7 +7,8 @@ import dataclasses
 import statistics
 from datetime import date, datetime
 
-from node.sharing import CHINA, Calendar, Request
+from node.sharing.calendar import CHINA, Calendar
+from node.sharing.model import Request
 
 
 @dataclasses.dataclass

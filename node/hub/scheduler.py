@@ -13,13 +13,13 @@ from datetime import datetime
 
 import grpc
 
-from node import domain
-from node.changes import Cursor
+from node.catalog import rules
+from node.source.changes import Cursor
 from node.errors import NotFound
 from node.config import Peer
 from node.proto import cascade_pb2, cascade_pb2_grpc
 from node.times import format_time, parse_time
-from node.sync import Puller
+from node.hub.puller import Puller
 
 CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", 256 * 1024 * 1024),
@@ -184,7 +184,7 @@ class Hub:
         try:
             with self.node.store.transaction() as tx:
                 tx.update_peer(peer.id, last_error=error, failures=failures,
-                               last_attempt=format_time(domain.utcnow()))
+                               last_attempt=format_time(rules.utcnow()))
         except Exception:  # the store is closing; the error is in the log
             pass
 
@@ -247,7 +247,7 @@ class Hub:
         rows = store.peers()
         counts = store.conflict_counts()
         outbox = store.outbox_summary()
-        now_wall = domain.utcnow()
+        now_wall = rules.utcnow()
         now = time.monotonic()
         states = []
         with self._cond:

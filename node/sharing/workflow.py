@@ -1,118 +1,19 @@
-"""Sharing requests (供需对接) at a node: filing, arrival at the owner's node, decisions,
-withdrawals, and the merge rule that makes every copy of a request agree.
-
-A request's copies live at the consumer's node, the owner's node and the hub. Each state
-change bumps its version at the node that makes it; a copy is replaced only by a newer one
-(`newer`): a higher version, or at the same version a later state in the precedence
-submitted < pending < withdrawn < granted < rejected. Every node applies the same rule, so
-once every version has travelled, every copy is the same.
-"""
+"""Sharing requests at a node: filing, arrival at the owner's node, decisions and withdrawals."""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Callable
 
-from node import domain, paging
-from node.domain import Entry
+from node import paging
+from node.catalog import rules
+from node.catalog.rules import Entry
 from node.errors import FailedPrecondition, Invalid, NotFound, PermissionDenied
+from node.sharing.calendar import CHINA, Calendar
+from node.sharing.model import OPEN, STATES, Event, Request, arrive, newer
 
-STATES = ("submitted", "pending", "granted", "rejected", "withdrawn")
-PRECEDENCE = {"submitted": 0, "pending": 1, "withdrawn": 2, "granted": 3, "rejected": 4}
-OPEN = ("submitted", "pending")
-CHINA = timezone(timedelta(hours=8))  # deadlines count in Beijing working days
 MAX_TEXT = 500
-
-
-@dataclasses.dataclass(slots=True)
-class Event:
-    version: int
-    state: str
-    actor: str
-    at: datetime
-    note: str = ""
-
-
-@dataclasses.dataclass(slots=True)
-class Request:
-    request_id: str
-    consumer_code: str
-    consumer_node: str
-    resource_code: str
-    owner_code: str
-    owner_node: str
-    purpose: str
-    basis: str
-    data_items: tuple[str, ...]
-    share_type: str
-    state: str
-    reason: str
-    version: int
-    created_at: datetime
-    updated_at: datetime
-    deadline: str = ""
-    history: tuple[Event, ...] = ()
-
-    def advanced(self, state: str, actor: str, at: datetime, reason: str = "", deadline: str | None = None) -> "Request":
-        """The next version of this request in `state`, with the transition in its history."""
-        return dataclasses.replace(
-            self, state=state, reason=reason or self.reason, version=self.version + 1, updated_at=at,
-            deadline=self.deadline if deadline is None else deadline,
-            history=self.history + (Event(self.version + 1, state, actor, at, reason),),
-        )
-
-    def decided_at(self) -> datetime | None:
-        for event in reversed(self.history):
-            if event.state in ("granted", "rejected"):
-                return event.at
-        return None
-
-
-def newer(incoming: Request, current: Request | None) -> bool:
-    """Whether `incoming` replaces `current`: the rule every node applies, so copies converge."""
-    if current is None:
-        return True
-    return (incoming.version, PRECEDENCE[incoming.state], incoming.reason) > (
-        current.version, PRECEDENCE[current.state], current.reason)
-
-
-@dataclasses.dataclass(frozen=True)
-class Calendar:
-    """Working days for reply deadlines: Monday to Friday, less holidays, plus make-up workdays."""
-
-    answer_days: int = 10
-    holidays: frozenset[date] = frozenset()
-    workdays: frozenset[date] = frozenset()
-
-    def is_working(self, day: date) -> bool:
-        return day in self.workdays or (day.weekday() < 5 and day not in self.holidays)
-
-    def deadline(self, start: datetime) -> date:
-        day, counted = start.astimezone(CHINA).date(), 0
-        while counted < self.answer_days:
-            day += timedelta(days=1)
-            counted += self.is_working(day)
-        return day
-
-    def overdue(self, request: Request, now: datetime) -> bool:
-        return request.state == "pending" and bool(request.deadline) and (
-            now.astimezone(CHINA).date() > date.fromisoformat(request.deadline))
-
-
-def arrive(request: Request, entry: Entry | None, node_id: str, calendar: Calendar, now: datetime) -> Request:
-    """What the owner's node does when a request reaches it: the entry's sharing type decides."""
-    if entry is None:
-        return request.advanced("rejected", node_id, now, f"no catalog entry {request.resource_code}")
-    if entry.withdrawn:
-        return request.advanced("rejected", node_id, now, f"entry {request.resource_code} was withdrawn")
-    if entry.share_type == "unconditional":
-        return request.advanced("granted", node_id, now, "unconditional sharing: granted on arrival")
-    if entry.share_type == "not_shared":
-        return request.advanced("rejected", node_id, now, f"not shared: {entry.not_shared_basis}")
-    return request.advanced("pending", node_id, now, f"conditional: {entry.share_condition}",
-                            deadline=calendar.deadline(now).isoformat())
 
 
 def _text(value: str, field: str) -> None:
@@ -127,7 +28,7 @@ class Sharing:
     hub's router) sees every request version this node stores, inside the same transaction."""
 
     def __init__(self, store, node_id: str, department_codes: set[str], calendar: Calendar,
-                 lookup: Callable[[str], Entry | None], clock: Callable[[], datetime] = domain.utcnow,
+                 lookup: Callable[[str], Entry | None], clock: Callable[[], datetime] = rules.utcnow,
                  on_change: Callable[[], None] | None = None):
         self.store = store
         self.node_id = node_id
@@ -142,8 +43,8 @@ class Sharing:
                data_items: list[str]) -> Request:
         if consumer_code not in self.department_codes:
             raise PermissionDenied(f"consumer_code: {consumer_code} is not a department of node {self.node_id}")
-        if not domain.RESOURCE_CODE.match(resource_code):
-            raise Invalid("resource_code", domain.RESOURCE_CODE_RULE)
+        if not rules.RESOURCE_CODE.match(resource_code):
+            raise Invalid("resource_code", rules.RESOURCE_CODE_RULE)
         _text(purpose, "purpose")
         _text(basis, "basis")
         if not data_items:

@@ -6,8 +6,11 @@ import dataclasses
 from datetime import datetime
 from typing import Callable, Iterator
 
-from node import domain, paging, regions, search
-from node.domain import Entry, InvalidEntry
+from node import paging
+from node.catalog import rules
+from node.catalog import regions
+from node.catalog import search
+from node.catalog.rules import Entry, InvalidEntry
 from node.errors import Invalid, NotFound, PermissionDenied
 from node.store import Store, code_id
 from node.times import format_time
@@ -39,7 +42,7 @@ def _where(i: int, entries: list) -> str:
 
 def _validate(entry: Entry, where: str) -> None:
     try:
-        domain.validate_entry(entry)
+        rules.validate_entry(entry)
     except InvalidEntry as exc:
         raise Invalid(where + exc.field, exc.rule) from None
 
@@ -48,7 +51,7 @@ class Catalog:
     """The catalog of one node. Departments publish here; every write is logged for peers."""
 
     def __init__(self, store: Store, node_id: str, department_codes: set[str], max_page_size: int = 1000,
-                 clock: Callable[[], datetime] = domain.utcnow, on_change: Callable[[], None] | None = None):
+                 clock: Callable[[], datetime] = rules.utcnow, on_change: Callable[[], None] | None = None):
         self.store = store
         self.node_id = node_id
         self.department_codes = department_codes
@@ -65,9 +68,9 @@ class Catalog:
         if not entries:
             raise Invalid("entries", "must hold at least one entry")
         for i, entry in enumerate(entries):  # codes first: they are the keys of everything below
-            if not domain.RESOURCE_CODE.match(entry.resource_code):
+            if not rules.RESOURCE_CODE.match(entry.resource_code):
                 _validate(entry, _where(i, entries))
-                raise Invalid(_where(i, entries) + "resource_code", domain.RESOURCE_CODE_RULE)
+                raise Invalid(_where(i, entries) + "resource_code", rules.RESOURCE_CODE_RULE)
         stored: list[Entry] = []
         counts = {"created": 0, "updated": 0, "unchanged": 0}
         with self.store.transaction() as tx:
@@ -95,7 +98,7 @@ class Catalog:
             old = existing.get(entry.resource_code)
             if old is not None and old.origin != self.node_id:
                 raise PermissionDenied(f"{where}resource_code: {entry.resource_code} belongs to node {old.origin}")
-            if old is not None and not old.withdrawn and domain.same_content(old, entry):
+            if old is not None and not old.withdrawn and rules.same_content(old, entry):
                 counts["unchanged"] += 1
                 stored.append(old)
                 continue
@@ -164,8 +167,8 @@ class Catalog:
 
     @staticmethod
     def _check_code(resource_code: str) -> None:
-        if not domain.RESOURCE_CODE.match(resource_code):
-            raise Invalid("resource_code", domain.RESOURCE_CODE_RULE)
+        if not rules.RESOURCE_CODE.match(resource_code):
+            raise Invalid("resource_code", rules.RESOURCE_CODE_RULE)
 
     @staticmethod
     def _filter_sql(where: EntryFilter, table: str = "") -> tuple[str, list]:
@@ -176,7 +179,7 @@ class Catalog:
         clauses: list[str] = []
         params: list = []
         if where.provider_code:
-            if not domain.PROVIDER_CODE.match(where.provider_code):
+            if not rules.PROVIDER_CODE.match(where.provider_code):
                 raise Invalid("filter.provider_code", "must be 9 digits")
             lo = int(where.provider_code) * 10**6
             clauses.append(f"{table}id >= ? AND {table}id < ?")
@@ -189,8 +192,8 @@ class Catalog:
             lo = int(prefix) * span
             clauses.append(f"{table}id >= ? AND {table}id < ?")
             params += [lo, lo + span]
-        for name, choices in (("category", domain.CATEGORIES), ("share_type", domain.SHARE_TYPES),
-                              ("update_cycle", domain.UPDATE_CYCLES)):
+        for name, choices in (("category", rules.CATEGORIES), ("share_type", rules.SHARE_TYPES),
+                              ("update_cycle", rules.UPDATE_CYCLES)):
             value = getattr(where, name)
             if value:
                 if value not in choices:

@@ -7,7 +7,7 @@ import hashlib
 import re
 from datetime import datetime, timezone
 
-from node import regions
+from node.catalog import regions
 
 CATEGORIES = ("base", "theme", "department")
 SHARE_TYPES = ("unconditional", "conditional", "not_shared")

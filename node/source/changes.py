@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterator
 
-from node.domain import Entry
+from node.catalog.rules import Entry
 from node.errors import FailedPrecondition, Invalid
 from node.store import Change, Store
 

@@ -1,0 +1,7 @@
+"""The gRPC edge: servicers that decode a request, call the domain and encode the answer;
+serde, the one place where protobuf messages and domain objects meet; domain errors mapped to
+status codes in one place.
+
+May import: everything in node/ except node.cli; nothing imports node.api but node.server,
+node.hub (serde) and the clients (node.cli, harness).
+"""
