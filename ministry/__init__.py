@@ -1,11 +1,12 @@
-"""A ministry platform (国务院部门政务数据平台): publishes its sector's catalog and tells the hub."""
+"""A ministry platform (国务院部门政务数据平台): one State Council department's sector catalog,
+published under the central region code and pulled by the hub like a province."""
 
-from node.store.compactor import Compactor
-from node.source.uplink import HubNotifier
+from node.catalog import regions
 from node.roles import Role
 
 ROLE = Role(
     name="ministry",
     title="ministry platform",
-    jobs=lambda node: [Compactor(node), HubNotifier(node)],
+    jobs=lambda node: [node.compactor, node.notifier],
+    region_rule=lambda code: None if code == regions.CENTRAL else f"must be {regions.CENTRAL} (central) for a ministry node",
 )

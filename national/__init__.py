@@ -1,13 +1,13 @@
-"""The national hub (国家政务大数据平台): pulls every provincial and ministry node on a schedule."""
+"""The national hub (国家政务大数据平台): pulls every provincial and ministry node on a schedule,
+routes sharing requests between them, and answers nation-wide search."""
 
-from node.hub.courier import Courier
-from node.store.compactor import Compactor
+from node.catalog import regions
 from node.roles import Role
-from node.hub.scheduler import Hub
 
 ROLE = Role(
     name="national",
     title="national hub",
-    jobs=lambda node: [Compactor(node), Hub(node), Courier(node)],
-    is_hub=True,
+    jobs=lambda node: [node.compactor, node.scheduler, node.courier],
+    region_rule=lambda code: None if code == regions.CENTRAL else f"must be {regions.CENTRAL} (central) for the national hub",
+    pulls_peers=True,
 )

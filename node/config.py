@@ -7,26 +7,23 @@ file, the key path and the rule.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import pathlib
 import re
 from typing import Any, Callable
 
 import yaml
 
+from node import roles
 from node.catalog import regions
+from node.errors import ConfigError
 from node.catalog.rules import PROVIDER_CODE
 from node.sharing.calendar import Calendar
 
-ROLES = ("national", "provincial", "ministry")
 NODE_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 ADDRESS = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
 _MISSING = object()
 
-
-class ConfigError(ValueError):
-    def __init__(self, file: str, key: str, rule: str):
-        super().__init__(f"{file}: {key}: {rule}")
-        self.file, self.key, self.rule = file, key, rule
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +52,10 @@ class SyncSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class HubLink:
+class Uplink:
+    """A provincial or ministry node's link to its hub (the `hub:` block): where to send Notify
+    and look up entries held elsewhere."""
+
     address: str
     notify: bool = True
 
@@ -72,7 +72,7 @@ class Config:
     departments: tuple[Department, ...] = ()
     peers: tuple[Peer, ...] = ()
     sync: SyncSettings = SyncSettings()
-    hub: HubLink | None = None
+    uplink: Uplink | None = None
     change_log_keep: int = 0
     compact_every: float = 300.0
     synchronous: str = "full"
@@ -170,17 +170,22 @@ def load(path: str | pathlib.Path) -> Config:
     return parse(data, file, base_dir=pathlib.Path(path).parent)
 
 
+def _default(cls: type, name: str) -> Any:
+    """The default of a config dataclass field: defaults are written once, on the dataclasses."""
+    return next(f.default for f in dataclasses.fields(cls) if f.name == name)
+
+
 def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = None) -> Config:
     r = Reader(file)
     top = r.mapping(data, "", {"node", "listen", "database", "departments", "peers", "sync", "hub",
                                "change_log", "store", "log", "limits", "shutdown_grace", "sharing"})
     node = r.mapping(r.get(top, "", "node", lambda v: None), "node", {"id", "role", "region_code", "name"})
-    role = r.get(node, "node", "role", is_choice(ROLES))
+    role_name = r.get(node, "node", "role", is_choice(roles.NAMES))
+    role = roles.get(role_name)
     region = r.get(node, "node", "region_code", is_region)
-    if role == "ministry" and region != regions.CENTRAL:
-        r.fail("node.region_code", f"must be {regions.CENTRAL} (central) for a ministry node")
-    if role == "provincial" and region != regions.province_of(region):
-        r.fail("node.region_code", "must be a province-level code (ending in 0000) for a provincial node")
+    problem = role.region_rule(region)
+    if problem:
+        r.fail("node.region_code", problem)
     database = r.get(top, "", "database", is_text())
     if database != ":memory:" and base_dir is not None and not pathlib.Path(database).is_absolute():
         database = str((base_dir / database).resolve())
@@ -198,17 +203,17 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
 
     peers = []
     raw_peers = r.get(top, "", "peers", is_list, default=[])
-    if raw_peers and role != "national":
-        r.fail("peers", "only a national node pulls from peers")
+    if raw_peers and not role.pulls_peers:
+        r.fail("peers", f"only a {' or '.join(roles.hub_roles())} node pulls from peers; this one is {role_name}")
     for i, item in enumerate(raw_peers):
         path = f"peers[{i}]"
-        item = r.mapping(item, path, {"id", "role", "address", "region_code", "interval"})
+        item = r.mapping(item, path, {f.name for f in dataclasses.fields(Peer)})
         peer = Peer(
             id=r.get(item, path, "id", is_node_id),
-            role=r.get(item, path, "role", is_choice(("provincial", "ministry"))),
+            role=r.get(item, path, "role", is_choice(roles.pulled_roles())),
             address=r.get(item, path, "address", is_address),
             region_code=r.get(item, path, "region_code", is_region),
-            interval=float(r.get(item, path, "interval", is_number(0.05, 86400), default=30.0)),
+            interval=float(r.get(item, path, "interval", is_number(0.05, 86400), _default(Peer, "interval"))),
         )
         if any(p.id == peer.id for p in peers):
             r.fail(f"{path}.id", f"repeats {peer.id}")
@@ -216,8 +221,8 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
 
     sync = SyncSettings()
     if "sync" in top:
-        if role != "national":
-            r.fail("sync", "only a national node pulls from peers")
+        if not role.pulls_peers:
+            r.fail("sync", f"only a {' or '.join(roles.hub_roles())} node pulls from peers; this one is {role_name}")
         s = r.mapping(top["sync"], "sync", {f.name for f in dataclasses.fields(SyncSettings)})
         sync = SyncSettings(
             max_concurrent=r.get(s, "sync", "max_concurrent", is_number(1, 256, True), sync.max_concurrent),
@@ -228,12 +233,13 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
             batch_size=r.get(s, "sync", "batch_size", is_number(1, 5000, True), sync.batch_size),
         )
 
-    hub = None
+    uplink = None
     if "hub" in top and top["hub"] is not None:
-        if role == "national":
-            r.fail("hub", "a national node is the hub; it has no hub link")
-        h = r.mapping(top["hub"], "hub", {"address", "notify"})
-        hub = HubLink(address=r.get(h, "hub", "address", is_address), notify=r.get(h, "hub", "notify", is_boolean, True))
+        if role.pulls_peers:
+            r.fail("hub", f"a {role_name} node is the hub; it has no hub link")
+        h = r.mapping(top["hub"], "hub", {f.name for f in dataclasses.fields(Uplink)})
+        uplink = Uplink(address=r.get(h, "hub", "address", is_address),
+                        notify=r.get(h, "hub", "notify", is_boolean, _default(Uplink, "notify")))
 
     change_log = r.mapping(top.get("change_log") or {}, "change_log", {"keep", "compact_every"})
     store = r.mapping(top.get("store") or {}, "store", {"synchronous"})
@@ -241,30 +247,32 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     limits = r.mapping(top.get("limits") or {}, "limits", {"max_message_bytes", "max_page_size"})
     sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays"})
     calendar = Calendar(
-        answer_days=r.get(sharing, "sharing", "answer_days", is_number(1, 365, True), 10),
+        answer_days=r.get(sharing, "sharing", "answer_days", is_number(1, 365, True), _default(Calendar, "answer_days")),
         holidays=frozenset(_dates(r, sharing.get("holidays") or [], "sharing.holidays")),
         workdays=frozenset(_dates(r, sharing.get("workdays") or [], "sharing.workdays")),
     )
+    d = functools.partial(_default, Config)
     return Config(
         source=file,
         node_id=r.get(node, "node", "id", is_node_id),
-        role=role,
+        role=role_name,
         region_code=region,
-        name=r.get(node, "node", "name", is_text(), default=""),
+        name=r.get(node, "node", "name", is_text(), default=d("name")),
         listen=r.get(top, "", "listen", is_address),
         database=database,
         departments=tuple(departments),
         peers=tuple(peers),
         sync=sync,
-        hub=hub,
-        change_log_keep=r.get(change_log, "change_log", "keep", is_number(0, 10**12, True), 0),
-        compact_every=float(r.get(change_log, "change_log", "compact_every", is_number(0.1, 86400), 300.0)),
-        synchronous=r.get(store, "store", "synchronous", is_choice(("full", "normal")), "full"),
-        log_level=r.get(log, "log", "level", is_choice(("debug", "info", "warning", "error")), "info"),
-        log_format=r.get(log, "log", "format", is_choice(("auto", "json", "console")), "auto"),
-        max_message_bytes=r.get(limits, "limits", "max_message_bytes", is_number(1024, 256 * 1024 * 1024, True), 4 * 1024 * 1024),
-        max_page_size=r.get(limits, "limits", "max_page_size", is_number(1, 10000, True), 1000),
-        grace=float(r.get(top, "", "shutdown_grace", is_number(0, 600), 5.0)),
+        uplink=uplink,
+        change_log_keep=r.get(change_log, "change_log", "keep", is_number(0, 10**12, True), d("change_log_keep")),
+        compact_every=float(r.get(change_log, "change_log", "compact_every", is_number(0.1, 86400), d("compact_every"))),
+        synchronous=r.get(store, "store", "synchronous", is_choice(("full", "normal")), d("synchronous")),
+        log_level=r.get(log, "log", "level", is_choice(("debug", "info", "warning", "error")), d("log_level")),
+        log_format=r.get(log, "log", "format", is_choice(("auto", "json", "console")), d("log_format")),
+        max_message_bytes=r.get(limits, "limits", "max_message_bytes", is_number(1024, 256 * 1024 * 1024, True),
+                                d("max_message_bytes")),
+        max_page_size=r.get(limits, "limits", "max_page_size", is_number(1, 10000, True), d("max_page_size")),
+        grace=float(r.get(top, "", "shutdown_grace", is_number(0, 600), d("grace"))),
         calendar=calendar,
     )
 

@@ -1,12 +1,37 @@
-"""Domain errors; the servicer maps each to one gRPC status code."""
+"""Domain errors: one base for bad input with a subclass per thing, and one class per other kind
+of refusal. node/api/status.py maps each to one gRPC status code; nothing else does."""
 
 from __future__ import annotations
 
-from node.catalog.rules import InvalidEntry
+
+class Invalid(ValueError):
+    """Bad input (INVALID_ARGUMENT): `field` names the field, as a path such as
+    `entries[3].data_items[0].name`, and `rule` the rule it breaks."""
+
+    def __init__(self, field: str, rule: str):
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
 
 
-class Invalid(InvalidEntry):
-    """A request field breaks a rule (INVALID_ARGUMENT)."""
+class InvalidEntry(Invalid):
+    """A catalog entry breaks a rule of DOMAIN.md."""
+
+
+class InvalidRequest(Invalid):
+    """A sharing request, or a copy of one from another node, breaks a rule."""
+
+
+class ConfigError(Invalid):
+    """A config or compose file breaks a rule: the message names the file, the key path and the rule."""
+
+    def __init__(self, file: str, key: str, rule: str):
+        super().__init__(key, rule)
+        self.args = (f"{file}: {key}: {rule}",)
+        self.file, self.key = file, key
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 class NotFound(LookupError):
@@ -17,8 +42,16 @@ class AlreadyExists(Exception):
     pass
 
 
+class Unauthenticated(Exception):
+    """No valid identity came with the call."""
+
+
 class PermissionDenied(Exception):
-    pass
+    """The caller's identity may not do this."""
+
+
+class ResourceExhausted(Exception):
+    """The caller has too many calls under way."""
 
 
 class FailedPrecondition(Exception):

@@ -1,7 +1,8 @@
 """The role registry: what a national, provincial or ministry node does differently.
 
-Each role package (national/, provincial/, ministry/) defines one `ROLE`; everything else
-is shared. Code asks the role, never compares role names.
+Each role package (national/, provincial/, ministry/) defines one `ROLE`; everything else is
+shared. Code asks the role (config: may it have peers? which region codes fit it? the node:
+which background jobs run?), never compares role names.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Callable, Protocol
 
 if TYPE_CHECKING:
     from node.server import Node
+
+NAMES = ("national", "provincial", "ministry")
 
 
 class Job(Protocol):
@@ -26,14 +29,26 @@ class Job(Protocol):
 class Role:
     name: str
     title: str
-    # Background jobs this role runs, built once the node's store and server exist.
+    # The background jobs this role runs, chosen from the parts the node has built.
     jobs: Callable[["Node"], list[Job]]
-    # Whether this node pulls from peers (and so answers operators' sync and verify calls).
-    is_hub: bool = False
+    # Why a region code does not fit a node of this role, or None when it does.
+    region_rule: Callable[[str], str | None]
+    # Whether this node is the hub: it pulls peers, routes requests between them and answers
+    # operators' sync and verify calls.
+    pulls_peers: bool = False
 
 
 def get(name: str) -> Role:
     """The role of that name, from its package."""
-    if name not in ("national", "provincial", "ministry"):
+    if name not in NAMES:
         raise KeyError(f"unknown role {name!r}")
     return importlib.import_module(name).ROLE
+
+
+def hub_roles() -> tuple[str, ...]:
+    return tuple(n for n in NAMES if get(n).pulls_peers)
+
+
+def pulled_roles() -> tuple[str, ...]:
+    """The roles whose nodes a hub pulls."""
+    return tuple(n for n in NAMES if not get(n).pulls_peers)

@@ -1,24 +1,30 @@
-"""The node: one store, one gRPC server with every service, and the role's background jobs."""
+"""The node: builds every part (store, catalog, sharing, the link to its hub or the hub's
+parts), wires them through their constructors, serves every service on one gRPC server, and
+runs the role's background jobs."""
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent import futures
+from typing import Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from node import logs, roles
-from node.api import serde
-from node.api import servicers
+from node.api import services
 from node.catalog.catalog import Catalog
+from node.catalog.rules import Entry
 from node.config import Config
-from node.errors import FailedPrecondition, Unavailable
-from node.proto import catalog_pb2, catalog_pb2_grpc
+from node.hub.channels import PeerChannels
+from node.hub.courier import Courier, Router
+from node.hub.puller import Puller
+from node.hub.scheduler import PullScheduler
 from node.sharing.workflow import Sharing
+from node.source.uplink import HubLink, HubNotifier
 from node.store import Store
+from node.store.compactor import Compactor
 
 WORKERS = 32
 
@@ -36,6 +42,20 @@ def create_server(config: Config) -> grpc.Server:
     return grpc.server(futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="rpc"), options=options)
 
 
+class ChangeSignal:
+    """Tells the parts that care (the Notify hint, the courier) that something was written."""
+
+    def __init__(self):
+        self._listeners: list[Callable[[], None]] = []
+
+    def listen(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def fire(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+
 class Node:
     """Node(config).start() serves until stop(); `port` is the bound port (listen on :0 to pick one)."""
 
@@ -44,19 +64,36 @@ class Node:
         self.role = roles.get(config.role)
         self.log = logs.logger(config.node_id, config.role)
         self.store = Store(config.database, synchronous=config.synchronous)
-        self.jobs: list[roles.Job] = []
-        self._hub = None
-        self._change_listeners: list = []
-        self._hub_channel: grpc.Channel | None = None
-        self._hub_channel_lock = threading.Lock()
-        self.catalog = Catalog(
-            self.store, config.node_id, {d.code for d in config.departments},
-            max_page_size=config.max_page_size, on_change=self.changed,
-        )
-        self.sharing = Sharing(
-            self.store, config.node_id, {d.code for d in config.departments}, config.calendar,
-            lookup=self.lookup_entry, on_change=self.changed,
-        )
+        self.changed = ChangeSignal()
+        departments = {d.code for d in config.departments}
+        self.compactor = Compactor(self.store, config.change_log_keep, config.compact_every, self.log)
+
+        # A provincial or ministry node's link to its hub (none when the config has no `hub:`).
+        self.hub_link = HubLink(config.uplink, grpc.insecure_channel) if config.uplink else None
+        self.notifier = HubNotifier(self.hub_link, self.store, config.node_id, self.log)
+        self.changed.listen(self.notifier.changed)
+
+        # The hub's parts: channels to its peers, the courier and its router, the pull schedule.
+        self.peer_channels: PeerChannels | None = None
+        self.courier: Courier | None = None
+        self.scheduler: PullScheduler | None = None
+        router = None
+        if self.role.pulls_peers:
+            self.peer_channels = PeerChannels(config.peers)
+            self.courier = Courier(self.store, self.peer_channels, config.node_id, self.log)
+            self.changed.listen(self.courier.wake)
+            router = Router(config.node_id, self.courier)
+
+        self.catalog = Catalog(self.store, config.node_id, departments, max_page_size=config.max_page_size,
+                               on_change=self.changed.fire)
+        self.sharing = Sharing(self.store, config.node_id, departments, config.calendar, lookup=self.lookup_entry,
+                               on_change=self.changed.fire, router=router)
+        if self.role.pulls_peers:
+            puller = Puller(self.store, self.peer_channels, config.sync, self.sharing, self.log)
+            self.scheduler = PullScheduler(self.store, self.peer_channels, puller, config.sync, self.log,
+                                           on_requests=self.courier.wake)
+
+        self.jobs: list[roles.Job] = self.role.jobs(self)
         self.server: grpc.Server | None = None
         self.health = health.HealthServicer()
         self.port = 0
@@ -66,13 +103,12 @@ class Node:
 
     def start(self) -> "Node":
         self.server = create_server(self.config)
-        names = servicers.add_to_server(self.server, self)
+        names = services.add_to_server(self.server, self)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
         self.port = self.server.add_insecure_port(self.config.listen)
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
-        self.jobs = self.role.jobs(self)
         self.server.start()
         for job in self.jobs:
             job.start()
@@ -90,8 +126,8 @@ class Node:
             job.stop()
         if self.server is not None:
             self.server.stop(grace).wait()
-        if self._hub_channel is not None:
-            self._hub_channel.close()
+        if self.hub_link is not None:
+            self.hub_link.close()
         self.store.close()
         self.log.info("node.stopped")
 
@@ -107,45 +143,15 @@ class Node:
     def uptime(self) -> float:
         return time.monotonic() - self.started_at
 
-    # -- wiring between jobs ----------------------------------------------------------------
+    # -- between parts ----------------------------------------------------------------------
 
-    def attach_hub(self, hub) -> None:
-        self._hub = hub
-
-    def hub(self):
-        if self._hub is None:
-            raise FailedPrecondition("not_a_hub", f"node {self.config.node_id} is a {self.config.role} node; only the national hub pulls")
-        return self._hub
-
-    def on_change(self, listener) -> None:
-        self._change_listeners.append(listener)
-
-    def changed(self) -> None:
-        """Something was written that peers or the courier should hear about."""
-        for listener in self._change_listeners:
-            listener()
-
-    def lookup_entry(self, resource_code: str):
+    def lookup_entry(self, resource_code: str) -> Entry | None:
         """The entry here, or else at the hub (for a request for a resource held elsewhere)."""
         entry = self.store.get_entry(resource_code)
-        if entry is not None or self.config.hub is None:
+        if entry is not None or self.hub_link is None:
             return entry
-        try:
-            reply = catalog_pb2_grpc.CatalogStub(self.hub_channel()).GetEntry(
-                catalog_pb2.GetEntryRequest(resource_code=resource_code), timeout=5, wait_for_ready=True)
-        except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            raise Unavailable(f"resource_code: cannot look the entry up at the hub: {exc.code().name}") from None
-        return serde.entry_from_proto(reply)
-
-    def hub_channel(self) -> grpc.Channel:
-        """The one channel from this node to its hub (entry look-ups and Notify share it)."""
-        with self._hub_channel_lock:
-            if self._hub_channel is None:
-                self._hub_channel = grpc.insecure_channel(self.config.hub.address)
-            return self._hub_channel
+        return self.hub_link.lookup_entry(resource_code)
 
     def notified(self, peer_id: str, epoch: str = "", head_seq: int = 0) -> bool:
         """A peer's Notify: the hub notes the peer's head and pulls it soon. Other roles ignore it."""
-        return self._hub is not None and self._hub.poke(peer_id, epoch, head_seq)
+        return self.scheduler is not None and self.scheduler.poke(peer_id, epoch, head_seq)

@@ -38,7 +38,7 @@ class SharingModel(RuleBasedStateMachine):
                 for seq, share in SHARE.items():
                     stub.PublishEntry(catalog_pb2.PublishEntryRequest(
                         entry=serde.entry_to_proto(make_entry(PEERS[peer][1], seq=seq, **share))))
-        self.hub.hub().sync_now("", wait=True, timeout=30)
+        self.hub.scheduler.sync_now("", wait=True, timeout=30)
         self.requests: list[str] = []
 
     def start_peer(self, peer: str, port: int) -> None:
@@ -82,7 +82,7 @@ class SharingModel(RuleBasedStateMachine):
 
     @rule(peer=st.sampled_from(sorted(PEERS)))
     def pull(self, peer):
-        self.hub.hub().sync_now(peer, wait=True, timeout=30)
+        self.hub.scheduler.sync_now(peer, wait=True, timeout=30)
 
     @rule(peer=st.sampled_from(sorted(PEERS)))
     def restart_peer(self, peer):
@@ -99,11 +99,11 @@ class SharingModel(RuleBasedStateMachine):
         """Pull and deliver until nothing moves: every queued delivery made, every log pulled."""
         for _ in range(200):
             for peer in PEERS:
-                self.hub.hub().sync_now(peer, wait=True, timeout=30)
+                self.hub.scheduler.sync_now(peer, wait=True, timeout=30)
             pending = self.hub.store.due_deliveries(time.time() + 3600)
             heads = {peer: node.store.head_seq() for peer, node in self.peers.items()}
             behind = [(s.node_id, s.cursor.seq, heads[s.node_id], s.failures, s.last_error)
-                      for s in self.hub.hub().peer_states() if s.cursor.seq != heads[s.node_id] or s.failures]
+                      for s in self.hub.scheduler.peer_states() if s.cursor.seq != heads[s.node_id] or s.failures]
             if not pending and not behind:
                 return
             time.sleep(0.1)

@@ -76,7 +76,7 @@ class CascadeModel(RuleBasedStateMachine):
 
     @rule(peer=st.sampled_from(sorted(PEERS)))
     def pull(self, peer):
-        self.hub.hub().sync_now(peer, wait=True, timeout=30)
+        self.hub.scheduler.sync_now(peer, wait=True, timeout=30)
 
     @rule()
     def restart_hub(self):
@@ -104,7 +104,7 @@ class CascadeModel(RuleBasedStateMachine):
 
     def pull_until_ok(self, peer: str) -> None:
         """A final pull that succeeds: a restarted peer may take the hub's channel a moment."""
-        hub = self.hub.hub()
+        hub = self.hub.scheduler
         for _ in range(100):
             hub.sync_now(peer, wait=True, timeout=30)
             state = next(s for s in hub.peer_states() if s.node_id == peer)

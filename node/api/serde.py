@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from datetime import datetime, timedelta, timezone
 
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from node.catalog.rules import DataItem, Entry, InvalidEntry
-from node.proto import catalog_pb2, sharing_pb2
+from node.catalog.rules import DataItem, Entry
+from node.errors import InvalidRequest
+from node.proto import admin_pb2, cascade_pb2, catalog_pb2, sharing_pb2
+from node.hub.status import PeerState
 from node.sharing.model import STATES, Event, Request
+from node.source.changes import Batch, Cursor, Slice
+from node.store import Change
+from node.times import format_time, parse_time
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -115,14 +122,14 @@ def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | Non
 
 
 def request_from_proto(msg: sharing_pb2.SharingRequest) -> Request:
-    """A request copy from another node; InvalidEntry names the first field that cannot be one."""
+    """A request copy from another node; InvalidRequest names the first field that cannot be one."""
     if msg.state not in STATES:
-        raise InvalidEntry("request.state", f"must be one of {', '.join(STATES)}")
+        raise InvalidRequest("request.state", f"must be one of {', '.join(STATES)}")
     for field in ("request_id", "consumer_code", "consumer_node", "resource_code", "owner_code"):
         if not getattr(msg, field):
-            raise InvalidEntry(f"request.{field}", "is required")
+            raise InvalidRequest(f"request.{field}", "is required")
     if msg.version < 1:
-        raise InvalidEntry("request.version", "must be at least 1")
+        raise InvalidRequest("request.version", "must be at least 1")
     return Request(
         request_id=msg.request_id, consumer_code=msg.consumer_code, consumer_node=msg.consumer_node,
         resource_code=msg.resource_code, owner_code=msg.owner_code, owner_node=msg.owner_node,
@@ -131,3 +138,63 @@ def request_from_proto(msg: sharing_pb2.SharingRequest) -> Request:
         created_at=moment(msg.created_at), updated_at=moment(msg.updated_at), deadline=msg.deadline,
         history=tuple(Event(e.version, e.state, e.actor, moment(e.at), e.note) for e in msg.history),
     )
+
+
+# -- the cascade: both sides decode into the same dataclasses -------------------------------------
+
+def cursor_to_proto(cursor: Cursor) -> cascade_pb2.Cursor:
+    return cascade_pb2.Cursor(epoch=cursor.epoch, seq=cursor.seq)
+
+
+def cursor_from_proto(msg: cascade_pb2.Cursor) -> Cursor:
+    return Cursor(msg.epoch, msg.seq)
+
+
+def batch_to_proto(batch: Batch) -> cascade_pb2.ChangeBatch:
+    reply = cascade_pb2.ChangeBatch(next=cursor_to_proto(batch.next), head_seq=batch.head_seq, last=batch.last,
+                                    live_entries=batch.live_entries)
+    for change in batch.changes:
+        c = reply.changes.add(seq=change.seq, kind=change.kind, key=change.key, version=change.version, op=change.op)
+        at = parse_time(change.at)
+        if at is not None:
+            c.at.CopyFrom(timestamp(at))
+    for entry in batch.entries:
+        entry_to_proto(entry, reply.entries.add())
+    for request in batch.requests:
+        request_to_proto(request, reply.requests.add())
+    return reply
+
+
+def batch_from_proto(msg: cascade_pb2.ChangeBatch) -> Batch:
+    """A peer's batch as the hub applies it. A request copy that cannot be one is set aside in
+    `unreadable_requests` with the reason, so that the rest of the batch still applies."""
+    requests, unreadable = [], []
+    for message in msg.requests:
+        try:
+            requests.append(request_from_proto(message))
+        except InvalidRequest as exc:
+            unreadable.append((message.request_id or "?", str(exc)))
+    changes = [Change((c.seq, c.kind, c.key, c.version, c.op, format_time(moment(c.at, c.HasField("at")))))
+               for c in msg.changes]
+    return Batch(changes, [entry_from_proto(m) for m in msg.entries], cursor_from_proto(msg.next), msg.head_seq,
+                 msg.last, msg.live_entries, requests, unreadable)
+
+
+def slice_to_proto(part: Slice) -> cascade_pb2.SnapshotBatch:
+    reply = cascade_pb2.SnapshotBatch(after_code=part.after_code, range_end=part.range_end, done=part.done,
+                                      cursor=cursor_to_proto(part.cursor))
+    for entry in part.entries:
+        entry_to_proto(entry, reply.entries.add())
+    return reply
+
+
+def slice_from_proto(msg: cascade_pb2.SnapshotBatch) -> Slice:
+    return Slice([entry_from_proto(m) for m in msg.entries], msg.after_code, msg.range_end, msg.done,
+                 cursor_from_proto(msg.cursor))
+
+
+def peer_status_to_proto(state: PeerState) -> admin_pb2.PeerStatus:
+    """The operator's view of one peer; its fields are declared once, on PeerState."""
+    fields = {f.name: getattr(state, f.name) for f in dataclasses.fields(PeerState)}
+    fields["cursor"] = cursor_to_proto(state.cursor)
+    return admin_pb2.PeerStatus(**fields)

@@ -8,6 +8,7 @@ import re
 from datetime import datetime, timezone
 
 from node.catalog import regions
+from node.errors import InvalidEntry
 
 CATEGORIES = ("base", "theme", "department")
 SHARE_TYPES = ("unconditional", "conditional", "not_shared")
@@ -28,14 +29,6 @@ PROVIDER_CODE = re.compile(r"^\d{9}$")
 RESOURCE_CODE = re.compile(r"^(\d{9})/(\d{6})$")
 RESOURCE_CODE_RULE = "must be <provider_code>/<6-digit sequence>, e.g. 130100005/000123"
 
-
-class InvalidEntry(ValueError):
-    """An entry breaks a rule; `field` names the field (path) and the message the rule."""
-
-    def __init__(self, field: str, rule: str):
-        super().__init__(f"{field}: {rule}")
-        self.field = field
-        self.rule = rule
 
 
 # Plain (not frozen) slotted dataclasses: a hub builds hundreds of thousands of these during a

@@ -1,10 +1,10 @@
 """The hub's courier: delivers sharing requests and their decisions to the nodes they concern,
 from a persistent outbox, retried with backoff until the node acknowledges.
 
-Every request version the hub stores (pulled from a peer, or made at the hub) is queued for
-each party node other than the hub and the node it came from, in the same transaction as the
-version itself, so a hub killed between pulling a request and delivering it delivers it after
-restart. Delivery is idempotent at the receiver (by id and version)."""
+Every request version the hub stores (pulled from a peer, or made at the hub) is queued by the
+`Router` for each party node other than the hub and the node it came from, in the same
+transaction as the version itself, so a hub killed between pulling a request and delivering
+it delivers it after restart. Delivery is idempotent at the receiver (by id and version)."""
 
 from __future__ import annotations
 
@@ -14,24 +14,28 @@ import time
 import grpc
 
 from node.api import serde
+from node.hub.channels import PeerChannels
+from node.hub.status import describe
 from node.proto import sharing_pb2, sharing_pb2_grpc
-from node.hub.scheduler import describe
+from node.sharing.model import Request
+from node.store import Store, Transaction
 
 POLL = 0.5
 BACKOFF_MAX = 30.0
+DELIVERY_DEADLINE = 5.0
 
 
 class Courier:
-    def __init__(self, node):
-        self.node = node
-        self.store = node.store
-        self.hub_id = node.config.node_id
-        self.peers = {p.id: p for p in node.config.peers}
+    """The delivery loop (a background job of the hub)."""
+
+    def __init__(self, store: Store, channels: PeerChannels, hub_id: str, log):
+        self.store = store
+        self.channels = channels
+        self.hub_id = hub_id
+        self.log = log
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="courier", daemon=True)
-        node.sharing.on_stored = self.route
-        node.on_change(self.wake)
 
     def start(self) -> None:
         self._thread.start()
@@ -44,14 +48,6 @@ class Courier:
     def wake(self) -> None:
         self._wake.set()
 
-    def route(self, tx, requests, source: str) -> None:
-        """Queues each new version for the parties that do not have it yet (runs inside the
-        transaction that stores the version)."""
-        for request in requests:
-            for target in {request.consumer_node, request.owner_node} - {self.hub_id, source, ""}:
-                tx.enqueue(request.request_id, target, request.version)
-        self._wake.set()
-
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(POLL)
@@ -60,7 +56,7 @@ class Courier:
                 while self._deliver_due() and not self._stop.is_set():
                     pass
             except Exception as exc:  # the store is closing, or a bug: logged, retried next round
-                self.node.log.warning("courier.round_failed", error=describe(exc))
+                self.log.warning("courier.round_failed", error=describe(exc))
 
     def _deliver_due(self) -> int:
         due = self.store.due_deliveries(time.time())
@@ -72,26 +68,41 @@ class Courier:
 
     def _deliver(self, request_id: str, target: str, attempts: int) -> None:
         request = self.store.get_requests([request_id]).get(request_id)
-        peer = self.peers.get(target)
+        peer = self.channels.peers.get(target)
         error = ""
         if request is None:
             error = "request vanished from the hub"
         elif peer is None:
             error = f"node {target!r} is not a peer of this hub"
         else:
-            stub = sharing_pb2_grpc.SharingStub(self.node.hub().channel(peer))
+            stub = sharing_pb2_grpc.SharingStub(self.channels.get(peer))
             message = sharing_pb2.DeliverRequestRequest(request=serde.request_to_proto(request), from_node=self.hub_id)
             try:
-                reply = stub.DeliverRequest(message, timeout=5)
+                reply = stub.DeliverRequest(message, timeout=DELIVERY_DEADLINE)
                 with self.store.transaction() as tx:
                     tx.delivered(request_id, target, request.version)
-                self.node.log.info("courier.delivered", request_id=request_id, target=target,
-                                   version=request.version, state=request.state, applied=reply.applied)
+                self.log.info("courier.delivered", request_id=request_id, target=target,
+                              version=request.version, state=request.state, applied=reply.applied)
                 return
             except grpc.RpcError as exc:
                 error = describe(exc)
         backoff = min(BACKOFF_MAX, 0.25 * 2 ** attempts)
         with self.store.transaction() as tx:
             tx.delivery_failed(request_id, target, time.time() + backoff, error)
-        self.node.log.warning("courier.delivery_failed", request_id=request_id, target=target, error=error,
-                              attempts=attempts + 1, retry_in=backoff)
+        self.log.warning("courier.delivery_failed", request_id=request_id, target=target, error=error,
+                         attempts=attempts + 1, retry_in=backoff)
+
+
+class Router:
+    """Queues each new request version the hub stores for the parties that do not have it yet;
+    runs inside the transaction that stores the version, then wakes the courier."""
+
+    def __init__(self, hub_id: str, courier: Courier):
+        self.hub_id = hub_id
+        self.courier = courier
+
+    def route(self, tx: Transaction, requests: list[Request], source: str) -> None:
+        for request in requests:
+            for target in {request.consumer_node, request.owner_node} - {self.hub_id, source, ""}:
+                tx.enqueue(request.request_id, target, request.version)
+        self.courier.wake()

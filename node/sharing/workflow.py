@@ -4,60 +4,65 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from node import paging
 from node.catalog import rules
 from node.catalog.rules import Entry
-from node.errors import FailedPrecondition, Invalid, NotFound, PermissionDenied
+from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
 from node.sharing.calendar import CHINA, Calendar
 from node.sharing.model import OPEN, STATES, Event, Request, arrive, newer
+
+if TYPE_CHECKING:
+    from node.hub.courier import Router
+    from node.store import Store, Transaction
 
 MAX_TEXT = 500
 
 
 def _text(value: str, field: str) -> None:
     if not value.strip():
-        raise Invalid(field, "must not be blank")
+        raise InvalidRequest(field, "must not be blank")
     if len(value) > MAX_TEXT:
-        raise Invalid(field, f"must be at most {MAX_TEXT} characters")
+        raise InvalidRequest(field, f"must be at most {MAX_TEXT} characters")
 
 
 class Sharing:
-    """The requests of one node. `lookup` finds an entry here or at the hub; `on_stored` (the
-    hub's router) sees every request version this node stores, inside the same transaction."""
+    """The requests of one node. `lookup` finds an entry here or at the hub; the hub's `router`
+    sees every request version this node stores, inside the same transaction, and queues its
+    delivery to the other parties."""
 
-    def __init__(self, store, node_id: str, department_codes: set[str], calendar: Calendar,
+    def __init__(self, store: "Store", node_id: str, department_codes: set[str], calendar: Calendar,
                  lookup: Callable[[str], Entry | None], clock: Callable[[], datetime] = rules.utcnow,
-                 on_change: Callable[[], None] | None = None):
+                 on_change: Callable[[], None] = lambda: None, router: "Router | None" = None):
         self.store = store
         self.node_id = node_id
         self.department_codes = department_codes
         self.calendar = calendar
         self.lookup = lookup
         self.clock = clock
-        self.on_change = on_change or (lambda: None)
-        self.on_stored: Callable | None = None
+        self.on_change = on_change
+        self.router = router
 
     def submit(self, consumer_code: str, resource_code: str, purpose: str, basis: str,
                data_items: list[str]) -> Request:
         if consumer_code not in self.department_codes:
             raise PermissionDenied(f"consumer_code: {consumer_code} is not a department of node {self.node_id}")
         if not rules.RESOURCE_CODE.match(resource_code):
-            raise Invalid("resource_code", rules.RESOURCE_CODE_RULE)
+            raise InvalidRequest("resource_code", rules.RESOURCE_CODE_RULE)
         _text(purpose, "purpose")
         _text(basis, "basis")
         if not data_items:
-            raise Invalid("data_items", "must name at least one data item of the entry")
+            raise InvalidRequest("data_items", "must name at least one data item of the entry")
         entry = self.lookup(resource_code)
         if entry is not None:
             known = {item.name for item in entry.data_items}
             for i, name in enumerate(data_items):
                 if name not in known:
-                    raise Invalid(f"data_items[{i}]", f"{name!r} is not a data item of {resource_code} "
+                    raise InvalidRequest(f"data_items[{i}]", f"{name!r} is not a data item of {resource_code} "
                                                       f"(it has: {', '.join(sorted(known))})")
         if len(set(data_items)) != len(data_items):
-            raise Invalid("data_items", "must not name an item twice")
+            raise InvalidRequest("data_items", "must not name an item twice")
         now = self.clock()
         request = Request(
             request_id=f"{self.node_id}-{uuid.uuid4().hex[:20]}", consumer_code=consumer_code,
@@ -84,7 +89,7 @@ class Sharing:
     def list(self, consumer_code: str, owner_code: str, state: str, overdue_only: bool, page_size: int,
              page_token: str, max_page: int = 1000) -> tuple[list[Request], str]:
         if state and state not in STATES:
-            raise Invalid("state", f"must be one of {', '.join(STATES)}")
+            raise InvalidRequest("state", f"must be one of {', '.join(STATES)}")
         size = paging.page_size(page_size, max_page)
         offset = paging.token_number(page_token, default=0, limit=paging.MAX_OFFSET)
         today = self.clock().astimezone(CHINA).date().isoformat()
@@ -95,9 +100,9 @@ class Sharing:
 
     def decide(self, request_id: str, department_code: str, approve: bool, reason: str) -> Request:
         if not approve and not reason.strip():
-            raise Invalid("reason", "a refusal always states its reason")
+            raise InvalidRequest("reason", "a refusal always states its reason")
         if len(reason) > MAX_TEXT:
-            raise Invalid("reason", f"must be at most {MAX_TEXT} characters")
+            raise InvalidRequest("reason", f"must be at most {MAX_TEXT} characters")
         with self.store.transaction() as tx:
             current = self._held(tx, request_id)
             if current.owner_node != self.node_id or department_code != current.owner_code:
@@ -135,7 +140,7 @@ class Sharing:
             self.on_change()
         return applied, version
 
-    def receive_in(self, tx, requests: list[Request], source: str) -> list[tuple[bool, int]]:
+    def receive_in(self, tx: "Transaction", requests: list[Request], source: str) -> list[tuple[bool, int]]:
         current = tx.requests(r.request_id for r in requests)
         results, copies, answered = [], [], []
         for request in requests:
@@ -154,18 +159,18 @@ class Sharing:
         self._store(tx, answered, source=self.node_id)  # a new version: every party needs it
         return results
 
-    def _held(self, tx, request_id: str) -> Request:
+    def _held(self, tx: "Transaction", request_id: str) -> Request:
         current = tx.requests([request_id]).get(request_id)
         if current is None:
             raise NotFound(f"request_id: no request {request_id} at node {self.node_id}")
         return current
 
-    def _store(self, tx, requests: list[Request], source: str) -> None:
+    def _store(self, tx: "Transaction", requests: list[Request], source: str) -> None:
         if not requests:
             return
         tx.put_requests(requests, log=True)
-        if self.on_stored is not None:
-            self.on_stored(tx, requests, source)
+        if self.router is not None:
+            self.router.route(tx, requests, source)
 
     def overdue(self, request: Request) -> bool:
         return self.calendar.overdue(request, self.clock())

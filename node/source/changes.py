@@ -7,6 +7,7 @@ import dataclasses
 from typing import Iterator
 
 from node.catalog.rules import Entry
+from node.sharing.model import Request
 from node.errors import FailedPrecondition, Invalid
 from node.store import Change, Store
 
@@ -28,7 +29,10 @@ class Batch:
     head_seq: int
     last: bool = False
     live_entries: int = 0
-    requests: list = dataclasses.field(default_factory=list)
+    requests: list[Request] = dataclasses.field(default_factory=list)
+    # Requests a reader could not decode, as (request_id, why): a peer's bad copy is refused
+    # and recorded, never allowed to stop the rest of its stream.
+    unreadable_requests: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)

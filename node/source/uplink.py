@@ -1,12 +1,62 @@
-"""A provincial or ministry node's link to its hub: the Notify hint after a write."""
+"""A provincial or ministry node's link to its hub: one channel, shared by entry look-ups (a
+request for a resource held elsewhere) and the Notify hint after a write."""
 
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Callable
 
 import grpc
 
-from node.proto import cascade_pb2, cascade_pb2_grpc
+from node.api import serde
+from node.catalog.rules import Entry
+from node.config import Uplink
+from node.errors import Unavailable
+from node.proto import cascade_pb2, cascade_pb2_grpc, catalog_pb2, catalog_pb2_grpc
+
+if TYPE_CHECKING:
+    from node.store import Store
+
+LOOKUP_DEADLINE = 5.0
+NOTIFY_DEADLINE = 2.0
+
+
+class HubLink:
+    """The one channel from this node to its hub, opened on first use."""
+
+    def __init__(self, uplink: Uplink, open_channel: Callable[[str], grpc.Channel]):
+        self.uplink = uplink
+        self._open = open_channel
+        self._channel: grpc.Channel | None = None
+        self._lock = threading.Lock()
+
+    def channel(self) -> grpc.Channel:
+        with self._lock:
+            if self._channel is None:
+                self._channel = self._open(self.uplink.address)
+            return self._channel
+
+    def lookup_entry(self, resource_code: str) -> Entry | None:
+        """The hub's copy of an entry, or None if the hub has none."""
+        try:
+            reply = catalog_pb2_grpc.CatalogStub(self.channel()).GetEntry(
+                catalog_pb2.GetEntryRequest(resource_code=resource_code), timeout=LOOKUP_DEADLINE, wait_for_ready=True)
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise Unavailable(f"resource_code: cannot look the entry up at the hub: {exc.code().name}") from None
+        return serde.entry_from_proto(reply)
+
+    def notify(self, node_id: str, epoch: str, head_seq: int) -> None:
+        stub = cascade_pb2_grpc.CascadeStub(self.channel())
+        stub.Notify(cascade_pb2.NotifyRequest(node_id=node_id, head=cascade_pb2.Cursor(epoch=epoch, seq=head_seq)),
+                    timeout=NOTIFY_DEADLINE)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._channel is not None:
+                self._channel.close()
+                self._channel = None
 
 
 class HubNotifier:
@@ -14,18 +64,26 @@ class HubNotifier:
     come while a notice is on its way are folded into the next one; failures are only logged,
     since the hub's schedule pulls anyway."""
 
-    def __init__(self, node):
-        self.node = node
+    def __init__(self, link: HubLink | None, store: "Store", node_id: str, log):
+        self.link = link
+        self.store = store
+        self.node_id = node_id
+        self.log = log
         self._pending = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="notifier", daemon=True)
 
+    @property
+    def enabled(self) -> bool:
+        return self.link is not None and self.link.uplink.notify
+
+    def changed(self) -> None:
+        """A local write happened (the node's change signal calls this)."""
+        self._pending.set()
+
     def start(self) -> None:
-        hub = self.node.config.hub
-        if hub is None or not hub.notify:
-            return
-        self.node.on_change(self._pending.set)
-        self._thread.start()
+        if self.enabled:
+            self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -34,18 +92,12 @@ class HubNotifier:
             self._thread.join()
 
     def _loop(self) -> None:
-        stub = cascade_pb2_grpc.CascadeStub(self.node.hub_channel())
         while True:
             self._pending.wait()
             if self._stop.is_set():
                 return
             self._pending.clear()
-            store = self.node.store
-            request = cascade_pb2.NotifyRequest(
-                node_id=self.node.config.node_id,
-                head=cascade_pb2.Cursor(epoch=store.epoch, seq=store.head_seq()),
-            )
             try:
-                stub.Notify(request, timeout=2.0)
+                self.link.notify(self.node_id, self.store.epoch, self.store.head_seq())
             except grpc.RpcError as exc:
-                self.node.log.debug("notify.failed", error=exc.code().name)
+                self.log.debug("notify.failed", error=exc.code().name)

@@ -78,7 +78,14 @@ def m003_requests(db: sqlite_utils.Database) -> None:
         )""")
 
 
-MIGRATIONS = [m001_catalog, m002_peers, m003_requests]
+def m004_peer_live_entries(db: sqlite_utils.Database) -> None:
+    """The hub keeps each peer's count of live entries as it applies, instead of counting per status call."""
+    db.execute("ALTER TABLE peers ADD COLUMN live_entries INTEGER NOT NULL DEFAULT 0")
+    db.execute("UPDATE peers SET live_entries = "
+               "(SELECT count(*) FROM entries WHERE origin = peers.node_id AND withdrawn = 0)")
+
+
+MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

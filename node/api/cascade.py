@@ -1,0 +1,38 @@
+"""The Cascade service: the source side of the pull protocol (PullChanges, Snapshot, GetDigest)
+and the Notify hint a peer sends its hub."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from node.api import serde
+from node.api.status import rpc
+from node.proto import cascade_pb2, cascade_pb2_grpc
+from node.source import changes
+from node.store import Store
+
+
+class CascadeServicer(cascade_pb2_grpc.CascadeServicer):
+    def __init__(self, store: Store, notified: Callable[[str, str, int], bool]):
+        self.store = store
+        self.notified = notified
+
+    @rpc
+    def PullChanges(self, request, context):
+        for batch in changes.pull(self.store, serde.cursor_from_proto(request.cursor), request.max_batch):
+            yield serde.batch_to_proto(batch)
+
+    @rpc
+    def Snapshot(self, request, context):
+        for part in changes.snapshot(self.store, request.after_code, request.max_batch):
+            yield serde.slice_to_proto(part)
+
+    @rpc
+    def GetDigest(self, request, context):
+        count, digest = self.store.digest(request.origin, request.code_from, request.code_to)
+        return cascade_pb2.Digest(count=count, hash=digest, epoch=self.store.epoch, seq=self.store.head_seq())
+
+    @rpc
+    def Notify(self, request, context):
+        accepted = self.notified(request.node_id, request.head.epoch, request.head.seq)
+        return cascade_pb2.NotifyResponse(accepted=accepted)

@@ -1,0 +1,73 @@
+"""The Catalog service: publish, withdraw, get, list and search entries at this node."""
+
+from __future__ import annotations
+
+from node.api import serde
+from node.api.status import rpc
+from node.catalog.catalog import Catalog, EntryFilter
+from node.errors import InvalidEntry
+from node.proto import catalog_pb2, catalog_pb2_grpc
+
+MAX_BULK_ENTRIES = 200_000
+
+
+def entry_filter(msg: catalog_pb2.EntryFilter) -> EntryFilter:
+    return EntryFilter(
+        provider_code=msg.provider_code, region_code=msg.region_code, category=msg.category,
+        share_type=msg.share_type, update_cycle=msg.update_cycle,
+        updated_since=serde.moment(msg.updated_since, msg.HasField("updated_since")),
+        origin=msg.origin,
+    )
+
+
+class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+
+    @rpc
+    def PublishEntry(self, request, context):
+        if not request.HasField("entry"):
+            raise InvalidEntry("entry", "is required")
+        (stored,), counts = self.catalog.publish([serde.entry_from_proto(request.entry, with_node_fields=False)])
+        outcome = "created" if counts.created else "updated" if counts.updated else "unchanged"
+        return catalog_pb2.PublishEntryResponse(entry=serde.entry_to_proto(stored), created=counts.created == 1,
+                                                outcome=outcome)
+
+    @rpc
+    def PublishEntries(self, request_iterator, context):
+        entries = []
+        for request in request_iterator:
+            messages = [request.entry] if request.HasField("entry") else []
+            messages.extend(request.entries)
+            if len(entries) + len(messages) > MAX_BULK_ENTRIES:
+                raise InvalidEntry("entries", f"a bulk load holds at most {MAX_BULK_ENTRIES} entries per call")
+            entries.extend(serde.entry_from_proto(m, with_node_fields=False) for m in messages)
+        _, counts = self.catalog.publish(entries)
+        return catalog_pb2.PublishEntriesResponse(created=counts.created, updated=counts.updated,
+                                                  unchanged=counts.unchanged)
+
+    @rpc
+    def WithdrawEntry(self, request, context):
+        return serde.entry_to_proto(self.catalog.withdraw(request.resource_code))
+
+    @rpc
+    def GetEntry(self, request, context):
+        return serde.entry_to_proto(self.catalog.get(request.resource_code))
+
+    @rpc
+    def ListEntries(self, request, context):
+        entries, token = self.catalog.list(entry_filter(request.filter), request.page_size, request.page_token)
+        reply = catalog_pb2.ListEntriesResponse(next_page_token=token)
+        for entry in entries:
+            serde.entry_to_proto(entry, reply.entries.add())
+        return reply
+
+    @rpc
+    def SearchEntries(self, request, context):
+        entries, token, total = self.catalog.search(
+            request.query, entry_filter(request.filter), request.page_size, request.page_token
+        )
+        reply = catalog_pb2.SearchEntriesResponse(next_page_token=token, total=total)
+        for entry in entries:
+            serde.entry_to_proto(entry, reply.entries.add())
+        return reply

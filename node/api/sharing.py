@@ -1,0 +1,55 @@
+"""The Sharing service: sharing requests filed, read, decided and withdrawn at this node, and
+DeliverRequest, by which the hub hands a node a request version."""
+
+from __future__ import annotations
+
+from node.api import serde
+from node.api.status import rpc
+from node.errors import InvalidRequest
+from node.proto import sharing_pb2, sharing_pb2_grpc
+from node.sharing.model import Request
+from node.sharing.workflow import Sharing
+
+
+class SharingServicer(sharing_pb2_grpc.SharingServicer):
+    def __init__(self, sharing: Sharing, max_page_size: int):
+        self.sharing = sharing
+        self.max_page_size = max_page_size
+
+    def _reply(self, request: Request) -> sharing_pb2.SharingRequest:
+        return serde.request_to_proto(request, overdue=self.sharing.overdue(request), at_node=self.sharing.node_id)
+
+    @rpc
+    def SubmitRequest(self, request, context):
+        return self._reply(self.sharing.submit(request.consumer_code, request.resource_code, request.purpose,
+                                               request.basis, list(request.data_items)))
+
+    @rpc
+    def GetRequest(self, request, context):
+        return self._reply(self.sharing.get(request.request_id))
+
+    @rpc
+    def ListRequests(self, request, context):
+        found, token = self.sharing.list(request.consumer_code, request.owner_code, request.state,
+                                         request.overdue_only, request.page_size, request.page_token,
+                                         self.max_page_size)
+        reply = sharing_pb2.ListRequestsResponse(next_page_token=token)
+        for item in found:
+            reply.requests.append(self._reply(item))
+        return reply
+
+    @rpc
+    def DecideRequest(self, request, context):
+        return self._reply(self.sharing.decide(request.request_id, request.department_code, request.approve,
+                                               request.reason))
+
+    @rpc
+    def WithdrawRequest(self, request, context):
+        return self._reply(self.sharing.withdraw(request.request_id, request.consumer_code, request.reason))
+
+    @rpc
+    def DeliverRequest(self, request, context):
+        if not request.HasField("request"):
+            raise InvalidRequest("request", "is required")
+        applied, version = self.sharing.receive(serde.request_from_proto(request.request), request.from_node)
+        return sharing_pb2.DeliverRequestResponse(applied=applied, version=version)

@@ -1,0 +1,213 @@
+"""Applying what a peer sent, exactly once: screening (one source per datum), refusals and
+conflicts, versions, tombstones, the peer's cursor and its live-entry count, all as plain
+functions over one store transaction. No gRPC: node/hub/puller.py decodes the stream into the
+same dataclasses the peer side produces (node/source/changes.py) and hands them here.
+
+A batch is applied together with the cursor after it, so a crash leaves the hub at the last
+applied batch; an entry replaces the hub's copy only with a higher version, so a replayed
+batch changes nothing. A snapshot slice is the truth for its code range: entries of the peer's
+that it no longer holds become tombstones (version 0, so any later version replaces them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from node.catalog import regions, rules
+from node.catalog.rules import Entry
+from node.config import Peer
+from node.errors import InvalidEntry
+from node.sharing.model import Request
+from node.source.changes import Batch, Slice
+from node.store import Transaction, prepare
+from node.times import format_time
+
+if TYPE_CHECKING:
+    from node.sharing.workflow import Sharing
+
+
+@dataclasses.dataclass
+class PullResult:
+    applied: int = 0
+    unchanged: int = 0
+    refused: int = 0
+    conflicts: int = 0
+    batches: int = 0
+    resynced: bool = False
+    tombstoned: int = 0
+    requests: int = 0
+    first_problem: str = ""
+
+    def add(self, other: "PullResult") -> None:
+        for field in ("applied", "unchanged", "refused", "conflicts", "batches", "tombstoned", "requests"):
+            setattr(self, field, getattr(self, field) + getattr(other, field))
+        self.resynced = self.resynced or other.resynced
+        self.first_problem = self.first_problem or other.first_problem
+
+
+def refusal(peer: Peer, entry: Entry) -> str | None:
+    """Why the hub refuses an entry a peer sent, or None: one source per datum means a peer
+    speaks only for entries it owns, of providers in its own region (or, for a ministry, the
+    centre), and only for valid entries."""
+    if entry.origin != peer.id:
+        return f"origin {entry.origin!r} is not the peer {peer.id!r}"
+    if not regions.within(entry.region_code, peer.region_code):
+        return f"region {entry.region_code} lies outside the peer's region {peer.region_code}"
+    try:
+        rules.validate_entry(entry)
+    except InvalidEntry as exc:
+        return f"invalid entry: {exc}"
+    if entry.version < 1:
+        return "version must be at least 1"
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedBatch:
+    """A batch checked and turned into rows before the write lock is taken: done outside it,
+    this work overlaps with other pulls' SQLite work, which runs without the GIL."""
+
+    batch: Batch
+    reasons: list[str | None]
+    rows: dict[str, tuple]
+
+
+def prepare_batch(peer: Peer, batch: Batch) -> PreparedBatch:
+    reasons = [refusal(peer, e) for e in batch.entries]
+    rows = {e.resource_code: prepare(e) for e, reason in zip(batch.entries, reasons) if reason is None}
+    return PreparedBatch(batch, reasons, rows)
+
+
+def apply_batch(tx: Transaction, peer: Peer, prepared: PreparedBatch, now: datetime,
+                sharing: "Sharing | None") -> PullResult:
+    """Applies one batch and the cursor after it; a replayed batch changes nothing."""
+    batch, stamp = prepared.batch, format_time(now)
+    result, accepted, held = _screen(tx, peer, batch.entries, prepared.reasons, stamp)
+    writes = [e for e in accepted if e.resource_code not in held or e.version > held[e.resource_code].version]
+    tx.put_prepared([prepared.rows[e.resource_code] for e in writes])
+    result.applied, result.unchanged, result.batches = len(writes), len(accepted) - len(writes), 1
+    _take_requests(tx, peer, batch, stamp, result, sharing)
+    state = tx.peer(peer.id) or {}
+    fields = dict(epoch=batch.next.epoch, seq=batch.next.seq, head_seq=batch.head_seq, last_success=stamp,
+                  last_error="", failures=0, live_entries=(state.get("live_entries") or 0) + live_delta(writes, held))
+    if batch.last:
+        fields["entries_at_peer"] = batch.live_entries
+    tx.update_peer(peer.id, **fields)
+    return result
+
+
+def apply_slice(tx: Transaction, peer: Peer, part: Slice, now: datetime,
+                redeliver: list[Request] = ()) -> PullResult:
+    """Applies one snapshot slice with the resync's progress. On the last slice the resync ends:
+    the cursor continues from the snapshot's head, and `redeliver` (the hub's copies of the
+    peer's requests: a restored peer may have lost versions) is queued for delivery."""
+    stamp = format_time(now)
+    state = tx.peer(peer.id) or {}
+    if state.get("resync_after") is None or not part.after_code:
+        state = dict(state, resync_seq=part.cursor.seq)
+    reasons = [refusal(peer, e) for e in part.entries]
+    result, accepted, held = _screen(tx, peer, part.entries, reasons, stamp)
+    writes = [e for e in accepted if e.resource_code not in held
+              or (held[e.resource_code].version, held[e.resource_code].content_hash()) != (e.version, e.content_hash())]
+    gone = _gone(tx, peer, part)
+    tombs = [dataclasses.replace(e, withdrawn=True, version=0, updated_at=now) for e in gone.values()
+             if not (e.withdrawn and e.version == 0)]
+    tx.put_entries(writes + tombs, log=False)
+    result.applied, result.unchanged, result.tombstoned = len(writes), len(accepted) - len(writes), len(tombs)
+    live = (state.get("live_entries") or 0) + live_delta(writes, held) + live_delta(tombs, gone)
+    resync_seq = min(state.get("resync_seq") or part.cursor.seq, part.cursor.seq)
+    if part.done:
+        for request in redeliver:
+            tx.enqueue(request.request_id, peer.id, request.version)
+        tx.update_peer(peer.id, epoch=part.cursor.epoch, seq=resync_seq, resync_after=None, resync_epoch="",
+                       resync_seq=None, resyncs=(state.get("resyncs") or 0) + 1, last_success=stamp,
+                       last_error="", failures=0, live_entries=live)
+    else:
+        tx.update_peer(peer.id, resync_after=part.range_end, resync_epoch=part.cursor.epoch, resync_seq=resync_seq,
+                       live_entries=live)
+    return result
+
+
+def restart_resync(tx: Transaction, peer: Peer, part: Slice) -> None:
+    """The peer changed epoch again during a resync: what was applied may be stale, so the next
+    pull starts the resync over, from the first code."""
+    tx.update_peer(peer.id, resync_after="", resync_epoch=part.cursor.epoch, resync_seq=part.cursor.seq)
+
+
+def record_failure(tx: Transaction, peer: Peer, error: str, failures: int, now: datetime) -> None:
+    tx.update_peer(peer.id, last_error=error, failures=failures, last_attempt=format_time(now))
+
+
+def note_head(tx: Transaction, peer_id: str, epoch: str, head_seq: int) -> None:
+    """A Notify's head (same epoch as the cursor) is noted, so that status shows how far behind
+    the hub is even while pulls fail."""
+    row = tx.peer(peer_id) or {}
+    if row.get("epoch") == epoch and head_seq > (row.get("head_seq") or 0):
+        tx.update_peer(peer_id, head_seq=head_seq)
+
+
+def live_delta(new: list[Entry], old: dict[str, Entry]) -> int:
+    """How the count of live entries changes when `new` replace their `old` copies."""
+    delta = 0
+    for entry in new:
+        before = old.get(entry.resource_code)
+        delta += (not entry.withdrawn) - (before is not None and not before.withdrawn)
+    return delta
+
+
+def _gone(tx: Transaction, peer: Peer, part: Slice) -> dict[str, Entry]:
+    """The peer's entries in the slice's code range that the slice no longer holds."""
+    held = tx.codes_in_range(peer.id, part.after_code, part.range_end if not part.done else None)
+    sent = {e.resource_code for e in part.entries}
+    return tx.entries(c for c in held if c not in sent)
+
+
+def _screen(tx: Transaction, peer: Peer, entries: list[Entry], reasons: list[str | None],
+            stamp: str) -> tuple[PullResult, list[Entry], dict[str, Entry]]:
+    """Splits the entries into those the hub takes and those it refuses, recording refusals
+    and conflicts (an entry code another origin already holds keeps its first holder).
+    Also returns the hub's current copies of the entries it takes."""
+    result = PullResult()
+    problems: list[tuple[str, str, str, str, str]] = []
+    valid = []
+    for entry, reason in zip(entries, reasons):
+        if reason:
+            problems.append((peer.id, entry.resource_code, "", reason, stamp))
+            result.refused += 1
+        else:
+            valid.append(entry)
+    held = tx.entries(e.resource_code for e in valid)
+    taken = []
+    for entry in valid:
+        old = held.get(entry.resource_code)
+        if old is not None and old.origin != peer.id:
+            problems.append((peer.id, entry.resource_code, old.origin, f"code already held by {old.origin}", stamp))
+            result.conflicts += 1
+        else:
+            taken.append(entry)
+    if problems:
+        tx.add_conflicts(problems)
+        result.first_problem = problems[0][3]
+    return result, taken, held
+
+
+def _take_requests(tx: Transaction, peer: Peer, batch: Batch, stamp: str, result: PullResult,
+                   sharing: "Sharing | None") -> None:
+    """Takes the peer's request versions (a peer speaks only for requests it is a party to) and
+    hands them to the hub's sharing, whose router queues their delivery."""
+    problems = [(peer.id, request_id, "", f"invalid request: {why}", stamp)
+                for request_id, why in batch.unreadable_requests]
+    taken = []
+    for request in batch.requests:
+        if peer.id in (request.consumer_node, request.owner_node):
+            taken.append(request)
+        else:
+            problems.append((peer.id, request.request_id, "", f"request does not involve {peer.id}", stamp))
+    if problems:
+        tx.add_conflicts(problems)
+        result.refused += len(problems)
+        result.first_problem = result.first_problem or problems[0][3]
+    if taken and sharing is not None:
+        result.requests = sum(applied for applied, _ in sharing.receive_in(tx, taken, source=peer.id))
