@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import click
 
-from harness.runner import Federation, HarnessError
 from node.config import ConfigError
+
+if TYPE_CHECKING:  # harness.runner loads grpc and the protos: imported where a command needs it,
+    from harness.runner import Federation  # because every `cascade` command loads this module
 
 DEFAULT_STATE = ".cascade-harness"
 
@@ -17,6 +20,8 @@ state_option = click.option("--state", "state_dir", envvar="CASCADE_HARNESS_DIR"
 
 
 def fed_of(state_dir: str) -> Federation:
+    from harness.runner import Federation
+
     fed = Federation(state_dir)
     if not fed.state:
         raise click.ClickException(f"no federation in {state_dir}: `cascade harness up FILE` first")
@@ -29,6 +34,8 @@ def guarded(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from harness.runner import HarnessError
+
         try:
             return fn(*args, **kwargs)
         except (HarnessError, ConfigError) as exc:
@@ -44,13 +51,16 @@ def harness() -> None:
 @harness.command()
 @click.argument("compose_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--seed", "seed_entries", is_flag=False, flag_value=-1, default=None, type=int,
-              help="Seed every department's responsibility list once up (optionally N entries each).")
+              help="Seed every department's responsibility list once up: --seed for the compose file's "
+                   "seed.entries_per_department, --seed N for N entries each. Default: no seeding.")
 @click.option("--wait/--no-wait", default=True, show_default=True,
-              help="With --seed: wait until the hub has converged.")
+              help="With --seed: wait (up to 300 s) until the hub has converged.")
 @state_option
 @guarded
 def up(compose_file: str, seed_entries: int | None, wait: bool, state_dir: str) -> None:
     """Start every node of COMPOSE_FILE as its own process and wait until all are healthy."""
+    from harness.runner import Federation
+
     start = time.monotonic()
     fed = Federation.up(compose_file, state_dir)
     click.echo(f"up: {len(fed.state['nodes'])} nodes of {fed.state['name']} healthy in {time.monotonic() - start:.1f}s "
@@ -69,8 +79,10 @@ def _seed(fed: Federation, per_department: int | None, wait: bool) -> None:
 
 
 @harness.command()
-@click.option("--entries", "per_department", type=int, default=None, help="Entries per department (default: compose file's).")
-@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the hub has converged.")
+@click.option("--entries", "per_department", type=int, default=None,
+              help="Entries per department. Default: the compose file's seed.entries_per_department.")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait (up to 300 s) until the hub has converged.")
 @state_option
 @guarded
 def seed(per_department: int | None, wait: bool, state_dir: str) -> None:
@@ -83,6 +95,8 @@ def seed(per_department: int | None, wait: bool, state_dir: str) -> None:
 @guarded
 def ps(state_dir: str) -> None:
     """Every node: role, address, health, pid, live entries; the hub's view of each peer's lag."""
+    from node.cli.tables import ago, print_table  # not at the top: node.cli imports this module
+
     fed = fed_of(state_dir)
     rows = fed.ps()
     hub = next((r for r in rows if r["node"] == fed.hub_id), {})
@@ -97,20 +111,18 @@ def ps(state_dir: str) -> None:
         table.append((r["node"], r["role"], r["address"], r["health"], str(r["pid"] or "-"),
                       "-" if r["entries"] is None else str(r["entries"]), link_word,
                       "" if p is None else f"{p.behind} ({p.state}{f', pulling {p.pulling_seconds:.0f}s' if p.pulling_seconds >= 1 else ''})",
-                      "" if p is None else ("never" if p.seconds_since_success < 0 else f"{p.seconds_since_success:.1f}s"),
+                      "" if p is None else ago(p.seconds_since_success),
                       "" if p is None else p.last_error[:50]))
-    widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(header)]
-    for line in [header, *table]:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+    print_table(header, table)
 
 
 @harness.command()
 @click.argument("node")
-@click.option("--tail", "lines", default=40, show_default=True, help="How many lines from the end.")
+@click.option("--tail", "lines", default=40, show_default=True, help="How many lines from the end of the log.")
 @state_option
 @guarded
 def logs(node: str, lines: int, state_dir: str) -> None:
-    """Print the end of a node's log ("proxy" for the fault proxy)."""
+    """Print the end of NODE's log ("proxy" for the fault proxy's log)."""
     fed = fed_of(state_dir)
     path = fed.dir / "logs" / "proxy.log" if node == "proxy" else fed.node(node)["log"]
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -118,29 +130,30 @@ def logs(node: str, lines: int, state_dir: str) -> None:
             click.echo(line.rstrip())
 
 
-def _node_command(name: str, doc: str, action):
+def _node_command(name: str, doc: str):
+    """`cascade harness NAME NODE` calls the Federation method NAME on NODE."""
     @harness.command(name=name, help=doc)
     @click.argument("node")
     @state_option
     @guarded
     def command(node: str, state_dir: str) -> None:
         fed = fed_of(state_dir)
-        action(fed, node)
+        getattr(fed, name)(node)
         click.echo(f"{name}: {node}")
     return command
 
 
-for _name, _doc, _action in (
-    ("stop", "SIGTERM a node: it finishes in-flight calls and closes its database.", Federation.stop),
-    ("kill", "SIGKILL a node: it dies at once, wherever it is.", Federation.kill),
-    ("start", "Start a stopped or killed node again (same port, same database).", Federation.start),
-    ("restart", "Stop a node gracefully, then start it again.", Federation.restart),
-    ("pause", "SIGSTOP a node: it keeps its connections but answers nothing.", Federation.pause),
-    ("resume", "SIGCONT a paused node.", Federation.resume),
-    ("partition", "Cut the hub's link to a node: new connections are refused, open ones cut.", Federation.partition),
-    ("heal", "Give a node's link back its clean state (no partition, delay or drops).", Federation.heal),
+for _name, _doc in (
+    ("stop", "SIGTERM NODE: it finishes in-flight calls and closes its database."),
+    ("kill", "SIGKILL NODE: it dies at once, wherever it is."),
+    ("start", "Start a stopped or killed NODE again (same port, same database)."),
+    ("restart", "Stop NODE gracefully, then start it again."),
+    ("pause", "SIGSTOP NODE: it keeps its connections but answers nothing."),
+    ("resume", "SIGCONT a paused NODE."),
+    ("partition", "Cut the hub's link to NODE: new connections are refused, open ones cut."),
+    ("heal", "Give NODE's link back its clean state (no partition, delay or drops)."),
 ):
-    _node_command(_name, _doc, _action)
+    _node_command(_name, _doc)
 
 
 @harness.command()
@@ -148,7 +161,7 @@ for _name, _doc, _action in (
 @state_option
 @guarded
 def address(node: str, state_dir: str) -> None:
-    """Print a node's HOST:PORT (for --target)."""
+    """Print NODE's HOST:PORT (for --target)."""
     click.echo(fed_of(state_dir).address(node))
 
 
@@ -165,7 +178,8 @@ def delay(node: str, ms: int, state_dir: str) -> None:
 
 @harness.command()
 @click.argument("node")
-@click.option("--after-bytes", default=20_000, show_default=True, help="Cut each connection after this many bytes from the node.")
+@click.option("--after-bytes", default=20_000, show_default=True,
+              help="Cut each connection after this many bytes from the node.")
 @state_option
 @guarded
 def drop(node: str, after_bytes: int, state_dir: str) -> None:
@@ -180,13 +194,16 @@ def drop(node: str, after_bytes: int, state_dir: str) -> None:
 @guarded
 def down(purge: bool, state_dir: str) -> None:
     """Stop every node and the proxy; keep the data unless --purge."""
+    from harness.runner import Federation
+
     fed = Federation(state_dir)
     fed.down(purge=purge)
     click.echo(f"down{' and purged' if purge else ''}: {state_dir}")
 
 
 @harness.command()
-@click.option("--timeout", default=120.0, show_default=True)
+@click.option("--timeout", default=120.0, show_default=True,
+              help="Seconds to wait before failing with the peers that still differ.")
 @state_option
 @guarded
 def converge(timeout: float, state_dir: str) -> None:

@@ -1,0 +1,93 @@
+"""`cascade status`, `cascade sync now` and `cascade verify`: watch and drive the hub's pulls."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from node.cli.common import admin_stub, call, target_option
+from node.cli.tables import ago, print_table
+
+PEER_HEADER = ("peer", "state", "cursor", "behind", "last ok", "entries hub/peer", "conflicts", "backoff", "outbox",
+               "last error")
+
+
+def print_peers(peers) -> None:
+    rows = []
+    for p in peers:
+        at_peer = "?" if p.entries_at_peer < 0 else str(p.entries_at_peer)
+        rows.append((p.node_id, p.state + (f" (pulling {p.pulling_seconds:.0f}s)" if p.pulling else ""),
+                     f"{p.cursor.epoch[:8] or '-'}:{p.cursor.seq}", str(p.behind),
+                     ago(p.seconds_since_success), f"{p.entries_at_hub}/{at_peer}",
+                     f"{p.conflicts}+{p.refused}" if p.refused else str(p.conflicts),
+                     f"{p.backoff_seconds:.1f}s" if p.backoff_seconds else "-",
+                     str(p.deliveries_waiting) if p.deliveries_waiting else "-",
+                     (p.last_error or p.delivery_error)[:60]))
+    print_table(PEER_HEADER, rows)
+
+
+@click.command("status")
+@target_option
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the raw status message as JSON instead of the summary and peer table.")
+def status(target: str, as_json: bool) -> None:
+    """Show a node's head and, at the hub, each peer's cursor, lag, last error and backoff."""
+    from google.protobuf import json_format
+
+    from node.proto import admin_pb2
+
+    reply = call(admin_stub(target).Status, admin_pb2.StatusRequest())
+    if as_json:
+        click.echo(json_format.MessageToJson(reply, preserving_proto_field_name=True, ensure_ascii=False))
+        return
+    click.echo(f"{reply.node_id} ({reply.role}, region {reply.region_code}) epoch {reply.head.epoch} "
+               f"seq {reply.head.seq}, {reply.live_entries} live entries ({reply.entries} with tombstones), "
+               f"up {reply.uptime_seconds:.0f}s")
+    if reply.peers:
+        print_peers(reply.peers)
+    for c in reply.conflicts[:20]:
+        click.echo(f"conflict: {c.peer} sent {c.resource_code}: {c.reason}")
+
+
+@click.group()
+def sync() -> None:
+    """Drive the hub's pulls."""
+
+
+@sync.command("now")
+@click.argument("peer", required=False, default="")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until the pull has finished (up to 600 s), or only start it.")
+@target_option
+def sync_now(peer: str, wait: bool, target: str) -> None:
+    """Pull PEER (a node id; default: every peer) now, then show the peer table."""
+    from node.proto import admin_pb2
+
+    reply = call(admin_stub(target).SyncNow, admin_pb2.SyncNowRequest(peer=peer, wait=wait), timeout=600)
+    click.echo(f"pulled: {', '.join(reply.started)}" if wait else f"started: {', '.join(reply.started)}")
+    print_peers([p for p in reply.peers if not peer or p.node_id == peer])
+
+
+@click.command("verify")
+@click.argument("peer", required=False, default="")
+@target_option
+def verify(peer: str, target: str) -> None:
+    """Compare PEER's (default: every peer's) digest of its entries with the hub's copy; exit 1 if
+    any differs or cannot be reached."""
+    from node.proto import admin_pb2
+
+    reply = call(admin_stub(target).Verify, admin_pb2.VerifyRequest(peer=peer), timeout=600)
+    differ = 0
+    for v in reply.peers:
+        if v.error:
+            click.echo(f"{v.peer}: unreachable: {v.error}")
+            differ += 1
+        elif v.equal:
+            click.echo(f"{v.peer}: equal ({v.at_peer.count} entries, {v.at_peer.hash[:12]})")
+        else:
+            click.echo(f"{v.peer}: DIFFERS: peer {v.at_peer.count} entries {v.at_peer.hash[:12]}, "
+                       f"hub {v.at_hub.count} entries {v.at_hub.hash[:12]}")
+            differ += 1
+    click.echo(f"{len(reply.peers) - differ} of {len(reply.peers)} peers equal")
+    sys.exit(1 if differ else 0)

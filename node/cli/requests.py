@@ -1,0 +1,127 @@
+"""`cascade requests ...` and `cascade scorecard`: file, follow and answer sharing requests
+(供需对接), and see how each department answers them."""
+
+from __future__ import annotations
+
+import click
+
+from node.cli.common import admin_stub, call, channel, echo_next_page, page_options, target_option
+from node.cli.tables import print_table
+from node.sharing.model import STATES
+
+SCORECARD_HEADER = ("node", "department", "entries", "uncond/cond/not", "received", "answered", "in time",
+                    "median h", "overdue", "asked")
+
+
+@click.group()
+def requests() -> None:
+    """File, follow and answer sharing requests (供需对接)."""
+
+
+def sharing_stub(target: str):
+    from node.proto import sharing_pb2_grpc
+
+    return sharing_pb2_grpc.SharingStub(channel(target))
+
+
+def print_request(r, history: bool = False) -> None:
+    flag = "  OVERDUE" if r.overdue else ""
+    click.echo(f"{r.request_id}  {r.state}{flag}  v{r.version}  {r.consumer_code}@{r.consumer_node} -> "
+               f"{r.resource_code} ({r.owner_code}@{r.owner_node or '?'})"
+               f"{'  due ' + r.deadline if r.deadline else ''}{'  ' + r.reason if r.reason else ''}")
+    if history:
+        for e in r.history:
+            click.echo(f"    v{e.version} {e.at.ToDatetime():%Y-%m-%d %H:%M:%S}Z {e.state:<10} by {e.actor}  {e.note}")
+
+
+@requests.command("submit")
+@click.option("--consumer", required=True, help="The asking department's code (a department of the node at --target).")
+@click.option("--resource", "resource_code", required=True, help="The resource_code asked for.")
+@click.option("--purpose", required=True, help="用途: what the data is for.")
+@click.option("--basis", required=True, help="依据: the legal or business basis.")
+@click.option("--item", "items", multiple=True, required=True,
+              help="A data item of the entry wanted, by name (repeat for several; at least one).")
+@target_option
+def requests_submit(consumer, resource_code, purpose, basis, items, target):
+    """File a request at the consumer's own node and print it (its id comes first)."""
+    from node.proto import sharing_pb2
+
+    reply = call(sharing_stub(target).SubmitRequest, sharing_pb2.SubmitRequestRequest(
+        consumer_code=consumer, resource_code=resource_code, purpose=purpose, basis=basis, data_items=list(items)))
+    print_request(reply)
+
+
+@requests.command("get")
+@click.argument("request_id")
+@target_option
+def requests_get(request_id, target):
+    """Show the request REQUEST_ID and its history as this node holds it."""
+    from node.proto import sharing_pb2
+
+    print_request(call(sharing_stub(target).GetRequest, sharing_pb2.GetRequestRequest(request_id=request_id)), True)
+
+
+@requests.command("list")
+@click.option("--consumer", default="", help="Only requests of this consumer department (its code). Default: any.")
+@click.option("--owner", default="", help="Only requests to this owner department (its code). Default: any.")
+@click.option("--state", default="", help=f"Only requests in this state: {', '.join(STATES)}. Default: any.")
+@click.option("--overdue", is_flag=True, help="Only pending requests past their deadline (--state is then ignored).")
+@page_options("requests", 50)
+@target_option
+def requests_list(consumer, owner, state, overdue, page_size, page_token, target):
+    """List requests held at a node (at the hub: every request that crossed nodes)."""
+    from node.proto import sharing_pb2
+
+    reply = call(sharing_stub(target).ListRequests, sharing_pb2.ListRequestsRequest(
+        consumer_code=consumer, owner_code=owner, state=state, overdue_only=overdue, page_size=page_size,
+        page_token=page_token))
+    for r in reply.requests:
+        print_request(r)
+    click.echo(f"({len(reply.requests)} shown)")
+    echo_next_page(reply.next_page_token)
+
+
+@requests.command("decide")
+@click.argument("request_id")
+@click.option("--department", required=True, help="The owner department deciding (its code).")
+@click.option("--approve/--reject", required=True, help="Grant the request, or reject it (one is required).")
+@click.option("--reason", default="", help="Why; required to reject.")
+@target_option
+def requests_decide(request_id, department, approve, reason, target):
+    """Approve or reject the pending request REQUEST_ID, at the owner's node."""
+    from node.proto import sharing_pb2
+
+    print_request(call(sharing_stub(target).DecideRequest, sharing_pb2.DecideRequestRequest(
+        request_id=request_id, department_code=department, approve=approve, reason=reason)))
+
+
+@requests.command("withdraw")
+@click.argument("request_id")
+@click.option("--consumer", required=True, help="The consumer department that filed the request (its code).")
+@click.option("--reason", default="", help="Why it is withdrawn (optional).")
+@target_option
+def requests_withdraw(request_id, consumer, reason, target):
+    """Withdraw the open request REQUEST_ID, at the consumer's node."""
+    from node.proto import sharing_pb2
+
+    print_request(call(sharing_stub(target).WithdrawRequest, sharing_pb2.WithdrawRequestRequest(
+        request_id=request_id, consumer_code=consumer, reason=reason)))
+
+
+@click.command("scorecard")
+@click.option("--nodes", "by_node", is_flag=True, help="One row per node instead of one per department.")
+@target_option
+def scorecard(by_node: bool, target: str) -> None:
+    """The sharing scorecard at the hub: entries, share-type mix, requests received, answered in time,
+    median time to answer (hours), overdue now."""
+    from node.proto import admin_pb2
+
+    reply = call(admin_stub(target).Scorecard, admin_pb2.ScorecardRequest())
+    rows = []
+    for r in reply.nodes if by_node else reply.departments:
+        median = "-" if r.median_hours_to_answer < 0 else f"{r.median_hours_to_answer:.1f}"
+        in_time = f"{r.answered_in_time / r.answered:.0%}" if r.answered else "-"
+        rows.append((r.node_id, f"{r.department_code} {r.department_name}".strip(), str(r.entries),
+                     f"{r.unconditional}/{r.conditional}/{r.not_shared}", str(r.requests_received), str(r.answered),
+                     in_time, median, str(r.overdue_now), str(r.requests_made)))
+    print_table(SCORECARD_HEADER, rows)
