@@ -10,23 +10,11 @@ from node import paging
 from node.catalog import rules
 from node.catalog import regions
 from node.catalog import search
-from node.catalog.rules import Entry, InvalidEntry
+from node.catalog.rules import Entry, EntryFilter, InvalidEntry
 from node.errors import Invalid, NotFound, PermissionDenied
 from node.store import Store, code_id
-from node.times import format_time
 
 MAX_QUERY = 200
-
-
-@dataclasses.dataclass(frozen=True)
-class EntryFilter:
-    provider_code: str = ""
-    region_code: str = ""
-    category: str = ""
-    share_type: str = ""
-    update_cycle: str = ""
-    updated_since: datetime | None = None
-    origin: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,8 +130,8 @@ class Catalog:
         """Live entries in code order; the page token is the position after the page."""
         size = paging.page_size(page_size, self.max_page_size)
         after = paging.token_number(page_token, default=-1)
-        sql, params = self._filter_sql(where)
-        entries = self.store.list_entries(sql, params, after, size + 1)
+        self._check_filter(where)
+        entries = self.store.list_entries(where, after, size + 1)
         more = len(entries) > size
         entries = entries[:size]
         return entries, str(code_id(entries[-1].resource_code)) if more else ""
@@ -158,8 +146,8 @@ class Catalog:
             raise Invalid("query", "must hold at least one letter, digit or Chinese character")
         size = paging.page_size(page_size, self.max_page_size)
         offset = paging.token_number(page_token, default=0, limit=paging.MAX_OFFSET)
-        sql, params = self._filter_sql(where, table="entries.")
-        entries, total = self.store.search(match, sql, params, offset, size)
+        self._check_filter(where)
+        entries, total = self.store.search(match, where, offset, size)
         nxt = offset + len(entries)
         return entries, str(nxt) if nxt < total else "", total
 
@@ -171,39 +159,14 @@ class Catalog:
             raise Invalid("resource_code", rules.RESOURCE_CODE_RULE)
 
     @staticmethod
-    def _filter_sql(where: EntryFilter, table: str = "") -> tuple[str, list]:
-        """SQL conditions for a filter. Provider and region filters become ranges of the integer
-        key, because a resource code starts with its provider code, which starts with its region:
-        a province-level region code (xx0000) covers its whole province, a prefecture-level one
-        (xxyy00) its prefecture."""
-        clauses: list[str] = []
-        params: list = []
-        if where.provider_code:
-            if not rules.PROVIDER_CODE.match(where.provider_code):
-                raise Invalid("filter.provider_code", "must be 9 digits")
-            lo = int(where.provider_code) * 10**6
-            clauses.append(f"{table}id >= ? AND {table}id < ?")
-            params += [lo, lo + 10**6]
-        if where.region_code:
-            if not regions.is_known(where.region_code):
-                raise Invalid("filter.region_code", "must be a known 6-digit GB/T 2260 code")
-            prefix = regions.prefix(where.region_code)
-            span = 10 ** (15 - len(prefix))
-            lo = int(prefix) * span
-            clauses.append(f"{table}id >= ? AND {table}id < ?")
-            params += [lo, lo + span]
+    def _check_filter(where: EntryFilter) -> None:
+        """The filter's values, checked before the store turns them into SQL."""
+        if where.provider_code and not rules.PROVIDER_CODE.match(where.provider_code):
+            raise Invalid("filter.provider_code", "must be 9 digits")
+        if where.region_code and not regions.is_known(where.region_code):
+            raise Invalid("filter.region_code", "must be a known 6-digit GB/T 2260 code")
         for name, choices in (("category", rules.CATEGORIES), ("share_type", rules.SHARE_TYPES),
                               ("update_cycle", rules.UPDATE_CYCLES)):
             value = getattr(where, name)
-            if value:
-                if value not in choices:
-                    raise Invalid(f"filter.{name}", f"must be one of {', '.join(choices)}")
-                clauses.append(f"{table}{name} = ?")
-                params.append(value)
-        if where.updated_since is not None:
-            clauses.append(f"{table}updated_at >= ?")
-            params.append(format_time(where.updated_since))
-        if where.origin:
-            clauses.append(f"{table}origin = ?")
-            params.append(where.origin)
-        return "".join(f" AND {c}" for c in clauses), params
+            if value and value not in choices:
+                raise Invalid(f"filter.{name}", f"must be one of {', '.join(choices)}")

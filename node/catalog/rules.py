@@ -72,6 +72,20 @@ class Entry:
         return content_hash(self)
 
 
+@dataclasses.dataclass(frozen=True)
+class EntryFilter:
+    """What a listing or search keeps: every field set must match ("" and None match all). A
+    region code covers its sub-regions, a provider code the provider's entries."""
+
+    provider_code: str = ""
+    region_code: str = ""
+    category: str = ""
+    share_type: str = ""
+    update_cycle: str = ""
+    updated_since: datetime | None = None
+    origin: str = ""
+
+
 CONTENT_FIELDS = (
     "resource_code", "name", "summary", "provider_code", "provider_name", "region_code",
     "category", "share_type", "share_condition", "not_shared_basis", "share_method",

@@ -2,10 +2,21 @@
 as the data, the epoch, migrations, and the tables of each concern (entries and search, the
 hub's peers and outbox, requests). The store holds no domain rules.
 
-May import: node.catalog.rules and node.catalog.search (row codecs), node.sharing.model,
-node.errors, node.times. Never gRPC.
+    database.py    opening, the one writer, reads, meta and epoch, the change log; Store, Transaction
+    entries.py     entry rows, writes, listing and search under an EntryFilter, digests, snapshots
+    peers.py       the hub's tables: peers, conflicts, outbox
+    requests.py    sharing requests
+    backup.py      backup and restore
+    migrations.py  the schema, one plain function per version
+    compactor.py   the job that keeps the change log short
+
+May import: node.catalog.rules, node.catalog.regions and node.catalog.search (row codecs, filters),
+node.sharing.model, node.errors, node.times. Never gRPC.
 """
 
-from node.store.database import Change, Store, Transaction, backup, code_id, prepare, restore
+from node.store.backup import backup, restore
+from node.store.database import Change, Store, Transaction
+from node.store.entries import UPSERT_ENTRY as _UPSERT_ENTRY  # noqa: F401  bench/common.py's raw baseline
+from node.store.entries import code_id, prepare
 
 __all__ = ["Change", "Store", "Transaction", "backup", "code_id", "prepare", "restore"]

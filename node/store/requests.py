@@ -1,4 +1,8 @@
-"""How sharing requests and the hub's outbox are kept in the node's SQLite file."""
+"""Sharing requests in the node's SQLite file: the row codec, reads by id and by party, and
+request writes that log one change per version.
+
+`RequestWrites` is mixed into `Transaction`, `RequestReads` into `Store`.
+"""
 
 from __future__ import annotations
 
@@ -50,8 +54,8 @@ def requests_by_id(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, Re
     return found
 
 
-def list_requests(conn: sqlite3.Connection, consumer_code: str, owner_code: str, state: str, due_before: str,
-                  offset: int, limit: int) -> list[Request]:
+def select_requests(conn: sqlite3.Connection, consumer_code: str, owner_code: str, state: str, due_before: str,
+                    offset: int, limit: int) -> list[Request]:
     clauses, params = [], []
     for column, value in (("consumer_code", consumer_code), ("owner_code", owner_code), ("state", state)):
         if value:
@@ -64,3 +68,41 @@ def list_requests(conn: sqlite3.Connection, consumer_code: str, owner_code: str,
     rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM requests {where} ORDER BY created_at, request_id "
                         "LIMIT ? OFFSET ?", [*params, limit, offset])
     return [row_request(r) for r in rows]
+
+
+class RequestWrites:
+    """Request writes inside a transaction."""
+
+    def requests(self, ids: Iterable[str]) -> dict[str, Request]:
+        return requests_by_id(self.conn, ids)
+
+    def put_requests(self, requests: list[Request], *, log: bool) -> list[int]:
+        """Stores request versions; with log=True appends one change each (kind "request")."""
+        self.conn.executemany(UPSERT, [request_row(r) for r in requests])
+        if not log:
+            return []
+        return self.log_changes([("request", r.request_id, r.version, r.state, format_time(r.updated_at))
+                                 for r in requests])
+
+
+class RequestReads:
+    """Request reads of the store, each in one read transaction."""
+
+    def get_requests(self, ids: Iterable[str]) -> dict[str, Request]:
+        with self.reading() as conn:
+            return requests_by_id(conn, ids)
+
+    def list_requests(self, consumer_code: str, owner_code: str, state: str, due_before: str, offset: int,
+                      limit: int) -> list[Request]:
+        with self.reading() as conn:
+            return select_requests(conn, consumer_code, owner_code, state, due_before, offset, limit)
+
+    def all_requests(self) -> list[Request]:
+        with self.reading() as conn:
+            return select_requests(conn, "", "", "", "", 0, -1)
+
+    def requests_of_node(self, node_id: str) -> list[Request]:
+        with self.reading() as conn:
+            ids = [r[0] for r in conn.execute(
+                "SELECT request_id FROM requests WHERE consumer_node = ? OR owner_node = ?", (node_id, node_id))]
+            return list(requests_by_id(conn, ids).values())

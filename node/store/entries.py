@@ -1,0 +1,309 @@
+"""Catalog entries in the node's SQLite file: the row codecs, the pipelined writer, reads by code,
+listing and two-tier search under an `EntryFilter`, counts, digests and snapshot slices.
+
+`EntryWrites` is mixed into `Transaction` (it writes with `self.conn`, `self.writer` and
+`self.log_changes`), `EntryReads` into `Store` (it reads with `self.reading()` and `self._all`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import sqlite3
+from typing import Iterable, Iterator
+
+from node.catalog import regions, search
+from node.catalog.rules import DataItem, Entry, EntryFilter
+from node.times import format_time, parse_time
+
+ENTRY_COLUMNS = (
+    "id", "resource_code", "origin", "version", "withdrawn", "content_hash", "name", "summary",
+    "provider_code", "provider_name", "region_code", "category", "share_type", "share_condition",
+    "not_shared_basis", "share_method", "open_type", "update_cycle", "source_system",
+    "data_items", "keywords", "published_at", "updated_at",
+)
+SELECT_ENTRY = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries"
+UPSERT_ENTRY = (
+    f"INSERT OR REPLACE INTO entries ({', '.join(ENTRY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})"
+)
+WRITE_CHUNK = 250
+
+
+# -- rows ------------------------------------------------------------------------------------
+
+def code_id(resource_code: str) -> int:
+    """The integer key of a resource code: its 15 digits ("130100005/000123" -> 130100005000123).
+    Integer order is code order, and the search index shares the key."""
+    return int(resource_code[:9] + resource_code[10:16])
+
+
+def entry_row(entry: Entry) -> tuple:
+    items = [[i.name, i.type, i.length, i.description] for i in entry.data_items]
+    return (
+        code_id(entry.resource_code), entry.resource_code, entry.origin, entry.version,
+        int(entry.withdrawn), entry.content_hash(), entry.name, entry.summary,
+        entry.provider_code, entry.provider_name, entry.region_code, entry.category,
+        entry.share_type, entry.share_condition, entry.not_shared_basis, entry.share_method,
+        entry.open_type, entry.update_cycle, entry.source_system,
+        json.dumps(items, ensure_ascii=False), json.dumps(list(entry.keywords), ensure_ascii=False),
+        format_time(entry.published_at), format_time(entry.updated_at),
+    )
+
+
+def row_entry(row: sqlite3.Row | tuple) -> Entry:
+    (_, code, origin, version, withdrawn, _, name, summary, provider_code, provider_name,
+     region_code, category, share_type, share_condition, not_shared_basis, share_method,
+     open_type, update_cycle, source_system, items, keywords, published_at, updated_at) = row
+    return Entry(
+        resource_code=code, name=name, summary=summary, provider_code=provider_code,
+        provider_name=provider_name, region_code=region_code, category=category,
+        data_items=tuple(DataItem(*item) for item in json.loads(items)),
+        share_type=share_type, share_condition=share_condition, not_shared_basis=not_shared_basis,
+        share_method=share_method, open_type=open_type, update_cycle=update_cycle,
+        source_system=source_system, keywords=tuple(json.loads(keywords)),
+        published_at=parse_time(published_at), updated_at=parse_time(updated_at),
+        origin=origin, version=version, withdrawn=bool(withdrawn),
+    )
+
+
+def fts_row(entry: Entry) -> tuple[int, str, str]:
+    body = search.index_tokens(
+        entry.summary, entry.provider_name, *entry.keywords, *(i.name for i in entry.data_items),
+    )
+    return code_id(entry.resource_code), search.text_tokens(entry.name), body
+
+
+def prepare(entry: Entry) -> tuple:
+    """The rows of one entry: (id, entry row, search row, or None for a tombstone, which leaves
+    the search index)."""
+    return code_id(entry.resource_code), entry_row(entry), None if entry.withdrawn else fts_row(entry)
+
+
+def digest_of(rows: Iterable[tuple[str, int, str]]) -> tuple[int, str]:
+    """Count and hash of (resource_code, version, content_hash) rows given in code order."""
+    h = hashlib.sha256()
+    count = 0
+    for code, version, chash in rows:
+        h.update(f"{code}\t{version}\t{chash}\n".encode())
+        count += 1
+    return count, h.hexdigest()
+
+
+def filter_sql(where: EntryFilter, table: str = "") -> tuple[str, list]:
+    """SQL conditions (each after " AND ") for a filter whose values the catalog has checked.
+    Provider and region filters become ranges of the integer key, because a resource code starts
+    with its provider code, which starts with its region: a province-level region code (xx0000)
+    covers its whole province, a prefecture-level one (xxyy00) its prefecture."""
+    clauses: list[str] = []
+    params: list = []
+    if where.provider_code:
+        lo = int(where.provider_code) * 10**6
+        clauses.append(f"{table}id >= ? AND {table}id < ?")
+        params += [lo, lo + 10**6]
+    if where.region_code:
+        prefix = regions.prefix(where.region_code)
+        span = 10 ** (15 - len(prefix))
+        lo = int(prefix) * span
+        clauses.append(f"{table}id >= ? AND {table}id < ?")
+        params += [lo, lo + span]
+    for name in ("category", "share_type", "update_cycle"):
+        value = getattr(where, name)
+        if value:
+            clauses.append(f"{table}{name} = ?")
+            params.append(value)
+    if where.updated_since is not None:
+        clauses.append(f"{table}updated_at >= ?")
+        params.append(format_time(where.updated_since))
+    if where.origin:
+        clauses.append(f"{table}origin = ?")
+        params.append(where.origin)
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def entries_by_code(conn: sqlite3.Connection, codes: Iterable[str]) -> dict[str, Entry]:
+    ids = [code_id(c) for c in codes]
+    found: dict[str, Entry] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = conn.execute(f"{SELECT_ENTRY} WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+        for row in rows:
+            found[row[1]] = row_entry(row)
+    return found
+
+
+# -- writes ----------------------------------------------------------------------------------
+
+class EntryWrites:
+    """Entry writes inside a transaction."""
+
+    def entries(self, codes: Iterable[str]) -> dict[str, Entry]:
+        return entries_by_code(self.conn, codes)
+
+    def put_entries(self, entries: Iterable[Entry], *, log: bool, op: str = "upsert") -> list[int]:
+        """Stores the entries (replacing any with the same code) and their search rows; with
+        log=True appends one change each and returns the new seqs.
+
+        `entries` is consumed lazily, in chunks, and pipelined: while SQLite inserts one chunk
+        (it releases the GIL while it works), this thread draws and prepares the next. If
+        drawing raises, nothing more is written and the caller's transaction rolls back."""
+        seqs: list[int] = []
+        pending = None
+        source = iter(entries)
+        try:
+            while chunk := list(itertools.islice(source, WRITE_CHUNK)):
+                prepared = [prepare(e) for e in chunk]
+                changes = [("entry", e.resource_code, e.version, "withdraw" if e.withdrawn else op,
+                            format_time(e.updated_at)) for e in chunk] if log else []
+                if pending is not None:
+                    seqs += pending.result()
+                pending = self.writer.submit(self._write, prepared, changes)
+        finally:
+            if pending is not None:
+                seqs += pending.result()
+        return seqs if log else []
+
+    def put_prepared(self, prepared: list[tuple]) -> None:
+        """Stores entries whose rows were built beforehand by `prepare` (outside the write lock,
+        so that other threads' SQLite work overlaps with building them). Logs nothing."""
+        self._write(prepared, [])
+
+    def _write(self, prepared: list[tuple], changes: list[tuple]) -> list[int]:
+        self.conn.executemany(UPSERT_ENTRY, [p[1] for p in prepared])
+        fts_rows = [p[2] for p in prepared if p[2] is not None]
+        gone = [(p[0],) for p in prepared if p[2] is None]
+        if fts_rows:
+            self.conn.executemany("INSERT OR REPLACE INTO entry_fts(rowid, name, body) VALUES (?, ?, ?)", fts_rows)
+        if gone:
+            self.conn.executemany("DELETE FROM entry_fts WHERE rowid = ?", gone)
+        return self.log_changes(changes) if changes else []
+
+    def codes_in_range(self, origin: str, after_code: str, through_code: str | None) -> list[str]:
+        lo = code_id(after_code) if after_code else -1
+        if through_code is None:
+            rows = self.conn.execute(
+                "SELECT resource_code FROM entries WHERE origin = ? AND id > ? ORDER BY id",
+                (origin, lo),
+            )
+        else:
+            rows = self.conn.execute(
+                "SELECT resource_code FROM entries WHERE origin = ? AND id > ? AND id <= ? ORDER BY id",
+                (origin, lo, code_id(through_code)),
+            )
+        return [r[0] for r in rows]
+
+
+# -- reads -----------------------------------------------------------------------------------
+
+class EntryReads:
+    """Entry reads of the store, each in one read transaction."""
+
+    def get_entry(self, code: str) -> Entry | None:
+        return self.get_entries([code]).get(code)
+
+    def get_entries(self, codes: Iterable[str]) -> dict[str, Entry]:
+        with self.reading() as conn:
+            return entries_by_code(conn, codes)
+
+    def list_entries(self, filter: EntryFilter, after_id: int, limit: int) -> list[Entry]:
+        """Live entries under the filter with an id after `after_id`, in code order."""
+        where, params = filter_sql(filter)
+        rows = self._all(
+            f"{SELECT_ENTRY} WHERE id > ? AND withdrawn = 0 {where} ORDER BY id LIMIT ?",
+            [after_id, *params, limit],
+        )
+        return [row_entry(r) for r in rows]
+
+    def search(self, match: str, filter: EntryFilter, offset: int, limit: int) -> tuple[list[Entry], int]:
+        """Full-text matches under the filter and their total, in two tiers: entries whose name
+        matches, ranked by bm25, then those that match elsewhere only, in code order. Ranking
+        every match of a broad two-character query costs tens of milliseconds at 100,000
+        entries; ranking only the name matches keeps it to a few, and a name match is what a
+        searcher looks for first. Withdrawn entries are not in the search index."""
+        where, params = filter_sql(filter, table="entries.")
+        in_name, elsewhere = f"name : {match}", f"body : {match} NOT name : {match}"
+        with self.reading() as conn:
+            named = _count_matches(conn, in_name, where, params)
+            total = named + _count_matches(conn, elsewhere, where, params)
+            ids: list[int] = []
+            if offset < named:
+                ids = _matches(conn, in_name, where, params, limit, offset, ranked=True)
+            if len(ids) < limit:
+                ids += _matches(conn, elsewhere, where, params, limit - len(ids), max(0, offset - named), ranked=False)
+            rows = {r[0]: r for r in conn.execute(f"{SELECT_ENTRY} WHERE id IN ({', '.join('?' * len(ids))})", ids)}
+        return [row_entry(rows[i]) for i in ids if i in rows], total
+
+    def snapshot_slices(self, after_code: str, size: int) -> Iterator[tuple[list[Entry], int]]:
+        """Every entry with a code after after_code, in code order, in slices of `size`, all read
+        in one transaction, then an empty slice to mark the end; each comes with the head seq
+        of that snapshot."""
+        # Its own connection: the read transaction lives as long as the stream, and must not
+        # leave this thread's reader looking at an old snapshot.
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            rows = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchall()
+            head = rows[0][0] if rows else 0
+            lo = code_id(after_code) if after_code else -1
+            cur = conn.execute(f"{SELECT_ENTRY} WHERE id > ? ORDER BY id", (lo,))
+            while True:
+                rows = cur.fetchmany(size)
+                yield [row_entry(r) for r in rows], head
+                if not rows:
+                    return
+        finally:
+            conn.close()
+
+    def digest(self, origin: str = "", code_from: str = "", code_to: str = "") -> tuple[int, str]:
+        """(count, hash) over live entries, optionally of one origin and a code range."""
+        clauses, params = ["withdrawn = 0"], []
+        if origin:
+            clauses.append("origin = ?")
+            params.append(origin)
+        if code_from:
+            clauses.append("resource_code >= ?")
+            params.append(code_from)
+        if code_to:
+            clauses.append("resource_code < ?")
+            params.append(code_to)
+        with self.reading() as conn:
+            rows = conn.execute(
+                f"SELECT resource_code, version, content_hash FROM entries WHERE {' AND '.join(clauses)} ORDER BY id",
+                params,
+            )
+            return digest_of(rows)
+
+    def count_entries(self, origin: str | None = None) -> tuple[int, int]:
+        """(all, live) entries, of one origin when given."""
+        sql = "SELECT count(*), coalesce(sum(withdrawn = 0), 0) FROM entries"
+        params: tuple = ()
+        if origin is not None:
+            sql += " WHERE origin = ?"
+            params = (origin,)
+        ((count, live),) = self._all(sql, params)
+        return count, live
+
+    def entry_mix(self) -> list[tuple]:
+        """(origin, provider_code, provider_name, share_type, live entries) for the scorecard."""
+        return self._all("SELECT origin, provider_code, max(provider_name), share_type, count(*) FROM entries "
+                         "WHERE withdrawn = 0 GROUP BY origin, provider_code, share_type")
+
+
+def _count_matches(conn: sqlite3.Connection, match: str, where: str, params: list) -> int:
+    if not where:
+        return conn.execute("SELECT count(*) FROM entry_fts WHERE entry_fts MATCH ?", (match,)).fetchall()[0][0]
+    return conn.execute(
+        "SELECT count(*) FROM (SELECT rowid AS hit FROM entry_fts WHERE entry_fts MATCH ?) AS f "
+        f"JOIN entries ON entries.id = f.hit WHERE entries.withdrawn = 0 {where}", [match, *params],
+    ).fetchall()[0][0]
+
+
+def _matches(conn: sqlite3.Connection, match: str, where: str, params: list, limit: int, offset: int,
+             *, ranked: bool) -> list[int]:
+    score = "bm25(entry_fts)" if ranked else "0"
+    sql = f"SELECT rowid AS hit, {score} AS score FROM entry_fts WHERE entry_fts MATCH ?"
+    if where:
+        sql = f"SELECT f.hit, f.score FROM ({sql}) AS f JOIN entries ON entries.id = f.hit WHERE entries.withdrawn = 0 {where}"
+    rows = conn.execute(f"{sql} ORDER BY score, hit LIMIT ? OFFSET ?", [match, *params, limit, offset])
+    return [r[0] for r in rows]

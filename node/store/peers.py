@@ -1,0 +1,85 @@
+"""The hub's tables in the node's SQLite file: peers (pull cursors and health), conflicts (entries
+refused from a peer) and the outbox (request versions the courier still has to deliver).
+
+`PeerWrites` is mixed into `Transaction`, `PeerReads` into `Store`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+def peer_row(conn: sqlite3.Connection, node_id: str) -> dict | None:
+    cur = conn.execute("SELECT * FROM peers WHERE node_id = ?", (node_id,))
+    rows = cur.fetchall()  # always to the end: a statement left open pins the connection to an old snapshot
+    if not rows:
+        return None
+    return dict(zip([d[0] for d in cur.description], rows[0]))
+
+
+class PeerWrites:
+    """Peers, conflicts and outbox writes inside a transaction."""
+
+    def peer(self, node_id: str) -> dict | None:
+        return peer_row(self.conn, node_id)
+
+    def update_peer(self, node_id: str, **fields) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO peers(node_id) VALUES (?)", (node_id,))
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        self.conn.execute(f"UPDATE peers SET {assignments} WHERE node_id = ?", (*fields.values(), node_id))
+
+    def add_conflicts(self, rows: list[tuple[str, str, str, str, str]]) -> None:
+        """Rows of (peer, resource_code, held_by, reason, at); a repeat keeps the first."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO conflicts(peer, resource_code, held_by, reason, at) VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def enqueue(self, request_id: str, target: str, version: int) -> None:
+        """Asks the courier to deliver at least this version of the request to target."""
+        self.conn.execute(
+            "INSERT INTO outbox(request_id, target, version) VALUES (?, ?, ?) "
+            "ON CONFLICT(request_id, target) DO UPDATE SET version = max(version, excluded.version), next_at = 0",
+            (request_id, target, version))
+
+    def delivered(self, request_id: str, target: str, version: int) -> None:
+        self.conn.execute("DELETE FROM outbox WHERE request_id = ? AND target = ? AND version <= ?",
+                          (request_id, target, version))
+
+    def delivery_failed(self, request_id: str, target: str, next_at: float, error: str) -> None:
+        self.conn.execute("UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? "
+                          "WHERE request_id = ? AND target = ?", (next_at, error, request_id, target))
+
+
+class PeerReads:
+    """Peers, conflicts and outbox reads of the store."""
+
+    def peers(self) -> dict[str, dict]:
+        with self.reading() as conn:
+            cur = conn.execute("SELECT * FROM peers")
+            names = [d[0] for d in cur.description]
+            return {row[0]: dict(zip(names, row)) for row in cur}
+
+    def peer(self, node_id: str) -> dict | None:
+        with self.reading() as conn:
+            return peer_row(conn, node_id)
+
+    def conflicts(self, limit: int = 100) -> list[tuple]:
+        return self._all(
+            "SELECT peer, resource_code, held_by, reason, at FROM conflicts ORDER BY at DESC LIMIT ?", (limit,)
+        )
+
+    def conflict_counts(self) -> dict[str, tuple[int, int]]:
+        """Per peer: (conflicts with another origin, entries refused for their origin, region or rules)."""
+        rows = self._all("SELECT peer, sum(held_by != ''), sum(held_by = '') FROM conflicts GROUP BY peer")
+        return {peer: (conflicts, refused) for peer, conflicts, refused in rows}
+
+    def due_deliveries(self, now: float, limit: int = 100) -> list[tuple]:
+        """(request_id, target, version, attempts) the courier should send now, oldest first."""
+        return self._all("SELECT request_id, target, version, attempts FROM outbox WHERE next_at <= ? "
+                         "ORDER BY next_at, rowid LIMIT ?", (now, limit))
+
+    def outbox_summary(self) -> dict[str, tuple[int, str]]:
+        """Per target: (deliveries waiting, last error)."""
+        rows = self._all("SELECT target, count(*), max(last_error) FROM outbox GROUP BY target")
+        return {target: (count, error) for target, count, error in rows}

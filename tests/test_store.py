@@ -1,0 +1,183 @@
+"""The store on its own: transactions and the change log, compaction, filters and search over the
+integer key, the hub's tables, requests, backup and restore."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from conftest import make_entry
+from node.catalog import search
+from node.catalog.rules import EntryFilter
+from node.errors import Unavailable
+from node.sharing.model import Request
+from node.store import Store, backup, restore
+
+AT = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+
+
+def stored(provider_code: str = "130100005", seq: int = 1, **overrides):
+    """An entry as a node stores it: with origin, version and times set."""
+    fields = dict(origin="hebei", version=1, published_at=AT, updated_at=AT)
+    fields.update(overrides)
+    return make_entry(provider_code, seq, **fields)
+
+
+def put(store: Store, *entries) -> list[int]:
+    with store.transaction() as tx:
+        return tx.put_entries(entries, log=True)
+
+
+def codes(entries) -> list[str]:
+    return [e.resource_code for e in entries]
+
+
+def test_an_entry_reads_back_as_written(store):
+    entry = stored()
+    put(store, entry)
+    assert store.get_entry(entry.resource_code) == entry
+    assert store.get_entry("130100005/000999") is None
+
+
+def test_each_logged_write_appends_one_change_with_the_next_seq(store):
+    assert put(store, stored(seq=1), stored(seq=2)) == [1, 2]
+    assert put(store, stored(seq=1, version=2, withdrawn=True)) == [3]
+    assert [(c.seq, c.key, c.version, c.op) for c in store.changes_after(0, 10)] == [
+        (1, "130100005/000001", 1, "upsert"), (2, "130100005/000002", 1, "upsert"),
+        (3, "130100005/000001", 2, "withdraw"),
+    ]
+    assert store.head_seq() == 3
+    assert store.count_entries() == (2, 1)
+
+
+def test_a_transaction_that_raises_leaves_no_entry_and_no_change(store):
+    def entries_then_failure():
+        yield from (stored(seq=n) for n in range(1, 600))  # more than one pipelined chunk
+        raise ValueError("entry 600 is invalid")
+
+    with pytest.raises(ValueError):
+        with store.transaction() as tx:
+            tx.put_entries(entries_then_failure(), log=True)
+    assert store.count_entries() == (0, 0)
+    assert store.head_seq() == 0 and store.changes_after(0, 10) == []
+    assert store.search(search.query_phrase("企业"), EntryFilter(), 0, 10) == ([], 0)
+
+
+def test_compaction_keeps_the_newest_changes_and_raises_the_floor(store):
+    put(store, *(stored(seq=n) for n in range(1, 11)))
+    assert store.log_floor() == 0
+    assert store.compact(keep=3) == 7
+    assert store.log_floor() == 7
+    assert [c.seq for c in store.changes_after(0, 100)] == [8, 9, 10]
+    assert store.head_seq() == 10  # seqs are never reused
+    assert store.compact(keep=100) == 7  # the floor never goes down
+
+
+def test_a_region_filter_covers_its_sub_regions(store):
+    put(store, stored("130100005", 1), stored("130102001", 1), stored("130200003", 1), stored("440300002", 1))
+    province = store.list_entries(EntryFilter(region_code="130000"), -1, 100)
+    assert codes(province) == ["130100005/000001", "130102001/000001", "130200003/000001"]
+    prefecture = store.list_entries(EntryFilter(region_code="130100"), -1, 100)
+    assert codes(prefecture) == ["130100005/000001", "130102001/000001"]
+    county = store.list_entries(EntryFilter(region_code="130102"), -1, 100)
+    assert codes(county) == ["130102001/000001"]
+
+
+def test_a_provider_filter_keeps_that_providers_entries_only(store):
+    put(store, stored("130100005", 1), stored("130100005", 2), stored("130100006", 1))
+    assert codes(store.list_entries(EntryFilter(provider_code="130100005"), -1, 100)) == [
+        "130100005/000001", "130100005/000002"]
+
+
+def test_listing_pages_by_id_and_skips_withdrawn_entries_and_other_values(store):
+    put(store, *(stored(seq=n) for n in range(1, 6)), stored(seq=6, withdrawn=True),
+        stored(seq=7, share_type="conditional"), stored(seq=8, origin="beijing"))
+    unconditional = EntryFilter(share_type="unconditional", origin="hebei")
+    first = store.list_entries(unconditional, -1, 3)
+    assert codes(first) == ["130100005/000001", "130100005/000002", "130100005/000003"]
+    rest = store.list_entries(unconditional, 130100005000003, 10)
+    assert codes(rest) == ["130100005/000004", "130100005/000005"]
+    assert codes(store.list_entries(EntryFilter(updated_since=datetime(2027, 1, 1, tzinfo=timezone.utc)), -1, 10)) == []
+
+
+def test_search_puts_name_matches_first_and_applies_the_filter(store):
+    put(store,
+        stored(seq=1, name="道路运输许可", keywords=("户籍",)),  # matches outside its name only
+        stored(seq=2, name="户籍人口信息"),
+        stored("440300002", 1, name="户籍迁移记录"),
+        stored(seq=3, name="户籍登记", withdrawn=True))
+    match = search.query_phrase("户籍")
+    found, total = store.search(match, EntryFilter(), 0, 10)
+    assert total == 3
+    assert set(codes(found[:2])) == {"130100005/000002", "440300002/000001"}  # ranked among themselves
+    assert codes(found[2:]) == ["130100005/000001"]
+    in_hebei, total = store.search(match, EntryFilter(region_code="130000"), 0, 10)
+    assert (codes(in_hebei), total) == (["130100005/000002", "130100005/000001"], 2)
+    second_page, _ = store.search(match, EntryFilter(region_code="130000"), 1, 10)
+    assert codes(second_page) == ["130100005/000001"]
+
+
+def test_a_digest_changes_with_any_version(store):
+    put(store, stored(seq=1), stored(seq=2))
+    before = store.digest(origin="hebei")
+    assert before[0] == 2
+    put(store, stored(seq=2, version=2, name="新名称"))
+    after = store.digest(origin="hebei")
+    assert after[0] == 2 and after[1] != before[1]
+    assert store.digest(origin="beijing")[0] == 0
+
+
+def test_peer_cursors_conflicts_and_the_outbox(store):
+    with store.transaction() as tx:
+        tx.update_peer("hebei", seq=5, epoch="e1")
+        tx.add_conflicts([("hebei", "130100005/000001", "beijing", "held by another origin", "t1")] * 2)
+        tx.enqueue("r1", "hebei", 2)
+        tx.enqueue("r1", "hebei", 1)  # an older version never replaces a newer one
+    assert store.peer("hebei")["seq"] == 5 and store.peer("hebei")["epoch"] == "e1"
+    assert store.peer("guangdong") is None
+    assert store.conflict_counts() == {"hebei": (1, 0)}
+    assert store.due_deliveries(now=1e12) == [("r1", "hebei", 2, 0)]
+    with store.transaction() as tx:
+        tx.delivered("r1", "hebei", 2)
+    assert store.due_deliveries(now=1e12) == [] and store.outbox_summary() == {}
+
+
+def test_a_request_version_is_stored_and_logged(store):
+    request = Request(
+        request_id="r1", consumer_code="440300002", consumer_node="guangdong", resource_code="130100005/000001",
+        owner_code="130100005", owner_node="hebei", purpose="核验", basis="条例", data_items=("企业名称",),
+        share_type="conditional", state="submitted", reason="", version=1, created_at=AT, updated_at=AT)
+    with store.transaction() as tx:
+        assert tx.put_requests([request], log=True) == [1]
+    assert store.get_requests(["r1"]) == {"r1": request}
+    assert store.requests_of_node("hebei") == [request] == store.all_requests()
+    assert [(c.kind, c.key, c.op) for c in store.changes_after(0, 10)] == [("request", "r1", "submitted")]
+
+
+def test_backup_and_restore_keep_the_entries_under_a_new_epoch(tmp_path):
+    live = Store(tmp_path / "live.db", synchronous="normal")
+    entries = [stored(seq=n) for n in range(1, 4)]
+    put(live, *entries)
+    old_epoch = live.epoch
+    backup(live.path, str(tmp_path / "backup.db"))
+    live.close()
+
+    new_epoch = restore(str(tmp_path / "backup.db"), str(tmp_path / "restored" / "node.db"))
+    restored = Store(tmp_path / "restored" / "node.db", synchronous="normal")
+    try:
+        assert restored.epoch == new_epoch != old_epoch
+        assert restored.get_entries(codes(entries)) == {e.resource_code: e for e in entries}
+        assert restored.head_seq() == 3
+    finally:
+        restored.close()
+
+
+def test_a_closed_store_refuses_work(tmp_path):
+    store = Store(tmp_path / "node.db", synchronous="normal")
+    store.close()
+    with pytest.raises(Unavailable):
+        store.count_entries()
+    with pytest.raises(Unavailable):
+        with store.transaction():
+            pass
