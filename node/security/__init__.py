@@ -1,0 +1,1 @@
+"""Who may call a node and what it leaves on record: the federation's PKI, department tokens, the authorization table (added later) and the hash-chained audit trail. Imports only the standard library, cryptography, sqlite3 and node.times (the store's one time format); `tls` also imports grpc, whose credentials it builds."""
