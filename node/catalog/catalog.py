@@ -10,8 +10,8 @@ from node import paging
 from node.catalog import rules
 from node.catalog import regions
 from node.catalog import search
-from node.catalog.rules import Entry, EntryFilter, InvalidEntry
-from node.errors import Invalid, NotFound, PermissionDenied
+from node.catalog.rules import Entry, EntryFilter
+from node.errors import Invalid, InvalidEntry, NotFound, PermissionDenied
 from node.store import Store, code_id
 
 MAX_QUERY = 200
@@ -32,7 +32,7 @@ def _validate(entry: Entry, where: str) -> None:
     try:
         rules.validate_entry(entry)
     except InvalidEntry as exc:
-        raise Invalid(where + exc.field, exc.rule) from None
+        raise InvalidEntry(where + exc.field, exc.rule) from None
 
 
 class Catalog:
@@ -54,11 +54,11 @@ class Catalog:
         An entry whose content is unchanged keeps its version and logs nothing. The entries
         are taken over: the node sets their origin, version and times in place."""
         if not entries:
-            raise Invalid("entries", "must hold at least one entry")
+            raise InvalidEntry("entries", "must hold at least one entry")
         for i, entry in enumerate(entries):  # codes first: they are the keys of everything below
             if not rules.RESOURCE_CODE.match(entry.resource_code):
                 _validate(entry, _where(i, entries))
-                raise Invalid(_where(i, entries) + "resource_code", rules.RESOURCE_CODE_RULE)
+                raise InvalidEntry(_where(i, entries) + "resource_code", rules.RESOURCE_CODE_RULE)
         stored: list[Entry] = []
         counts = {"created": 0, "updated": 0, "unchanged": 0}
         with self.store.transaction() as tx:
@@ -81,7 +81,7 @@ class Catalog:
                     f"{where}provider_code: {entry.provider_code} is not a department of node {self.node_id}"
                 )
             if entry.resource_code in seen:
-                raise Invalid(f"{where}resource_code", f"repeats entries[{seen[entry.resource_code]}] in the same call")
+                raise InvalidEntry(f"{where}resource_code", f"repeats entries[{seen[entry.resource_code]}] in the same call")
             seen[entry.resource_code] = i
             old = existing.get(entry.resource_code)
             if old is not None and old.origin != self.node_id:
@@ -156,7 +156,7 @@ class Catalog:
     @staticmethod
     def _check_code(resource_code: str) -> None:
         if not rules.RESOURCE_CODE.match(resource_code):
-            raise Invalid("resource_code", rules.RESOURCE_CODE_RULE)
+            raise InvalidEntry("resource_code", rules.RESOURCE_CODE_RULE)
 
     @staticmethod
     def _check_filter(where: EntryFilter) -> None:

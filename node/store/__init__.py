@@ -16,7 +16,6 @@ node.sharing.model, node.errors, node.times. Never gRPC.
 
 from node.store.backup import backup, restore
 from node.store.database import Change, Store, Transaction
-from node.store.entries import UPSERT_ENTRY as _UPSERT_ENTRY  # noqa: F401  bench/common.py's raw baseline
 from node.store.entries import code_id, prepare
 
 __all__ = ["Change", "Store", "Transaction", "backup", "code_id", "prepare", "restore"]
