@@ -54,6 +54,7 @@ def start_node(folder):
     config = {
         "node": {"id": "hebei", "role": "provincial", "region_code": "130000"},
         "listen": f"127.0.0.1:{port}",
+        "insecure": True,
         "database": str(folder / "node.db"),
         "departments": [{"code": d, "name": f"部门{d}"} for d in DEPARTMENTS],
         "store": {"synchronous": "full"},

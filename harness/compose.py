@@ -154,6 +154,7 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
         "database": database,
         "departments": [{"code": code, "name": name} for code, name in spec.departments],
         "log": {"level": "info", "format": "json"},
+        "insecure": True,
     }
     if spec.name:
         data["node"]["name"] = spec.name

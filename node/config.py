@@ -52,12 +52,33 @@ class SyncSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class Tls:
+    """The node's certificate and key, and the federation CA that every caller's certificate
+    must come from (mutual TLS)."""
+
+    cert: str
+    key: str
+    ca: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int = 4 * 1024 * 1024
+    max_page_size: int = 1000
+    # Calls one identity may have under way at once; more get RESOURCE_EXHAUSTED.
+    max_calls_per_caller: int = 16
+    # A stream that sends or takes nothing for this long is cancelled.
+    idle_stream_seconds: float = 30.0
+
+
+@dataclasses.dataclass(frozen=True)
 class Uplink:
     """A provincial or ministry node's link to its hub (the `hub:` block): where to send Notify
     and look up entries held elsewhere."""
 
     address: str
     notify: bool = True
+    id: str = "national"  # the hub's node id: the only certificate allowed to pull this node
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,10 +99,16 @@ class Config:
     synchronous: str = "full"
     log_level: str = "info"
     log_format: str = "auto"
-    max_message_bytes: int = 4 * 1024 * 1024
-    max_page_size: int = 1000
+    limits: Limits = Limits()
+    tls: Tls | None = None
+    insecure: bool = False
     grace: float = 5.0
     calendar: Calendar = Calendar()
+
+    @property
+    def hub_id(self) -> str:
+        """The node id of this node's hub (the default when the config names no hub link)."""
+        return self.uplink.id if self.uplink else _default(Uplink, "id")
 
     def department(self, code: str) -> Department | None:
         return next((d for d in self.departments if d.code == code), None)
@@ -177,8 +204,9 @@ def _default(cls: type, name: str) -> Any:
 
 def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = None) -> Config:
     r = Reader(file)
+    d = functools.partial(_default, Config)
     top = r.mapping(data, "", {"node", "listen", "database", "departments", "peers", "sync", "hub",
-                               "change_log", "store", "log", "limits", "shutdown_grace", "sharing"})
+                               "change_log", "store", "log", "limits", "shutdown_grace", "sharing", "tls", "insecure"})
     node = r.mapping(r.get(top, "", "node", lambda v: None), "node", {"id", "role", "region_code", "name"})
     role_name = r.get(node, "node", "role", is_choice(roles.NAMES))
     role = roles.get(role_name)
@@ -239,19 +267,31 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
             r.fail("hub", f"a {role_name} node is the hub; it has no hub link")
         h = r.mapping(top["hub"], "hub", {f.name for f in dataclasses.fields(Uplink)})
         uplink = Uplink(address=r.get(h, "hub", "address", is_address),
-                        notify=r.get(h, "hub", "notify", is_boolean, _default(Uplink, "notify")))
+                        notify=r.get(h, "hub", "notify", is_boolean, _default(Uplink, "notify")),
+                        id=r.get(h, "hub", "id", is_node_id, _default(Uplink, "id")))
+
+    insecure = r.get(top, "", "insecure", is_boolean, d("insecure"))
+    tls = None
+    if top.get("tls") is not None:
+        if insecure:
+            r.fail("insecure", "must not be true when tls is given")
+        t = r.mapping(top["tls"], "tls", {f.name for f in dataclasses.fields(Tls)})
+        tls = Tls(**{f.name: _file(r, t, f"tls", f.name, base_dir) for f in dataclasses.fields(Tls)})
+    elif not insecure:
+        r.fail("tls", "is required: name the node's cert, key and ca (see `cascade pki`), "
+                      "or set `insecure: true` for plaintext on a trusted network")
 
     change_log = r.mapping(top.get("change_log") or {}, "change_log", {"keep", "compact_every"})
     store = r.mapping(top.get("store") or {}, "store", {"synchronous"})
     log = r.mapping(top.get("log") or {}, "log", {"level", "format"})
-    limits = r.mapping(top.get("limits") or {}, "limits", {"max_message_bytes", "max_page_size"})
+    limits = r.mapping(top.get("limits") or {}, "limits", {f.name for f in dataclasses.fields(Limits)})
+    default_limits = Limits()
     sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays"})
     calendar = Calendar(
         answer_days=r.get(sharing, "sharing", "answer_days", is_number(1, 365, True), _default(Calendar, "answer_days")),
         holidays=frozenset(_dates(r, sharing.get("holidays") or [], "sharing.holidays")),
         workdays=frozenset(_dates(r, sharing.get("workdays") or [], "sharing.workdays")),
     )
-    d = functools.partial(_default, Config)
     return Config(
         source=file,
         node_id=r.get(node, "node", "id", is_node_id),
@@ -269,12 +309,30 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         synchronous=r.get(store, "store", "synchronous", is_choice(("full", "normal")), d("synchronous")),
         log_level=r.get(log, "log", "level", is_choice(("debug", "info", "warning", "error")), d("log_level")),
         log_format=r.get(log, "log", "format", is_choice(("auto", "json", "console")), d("log_format")),
-        max_message_bytes=r.get(limits, "limits", "max_message_bytes", is_number(1024, 256 * 1024 * 1024, True),
-                                d("max_message_bytes")),
-        max_page_size=r.get(limits, "limits", "max_page_size", is_number(1, 10000, True), d("max_page_size")),
+        limits=Limits(
+            max_message_bytes=r.get(limits, "limits", "max_message_bytes", is_number(1024, 256 * 1024 * 1024, True),
+                                    default_limits.max_message_bytes),
+            max_page_size=r.get(limits, "limits", "max_page_size", is_number(1, 10000, True),
+                                default_limits.max_page_size),
+            max_calls_per_caller=r.get(limits, "limits", "max_calls_per_caller", is_number(1, 10000, True),
+                                       default_limits.max_calls_per_caller),
+            idle_stream_seconds=float(r.get(limits, "limits", "idle_stream_seconds", is_number(0.1, 86400),
+                                            default_limits.idle_stream_seconds)),
+        ),
+        tls=tls,
+        insecure=insecure,
         grace=float(r.get(top, "", "shutdown_grace", is_number(0, 600), d("grace"))),
         calendar=calendar,
     )
+
+
+def _file(r: Reader, data: dict, path: str, key: str, base_dir: pathlib.Path | None) -> str:
+    """A path that must name an existing file, relative to the config file's folder."""
+    value = r.get(data, path, key, is_text())
+    full = pathlib.Path(value) if base_dir is None or pathlib.Path(value).is_absolute() else base_dir / value
+    if not full.is_file():
+        r.fail(f"{path}.{key}", f"names no readable file ({full})")
+    return str(full.resolve())
 
 
 def is_list(value: Any) -> str | None:

@@ -17,10 +17,12 @@ from node.api import services
 from node.catalog.catalog import Catalog
 from node.catalog.rules import Entry
 from node.config import Config
-from node.hub.channels import PeerChannels
+from node.hub.channels import CHANNEL_OPTIONS, PeerChannels
 from node.hub.courier import Courier, Router
 from node.hub.puller import Puller
 from node.hub.scheduler import PullScheduler
+from node.security.client import Credentials, open_channel
+from node.security.tls import ServerTls, server_credentials
 from node.sharing.workflow import Sharing
 from node.source.uplink import HubLink, HubNotifier
 from node.store import Store
@@ -32,8 +34,8 @@ WORKERS = 32
 def create_server(config: Config) -> grpc.Server:
     """A gRPC server with the node's message limits; the caller adds services and starts it."""
     options = [
-        ("grpc.max_receive_message_length", config.max_message_bytes),
-        ("grpc.max_send_message_length", max(config.max_message_bytes, 64 * 1024 * 1024)),
+        ("grpc.max_receive_message_length", config.limits.max_message_bytes),
+        ("grpc.max_send_message_length", max(config.limits.max_message_bytes, 64 * 1024 * 1024)),
         ("grpc.so_reuseport", 0),
         ("grpc.keepalive_time_ms", 60_000),
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
@@ -68,8 +70,15 @@ class Node:
         departments = {d.code for d in config.departments}
         self.compactor = Compactor(self.store, config.change_log_keep, config.compact_every, self.log)
 
+        # What this node presents when it calls other nodes; a node checks each peer's name.
+        self.credentials = Credentials(config.tls.cert, config.tls.key, config.tls.ca) if config.tls else Credentials()
+        self.server_tls: ServerTls | None = None
+
         # A provincial or ministry node's link to its hub (none when the config has no `hub:`).
-        self.hub_link = HubLink(config.uplink, grpc.insecure_channel) if config.uplink else None
+        self.hub_link = None
+        if config.uplink:
+            self.hub_link = HubLink(config.uplink, lambda address: open_channel(
+                address, self.credentials, server_name=config.hub_id))
         self.notifier = HubNotifier(self.hub_link, self.store, config.node_id, self.log)
         self.changed.listen(self.notifier.changed)
 
@@ -79,12 +88,13 @@ class Node:
         self.scheduler: PullScheduler | None = None
         router = None
         if self.role.pulls_peers:
-            self.peer_channels = PeerChannels(config.peers)
+            self.peer_channels = PeerChannels(config.peers, lambda peer: open_channel(
+                peer.address, self.credentials, server_name=peer.id, options=CHANNEL_OPTIONS))
             self.courier = Courier(self.store, self.peer_channels, config.node_id, self.log)
             self.changed.listen(self.courier.wake)
             router = Router(config.node_id, self.courier)
 
-        self.catalog = Catalog(self.store, config.node_id, departments, max_page_size=config.max_page_size,
+        self.catalog = Catalog(self.store, config.node_id, departments, max_page_size=config.limits.max_page_size,
                                on_change=self.changed.fire)
         self.sharing = Sharing(self.store, config.node_id, departments, config.calendar, lookup=self.lookup_entry,
                                on_change=self.changed.fire, router=router)
@@ -106,7 +116,14 @@ class Node:
         names = services.add_to_server(self.server, self)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
-        self.port = self.server.add_insecure_port(self.config.listen)
+        if self.config.tls:
+            tls = self.config.tls
+            self.server_tls = server_credentials(tls.cert, tls.key, tls.ca)
+            self.port = self.server.add_secure_port(self.config.listen, self.server_tls.credentials)
+        else:
+            self.log.warning("node.insecure", detail="plaintext and no authentication (config says insecure: true); "
+                                                     "run only on a trusted network")
+            self.port = self.server.add_insecure_port(self.config.listen)
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
         self.server.start()
@@ -130,6 +147,13 @@ class Node:
             self.hub_link.close()
         self.store.close()
         self.log.info("node.stopped")
+
+    def reload_tls(self) -> None:
+        """Re-reads the certificate, key and CA files (SIGHUP): new connections use them at once;
+        calls to other nodes use them from their next channel."""
+        if self.server_tls is not None:
+            self.server_tls.reload()
+            self.log.info("node.tls_reloaded", cert=self.config.tls.cert)
 
     def wait(self) -> None:
         if self.server is not None:

@@ -53,6 +53,7 @@ def node_config(tmp_path: pathlib.Path, node_id: str, role: str, region: str, *,
     data = {
         "node": {"id": node_id, "role": role, "region_code": region},
         "listen": "127.0.0.1:0",
+        "insecure": True,
         "database": str(tmp_path / f"{node_id}.db"),
         "departments": [{"code": code, "name": f"部门{code}"} for code in departments],
         "store": {"synchronous": "normal"},

@@ -22,6 +22,7 @@ def hebei_config(tmp_path):
         "database": str(tmp_path / "hebei.db"),
         "departments": [{"code": "130100005", "name": "石家庄市数据和政务服务局"}],
         "log": {"format": "json"},
+        "insecure": True,
     }
 
 
@@ -82,6 +83,9 @@ def test_sigterm_stops_gracefully(tmp_path):
     (lambda c: c["departments"][0].update(code="440000001"), "departments[0].code", "region"),
     (lambda c: c.update(listen="localhost"), "listen", "HOST:PORT"),
     (lambda c: c.update(peers=[{"id": "x"}]), "peers", "only a national node"),
+    (lambda c: c.pop("insecure"), "tls", "is required"),
+    (lambda c: c.update(tls={"cert": "nowhere.pem", "key": "nowhere.key", "ca": "ca.pem"}), "insecure", "must not be true"),
+    (lambda c: c.update(insecure=False, tls={"cert": "nowhere.pem", "key": "k", "ca": "c"}), "tls.cert", "names no readable file"),
 ])
 def test_bad_config_stops_start_up_naming_file_key_and_rule(tmp_path, change, key, rule):
     config = dict(hebei_config(tmp_path), listen="127.0.0.1:0")

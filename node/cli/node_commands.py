@@ -26,7 +26,7 @@ def node() -> None:
                    "Default: write none.")
 def node_run(config_path: str, port_file: str | None) -> None:
     """Start a node and serve until SIGTERM or SIGINT (graceful: health NOT_SERVING, in-flight
-    calls finish, database closed)."""
+    calls finish, database closed). SIGHUP re-reads the TLS certificate, key and CA files."""
     from node import logs
     from node.server import Node
 
@@ -39,14 +39,20 @@ def node_run(config_path: str, port_file: str | None) -> None:
         tmp.write_text(str(server.port))
         tmp.replace(port_file)
     stopping = threading.Event()
+    reloading = threading.Event()
 
     def on_signal(signum, _frame):
-        stopping.set()
+        (reloading if signum == signal.SIGHUP else stopping).set()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, on_signal)
     while not stopping.wait(1.0):
-        pass
+        if reloading.is_set():
+            reloading.clear()
+            try:
+                server.reload_tls()
+            except Exception as exc:  # keeps serving with the files it has
+                server.log.error("node.tls_reload_failed", error=str(exc))
     server.log.info("node.stopping", signal="received")
     server.stop()
 

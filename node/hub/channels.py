@@ -20,12 +20,8 @@ CHANNEL_OPTIONS = [
 ]
 
 
-def insecure_channel(peer: Peer) -> grpc.Channel:
-    return grpc.insecure_channel(peer.address, options=CHANNEL_OPTIONS)
-
-
 class PeerChannels:
-    def __init__(self, peers: tuple[Peer, ...], open_channel: Callable[[Peer], grpc.Channel] = insecure_channel):
+    def __init__(self, peers: tuple[Peer, ...], open_channel: Callable[[Peer], grpc.Channel]):
         self.peers: dict[str, Peer] = {p.id: p for p in peers}
         self._open = open_channel
         self._channels: dict[str, grpc.Channel] = {}

@@ -26,6 +26,7 @@ server name against it by plain comparison (checked with a server named `nationa
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import re
 import tempfile
@@ -89,8 +90,13 @@ def init_ca(directory: str | os.PathLike, *, name: str = "catalog cascade federa
 
 
 def issue(directory: str | os.PathLike, name: str, *, kind: str = "node", days: int = 825,
-          not_before: dt.datetime | None = None, not_after: dt.datetime | None = None) -> tuple[Path, Path]:
+          not_before: dt.datetime | None = None, not_after: dt.datetime | None = None,
+          hosts: tuple[str, ...] = ()) -> tuple[Path, Path]:
     """Issue `<name>.pem` and `<name>.key` signed by the CA in `directory`; return (cert path, key path).
+
+    The name is the certificate's identity (its first subject alternative name); `hosts` (DNS
+    names or IP addresses) are added after it, so that a client that knows only the node's
+    address (an operator's tool on `127.0.0.1:PORT`) can still check the server's certificate.
 
     Re-issuing a name replaces its files atomically, so a node reloading them never reads half a file.
     """
@@ -123,7 +129,7 @@ def issue(directory: str | os.PathLike, name: str, *, kind: str = "node", days: 
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name), *map(_host_name, hosts)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(
             digital_signature=True, content_commitment=False, key_encipherment=False,
@@ -143,6 +149,13 @@ def issue(directory: str | os.PathLike, name: str, *, kind: str = "node", days: 
     return cert_path, key_path
 
 
+def _host_name(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
 def identity_of(cert_pem: bytes) -> tuple[str, str]:
     """The (name, kind) a certificate speaks for: its SAN DNS name and its subject OU."""
     cert = x509.load_pem_x509_certificate(cert_pem)
@@ -152,8 +165,8 @@ def identity_of(cert_pem: bytes) -> tuple[str, str]:
         raise PkiError("the certificate has no subject alternative name; it was not issued by `cascade pki`") from None
     names = san.get_values_for_type(x509.DNSName)
     units = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
-    if len(names) != 1 or len(units) != 1:
-        raise PkiError("the certificate must carry exactly one DNS name and one OU")
+    if not names or len(units) != 1:
+        raise PkiError("the certificate must carry a DNS name (its identity, first) and exactly one OU")
     return names[0], str(units[0].value)
 
 
