@@ -121,8 +121,6 @@ class Node:
             self.server_tls = server_credentials(tls.cert, tls.key, tls.ca)
             self.port = self.server.add_secure_port(self.config.listen, self.server_tls.credentials)
         else:
-            self.log.warning("node.insecure", detail="plaintext and no authentication (config says insecure: true); "
-                                                     "run only on a trusted network")
             self.port = self.server.add_insecure_port(self.config.listen)
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
@@ -132,7 +130,10 @@ class Node:
         for name in ("", *names):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.log.info("node.started", listen=self.config.listen, port=self.port, database=self.config.database,
-                      epoch=self.store.epoch, head_seq=self.store.head_seq())
+                      epoch=self.store.epoch, head_seq=self.store.head_seq(), tls=self.config.tls is not None)
+        if self.config.tls is None:
+            self.log.warning("node.insecure", detail="plaintext and no authentication (the config says "
+                                                     "insecure: true): run it only on a trusted network")
         return self
 
     def stop(self, grace: float | None = None) -> None:
