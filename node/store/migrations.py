@@ -85,7 +85,15 @@ def m004_peer_live_entries(db: sqlite_utils.Database) -> None:
                "(SELECT count(*) FROM entries WHERE origin = peers.node_id AND withdrawn = 0)")
 
 
-MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries]
+def m005_security(db: sqlite_utils.Database) -> None:
+    """Department tokens (stored hashed) and the hash-chained audit trail."""
+    from node.security import audit, tokens
+
+    tokens.create_tables(db.conn)
+    audit.create_tables(db.conn)
+
+
+MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security]
 
 
 def migrate(db: sqlite_utils.Database) -> int:
