@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 
 from node import logs, roles
 from node.api import services
+from node.api.guard import Guard
 from node.catalog.catalog import Catalog
 from node.catalog.rules import Entry
 from node.config import Config
@@ -28,10 +29,10 @@ from node.source.uplink import HubLink, HubNotifier
 from node.store import Store
 from node.store.compactor import Compactor
 
-WORKERS = 32
+WORKERS = 64
 
 
-def create_server(config: Config) -> grpc.Server:
+def create_server(config: Config, interceptors=()) -> grpc.Server:
     """A gRPC server with the node's message limits; the caller adds services and starts it."""
     options = [
         ("grpc.max_receive_message_length", config.limits.max_message_bytes),
@@ -41,7 +42,8 @@ def create_server(config: Config) -> grpc.Server:
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ("grpc.keepalive_permit_without_calls", 1),
     ]
-    return grpc.server(futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="rpc"), options=options)
+    return grpc.server(futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="rpc"), options=options,
+                       interceptors=interceptors)
 
 
 class ChangeSignal:
@@ -104,6 +106,7 @@ class Node:
                                            on_requests=self.courier.wake)
 
         self.jobs: list[roles.Job] = self.role.jobs(self)
+        self.guard = Guard(config, self.store, WORKERS, self.log)
         self.server: grpc.Server | None = None
         self.health = health.HealthServicer()
         self.port = 0
@@ -112,7 +115,8 @@ class Node:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> "Node":
-        self.server = create_server(self.config)
+        self.server = create_server(self.config, interceptors=[self.guard])
+        self.guard.start()
         names = services.add_to_server(self.server, self)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
@@ -144,6 +148,7 @@ class Node:
             job.stop()
         if self.server is not None:
             self.server.stop(grace).wait()
+        self.guard.stop()
         if self.hub_link is not None:
             self.hub_link.close()
         self.store.close()

@@ -36,8 +36,9 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
         reply = admin_pb2.NodeStatus(
             node_id=node.config.node_id, role=node.config.role, region_code=node.config.region_code,
             head=serde.cursor_to_proto(Cursor(store.epoch, store.head_seq())),
-            entries=count, live_entries=live, uptime_seconds=node.uptime(),
+            entries=count, live_entries=live, uptime_seconds=node.uptime(), secure=node.config.tls is not None,
         )
+        reply.audit_seq, reply.audit_hash = store.audit_head()
         if node.scheduler is not None:
             reply.peers.extend(serde.peer_status_to_proto(s) for s in node.scheduler.peer_states())
             for peer, code, held_by, reason, at in store.conflicts():

@@ -87,6 +87,7 @@ def apply_batch(tx: Transaction, peer: Peer, prepared: PreparedBatch, now: datet
     result, accepted, held = _screen(tx, peer, batch.entries, prepared.reasons, stamp)
     writes = [e for e in accepted if e.resource_code not in held or e.version > held[e.resource_code].version]
     tx.put_prepared([prepared.rows[e.resource_code] for e in writes])
+    tx.record("entry", (e.resource_code for e in writes))
     result.applied, result.unchanged, result.batches = len(writes), len(accepted) - len(writes), 1
     _take_requests(tx, peer, batch, stamp, result, sharing)
     state = tx.peer(peer.id) or {}
@@ -115,6 +116,7 @@ def apply_slice(tx: Transaction, peer: Peer, part: Slice, now: datetime,
     tombs = [dataclasses.replace(e, withdrawn=True, version=0, updated_at=now) for e in gone.values()
              if not (e.withdrawn and e.version == 0)]
     tx.put_entries(writes + tombs, log=False)
+    tx.record("entry", (e.resource_code for e in writes + tombs))
     result.applied, result.unchanged, result.tombstoned = len(writes), len(accepted) - len(writes), len(tombs)
     live = (state.get("live_entries") or 0) + live_delta(writes, held) + live_delta(tombs, gone)
     resync_seq = min(state.get("resync_seq") or part.cursor.seq, part.cursor.seq)

@@ -20,6 +20,7 @@ from node.hub import apply
 from node.hub.apply import PullResult
 from node.hub.channels import PeerChannels
 from node.proto import cascade_pb2, cascade_pb2_grpc
+from node.security import audit
 from node.store import Store
 
 if TYPE_CHECKING:
@@ -44,7 +45,12 @@ class Puller:
 
     def pull(self, peer: Peer) -> PullResult:
         """One pull: resumes an unfinished resync, then streams changes after the cursor;
-        resyncs once if the peer says the cursor is stale."""
+        resyncs once if the peer says the cursor is stale. What it writes is on the audit trail
+        in the peer's name."""
+        with audit.acting_as(f"node:{peer.id}", "sync.pull"):
+            return self._pull(peer)
+
+    def _pull(self, peer: Peer) -> PullResult:
         stub = cascade_pb2_grpc.CascadeStub(self.channels.get(peer))
         result = PullResult()
         if (self.store.peer(peer.id) or {}).get("resync_after") is not None:

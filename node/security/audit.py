@@ -12,6 +12,8 @@ anyone with the file can drop them, and that is what the chain is for.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import json
@@ -42,6 +44,25 @@ SCHEMA = (
 )
 
 COLUMNS = "seq, at, actor, method, object, outcome, detail, prev_hash, hash"
+
+# Who is acting in this thread and through which call: the API's guard sets it for each call, the
+# hub's puller for each pull, so that the store can name them in the record of what a
+# transaction wrote without every domain function passing the caller along.
+_ACTING = contextvars.ContextVar("audit_acting", default=("node", "internal"))
+
+
+@contextlib.contextmanager
+def acting_as(actor: str, method: str):
+    token = _ACTING.set((actor, method))
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
+
+
+def acting() -> tuple[str, str]:
+    """(actor, method) of the call under way in this thread."""
+    return _ACTING.get()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Iterable, Iterator
 import sqlite_utils
 
 from node.errors import Unavailable
+from node.security import audit
 from node.store.entries import EntryReads, EntryWrites
 from node.store.migrations import migrate
 from node.store.peers import PeerReads, PeerWrites
@@ -43,6 +44,30 @@ def new_epoch() -> str:
     return secrets.token_hex(8)
 
 
+class Written:
+    """What one transaction wrote, summed up for its audit record: per kind of object, how many
+    and the first and last key."""
+
+    def __init__(self):
+        self.kinds: dict[str, list] = {}  # kind -> [count, first key, last key]
+
+    def add(self, kind: str, keys: Iterable[str]) -> None:
+        for key in keys:
+            seen = self.kinds.get(kind)
+            if seen is None:
+                self.kinds[kind] = [1, key, key]
+            else:
+                seen[0] += 1
+                seen[2] = key
+
+    def __bool__(self) -> bool:
+        return bool(self.kinds)
+
+    def describe(self) -> str:
+        return "; ".join(f"{kind} {first}" if count == 1 else f"{count} {kind}s {first}..{last}"
+                         for kind, (count, first, last) in self.kinds.items())
+
+
 class DatabaseTransaction:
     """The writer's view inside one `BEGIN IMMEDIATE` transaction: the change log and meta.
     `writer` is the thread that runs bulk inserts while the caller prepares the next rows."""
@@ -50,6 +75,11 @@ class DatabaseTransaction:
     def __init__(self, conn: sqlite3.Connection, writer: futures.ThreadPoolExecutor):
         self.conn = conn
         self.writer = writer
+        self.written = Written()
+
+    def record(self, kind: str, keys: Iterable[str]) -> None:
+        """Notes a write that the change log does not carry (the hub's copies), for the audit trail."""
+        self.written.add(kind, keys)
 
     def log_changes(self, changes: list[tuple]) -> list[int]:
         """Appends (kind, key, version, op, at) rows; returns their seqs. This transaction is the
@@ -57,6 +87,8 @@ class DatabaseTransaction:
         rows = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchall()
         head = rows[0][0] if rows else 0
         self.conn.executemany("INSERT INTO changes(kind, key, version, op, at) VALUES (?, ?, ?, ?, ?)", changes)
+        for kind, key, *_ in changes:
+            self.written.add(kind, (key,))
         return list(range(head + 1, head + 1 + len(changes)))
 
     def set_meta(self, key: str, value: str) -> None:
@@ -104,17 +136,27 @@ class Database:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """The one write transaction at a time; commits on success, rolls back on any error."""
+        """The one write transaction at a time; commits on success, rolls back on any error.
+        What it wrote gets its audit record, naming the actor, in the same transaction."""
         with self._write_lock:
             if self._closed:
                 raise Unavailable("the node is shutting down")
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield Transaction(self.conn, self._writer)
+                tx = Transaction(self.conn, self._writer)
+                yield tx
+                if tx.written:
+                    actor, method = audit.acting()
+                    audit.append(self.conn, actor, method, tx.written.describe(), "ok")
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+
+    def audit_head(self) -> tuple[int, str]:
+        """(seq, hash) of the newest audit record."""
+        with self.reading() as conn:
+            return audit.head(conn)
 
     def new_epoch(self) -> str:
         """Gives the database a new epoch, as after a restore: peers' cursors become stale."""

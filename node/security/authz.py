@@ -1,0 +1,185 @@
+"""Who may call what: one rule for every RPC a node serves, deny by default.
+
+A caller is known by the certificate it connected with (mutual TLS: a node's, an operator's or
+a tool's, all from the federation CA) and, for a department, by the bearer token it sends. The
+table below is the whole policy; node/api/guard.py applies it to every call, and a test fails
+if any method of any service has no rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Iterable
+
+from node.errors import PermissionDenied, Unauthenticated
+
+# Who a rule lets in.
+ANYONE = "anyone"  # any caller with a certificate from the federation CA (health, reflection)
+READER = "reader"  # any valid token, or a node's or an operator's certificate
+DEPARTMENT = "department"  # a department's token with the rule's scope, speaking only for itself
+OPERATOR = "operator"  # an operator's certificate, or a token with the operator scope
+HUB = "hub"  # this node's own hub, by its certificate
+PEER = "peer"  # one of this hub's peers, by its certificate
+
+WHO = {
+    ANYONE: "any caller with a federation certificate",
+    READER: "any valid token, or a node's or operator's certificate",
+    DEPARTMENT: "a department's token with scope `{scope}`, only for its own department code",
+    OPERATOR: "an operator certificate or a token with scope `operator`",
+    HUB: "this node's hub (its certificate names `hub.id`)",
+    PEER: "one of this hub's peers (its certificate names a `peers[].id`)",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Caller:
+    """Who is calling: `name` and `kind` from the client certificate, the rest from the token."""
+
+    name: str = ""
+    kind: str = ""  # node, operator or client
+    department: str = ""  # "" for an operator token or no token
+    scopes: frozenset[str] = frozenset()
+    token_id: str = ""
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.token_id)
+
+    @property
+    def is_operator(self) -> bool:
+        return self.kind == "operator" or "operator" in self.scopes
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names the caller: the department and the certificate it came through."""
+        if self.department:
+            return f"{self.department}@{self.name}"
+        if self.token_id:
+            return f"token:{self.token_id}@{self.name}"
+        return f"{self.kind}:{self.name}" if self.kind else (self.name or "anonymous")
+
+    @property
+    def key(self) -> str:
+        """The identity whose calls under way are counted together."""
+        return f"token:{self.token_id}" if self.token_id else f"{self.kind}:{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    who: str
+    scope: str = ""
+    # The department codes a request speaks for; the caller's department must be each of them.
+    speaks_for: Callable[[object], Iterable[str]] | None = None
+    # The department codes a reply is about; the caller's department must be one of them.
+    reply_about: Callable[[object], Iterable[str]] | None = None
+    # Whether an operator may also make this call (reads of requests, for oversight).
+    or_operator: bool = False
+
+    def describe(self) -> str:
+        text = WHO[self.who].format(scope=self.scope)
+        return text + ("; or an operator" if self.or_operator else "")
+
+
+def _entries_of(message) -> list[str]:
+    entries = ([message.entry] if message.HasField("entry") else []) + list(message.entries)
+    return [e.provider_code for e in entries]
+
+
+def _named(*codes: str) -> list[str]:
+    """Codes a listing names; it must name at least one, and only the caller's own."""
+    return [c for c in codes if c] or [""]
+
+
+CATALOG, CASCADE, SHARING, ADMIN = ("/node.proto.Catalog/", "/node.proto.Cascade/", "/node.proto.Sharing/",
+                                    "/node.proto.Admin/")
+RULES: dict[str, Rule] = {
+    CATALOG + "PublishEntry": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.entry.provider_code]),
+    CATALOG + "PublishEntries": Rule(DEPARTMENT, "publish", speaks_for=_entries_of),
+    # A resource code starts with its provider's code.
+    CATALOG + "WithdrawEntry": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]]),
+    CATALOG + "GetEntry": Rule(READER),
+    CATALOG + "ListEntries": Rule(READER),
+    CATALOG + "SearchEntries": Rule(READER),
+    CASCADE + "PullChanges": Rule(HUB),
+    CASCADE + "Snapshot": Rule(HUB),
+    CASCADE + "GetDigest": Rule(HUB),
+    CASCADE + "Notify": Rule(PEER),
+    SHARING + "SubmitRequest": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.consumer_code]),
+    SHARING + "WithdrawRequest": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.consumer_code]),
+    SHARING + "DecideRequest": Rule(DEPARTMENT, "decide", speaks_for=lambda m: [m.department_code]),
+    SHARING + "GetRequest": Rule(DEPARTMENT, "read", reply_about=lambda r: [r.consumer_code, r.owner_code],
+                                 or_operator=True),
+    SHARING + "ListRequests": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.consumer_code, m.owner_code),
+                                   or_operator=True),
+    SHARING + "DeliverRequest": Rule(HUB),
+    ADMIN + "Status": Rule(OPERATOR),
+    ADMIN + "SyncNow": Rule(OPERATOR),
+    ADMIN + "Verify": Rule(OPERATOR),
+    ADMIN + "Scorecard": Rule(READER),
+    "/grpc.health.v1.Health/Check": Rule(ANYONE),
+    "/grpc.health.v1.Health/Watch": Rule(ANYONE),
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": Rule(ANYONE),
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": Rule(ANYONE),
+}
+
+
+class Policy:
+    """The table applied for one node, which knows its hub and its peers."""
+
+    def __init__(self, hub_id: str, peer_ids: Iterable[str], rules: dict[str, Rule] = RULES):
+        self.hub_id = hub_id
+        self.peer_ids = frozenset(peer_ids)
+        self.rules = rules
+
+    def rule(self, method: str) -> Rule:
+        rule = self.rules.get(method)
+        if rule is None:
+            raise PermissionDenied(f"{method}: no rule allows this call (deny by default)")
+        return rule
+
+    def admit(self, rule: Rule, caller: Caller) -> None:
+        """Whether the caller may make this kind of call at all (before the request is read)."""
+        if not caller.name:
+            raise Unauthenticated("a client certificate from the federation CA is required")
+        if rule.who == ANYONE:
+            return
+        if rule.who == READER:
+            if caller.has_token or caller.kind in ("node", "operator"):
+                return
+            raise Unauthenticated("a bearer token is required (authorization: Bearer ...)")
+        if rule.who == OPERATOR or (rule.or_operator and caller.is_operator):
+            if caller.is_operator:
+                return
+            raise PermissionDenied(f"only an operator may do this; {caller.actor} is not one")
+        if rule.who == HUB:
+            if caller.kind == "node" and caller.name == self.hub_id:
+                return
+            raise PermissionDenied(f"only this node's hub ({self.hub_id}) may do this; {caller.actor} is not it")
+        if rule.who == PEER:
+            if caller.kind == "node" and caller.name in self.peer_ids:
+                return
+            raise PermissionDenied(f"only a peer of this hub may do this; {caller.actor} is not one")
+        # DEPARTMENT
+        if not caller.has_token:
+            raise Unauthenticated("a department's bearer token is required (authorization: Bearer ...)")
+        if not caller.department:
+            raise PermissionDenied(f"a department's token is required; {caller.actor} speaks for none")
+        if rule.scope not in caller.scopes:
+            raise PermissionDenied(f"the token of {caller.department} lacks the scope {rule.scope!r} "
+                                   f"(it has: {', '.join(sorted(caller.scopes)) or 'none'})")
+
+    def check_request(self, rule: Rule, caller: Caller, message) -> None:
+        """Whether the request speaks only for the caller's own department."""
+        if rule.speaks_for is None or (rule.or_operator and caller.is_operator):
+            return
+        for code in rule.speaks_for(message):
+            if code != caller.department:
+                shown = code or "(none named)"
+                raise PermissionDenied(f"department {caller.department} may act only for itself, not for {shown}")
+
+    def check_reply(self, rule: Rule, caller: Caller, reply) -> None:
+        """Whether what the call found is the caller's to read."""
+        if rule.reply_about is None or (rule.or_operator and caller.is_operator):
+            return
+        if caller.department not in set(rule.reply_about(reply)):
+            raise PermissionDenied(f"department {caller.department} may read only its own requests")
