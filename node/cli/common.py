@@ -1,8 +1,10 @@
-"""What more than one command group shares: errors, the channel to a node, the options every
-client command takes, and reading a node's config."""
+"""What more than one command group shares: errors, the node a client command calls and how
+(--target, TLS files, token), the channel to it, and reading a node's config."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import sys
 
 import click
@@ -19,10 +21,32 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-def channel(target: str):
-    import grpc  # here, not at the top: `cascade --help` and `node check-config` start faster without it
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """The node a client command calls: its address, the name its certificate must carry (empty:
+    the address's host), our certificate, key and CA (all three, or none for plaintext) and token."""
 
-    return grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", MAX_MESSAGE)])
+    address: str
+    server_name: str = ""
+    cert: str = ""
+    key: str = ""
+    ca: str = ""
+    token: str = ""
+
+
+def channel(target: Target):
+    """A channel to the node: mutual TLS when a certificate is given, else plaintext (nodes with
+    `insecure: true`); the token, if any, goes with every call."""
+    # Imported here, not at the top: `cascade --help` and `node check-config` start faster without grpc.
+    from node.security.client import Credentials, open_channel
+    from node.security.tls import TlsError
+
+    credentials = Credentials(target.cert, target.key, target.ca, target.token)
+    try:
+        return open_channel(target.address, credentials, server_name=target.server_name,
+                            options=[("grpc.max_receive_message_length", MAX_MESSAGE)])
+    except TlsError as exc:  # a certificate, key or CA file that cannot be read
+        fail(str(exc))
 
 
 def call(fn, request, timeout: float = 30.0):
@@ -36,7 +60,7 @@ def call(fn, request, timeout: float = 30.0):
         sys.exit(1)
 
 
-def admin_stub(target: str):
+def admin_stub(target: Target):
     """The Admin service: status, sync, verify (hub operations) and the scorecard (requests)."""
     from node.proto import admin_pb2_grpc
 
@@ -51,9 +75,50 @@ def load_config(path: str) -> config_mod.Config:
         fail(str(exc))
 
 
-target_option = click.option(
-    "--target", envvar="CASCADE_TARGET", default=DEFAULT_TARGET, show_default=True,
-    help="HOST:PORT of the node to call (env CASCADE_TARGET).")
+config_option = click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+                             help="The node's YAML config file (README, section 'Node config reference').")
+
+_TLS_FILES = ("cert", "key", "ca")
+
+CLIENT_OPTIONS = (  # shown in this order; the command receives them as one Target named `target`
+    click.option("--target", envvar="CASCADE_TARGET", default=DEFAULT_TARGET, show_default=True,
+                 help="HOST:PORT of the node to call (env CASCADE_TARGET)."),
+    click.option("--token", envvar="CASCADE_TOKEN", default="",
+                 help="Bearer token to present (env CASCADE_TOKEN), as printed by `cascade token issue`. "
+                      "Default: none."),
+    click.option("--cert", envvar="CASCADE_CERT", default="", type=click.Path(dir_okay=False),
+                 help="Our certificate file, from `cascade pki issue` (env CASCADE_CERT). With --key and --ca "
+                      "the call uses mutual TLS; without all three it goes in plaintext, which only nodes "
+                      "with `insecure: true` accept."),
+    click.option("--key", envvar="CASCADE_KEY", default="", type=click.Path(dir_okay=False),
+                 help="The private key of --cert (env CASCADE_KEY)."),
+    click.option("--ca", envvar="CASCADE_CA", default="", type=click.Path(dir_okay=False),
+                 help="The federation CA certificate the node's certificate must chain to (env CASCADE_CA)."),
+    click.option("--server-name", envvar="CASCADE_SERVER_NAME", default="",
+                 help="The node id the node's certificate must name, e.g. hebei (env CASCADE_SERVER_NAME). "
+                      "Default: the host of --target."),
+)
+
+
+def client_options(fn):
+    """Adds --target, --token, --cert, --key, --ca and --server-name to a command that calls a
+    node, and hands it a `target` (a Target); a partial cert/key/ca set ends it with exit 2."""
+
+    @functools.wraps(fn)
+    def command(*args, target, token, cert, key, ca, server_name, **kwargs):
+        files = {"cert": cert, "key": key, "ca": ca}
+        given = [name for name in _TLS_FILES if files[name]]
+        if given and len(given) < len(_TLS_FILES):
+            missing = [f"--{name}" for name in _TLS_FILES if not files[name]]
+            fail(f"mutual TLS needs --cert, --key and --ca together (or CASCADE_CERT, CASCADE_KEY, CASCADE_CA); "
+                 f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
+        return fn(*args, target=Target(target, server_name, cert, key, ca, token), **kwargs)
+
+    # wraps() shares fn's list of click parameters; a copy keeps fn's own list untouched.
+    command.__click_params__ = list(getattr(fn, "__click_params__", []))
+    for option in reversed(CLIENT_OPTIONS):
+        command = option(command)
+    return command
 
 
 def page_options(what: str, default_size: int):

@@ -9,7 +9,7 @@ import click
 import yaml
 
 from node.catalog.rules import CATEGORIES, SHARE_TYPES, UPDATE_CYCLES
-from node.cli.common import call, channel, echo_next_page, fail, page_options, target_option
+from node.cli.common import Target, call, channel, client_options, echo_next_page, fail, page_options
 from node.cli.tables import print_table
 
 BULK_CHUNK = 500  # entries per message of a bulk load: well under the 64 MiB message limit
@@ -20,7 +20,7 @@ def entry() -> None:
     """Publish, read, list, search and withdraw catalog entries."""
 
 
-def catalog_stub(target: str):
+def catalog_stub(target: Target):
     from node.proto import catalog_pb2_grpc
 
     return catalog_pb2_grpc.CatalogStub(channel(target))
@@ -28,7 +28,12 @@ def catalog_stub(target: str):
 
 def read_entries(path: str) -> list[dict]:
     """Entries from a YAML or JSON file: one entry, a list, or a mapping with `entries`."""
-    text = sys.stdin.read() if path == "-" else pathlib.Path(path).read_text(encoding="utf-8")
+    try:
+        text = sys.stdin.read() if path == "-" else pathlib.Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"{path}: cannot be read: {exc.strerror or exc}")
+    except UnicodeDecodeError as exc:
+        fail(f"{path}: cannot be read: not UTF-8 text ({exc.reason} at byte {exc.start})")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -44,8 +49,8 @@ def read_entries(path: str) -> list[dict]:
 
 @entry.command("publish")
 @click.argument("path", type=click.Path(allow_dash=True))
-@target_option
-def entry_publish(path: str, target: str) -> None:
+@client_options
+def entry_publish(path: str, target: Target) -> None:
     """Publish the entries in PATH (YAML or JSON; - for stdin). Several go as one bulk load:
     all or nothing."""
     from google.protobuf import json_format
@@ -72,8 +77,8 @@ def entry_publish(path: str, target: str) -> None:
 
 @entry.command("get")
 @click.argument("resource_code")
-@target_option
-def entry_get(resource_code: str, target: str) -> None:
+@client_options
+def entry_get(resource_code: str, target: Target) -> None:
     """Print the entry RESOURCE_CODE (provider_code/sequence, e.g. 130100005/000123) as YAML."""
     from node.api import serde
     from node.proto import catalog_pb2
@@ -84,8 +89,8 @@ def entry_get(resource_code: str, target: str) -> None:
 
 @entry.command("withdraw")
 @click.argument("resource_code")
-@target_option
-def entry_withdraw(resource_code: str, target: str) -> None:
+@client_options
+def entry_withdraw(resource_code: str, target: Target) -> None:
     """Withdraw the entry RESOURCE_CODE (it stays as a tombstone so the hub learns of it)."""
     from node.proto import catalog_pb2
 
@@ -126,7 +131,7 @@ def print_entries(entries, total: int | None = None) -> None:
 @entry.command("list")
 @filter_options
 @page_options("entries", 50)
-@target_option
+@client_options
 def entry_list(provider, region, category, share_type, update_cycle, origin, page_size, page_token, target):
     """List live entries in resource_code order, as a table."""
     from node.proto import catalog_pb2
@@ -143,7 +148,7 @@ def entry_list(provider, region, category, share_type, update_cycle, origin, pag
 @click.argument("query")
 @filter_options
 @page_options("entries", 20)
-@target_option
+@client_options
 def entry_search(query, provider, region, category, share_type, update_cycle, origin, page_size, page_token, target):
     """Full-text search for QUERY (Chinese substrings of any length, Latin words by prefix), best
     first, as a table."""

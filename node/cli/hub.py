@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from node.cli.common import admin_stub, call, target_option
+from node.cli.common import Target, admin_stub, call, client_options
 from node.cli.tables import ago, print_table
 
 PEER_HEADER = ("peer", "state", "cursor", "behind", "last ok", "entries hub/peer", "conflicts", "backoff", "outbox",
@@ -28,10 +28,10 @@ def print_peers(peers) -> None:
 
 
 @click.command("status")
-@target_option
+@client_options
 @click.option("--json", "as_json", is_flag=True,
               help="Print the raw status message as JSON instead of the summary and peer table.")
-def status(target: str, as_json: bool) -> None:
+def status(target: Target, as_json: bool) -> None:
     """Show a node's head and, at the hub, each peer's cursor, lag, last error and backoff."""
     from google.protobuf import json_format
 
@@ -59,8 +59,8 @@ def sync() -> None:
 @click.argument("peer", required=False, default="")
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Wait until the pull has finished (up to 600 s), or only start it.")
-@target_option
-def sync_now(peer: str, wait: bool, target: str) -> None:
+@client_options
+def sync_now(peer: str, wait: bool, target: Target) -> None:
     """Pull PEER (a node id; default: every peer) now, then show the peer table."""
     from node.proto import admin_pb2
 
@@ -71,8 +71,8 @@ def sync_now(peer: str, wait: bool, target: str) -> None:
 
 @click.command("verify")
 @click.argument("peer", required=False, default="")
-@target_option
-def verify(peer: str, target: str) -> None:
+@client_options
+def verify(peer: str, target: Target) -> None:
     """Compare PEER's (default: every peer's) digest of its entries with the hub's copy; exit 1 if
     any differs or cannot be reached."""
     from node.proto import admin_pb2

@@ -8,10 +8,7 @@ import threading
 
 import click
 
-from node.cli.common import load_config
-
-config_option = click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-                             help="The node's YAML config file (README, section 'Node config reference').")
+from node.cli.common import config_option, load_config
 
 
 @click.group()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from node.cli.common import admin_stub, call, channel, echo_next_page, page_options, target_option
+from node.cli.common import Target, admin_stub, call, channel, client_options, echo_next_page, page_options
 from node.cli.tables import print_table
 from node.sharing.model import STATES
 
@@ -18,7 +18,7 @@ def requests() -> None:
     """File, follow and answer sharing requests (供需对接)."""
 
 
-def sharing_stub(target: str):
+def sharing_stub(target: Target):
     from node.proto import sharing_pb2_grpc
 
     return sharing_pb2_grpc.SharingStub(channel(target))
@@ -41,7 +41,7 @@ def print_request(r, history: bool = False) -> None:
 @click.option("--basis", required=True, help="依据: the legal or business basis.")
 @click.option("--item", "items", multiple=True, required=True,
               help="A data item of the entry wanted, by name (repeat for several; at least one).")
-@target_option
+@client_options
 def requests_submit(consumer, resource_code, purpose, basis, items, target):
     """File a request at the consumer's own node and print it (its id comes first)."""
     from node.proto import sharing_pb2
@@ -53,7 +53,7 @@ def requests_submit(consumer, resource_code, purpose, basis, items, target):
 
 @requests.command("get")
 @click.argument("request_id")
-@target_option
+@client_options
 def requests_get(request_id, target):
     """Show the request REQUEST_ID and its history as this node holds it."""
     from node.proto import sharing_pb2
@@ -67,7 +67,7 @@ def requests_get(request_id, target):
 @click.option("--state", default="", help=f"Only requests in this state: {', '.join(STATES)}. Default: any.")
 @click.option("--overdue", is_flag=True, help="Only pending requests past their deadline (--state is then ignored).")
 @page_options("requests", 50)
-@target_option
+@client_options
 def requests_list(consumer, owner, state, overdue, page_size, page_token, target):
     """List requests held at a node (at the hub: every request that crossed nodes)."""
     from node.proto import sharing_pb2
@@ -86,7 +86,7 @@ def requests_list(consumer, owner, state, overdue, page_size, page_token, target
 @click.option("--department", required=True, help="The owner department deciding (its code).")
 @click.option("--approve/--reject", required=True, help="Grant the request, or reject it (one is required).")
 @click.option("--reason", default="", help="Why; required to reject.")
-@target_option
+@client_options
 def requests_decide(request_id, department, approve, reason, target):
     """Approve or reject the pending request REQUEST_ID, at the owner's node."""
     from node.proto import sharing_pb2
@@ -99,7 +99,7 @@ def requests_decide(request_id, department, approve, reason, target):
 @click.argument("request_id")
 @click.option("--consumer", required=True, help="The consumer department that filed the request (its code).")
 @click.option("--reason", default="", help="Why it is withdrawn (optional).")
-@target_option
+@client_options
 def requests_withdraw(request_id, consumer, reason, target):
     """Withdraw the open request REQUEST_ID, at the consumer's node."""
     from node.proto import sharing_pb2
@@ -110,8 +110,8 @@ def requests_withdraw(request_id, consumer, reason, target):
 
 @click.command("scorecard")
 @click.option("--nodes", "by_node", is_flag=True, help="One row per node instead of one per department.")
-@target_option
-def scorecard(by_node: bool, target: str) -> None:
+@client_options
+def scorecard(by_node: bool, target: Target) -> None:
     """The sharing scorecard at the hub: entries, share-type mix, requests received, answered in time,
     median time to answer (hours), overdue now."""
     from node.proto import admin_pb2
