@@ -3,6 +3,7 @@ and token options every client command takes."""
 
 import sqlite3
 import stat
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -10,7 +11,8 @@ from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from conftest import node_config
+from conftest import ROOT, wait_for
+from node import config as config_mod
 from node.cli import main
 
 HEBEI_DEPARTMENT = "130100005"
@@ -197,21 +199,31 @@ def test_publishing_a_missing_file_says_so(tmp_path):
 
 @pytest.fixture
 def tls_node(tmp_path, start_node):
-    """Hebei serving mutual TLS, and the files of an operator who may call it."""
+    """Hebei serving mutual TLS from its config file, and the files of an operator and of a
+    department's system that may call it."""
     ca_dir = tmp_path / "pki"
     assert cascade("pki", "init", ca_dir).exit_code == 0
-    assert cascade("pki", "issue", ca_dir, "hebei", "--host", "127.0.0.1").exit_code == 0
-    assert cascade("pki", "issue", ca_dir, "duty", "--kind", "operator").exit_code == 0
-    tls = {"cert": str(ca_dir / "hebei.pem"), "key": str(ca_dir / "hebei.key"), "ca": str(ca_dir / "ca.pem")}
-    cfg = node_config(tmp_path, "hebei", "provincial", "130000", departments=[HEBEI_DEPARTMENT],
-                      extra={"insecure": False, "tls": tls})
-    client = start_node(cfg)
-    operator = ["--cert", ca_dir / "duty.pem", "--key", ca_dir / "duty.key", "--ca", ca_dir / "ca.pem"]
-    return client.node.address, operator
+    for name, kind in (("hebei", "node"), ("duty", "operator"), ("police", "client")):
+        assert cascade("pki", "issue", ca_dir, name, "--kind", kind, "--host", "127.0.0.1").exit_code == 0
+    path = tmp_path / "hebei-tls.yaml"
+    path.write_text(yaml.safe_dump({
+        "node": {"id": "hebei", "role": "provincial", "region_code": "130000"},
+        "listen": "127.0.0.1:0",
+        "database": str(tmp_path / "hebei-tls.db"),
+        "departments": [{"code": "130000001", "name": "河北省公安厅"}],
+        "tls": {"cert": str(ca_dir / "hebei.pem"), "key": str(ca_dir / "hebei.key"), "ca": str(ca_dir / "ca.pem")},
+        "log": {"level": "warning", "format": "json"},
+    }, allow_unicode=True))
+    client = start_node(config_mod.load(str(path)))
+
+    def files(name):
+        return ["--cert", ca_dir / f"{name}.pem", "--key", ca_dir / f"{name}.key", "--ca", ca_dir / "ca.pem"]
+
+    return SimpleNamespace(address=client.node.address, config=path, operator=files("duty"), police=files("police"))
 
 
 def test_client_commands_speak_mutual_tls(tls_node):
-    address, operator = tls_node
+    address, operator = tls_node.address, tls_node.operator
     result = cascade("status", "--target", address, *operator, "--server-name", "hebei")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("hebei (provincial")
@@ -225,7 +237,7 @@ def test_client_commands_speak_mutual_tls(tls_node):
 
 
 def test_client_options_come_from_the_environment(tls_node):
-    address, operator = tls_node
+    address, operator = tls_node.address, tls_node.operator
     env = {"CASCADE_TARGET": address, "CASCADE_CERT": str(operator[1]), "CASCADE_KEY": str(operator[3]),
            "CASCADE_CA": str(operator[5]), "CASCADE_SERVER_NAME": "hebei"}
     result = cascade("entry", "list", env=env)
@@ -240,19 +252,37 @@ def test_an_unreadable_certificate_file_is_named(tmp_path):
     assert result.stderr.startswith("error: cannot read ") and "No such file or directory" in result.stderr
 
 
-def test_the_token_and_server_name_reach_the_channel(tmp_path, start_node, monkeypatch):
+def test_a_token_issued_by_the_cli_lets_its_department_publish_until_revoked(tls_node):
+    entry = ROOT / "configs" / "examples" / "entry.yaml"  # provider 130000001
+    police = ["--target", tls_node.address, *tls_node.police, "--server-name", "hebei"]
+    result = cascade("entry", "publish", entry, *police)
+    assert result.exit_code == 1 and "UNAUTHENTICATED" in result.stderr  # a client certificate alone is not enough
+
+    token = cascade("token", "issue", "--config", tls_node.config, "--department", "130000001",
+                    "--scope", "publish").stdout.strip()
+    result = cascade("entry", "publish", entry, *police, "--token", token)
+    assert result.exit_code == 0, result.output
+    assert "created 130000001/000001 version 1" in result.stdout
+
+    assert cascade("token", "revoke", "--config", tls_node.config, token.split("_")[1]).exit_code == 0
+    # the node caches a token's check for a few seconds
+    assert wait_for(lambda: cascade("entry", "withdraw", "130000001/000001", *police, "--token", token).exit_code == 1)
+    result = cascade("entry", "withdraw", "130000001/000001", *police, "--token", token)
+    assert "UNAUTHENTICATED" in result.stderr and "revoked" in result.stderr
+
+
+def test_the_token_and_server_name_reach_the_channel(monkeypatch):
     from node.security import client as client_mod
 
     opened = []
+    real_open_channel = client_mod.open_channel
 
     def recording_open_channel(target, credentials=None, **options):
         opened.append((target, credentials, options["server_name"]))
         return real_open_channel(target, credentials, **options)
 
-    real_open_channel = client_mod.open_channel
     monkeypatch.setattr(client_mod, "open_channel", recording_open_channel)
-    address = start_node(node_config(tmp_path, "hebei", "provincial", "130000")).node.address
-    result = cascade("status", "--target", address, "--token", "cct_0badf00d_secret", "--server-name", "hebei")
-    assert result.exit_code == 0, result.output
+    cascade("status", "--target", "127.0.0.1:1", "--token", "cct_0badf00d_secret", "--server-name", "hebei")
     [(target, credentials, server_name)] = opened
-    assert (target, credentials.token, credentials.secure, server_name) == (address, "cct_0badf00d_secret", False, "hebei")
+    assert (target, credentials.token, credentials.secure, server_name) == ("127.0.0.1:1", "cct_0badf00d_secret",
+                                                                          False, "hebei")
