@@ -167,6 +167,49 @@ def address(node: str, state_dir: str) -> None:
 
 @harness.command()
 @click.argument("node")
+@click.option("--env", "as_env", is_flag=True,
+              help="Print `export CASCADE_...=...` lines for `eval`, so that every `cascade` command uses them.")
+@state_option
+@guarded
+def creds(node: str, as_env: bool, state_dir: str) -> None:
+    """Print the client certificate, key and CA (the operator's identity) with which an outside
+    tool reaches NODE, and NODE's address."""
+    fed = fed_of(state_dir)
+    address = fed.address(node)
+    credentials = fed.client()
+    if credentials is None:
+        raise click.ClickException("this federation runs plaintext (compose `secure: false`): no credentials needed")
+    values = {"CASCADE_TARGET": address, "CASCADE_CERT": credentials.cert, "CASCADE_KEY": credentials.key,
+              "CASCADE_CA": credentials.ca}
+    for name, value in values.items():
+        click.echo(f"export {name}={value}" if as_env else f"{name[len('CASCADE_'):].lower():<7} {value}")
+
+
+@harness.command()
+@click.argument("node")
+@click.argument("department")
+@click.option("--scope", default="",
+              help="Issue a new token with only these scopes (comma-separated: publish, request, decide, read). "
+                   "Default: print the department's token, which has them all.")
+@state_option
+@guarded
+def token(node: str, department: str, scope: str, state_dir: str) -> None:
+    """Print the bearer token of DEPARTMENT at NODE (for --token or CASCADE_TOKEN)."""
+    fed = fed_of(state_dir)
+    if not fed.secure:
+        raise click.ClickException("this federation runs plaintext (compose `secure: false`): no tokens needed")
+    try:
+        if scope:
+            click.echo(fed.credentials.issue(fed.node(node)["database"], department,
+                                             [s.strip() for s in scope.split(",") if s.strip()]))
+        else:
+            click.echo(fed.token(node, department))
+    except (KeyError, ValueError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from None
+
+
+@harness.command()
+@click.argument("node")
 @click.argument("ms", type=int)
 @state_option
 @guarded

@@ -1,6 +1,7 @@
 """The compose file: a whole federation (hub, provincial and ministry nodes) in one YAML file.
 
     name: federation-small
+    secure: true                         # mutual TLS and department tokens (the default)
     defaults: {interval: 2, notify: true}
     hub:
       id: national
@@ -60,6 +61,7 @@ class Compose:
     sync: dict = dataclasses.field(default_factory=dict)
     change_log_keep: int = 0
     entries_per_department: int = 20
+    secure: bool = True
 
     def node(self, node_id: str) -> NodeSpec:
         for spec in (self.hub, *self.nodes):
@@ -95,7 +97,7 @@ def _departments(r: Reader, items: Any, path: str) -> tuple[tuple[str, str], ...
 
 def parse(data: Any, file: str = "<compose>") -> Compose:
     r = Reader(file)
-    top = r.mapping(data, "", {"name", "defaults", "hub", "nodes", "seed"})
+    top = r.mapping(data, "", {"name", "secure", "defaults", "hub", "nodes", "seed"})
     defaults = r.mapping(top.get("defaults") or {}, "defaults", {"interval", "notify", "sync", "change_log_keep"})
     interval = float(r.get(defaults, "defaults", "interval", is_number(0.05, 86400), 5.0))
     hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync"})
@@ -134,6 +136,7 @@ def parse(data: Any, file: str = "<compose>") -> Compose:
                        {f.name for f in dataclasses.fields(node_config.SyncSettings)}),
         change_log_keep=r.get(defaults, "defaults", "change_log_keep", is_number(0, 10**12, True), 0),
         entries_per_department=r.get(seed, "seed", "entries_per_department", is_number(0, 1_000_000, True), 20),
+        secure=r.get(top, "", "secure", is_boolean, True),
     )
     # Every node's own config must be valid too: build each once, naming the node on error.
     for spec in compose.all:
@@ -146,16 +149,20 @@ def parse(data: Any, file: str = "<compose>") -> Compose:
 
 
 def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dict[str, str], database: str,
-              hub_address: str | None = None) -> dict:
-    """The node config of one member of the federation, as a mapping ready for YAML."""
+              hub_address: str | None = None, tls: dict | None = None) -> dict:
+    """The node config of one member of the federation, as a mapping ready for YAML; with `tls`
+    (the node's certificate files) it speaks mutual TLS, else plaintext."""
     data: dict = {
         "node": {"id": spec.id, "role": spec.role, "region_code": spec.region_code},
         "listen": listen,
         "database": database,
         "departments": [{"code": code, "name": name} for code, name in spec.departments],
         "log": {"level": "info", "format": "json"},
-        "insecure": True,
     }
+    if tls:
+        data["tls"] = tls
+    else:
+        data["insecure"] = True
     if spec.name:
         data["node"]["name"] = spec.name
     if compose.change_log_keep:
@@ -169,5 +176,5 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
         if compose.sync:
             data["sync"] = dict(compose.sync)
     elif hub_address:
-        data["hub"] = {"address": hub_address, "notify": compose.notify}
+        data["hub"] = {"address": hub_address, "notify": compose.notify, "id": compose.hub.id}
     return data

@@ -16,64 +16,16 @@ from concurrent import futures
 
 import grpc
 import yaml
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from harness import compose as compose_mod
+from harness.credentials import FederationCredentials
+from harness.processes import ROOT, HarnessError, alive, env, reap, terminate, wait_file, wait_healthy
 from harness.seed import entries_for
 from node.api import serde
-from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc
+from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc, sharing_pb2_grpc
+from node.security.client import open_channel
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0
-
-
-class HarnessError(RuntimeError):
-    pass
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie has exited: reap it if it is ours
-        return os.waitpid(pid, os.WNOHANG) == (0, 0)
-    except ChildProcessError:
-        status = pathlib.Path(f"/proc/{pid}/stat")
-        return status.exists() and status.read_text().split(") ", 1)[1][:1] != "Z"
-
-
-def _wait_file(path: pathlib.Path, timeout: float, proc: subprocess.Popen | None = None) -> str:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if proc is not None and proc.poll() is not None:
-            raise HarnessError(f"process {proc.args[-3:]} exited with {proc.returncode} before it was ready")
-        if time.monotonic() > deadline:
-            raise HarnessError(f"{path} did not appear within {timeout:.0f}s")
-        time.sleep(0.02)
-    return path.read_text()
-
-
-def wait_healthy(address: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
-    """Polls gRPC health until SERVING; fails early if the node's process exits."""
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while True:
-            if proc is not None and proc.poll() is not None:
-                raise HarnessError(f"node at {address} exited with {proc.returncode}")
-            try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=2).status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            if time.monotonic() > deadline:
-                raise HarnessError(f"node at {address} is not healthy after {timeout:.0f}s")
-            time.sleep(0.05)
 
 
 class Federation:
@@ -83,7 +35,8 @@ class Federation:
         self.dir = pathlib.Path(state_dir).resolve()
         self.state_path = self.dir / "state.json"
         self.state: dict = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
-        self._channels: dict[str, grpc.Channel] = {}
+        self.credentials = FederationCredentials(self.dir)
+        self._channels: dict[tuple[str, str], grpc.Channel] = {}
 
     # -- bringing it up --------------------------------------------------------------------
 
@@ -91,13 +44,15 @@ class Federation:
     def up(cls, compose_path: str | pathlib.Path, state_dir: str | pathlib.Path) -> "Federation":
         compose = compose_mod.load(compose_path)
         fed = cls(state_dir)
-        if fed.state and any(_alive(n.get("pid")) for n in fed.state.get("nodes", {}).values()):
+        if fed.state and any(alive(n.get("pid")) for n in fed.state.get("nodes", {}).values()):
             raise HarnessError(f"a federation is already up in {fed.dir}: `cascade harness down` first")
         for sub in ("configs", "logs", "data", "run"):
             (fed.dir / sub).mkdir(parents=True, exist_ok=True)
         fed.state = {"compose": str(pathlib.Path(compose_path).resolve()), "name": compose.name,
-                     "hub": compose.hub.id, "nodes": {}, "proxy": {}}
+                     "hub": compose.hub.id, "nodes": {}, "proxy": {}, "secure": compose.secure}
         try:
+            if compose.secure:
+                fed.credentials.create([n.id for n in compose.all])
             fed._start_proxy([n.id for n in compose.all])
             links = fed.state["proxy"]["links"]
             hub_via_proxy = f"127.0.0.1:{links[compose.hub.id]}"
@@ -122,14 +77,17 @@ class Federation:
         ready.unlink(missing_ok=True)
         log = open(self.dir / "logs" / "proxy.log", "ab")
         proc = subprocess.Popen([sys.executable, "-m", "harness.proxy", "--links", ",".join(links), "--ready", str(ready)],
-                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True, env=_env())
+                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True, env=env())
         log.close()
-        self.state["proxy"] = dict(json.loads(_wait_file(ready, START_TIMEOUT, proc)), pid=proc.pid)
+        self.state["proxy"] = dict(json.loads(wait_file(ready, START_TIMEOUT, proc)), pid=proc.pid)
         self._save()
 
     def _write_config(self, compose, spec, *, hub_address=None, peer_addresses=None) -> None:
         data = compose_mod.node_yaml(compose, spec, "127.0.0.1:0", peer_addresses or {},
-                                     str(self.dir / "data" / f"{spec.id}.db"), hub_address)
+                                     str(self.dir / "data" / f"{spec.id}.db"), hub_address,
+                                     self.credentials.tls(spec.id) if compose.secure else None)
+        if compose.secure:
+            self.credentials.issue_tokens(spec.id, data["database"], [code for code, _ in spec.departments])
         path = self.dir / "configs" / f"{spec.id}.yaml"
         path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
         self.state["nodes"][spec.id] = {
@@ -145,7 +103,7 @@ class Federation:
         log = open(node["log"], "ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "node.cli", "node", "run", "--config", node["config"], "--port-file", str(port_file)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True, env=_env(),
+            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True, env=env(),
         )
         log.close()
         node["pid"] = proc.pid
@@ -158,14 +116,14 @@ class Federation:
 
         def ready(node_id: str) -> None:
             node = self.state["nodes"][node_id]
-            port = int(_wait_file(self.dir / "run" / f"{node_id}.port", START_TIMEOUT, procs[node_id]))
+            port = int(wait_file(self.dir / "run" / f"{node_id}.port", START_TIMEOUT, procs[node_id]))
             if node["port"] != port:  # the first start picked a free port: keep it for restarts
                 node["port"] = port
                 config = yaml.safe_load(pathlib.Path(node["config"]).read_text())
                 config["listen"] = f"127.0.0.1:{port}"
                 pathlib.Path(node["config"]).write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
             self.proxy("set", node_id, target=f"127.0.0.1:{port}")
-            wait_healthy(f"127.0.0.1:{port}", START_TIMEOUT)
+            wait_healthy(f"127.0.0.1:{port}", START_TIMEOUT, credentials=self.client())
 
         with futures.ThreadPoolExecutor(max_workers=16) as pool:
             list(pool.map(ready, node_ids))
@@ -198,7 +156,7 @@ class Federation:
 
     def signal(self, node_id: str, sig: signal.Signals) -> None:
         node = self.node(node_id)
-        if not _alive(node["pid"]):
+        if not alive(node["pid"]):
             raise HarnessError(f"{node_id} is not running")
         os.kill(node["pid"], sig)
 
@@ -207,20 +165,20 @@ class Federation:
         node = self.node(node_id)
         if node["paused"]:
             self.resume(node_id)
-        _terminate(node["pid"], timeout)
+        terminate(node["pid"], timeout)
         self._save()
 
     def kill(self, node_id: str) -> None:
         """SIGKILL: the node dies at once, wherever it is."""
         node = self.node(node_id)
-        if _alive(node["pid"]):
+        if alive(node["pid"]):
             os.kill(node["pid"], signal.SIGKILL)
-            _reap(node["pid"], 10)
+            reap(node["pid"], 10)
         node["paused"] = False
         self._save()
 
     def start(self, node_id: str) -> None:
-        if _alive(self.node(node_id)["pid"]):
+        if alive(self.node(node_id)["pid"]):
             raise HarnessError(f"{node_id} is already running (pid {self.node(node_id)['pid']})")
         self._start_many([node_id])
 
@@ -266,14 +224,46 @@ class Federation:
 
     # -- looking -----------------------------------------------------------------------------
 
-    def channel(self, node_id: str) -> grpc.Channel:
-        address = self.address(node_id)
-        if address not in self._channels:
-            self._channels[address] = grpc.insecure_channel(address)
-        return self._channels[address]
+    @property
+    def secure(self) -> bool:
+        return self.state.get("secure", False)
 
-    def catalog(self, node_id: str):
-        return catalog_pb2_grpc.CatalogStub(self.channel(node_id))
+    def client(self, token: str = ""):
+        """What the harness presents: the operator's certificate (in a secure federation), and a token."""
+        return self.credentials.client(token) if self.secure else None
+
+    def token(self, node_id: str, department: str) -> str:
+        """The bearer token of a department of that node ("" in a plaintext federation)."""
+        self.node(node_id)
+        return self.credentials.token(node_id, department) if self.secure else ""
+
+    def channel(self, node_id: str, department: str = "") -> grpc.Channel:
+        """A channel to the node as the operator, or as one of its departments (with its token)."""
+        key = (self.address(node_id), department)
+        if key not in self._channels:
+            token = self.token(node_id, department) if department else ""
+            self._channels[key] = open_channel(key[0], self.client(token))
+        return self._channels[key]
+
+    def catalog(self, node_id: str, department: str = ""):
+        return catalog_pb2_grpc.CatalogStub(self.channel(node_id, department))
+
+    def sharing(self, node_id: str, department: str = ""):
+        return sharing_pb2_grpc.SharingStub(self.channel(node_id, department))
+
+    def publish(self, node_id: str, entries: list, timeout: float = 300) -> int:
+        """Publishes entries at their node, each department's with its own token, in bulk;
+        returns how many were created, updated or unchanged."""
+        by_department: dict[str, list] = {}
+        for entry in entries:
+            by_department.setdefault(entry.provider_code, []).append(entry)
+        done = 0
+        for department, own in by_department.items():
+            chunks = [catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(e) for e in own[i:i + 500]])
+                      for i in range(0, len(own), 500)]
+            reply = self.catalog(node_id, department).PublishEntries(iter(chunks), timeout=timeout)
+            done += reply.created + reply.updated + reply.unchanged
+        return done
 
     def admin(self, node_id: str | None = None):
         return admin_pb2_grpc.AdminStub(self.channel(node_id or self.hub_id))
@@ -292,7 +282,7 @@ class Federation:
         def row(node_id: str) -> dict:
             node = self.node(node_id)
             out = {"node": node_id, "role": node["role"], "address": self.address(node_id), "pid": node["pid"],
-                   "running": _alive(node["pid"]), "paused": node["paused"], "health": "down", "entries": None,
+                   "running": alive(node["pid"]), "paused": node["paused"], "health": "down", "entries": None,
                    "link": links.get(node_id, {})}
             if out["running"] and not node["paused"]:
                 try:
@@ -342,12 +332,7 @@ class Federation:
             entries = []
             for code, name in spec.departments:
                 entries.extend(entries_for(code, name, count, seed=seed))
-            if not entries:
-                return 0
-            chunks = [catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(e) for e in entries[i:i + 500]])
-                      for i in range(0, len(entries), 500)]
-            reply = self.catalog(spec.id).PublishEntries(iter(chunks), timeout=300)
-            return reply.created + reply.updated + reply.unchanged
+            return self.publish(spec.id, entries)
 
         with futures.ThreadPoolExecutor(max_workers=8) as pool:
             return sum(pool.map(publish, compose.all))
@@ -361,11 +346,11 @@ class Federation:
         self._channels.clear()
         pids = [n.get("pid") for n in self.state.get("nodes", {}).values()]
         for node in self.state.get("nodes", {}).values():
-            if node.get("paused") and _alive(node.get("pid")):
+            if node.get("paused") and alive(node.get("pid")):
                 os.kill(node["pid"], signal.SIGCONT)
         with futures.ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(lambda pid: _terminate(pid, timeout), pids))
-        _terminate(self.state.get("proxy", {}).get("pid"), timeout)
+            list(pool.map(lambda pid: terminate(pid, timeout), pids))
+        terminate(self.state.get("proxy", {}).get("pid"), timeout)
         if purge:
             shutil.rmtree(self.dir, ignore_errors=True)
         elif self.state:
@@ -373,32 +358,3 @@ class Federation:
                 node["pid"] = None
             self.state["proxy"]["pid"] = None
             self._save()
-
-
-def _env() -> dict:
-    return dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-
-
-def _reap(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-def _terminate(pid: int | None, timeout: float) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within the timeout."""
-    if not _alive(pid):
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    if not _reap(pid, timeout):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
-        _reap(pid, 10)

@@ -64,7 +64,8 @@ class Written:
         return bool(self.kinds)
 
     def describe(self) -> str:
-        return "; ".join(f"{kind} {first}" if count == 1 else f"{count} {kind}s {first}..{last}"
+        plural = {"entry": "entries"}
+        return "; ".join(f"{kind} {first}" if count == 1 else f"{count} {plural.get(kind, kind + 's')} {first}..{last}"
                          for kind, (count, first, last) in self.kinds.items())
 
 

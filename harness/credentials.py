@@ -1,0 +1,88 @@
+"""The federation's credentials in the harness, all under the state directory: a CA and a
+certificate per node (`pki/`), an operator certificate that the harness and a tester's tools
+present, and a bearer token per department (`secrets/tokens.json`, readable by the owner only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+from node.security import pki, tokens
+from node.security.client import Credentials
+from node.store import Store
+
+OPERATOR = "operator"
+HOSTS = ("127.0.0.1", "localhost")  # the harness reaches every node on loopback
+
+
+class FederationCredentials:
+    def __init__(self, state_dir: pathlib.Path):
+        self.pki = state_dir / "pki"
+        self.tokens_path = state_dir / "secrets" / "tokens.json"
+
+    def create(self, node_ids: list[str]) -> None:
+        """A new CA, a certificate for every node and one for the operator."""
+        if (self.pki / pki.CA_CERT).exists():
+            return  # a federation brought up again in the same state directory keeps its CA
+        pki.init_ca(self.pki, name="catalog cascade harness CA")
+        for node_id in node_ids:
+            pki.issue(self.pki, node_id, kind="node", hosts=HOSTS)
+        pki.issue(self.pki, OPERATOR, kind="operator", hosts=HOSTS)
+
+    def tls(self, node_id: str) -> dict:
+        """The node config's `tls:` block."""
+        return {"cert": str(self.pki / f"{node_id}.pem"), "key": str(self.pki / f"{node_id}.key"),
+                "ca": str(self.pki / pki.CA_CERT)}
+
+    def client(self, token: str = "") -> Credentials:
+        """The operator's certificate, with a department's token when given."""
+        return Credentials(str(self.pki / f"{OPERATOR}.pem"), str(self.pki / f"{OPERATOR}.key"),
+                           str(self.pki / pki.CA_CERT), token)
+
+    def issue_tokens(self, node_id: str, database: str, departments: list[str]) -> None:
+        """A token for every department of a node, written into its database (before it starts,
+        or while it runs: SQLite takes one writer at a time)."""
+        known = self._tokens()
+        wanted = [code for code in departments if code not in known.get(node_id, {})]
+        if not wanted:
+            return
+        store = Store(database, synchronous="normal")
+        try:
+            with store.transaction() as tx:
+                for code in wanted:
+                    token, _ = tokens.issue(tx.conn, code, note="harness")
+                    known.setdefault(node_id, {})[code] = token
+        finally:
+            store.close()
+        self._save(known)
+
+    def token(self, node_id: str, department: str) -> str:
+        try:
+            return self._tokens()[node_id][department]
+        except KeyError:
+            raise KeyError(f"no token for department {department!r} at node {node_id!r}") from None
+
+    def issue(self, database: str, department: str, scopes: list[str]) -> str:
+        """A new token with the given scopes (a tester asking for less than a department has)."""
+        store = Store(database, synchronous="normal")
+        try:
+            with store.transaction() as tx:
+                token, _ = tokens.issue(tx.conn, department, scopes, note="harness")
+        finally:
+            store.close()
+        return token
+
+    def _tokens(self) -> dict:
+        try:
+            return json.loads(self.tokens_path.read_text())
+        except FileNotFoundError:
+            return {}
+
+    def _save(self, known: dict) -> None:
+        self.tokens_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.tokens_path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(known, out, indent=2)
+        tmp.replace(self.tokens_path)
