@@ -1,5 +1,6 @@
 """The harness's fault proxy: every link into a node goes through here, so a test can cut it
-(partition), slow it (delay) or make it drop connections mid-stream, then heal it.
+(partition), slow it (delay), make it drop connections mid-stream or hold it still after a
+number of bytes (so that a test can act while a transfer is stopped part-way), then heal it.
 
 One process serves every link on loopback (asyncio). It is steered through a control port
 that takes one JSON object per line and answers one:
@@ -8,6 +9,7 @@ that takes one JSON object per line and answers one:
     {"cmd": "set", "link": "hebei", "partitioned": true}        # cuts open connections too
     {"cmd": "set", "link": "hebei", "delay_ms": 300}
     {"cmd": "set", "link": "hebei", "drop_after_bytes": 20000}   # each connection cut after N bytes
+    {"cmd": "set", "link": "hebei", "hold_after_bytes": 300000}  # the link stops after N more bytes
     {"cmd": "heal", "link": "hebei"}                             # back to a clean link
     {"cmd": "status"}
 
@@ -33,6 +35,10 @@ class Link:
         self.partitioned = False
         self.delay_ms = 0
         self.drop_after_bytes = 0
+        self.hold_after_bytes = 0
+        self.passed = 0  # bytes from the node to the caller since the hold was set, all connections
+        self.lifted = asyncio.Event()
+        self.holding = 0  # connections stopped by the hold right now
         self.connections: set[asyncio.Task] = set()
         self.port = 0
         self.stats = {"connections": 0, "refused": 0, "dropped": 0, "bytes": 0}
@@ -40,11 +46,30 @@ class Link:
     def state(self) -> dict:
         target = f"{self.target[0]}:{self.target[1]}" if self.target else ""
         return {"port": self.port, "target": target, "partitioned": self.partitioned, "delay_ms": self.delay_ms,
-                "drop_after_bytes": self.drop_after_bytes, "open": len(self.connections), **self.stats}
+                "drop_after_bytes": self.drop_after_bytes, "hold_after_bytes": self.hold_after_bytes,
+                "holding": self.holding, "open": len(self.connections), **self.stats}
 
     def cut(self) -> None:
         for task in list(self.connections):
             task.cancel()
+
+    def hold(self, after_bytes: int) -> None:
+        """From now on, pass after_bytes more from the node (counted over every connection, to
+        the end of the chunk that reaches it), then stop each connection until the hold is lifted
+        (0). Connections stay open: the caller sees a transfer that stalls, not one that fails."""
+        self.hold_after_bytes, self.passed = after_bytes, 0
+        if after_bytes:
+            self.lifted.clear()
+        else:
+            self.lifted.set()
+
+    async def _held(self) -> None:
+        while self.hold_after_bytes and self.passed >= self.hold_after_bytes:
+            self.holding += 1
+            try:
+                await self.lifted.wait()
+            finally:
+                self.holding -= 1
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.partitioned or self.target is None:
@@ -61,14 +86,20 @@ class Link:
         task = asyncio.current_task()
         self.connections.add(task)
         sent = [0]  # bytes from the node to the caller on this connection
+        pipes = [asyncio.ensure_future(self._pipe(reader, up_writer, None)),
+                 asyncio.ensure_future(self._pipe(up_reader, writer, sent))]
         try:
-            await asyncio.gather(self._pipe(reader, up_writer, None), self._pipe(up_reader, writer, sent))
-        except (asyncio.CancelledError, ConnectionError, OSError):
+            await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
             pass
         finally:
             self.connections.discard(task)
             writer.transport.abort()
             up_writer.transport.abort()
+            # Either side ending ends both: a pipe stopped by a hold would otherwise wait on.
+            for pipe in pipes:
+                pipe.cancel()
+            await asyncio.gather(*pipes, return_exceptions=True)
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sent: list[int] | None) -> None:
         while True:
@@ -79,6 +110,8 @@ class Link:
             if self.delay_ms:
                 await asyncio.sleep(self.delay_ms / 1000)
             if sent is not None:
+                await self._held()
+                self.passed += len(data)
                 limit = self.drop_after_bytes
                 if limit and sent[0] + len(data) >= limit:
                     writer.write(data[: max(0, limit - sent[0])])
@@ -136,12 +169,15 @@ class Proxy:
         link = self.links[message["link"]]
         if cmd == "heal":
             link.partitioned, link.delay_ms, link.drop_after_bytes = False, 0, 0
+            link.hold(0)
         elif cmd == "set":
             if "target" in message:
                 host, port = message["target"].rsplit(":", 1)
                 link.target = (host, int(port))
             link.delay_ms = int(message.get("delay_ms", link.delay_ms))
             link.drop_after_bytes = int(message.get("drop_after_bytes", link.drop_after_bytes))
+            if "hold_after_bytes" in message:
+                link.hold(int(message["hold_after_bytes"]))
             if "partitioned" in message:
                 link.partitioned = bool(message["partitioned"])
                 if link.partitioned:

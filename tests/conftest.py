@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import time
 
 import grpc
 import pytest
@@ -113,16 +114,25 @@ def node(tmp_path, start_node) -> Client:
     return start_node(node_config(tmp_path, "hebei", "provincial", "130000", departments=["130100005", "130000001"]))
 
 
-def wait_for(predicate, timeout: float = 30.0, poll: float = 0.1) -> bool:
-    """Polls until predicate() is true; False if the timeout passes first."""
-    import time
-
+def wait_until(probe, timeout: float, message: str, *, until=bool, poll: float = 0.05, ignoring=()):
+    """Polls probe() until until(value) holds and returns that value. On timeout raises
+    AssertionError saying what was awaited (message), for how long, and the last value seen.
+    Exceptions of the types in `ignoring` count as "not yet" (a node that is restarting).
+    The probe runs at least once, and once more after the deadline has passed."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
+    while True:
+        try:
+            value = probe()
+        except ignoring as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        else:
+            if until(value):
+                return value
+            last = repr(value)
+        if time.monotonic() >= deadline:
+            last = last if len(last) <= 600 else last[:600] + "..."
+            raise AssertionError(f"waited {timeout:g}s for {message}; last seen: {last}")
         time.sleep(poll)
-    return False
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from conftest import ROOT, wait_for
+from conftest import ROOT, wait_until
 from node import config as config_mod
 from node.cli import main
 
@@ -266,7 +266,8 @@ def test_a_token_issued_by_the_cli_lets_its_department_publish_until_revoked(tls
 
     assert cascade("token", "revoke", "--config", tls_node.config, token.split("_")[1]).exit_code == 0
     # the node caches a token's check for a few seconds
-    assert wait_for(lambda: cascade("entry", "withdraw", "130000001/000001", *police, "--token", token).exit_code == 1)
+    wait_until(lambda: cascade("entry", "withdraw", "130000001/000001", *police, "--token", token).exit_code, 30,
+               "the node to refuse the revoked token", until=lambda code: code == 1)
     result = cascade("entry", "withdraw", "130000001/000001", *police, "--token", token)
     assert "UNAUTHENTICATED" in result.stderr and "revoked" in result.stderr
 

@@ -3,15 +3,17 @@ converging to the union of its peers whatever is broken on the way."""
 
 import sqlite3
 
+import grpc
 import pytest
 
 from harness.runner import Federation, _alive
-from conftest import wait_for
+from conftest import wait_until
 from harness.seed import entries_for
 from node.api import serde
 from node.proto import catalog_pb2
 
 SMALL = "configs/federation-small.yaml"
+STATUS_DEADLINE = 30  # a loaded machine can take more than the harness's 2 s to answer Status
 
 
 def publish(fed, node, entries):
@@ -22,24 +24,44 @@ def publish(fed, node, entries):
 
 def hub_total(fed):
     """Live entries the hub holds of its peers (its own departments' entries left out)."""
-    return sum(p.entries_at_hub for p in fed.status(fed.hub_id).peers)
+    return sum(p.entries_at_hub for p in fed.status(fed.hub_id, STATUS_DEADLINE).peers)
 
 
 def assert_union(fed):
     """The hub holds exactly the union of its peers: each peer's copy equal by digest and count."""
     verdicts = fed.verify()
     assert all(v.equal for v in verdicts.values()), {p: v for p, v in verdicts.items() if not v.equal}
-    states = {p.node_id: p for p in fed.status(fed.hub_id).peers}
+    states = {p.node_id: p for p in fed.status(fed.hub_id, STATUS_DEADLINE).peers}
     for peer in fed.peer_ids:
-        assert states[peer].entries_at_hub == fed.status(peer).live_entries, peer
+        assert states[peer].entries_at_hub == fed.status(peer, STATUS_DEADLINE).live_entries, peer
 
 
 def peers_total(fed):
-    return sum(fed.status(p).live_entries for p in fed.peer_ids)
+    return sum(fed.status(p, STATUS_DEADLINE).live_entries for p in fed.peer_ids)
 
 
 def peer_state(fed, peer):
-    return {p.node_id: p for p in fed.status(fed.hub_id).peers}[peer]
+    return {p.node_id: p for p in fed.status(fed.hub_id, STATUS_DEADLINE).peers}[peer]
+
+
+def hub_entries(fed):
+    """Entries in the hub's database, read from the file (the hub may be mid-pull)."""
+    with sqlite3.connect(f"file:{fed.node(fed.hub_id)['database']}?mode=ro", uri=True, timeout=5) as db:
+        return db.execute("SELECT count(*) FROM entries").fetchone()[0]
+
+
+def hold(fed, node, after_bytes):
+    """The link from the node to the hub passes after_bytes more, then stalls until lifted (0) or healed."""
+    fed.proxy("set", node, hold_after_bytes=after_bytes)
+
+
+def holding(fed, node):
+    """How many of the hub's connections to the node the link's hold has stopped right now."""
+    return fed.proxy("status")["links"][node]["holding"]
+
+
+def wire_size(entries):
+    return sum(serde.entry_to_proto(e).ByteSize() for e in entries)
 
 
 def test_small_federation_end_to_end(federation):
@@ -56,8 +78,9 @@ def test_small_federation_end_to_end(federation):
     fed.kill(fed.hub_id)
     publish(fed, "xpcc", list(entries_for("660000001", "兵团公安局", 5, seed="e2e", start=900)))
     fed.start(fed.hub_id)
-    assert wait_for(lambda: peer_state(fed, "guangdong").state == "failing", timeout=30)
-    assert "UNAVAILABLE" in peer_state(fed, "guangdong").last_error
+    cut_off = wait_until(lambda: peer_state(fed, "guangdong"), 60, "status to show Guangdong failing, with the error",
+                         until=lambda s: s.state == "failing" and s.last_error)  # stored just after the failure
+    assert "UNAVAILABLE" in cut_off.last_error
     fed.heal("guangdong")
     fed.wait_converged(timeout=60)
     entry = fed.catalog(fed.hub_id).GetEntry(catalog_pb2.GetEntryRequest(resource_code="440000001/000900"))
@@ -69,23 +92,28 @@ def test_small_federation_end_to_end(federation):
 def test_hub_killed_during_initial_sync(federation):
     fed = federation(SMALL, sync={"batch_size": 100})
     fed.stop(fed.hub_id)
+    loaded = {}
     for peer, dept, name in (("hebei", "130000001", "河北省公安厅"), ("guangdong", "440000001", "广东省公安厅")):
-        publish(fed, peer, list(entries_for(dept, name, 6000, seed="kill")))
+        loaded[peer] = list(entries_for(dept, name, 6000, seed="kill"))
+        publish(fed, peer, loaded[peer])
     expected = peers_total(fed)
+    # Each link passes the size of a thousand entries (five or so batches of 100 with their
+    # changes), then stalls: the hub is caught in the middle of its initial sync however fast it pulls.
+    for peer, entries in loaded.items():
+        hold(fed, peer, wire_size(entries[:1000]))
     fed.start(fed.hub_id)
-    hub_db = fed.node(fed.hub_id)["database"]
-
-    def mid_sync():
-        with sqlite3.connect(f"file:{hub_db}?mode=ro", uri=True, timeout=5) as db:
-            count = db.execute("SELECT count(*) FROM entries").fetchone()[0]
-        return 500 < count < expected - 1000
-
-    assert wait_for(mid_sync, timeout=60, poll=0.01), "did not catch the hub in the middle of its initial sync"
+    wait_until(lambda: (hub_entries(fed), {p: holding(fed, p) for p in loaded}), 60,
+               "the hub to apply over 500 entries and its links from Hebei and Guangdong to hold",
+               until=lambda seen: seen[0] > 500 and all(seen[1].values()))
     fed.kill(fed.hub_id)
+    assert 500 < hub_entries(fed) < expected - 1000, "the kill did not land in the middle of the initial sync"
+    for peer in loaded:
+        fed.heal(peer)
     fed.start(fed.hub_id)
     fed.wait_converged(timeout=120)
     assert hub_total(fed) == expected
     assert_union(fed)
+    hub_db = fed.node(fed.hub_id)["database"]
     with sqlite3.connect(hub_db) as db:  # nothing applied twice: every copy has its origin's version
         assert db.execute("SELECT count(*) FROM entries WHERE version != 1").fetchone()[0] == 0
 
@@ -96,24 +124,41 @@ def test_paused_node_longer_than_the_pull_deadline(federation):
     fed.wait_converged(timeout=60)
     fed.pause("hebei")
     publish(fed, "guangdong", list(entries_for("440000002", "广东省民政厅", 3, seed="pause", start=500)))
-    assert wait_for(lambda: "DEADLINE_EXCEEDED" in peer_state(fed, "hebei").last_error, timeout=20)
+    wait_until(lambda: peer_state(fed, "hebei").last_error, 60, "a pull of the paused Hebei to exceed its deadline",
+               until=lambda error: "DEADLINE_EXCEEDED" in error)
+    # Guangdong's entry travels while Hebei is still paused (the hub pulls it on its own schedule).
+    arrived = wait_until(
+        lambda: fed.catalog(fed.hub_id).GetEntry(catalog_pb2.GetEntryRequest(resource_code="440000002/000500")), 60,
+        "Guangdong's new entry at the hub while Hebei is paused", ignoring=grpc.RpcError)
+    assert arrived.name
     assert peer_state(fed, "hebei").state == "failing" and peer_state(fed, "guangdong").state == "ok"
-    assert fed.catalog(fed.hub_id).GetEntry(catalog_pb2.GetEntryRequest(resource_code="440000002/000500")).name
     rows = {r["node"]: r for r in fed.ps()}
     assert rows["hebei"]["health"] == "paused"
     fed.resume("hebei")
     publish(fed, "hebei", list(entries_for("130000002", "河北省民政厅", 3, seed="pause", start=500)))
     fed.wait_converged(timeout=60)
-    assert wait_for(lambda: peer_state(fed, "hebei").state == "ok", timeout=20)
+    wait_until(lambda: peer_state(fed, "hebei").state, 60, "Hebei's state at the hub to be ok again",
+               until=lambda state: state == "ok")
 
 
 def test_link_that_drops_the_stream_mid_batch(federation):
-    fed = federation(SMALL, interval=0.5, sync={"batch_size": 200, "backoff_initial": 0.1, "backoff_max": 0.5})
+    # call_deadline: the pull stalled by the hold below must not time out before the test has read status.
+    fed = federation(SMALL, interval=0.5, sync={"batch_size": 200, "backoff_initial": 0.1, "backoff_max": 0.5,
+                                                "call_deadline": 120})
+    fed.stop(fed.hub_id)  # one catch-up of 2 MB, not pulls racing the writes: no pull fits in one connection
+    entries = list(entries_for("130000003", "河北省人力资源和社会保障厅", 4000, seed="drop"))
+    publish(fed, "hebei", entries)
     fed.drop("hebei", after_bytes=150_000)  # a batch of 200 entries is ~100 KB: each stream dies a batch or two in
-    publish(fed, "hebei", list(entries_for("130000003", "河北省人力资源和社会保障厅", 4000, seed="drop")))
-    assert wait_for(lambda: peer_state(fed, "hebei").failures > 0, timeout=30)
-    error = peer_state(fed, "hebei").last_error
+    # The link stalls after the size of a thousand entries, a few drops in, so that the failures
+    # stay on show until the test has read them (the next successful pull clears them).
+    hold(fed, "hebei", wire_size(entries[:1000]))
+    fed.start(fed.hub_id)
+    failing, _ = wait_until(lambda: (peer_state(fed, "hebei"), holding(fed, "hebei")), 60,
+                            "status to show a dropped pull of Hebei, with the link holding",
+                            until=lambda seen: seen[0].failures > 0 and seen[0].last_error and seen[1])
+    error = failing.last_error
     assert "UNAVAILABLE" in error or "INTERNAL" in error or "CANCELLED" in error, error
+    hold(fed, "hebei", 0)  # lifted; the drops go on
     fed.wait_converged(timeout=180)  # progress survives the drops: each batch came with its cursor
     assert fed.proxy("status")["links"]["hebei"]["dropped"] > 1
     fed.heal("hebei")
@@ -162,7 +207,8 @@ def test_request_round_trip_through_the_cli(federation):
                   "--purpose", "企业开办一网通办", "--basis", "《优化营商环境条例》", "--item", found.data_items[0].name,
                   "--target", fed.address("hebei"))
     request_id = out.split()[0]
-    assert wait_for(lambda: "granted" in cascade("requests", "get", request_id, "--target", fed.address("hebei")))
+    wait_until(lambda: cascade("requests", "get", request_id, "--target", fed.address("hebei")), 60,
+               f"`cascade requests get {request_id}` to show it granted", until=lambda shown: "granted" in shown)
     shown = cascade("requests", "get", request_id, "--target", fed.address("hebei"))
     assert "submitted" in shown and "granted" in shown  # the history
     card = cascade("scorecard", "--target", hub)
@@ -185,24 +231,20 @@ def test_hub_killed_between_pulling_a_request_and_delivering_it(federation):
         data_items=[found.data_items[0].name]))
     hub = sharing_pb2_grpc.SharingStub(fed.channel(fed.hub_id))
 
-    def queued():
-        state = peer_state(fed, "guangdong")
-        return state.deliveries_waiting == 1 and state.delivery_error
-
-    assert wait_for(queued, timeout=30)  # status shows the delivery waiting, and why
+    wait_until(lambda: peer_state(fed, "guangdong"), 60, "status to show the delivery to Guangdong waiting, and why",
+               until=lambda state: state.deliveries_waiting == 1 and state.delivery_error)
     assert hub.GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id)).state == "submitted"
     fed.kill(fed.hub_id)
     fed.heal("guangdong")
     fed.start(fed.hub_id)
 
-    def granted():
-        return consumer.GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id)).state == "granted"
-
-    assert wait_for(granted, timeout=60)
+    wait_until(lambda: consumer.GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id)).state, 60,
+               "the request granted at Hebei after the hub's restart", until=lambda state: state == "granted")
     owner = sharing_pb2_grpc.SharingStub(fed.channel("guangdong"))
     at_owner = owner.GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id))
     assert [e.state for e in at_owner.history] == ["submitted", "granted"]  # delivered exactly once
-    assert wait_for(lambda: peer_state(fed, "guangdong").deliveries_waiting == 0, timeout=30)
+    wait_until(lambda: peer_state(fed, "guangdong").deliveries_waiting, 60, "the hub's outbox for Guangdong to empty",
+               until=lambda waiting: waiting == 0)
 
 
 @pytest.mark.parametrize("path, nodes, provinces, ministries", [

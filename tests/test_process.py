@@ -10,7 +10,7 @@ import grpc
 import pytest
 import yaml
 
-from conftest import ROOT, make_entry
+from conftest import ROOT, make_entry, wait_until
 from node.api import serde
 from node.proto import catalog_pb2, catalog_pb2_grpc
 from processes import NodeProcess
@@ -34,6 +34,19 @@ def test_sigkill_during_bulk_load_loses_no_acknowledged_entry(tmp_path):
     proc = NodeProcess(tmp_path, hebei_config(tmp_path)).start()
     acknowledged: list[list[str]] = []
     in_flight: list[list[str]] = []
+    held_at = random.randint(5, 20)  # calls acknowledged before the one the kill cuts
+    mid_call, killed = threading.Event(), threading.Event()
+    stopped: list[str] = []  # why the loader stopped
+
+    def requests(batch, call):
+        for i, entry in enumerate(batch):
+            if call == held_at and i == len(batch) // 2:
+                # Half this call's entries are at the node, the rest still to come: the kill
+                # lands inside an open bulk call however slow the machine is.
+                mid_call.set()
+                killed.wait()
+                return
+            yield catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(entry))
 
     def load():
         with grpc.insecure_channel(proc.address) as channel:
@@ -42,18 +55,27 @@ def test_sigkill_during_bulk_load_loses_no_acknowledged_entry(tmp_path):
                 batch = [make_entry(seq=call * 100 + i + 1) for i in range(100)]
                 in_flight.append([e.resource_code for e in batch])
                 try:
-                    stub.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in batch), timeout=10)
-                except grpc.RpcError:
+                    stub.PublishEntries(requests(batch, call), timeout=60)
+                except grpc.RpcError as exc:
+                    stopped.append(f"call {call}: {exc.code().name} {exc.details()}")
                     return
                 acknowledged.append(in_flight.pop())
 
-    loader = threading.Thread(target=load)
+    loader = threading.Thread(target=load, daemon=True)
     loader.start()
-    while len(acknowledged) < random.randint(5, 20):
-        loader.join(0.01)
-    proc.kill()
-    loader.join(20)
-    assert acknowledged, "no bulk call was acknowledged before the kill"
+    try:
+        wait_until(lambda: (mid_call.is_set(), len(acknowledged), stopped), 120,
+                   f"the loader to have {held_at} calls acknowledged and the next one half sent",
+                   until=lambda seen: seen[0] or seen[2])
+        assert not stopped, f"the loader stopped before the kill: {stopped}"
+        proc.kill()
+    finally:
+        killed.set()
+        proc.stop()  # only if the test failed before the kill
+    loader.join(30)
+    assert not loader.is_alive(), "the call cut by the kill did not end within 30 s"
+    seen = f"{len(acknowledged)} calls acknowledged, {len(in_flight)} cut"
+    assert len(acknowledged) == held_at and len(in_flight) == 1, f"{seen}: the kill did not land inside the held call"
 
     proc.start()  # the same database, restarted
     proc.stop()
@@ -70,7 +92,8 @@ def test_sigkill_during_bulk_load_loses_no_acknowledged_entry(tmp_path):
 
 def test_sigterm_stops_gracefully(tmp_path):
     proc = NodeProcess(tmp_path, hebei_config(tmp_path)).start()
-    assert proc.stop() == 0
+    code = proc.stop(timeout=60)
+    assert code == 0, f"exit code {code}" + (" (not stopped within 60 s of SIGTERM: killed)" if code == -9 else "")
     events = [yaml.safe_load(line)["event"] for line in proc.log_path.read_text().splitlines() if line.startswith("{")]
     assert events[0] == "node.started" and events[-1] == "node.stopped"
 

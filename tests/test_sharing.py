@@ -7,7 +7,7 @@ from datetime import timedelta
 import grpc
 import pytest
 
-from conftest import make_entry
+from conftest import make_entry, wait_until
 from node.catalog import rules
 from node.api import serde
 from node.proto import admin_pb2, catalog_pb2, sharing_pb2, sharing_pb2_grpc
@@ -28,19 +28,22 @@ def submit(client, consumer, code, items=("统一社会信用代码",), purpose=
         consumer_code=consumer, resource_code=code, purpose=purpose, basis=basis, data_items=list(items)))
 
 
-def wait_state(client, request_id, states, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
+def wait_state(client, request_id, states, timeout=30.0):
+    """The request as that node holds it, once it is in one of the states."""
+    seen = {}
+
+    def state():
         try:
-            last = sharing(client).GetRequest(sharing_pb2.GetRequestRequest(request_id=request_id))
-            if last.state in states:
-                return last
+            seen["request"] = sharing(client).GetRequest(sharing_pb2.GetRequestRequest(request_id=request_id))
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.NOT_FOUND:
                 raise
-        time.sleep(0.05)
-    raise AssertionError(f"{request_id} at {client.node.config.node_id}: {last.state if last else 'absent'}, wanted {states}")
+            return "absent"
+        return seen["request"].state
+
+    wait_until(state, timeout, f"{request_id} at {client.node.config.node_id} to be {' or '.join(sorted(states))}",
+               until=lambda held: held in states)
+    return seen["request"]
 
 
 GUANGDONG_ENTRIES = [
@@ -160,10 +163,8 @@ def test_owner_node_down_for_a_while_gets_the_request_once_it_is_back(fed):
     port = fed.peers["guangdong"].node.port
     fed.stop_peer("guangdong")
     filed = submit(fed.peers["hebei"], "130100005", "440300002/000002")
-    deadline = time.monotonic() + 10
-    while not fed.hub.node.store.outbox_summary().get("guangdong", (0, ""))[1] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    count, error = fed.hub.node.store.outbox_summary()["guangdong"]
+    count, error = wait_until(lambda: fed.hub.node.store.outbox_summary().get("guangdong", (0, "")), 60,
+                              "a failed delivery to Guangdong in the hub's outbox", until=lambda waiting: waiting[1])
     assert count == 1 and "UNAVAILABLE" in error  # waiting in the hub's outbox, with why
     fed.peers["guangdong"] = fed.start_peer("guangdong", port)
     pending = wait_state(fed.peers["guangdong"], filed.request_id, {"pending"}, timeout=40)
@@ -176,6 +177,8 @@ def test_hub_restarted_between_pulling_and_delivering(fed):
     fed.stop_peer("guangdong")  # the delivery cannot happen yet
     filed = submit(fed.peers["hebei"], "130100005", "440300002/000001")
     wait_state(fed.hub, filed.request_id, {"submitted"})
+    # Pulled and queued in one transaction; Guangdong is down, so it cannot have left yet.
+    assert fed.hub.node.store.outbox_summary()["guangdong"][0] == 1, "the delivery is not queued at the hub"
     fed.restart_hub()  # with the delivery still queued in its outbox
     fed.peers["guangdong"] = fed.start_peer("guangdong", port)
     granted = wait_state(fed.peers["hebei"], filed.request_id, {"granted"}, timeout=40)

@@ -12,7 +12,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from conftest import free_port, make_entry, node_config
+from conftest import free_port, make_entry, node_config, wait_until
 from node.api import serde
 from node.errors import FailedPrecondition
 from node.proto import catalog_pb2, catalog_pb2_grpc
@@ -97,17 +97,18 @@ class SharingModel(RuleBasedStateMachine):
 
     def settle(self) -> None:
         """Pull and deliver until nothing moves: every queued delivery made, every log pulled."""
-        for _ in range(200):
+
+        def unsettled():
             for peer in PEERS:
                 self.hub.scheduler.sync_now(peer, wait=True, timeout=30)
             pending = self.hub.store.due_deliveries(time.time() + 3600)
             heads = {peer: node.store.head_seq() for peer, node in self.peers.items()}
             behind = [(s.node_id, s.cursor.seq, heads[s.node_id], s.failures, s.last_error)
                       for s in self.hub.scheduler.peer_states() if s.cursor.seq != heads[s.node_id] or s.failures]
-            if not pending and not behind:
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"did not settle: outbox {pending}, behind {behind}")
+            return {"outbox": pending, "behind": behind}
+
+        wait_until(unsettled, 60, "the hub to settle, nothing in its outbox and no peer behind",
+                   until=lambda left: not left["outbox"] and not left["behind"], poll=0.1)
 
     def teardown(self):
         try:

@@ -1,9 +1,6 @@
 """Cascade sync with real nodes on loopback: the hub converges to the union of its peers."""
 
-import time
-
-
-from conftest import PEERS, make_entry, wait_for
+from conftest import PEERS, make_entry, wait_until
 from node.api import serde
 from node.proto import catalog_pb2
 from node.store import backup, restore
@@ -97,15 +94,19 @@ def test_a_peer_that_is_down_does_not_hold_up_the_others(cluster):
     publish(c.peers["hebei"], make_entry("130100005", seq=99))
     c.sync()
     assert hub_entry(c, "130100005/000099") is not None
-    status = c.status()
+    # SyncNow answers once the failed pull is counted; its error is stored a moment after.
+    status = wait_until(c.status, 30, "status to show why the pull of the stopped Guangdong failed",
+                        until=lambda peers: peers["guangdong"].last_error)
     assert status["guangdong"].state == "failing" and "UNAVAILABLE" in status["guangdong"].last_error
     assert status["guangdong"].backoff_seconds > 0 and status["guangdong"].failures >= 1
     assert status["hebei"].state == "ok"
     c.peers["guangdong"] = c.start_peer("guangdong", port=int(status["guangdong"].address.rsplit(":", 1)[1]))
-    deadline = time.monotonic() + 20  # the hub's channel reconnects on its own backoff
-    while c.status()["guangdong"].state != "ok" and time.monotonic() < deadline:
+
+    def pulled():  # the hub's channel reconnects on its own backoff: pull until a pull gets through
         c.sync("guangdong")
-    assert c.status()["guangdong"].state == "ok"
+        return c.status()["guangdong"]
+
+    wait_until(pulled, 60, "a pull of the restarted Guangdong to succeed", until=lambda state: state.state == "ok")
     assert_converged(c)
 
 
@@ -185,15 +186,19 @@ def test_a_code_claimed_by_two_origins_keeps_the_first(cluster):
 
 def test_notify_makes_the_hub_pull_without_waiting_for_the_interval(cluster):
     c = cluster(interval=3600, notify=True)
-    time.sleep(0.5)  # the first scheduled pulls pass
+    # The first scheduled pulls pass; the next are an hour away, so only Notify can bring the entry.
+    wait_until(c.status, 60, "the hub's first pull of every peer",
+               until=lambda peers: all(p.seconds_since_success >= 0 and not p.pulling for p in peers.values()))
     publish(c.peers["guangdong"], make_entry("440300002", seq=5))
-    assert wait_for(lambda: hub_entry(c, "440300002/000005") is not None, timeout=10, poll=0.05)
+    wait_until(lambda: hub_entry(c, "440300002/000005"), 30, "Guangdong's new entry at the hub, after its Notify",
+               until=lambda entry: entry is not None)
 
 
 def test_schedule_pulls_on_its_own(cluster):
     c = cluster(interval=0.2)
     publish(c.peers["mps"], make_entry("100000011", seq=3))
-    assert wait_for(lambda: hub_entry(c, "100000011/000003") is not None, timeout=10, poll=0.05)
+    wait_until(lambda: hub_entry(c, "100000011/000003"), 30, "MPS's new entry at the hub, pulled on schedule",
+               until=lambda entry: entry is not None)
 
 
 def test_hub_restart_resumes_from_its_stored_cursor(cluster):

@@ -1,14 +1,17 @@
 """Cascade sync under faults that need real processes: the hub killed with SIGKILL mid-pull."""
 
 import sqlite3
-import time
+import threading
 
 import grpc
 
-from conftest import PEERS, make_entry
+import node.source.changes
+from conftest import PEERS, make_entry, node_config, wait_until
 from node.api import serde
 from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2
 from processes import NodeProcess
+
+HELD_AFTER_BATCHES = 20
 
 
 def hub_cursor(db_path, peer):
@@ -20,9 +23,7 @@ def hub_cursor(db_path, peer):
         return 0
 
 
-def test_hub_killed_mid_pull_resumes_from_its_cursor(tmp_path, start_node):
-    from conftest import node_config
-
+def test_hub_killed_mid_pull_resumes_from_its_cursor(tmp_path, start_node, monkeypatch):
     role, region, departments = PEERS["hebei"]
     hebei = start_node(node_config(tmp_path, "hebei", role, region, departments=departments))
     entries = [make_entry("130100005", seq=i, name=f"资源{i}") for i in range(1, 20_001)]
@@ -31,6 +32,23 @@ def test_hub_killed_mid_pull_resumes_from_its_cursor(tmp_path, start_node):
             entries=[serde.entry_to_proto(e) for e in entries[start:start + 5000]])]))
     head = hebei.node.store.head_seq()
 
+    # Hebei serves the first batches of every pull, then holds the stream until the hub has
+    # been killed: the kill lands mid-pull however slow or fast the machine is.
+    pull = node.source.changes.pull
+    held, released = threading.Event(), threading.Event()
+    sent_up_to = []  # the cursor of the last batch sent before the hold
+
+    def held_pull(store, cursor, max_batch):
+        for number, batch in enumerate(pull(store, cursor, max_batch), start=1):
+            if number > HELD_AFTER_BATCHES and not released.is_set():
+                held.set()
+                released.wait()
+            yield batch
+            if not released.is_set():
+                sent_up_to.append(batch.next.seq)
+
+    monkeypatch.setattr(node.source.changes, "pull", held_pull)
+
     hub_db = tmp_path / "national.db"
     hub = NodeProcess(tmp_path, {
         "node": {"id": "national", "role": "national", "region_code": "100000"},
@@ -38,19 +56,22 @@ def test_hub_killed_mid_pull_resumes_from_its_cursor(tmp_path, start_node):
         "peers": [{"id": "hebei", "role": role, "address": hebei.node.address, "region_code": region, "interval": 0.5}],
         "sync": {"batch_size": 50, "backoff_initial": 0.1},
         "log": {"format": "json"},
-    }).start()
-    deadline = time.monotonic() + 60
-    while not 0 < hub_cursor(hub_db, "hebei") < head // 2 and time.monotonic() < deadline:
-        time.sleep(0.005)
-    hub.kill()
-    stored = hub_cursor(hub_db, "hebei")
-    assert 0 < stored < head, "the kill did not land in the middle of the pull"
-    with sqlite3.connect(hub_db) as db:
-        applied = db.execute("SELECT count(*) FROM entries").fetchone()[0]
-    assert applied >= stored  # each batch's entries were committed with its cursor
-
-    hub.start()
+    })
     try:
+        hub.start()
+        wait_until(held.is_set, 60, f"Hebei to send {HELD_AFTER_BATCHES} batches and hold the pull")
+        wait_until(lambda: hub_cursor(hub_db, "hebei"), 60,
+                   "the hub to apply the batches sent before the hold and store their cursor",
+                   until=lambda seq: seq == sent_up_to[-1])
+        hub.kill()
+        stored = hub_cursor(hub_db, "hebei")
+        assert 0 < stored < head, "the kill did not land in the middle of the pull"
+        with sqlite3.connect(hub_db) as db:
+            applied = db.execute("SELECT count(*) FROM entries").fetchone()[0]
+        assert applied >= stored  # each batch's entries were committed with its cursor
+
+        released.set()
+        hub.start()
         with grpc.insecure_channel(hub.address) as channel:
             admin = admin_pb2_grpc.AdminStub(channel)
             admin.SyncNow(admin_pb2.SyncNowRequest(peer="hebei", wait=True), timeout=120)
@@ -59,6 +80,7 @@ def test_hub_killed_mid_pull_resumes_from_its_cursor(tmp_path, start_node):
             (peer,) = admin.Status(admin_pb2.StatusRequest()).peers
             assert peer.cursor.seq == head and peer.resyncs == 0  # resumed, no resync needed
     finally:
+        released.set()  # frees the serving threads still held
         hub.stop()
     with sqlite3.connect(hub_db) as db:
         assert db.execute("SELECT count(*), min(version), max(version) FROM entries").fetchone() == (len(entries), 1, 1)

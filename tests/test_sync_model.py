@@ -5,14 +5,13 @@ peers after a final pull."""
 import dataclasses
 import shutil
 import tempfile
-import time
 import pathlib
 
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from conftest import make_entry, node_config
+from conftest import make_entry, node_config, wait_until
 from node.proto import catalog_pb2
 from node.api import serde
 from node.server import Node
@@ -105,13 +104,12 @@ class CascadeModel(RuleBasedStateMachine):
     def pull_until_ok(self, peer: str) -> None:
         """A final pull that succeeds: a restarted peer may take the hub's channel a moment."""
         hub = self.hub.scheduler
-        for _ in range(100):
+
+        def pulled():
             hub.sync_now(peer, wait=True, timeout=30)
-            state = next(s for s in hub.peer_states() if s.node_id == peer)
-            if state.failures == 0:
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"{peer}: no successful pull: {state.last_error}")
+            return next(s for s in hub.peer_states() if s.node_id == peer)
+
+        wait_until(pulled, 60, f"a successful pull of {peer}", until=lambda state: state.failures == 0)
 
     # -- the property --------------------------------------------------------------------
 
