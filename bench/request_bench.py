@@ -16,7 +16,7 @@ from common import full_federation_compose, percentile, report, scratch
 import yaml
 
 from harness.runner import Federation
-from node.proto import catalog_pb2, sharing_pb2, sharing_pb2_grpc
+from node.proto import catalog_pb2, sharing_pb2
 
 
 def round_trips(fed: Federation, samples: int, rng: random.Random) -> list[float]:
@@ -37,7 +37,7 @@ def round_trips(fed: Federation, samples: int, rng: random.Random) -> list[float
     for _ in range(samples):
         entry = rng.choice(unconditional)
         consumer = rng.choice([n for n in fed.peer_ids if n != entry.origin])
-        stub = sharing_pb2_grpc.SharingStub(fed.channel(consumer))
+        stub = fed.sharing(consumer, departments[consumer])
         start = time.monotonic()
         filed = stub.SubmitRequest(sharing_pb2.SubmitRequestRequest(
             consumer_code=departments[consumer], resource_code=entry.resource_code, purpose="跨省通办",

@@ -38,10 +38,7 @@ def load_peers(fed: Federation, per_peer: int) -> list:
     for node in fed.peer_ids:
         entries = peer_entries(fed, node, per_peer)
         for start in range(0, len(entries), 5000):
-            call = entries[start:start + 5000]
-            chunks = [catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(e) for e in call[i:i + 500]])
-                      for i in range(0, len(call), 500)]
-            fed.catalog(node).PublishEntries(iter(chunks), timeout=600)
+            fed.publish(node, entries[start:start + 5000], timeout=600)
         everything.extend(dataclasses.replace(e, origin=node, version=1) for e in entries)
     return everything
 
@@ -65,7 +62,7 @@ def lag(fed: Federation, samples: int, rng: random.Random) -> list[float]:
         code, name = config["departments"][0]["code"], config["departments"][0]["name"]
         entry = next(entries_for(code, name, 1, seed=f"lag{i}", start=900_000 + i))
         start = time.monotonic()
-        fed.catalog(node).PublishEntry(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(entry)))
+        fed.catalog(node, code).PublishEntry(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(entry)))
         while True:
             try:
                 hub.GetEntry(catalog_pb2.GetEntryRequest(resource_code=entry.resource_code), timeout=5)

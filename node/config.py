@@ -276,7 +276,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         if insecure:
             r.fail("insecure", "must not be true when tls is given")
         t = r.mapping(top["tls"], "tls", {f.name for f in dataclasses.fields(Tls)})
-        tls = Tls(**{f.name: _file(r, t, f"tls", f.name, base_dir) for f in dataclasses.fields(Tls)})
+        tls = Tls(**{f.name: _file(r, t, "tls", f.name, base_dir) for f in dataclasses.fields(Tls)})
     elif not insecure:
         r.fail("tls", "is required: name the node's cert, key and ca (see `cascade pki`), "
                       "or set `insecure: true` for plaintext on a trusted network")

@@ -32,7 +32,7 @@ from node.store.compactor import Compactor
 WORKERS = 64
 
 
-def create_server(config: Config, interceptors=()) -> grpc.Server:
+def create_server(config: Config, pool: futures.ThreadPoolExecutor, interceptors=()) -> grpc.Server:
     """A gRPC server with the node's message limits; the caller adds services and starts it."""
     options = [
         ("grpc.max_receive_message_length", config.limits.max_message_bytes),
@@ -42,8 +42,7 @@ def create_server(config: Config, interceptors=()) -> grpc.Server:
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ("grpc.keepalive_permit_without_calls", 1),
     ]
-    return grpc.server(futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="rpc"), options=options,
-                       interceptors=interceptors)
+    return grpc.server(pool, options=options, interceptors=interceptors)
 
 
 class ChangeSignal:
@@ -115,7 +114,8 @@ class Node:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> "Node":
-        self.server = create_server(self.config, interceptors=[self.guard])
+        self.pool = futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="rpc")
+        self.server = create_server(self.config, self.pool, interceptors=[self.guard])
         self.guard.start()
         names = services.add_to_server(self.server, self)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -148,6 +148,7 @@ class Node:
             job.stop()
         if self.server is not None:
             self.server.stop(grace).wait()
+            self.pool.shutdown(wait=False)
         self.guard.stop()
         if self.hub_link is not None:
             self.hub_link.close()

@@ -6,7 +6,8 @@ import sqlite3
 import grpc
 import pytest
 
-from harness.runner import Federation, _alive
+from harness.processes import alive as _alive
+from harness.runner import Federation
 from conftest import wait_until
 from harness.seed import entries_for
 from node.api import serde
@@ -17,9 +18,8 @@ STATUS_DEADLINE = 30  # a loaded machine can take more than the harness's 2 s to
 
 
 def publish(fed, node, entries):
-    chunks = [catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(e) for e in entries[i:i + 500]])
-              for i in range(0, len(entries), 500)]
-    return fed.catalog(node).PublishEntries(iter(chunks), timeout=120)
+    """Each department's entries published with its own token."""
+    return fed.publish(node, entries, timeout=120)
 
 
 def hub_total(fed):
@@ -185,6 +185,7 @@ def test_bad_compose_file_names_file_key_and_rule(tmp_path):
 
 
 def test_request_round_trip_through_the_cli(federation):
+    import os
     import subprocess
     import sys
 
@@ -197,19 +198,24 @@ def test_request_round_trip_through_the_cli(federation):
     found = fed.catalog(fed.hub_id).ListEntries(catalog_pb2.ListEntriesRequest(
         filter=catalog_pb2.EntryFilter(origin="guangdong", share_type="unconditional"), page_size=1)).entries[0]
 
-    def cascade(*args):
+    def cascade(*args, token: str = ""):
+        """The CLI as a tester runs it: the operator's certificate, and a department's token."""
+        creds = fed.client(token)
+        env = dict(os.environ, CASCADE_CERT=creds.cert, CASCADE_KEY=creds.key, CASCADE_CA=creds.ca,
+                   CASCADE_TOKEN=creds.token)
         result = subprocess.run([sys.executable, "-m", "node.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                                timeout=60)
+                                timeout=60, env=env)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
+    police = fed.token("hebei", "130000001")
     out = cascade("requests", "submit", "--consumer", "130000001", "--resource", found.resource_code,
                   "--purpose", "企业开办一网通办", "--basis", "《优化营商环境条例》", "--item", found.data_items[0].name,
-                  "--target", fed.address("hebei"))
+                  "--target", fed.address("hebei"), token=police)
     request_id = out.split()[0]
-    wait_until(lambda: cascade("requests", "get", request_id, "--target", fed.address("hebei")), 60,
+    wait_until(lambda: cascade("requests", "get", request_id, "--target", fed.address("hebei"), token=police), 60,
                f"`cascade requests get {request_id}` to show it granted", until=lambda shown: "granted" in shown)
-    shown = cascade("requests", "get", request_id, "--target", fed.address("hebei"))
+    shown = cascade("requests", "get", request_id, "--target", fed.address("hebei"), token=police)
     assert "submitted" in shown and "granted" in shown  # the history
     card = cascade("scorecard", "--target", hub)
     assert found.provider_code in card
@@ -225,11 +231,11 @@ def test_hub_killed_between_pulling_a_request_and_delivering_it(federation):
     found = fed.catalog(fed.hub_id).ListEntries(catalog_pb2.ListEntriesRequest(
         filter=catalog_pb2.EntryFilter(origin="guangdong", share_type="unconditional"), page_size=1)).entries[0]
     fed.partition("guangdong")  # the hub can pull the request but not deliver it
-    consumer = sharing_pb2_grpc.SharingStub(fed.channel("hebei"))
+    consumer = fed.sharing("hebei", "130000001")
     filed = consumer.SubmitRequest(sharing_pb2.SubmitRequestRequest(
         consumer_code="130000001", resource_code=found.resource_code, purpose="跨省通办", basis="《政务服务条例》",
         data_items=[found.data_items[0].name]))
-    hub = sharing_pb2_grpc.SharingStub(fed.channel(fed.hub_id))
+    hub = fed.sharing(fed.hub_id)  # the operator reads every request
 
     wait_until(lambda: peer_state(fed, "guangdong"), 60, "status to show the delivery to Guangdong waiting, and why",
                until=lambda state: state.deliveries_waiting == 1 and state.delivery_error)
@@ -240,7 +246,7 @@ def test_hub_killed_between_pulling_a_request_and_delivering_it(federation):
 
     wait_until(lambda: consumer.GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id)).state, 60,
                "the request granted at Hebei after the hub's restart", until=lambda state: state == "granted")
-    owner = sharing_pb2_grpc.SharingStub(fed.channel("guangdong"))
+    owner = fed.sharing("guangdong", found.provider_code)
     at_owner = owner.GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id))
     assert [e.state for e in at_owner.history] == ["submitted", "granted"]  # delivered exactly once
     wait_until(lambda: peer_state(fed, "guangdong").deliveries_waiting, 60, "the hub's outbox for Guangdong to empty",

@@ -12,6 +12,7 @@ health checks always find one; a stream that neither sends nor takes a message f
 from __future__ import annotations
 
 import collections
+import dataclasses
 import itertools
 import threading
 import time
@@ -76,15 +77,17 @@ class Guard(grpc.ServerInterceptor):
     def _wrap(self, method: str, behaviour, *, streams_in: bool = False, streams_out: bool = False):
         def guarded(request, context):
             caller, rule = self._admit(method, context, request, streams_in)
-            slot = self._take_slot(caller, rule, context, method, request)
-            stream = self.watchdog.watch(context) if (streams_in or streams_out) else None
+            slot = self._take_slot(caller, rule, context, method, request, streams_in)
+            stream = self.watchdog.watch(context) if streams_in else None
             try:
                 if streams_in:
                     request = self._checked_messages(request, rule, caller, stream, context, method)
                 with audit.acting_as(caller.actor, method):
-                    if streams_out:
-                        return self._streamed(behaviour(request, context), stream)
-                    reply = behaviour(request, context)
+                    try:
+                        reply = behaviour(request, context)
+                    except Exception:
+                        self._record_refusal(context, method, caller, request)
+                        raise
                 if self.secure and reply is not None:
                     try:
                         self.policy.check_reply(rule, caller, reply)
@@ -92,28 +95,30 @@ class Guard(grpc.ServerInterceptor):
                         self._refuse(context, method, caller, request, exc)
                 return reply
             finally:
-                if not streams_out:
-                    self.watchdog.forget(stream)
-                    self._give_back(slot)
-        if not streams_out:
-            return guarded
+                self.watchdog.forget(stream)
+                self._give_back(slot)
 
         def guarded_stream(request, context):
-            # A generator: the slot and the watch must last as long as the stream does.
+            # A generator: the slot and the watch last as long as the stream does.
             caller, rule = self._admit(method, context, request, streams_in)
-            slot = self._take_slot(caller, rule, context, method, request)
+            slot = self._take_slot(caller, rule, context, method, request, True)
             stream = self.watchdog.watch(context)
             try:
                 if streams_in:
                     request = self._checked_messages(request, rule, caller, stream, context, method)
                 with audit.acting_as(caller.actor, method):
-                    for reply in behaviour(request, context):
-                        yield reply
-                        self.watchdog.touch(stream)
+                    try:
+                        for reply in behaviour(request, context):
+                            yield reply
+                            self.watchdog.touch(stream)
+                    except Exception:
+                        self._record_refusal(context, method, caller, request)
+                        raise
             finally:
                 self.watchdog.forget(stream)
                 self._give_back(slot)
-        return guarded_stream
+
+        return guarded_stream if streams_out else guarded
 
     # -- who, and may they ---------------------------------------------------------------------
 
@@ -123,7 +128,8 @@ class Guard(grpc.ServerInterceptor):
             return authz.Caller(name=context.peer(), kind="insecure"), authz.Rule(authz.ANYONE)
         caller = authz.Caller()
         try:
-            caller = self.identify(context)
+            caller = self.certificate_of(context)
+            caller = self.with_token(caller, context)
             rule = self.policy.rule(method)
             self.policy.admit(rule, caller)
             if not streams_in:
@@ -132,20 +138,25 @@ class Guard(grpc.ServerInterceptor):
             self._refuse(context, method, caller, request, exc)
         return caller, rule
 
-    def identify(self, context) -> authz.Caller:
+    @staticmethod
+    def certificate_of(context) -> authz.Caller:
         identity = caller_identity(context)
         if identity is None:
             raise Unauthenticated("a client certificate from the federation CA is required")
         name, kind = identity
+        return authz.Caller(name=name, kind=kind)
+
+    def with_token(self, caller: authz.Caller, context) -> authz.Caller:
+        """The caller with what its bearer token grants, if it sent one."""
         token = _bearer(context.invocation_metadata())
         if token is None:
-            return authz.Caller(name=name, kind=kind)
+            return caller
         try:
             info = self.tokens.check(token)
         except tokens.InvalidToken as exc:
             raise Unauthenticated(f"the bearer token is {exc.reason}") from None
-        return authz.Caller(name=name, kind=kind, department=info.department_code, scopes=info.scopes,
-                            token_id=info.token_id)
+        return dataclasses.replace(caller, department=info.department_code, scopes=info.scopes,
+                                   token_id=info.token_id)
 
     def _check_token(self, token: str) -> tokens.TokenInfo:
         with self.store.reading() as conn:
@@ -163,27 +174,31 @@ class Guard(grpc.ServerInterceptor):
                     self._refuse(context, method, caller, message, exc)
             yield message
 
-    def _streamed(self, replies, stream):
-        for reply in replies:
-            yield reply
-            self.watchdog.touch(stream)
-
     def _refuse(self, context, method: str, caller: authz.Caller, request, exc: Exception) -> None:
         """Records the refusal on the audit trail (nothing else changes) and ends the call."""
-        detail = str(exc)
+        self._audit_denial(method, caller, request, str(exc))
+        context.abort(code_of(exc), str(exc))
+
+    def _record_refusal(self, context, method: str, caller: authz.Caller, request) -> None:
+        """A call the domain refused (a department deciding another's request) is on the trail
+        too; other failures are not refusals."""
+        if context.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
+            self._audit_denial(method, caller, request, context.details() or "")
+
+    def _audit_denial(self, method: str, caller: authz.Caller, request, detail) -> None:
+        detail = detail.decode() if isinstance(detail, bytes) else detail
         try:
             with self.store.transaction() as tx:
                 audit.append(tx.conn, caller.actor, method, _object_of(request), "denied", detail)
         except Exception as failure:  # the store is closing: the refusal still stands
             self.log.warning("api.audit_failed", method=method, error=str(failure))
         self.log.info("api.denied", method=method, actor=caller.actor, reason=detail)
-        context.abort(code_of(exc), detail)
 
     # -- how many at once ------------------------------------------------------------------------
 
-    def _take_slot(self, caller: authz.Caller, rule: authz.Rule, context, method: str, request):
-        if rule.who == authz.ANYONE or caller.kind == "insecure":
-            return None  # health checks and reflection are cheap and never wait on anything
+    def _take_slot(self, caller: authz.Caller, rule: authz.Rule, context, method: str, request, streams: bool):
+        if caller.kind == "insecure" or (rule.who == authz.ANYONE and not streams):
+            return None  # a health check is cheap and never waits on anything; a stream (Watch) holds a thread
         shared = caller.kind != "node"
         with self._lock:
             problem = None

@@ -74,6 +74,8 @@ class Rule:
     reply_about: Callable[[object], Iterable[str]] | None = None
     # Whether an operator may also make this call (reads of requests, for oversight).
     or_operator: bool = False
+    # The node a node-to-node call says it comes from; it must be the caller's certificate.
+    from_node: Callable[[object], str] | None = None
 
     def describe(self) -> str:
         text = WHO[self.who].format(scope=self.scope)
@@ -85,9 +87,12 @@ def _entries_of(message) -> list[str]:
     return [e.provider_code for e in entries]
 
 
+NONE_NAMED = "(none named)"
+
+
 def _named(*codes: str) -> list[str]:
     """Codes a listing names; it must name at least one, and only the caller's own."""
-    return [c for c in codes if c] or [""]
+    return [c for c in codes if c] or [NONE_NAMED]
 
 
 CATALOG, CASCADE, SHARING, ADMIN = ("/node.proto.Catalog/", "/node.proto.Cascade/", "/node.proto.Sharing/",
@@ -103,7 +108,7 @@ RULES: dict[str, Rule] = {
     CASCADE + "PullChanges": Rule(HUB),
     CASCADE + "Snapshot": Rule(HUB),
     CASCADE + "GetDigest": Rule(HUB),
-    CASCADE + "Notify": Rule(PEER),
+    CASCADE + "Notify": Rule(PEER, from_node=lambda m: m.node_id),
     SHARING + "SubmitRequest": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.consumer_code]),
     SHARING + "WithdrawRequest": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.consumer_code]),
     SHARING + "DecideRequest": Rule(DEPARTMENT, "decide", speaks_for=lambda m: [m.department_code]),
@@ -111,13 +116,14 @@ RULES: dict[str, Rule] = {
                                  or_operator=True),
     SHARING + "ListRequests": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.consumer_code, m.owner_code),
                                    or_operator=True),
-    SHARING + "DeliverRequest": Rule(HUB),
+    SHARING + "DeliverRequest": Rule(HUB, from_node=lambda m: m.from_node),
     ADMIN + "Status": Rule(OPERATOR),
     ADMIN + "SyncNow": Rule(OPERATOR),
     ADMIN + "Verify": Rule(OPERATOR),
     ADMIN + "Scorecard": Rule(READER),
     "/grpc.health.v1.Health/Check": Rule(ANYONE),
     "/grpc.health.v1.Health/Watch": Rule(ANYONE),
+    "/grpc.health.v1.Health/List": Rule(ANYONE),
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": Rule(ANYONE),
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": Rule(ANYONE),
 }
@@ -169,13 +175,16 @@ class Policy:
                                    f"(it has: {', '.join(sorted(caller.scopes)) or 'none'})")
 
     def check_request(self, rule: Rule, caller: Caller, message) -> None:
-        """Whether the request speaks only for the caller's own department."""
+        """Whether the request speaks only for the caller's own department (or, node to node,
+        comes from the node whose certificate the caller holds). A code left empty is not
+        judged here: the call goes on to be refused as bad input, naming the field."""
+        if rule.from_node is not None and rule.from_node(message) not in ("", caller.name):
+            raise PermissionDenied(f"{caller.actor} may speak only as itself, not as {rule.from_node(message)}")
         if rule.speaks_for is None or (rule.or_operator and caller.is_operator):
             return
         for code in rule.speaks_for(message):
-            if code != caller.department:
-                shown = code or "(none named)"
-                raise PermissionDenied(f"department {caller.department} may act only for itself, not for {shown}")
+            if code and code != caller.department:
+                raise PermissionDenied(f"department {caller.department} may act only for itself, not for {code}")
 
     def check_reply(self, rule: Rule, caller: Caller, reply) -> None:
         """Whether what the call found is the caller's to read."""
