@@ -29,6 +29,14 @@ def code_of(exc: BaseException) -> grpc.StatusCode | None:
     return None
 
 
+def abort_with_status(context, exc: Exception) -> None:
+    """Ends the call with the status of a domain error; anything else goes on up (a bug)."""
+    code = code_of(exc)
+    if code is None:
+        raise exc
+    context.abort(code, str(exc))
+
+
 def rpc(method):
     """Maps domain errors raised by a unary or server-streaming handler to gRPC statuses."""
     if inspect.isgeneratorfunction(method):
@@ -37,10 +45,7 @@ def rpc(method):
             try:
                 yield from method(self, request, context)
             except Exception as exc:
-                code = code_of(exc)
-                if code is None:
-                    raise
-                context.abort(code, str(exc))
+                abort_with_status(context, exc)
         return streaming
 
     @functools.wraps(method)
@@ -48,8 +53,5 @@ def rpc(method):
         try:
             return method(self, request, context)
         except Exception as exc:
-            code = code_of(exc)
-            if code is None:
-                raise
-            context.abort(code, str(exc))
+            abort_with_status(context, exc)
     return unary

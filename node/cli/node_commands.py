@@ -9,11 +9,15 @@ import threading
 import click
 
 from node.cli.common import config_option, load_config
+from node.cli.init import node_init
 
 
 @click.group()
 def node() -> None:
     """Run a node, check its config, back up and restore its database."""
+
+
+node.add_command(node_init)
 
 
 @node.command("run")

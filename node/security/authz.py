@@ -192,3 +192,10 @@ class Policy:
             return
         if caller.department not in set(rule.reply_about(reply)):
             raise PermissionDenied(f"department {caller.department} may read only its own requests")
+
+
+def table() -> str:
+    """The policy as a Markdown table, for the README (a test keeps the two the same)."""
+    lines = ["| method | who may call it |", "| --- | --- |"]
+    lines += [f"| `{method.lstrip('/')}` | {rule.describe()} |" for method, rule in RULES.items()]
+    return "\n".join(lines)
