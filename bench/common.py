@@ -47,14 +47,19 @@ def report(title: str, rows: list[tuple[str, str]]) -> None:
 
 
 def full_federation_compose(folder, name: str, *, interval: float, notify: bool, provinces_only: bool = False,
-                            sync: dict | None = None, entries_per_department: int | None = None) -> str:
-    """configs/federation-full.yaml with the benchmark's interval, Notify and sync settings."""
+                            sync: dict | None = None, entries_per_department: int | None = None,
+                            secure: bool = True, peers: int | None = None) -> str:
+    """configs/federation-full.yaml with the benchmark's interval, Notify, sync and security
+    settings (and only the first `peers` nodes, when given)."""
     import yaml
 
     full = yaml.safe_load((ROOT / "configs" / "federation-full.yaml").read_text(encoding="utf-8"))
     full["name"] = name
+    full["secure"] = secure
     if provinces_only:
         full["nodes"] = [n for n in full["nodes"] if n["role"] == "provincial"]
+    if peers is not None:
+        full["nodes"] = full["nodes"][:peers]
     for node in full["nodes"]:
         node["interval"] = interval
     full["defaults"] = {**full.get("defaults", {}), "interval": interval, "notify": notify}
@@ -62,7 +67,7 @@ def full_federation_compose(folder, name: str, *, interval: float, notify: bool,
         full["defaults"]["sync"] = {**full["defaults"].get("sync", {}), **sync}
     if entries_per_department is not None:
         full["seed"] = {"entries_per_department": entries_per_department}
-    path = folder / f"{name}-{'notify' if notify else 'poll'}.yaml"
+    path = folder / f"{name}-{'notify' if notify else 'poll'}-{'tls' if secure else 'plain'}.yaml"
     path.write_text(yaml.safe_dump(full, allow_unicode=True))
     return str(path)
 

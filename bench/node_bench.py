@@ -45,8 +45,12 @@ def raw_insert(folder, entries, call_size: int) -> float:
     return raw_insert_rate(folder / "raw.db", entries, call_size, log_changes=True)
 
 
-def start_node(folder):
+def start_node(folder, credentials=None, database: str = "node.db"):
+    """The node as its own process; with credentials (a CA folder, see security_bench.py) it
+    speaks mutual TLS and checks a token on every call, else plaintext."""
     import socket
+
+    from node.security.client import open_channel
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -54,8 +58,8 @@ def start_node(folder):
     config = {
         "node": {"id": "hebei", "role": "provincial", "region_code": "130000"},
         "listen": f"127.0.0.1:{port}",
-        "insecure": True,
-        "database": str(folder / "node.db"),
+        **({"tls": credentials.tls} if credentials else {"insecure": True}),
+        "database": str(folder / database),
         "departments": [{"code": d, "name": f"部门{d}"} for d in DEPARTMENTS],
         "store": {"synchronous": "full"},
         "log": {"level": "warning", "format": "json"},
@@ -63,9 +67,10 @@ def start_node(folder):
     }
     path = folder / "node.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    client = credentials.client(folder / database) if credentials else None
     proc = subprocess.Popen([sys.executable, "-m", "node.cli", "node", "run", "--config", str(path)], cwd=ROOT,
                             stderr=open(folder / "node.log", "wb"))
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    channel = open_channel(f"127.0.0.1:{port}", client)
     grpc.channel_ready_future(channel).result(timeout=30)
     return proc, channel
 
