@@ -300,7 +300,9 @@ class Federation:
             return list(pool.map(row, list(self.state["nodes"])))
 
     def sync_now(self, timeout: float = 120.0) -> None:
-        self.admin().SyncNow(admin_pb2.SyncNowRequest(wait=True), timeout=timeout)
+        reply = self.admin().SyncNow(admin_pb2.SyncNowRequest(wait=True), timeout=timeout)
+        if not reply.finished:
+            raise HarnessError(f"the hub was still pulling after {timeout:.0f}s: {', '.join(reply.started)}")
 
     def verify(self, timeout: float = 60.0) -> dict:
         return {v.peer: v for v in self.admin().Verify(admin_pb2.VerifyRequest(), timeout=timeout).peers}

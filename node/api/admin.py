@@ -48,8 +48,8 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
     @rpc
     def SyncNow(self, request, context):
         scheduler = self._scheduler()
-        started = scheduler.sync_now(request.peer, wait=request.wait, timeout=context.time_remaining())
-        return admin_pb2.SyncNowResponse(started=started,
+        started, finished = scheduler.sync_now(request.peer, wait=request.wait, timeout=context.time_remaining())
+        return admin_pb2.SyncNowResponse(started=started, finished=finished,
                                          peers=[serde.peer_status_to_proto(s) for s in scheduler.peer_states()])
 
     @rpc

@@ -65,8 +65,13 @@ def sync_now(peer: str, wait: bool, target: Target) -> None:
     from node.proto import admin_pb2
 
     reply = call(admin_stub(target).SyncNow, admin_pb2.SyncNowRequest(peer=peer, wait=wait), timeout=600)
-    click.echo(f"pulled: {', '.join(reply.started)}" if wait else f"started: {', '.join(reply.started)}")
+    if wait and not reply.finished:
+        click.echo(f"still pulling after 600 s: {', '.join(reply.started)} (see the table)")
+    else:
+        click.echo(f"pulled: {', '.join(reply.started)}" if wait else f"started: {', '.join(reply.started)}")
     print_peers([p for p in reply.peers if not peer or p.node_id == peer])
+    if wait and not reply.finished:
+        sys.exit(1)
 
 
 @click.command("verify")

@@ -148,9 +148,10 @@ class PullScheduler:
             self._cond.notify_all()
             return True
 
-    def sync_now(self, peer_id: str, *, wait: bool = False, timeout: float | None = None) -> list[str]:
+    def sync_now(self, peer_id: str, *, wait: bool = False, timeout: float | None = None) -> tuple[list[str], bool]:
         """Starts a pull of one peer or of all now (backoff or not); with wait, returns once
-        each has finished a pull that started after this call."""
+        each has finished a pull that started after this call, or the timeout has passed.
+        Returns the peers and whether every one of their pulls has finished."""
         targets = [self.channels.peer(peer_id).id] if peer_id else list(self.peers)
         with self._cond:
             marks = {}
@@ -169,7 +170,8 @@ class PullScheduler:
                     if left is not None and left <= 0:
                         break
                     self._cond.wait(left if left is not None else 1.0)
-        return targets
+            finished = all(self._completed[t] > marks[t] for t in targets)
+        return targets, finished
 
     # -- operator view ---------------------------------------------------------------------
 

@@ -108,12 +108,14 @@ class SyncNowRequest(_message.Message):
     def __init__(self, peer: _Optional[str] = ..., wait: _Optional[bool] = ...) -> None: ...
 
 class SyncNowResponse(_message.Message):
-    __slots__ = ("started", "peers")
+    __slots__ = ("started", "peers", "finished")
     STARTED_FIELD_NUMBER: _ClassVar[int]
     PEERS_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
     started: _containers.RepeatedScalarFieldContainer[str]
     peers: _containers.RepeatedCompositeFieldContainer[PeerStatus]
-    def __init__(self, started: _Optional[_Iterable[str]] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ...) -> None: ...
+    finished: bool
+    def __init__(self, started: _Optional[_Iterable[str]] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., finished: _Optional[bool] = ...) -> None: ...
 
 class VerifyRequest(_message.Message):
     __slots__ = ("peer",)
