@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from node.api.status import code_of
+from node.background import BackgroundLoop
 from node.errors import PermissionDenied, ResourceExhausted, Unauthenticated
 from node.security import audit, authz, tokens
 from node.security.tls import caller_identity
@@ -225,7 +226,7 @@ class Guard(grpc.ServerInterceptor):
             self._shared_under_way -= shared
 
 
-class IdleWatchdog:
+class IdleWatchdog(BackgroundLoop):
     """Cancels streams that have neither sent nor taken a message for `idle` seconds."""
 
     def __init__(self, idle: float, log):
@@ -234,16 +235,7 @@ class IdleWatchdog:
         self._streams: dict[int, list] = {}  # id -> [context, last activity]
         self._ids = itertools.count()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="idle-watchdog", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        super().__init__("idle-watchdog")
 
     def watch(self, context) -> int:
         with self._lock:
@@ -260,8 +252,8 @@ class IdleWatchdog:
         with self._lock:
             self._streams.pop(stream, None)
 
-    def _loop(self) -> None:
-        while not self._stop.wait(min(1.0, self.idle / 4)):
+    def run(self) -> None:
+        while not self.stopping.wait(min(1.0, self.idle / 4)):
             now = time.monotonic()
             with self._lock:
                 idle = [(stream, entry[0]) for stream, entry in self._streams.items() if now - entry[1] > self.idle]

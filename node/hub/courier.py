@@ -14,6 +14,7 @@ import time
 import grpc
 
 from node.api import serde
+from node.background import BackgroundLoop
 from node.hub.channels import PeerChannels
 from node.hub.status import describe
 from node.proto import sharing_pb2, sharing_pb2_grpc
@@ -25,7 +26,7 @@ BACKOFF_MAX = 30.0
 DELIVERY_DEADLINE = 5.0
 
 
-class Courier:
+class Courier(BackgroundLoop):
     """The delivery loop (a background job of the hub)."""
 
     def __init__(self, store: Store, channels: PeerChannels, hub_id: str, log):
@@ -34,26 +35,17 @@ class Courier:
         self.hub_id = hub_id
         self.log = log
         self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="courier", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join()
+        super().__init__("courier")
 
     def wake(self) -> None:
         self._wake.set()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
+    def run(self) -> None:
+        while not self.stopping.is_set():
             self._wake.wait(POLL)
             self._wake.clear()
             try:
-                while self._deliver_due() and not self._stop.is_set():
+                while self._deliver_due() and not self.stopping.is_set():
                     pass
             except Exception as exc:  # the store is closing, or a bug: logged, retried next round
                 self.log.warning("courier.round_failed", error=describe(exc))
@@ -61,7 +53,7 @@ class Courier:
     def _deliver_due(self) -> int:
         due = self.store.due_deliveries(time.time())
         for request_id, target, version, attempts in due:
-            if self._stop.is_set():
+            if self.stopping.is_set():
                 break
             self._deliver(request_id, target, attempts)
         return len(due)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Callable
 import grpc
 
 from node.api import serde
+from node.background import BackgroundLoop
 from node.catalog.rules import Entry
 from node.config import Uplink
 from node.errors import Unavailable
@@ -59,7 +60,7 @@ class HubLink:
                 self._channel = None
 
 
-class HubNotifier:
+class HubNotifier(BackgroundLoop):
     """After a local write, tells the hub (Notify) that there is something to pull. Writes that
     come while a notice is on its way are folded into the next one; failures are only logged,
     since the hub's schedule pulls anyway."""
@@ -70,10 +71,8 @@ class HubNotifier:
         self.node_id = node_id
         self.log = log
         self._pending = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="notifier", daemon=True)
+        super().__init__("notifier")
 
-    @property
     def enabled(self) -> bool:
         return self.link is not None and self.link.uplink.notify
 
@@ -81,20 +80,12 @@ class HubNotifier:
         """A local write happened (the node's change signal calls this)."""
         self._pending.set()
 
-    def start(self) -> None:
-        if self.enabled:
-            self._thread.start()
+    wake = changed
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._pending.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _loop(self) -> None:
+    def run(self) -> None:
         while True:
             self._pending.wait()
-            if self._stop.is_set():
+            if self.stopping.is_set():
                 return
             self._pending.clear()
             try:

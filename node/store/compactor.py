@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
+
+from node.background import BackgroundLoop
 
 if TYPE_CHECKING:
     from node.store import Store
 
 
-class Compactor:
+class Compactor(BackgroundLoop):
     """Keeps the change log to the newest `keep` changes, every `every` seconds (keep 0: all)."""
 
     def __init__(self, store: "Store", keep: int, every: float, log):
@@ -17,20 +18,13 @@ class Compactor:
         self.keep = keep
         self.every = every
         self.log = log
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="compactor", daemon=True)
+        super().__init__("compactor")
 
-    def start(self) -> None:
-        if self.keep > 0:
-            self._thread.start()
+    def enabled(self) -> bool:
+        return self.keep > 0
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.every):
+    def run(self) -> None:
+        while not self.stopping.wait(self.every):
             try:
                 floor = self.store.compact(self.keep)
                 self.log.debug("store.compacted", floor=floor)
