@@ -59,10 +59,13 @@ def harness() -> None:
 @guarded
 def up(compose_file: str, seed_entries: int | None, wait: bool, state_dir: str) -> None:
     """Start every node of COMPOSE_FILE as its own process and wait until all are healthy."""
+    from harness import compose as compose_mod
     from harness.runner import Federation
+    from node.cli.progress import progress
 
     start = time.monotonic()
-    fed = Federation.up(compose_file, state_dir)
+    with progress("up", len(compose_mod.load(compose_file).all), unit="nodes healthy") as advance:
+        fed = Federation.up(compose_file, state_dir, on_ready=lambda node_id: advance(1))
     click.echo(f"up: {len(fed.state['nodes'])} nodes of {fed.state['name']} healthy in {time.monotonic() - start:.1f}s "
                f"(hub {fed.hub_id} at {fed.address(fed.hub_id)}; state in {fed.dir})")
     if seed_entries is not None:
@@ -70,8 +73,11 @@ def up(compose_file: str, seed_entries: int | None, wait: bool, state_dir: str) 
 
 
 def _seed(fed: Federation, per_department: int | None, wait: bool) -> None:
+    from node.cli.progress import progress
+
     start = time.monotonic()
-    count = fed.seed(per_department)
+    with progress("seed", fed.seed_size(per_department)) as advance:
+        count = fed.seed(per_department, on_published=advance)
     click.echo(f"seeded {count} entries in {time.monotonic() - start:.1f}s")
     if wait:
         seconds = fed.wait_converged(timeout=300)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from concurrent import futures
+from typing import Callable
 
 import grpc
 import yaml
@@ -37,13 +38,17 @@ class Federation:
         self.state: dict = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
         self.credentials = FederationCredentials(self.dir)
         self._channels: dict[tuple[str, str], grpc.Channel] = {}
+        self._on_ready: Callable[[str], None] | None = None
 
     # -- bringing it up --------------------------------------------------------------------
 
     @classmethod
-    def up(cls, compose_path: str | pathlib.Path, state_dir: str | pathlib.Path) -> "Federation":
+    def up(cls, compose_path: str | pathlib.Path, state_dir: str | pathlib.Path,
+           on_ready: Callable[[str], None] | None = None) -> "Federation":
+        """Starts the federation; on_ready(node_id) is told of each node once it is healthy."""
         compose = compose_mod.load(compose_path)
         fed = cls(state_dir)
+        fed._on_ready = on_ready
         if fed.state and any(alive(n.get("pid")) for n in fed.state.get("nodes", {}).values()):
             raise HarnessError(f"a federation is already up in {fed.dir}: `cascade harness down` first")
         for sub in ("configs", "logs", "data", "run"):
@@ -124,6 +129,8 @@ class Federation:
                 pathlib.Path(node["config"]).write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
             self.proxy("set", node_id, target=f"127.0.0.1:{port}")
             wait_healthy(f"127.0.0.1:{port}", START_TIMEOUT, credentials=self.client())
+            if self._on_ready is not None:
+                self._on_ready(node_id)
 
         with futures.ThreadPoolExecutor(max_workers=16) as pool:
             list(pool.map(ready, node_ids))
@@ -251,9 +258,10 @@ class Federation:
     def sharing(self, node_id: str, department: str = ""):
         return sharing_pb2_grpc.SharingStub(self.channel(node_id, department))
 
-    def publish(self, node_id: str, entries: list, timeout: float = 300) -> int:
+    def publish(self, node_id: str, entries: list, timeout: float = 300,
+                on_published: Callable[[int], None] | None = None) -> int:
         """Publishes entries at their node, each department's with its own token, in bulk;
-        returns how many were created, updated or unchanged."""
+        returns how many were created, updated or unchanged. on_published(n) after each department."""
         by_department: dict[str, list] = {}
         for entry in entries:
             by_department.setdefault(entry.provider_code, []).append(entry)
@@ -263,6 +271,8 @@ class Federation:
                       for i in range(0, len(own), 500)]
             reply = self.catalog(node_id, department).PublishEntries(iter(chunks), timeout=timeout)
             done += reply.created + reply.updated + reply.unchanged
+            if on_published is not None:
+                on_published(len(own))
         return done
 
     def admin(self, node_id: str | None = None):
@@ -325,8 +335,16 @@ class Federation:
 
     # -- seeding ----------------------------------------------------------------------------
 
-    def seed(self, per_department: int | None = None, *, seed: int | str = 0) -> int:
-        """Publishes a realistic responsibility list for every department of every node."""
+    def seed_size(self, per_department: int | None = None) -> int:
+        """How many entries seed(per_department) publishes."""
+        compose = compose_mod.load(self.state["compose"])
+        count = compose.entries_per_department if per_department is None else per_department
+        return count * sum(len(spec.departments) for spec in compose.all)
+
+    def seed(self, per_department: int | None = None, *, seed: int | str = 0,
+             on_published: Callable[[int], None] | None = None) -> int:
+        """Publishes a realistic responsibility list for every department of every node;
+        on_published(n) is told of each department's n entries once its node has them."""
         compose = compose_mod.load(self.state["compose"])
         count = compose.entries_per_department if per_department is None else per_department
 
@@ -334,7 +352,7 @@ class Federation:
             entries = []
             for code, name in spec.departments:
                 entries.extend(entries_for(code, name, count, seed=seed))
-            return self.publish(spec.id, entries)
+            return self.publish(spec.id, entries, on_published=on_published)
 
         with futures.ThreadPoolExecutor(max_workers=8) as pool:
             return sum(pool.map(publish, compose.all))

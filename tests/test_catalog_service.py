@@ -210,3 +210,46 @@ def test_health_and_reflection(node):
     replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
     names = {s.name for r in replies for s in r.list_services_response.service}
     assert {"node.proto.Catalog", "node.proto.Cascade", "node.proto.Admin"} <= names
+
+
+def test_node_assigns_the_next_free_code_and_never_reuses_one(node):
+    publish(node, make_entry(seq=7))
+    node.catalog.WithdrawEntry(catalog_pb2.WithdrawEntryRequest(resource_code="130100005/000007"))
+    reply = publish(node, make_entry(resource_code="", name="新资源"))
+    assert reply.outcome == "created" and reply.entry.resource_code == "130100005/000008"  # past the tombstone
+    reply = publish(node, make_entry(resource_code="130100005/", name="又一个"))
+    assert reply.entry.resource_code == "130100005/000009"
+    bulk = [make_entry(resource_code="", name="甲"), make_entry(seq=20, name="乙"), make_entry(resource_code="", name="丙"),
+            make_entry("130000001", resource_code="", name="丁")]
+    reply = node.catalog.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(
+        entries=[serde.entry_to_proto(e) for e in bulk])]))
+    assert (reply.created, reply.updated, reply.unchanged) == (4, 0, 0)
+    names = {e.resource_code: e.name for e in node.catalog.ListEntries(catalog_pb2.ListEntriesRequest(page_size=100)).entries}
+    # past the highest code of the call too; each department counts on its own
+    assert {names[c] for c in ("130100005/000021", "130100005/000022", "130000001/000001")} == {"甲", "丙", "丁"}
+
+
+def test_code_assignment_is_all_or_nothing_and_checks_the_provider(node):
+    bad = [make_entry(resource_code="", name="甲"), make_entry(resource_code="", name="乙", update_cycle="hourly")]
+    err = rpc_error(node.catalog.PublishEntries,
+                    iter([catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(e) for e in bad])]))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and err.details().startswith("entries[1].update_cycle")
+    assert node.node.store.count_entries() == (0, 0)
+    assert publish(node, make_entry(resource_code="")).entry.resource_code == "130100005/000001"  # 1 was not used up
+    err = rpc_error(node.catalog.PublishEntry, catalog_pb2.PublishEntryRequest(
+        entry=serde.entry_to_proto(make_entry("130100009", resource_code=""))))
+    assert err.code() == grpc.StatusCode.PERMISSION_DENIED and "130100009" in err.details()
+    err = rpc_error(node.catalog.PublishEntry, catalog_pb2.PublishEntryRequest(
+        entry=serde.entry_to_proto(make_entry("1301", resource_code=""))))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and err.details().startswith("provider_code")
+
+
+def test_concurrent_publishers_never_get_the_same_code(node):
+    from concurrent import futures
+
+    def one(i):
+        return publish(node, make_entry(resource_code="", name=f"并发{i}")).entry.resource_code
+
+    with futures.ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(one, range(40)))
+    assert sorted(codes) == [f"130100005/{i:06d}" for i in range(1, 41)]

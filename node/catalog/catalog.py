@@ -28,6 +28,11 @@ def _where(i: int, entries: list) -> str:
     return f"entries[{i}]." if len(entries) > 1 else ""
 
 
+def wants_code(entry: Entry) -> bool:
+    """Whether a published entry asks the node for its code: none, or its provider's code and a slash."""
+    return entry.resource_code in ("", entry.provider_code + "/")
+
+
 def _validate(entry: Entry, where: str) -> None:
     try:
         rules.validate_entry(entry)
@@ -51,22 +56,53 @@ class Catalog:
 
     def publish(self, entries: list[Entry]) -> tuple[list[Entry], Published]:
         """Creates or updates entries, all or nothing. Returns the stored entries and counts.
-        An entry whose content is unchanged keeps its version and logs nothing. The entries
-        are taken over: the node sets their origin, version and times in place."""
+        An entry whose content is unchanged keeps its version and logs nothing. An entry with no
+        resource_code ("" or "<provider_code>/") is new: the node gives it its provider's next
+        free code. The entries are taken over: the node sets their code, origin, version and
+        times in place."""
         if not entries:
             raise InvalidEntry("entries", "must hold at least one entry")
         for i, entry in enumerate(entries):  # codes first: they are the keys of everything below
-            if not rules.RESOURCE_CODE.match(entry.resource_code):
+            if not rules.RESOURCE_CODE.match(entry.resource_code) and not wants_code(entry):
                 _validate(entry, _where(i, entries))
                 raise InvalidEntry(_where(i, entries) + "resource_code", rules.RESOURCE_CODE_RULE)
         stored: list[Entry] = []
         counts = {"created": 0, "updated": 0, "unchanged": 0}
         with self.store.transaction() as tx:
+            self._assign_codes(tx, entries)
             existing = tx.entries(e.resource_code for e in entries)
             tx.put_entries(self._versions(entries, existing, counts, stored), log=True)
         if counts["created"] or counts["updated"]:
             self.on_change()
         return stored, Published(**counts)
+
+    def _assign_codes(self, tx, entries: list[Entry]) -> None:
+        """Gives each entry that wants a code the next free sequence of its provider. Inside the
+        write transaction, so two publishers never get the same code; past the highest sequence
+        the node holds, tombstones included, so a code is never given twice, even once withdrawn."""
+        wanting = [(i, e) for i, e in enumerate(entries) if wants_code(e)]
+        if not wanting:
+            return
+        taken: dict[str, int] = {}  # provider -> highest sequence, at the node or named in this call
+        asked: set[str] = set()  # providers whose highest sequence at the node has been read
+        for entry in entries:
+            match = rules.RESOURCE_CODE.match(entry.resource_code)
+            if match:
+                taken[match.group(1)] = max(taken.get(match.group(1), 0), int(match.group(2)))
+        for i, entry in wanting:
+            where, provider = _where(i, entries), entry.provider_code
+            if not rules.PROVIDER_CODE.match(provider):
+                _validate(entry, where)  # names the provider_code (or an earlier field)
+            if provider not in self.department_codes:
+                raise PermissionDenied(f"{where}provider_code: {provider} is not a department of node {self.node_id}")
+            if provider not in asked:
+                asked.add(provider)
+                taken[provider] = max(taken.get(provider, 0), tx.highest_sequence(provider))
+            seq = taken[provider] + 1
+            if seq > rules.MAX_SEQUENCE:
+                raise InvalidEntry(f"{where}resource_code", f"no free sequence left for provider {provider}")
+            taken[provider] = seq
+            entry.resource_code = f"{provider}/{seq:06d}"
 
     def _versions(self, entries: list[Entry], existing: dict[str, Entry], counts: dict, stored: list) -> Iterator[Entry]:
         """Checks each entry and yields the new version of those that change. Raising stops

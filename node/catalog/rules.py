@@ -28,6 +28,7 @@ MAX_ITEM_LENGTH = 1_000_000
 PROVIDER_CODE = re.compile(r"^\d{9}$")
 RESOURCE_CODE = re.compile(r"^(\d{9})/(\d{6})$")
 RESOURCE_CODE_RULE = "must be <provider_code>/<6-digit sequence>, e.g. 130100005/000123"
+MAX_SEQUENCE = 999_999
 
 
 

@@ -5,6 +5,8 @@ One module a command group: node_commands (node run, check-config, backup, resto
 token, audit: files and the node's database, no network); common holds what they share (errors,
 the client options and the channel they describe, --config, load_config), tables the one table
 printer. The compose harness (harness/cli.py) hangs under `cascade harness`.
+lists adds `entry import` and `entry export` (responsibility lists as .xlsx or .csv) to the
+entry group; progress shows the progress of long work (a bar on a terminal, lines in a log).
 
 May import: node.config, node.catalog.rules, node.sharing.model, node.security.tokens and .audit;
 inside the commands that need them (kept out of start-up so `--help` is quick), node.security.pki
@@ -16,6 +18,7 @@ from __future__ import annotations
 import click
 
 from node.cli import entries, hub, node_commands, requests, security
+from node.cli import lists  # noqa: F401  (adds entry import and entry export)
 
 
 @click.group()

@@ -10,6 +10,7 @@ import yaml
 
 from node.catalog.rules import CATEGORIES, SHARE_TYPES, UPDATE_CYCLES
 from node.cli.common import Target, call, channel, client_options, echo_next_page, fail, page_options
+from node.cli.progress import progress, sending
 from node.cli.tables import print_table
 
 BULK_CHUNK = 500  # entries per message of a bulk load: well under the 64 MiB message limit
@@ -71,7 +72,8 @@ def entry_publish(path: str, target: Target) -> None:
     else:
         chunks = [catalog_pb2.PublishEntriesRequest(entries=messages[i : i + BULK_CHUNK])
                   for i in range(0, len(messages), BULK_CHUNK)]
-        reply = call(stub.PublishEntries, iter(chunks), timeout=600)
+        with progress("publish", len(messages), show=len(messages) > BULK_CHUNK) as advance:
+            reply = call(stub.PublishEntries, sending(chunks, advance), timeout=600)
         click.echo(f"created {reply.created}, updated {reply.updated}, unchanged {reply.unchanged}")
 
 

@@ -7,6 +7,7 @@ import sys
 import click
 
 from node.cli.common import Target, admin_stub, call, client_options
+from node.cli.progress import progress
 from node.cli.tables import ago, print_table
 
 PEER_HEADER = ("peer", "state", "cursor", "behind", "last ok", "entries hub/peer", "conflicts", "backoff", "outbox",
@@ -64,7 +65,8 @@ def sync_now(peer: str, wait: bool, target: Target) -> None:
     """Pull PEER (a node id; default: every peer) now, then show the peer table."""
     from node.proto import admin_pb2
 
-    reply = call(admin_stub(target).SyncNow, admin_pb2.SyncNowRequest(peer=peer, wait=wait), timeout=600)
+    with progress(f"sync now {peer or 'every peer'}", show=wait):  # one blocking call: a spinner, the time
+        reply = call(admin_stub(target).SyncNow, admin_pb2.SyncNowRequest(peer=peer, wait=wait), timeout=600)
     if wait and not reply.finished:
         click.echo(f"still pulling after 600 s: {', '.join(reply.started)} (see the table)")
     else:

@@ -179,6 +179,12 @@ class EntryWrites:
             self.conn.executemany("DELETE FROM entry_fts WHERE rowid = ?", gone)
         return self.log_changes(changes) if changes else []
 
+    def highest_sequence(self, provider_code: str) -> int:
+        """The highest sequence of the provider's codes in the file, tombstones included (0: none)."""
+        lo = int(provider_code) * 10**6
+        ((top,),) = self.conn.execute("SELECT max(id) FROM entries WHERE id >= ? AND id < ?", (lo, lo + 10**6)).fetchall()
+        return 0 if top is None else top - lo
+
     def codes_in_range(self, origin: str, after_code: str, through_code: str | None) -> list[str]:
         lo = code_id(after_code) if after_code else -1
         if through_code is None:
