@@ -194,6 +194,20 @@ def test_notify_makes_the_hub_pull_without_waiting_for_the_interval(cluster):
                until=lambda entry: entry is not None)
 
 
+def test_a_peer_back_from_a_partition_is_pulled_within_an_interval_not_after_its_backoff(cluster):
+    slow_backoff = {"sync": {"backoff_initial": 120, "backoff_max": 600, "call_deadline": 20, "batch_size": 100}}
+    c = cluster(interval=0.5, notify=True, hub_extra=slow_backoff)
+    port = c.peers["guangdong"].node.port
+    c.stop_peer("guangdong")
+    wait_until(lambda: c.status()["guangdong"], 60, "a failed pull of Guangdong, and a long backoff",
+               until=lambda peer: peer.failures >= 1 and peer.backoff_seconds >= 120)
+    c.peers["guangdong"] = c.start_peer("guangdong", port)  # the link is back
+    publish(c.peers["guangdong"], make_entry("440300002", seq=6))  # its Notify says so
+    # Without the Notify the hub would wait out its two-minute backoff.
+    wait_until(lambda: hub_entry(c, "440300002/000006"), 60, "Guangdong's entry at the hub before the backoff ends",
+               until=lambda entry: entry is not None)
+
+
 def test_schedule_pulls_on_its_own(cluster):
     c = cluster(interval=0.2)
     publish(c.peers["mps"], make_entry("100000011", seq=3))

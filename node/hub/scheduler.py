@@ -130,8 +130,11 @@ class PullScheduler:
 
     def poke(self, peer_id: str, epoch: str = "", head_seq: int = 0) -> bool:
         """Pull this peer soon (Notify, or an operator). A peer that is being pulled is pulled
-        again right after, so that changes made during the pull are not left waiting; a peer in
-        backoff keeps its backoff. A Notify's head is noted for status."""
+        again right after, so that changes made during the pull are not left waiting. A peer in
+        backoff that notifies is alive, and the link may be back: it is tried again one interval
+        after its last attempt rather than when a long backoff ends (a partition that heals is
+        noticed within an interval or two), yet a peer that notifies on every write while cut
+        off is still tried no more than once an interval. A Notify's head is noted for status."""
         if peer_id not in self.peers:
             return False
         if head_seq:
@@ -141,10 +144,14 @@ class PullScheduler:
             except Exception as exc:  # a hint only: never fail the caller's Notify
                 self.log.debug("notify.head_not_noted", peer=peer_id, error=str(exc))
         with self._cond:
+            now = time.monotonic()
             if peer_id in self._running:
                 self._again.add(peer_id)
             elif self._failures[peer_id] == 0:
-                self._due[peer_id] = time.monotonic()
+                self._due[peer_id] = now
+            else:
+                last = self._started.get(peer_id, now)
+                self._due[peer_id] = min(self._due[peer_id], max(now, last + self.peers[peer_id].interval))
             self._cond.notify_all()
             return True
 
