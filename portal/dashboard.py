@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from portal import charts, labels
+from portal import charts, labels, pages
 from portal.app import ago, when
 from portal.client import NodeRefused, NodeUnreachable
 
@@ -71,18 +71,11 @@ class StatusFeed:
         self.stopped = True
 
 
-def _scorecard(client):
-    try:
-        return client.scorecard(), ""
-    except (NodeUnreachable, NodeRefused) as exc:
-        return None, f"无法读取共享考核数据：{getattr(exc, 'detail', exc)}"
-
-
 async def dashboard(request: Request):
     portal = request.app.state.portal
     feed: StatusFeed = request.app.state.feed
     snapshot = await feed.snapshot()
-    card, card_error = await run_in_threadpool(_scorecard, portal.client)
+    card, card_error = await run_in_threadpool(pages.scorecard(request).get)
     nodes = list(card.nodes) if card else []
     return portal.page(request, "dashboard.html", {
         "snap": snapshot, "card": card, "card_error": card_error, "nodes": nodes,

@@ -17,42 +17,60 @@ from portal.client import NodeRefused, NodeUnreachable
 
 PAGE_SIZE = 20
 MAX_PAGE = 500  # 10,000 results: past that, a narrower query serves better than paging
+MAX_BROWSE_PAGE = 100  # without a query the listing pages by position: a far page costs a walk to it
 MAX_QUERY = 200
 DEPARTMENT = re.compile(r"^\d{9}$")
 REGION = re.compile(r"^\d{6}$")
 FACETS = ("region", "department", "share_type", "update_cycle", "category")
 
 
-class Departments:
-    """The departments that publish at the node (from its scorecard), refreshed in the background
-    once a minute so that no page waits for it after the first."""
+class Scorecard:
+    """The node's scorecard (an evaluation over every entry and request: hundreds of
+    milliseconds at 100,000 entries), read once and then refreshed in the background every
+    `every` seconds, so that no page waits for it after the first."""
 
-    def __init__(self, client, every: float = 60.0):
+    def __init__(self, client, every: float = 30.0):
         self.client = client
         self.every = every
-        self._rows: list[tuple[str, str]] = []
-        self._at = 0.0
-        self._lock = threading.Lock()
+        self.card = None
+        self.error = ""
+        self.at = 0.0
         self._refreshing = False
 
     def _refresh(self) -> None:
         try:
-            card = self.client.scorecard()
-            rows = sorted({(r.department_code, r.department_name or r.department_code)
-                           for r in card.departments if r.department_code and r.entries > 0})
-            with self._lock:
-                self._rows, self._at = rows, time.monotonic()
-        except (NodeUnreachable, NodeRefused):
-            pass
+            self.card, self.error, self.at = self.client.scorecard(), "", time.monotonic()
+        except (NodeUnreachable, NodeRefused) as exc:
+            self.error = f"无法读取共享考核数据：{exc.detail}"
+            if self.card is None:
+                self.at = 0.0
         finally:
             self._refreshing = False
 
-    def all(self) -> list[tuple[str, str]]:
-        if not self._at:
+    def get(self):
+        """(scorecard or None, error message)."""
+        if self.card is None:
             self._refresh()
-        elif time.monotonic() - self._at > self.every and not self._refreshing:
+        elif time.monotonic() - self.at > self.every and not self._refreshing:
             self._refreshing = True
             threading.Thread(target=self._refresh, daemon=True).start()
+        return self.card, self.error
+
+
+class Departments:
+    """The departments that publish at the node, from its (cached) scorecard."""
+
+    def __init__(self, client, scorecard: Scorecard | None = None):
+        self.scorecard = scorecard or Scorecard(client)
+        self._rows: list[tuple[str, str]] = []
+        self._of = None
+
+    def all(self) -> list[tuple[str, str]]:
+        card, _ = self.scorecard.get()
+        if card is not None and card is not self._of:
+            self._rows = sorted({(r.department_code, r.department_name or r.department_code)
+                                 for r in card.departments if r.department_code and r.entries > 0})
+            self._of = card
         return self._rows
 
     def name(self, code: str) -> str:
@@ -62,8 +80,15 @@ class Departments:
 def _departments(request: Request) -> Departments:
     state = request.app.state
     if not hasattr(state, "departments"):
-        state.departments = Departments(state.portal.client)
+        state.departments = Departments(state.portal.client, scorecard(request))
     return state.departments
+
+
+def scorecard(request: Request) -> Scorecard:
+    state = request.app.state
+    if not hasattr(state, "scorecard"):
+        state.scorecard = Scorecard(state.portal.client)
+    return state.scorecard
 
 
 def search_filter(params) -> tuple[catalog_pb2.EntryFilter, dict[str, str], list[str]]:
@@ -103,13 +128,15 @@ def search(request: Request):
     query = (request.query_params.get("q") or "").strip()[:MAX_QUERY]
     where, chosen, problems = search_filter(request.query_params)
     page = _page_number(request.query_params.get("page"))
+    last_page = MAX_PAGE if query else MAX_BROWSE_PAGE
+    page = min(page, last_page)
     offset = (page - 1) * PAGE_SIZE
     if query:
         reply = portal.client.search(query, where, PAGE_SIZE, offset)
         entries, total = list(reply.entries), reply.total
     else:
         entries, total, _ = portal.cursors.page(where, offset, PAGE_SIZE, with_total=True)
-    pages = max(1, min(MAX_PAGE, -(-total // PAGE_SIZE)))
+    pages = max(1, min(last_page, -(-total // PAGE_SIZE)))
     kept = {k: v for k, v in {"q": query, **chosen}.items() if v}
 
     def page_url(n: int) -> str:
@@ -123,7 +150,7 @@ def search(request: Request):
     return portal.page(request, "search.html", {
         "query": query, "chosen": chosen, "problems": problems, "entries": entries, "total": total,
         "page": page, "pages": pages, "window": window, "page_url": page_url, "offset": offset,
-        "departments": departments, "regions": labels.REGIONS,
+        "departments": departments, "regions": labels.REGIONS, "capped": total > pages * PAGE_SIZE,
     })
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 
 WALK = 1000  # entries per call when skipping to an offset never seen
+TOTAL_SECONDS = 30.0  # a listing's total is counted again after this (counting scans the filter's rows)
 
 
 class ListingCursors:
@@ -16,6 +18,7 @@ class ListingCursors:
         self.remember = remember
         self._tokens: collections.OrderedDict[tuple[bytes, int], str] = collections.OrderedDict()
         self._lock = threading.Lock()
+        self._totals: dict[bytes, tuple[float, int]] = {}
 
     def _known(self, key: bytes, offset: int) -> tuple[int, str]:
         """The nearest remembered position at or before offset."""
@@ -43,10 +46,17 @@ class ListingCursors:
                 return [], self._total(where) if with_total else -1, False
             at, token = at + len(reply.entries), reply.next_page_token
             self._keep(key, at, token)
-        reply = self.client.list_entries(where, size, token, with_total=with_total)
+        counted = self._totals.get(key)
+        fresh = counted is not None and time.monotonic() - counted[0] < TOTAL_SECONDS
+        reply = self.client.list_entries(where, size, token, with_total=with_total and not fresh)
         if reply.next_page_token:
             self._keep(key, offset + len(reply.entries), reply.next_page_token)
-        return list(reply.entries), reply.total if with_total else -1, bool(reply.next_page_token)
+        total = -1
+        if with_total:
+            total = counted[1] if fresh else reply.total
+            if not fresh:
+                self._totals[key] = (time.monotonic(), total)
+        return list(reply.entries), total, bool(reply.next_page_token)
 
     def _total(self, where) -> int:
         return self.client.list_entries(where, 1, with_total=True).total
