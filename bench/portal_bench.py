@@ -136,9 +136,15 @@ def main() -> None:
                         timed(lambda: get("/search", share_type="conditional", page=n), pages)
                 rows.append((f"browse by facet, no query, pages 1..10 in turn ({len(pages)})", line(pages)))
                 pages = []
-                for n in rng.sample(range(50, 500), 20):
-                    timed(lambda: get("/search", category="theme", page=n), pages)
-                rows.append((f"browse, a far page opened cold (page 50..500) ({len(pages)})", line(pages)))
+                for n in rng.sample(range(20, 101), 20):
+                    timed(lambda: get("/search", share_type="unconditional", page=n), pages)
+                rows.append((f"browse, a far page opened cold (page 20..100) ({len(pages)})", line(pages)))
+                pages = []
+                for category in ("base", "theme", "department"):
+                    for cycle in ("daily", "weekly", "monthly", "yearly"):
+                        timed(lambda: get("/search", category=category, update_cycle=cycle), pages)
+                rows.append((f"browse, first page of a facet pair never listed: its count is cold ({len(pages)})",
+                             line(pages)))
                 pages, base = [], []
                 for code in rng.sample(codes, 10 * args.rounds):
                     timed(lambda: get(f"/entries/{code}"), pages)
