@@ -7,6 +7,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from urllib.parse import urlencode
 
 import grpc
 from starlette.concurrency import run_in_threadpool
@@ -122,7 +123,8 @@ async def signout(request: Request):
 
 
 def _need_signin(request: Request):
-    return redirect(f"/signin?next={request.url.path}" + (f"%3F{request.url.query}" if request.url.query else ""))
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return redirect("/signin?" + urlencode({"next": here}))
 
 
 def _page(request: Request, name: str, context: dict, status: int = 200):

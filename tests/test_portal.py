@@ -122,7 +122,9 @@ def csrf_of(page: str) -> str:
 
 
 def test_requests_need_a_signed_in_department(web):
-    assert web.get("/requests").headers["location"] == "/signin?next=/requests"
+    assert web.get("/requests").headers["location"] == "/signin?next=%2Frequests"
+    assert web.get("/requests/new?resource=130100005/000001").headers["location"] == (
+        "/signin?next=%2Frequests%2Fnew%3Fresource%3D130100005%2F000001")
     refused = web.post("/signin", data={"csrf": "forged", "department": "130000001", "token": "x"})
     assert refused.status_code == 400 and "页面已过期" in refused.text
 
