@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -150,6 +152,11 @@ def test_the_dashboard_shows_a_partitioned_province_go_stale_and_recover(federat
     fed = federation("configs/federation-small.yaml", portal=True, sync=SYNC)
     fed.seed(5)
     fed.wait_converged()
+    cli = [sys.executable, "-m", "node.cli", "harness"]
+    address = subprocess.run(cli + ["address", "portal", "--state", str(fed.dir)], capture_output=True, text=True)
+    assert address.stdout.strip() == fed.portal_url()
+    ps = subprocess.run(cli + ["ps", "--state", str(fed.dir)], capture_output=True, text=True).stdout
+    assert re.search(r"^portal\s+portal\s+http://127\.0\.0\.1:\d+/\s+serving", ps, re.M), ps
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     page.goto(fed.portal_url() + "dashboard")
