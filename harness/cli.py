@@ -68,6 +68,8 @@ def up(compose_file: str, seed_entries: int | None, wait: bool, state_dir: str) 
         fed = Federation.up(compose_file, state_dir, on_ready=lambda node_id: advance(1))
     click.echo(f"up: {len(fed.state['nodes'])} nodes of {fed.state['name']} healthy in {time.monotonic() - start:.1f}s "
                f"(hub {fed.hub_id} at {fed.address(fed.hub_id)}; state in {fed.dir})")
+    if fed.state.get("portal"):
+        click.echo(f"portal: open {fed.portal_url()}")
     if seed_entries is not None:
         _seed(fed, None if seed_entries < 0 else seed_entries, wait)
 
@@ -113,7 +115,7 @@ def ps(state_dir: str) -> None:
         p = peers.get(r["node"])
         link = r["link"]
         link_word = ("partitioned" if link.get("partitioned") else f"delay {link['delay_ms']}ms" if link.get("delay_ms")
-                     else f"drop@{link['drop_after_bytes']}B" if link.get("drop_after_bytes") else "ok") if link else "?"
+                     else f"drop@{link['drop_after_bytes']}B" if link.get("drop_after_bytes") else "ok") if link else "-" if r["role"] == "portal" else "?"
         table.append((r["node"], r["role"], r["address"], r["health"], str(r["pid"] or "-"),
                       "-" if r["entries"] is None else str(r["entries"]), link_word,
                       "" if p is None else f"{p.behind} ({p.state}{f', pulling {p.pulling_seconds:.0f}s' if p.pulling_seconds >= 1 else ''})",
@@ -128,9 +130,9 @@ def ps(state_dir: str) -> None:
 @state_option
 @guarded
 def logs(node: str, lines: int, state_dir: str) -> None:
-    """Print the end of NODE's log ("proxy" for the fault proxy's log)."""
+    """Print the end of NODE's log ("proxy" for the fault proxy's, "portal" for the portal's)."""
     fed = fed_of(state_dir)
-    path = fed.dir / "logs" / "proxy.log" if node == "proxy" else fed.node(node)["log"]
+    path = (fed.dir / "logs" / f"{node}.log" if node in ("proxy", "portal") else fed.node(node)["log"])
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f.readlines()[-lines:]:
             click.echo(line.rstrip())
@@ -167,8 +169,9 @@ for _name, _doc in (
 @state_option
 @guarded
 def address(node: str, state_dir: str) -> None:
-    """Print NODE's HOST:PORT (for --target)."""
-    click.echo(fed_of(state_dir).address(node))
+    """Print NODE's HOST:PORT (for --target), or the portal's URL for `portal`."""
+    fed = fed_of(state_dir)
+    click.echo(fed.portal_url() if node == "portal" else fed.address(node))
 
 
 @harness.command()

@@ -2,6 +2,7 @@
 
     name: federation-small
     secure: true                         # mutual TLS and department tokens (the default)
+    portal: true                         # also serve the web portal in front of the hub
     defaults: {interval: 2, notify: true}
     hub:
       id: national
@@ -62,6 +63,7 @@ class Compose:
     change_log_keep: int = 0
     entries_per_department: int = 20
     secure: bool = True
+    portal: bool = False
 
     def node(self, node_id: str) -> NodeSpec:
         for spec in (self.hub, *self.nodes):
@@ -97,7 +99,7 @@ def _departments(r: Reader, items: Any, path: str) -> tuple[tuple[str, str], ...
 
 def parse(data: Any, file: str = "<compose>") -> Compose:
     r = Reader(file)
-    top = r.mapping(data, "", {"name", "secure", "defaults", "hub", "nodes", "seed"})
+    top = r.mapping(data, "", {"name", "secure", "portal", "defaults", "hub", "nodes", "seed"})
     defaults = r.mapping(top.get("defaults") or {}, "defaults", {"interval", "notify", "sync", "change_log_keep"})
     interval = float(r.get(defaults, "defaults", "interval", is_number(0.05, 86400), 5.0))
     hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync"})
@@ -137,6 +139,7 @@ def parse(data: Any, file: str = "<compose>") -> Compose:
         change_log_keep=r.get(defaults, "defaults", "change_log_keep", is_number(0, 10**12, True), 0),
         entries_per_department=r.get(seed, "seed", "entries_per_department", is_number(0, 1_000_000, True), 20),
         secure=r.get(top, "", "secure", is_boolean, True),
+        portal=r.get(top, "", "portal", is_boolean, False),
     )
     # Every node's own config must be valid too: build each once, naming the node on error.
     for spec in compose.all:

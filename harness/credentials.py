@@ -13,6 +13,7 @@ from node.security.client import Credentials
 from node.store import Store
 
 OPERATOR = "operator"
+PORTAL = "portal"  # the portal's client certificate, under which departments' calls go
 HOSTS = ("127.0.0.1", "localhost")  # the harness reaches every node on loopback
 
 
@@ -39,6 +40,25 @@ class FederationCredentials:
         """The operator's certificate, with a department's token when given."""
         return Credentials(str(self.pki / f"{OPERATOR}.pem"), str(self.pki / f"{OPERATOR}.key"),
                            str(self.pki / pki.CA_CERT), token)
+
+    def portal_client(self) -> Credentials:
+        """The portal's client certificate (made on first use): calls that carry a department's
+        token go under it, so that each node judges them by the token alone."""
+        if not (self.pki / f"{PORTAL}.pem").exists():
+            pki.issue(self.pki, PORTAL, kind="client", hosts=HOSTS)
+        return Credentials(str(self.pki / f"{PORTAL}.pem"), str(self.pki / f"{PORTAL}.key"), str(self.pki / pki.CA_CERT))
+
+    def portal_secret(self) -> str:
+        """The key that signs the harness portal's session cookies, kept across restarts."""
+        path = self.tokens_path.parent / "portal.secret"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()
 
     def issue_tokens(self, node_id: str, database: str, departments: list[str]) -> None:
         """A token for every department of a node, written into its database (before it starts,

@@ -66,6 +66,26 @@ def wait_healthy(address: str, timeout: float, proc: subprocess.Popen | None = N
             time.sleep(0.05)
 
 
+def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    """Polls a web server until it answers 200 (the portal's /healthz); fails early if it exits."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise HarnessError(f"web server at {url} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        if time.monotonic() > deadline:
+            raise HarnessError(f"{url} is not answering after {timeout:.0f}s")
+        time.sleep(0.05)
+
+
 def env() -> dict:
     return dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
 

@@ -21,17 +21,20 @@ from harness.runner import ROOT, Federation
 
 @pytest.fixture
 def federation(tmp_path):
-    """federation(compose_file, **defaults) -> Federation, up and healthy; `defaults` override the
-    compose file's `defaults` (interval, notify, sync: {...}). Every federation is brought down
-    and its state directory removed at teardown, also when the test fails."""
+    """federation(compose_file, portal=False, **defaults) -> Federation, up and healthy; `defaults`
+    override the compose file's `defaults` (interval, notify, sync: {...}). The web portal starts
+    only for a test that asks for it (portal=True), whatever the compose file says. Every
+    federation is brought down and its state directory removed at teardown, also when the test
+    fails."""
     started: list[Federation] = []
 
-    def up(compose_file: str | pathlib.Path, **defaults) -> Federation:
+    def up(compose_file: str | pathlib.Path, portal: bool = False, **defaults) -> Federation:
         path = pathlib.Path(compose_file)
         if not path.is_absolute():
             path = ROOT / path
-        if defaults:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if defaults or bool(data.get("portal")) != portal:
+            data["portal"] = portal
             merged = dict(data.get("defaults") or {})
             for key, value in defaults.items():
                 merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value

@@ -20,7 +20,7 @@ import yaml
 
 from harness import compose as compose_mod
 from harness.credentials import FederationCredentials
-from harness.processes import ROOT, HarnessError, alive, env, reap, terminate, wait_file, wait_healthy
+from harness.processes import ROOT, HarnessError, alive, env, reap, terminate, wait_file, wait_healthy, wait_http
 from harness.seed import entries_for
 from node.api import serde
 from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc, sharing_pb2_grpc
@@ -67,6 +67,8 @@ class Federation:
             peer_addresses = {s.id: f"127.0.0.1:{links[s.id]}" for s in compose.nodes}
             fed._write_config(compose, compose.hub, peer_addresses=peer_addresses)
             fed._start_many([compose.hub.id])
+            if compose.portal:
+                fed.start_portal()
             for spec in compose.nodes:
                 link = spec.link
                 if link.delay_ms or link.partitioned or link.drop_after_bytes:
@@ -140,6 +142,47 @@ class Federation:
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state, indent=2, ensure_ascii=False))
         tmp.replace(self.state_path)
+
+    # -- the portal --------------------------------------------------------------------------
+
+    def start_portal(self) -> str:
+        """Serves the web portal in front of the hub (the operator's certificate for its reads, its
+        own client certificate for departments' calls, each node reached directly); returns its URL."""
+        if alive(self.state.get("portal", {}).get("pid")):
+            raise HarnessError(f"the portal is already running (pid {self.state['portal']['pid']})")
+        port_file = self.dir / "run" / "portal.port"
+        port_file.unlink(missing_ok=True)
+        listen = f"127.0.0.1:{self.state.get('portal', {}).get('port') or 0}"
+        args = [sys.executable, "-m", "node.cli", "portal", "--target", self.address(self.hub_id), "--listen", listen,
+                "--port-file", str(port_file)]
+        args += [a for node_id in self.state["nodes"] for a in ("--node", f"{node_id}={self.address(node_id)}")]
+        environment = env()
+        if self.secure:
+            operator, department = self.client(), self.credentials.portal_client()
+            args += ["--cert", operator.cert, "--key", operator.key, "--ca", operator.ca,
+                     "--department-cert", department.cert, "--department-key", department.key]
+            environment["CASCADE_PORTAL_SECRET"] = self.credentials.portal_secret()
+        log_path = self.dir / "logs" / "portal.log"
+        log = open(log_path, "ab")
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+                                env=environment)
+        log.close()
+        self.state["portal"] = {"pid": proc.pid, "port": self.state.get("portal", {}).get("port", 0), "log": str(log_path)}
+        self._save()
+        port = int(wait_file(port_file, START_TIMEOUT, proc))
+        self.state["portal"]["port"] = port
+        self._save()
+        wait_http(f"http://127.0.0.1:{port}/healthz", START_TIMEOUT, proc)
+        return self.portal_url()
+
+    def stop_portal(self, timeout: float = 10.0) -> None:
+        terminate(self.state.get("portal", {}).get("pid"), timeout)
+
+    def portal_url(self) -> str:
+        portal = self.state.get("portal")
+        if not portal or not portal.get("port"):
+            raise HarnessError("this federation has no portal (compose `portal: true`)")
+        return f"http://127.0.0.1:{portal['port']}/"
 
     # -- steering --------------------------------------------------------------------------
 
@@ -307,7 +350,20 @@ class Federation:
             return out
 
         with futures.ThreadPoolExecutor(max_workers=16) as pool:
-            return list(pool.map(row, list(self.state["nodes"])))
+            rows = list(pool.map(row, list(self.state["nodes"])))
+        portal = self.state.get("portal")
+        if portal:
+            running = alive(portal.get("pid"))
+            health = "down"
+            if running:
+                try:
+                    wait_http(f"http://127.0.0.1:{portal['port']}/healthz", 2.0)
+                    health = "serving"
+                except HarnessError:
+                    health = "not answering"
+            rows.append({"node": "portal", "role": "portal", "address": self.portal_url(), "pid": portal.get("pid"),
+                         "running": running, "paused": False, "health": health, "entries": None, "link": {}})
+        return rows
 
     def sync_now(self, timeout: float = 120.0) -> None:
         reply = self.admin().SyncNow(admin_pb2.SyncNowRequest(wait=True), timeout=timeout)
@@ -368,6 +424,7 @@ class Federation:
         for node in self.state.get("nodes", {}).values():
             if node.get("paused") and alive(node.get("pid")):
                 os.kill(node["pid"], signal.SIGCONT)
+        pids.append(self.state.get("portal", {}).get("pid"))
         with futures.ThreadPoolExecutor(max_workers=16) as pool:
             list(pool.map(lambda pid: terminate(pid, timeout), pids))
         terminate(self.state.get("proxy", {}).get("pid"), timeout)
@@ -377,4 +434,6 @@ class Federation:
             for node in self.state["nodes"].values():
                 node["pid"] = None
             self.state["proxy"]["pid"] = None
+            if self.state.get("portal"):
+                self.state["portal"]["pid"] = None
             self._save()

@@ -16,7 +16,7 @@ def entry_filter(msg: catalog_pb2.EntryFilter) -> EntryFilter:
         provider_code=msg.provider_code, region_code=msg.region_code, category=msg.category,
         share_type=msg.share_type, update_cycle=msg.update_cycle,
         updated_since=serde.moment(msg.updated_since, msg.HasField("updated_since")),
-        origin=msg.origin,
+        origin=msg.origin, open_type=msg.open_type,
     )
 
 
@@ -56,8 +56,11 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
 
     @rpc
     def ListEntries(self, request, context):
-        entries, token = self.catalog.list(entry_filter(request.filter), request.page_size, request.page_token)
+        where = entry_filter(request.filter)
+        entries, token = self.catalog.list(where, request.page_size, request.page_token)
         reply = catalog_pb2.ListEntriesResponse(next_page_token=token)
+        if request.with_total:
+            reply.total = self.catalog.count(where)
         for entry in entries:
             serde.entry_to_proto(entry, reply.entries.add())
         return reply

@@ -172,6 +172,11 @@ class Catalog:
         entries = entries[:size]
         return entries, str(code_id(entries[-1].resource_code)) if more else ""
 
+    def count(self, where: EntryFilter) -> int:
+        """Live entries under the filter (a listing's total)."""
+        self._check_filter(where)
+        return self.store.count_live(where)
+
     def search(self, query: str, where: EntryFilter, page_size: int, page_token: str) -> tuple[list[Entry], str, int]:
         """Ranked matches of the query over name, summary, keywords, data item names and
         provider name; the page token is an offset into the ranking."""
@@ -202,7 +207,7 @@ class Catalog:
         if where.region_code and not regions.is_known(where.region_code):
             raise Invalid("filter.region_code", "must be a known 6-digit GB/T 2260 code")
         for name, choices in (("category", rules.CATEGORIES), ("share_type", rules.SHARE_TYPES),
-                              ("update_cycle", rules.UPDATE_CYCLES)):
+                              ("update_cycle", rules.UPDATE_CYCLES), ("open_type", rules.OPEN_TYPES)):
             value = getattr(where, name)
             if value and value not in choices:
                 raise Invalid(f"filter.{name}", f"must be one of {', '.join(choices)}")

@@ -85,6 +85,7 @@ class EntryFilter:
     update_cycle: str = ""
     updated_since: datetime | None = None
     origin: str = ""
+    open_type: str = ""
 
 
 CONTENT_FIELDS = (

@@ -40,3 +40,13 @@ def _add_harness() -> None:
 
 
 _add_harness()
+
+
+def _add_portal() -> None:
+    """The web portal ships in the same distribution; `cascade portal` serves it."""
+    from portal.cli import portal
+
+    main.add_command(portal)
+
+
+_add_portal()

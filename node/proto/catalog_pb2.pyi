@@ -68,7 +68,7 @@ class Entry(_message.Message):
     def __init__(self, resource_code: _Optional[str] = ..., name: _Optional[str] = ..., summary: _Optional[str] = ..., provider_code: _Optional[str] = ..., provider_name: _Optional[str] = ..., region_code: _Optional[str] = ..., category: _Optional[str] = ..., data_items: _Optional[_Iterable[_Union[DataItem, _Mapping]]] = ..., share_type: _Optional[str] = ..., share_condition: _Optional[str] = ..., not_shared_basis: _Optional[str] = ..., share_method: _Optional[str] = ..., open_type: _Optional[str] = ..., update_cycle: _Optional[str] = ..., source_system: _Optional[str] = ..., keywords: _Optional[_Iterable[str]] = ..., published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin: _Optional[str] = ..., version: _Optional[int] = ..., withdrawn: _Optional[bool] = ...) -> None: ...
 
 class EntryFilter(_message.Message):
-    __slots__ = ("provider_code", "region_code", "category", "share_type", "update_cycle", "updated_since", "origin")
+    __slots__ = ("provider_code", "region_code", "category", "share_type", "update_cycle", "updated_since", "origin", "open_type")
     PROVIDER_CODE_FIELD_NUMBER: _ClassVar[int]
     REGION_CODE_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +76,7 @@ class EntryFilter(_message.Message):
     UPDATE_CYCLE_FIELD_NUMBER: _ClassVar[int]
     UPDATED_SINCE_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    OPEN_TYPE_FIELD_NUMBER: _ClassVar[int]
     provider_code: str
     region_code: str
     category: str
@@ -83,7 +84,8 @@ class EntryFilter(_message.Message):
     update_cycle: str
     updated_since: _timestamp_pb2.Timestamp
     origin: str
-    def __init__(self, provider_code: _Optional[str] = ..., region_code: _Optional[str] = ..., category: _Optional[str] = ..., share_type: _Optional[str] = ..., update_cycle: _Optional[str] = ..., updated_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin: _Optional[str] = ...) -> None: ...
+    open_type: str
+    def __init__(self, provider_code: _Optional[str] = ..., region_code: _Optional[str] = ..., category: _Optional[str] = ..., share_type: _Optional[str] = ..., update_cycle: _Optional[str] = ..., updated_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin: _Optional[str] = ..., open_type: _Optional[str] = ...) -> None: ...
 
 class PublishEntryRequest(_message.Message):
     __slots__ = ("entry",)
@@ -132,22 +134,26 @@ class GetEntryRequest(_message.Message):
     def __init__(self, resource_code: _Optional[str] = ...) -> None: ...
 
 class ListEntriesRequest(_message.Message):
-    __slots__ = ("filter", "page_size", "page_token")
+    __slots__ = ("filter", "page_size", "page_token", "with_total")
     FILTER_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    WITH_TOTAL_FIELD_NUMBER: _ClassVar[int]
     filter: EntryFilter
     page_size: int
     page_token: str
-    def __init__(self, filter: _Optional[_Union[EntryFilter, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    with_total: bool
+    def __init__(self, filter: _Optional[_Union[EntryFilter, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., with_total: _Optional[bool] = ...) -> None: ...
 
 class ListEntriesResponse(_message.Message):
-    __slots__ = ("entries", "next_page_token")
+    __slots__ = ("entries", "next_page_token", "total")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[Entry]
     next_page_token: str
-    def __init__(self, entries: _Optional[_Iterable[_Union[Entry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    total: int
+    def __init__(self, entries: _Optional[_Iterable[_Union[Entry, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total: _Optional[int] = ...) -> None: ...
 
 class SearchEntriesRequest(_message.Message):
     __slots__ = ("query", "filter", "page_size", "page_token")

@@ -108,7 +108,7 @@ def filter_sql(where: EntryFilter, table: str = "") -> tuple[str, list]:
         lo = int(prefix) * span
         clauses.append(f"{table}id >= ? AND {table}id < ?")
         params += [lo, lo + span]
-    for name in ("category", "share_type", "update_cycle"):
+    for name in ("category", "share_type", "update_cycle", "open_type"):
         value = getattr(where, name)
         if value:
             clauses.append(f"{table}{name} = ?")
@@ -220,6 +220,11 @@ class EntryReads:
             [after_id, *params, limit],
         )
         return [row_entry(r) for r in rows]
+
+    def count_live(self, filter: EntryFilter) -> int:
+        """Live entries under the filter."""
+        where, params = filter_sql(filter)
+        return self._all(f"SELECT count(*) FROM entries WHERE withdrawn = 0 {where}", params)[0][0]
 
     def search(self, match: str, filter: EntryFilter, offset: int, limit: int) -> tuple[list[Entry], int]:
         """Full-text matches under the filter and their total, in two tiers: entries whose name

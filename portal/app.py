@@ -1,0 +1,201 @@
+"""The portal's web application: Starlette routes over one NodeClient, Jinja2 pages, a signed
+session cookie for the signed-in department, and one place that turns a node's silence or
+refusal into a page (or, under /api/, a CKAN error) instead of a stack trace."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import pathlib
+import secrets
+from datetime import datetime, timedelta, timezone
+
+import grpc
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from portal import labels
+from portal.client import NodeClient, NodeRefused, NodeUnreachable
+from portal.paging import ListingCursors
+
+HERE = pathlib.Path(__file__).resolve().parent
+BEIJING = timezone(timedelta(hours=8))
+log = logging.getLogger("portal")
+
+
+@dataclasses.dataclass
+class Portal:
+    """What every view shares: the client, where listing pages begin, the site's name."""
+
+    client: NodeClient
+    cursors: ListingCursors
+    templates: Jinja2Templates
+    title: str = "国家政务数据目录门户"
+    public_url: str = ""  # the URL the open-data API names itself by ("" = as the request came)
+
+    def base_url(self, request: Request) -> str:
+        return (self.public_url or str(request.base_url)).rstrip("/")
+
+    def page(self, request: Request, name: str, context: dict | None = None, status_code: int = 200) -> Response:
+        context = dict(context or {})
+        context.setdefault("session", request.session)
+        context.setdefault("site_title", self.title)
+        return self.templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def when(ts, with_seconds: bool = False) -> str:
+    """A protobuf Timestamp (or datetime) as Beijing time; "" when unset."""
+    if ts is None:
+        return ""
+    if not isinstance(ts, datetime):
+        if not ts.seconds and not ts.nanos:
+            return ""
+        ts = datetime.fromtimestamp(ts.seconds, timezone.utc)
+    return ts.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
+
+
+def ago(seconds: float) -> str:
+    if seconds < 0:
+        return "从未"
+    if seconds < 90:
+        return f"{seconds:.0f} 秒前"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} 分钟前"
+    return f"{seconds / 3600:.1f} 小时前"
+
+
+def make_templates() -> Jinja2Templates:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html", "xml"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(when=when, ago=ago, region=labels.region_name)
+    env.globals.update(labels=labels)
+    return Jinja2Templates(env=env)
+
+
+# -- errors as pages -------------------------------------------------------------------------
+
+_REFUSAL_STATUS = {
+    grpc.StatusCode.NOT_FOUND: (404, "未找到"),
+    grpc.StatusCode.INVALID_ARGUMENT: (400, "请求有误"),
+    grpc.StatusCode.PERMISSION_DENIED: (403, "无权操作"),
+    grpc.StatusCode.UNAUTHENTICATED: (401, "身份无效"),
+    grpc.StatusCode.RESOURCE_EXHAUSTED: (503, "节点繁忙，请稍后再试"),
+    grpc.StatusCode.FAILED_PRECONDITION: (409, "暂时无法完成"),
+}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def unreachable(request: Request, exc: NodeUnreachable) -> Response:
+    log.warning("node unreachable: %s", exc)
+    if _is_api(request):
+        return JSONResponse({"success": False, "error": {"__type": "Service Unavailable",
+                                                         "message": f"node {exc.node} is unreachable"}}, 503)
+    portal: Portal = request.app.state.portal
+    return portal.page(request, "error.html", {"heading": "无法连接节点", "node": exc.node,
+                                               "message": f"门户暂时无法连接节点 {exc.node}，请稍后刷新重试。",
+                                               "detail": exc.detail}, status_code=503)
+
+
+async def refused(request: Request, exc: NodeRefused) -> Response:
+    status, heading = _REFUSAL_STATUS.get(exc.code, (502, "节点返回错误"))
+    if _is_api(request):
+        kind = "Not Found Error" if status == 404 else "Validation Error" if status == 400 else "Error"
+        return JSONResponse({"success": False, "error": {"__type": kind, "message": exc.detail}}, status)
+    portal: Portal = request.app.state.portal
+    return portal.page(request, "error.html", {"heading": heading, "node": exc.node, "message": exc.detail,
+                                               "detail": exc.code.name}, status_code=status)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("portal error on %s", request.url.path)
+    if _is_api(request):
+        return JSONResponse({"success": False, "error": {"__type": "Internal Error", "message": "internal error"}}, 500)
+    portal: Portal = request.app.state.portal
+    return portal.page(request, "error.html", {"heading": "门户内部错误", "message": "页面暂时无法显示，请稍后重试。",
+                                               "detail": type(exc).__name__}, status_code=500)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    if _is_api(request):
+        return JSONResponse({"success": False, "error": {"__type": "Not Found Error", "message": "Not found"}}, 404)
+    portal: Portal = request.app.state.portal
+    return portal.page(request, "error.html", {"heading": "页面不存在", "message": f"没有 {request.url.path} 这个页面。"},
+                       status_code=404)
+
+
+class SecurityHeaders:
+    """Every response says: only this origin's scripts, styles and images; no framing; no sniffing."""
+
+    HEADERS = [
+        (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                                     b"script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+    ]
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                message = dict(message, headers=list(message.get("headers", [])) + self.HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette):
+    yield
+    app.state.feed.stop()
+    app.state.portal.client.close()
+
+
+def create_app(client: NodeClient, *, secret: str = "", title: str = "", public_url: str = "",
+               https_only: bool = False) -> Starlette:
+    """The portal over `client`. `secret` signs the session cookie: give the same one to every
+    portal process behind one address (a random one logs everybody out at restart)."""
+    from portal import dashboard, opendata, pages, sharing
+
+    portal = Portal(client=client, cursors=ListingCursors(client), templates=make_templates(),
+                    title=title or Portal.title, public_url=public_url.rstrip("/"))
+    routes = [
+        Route("/", pages.home),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
+        Route("/healthz", lambda request: Response("ok", media_type="text/plain")),
+        *pages.routes, *sharing.routes, *dashboard.routes, *opendata.routes,
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(SessionMiddleware, secret_key=secret or secrets.token_urlsafe(32), session_cookie="portal",
+                       max_age=8 * 3600, same_site="lax", https_only=https_only),
+        ],
+        exception_handlers={NodeUnreachable: unreachable, NodeRefused: refused, 404: not_found, 500: server_error},
+        lifespan=_lifespan,
+        max_body_size=1024 * 1024,
+    )
+    app.state.portal = portal
+    app.state.feed = dashboard.StatusFeed(client)
+    return app
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)

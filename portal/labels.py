@@ -1,0 +1,30 @@
+"""The Chinese words the pages use for the domain's values (enumerations, states, regions)."""
+
+from __future__ import annotations
+
+from node.catalog.regions import CENTRAL, PROVINCES
+
+CATEGORY = {"base": "基础", "theme": "主题", "department": "部门"}
+SHARE_TYPE = {"unconditional": "无条件共享", "conditional": "有条件共享", "not_shared": "不予共享"}
+SHARE_METHOD = {"api": "接口", "file": "文件", "database": "库表"}
+OPEN_TYPE = {"open": "开放", "conditional_open": "有条件开放", "not_open": "不开放"}
+UPDATE_CYCLE = {"realtime": "实时", "daily": "每日", "weekly": "每周", "monthly": "每月", "quarterly": "每季度",
+                "half_yearly": "每半年", "yearly": "每年", "irregular": "不定期"}
+ITEM_TYPE = {"string": "字符串", "integer": "整数", "decimal": "小数", "date": "日期", "datetime": "日期时间",
+             "boolean": "布尔", "binary": "二进制"}
+REQUEST_STATE = {"submitted": "已提交", "pending": "待审核", "granted": "已同意", "rejected": "已拒绝",
+                 "withdrawn": "已撤回"}
+PEER_STATE = {"ok": "正常", "resyncing": "重新同步中", "failing": "拉取失败", "never": "尚未同步"}
+ROLE = {"national": "国家平台", "provincial": "省级平台", "ministry": "部委平台"}
+REGIONS = {CENTRAL: "中央", **PROVINCES}
+
+
+def region_name(code: str) -> str:
+    """"130000" -> 河北; a sub-region is named by its province ("130102" -> 河北 130102)."""
+    if code in REGIONS:
+        return REGIONS[code]
+    province = REGIONS.get(code[:2] + "0000")
+    return f"{province} {code}" if province else code
+
+
+FILTERS = {"category": CATEGORY, "share_type": SHARE_TYPE, "update_cycle": UPDATE_CYCLE}

@@ -1,0 +1,62 @@
+"""Offsets into a code-ordered listing. ListEntries pages by position (the code after which a
+page starts), not by offset; the portal remembers where pages it has served began, so that the
+next page, or page N of a listing read in order (a harvester), costs one call."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+
+WALK = 1000  # entries per call when skipping to an offset never seen
+TOTAL_SECONDS = 30.0  # a listing's total is counted again after this (counting scans the filter's rows)
+
+
+class ListingCursors:
+    def __init__(self, client, remember: int = 5000):
+        self.client = client
+        self.remember = remember
+        self._tokens: collections.OrderedDict[tuple[bytes, int], str] = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self._totals: dict[bytes, tuple[float, int]] = {}
+
+    def _known(self, key: bytes, offset: int) -> tuple[int, str]:
+        """The nearest remembered position at or before offset."""
+        best = (0, "")
+        with self._lock:
+            for (k, at), token in self._tokens.items():
+                if k == key and best[0] < at <= offset:
+                    best = (at, token)
+        return best
+
+    def _keep(self, key: bytes, offset: int, token: str) -> None:
+        with self._lock:
+            self._tokens[(key, offset)] = token
+            self._tokens.move_to_end((key, offset))
+            while len(self._tokens) > self.remember:
+                self._tokens.popitem(last=False)
+
+    def page(self, where, offset: int, size: int, with_total: bool = False):
+        """(entries, total or -1, whether more follow) for entries offset..offset+size of the listing."""
+        key = where.SerializeToString(deterministic=True)
+        at, token = self._known(key, offset)
+        while at < offset:
+            reply = self.client.list_entries(where, min(WALK, offset - at), token)
+            if not reply.next_page_token:
+                return [], self._total(where) if with_total else -1, False
+            at, token = at + len(reply.entries), reply.next_page_token
+            self._keep(key, at, token)
+        counted = self._totals.get(key)
+        fresh = counted is not None and time.monotonic() - counted[0] < TOTAL_SECONDS
+        reply = self.client.list_entries(where, size, token, with_total=with_total and not fresh)
+        if reply.next_page_token:
+            self._keep(key, offset + len(reply.entries), reply.next_page_token)
+        total = -1
+        if with_total:
+            total = counted[1] if fresh else reply.total
+            if not fresh:
+                self._totals[key] = (time.monotonic(), total)
+        return list(reply.entries), total, bool(reply.next_page_token)
+
+    def _total(self, where) -> int:
+        return self.client.list_entries(where, 1, with_total=True).total

@@ -1,0 +1,43 @@
+"""Serving the portal: uvicorn on a socket bound here (so that port 0 picks a free port and the
+harness can read it back), stopped gracefully on SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import socket
+
+import uvicorn
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ValueError(f"--listen: {listen!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def bind(listen: str) -> socket.socket:
+    host, port = parse_listen(listen)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without
+    # it every response written in two parts waits ~40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(app, sock: socket.socket, port_file: str | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3,
+                            proxy_headers=False)
+    server = uvicorn.Server(config)
+    host, port = sock.getsockname()[:2]
+    logging.getLogger("portal").info("portal.started listening on http://%s:%d/", host, port)
+    if port_file:
+        tmp = pathlib.Path(port_file).with_suffix(".tmp")
+        tmp.write_text(str(port))
+        tmp.replace(port_file)
+    server.run(sockets=[sock])
