@@ -29,6 +29,10 @@ def print_request(r, history: bool = False) -> None:
     click.echo(f"{r.request_id}  {r.state}{flag}  v{r.version}  {r.consumer_code}@{r.consumer_node} -> "
                f"{r.resource_code} ({r.owner_code}@{r.owner_node or '?'})"
                f"{'  due ' + r.deadline if r.deadline else ''}{'  ' + r.reason if r.reason else ''}")
+    if r.row_filter.column or r.valid_until:
+        scope = [f"rows whose {r.row_filter.column} starts with {r.row_filter.prefix}"] if r.row_filter.column else []
+        scope += [f"valid until {r.valid_until}"] if r.valid_until else []
+        click.echo(f"    granted: {'; '.join(scope)}")
     if history:
         for e in r.history:
             click.echo(f"    v{e.version} {e.at.ToDatetime():%Y-%m-%d %H:%M:%S}Z {e.state:<10} by {e.actor}  {e.note}")
@@ -86,13 +90,23 @@ def requests_list(consumer, owner, state, overdue, page_size, page_token, target
 @click.option("--department", required=True, help="The owner department deciding (its code).")
 @click.option("--approve/--reject", required=True, help="Grant the request, or reject it (one is required).")
 @click.option("--reason", default="", help="Why; required to reject.")
+@click.option("--filter", "row_filter", default="", metavar="ITEM=PREFIX",
+              help="Approve only the rows whose data item ITEM (one the request asks for) starts with PREFIX, "
+                   "e.g. 公民身份号码=1311. Default: every row.")
+@click.option("--valid-until", default="", metavar="YYYY-MM-DD",
+              help="The last day the data may be fetched. Default: until the entry is withdrawn.")
 @client_options
-def requests_decide(request_id, department, approve, reason, target):
+def requests_decide(request_id, department, approve, reason, row_filter, valid_until, target):
     """Approve or reject the pending request REQUEST_ID, at the owner's node."""
+    from node.cli.common import fail
     from node.proto import sharing_pb2
 
+    column, sep, prefix = row_filter.partition("=")
+    if row_filter and not (sep and column and prefix):
+        fail(f"--filter {row_filter!r}: must be ITEM=PREFIX")
     print_request(call(sharing_stub(target).DecideRequest, sharing_pb2.DecideRequestRequest(
-        request_id=request_id, department_code=department, approve=approve, reason=reason)))
+        request_id=request_id, department_code=department, approve=approve, reason=reason,
+        row_filter=sharing_pb2.RowFilter(column=column, prefix=prefix), valid_until=valid_until)))
 
 
 @requests.command("withdraw")
