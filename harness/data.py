@@ -132,3 +132,14 @@ def write_csv(path: str | pathlib.Path, items: Sequence[tuple[str, str]], count:
         writer = csv.writer(out)
         writer.writerow([n for n, _ in items])
         writer.writerows(rows(items, count, seed=seed, province=province))
+
+
+# How the harness mounts a seeded entry's data, by its share_method (api entries get none).
+KIND_FOR_METHOD = {"database": "sqlite", "file": "csv"}
+
+
+def seed_size(resource_code: str, seed: int | str = 0) -> int:
+    """Rows the harness mounts on a seeded entry: mostly tens, some hundreds, a few thousands."""
+    rng = random.Random(f"{seed}:{resource_code}:rows")
+    band = rng.random()
+    return rng.randint(10, 100) if band < 0.85 else rng.randint(100, 1000) if band < 0.97 else rng.randint(1000, 3000)

@@ -45,13 +45,23 @@ def print_request(r, history: bool = False) -> None:
 @click.option("--basis", required=True, help="依据: the legal or business basis.")
 @click.option("--item", "items", multiple=True, required=True,
               help="A data item of the entry wanted, by name (repeat for several; at least one).")
+@click.option("--wait", "wait_seconds", default=0.0, show_default=True,
+              help="Seconds to wait for the owner's node to answer (granted, rejected or pending) before "
+                   "printing the request; 0 prints it at once, as filed.")
 @client_options
-def requests_submit(consumer, resource_code, purpose, basis, items, target):
+def requests_submit(consumer, resource_code, purpose, basis, items, wait_seconds, target):
     """File a request at the consumer's own node and print it (its id comes first)."""
+    import time
+
     from node.proto import sharing_pb2
 
-    reply = call(sharing_stub(target).SubmitRequest, sharing_pb2.SubmitRequestRequest(
+    stub = sharing_stub(target)
+    reply = call(stub.SubmitRequest, sharing_pb2.SubmitRequestRequest(
         consumer_code=consumer, resource_code=resource_code, purpose=purpose, basis=basis, data_items=list(items)))
+    deadline = time.monotonic() + wait_seconds
+    while reply.state == "submitted" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        reply = call(stub.GetRequest, sharing_pb2.GetRequestRequest(request_id=reply.request_id))
     print_request(reply)
 
 
