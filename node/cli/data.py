@@ -78,7 +78,7 @@ class Progress:
     def __init__(self, label: str):
         self.label = label
         self.bar = None
-        self.last = 0.0
+        self.last = time.monotonic()
         if sys.stderr.isatty():
             try:
                 from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeRemainingColumn

@@ -10,7 +10,7 @@ from node.cli.tables import print_table
 from node.sharing.model import STATES
 
 SCORECARD_HEADER = ("node", "department", "entries", "uncond/cond/not", "received", "answered", "in time",
-                    "median h", "overdue", "asked")
+                    "median h", "overdue", "asked", "rows out (fetches)", "rows in (fetches)")
 
 
 @click.group()
@@ -137,7 +137,8 @@ def requests_withdraw(request_id, consumer, reason, target):
 @client_options
 def scorecard(by_node: bool, target: Target) -> None:
     """The sharing scorecard at the hub: entries, share-type mix, requests received, answered in time,
-    median time to answer (hours), overdue now."""
+    median time to answer (hours), overdue now, requests made; rows of data provided and received
+    through the hub, with the fetches completed."""
     from node.proto import admin_pb2
 
     reply = call(admin_stub(target).Scorecard, admin_pb2.ScorecardRequest())
@@ -147,5 +148,6 @@ def scorecard(by_node: bool, target: Target) -> None:
         in_time = f"{r.answered_in_time / r.answered:.0%}" if r.answered else "-"
         rows.append((r.node_id, f"{r.department_code} {r.department_name}".strip(), str(r.entries),
                      f"{r.unconditional}/{r.conditional}/{r.not_shared}", str(r.requests_received), str(r.answered),
-                     in_time, median, str(r.overdue_now), str(r.requests_made)))
+                     in_time, median, str(r.overdue_now), str(r.requests_made),
+                     f"{r.rows_provided:,} ({r.exchanges_provided})", f"{r.rows_received:,} ({r.exchanges_received})"))
     print_table(SCORECARD_HEADER, rows)
