@@ -369,3 +369,46 @@ def test_cascade_data_mount_and_show(fed, tmp_path):
     wrong = CliRunner().invoke(main, ["data", "mount", "--resource", "440300002/000009", "--kind", "sqlite",
                                       "--location", str(path), *target])
     assert wrong.exit_code == 1 and "INVALID_ARGUMENT: kind" in wrong.output
+
+
+# --- the hub as a party, and mounts from the node config ------------------------------------------
+
+def test_the_hubs_own_department_fetches_through_the_hub_and_serves_its_own_data(fed, tmp_path):
+    hub, hebei = fed.hub, fed.peers["hebei"]
+    request_id = submit(hub, "100000001", "440300002/000001", items=("企业名称",)).request_id
+    wait_state(hub, request_id, {"granted"})
+    columns, rows, total, _ = fetch(hub, request_id, consumer="100000001")
+    assert columns == ["企业名称"] and total == ROWS and rows == source_rows(fed.source, columns)
+    assert {r.role for r in hub.node.store.exchanges(request_id)} == {"consumer"}  # the hub: consumer and channel
+    assert [r.role for r in fed.peers["guangdong"].node.store.exchanges(request_id)] == ["owner"]
+
+    publish(hub, make_entry("100000001", 5, share_method="file",
+                            data_items=(DataItem("姓名", "string", 20), DataItem("民族", "string", 20))))
+    path = tmp_path / "central.csv"
+    data.write_csv(path, (("民族", "string"), ("姓名", "string")), 25, province="100000")
+    mount(hub, "100000001/000005", path, table="", kind="csv")
+    filed = submit(hebei, CONSUMER, "100000001/000005", items=("姓名",))
+    wait_state(hebei, filed.request_id, {"granted"})
+    columns, rows, total, _ = fetch(hebei, filed.request_id)
+    with open(path, encoding="utf-8") as f:
+        expected = [(line.rstrip("\n").split(",")[1],) for line in list(f)[1:]]
+    assert columns == ["姓名"] and rows == expected and total == 25
+    assert {r.role for r in hub.node.store.exchanges(filed.request_id)} == {"hub", "owner"}
+
+
+def test_a_source_mounted_in_the_node_config(cluster, tmp_path):
+    path = tmp_path / "configured.db"
+    data.write_sqlite(path, "people", (("name", "string"), ("性别", "string")), 40, province="440000")
+    resources = {"mounts": [{"resource_code": "440300002/000008", "kind": "sqlite", "location": str(path),
+                             "table": "people", "columns": {"姓名": "name"}}]}
+    c = cluster(interval=3600, notify=True, peer_extra={"guangdong": {"resources": resources}})
+    publish(c.peers["guangdong"], make_entry(OWNER, 8, share_method="database",
+                                             data_items=(DataItem("姓名", "string", 20), DataItem("性别", "string", 2))))
+    c.sync()
+    shown = exchange(c.peers["guangdong"]).GetMount(exchange_pb2.GetMountRequest(resource_code="440300002/000008"))
+    assert shown.origin == "config" and list(shown.source_columns) == ["name", "性别"]
+    request_id = granted(c, "440300002/000008", items=("性别", "姓名"))
+    columns, rows, total, _ = fetch(c.peers["hebei"], request_id)
+    with sqlite3.connect(path) as db:
+        assert rows == [tuple(r) for r in db.execute("SELECT 性别, name FROM people ORDER BY rowid")]
+    assert columns == ["性别", "姓名"] and total == 40
