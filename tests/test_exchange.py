@@ -412,3 +412,20 @@ def test_a_source_mounted_in_the_node_config(cluster, tmp_path):
     with sqlite3.connect(path) as db:
         assert rows == [tuple(r) for r in db.execute("SELECT 性别, name FROM people ORDER BY rowid")]
     assert columns == ["性别", "姓名"] and total == 40
+
+
+def test_each_node_lists_its_records(fed):
+    from click.testing import CliRunner
+
+    from node.cli import main
+
+    request_id = granted(fed)
+    _, _, total, sha256 = fetch(fed.peers["hebei"], request_id)
+    fetch(fed.peers["hebei"], request_id, offset=200)
+    listed = exchange(fed.hub).ListExchanges(exchange_pb2.ListExchangesRequest(request_id=request_id)).exchanges
+    assert [(r.role, r.offset, r.rows, r.sha256, r.outcome) for r in listed] == [
+        ("hub", 0, ROWS, sha256, "ok"), ("hub", 200, ROWS - 200, sha256, "ok")]
+    shown = CliRunner().invoke(main, ["data", "exchanges", "--request", request_id,
+                                      "--target", fed.peers["guangdong"].node.address])
+    lines = [line.split() for line in shown.output.splitlines()[1:]]
+    assert shown.exit_code == 0 and [(cells[3], cells[6]) for cells in lines] == [("owner", "0"), ("owner", "200")]

@@ -547,6 +547,8 @@ CASES = [
     Case(EXC + "GetMount", Who("tool", "A"), get_mount),
     Case(EXC + "GetMount", Who("operator"), get_mount),
     Case(EXC + "GetMount", Who("tool", "B"), get_mount, PERMISSION_DENIED, note="for-A"),
+    Case(EXC + "ListExchanges", Who("operator"), lambda w: exchange_pb2.ListExchangesRequest()),
+    Case(EXC + "ListExchanges", Who("tool", "B"), lambda w: exchange_pb2.ListExchangesRequest(), PERMISSION_DENIED),
 ]
 
 

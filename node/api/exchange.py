@@ -55,6 +55,21 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
     def GetMount(self, request, context):
         return mount_to_proto(*self.mounts.describe(request.resource_code))
 
+    @rpc
+    def ListExchanges(self, request, context):
+        from node.api.serde import timestamp
+
+        reply = exchange_pb2.ListExchangesResponse()
+        for r in self.exchange.store.exchanges(request.request_id, limit=min(request.limit or 100, 10_000)):
+            item = reply.exchanges.add(request_id=r.request_id, role=r.role, consumer_code=r.consumer_code,
+                                       owner_code=r.owner_code, resource_code=r.resource_code, offset=r.offset,
+                                       rows=r.rows, bytes=r.bytes, sha256=r.sha256, outcome=r.outcome,
+                                       detail=r.detail)
+            item.started.CopyFrom(timestamp(r.started))
+            if r.finished is not None:
+                item.finished.CopyFrom(timestamp(r.finished))
+        return reply
+
 
 def _chunk_bytes(chunk) -> bytes:
     return chunk if isinstance(chunk, bytes) else chunk.SerializeToString()
@@ -71,6 +86,9 @@ def add_to_server(servicer: ExchangeServicer, server: grpc.Server) -> None:
         "GetMount": grpc.unary_unary_rpc_method_handler(
             servicer.GetMount, request_deserializer=exchange_pb2.GetMountRequest.FromString,
             response_serializer=exchange_pb2.Mount.SerializeToString),
+        "ListExchanges": grpc.unary_unary_rpc_method_handler(
+            servicer.ListExchanges, request_deserializer=exchange_pb2.ListExchangesRequest.FromString,
+            response_serializer=exchange_pb2.ListExchangesResponse.SerializeToString),
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     server.add_registered_method_handlers(SERVICE, handlers)

@@ -72,6 +72,25 @@ def data_show(resource_code, target):
     print_mount(call(exchange_stub(target).GetMount, exchange_pb2.GetMountRequest(resource_code=resource_code)))
 
 
+@data.command("exchanges")
+@click.option("--request", "request_id", default="", help="Only the exchanges of this request. Default: all.")
+@click.option("--limit", default=50, show_default=True, help="The newest N.")
+@client_options
+def data_exchanges(request_id, limit, target):
+    """The exchanges the node at --target took part in (as consumer, hub or owner), newest last:
+    request, part, offset, rows, bytes, outcome (an operator's call)."""
+    from node.cli.tables import print_table
+    from node.proto import exchange_pb2
+
+    reply = call(exchange_stub(target).ListExchanges, exchange_pb2.ListExchangesRequest(request_id=request_id,
+                                                                                         limit=limit))
+    print_table(("started", "request", "part", "consumer", "owner", "offset", "rows", "bytes", "outcome", "sha256"),
+                [(f"{r.started.ToDatetime():%Y-%m-%d %H:%M:%S}Z", r.request_id, r.role, r.consumer_code, r.owner_code,
+                  f"{r.offset:,}", f"{r.rows:,}", f"{r.bytes:,}",
+                  r.outcome + (f": {r.detail[:60]}" if r.detail and r.outcome != "ok" else ""), r.sha256[:16])
+                 for r in reply.exchanges])
+
+
 class Progress:
     """A progress bar with `rich` on a terminal, else a plain line every few seconds."""
 

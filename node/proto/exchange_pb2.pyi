@@ -104,3 +104,47 @@ class GetMountRequest(_message.Message):
     RESOURCE_CODE_FIELD_NUMBER: _ClassVar[int]
     resource_code: str
     def __init__(self, resource_code: _Optional[str] = ...) -> None: ...
+
+class ExchangeRecord(_message.Message):
+    __slots__ = ("request_id", "role", "consumer_code", "owner_code", "resource_code", "offset", "rows", "bytes", "sha256", "started", "finished", "outcome", "detail")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    CONSUMER_CODE_FIELD_NUMBER: _ClassVar[int]
+    OWNER_CODE_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    role: str
+    consumer_code: str
+    owner_code: str
+    resource_code: str
+    offset: int
+    rows: int
+    bytes: int
+    sha256: str
+    started: _timestamp_pb2.Timestamp
+    finished: _timestamp_pb2.Timestamp
+    outcome: str
+    detail: str
+    def __init__(self, request_id: _Optional[str] = ..., role: _Optional[str] = ..., consumer_code: _Optional[str] = ..., owner_code: _Optional[str] = ..., resource_code: _Optional[str] = ..., offset: _Optional[int] = ..., rows: _Optional[int] = ..., bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., started: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., outcome: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class ListExchangesRequest(_message.Message):
+    __slots__ = ("request_id", "limit")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    limit: int
+    def __init__(self, request_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListExchangesResponse(_message.Message):
+    __slots__ = ("exchanges",)
+    EXCHANGES_FIELD_NUMBER: _ClassVar[int]
+    exchanges: _containers.RepeatedCompositeFieldContainer[ExchangeRecord]
+    def __init__(self, exchanges: _Optional[_Iterable[_Union[ExchangeRecord, _Mapping]]] = ...) -> None: ...

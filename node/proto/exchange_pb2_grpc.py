@@ -49,6 +49,11 @@ class ExchangeStub:
                 request_serializer=node_dot_proto_dot_exchange__pb2.GetMountRequest.SerializeToString,
                 response_deserializer=node_dot_proto_dot_exchange__pb2.Mount.FromString,
                 _registered_method=True)
+        self.ListExchanges = channel.unary_unary(
+                '/node.proto.Exchange/ListExchanges',
+                request_serializer=node_dot_proto_dot_exchange__pb2.ListExchangesRequest.SerializeToString,
+                response_deserializer=node_dot_proto_dot_exchange__pb2.ListExchangesResponse.FromString,
+                _registered_method=True)
 
 
 class ExchangeServicer:
@@ -73,6 +78,13 @@ class ExchangeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListExchanges(self, request, context):
+        """The exchanges this node took part in.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExchangeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -90,6 +102,11 @@ def add_ExchangeServicer_to_server(servicer, server):
                     servicer.GetMount,
                     request_deserializer=node_dot_proto_dot_exchange__pb2.GetMountRequest.FromString,
                     response_serializer=node_dot_proto_dot_exchange__pb2.Mount.SerializeToString,
+            ),
+            'ListExchanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListExchanges,
+                    request_deserializer=node_dot_proto_dot_exchange__pb2.ListExchangesRequest.FromString,
+                    response_serializer=node_dot_proto_dot_exchange__pb2.ListExchangesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -173,6 +190,33 @@ class Exchange:
             '/node.proto.Exchange/GetMount',
             node_dot_proto_dot_exchange__pb2.GetMountRequest.SerializeToString,
             node_dot_proto_dot_exchange__pb2.Mount.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListExchanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/node.proto.Exchange/ListExchanges',
+            node_dot_proto_dot_exchange__pb2.ListExchangesRequest.SerializeToString,
+            node_dot_proto_dot_exchange__pb2.ListExchangesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -129,6 +129,7 @@ RULES: dict[str, Rule] = {
                                  from_node=lambda m: m.from_node),
     EXCHANGE + "MountResource": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]]),
     EXCHANGE + "GetMount": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]], or_operator=True),
+    EXCHANGE + "ListExchanges": Rule(OPERATOR),
     ADMIN + "Status": Rule(OPERATOR),
     ADMIN + "SyncNow": Rule(OPERATOR),
     ADMIN + "Verify": Rule(OPERATOR),

@@ -49,7 +49,7 @@ class ExchangeReads:
                                (resource_code,)).fetchone()
         return None if row is None else _mount(row)
 
-    def exchanges(self, request_id: str = "", role: str = "") -> list[ExchangeRecord]:
+    def exchanges(self, request_id: str = "", role: str = "", limit: int = -1) -> list[ExchangeRecord]:
         clauses, params = [], []
         for column, value in (("request_id", request_id), ("role", role)):
             if value:
@@ -57,8 +57,9 @@ class ExchangeReads:
                 params.append(value)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self.reading() as conn:
-            rows = conn.execute(f"SELECT {', '.join(_RECORD)} FROM exchanges {where} ORDER BY id", params).fetchall()
-        return [_record(r) for r in rows]
+            rows = conn.execute(f"SELECT {', '.join(_RECORD)} FROM exchanges {where} ORDER BY id DESC LIMIT ?",
+                                [*params, limit]).fetchall()
+        return [_record(r) for r in reversed(rows)]
 
     def exchange_totals(self, role: str) -> list[tuple[str, str, int, int]]:
         """(consumer_code, owner_code, rows delivered, fetches completed) over this node's records in that role."""
