@@ -90,6 +90,10 @@ class Resources:
 
     mounts: tuple[Mount, ...] = ()
     credentials: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    # Where MountResource may point a source: directories (a file must lie under one) and URL
+    # prefixes. A department mounts only what the operator set aside; none set, it mounts nothing
+    # (a plaintext node, open to anyone anyway, has no such limit).
+    allow: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -343,7 +347,14 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
 def _resources(r: Reader, value: Any, base_dir: pathlib.Path | None) -> Resources:
     if value is None:
         return Resources()
-    top = r.mapping(value, "resources", {"mounts", "credentials"})
+    top = r.mapping(value, "resources", {"mounts", "credentials", "allow"})
+    allow = []
+    for i, prefix in enumerate(r.get(top, "resources", "allow", is_list, default=[])):
+        if not isinstance(prefix, str) or not prefix.strip():
+            r.fail(f"resources.allow[{i}]", "must be a directory or an http(s) URL prefix")
+        if not prefix.startswith(("http://", "https://")) and base_dir is not None and not pathlib.Path(prefix).is_absolute():
+            prefix = str((base_dir / prefix).resolve())
+        allow.append(prefix)
     credentials: dict[str, dict[str, str]] = {}
     raw = top.get("credentials") or {}
     for name, headers in r.mapping(raw, "resources.credentials", set(raw)).items():
@@ -370,7 +381,7 @@ def _resources(r: Reader, value: Any, base_dir: pathlib.Path | None) -> Resource
             r.fail(f"{path}.credential", "names no block of resources.credentials")
         mounts.append(Mount(code, kind, location, r.get(item, path, "table", is_text(), ""),
                             tuple(sorted(columns.items())), credential, None, "config", "config"))
-    return Resources(tuple(mounts), credentials)
+    return Resources(tuple(mounts), credentials, tuple(allow))
 
 
 def _file(r: Reader, data: dict, path: str, key: str, base_dir: pathlib.Path | None) -> str:

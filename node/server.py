@@ -109,7 +109,8 @@ class Node:
 
         # The data exchange: sources mounted here, and FetchData in whichever part this node plays.
         self.mounts = Mounts(self.store, config.node_id, departments, config.resources.mounts,
-                             config.resources.credentials)
+                             config.resources.credentials, allow=config.resources.allow if config.tls else None,
+                             database=config.database)
         clock = lambda: self.sharing.clock()  # noqa: E731 -- one clock for grants and their validity
         self.exchange = Exchange(
             self.store, config.node_id, config.hub_id, Provider(self.store, config.node_id, self.mounts, clock),

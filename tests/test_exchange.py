@@ -279,6 +279,12 @@ def test_a_mount_whose_source_lacks_data_items_is_refused_naming_them(fed, tmp_p
     assert made.kind == "sqlite" and "legal_person" in made.source_columns
 
 
+def test_the_nodes_own_database_is_never_a_source(fed):
+    with pytest.raises(grpc.RpcError) as caught:
+        mount(fed.peers["guangdong"], "440300002/000003", fed.peers["guangdong"].node.config.database, table="tokens")
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "own database" in caught.value.details()
+
+
 @pytest.mark.parametrize("kind, location, field", [
     ("csv", "/tmp/x.csv", "kind"),  # the entry is shared by database
     ("sqlite", "relative/path.db", "location"),

@@ -117,3 +117,9 @@ def test_only_the_consumer_departments_token_at_its_own_node_fetches(federation)
         with pytest.raises(grpc.RpcError) as caught:
             list(fed.exchange(node, department).FetchData(request, timeout=30))
         assert caught.value.code() == code, (node, department, caught.value.details())
+    # A department mounts only what the operator set aside (resources.allow), never the node's own file.
+    for location in (fed.node("guangdong")["database"], str(fed.dir / "pki" / "ca.key"), "/etc/passwd"):
+        with pytest.raises(grpc.RpcError) as caught:
+            fed.exchange("guangdong", OWNER).MountResource(exchange_pb2.MountResourceRequest(
+                resource_code=entry.resource_code, kind="sqlite", location=location, table="tokens"), timeout=30)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "location" in caught.value.details()

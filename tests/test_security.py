@@ -121,6 +121,7 @@ def tls_config(ca: pathlib.Path, directory: pathlib.Path, node_id: str, role: st
         data["sync"] = {"backoff_initial": 0.05, "backoff_max": 0.5, "call_deadline": 20}
     if limits:
         data["limits"] = limits
+    data["resources"] = {"allow": [str(directory / "sources")]}  # where departments may mount sources
     return config_mod.parse(data, f"<{node_id}>")
 
 
@@ -257,7 +258,7 @@ def entry_proto(provider: str, seq: int, **fields) -> catalog_pb2.Entry:
 
 
 @pytest.fixture(scope="module")
-def world(hebei, dial, tmp_path_factory) -> World:
+def world(hebei, dial) -> World:
     catalog = catalog_pb2_grpc.CatalogStub(dial.channel(hebei, Who("tool", "A")))
     for seq, fields in ((1, {}), (2, dict(share_type="conditional", share_condition="仅用于政务服务")), (3, {})):
         catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=entry_proto(A, seq, **fields)), timeout=DEADLINE)
@@ -270,7 +271,9 @@ def world(hebei, dial, tmp_path_factory) -> World:
         assert made.state == "pending", made
         return made
 
-    source = str(tmp_path_factory.mktemp("sources") / "a.db")
+    source = pathlib.Path(hebei.node.config.database).parent / "sources" / "a.db"
+    source.parent.mkdir(exist_ok=True)
+    source = str(source)
     items = [(i.name, i.type) for i in make_entry(A).data_items]
     from harness import data
 

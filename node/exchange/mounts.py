@@ -25,8 +25,13 @@ def missing_items(items, mount: Mount, source_columns: list[str]) -> list[str]:
 class Mounts:
     def __init__(self, store, node_id: str, department_codes: set[str], configured: tuple[Mount, ...] = (),
                  credentials: Mapping[str, Mapping[str, str]] | None = None,
-                 clock: Callable[[], datetime] = rules.utcnow):
+                 clock: Callable[[], datetime] = rules.utcnow, allow: tuple[str, ...] | None = (),
+                 database: str = ""):
         self.store = store
+        # Where a department may point a source (None: anywhere, on a plaintext node); never at
+        # the node's own database.
+        self.allow = allow
+        self.database = database
         self.node_id = node_id
         self.department_codes = department_codes
         self.configured = {m.resource_code: m for m in configured}
@@ -57,6 +62,7 @@ class Mounts:
                 raise InvalidRequest("location", "must be an http(s) URL for an http source")
         elif not pathlib.Path(location).is_absolute():
             raise InvalidRequest("location", "must be an absolute path on the node's machine")
+        self._allowed(kind, location)
         if credential and credential not in self.credentials:
             raise InvalidRequest("credential", f"names no credential in the node config's resources.credentials "
                                                f"(it has: {', '.join(sorted(self.credentials)) or 'none'})")
@@ -84,6 +90,22 @@ class Mounts:
         with self.store.transaction() as tx:
             tx.put_mount(mount)
         return mount, source_columns
+
+    def _allowed(self, kind: str, location: str) -> None:
+        if kind == "http":
+            if self.allow is not None and not any(location.startswith(p) for p in self.allow
+                                                  if p.startswith(("http://", "https://"))):
+                raise InvalidRequest("location", f"must start with one of the URLs in the node config's resources.allow "
+                                                 f"({', '.join(self.allow) or 'none set'})")
+            return
+        real = pathlib.Path(location).resolve()
+        if self.database and real.name.startswith(pathlib.Path(self.database).resolve().name) and (
+                real.parent == pathlib.Path(self.database).resolve().parent):
+            raise InvalidRequest("location", "is the node's own database")
+        if self.allow is not None and not any(real.is_relative_to(pathlib.Path(p).resolve()) for p in self.allow
+                                              if not p.startswith(("http://", "https://"))):
+            raise InvalidRequest("location", f"must lie under one of the directories in the node config's "
+                                             f"resources.allow ({', '.join(self.allow) or 'none set'})")
 
     def describe(self, resource_code: str) -> tuple[Mount, list[str]]:
         """The entry's mount and the columns its source has now."""
