@@ -8,8 +8,10 @@ granted rows of a request, the relay through the hub, and the record of every ex
     provider.py   the owner's node: check the request, project and filter, stream chunks from an offset
     relay.py      FetchData at any node: the consumer's node and the hub pass the stream on, the owner serves it
     records.py    the record of each exchange at each node it passes
+    client.py     the consumer's side: rows to a CSV or JSON-lines file, resumed, retried, hash checked
 
 May import: node.store, node.catalog.rules, node.sharing.model, node.errors, node.proto (the
-chunks are protobuf messages, built once at the owner and passed on as bytes), grpc (relay.py).
+chunks are protobuf messages, built once at the owner and passed on as bytes), grpc (relay.py,
+client.py).
 Never node.api.
 """

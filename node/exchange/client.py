@@ -156,12 +156,13 @@ def fetch_to_file(channel: grpc.Channel, request_id: str, consumer_code: str, ou
                                              f"owner's node sent {chunk.total_rows} with {chunk.sha256}")
                         result.verified = True
                         return result
-                raise grpc_unavailable("the stream ended without its last chunk")
+                if time.monotonic() - stalled_since > retry_for:  # cut short without an error: go on as after one
+                    raise FetchError("the stream keeps ending before its last chunk")
             except grpc.RpcError as exc:
                 if exc.code() not in RETRIED or time.monotonic() - stalled_since > retry_for:
                     raise
-                sleep(backoff * (0.5 + random.random()))
-                backoff = min(backoff * 2, 5.0)
+            sleep(backoff * (0.5 + random.random()))
+            backoff = min(backoff * 2, 5.0)
     finally:
         target.close()
 
@@ -173,18 +174,3 @@ def _chunks(stub, request_id: str, consumer_code: str, offset: int, timeout: flo
         yield from call
     finally:
         call.cancel()
-
-
-class _Unavailable(grpc.RpcError):
-    def __init__(self, details: str):
-        self._details = details
-
-    def code(self):
-        return grpc.StatusCode.UNAVAILABLE
-
-    def details(self):
-        return self._details
-
-
-def grpc_unavailable(details: str) -> grpc.RpcError:
-    return _Unavailable(details)
