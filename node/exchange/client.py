@@ -21,7 +21,9 @@ from node.exchange.digest import RowsHash
 from node.proto import exchange_pb2, exchange_pb2_grpc
 
 FORMATS = (".csv", ".jsonl")
-RETRIED = (grpc.StatusCode.UNAVAILABLE,)
+# A node on the path down or a link broken (UNAVAILABLE), or a stream the consumer's node gave up
+# on because the path stalled past limits.idle_stream_seconds (CANCELLED): both resume.
+RETRIED = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
 
 
 class FetchError(Exception):
@@ -92,6 +94,7 @@ class RowFile:
         if self.columns and self.columns != columns:
             raise FetchError(f"{self.path} holds the columns {', '.join(self.columns)}, not this fetch's "
                              f"{', '.join(columns)}: name another file")
+        self.close()  # a retry opens the file again
         fresh = not self.path.exists() or self.path.stat().st_size == 0
         self.columns = columns
         self._out = open(self.path, "a", newline="", encoding="utf-8")
@@ -139,6 +142,8 @@ def fetch_to_file(channel: grpc.Channel, request_id: str, consumer_code: str, ou
                 for chunk in _chunks(stub, request_id, consumer_code, result.rows, timeout):
                     result.bytes += chunk.ByteSize()
                     if chunk.columns:
+                        if chunk.offset != result.rows:
+                            raise FetchError(f"asked for the rows after {result.rows}, got a stream from {chunk.offset}")
                         target.open(list(chunk.columns))
                     if chunk.rows:
                         target.write(chunk)
