@@ -80,7 +80,8 @@ def _seed(fed: Federation, per_department: int | None, wait: bool) -> None:
     start = time.monotonic()
     with progress("seed", fed.seed_size(per_department)) as advance:
         count = fed.seed(per_department, on_published=advance)
-    click.echo(f"seeded {count} entries in {time.monotonic() - start:.1f}s")
+    click.echo(f"seeded {count} entries, with synthetic data mounted on those shared by database or file, "
+               f"in {time.monotonic() - start:.1f}s")
     if wait:
         seconds = fed.wait_converged(timeout=300)
         click.echo(f"hub converged: its copy of every peer equals the peer (by digest) {seconds:.1f}s after seeding")
@@ -94,7 +95,8 @@ def _seed(fed: Federation, per_department: int | None, wait: bool) -> None:
 @state_option
 @guarded
 def seed(per_department: int | None, wait: bool, state_dir: str) -> None:
-    """Publish a realistic responsibility list for every department of every node."""
+    """Publish a realistic responsibility list for every department of every node, and mount
+    synthetic data on each entry shared by database or file."""
     _seed(fed_of(state_dir), per_department, wait)
 
 
@@ -215,6 +217,30 @@ def token(node: str, department: str, scope: str, state_dir: str) -> None:
             click.echo(fed.token(node, department))
     except (KeyError, ValueError) as exc:
         raise click.ClickException(str(exc).strip("'\"")) from None
+
+
+@harness.command()
+@click.argument("node")
+@click.argument("resource_code")
+@click.option("--rows", default=100_000, show_default=True, help="How many synthetic rows to mount.")
+@state_option
+@guarded
+def data(node: str, resource_code: str, rows: int, state_dir: str) -> None:
+    """Mount ROWS synthetic rows (names, credit codes, ID numbers, addresses...) on NODE's entry
+    RESOURCE_CODE (shared by database: an SQLite table; by file: a CSV file), replacing its source."""
+    from harness.data import KIND_FOR_METHOD
+    from node.api import serde
+    from node.proto import catalog_pb2
+
+    fed = fed_of(state_dir)
+    entry = serde.entry_from_proto(fed.catalog(node).GetEntry(catalog_pb2.GetEntryRequest(resource_code=resource_code),
+                                                              timeout=30))
+    if entry.share_method not in KIND_FOR_METHOD:
+        raise click.ClickException(f"{resource_code} is shared by {entry.share_method}: the harness mounts data only "
+                                   f"on entries shared by {' or '.join(KIND_FOR_METHOD)}")
+    start = time.monotonic()
+    location = fed.mount_data(node, entry, rows)
+    click.echo(f"mounted {rows:,} rows on {resource_code} ({location}) in {time.monotonic() - start:.1f}s")
 
 
 @harness.command()

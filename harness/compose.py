@@ -166,6 +166,8 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
         data["tls"] = tls
     else:
         data["insecure"] = True
+    # Where the harness writes synthetic data for the exchange (harness/data.py): departments may mount it.
+    data["resources"] = {"allow": [str(pathlib.Path(database).parent / "sources")]}
     if spec.name:
         data["node"]["name"] = spec.name
     if compose.change_log_keep:

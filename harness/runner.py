@@ -20,10 +20,12 @@ import yaml
 
 from harness import compose as compose_mod
 from harness.credentials import FederationCredentials
+from harness import data as data_mod
 from harness.processes import ROOT, HarnessError, alive, env, reap, terminate, wait_file, wait_healthy, wait_http
 from harness.seed import entries_for
 from node.api import serde
-from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc, sharing_pb2_grpc
+from node.proto import (admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc, exchange_pb2, exchange_pb2_grpc,
+                        sharing_pb2_grpc)
 from node.security.client import open_channel
 
 START_TIMEOUT = 60.0
@@ -398,9 +400,10 @@ class Federation:
         return count * sum(len(spec.departments) for spec in compose.all)
 
     def seed(self, per_department: int | None = None, *, seed: int | str = 0,
-             on_published: Callable[[int], None] | None = None) -> int:
+             on_published: Callable[[int], None] | None = None, data: bool = True) -> int:
         """Publishes a realistic responsibility list for every department of every node;
-        on_published(n) is told of each department's n entries once its node has them."""
+        on_published(n) is told of each department's n entries once its node has them. With
+        data, mounts synthetic rows on each entry shared by database or file (see mount_data)."""
         compose = compose_mod.load(self.state["compose"])
         count = compose.entries_per_department if per_department is None else per_department
 
@@ -408,10 +411,40 @@ class Federation:
             entries = []
             for code, name in spec.departments:
                 entries.extend(entries_for(code, name, count, seed=seed))
-            return self.publish(spec.id, entries, on_published=on_published)
+            done = self.publish(spec.id, entries, on_published=on_published)
+            if data:
+                for entry in entries:
+                    if entry.share_method in data_mod.KIND_FOR_METHOD:
+                        self.mount_data(spec.id, entry, data_mod.seed_size(entry.resource_code, seed), seed=seed)
+            return done
 
         with futures.ThreadPoolExecutor(max_workers=8) as pool:
             return sum(pool.map(publish, compose.all))
+
+    def mount_data(self, node_id: str, entry, rows: int, *, seed: int | str = 0) -> str:
+        """Writes `rows` synthetic rows for the entry's data items (an SQLite table for an entry
+        shared by database, a CSV file for one shared by file) under the state directory, and
+        mounts them on the entry at its node with the owner department's token. Returns the location."""
+        kind = data_mod.KIND_FOR_METHOD[entry.share_method]
+        items = [(item.name, item.type) for item in entry.data_items]
+        sources = self.dir / "data" / "sources"
+        sources.mkdir(parents=True, exist_ok=True)
+        table = "t" + entry.resource_code.replace("/", "_")
+        province = entry.region_code[:2] + "0000"
+        if kind == "sqlite":
+            location = sources / f"{node_id}.db"
+            data_mod.write_sqlite(location, table, items, rows, seed=f"{seed}:{entry.resource_code}", province=province)
+        else:
+            location = sources / f"{table}.csv"
+            data_mod.write_csv(location, items, rows, seed=f"{seed}:{entry.resource_code}", province=province)
+        stub = exchange_pb2_grpc.ExchangeStub(self.channel(node_id, entry.provider_code))
+        stub.MountResource(exchange_pb2.MountResourceRequest(
+            resource_code=entry.resource_code, kind=kind, location=str(location), table=table if kind == "sqlite" else ""),
+            timeout=60)
+        return str(location)
+
+    def exchange(self, node_id: str, department: str = ""):
+        return exchange_pb2_grpc.ExchangeStub(self.channel(node_id, department))
 
     # -- tearing down -------------------------------------------------------------------------
 

@@ -17,7 +17,8 @@ import yaml
 from node import roles
 from node.catalog import regions
 from node.errors import ConfigError
-from node.catalog.rules import PROVIDER_CODE
+from node.catalog.rules import PROVIDER_CODE, RESOURCE_CODE, RESOURCE_CODE_RULE
+from node.exchange.model import KINDS, Mount
 from node.sharing.calendar import Calendar
 
 NODE_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -82,6 +83,20 @@ class Uplink:
 
 
 @dataclasses.dataclass(frozen=True)
+class Resources:
+    """The data sources mounted on this node's entries from its config (`resources.mounts`), and
+    the credentials of HTTP sources (`resources.credentials`: name -> headers). Both stay on
+    this node: a mount names a credential, and the secret is never stored or sent anywhere."""
+
+    mounts: tuple[Mount, ...] = ()
+    credentials: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    # Where MountResource may point a source: directories (a file must lie under one) and URL
+    # prefixes. A department mounts only what the operator set aside; none set, it mounts nothing
+    # (a plaintext node, open to anyone anyway, has no such limit).
+    allow: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     source: str
     node_id: str
@@ -104,6 +119,7 @@ class Config:
     insecure: bool = False
     grace: float = 5.0
     calendar: Calendar = Calendar()
+    resources: Resources = Resources()
 
     @property
     def hub_id(self) -> str:
@@ -206,7 +222,8 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     r = Reader(file)
     d = functools.partial(_default, Config)
     top = r.mapping(data, "", {"node", "listen", "database", "departments", "peers", "sync", "hub",
-                               "change_log", "store", "log", "limits", "shutdown_grace", "sharing", "tls", "insecure"})
+                               "change_log", "store", "log", "limits", "shutdown_grace", "sharing", "tls", "insecure",
+                               "resources"})
     node = r.mapping(r.get(top, "", "node", lambda v: None), "node", {"id", "role", "region_code", "name"})
     role_name = r.get(node, "node", "role", is_choice(roles.NAMES))
     role = roles.get(role_name)
@@ -323,7 +340,48 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         insecure=insecure,
         grace=float(r.get(top, "", "shutdown_grace", is_number(0, 600), d("grace"))),
         calendar=calendar,
+        resources=_resources(r, top.get("resources"), base_dir),
     )
+
+
+def _resources(r: Reader, value: Any, base_dir: pathlib.Path | None) -> Resources:
+    if value is None:
+        return Resources()
+    top = r.mapping(value, "resources", {"mounts", "credentials", "allow"})
+    allow = []
+    for i, prefix in enumerate(r.get(top, "resources", "allow", is_list, default=[])):
+        if not isinstance(prefix, str) or not prefix.strip():
+            r.fail(f"resources.allow[{i}]", "must be a directory or an http(s) URL prefix")
+        if not prefix.startswith(("http://", "https://")) and base_dir is not None and not pathlib.Path(prefix).is_absolute():
+            prefix = str((base_dir / prefix).resolve())
+        allow.append(prefix)
+    credentials: dict[str, dict[str, str]] = {}
+    raw = top.get("credentials") or {}
+    for name, headers in r.mapping(raw, "resources.credentials", set(raw)).items():
+        path = f"resources.credentials.{name}"
+        if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+            r.fail(path, "must map HTTP header names to values (strings), e.g. {Authorization: \"Bearer ...\"}")
+        credentials[str(name)] = dict(headers)
+    mounts: list[Mount] = []
+    for i, item in enumerate(r.get(top, "resources", "mounts", is_list, default=[])):
+        path = f"resources.mounts[{i}]"
+        item = r.mapping(item, path, {"resource_code", "kind", "location", "table", "columns", "credential"})
+        code = r.get(item, path, "resource_code", is_text(RESOURCE_CODE, RESOURCE_CODE_RULE))
+        if any(m.resource_code == code for m in mounts):
+            r.fail(f"{path}.resource_code", f"repeats {code}")
+        kind = r.get(item, path, "kind", is_choice(KINDS))
+        location = r.get(item, path, "location", is_text())
+        if kind != "http" and base_dir is not None and not pathlib.Path(location).is_absolute():
+            location = str((base_dir / location).resolve())
+        columns = r.get(item, path, "columns", lambda v: None if isinstance(v, dict) and all(
+            isinstance(k, str) and isinstance(c, str) for k, c in v.items()) else "must map data items to source "
+                                                                                  "columns (strings)", {})
+        credential = r.get(item, path, "credential", is_text(), "")
+        if credential and credential not in credentials:
+            r.fail(f"{path}.credential", "names no block of resources.credentials")
+        mounts.append(Mount(code, kind, location, r.get(item, path, "table", is_text(), ""),
+                            tuple(sorted(columns.items())), credential, None, "config", "config"))
+    return Resources(tuple(mounts), credentials, tuple(allow))
 
 
 def _file(r: Reader, data: dict, path: str, key: str, base_dir: pathlib.Path | None) -> str:

@@ -18,6 +18,9 @@ from node.api.guard import Guard
 from node.catalog.catalog import Catalog
 from node.catalog.rules import Entry
 from node.config import Config
+from node.exchange.mounts import Mounts
+from node.exchange.provider import Provider
+from node.exchange.relay import Exchange
 from node.hub.channels import CHANNEL_OPTIONS, PeerChannels
 from node.hub.courier import Courier, Router
 from node.hub.puller import Puller
@@ -103,6 +106,17 @@ class Node:
             puller = Puller(self.store, self.peer_channels, config.sync, self.sharing, self.log)
             self.scheduler = PullScheduler(self.store, self.peer_channels, puller, config.sync, self.log,
                                            on_requests=self.courier.wake)
+
+        # The data exchange: sources mounted here, and FetchData in whichever part this node plays.
+        self.mounts = Mounts(self.store, config.node_id, departments, config.resources.mounts,
+                             config.resources.credentials, allow=config.resources.allow if config.tls else None,
+                             database=config.database)
+        clock = lambda: self.sharing.clock()  # noqa: E731 -- one clock for grants and their validity
+        self.exchange = Exchange(
+            self.store, config.node_id, config.hub_id, Provider(self.store, config.node_id, self.mounts, clock),
+            clock, self.log, hub_channel=self.hub_link.channel if self.hub_link else None,
+            peer_channel=(lambda peer_id: self.peer_channels.get(self.peer_channels.peer(peer_id)))
+            if self.peer_channels else None)
 
         self.jobs: list[roles.Job] = self.role.jobs(self)
         self.guard = Guard(config, self.store, WORKERS, self.log)

@@ -35,7 +35,7 @@ from node import config as config_mod
 from node.api import serde
 from node.catalog.rules import DataItem
 from node.proto import (admin_pb2, admin_pb2_grpc, cascade_pb2, cascade_pb2_grpc, catalog_pb2, catalog_pb2_grpc,
-                        sharing_pb2, sharing_pb2_grpc)
+                        exchange_pb2, exchange_pb2_grpc, sharing_pb2, sharing_pb2_grpc)
 from node.security import audit, authz, pki, tokens
 from node.security.client import Credentials, open_channel
 from node.server import WORKERS, Node
@@ -58,6 +58,7 @@ SERVICES = {
         (cascade_pb2.DESCRIPTOR.services_by_name["Cascade"], cascade_pb2_grpc.CascadeStub),
         (admin_pb2.DESCRIPTOR.services_by_name["Admin"], admin_pb2_grpc.AdminStub),
         (sharing_pb2.DESCRIPTOR.services_by_name["Sharing"], sharing_pb2_grpc.SharingStub),
+        (exchange_pb2.DESCRIPTOR.services_by_name["Exchange"], exchange_pb2_grpc.ExchangeStub),
         (health_pb2.DESCRIPTOR.services_by_name["Health"], health_pb2_grpc.HealthStub),
         (reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"], reflection_pb2_grpc.ServerReflectionStub),
     )
@@ -120,6 +121,7 @@ def tls_config(ca: pathlib.Path, directory: pathlib.Path, node_id: str, role: st
         data["sync"] = {"backoff_initial": 0.05, "backoff_max": 0.5, "call_deadline": 20}
     if limits:
         data["limits"] = limits
+    data["resources"] = {"allow": [str(directory / "sources")]}  # where departments may mount sources
     return config_mod.parse(data, f"<{node_id}>")
 
 
@@ -246,6 +248,9 @@ class World:
     to_decide: str  # pending, for the allowed decision
     not_to_decide: str  # pending, for the refused ones
     to_withdraw_request: str
+    mounted: str = ""  # A's entry shared by database, its source mounted
+    source: str = ""  # the SQLite file mounted on it
+    fetchable: str = ""  # B's granted request for it, served at Hebei (both departments are Hebei's)
 
 
 def entry_proto(provider: str, seq: int, **fields) -> catalog_pb2.Entry:
@@ -266,8 +271,25 @@ def world(hebei, dial) -> World:
         assert made.state == "pending", made
         return made
 
+    source = pathlib.Path(hebei.node.config.database).parent / "sources" / "a.db"
+    source.parent.mkdir(exist_ok=True)
+    source = str(source)
+    items = [(i.name, i.type) for i in make_entry(A).data_items]
+    from harness import data
+
+    data.write_sqlite(source, "t", items, 10)
+    catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=entry_proto(A, 4, share_method="database")),
+                         timeout=DEADLINE)
+    exchange_pb2_grpc.ExchangeStub(dial.channel(hebei, Who("tool", "A"))).MountResource(
+        exchange_pb2.MountResourceRequest(resource_code=f"{A}/000004", kind="sqlite", location=source, table="t"),
+        timeout=DEADLINE)
+    fetchable = sharing.SubmitRequest(sharing_pb2.SubmitRequestRequest(
+        consumer_code=B, resource_code=f"{A}/000004", purpose="办理企业开办", basis="《优化营商环境条例》",
+        data_items=["企业名称"]), timeout=DEADLINE)
+    assert fetchable.state == "granted", fetchable
     return World(entry=f"{A}/000001", conditional=f"{A}/000002", to_withdraw=f"{A}/000003", request=ask(),
-                 to_decide=ask().request_id, not_to_decide=ask().request_id, to_withdraw_request=ask().request_id)
+                 to_decide=ask().request_id, not_to_decide=ask().request_id, to_withdraw_request=ask().request_id,
+                 mounted=f"{A}/000004", source=source, fetchable=fetchable.request_id)
 
 
 # --- calling, and waiting ------------------------------------------------------------------------
@@ -393,6 +415,22 @@ def submit(consumer: str):
                                                       data_items=["企业名称"])
 
 
+EXC = authz.EXCHANGE
+
+
+def fetch(consumer: str, from_node: str = ""):
+    return lambda w: exchange_pb2.FetchDataRequest(request_id=w.fetchable, consumer_code=consumer, from_node=from_node)
+
+
+def mount_source():
+    return lambda w: exchange_pb2.MountResourceRequest(resource_code=w.mounted, kind="sqlite", location=w.source,
+                                                       table="t")
+
+
+def get_mount(w):
+    return exchange_pb2.GetMountRequest(resource_code=w.mounted)
+
+
 READS = {
     CAT + "GetEntry": lambda w: catalog_pb2.GetEntryRequest(resource_code=w.entry),
     CAT + "ListEntries": lambda w: catalog_pb2.ListEntriesRequest(),
@@ -497,6 +535,23 @@ CASES = [
     *[Case(method, who, request) for method, request in FOR_ANYONE.items()
       for who in (tool, Who("mps"), Who("operator"))],
     *[Case(method, Who("nameless"), request, UNAUTHENTICATED) for method, request in FOR_ANYONE.items()],
+    # The exchange: the consumer department at its own node, or a node relaying in its own name.
+    Case(EXC + "FetchData", Who("tool", "B"), fetch(B)),
+    Case(EXC + "FetchData", Who("tool", "A"), fetch(B), PERMISSION_DENIED, note="for-B"),
+    Case(EXC + "FetchData", Who("tool", "op"), fetch(B), PERMISSION_DENIED, note="operator-token"),
+    Case(EXC + "FetchData", tool, fetch(B), UNAUTHENTICATED),
+    Case(EXC + "FetchData", Who("national"), fetch(B, from_node="national"), note="the-hub-relaying"),
+    Case(EXC + "FetchData", Who("national"), fetch(B), PERMISSION_DENIED, note="the-hub-not-naming-itself"),
+    Case(EXC + "FetchData", Who("mps"), fetch(B, from_node="mps"), PERMISSION_DENIED, note="not-its-hub"),
+    Case(EXC + "FetchData", Who("mps"), fetch(B, from_node="mps"), PERMISSION_DENIED, at="hub", note="not-a-peer"),
+    Case(EXC + "MountResource", Who("tool", "A"), mount_source(), writes_for=A),
+    Case(EXC + "MountResource", Who("tool", "B"), mount_source(), PERMISSION_DENIED, note="for-A"),
+    Case(EXC + "MountResource", Who("tool", "A-read"), mount_source(), PERMISSION_DENIED, note="no-publish-scope"),
+    Case(EXC + "GetMount", Who("tool", "A"), get_mount),
+    Case(EXC + "GetMount", Who("operator"), get_mount),
+    Case(EXC + "GetMount", Who("tool", "B"), get_mount, PERMISSION_DENIED, note="for-A"),
+    Case(EXC + "ListExchanges", Who("operator"), lambda w: exchange_pb2.ListExchangesRequest()),
+    Case(EXC + "ListExchanges", Who("tool", "B"), lambda w: exchange_pb2.ListExchangesRequest(), PERMISSION_DENIED),
 ]
 
 

@@ -74,5 +74,7 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
                            entries=s.entries, unconditional=s.unconditional, conditional=s.conditional,
                            not_shared=s.not_shared, requests_received=s.requests_received, answered=s.answered,
                            answered_in_time=s.answered_in_time, median_hours_to_answer=s.median_hours_to_answer,
-                           overdue_now=s.overdue_now, requests_made=s.requests_made)
+                           overdue_now=s.overdue_now, requests_made=s.requests_made,
+                           rows_provided=s.rows_provided, exchanges_provided=s.exchanges_provided,
+                           rows_received=s.rows_received, exchanges_received=s.exchanges_received)
         return reply

@@ -115,6 +115,9 @@ def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | Non
     msg.deadline = request.deadline
     msg.overdue = overdue
     msg.at_node = at_node
+    if request.filter_column:
+        msg.row_filter.column, msg.row_filter.prefix = request.filter_column, request.filter_prefix
+    msg.valid_until = request.valid_until
     for event in request.history:
         msg.history.add(version=event.version, state=event.state, actor=event.actor, at=timestamp(event.at),
                         note=event.note)
@@ -137,6 +140,7 @@ def request_from_proto(msg: sharing_pb2.SharingRequest) -> Request:
         state=msg.state, reason=msg.reason, version=msg.version,
         created_at=moment(msg.created_at), updated_at=moment(msg.updated_at), deadline=msg.deadline,
         history=tuple(Event(e.version, e.state, e.actor, moment(e.at), e.note) for e in msg.history),
+        filter_column=msg.row_filter.column, filter_prefix=msg.row_filter.prefix, valid_until=msg.valid_until,
     )
 
 

@@ -41,7 +41,8 @@ class SharingServicer(sharing_pb2_grpc.SharingServicer):
     @rpc
     def DecideRequest(self, request, context):
         return self._reply(self.sharing.decide(request.request_id, request.department_code, request.approve,
-                                               request.reason))
+                                               request.reason, (request.row_filter.column, request.row_filter.prefix),
+                                               request.valid_until))
 
     @rpc
     def WithdrawRequest(self, request, context):

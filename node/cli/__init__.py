@@ -1,8 +1,9 @@
 """The `cascade` command: run a node, check a config, and talk to nodes as an operator.
 
 One module a command group: node_commands (node run, check-config, backup, restore), entries
-(entry ...), hub (status, sync now, verify), requests (requests ..., scorecard), security (pki,
-token, audit: files and the node's database, no network); common holds what they share (errors,
+(entry ...), hub (status, sync now, verify), requests (requests ..., scorecard), data (data mount,
+show, fetch: the exchange), security (pki, token, audit: files and the node's database, no
+network); common holds what they share (errors,
 the client options and the channel they describe, --config, load_config), tables the one table
 printer. The compose harness (harness/cli.py) hangs under `cascade harness`.
 lists adds `entry import` and `entry export` (responsibility lists as .xlsx or .csv) to the
@@ -10,14 +11,15 @@ entry group; progress shows the progress of long work (a bar on a terminal, line
 
 May import: node.config, node.catalog.rules, node.sharing.model, node.security.tokens and .audit;
 inside the commands that need them (kept out of start-up so `--help` is quick), node.security.pki
-and .client, node.store, and for the commands that call a node grpc, node.proto and node.api.serde.
+and .client, node.store, and for the commands that call a node grpc, node.proto, node.api.serde
+and node.exchange.client.
 """
 
 from __future__ import annotations
 
 import click
 
-from node.cli import entries, hub, node_commands, requests, security
+from node.cli import data, entries, hub, node_commands, requests, security
 from node.cli import lists  # noqa: F401  (adds entry import and entry export)
 
 
@@ -28,7 +30,7 @@ def main() -> None:
 
 # the modules, not their commands, are imported: the `requests` group would hide its module
 for _command in (node_commands.node, entries.entry, hub.status, hub.sync, hub.verify, requests.requests,
-                 requests.scorecard, security.pki, security.token, security.audit_group):
+                 requests.scorecard, security.pki, security.token, security.audit_group, data.data):
     main.add_command(_command)
 
 

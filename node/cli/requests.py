@@ -10,7 +10,7 @@ from node.cli.tables import print_table
 from node.sharing.model import STATES
 
 SCORECARD_HEADER = ("node", "department", "entries", "uncond/cond/not", "received", "answered", "in time",
-                    "median h", "overdue", "asked")
+                    "median h", "overdue", "asked", "rows out (fetches)", "rows in (fetches)")
 
 
 @click.group()
@@ -29,6 +29,10 @@ def print_request(r, history: bool = False) -> None:
     click.echo(f"{r.request_id}  {r.state}{flag}  v{r.version}  {r.consumer_code}@{r.consumer_node} -> "
                f"{r.resource_code} ({r.owner_code}@{r.owner_node or '?'})"
                f"{'  due ' + r.deadline if r.deadline else ''}{'  ' + r.reason if r.reason else ''}")
+    if r.row_filter.column or r.valid_until:
+        scope = [f"rows whose {r.row_filter.column} starts with {r.row_filter.prefix}"] if r.row_filter.column else []
+        scope += [f"valid until {r.valid_until}"] if r.valid_until else []
+        click.echo(f"    granted: {'; '.join(scope)}")
     if history:
         for e in r.history:
             click.echo(f"    v{e.version} {e.at.ToDatetime():%Y-%m-%d %H:%M:%S}Z {e.state:<10} by {e.actor}  {e.note}")
@@ -41,13 +45,23 @@ def print_request(r, history: bool = False) -> None:
 @click.option("--basis", required=True, help="依据: the legal or business basis.")
 @click.option("--item", "items", multiple=True, required=True,
               help="A data item of the entry wanted, by name (repeat for several; at least one).")
+@click.option("--wait", "wait_seconds", default=0.0, show_default=True,
+              help="Seconds to wait for the owner's node to answer (granted, rejected or pending) before "
+                   "printing the request; 0 prints it at once, as filed.")
 @client_options
-def requests_submit(consumer, resource_code, purpose, basis, items, target):
+def requests_submit(consumer, resource_code, purpose, basis, items, wait_seconds, target):
     """File a request at the consumer's own node and print it (its id comes first)."""
+    import time
+
     from node.proto import sharing_pb2
 
-    reply = call(sharing_stub(target).SubmitRequest, sharing_pb2.SubmitRequestRequest(
+    stub = sharing_stub(target)
+    reply = call(stub.SubmitRequest, sharing_pb2.SubmitRequestRequest(
         consumer_code=consumer, resource_code=resource_code, purpose=purpose, basis=basis, data_items=list(items)))
+    deadline = time.monotonic() + wait_seconds
+    while reply.state == "submitted" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        reply = call(stub.GetRequest, sharing_pb2.GetRequestRequest(request_id=reply.request_id))
     print_request(reply)
 
 
@@ -86,13 +100,23 @@ def requests_list(consumer, owner, state, overdue, page_size, page_token, target
 @click.option("--department", required=True, help="The owner department deciding (its code).")
 @click.option("--approve/--reject", required=True, help="Grant the request, or reject it (one is required).")
 @click.option("--reason", default="", help="Why; required to reject.")
+@click.option("--filter", "row_filter", default="", metavar="ITEM=PREFIX",
+              help="Approve only the rows whose data item ITEM (one the request asks for) starts with PREFIX, "
+                   "e.g. 公民身份号码=1311. Default: every row.")
+@click.option("--valid-until", default="", metavar="YYYY-MM-DD",
+              help="The last day the data may be fetched. Default: until the entry is withdrawn.")
 @client_options
-def requests_decide(request_id, department, approve, reason, target):
+def requests_decide(request_id, department, approve, reason, row_filter, valid_until, target):
     """Approve or reject the pending request REQUEST_ID, at the owner's node."""
+    from node.cli.common import fail
     from node.proto import sharing_pb2
 
+    column, sep, prefix = row_filter.partition("=")
+    if row_filter and not (sep and column and prefix):
+        fail(f"--filter {row_filter!r}: must be ITEM=PREFIX")
     print_request(call(sharing_stub(target).DecideRequest, sharing_pb2.DecideRequestRequest(
-        request_id=request_id, department_code=department, approve=approve, reason=reason)))
+        request_id=request_id, department_code=department, approve=approve, reason=reason,
+        row_filter=sharing_pb2.RowFilter(column=column, prefix=prefix), valid_until=valid_until)))
 
 
 @requests.command("withdraw")
@@ -113,7 +137,8 @@ def requests_withdraw(request_id, consumer, reason, target):
 @client_options
 def scorecard(by_node: bool, target: Target) -> None:
     """The sharing scorecard at the hub: entries, share-type mix, requests received, answered in time,
-    median time to answer (hours), overdue now."""
+    median time to answer (hours), overdue now, requests made; rows of data provided and received
+    through the hub, with the fetches completed."""
     from node.proto import admin_pb2
 
     reply = call(admin_stub(target).Scorecard, admin_pb2.ScorecardRequest())
@@ -123,5 +148,6 @@ def scorecard(by_node: bool, target: Target) -> None:
         in_time = f"{r.answered_in_time / r.answered:.0%}" if r.answered else "-"
         rows.append((r.node_id, f"{r.department_code} {r.department_name}".strip(), str(r.entries),
                      f"{r.unconditional}/{r.conditional}/{r.not_shared}", str(r.requests_received), str(r.answered),
-                     in_time, median, str(r.overdue_now), str(r.requests_made)))
+                     in_time, median, str(r.overdue_now), str(r.requests_made),
+                     f"{r.rows_provided:,} ({r.exchanges_provided})", f"{r.rows_received:,} ({r.exchanges_received})"))
     print_table(SCORECARD_HEADER, rows)

@@ -76,9 +76,14 @@ class Rule:
     or_operator: bool = False
     # The node a node-to-node call says it comes from; it must be the caller's certificate.
     from_node: Callable[[object], str] | None = None
+    # Whether a node may also make this call, relaying it in its own name (from_node): this
+    # node's hub, or one of this hub's peers (a data fetch on its way to the owner's node).
+    or_relay: bool = False
 
     def describe(self) -> str:
         text = WHO[self.who].format(scope=self.scope)
+        if self.or_relay:
+            text += "; or, relaying it in its own name (`from_node`), this node's hub or one of this hub's peers"
         return text + ("; or an operator" if self.or_operator else "")
 
 
@@ -97,6 +102,7 @@ def _named(*codes: str) -> list[str]:
 
 CATALOG, CASCADE, SHARING, ADMIN = ("/node.proto.Catalog/", "/node.proto.Cascade/", "/node.proto.Sharing/",
                                     "/node.proto.Admin/")
+EXCHANGE = "/node.proto.Exchange/"
 RULES: dict[str, Rule] = {
     CATALOG + "PublishEntry": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.entry.provider_code]),
     CATALOG + "PublishEntries": Rule(DEPARTMENT, "publish", speaks_for=_entries_of),
@@ -117,6 +123,13 @@ RULES: dict[str, Rule] = {
     SHARING + "ListRequests": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.consumer_code, m.owner_code),
                                    or_operator=True),
     SHARING + "DeliverRequest": Rule(HUB, from_node=lambda m: m.from_node),
+    # A consumer fetches its own request's data at its own node; the node relays to the hub,
+    # the hub to the owner's node, each in its own name.
+    EXCHANGE + "FetchData": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,
+                                 from_node=lambda m: m.from_node),
+    EXCHANGE + "MountResource": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]]),
+    EXCHANGE + "GetMount": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]], or_operator=True),
+    EXCHANGE + "ListExchanges": Rule(OPERATOR),
     ADMIN + "Status": Rule(OPERATOR),
     ADMIN + "SyncNow": Rule(OPERATOR),
     ADMIN + "Verify": Rule(OPERATOR),
@@ -153,6 +166,11 @@ class Policy:
             if caller.has_token or caller.kind in ("node", "operator"):
                 return
             raise Unauthenticated("a bearer token is required (authorization: Bearer ...)")
+        if rule.or_relay and caller.kind == "node":
+            if caller.name == self.hub_id or caller.name in self.peer_ids:
+                return
+            raise PermissionDenied(f"only this node's hub or one of this hub's peers relays this; "
+                                   f"{caller.actor} is neither")
         if rule.who == OPERATOR or (rule.or_operator and caller.is_operator):
             if caller.is_operator:
                 return
@@ -180,6 +198,10 @@ class Policy:
         judged here: the call goes on to be refused as bad input, naming the field."""
         if rule.from_node is not None and rule.from_node(message) not in ("", caller.name):
             raise PermissionDenied(f"{caller.actor} may speak only as itself, not as {rule.from_node(message)}")
+        if rule.or_relay and caller.kind == "node":
+            if rule.from_node is not None and rule.from_node(message) != caller.name:
+                raise PermissionDenied(f"{caller.actor} relays only in its own name (from_node: {caller.name})")
+            return
         if rule.speaks_for is None or (rule.or_operator and caller.is_operator):
             return
         for code in rule.speaks_for(message):

@@ -11,10 +11,10 @@ once every version has travelled, every copy is the same.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import date, datetime
 
 from node.catalog.rules import Entry
-from node.sharing.calendar import Calendar
+from node.sharing.calendar import CHINA, Calendar
 
 STATES = ("submitted", "pending", "granted", "rejected", "withdrawn")
 PRECEDENCE = {"submitted": 0, "pending": 1, "withdrawn": 2, "granted": 3, "rejected": 4}
@@ -49,6 +49,11 @@ class Request:
     updated_at: datetime
     deadline: str = ""
     history: tuple[Event, ...] = ()
+    # The scope of a grant (the owner's decision may narrow it): only rows whose filter_column
+    # starts with filter_prefix, and only up to valid_until (YYYY-MM-DD, Beijing, inclusive).
+    filter_column: str = ""
+    filter_prefix: str = ""
+    valid_until: str = ""
 
     def advanced(self, state: str, actor: str, at: datetime, reason: str = "", deadline: str | None = None) -> "Request":
         """The next version of this request in `state`, with the transition in its history."""
@@ -57,6 +62,10 @@ class Request:
             deadline=self.deadline if deadline is None else deadline,
             history=self.history + (Event(self.version + 1, state, actor, at, reason),),
         )
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the grant's validity has ended (never, without valid_until)."""
+        return bool(self.valid_until) and now.astimezone(CHINA).date() > date.fromisoformat(self.valid_until)
 
     def decided_at(self) -> datetime | None:
         for event in reversed(self.history):

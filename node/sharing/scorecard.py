@@ -25,6 +25,11 @@ class Score:
     answered_in_time: int = 0
     overdue_now: int = 0
     requests_made: int = 0
+    # The data exchange as the hub recorded it: rows delivered, fetches completed.
+    rows_provided: int = 0
+    exchanges_provided: int = 0
+    rows_received: int = 0
+    exchanges_received: int = 0
     hours: list[float] = dataclasses.field(default_factory=list)
 
     @property
@@ -33,7 +38,8 @@ class Score:
 
     def add(self, other: "Score") -> None:
         for field in ("entries", "unconditional", "conditional", "not_shared", "requests_received", "answered",
-                      "answered_in_time", "overdue_now", "requests_made"):
+                      "answered_in_time", "overdue_now", "requests_made", "rows_provided", "exchanges_provided",
+                      "rows_received", "exchanges_received"):
             setattr(self, field, getattr(self, field) + getattr(other, field))
         self.hours.extend(other.hours)
 
@@ -73,6 +79,14 @@ def scorecard(store, calendar: Calendar, now: datetime) -> tuple[list[Score], li
             owner.hours.append((decided - request.created_at).total_seconds() / 3600)
         if calendar.overdue(request, now):
             owner.overdue_now += 1
+    for consumer_code, owner_code, rows, completed in store.exchange_totals("hub"):
+        if owner_code:
+            provided = departments.get(owner_code) or row("", owner_code)
+            provided.rows_provided += rows
+            provided.exchanges_provided += completed
+        received = departments.get(consumer_code) or row("", consumer_code)
+        received.rows_received += rows
+        received.exchanges_received += completed
     nodes: dict[str, Score] = {}
     for score in departments.values():
         nodes.setdefault(score.node_id, Score(score.node_id)).add(score)

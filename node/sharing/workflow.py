@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Callable
 
 from node import paging
@@ -98,11 +99,24 @@ class Sharing:
         more = len(found) > size
         return found[:size], str(offset + size) if more else ""
 
-    def decide(self, request_id: str, department_code: str, approve: bool, reason: str) -> Request:
+    def decide(self, request_id: str, department_code: str, approve: bool, reason: str,
+               row_filter: tuple[str, str] = ("", ""), valid_until: str = "") -> Request:
+        """The owner's answer; an approval may narrow the grant to rows whose column starts with a
+        prefix (row_filter) and to a last day (valid_until, YYYY-MM-DD)."""
         if not approve and not reason.strip():
             raise InvalidRequest("reason", "a refusal always states its reason")
         if len(reason) > MAX_TEXT:
             raise InvalidRequest("reason", f"must be at most {MAX_TEXT} characters")
+        if not approve and (any(row_filter) or valid_until):
+            raise InvalidRequest("row_filter" if any(row_filter) else "valid_until", "only an approval has a scope")
+        column, prefix = row_filter
+        if valid_until:
+            try:
+                last_day = date.fromisoformat(valid_until)
+            except ValueError:
+                raise InvalidRequest("valid_until", "must be a date YYYY-MM-DD") from None
+            if last_day < self.clock().astimezone(CHINA).date():
+                raise InvalidRequest("valid_until", f"{valid_until} has already passed")
         with self.store.transaction() as tx:
             current = self._held(tx, request_id)
             if current.owner_node != self.node_id or department_code != current.owner_code:
@@ -112,8 +126,14 @@ class Sharing:
                 raise PermissionDenied(f"department_code: {department_code} is not a department of node {self.node_id}")
             if current.state != "pending":
                 raise FailedPrecondition("not_pending", f"request {request_id} is {current.state}, not pending")
+            if column or prefix:
+                if column not in current.data_items:
+                    raise InvalidRequest("row_filter.column", f"must be a data item the request asks for "
+                                                              f"({', '.join(current.data_items)})")
+                _text(prefix, "row_filter.prefix")
             state = "granted" if approve else "rejected"
             decided = current.advanced(state, department_code, self.clock(), reason or "approved by the owner")
+            decided = dataclasses.replace(decided, filter_column=column, filter_prefix=prefix, valid_until=valid_until)
             self._store(tx, [decided], source=self.node_id)
         self.on_change()
         return decided

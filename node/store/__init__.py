@@ -6,12 +6,13 @@ hub's peers and outbox, requests). The store holds no domain rules.
     entries.py     entry rows, writes, listing and search under an EntryFilter, digests, snapshots
     peers.py       the hub's tables: peers, conflicts, outbox
     requests.py    sharing requests
+    exchange.py    mounts and the record of exchanges
     backup.py      backup and restore
     migrations.py  the schema, one plain function per version
     compactor.py   the job that keeps the change log short
 
 May import: node.catalog.rules, node.catalog.regions and node.catalog.search (row codecs, filters),
-node.sharing.model, node.errors, node.times. Never gRPC.
+node.sharing.model, node.exchange.model, node.errors, node.times. Never gRPC.
 """
 
 from node.store.backup import backup, restore

@@ -23,6 +23,7 @@ import sqlite_utils
 from node.errors import Unavailable
 from node.security import audit
 from node.store.entries import EntryReads, EntryWrites
+from node.store.exchange import ExchangeReads, ExchangeWrites
 from node.store.migrations import migrate
 from node.store.peers import PeerReads, PeerWrites
 from node.store.requests import RequestReads, RequestWrites
@@ -96,7 +97,7 @@ class DatabaseTransaction:
         self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
 
-class Transaction(EntryWrites, PeerWrites, RequestWrites, DatabaseTransaction):
+class Transaction(EntryWrites, PeerWrites, RequestWrites, ExchangeWrites, DatabaseTransaction):
     """The writer's view inside one `BEGIN IMMEDIATE` transaction."""
 
 
@@ -257,5 +258,5 @@ class Database:
             self.conn.close()
 
 
-class Store(EntryReads, PeerReads, RequestReads, Database):
+class Store(EntryReads, PeerReads, RequestReads, ExchangeReads, Database):
     """One node's SQLite database."""

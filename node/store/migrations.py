@@ -93,7 +93,29 @@ def m005_security(db: sqlite_utils.Database) -> None:
     audit.create_tables(db.conn)
 
 
-MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security]
+def m006_exchange(db: sqlite_utils.Database) -> None:
+    """Sources mounted on entries (never in the change log: credentials and paths stay at the
+    node) and the record of every exchange this node took part in."""
+    db.execute("""
+        CREATE TABLE mounts (
+            resource_code TEXT PRIMARY KEY,
+            kind TEXT NOT NULL, location TEXT NOT NULL, table_name TEXT NOT NULL,
+            columns TEXT NOT NULL,            -- [[data item, source column], ...] where they differ
+            credential TEXT NOT NULL,         -- the name of a credential in the node config, never the secret
+            mounted_at TEXT NOT NULL, mounted_by TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE exchanges (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            request_id TEXT NOT NULL, role TEXT NOT NULL,    -- consumer, hub or owner
+            consumer_code TEXT NOT NULL, owner_code TEXT NOT NULL, resource_code TEXT NOT NULL,
+            start_offset INTEGER NOT NULL, rows INTEGER NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,
+            started TEXT NOT NULL, finished TEXT, outcome TEXT NOT NULL, detail TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX exchanges_request ON exchanges(request_id, id)")
+
+
+MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security, m006_exchange]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

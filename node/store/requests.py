@@ -24,6 +24,9 @@ def request_row(r: Request) -> tuple:
         "reason": r.reason,
         "history": [[e.version, e.state, e.actor, format_time(e.at), e.note] for e in r.history],
     }
+    if r.filter_column or r.valid_until:
+        body["scope"] = {"filter_column": r.filter_column, "filter_prefix": r.filter_prefix,
+                         "valid_until": r.valid_until}
     return (r.request_id, r.consumer_code, r.consumer_node, r.owner_code, r.owner_node, r.resource_code, r.state,
             r.version, format_time(r.created_at), format_time(r.updated_at), r.deadline,
             json.dumps(body, ensure_ascii=False))
@@ -39,6 +42,7 @@ def row_request(row: tuple) -> Request:
         basis=data["basis"], data_items=tuple(data["data_items"]), share_type=data["share_type"], state=state,
         reason=data["reason"], version=version, created_at=parse_time(created_at), updated_at=parse_time(updated_at),
         deadline=deadline, history=tuple(Event(v, s, a, parse_time(at), n) for v, s, a, at, n in data["history"]),
+        **data.get("scope", {}),
     )
 
 

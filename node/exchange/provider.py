@@ -1,0 +1,113 @@
+"""The owner's node: the only place that reads a mounted source and decides what leaves it.
+It checks the request (granted, the consumer's, still valid, entry live and mounted, the
+source covering the granted items), then streams only the granted data items, in the
+request's order, only the rows inside the grant's filter, from a row offset, ending with the
+row count and the hash of the whole result."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Callable, Iterator
+
+from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
+from node.exchange.digest import RowsHash, encode_rows
+from node.exchange.model import Grant
+from node.exchange.mounts import Mounts, missing_items
+from node.exchange.sources import Source, SourceError
+from node.proto import exchange_pb2
+from node.sharing.model import Request
+
+CHUNK_BYTES = 256 * 1024  # what a chunk aims at; chunks stay far below the 4 MiB message limit
+MAX_ROWS = 5000
+KEEPALIVE = 2.0  # seconds: an empty chunk while rows before the offset are read, so no hop thinks the stream idle
+
+
+def check(request: Request | None, request_id: str, consumer_code: str, now: datetime) -> Request:
+    """The refusals that the request alone decides, in the order a consumer would want to hear them."""
+    if request is None:
+        raise NotFound(f"request_id: no request {request_id}")
+    if consumer_code != request.consumer_code:
+        raise PermissionDenied(f"consumer_code: {consumer_code or '(none)'} is not the consumer of request "
+                               f"{request_id}")
+    if request.state in ("submitted", "pending"):
+        raise FailedPrecondition("not_granted", f"request {request_id} is {request.state}, not granted")
+    if request.state in ("rejected", "withdrawn"):
+        raise FailedPrecondition(request.state, f"request {request_id} was {request.state}: {request.reason}")
+    if request.expired(now):
+        raise FailedPrecondition("expired", f"the grant of request {request_id} ended on {request.valid_until}")
+    return request
+
+
+class Provider:
+    def __init__(self, store, node_id: str, mounts: Mounts, clock: Callable[[], datetime]):
+        self.store = store
+        self.node_id = node_id
+        self.mounts = mounts
+        self.clock = clock
+
+    def open(self, request_id: str, consumer_code: str, offset: int) -> tuple[Request, Grant, Source]:
+        """The request, what it lets out, and its source opened; or the refusal."""
+        if offset < 0:
+            raise InvalidRequest("offset", "must not be negative")
+        request = check(self.store.get_requests([request_id]).get(request_id), request_id, consumer_code,
+                        self.clock())
+        code = request.resource_code
+        if request.owner_node != self.node_id:
+            raise FailedPrecondition("not_owner", f"request {request_id} is for node {request.owner_node}, "
+                                                  f"not {self.node_id}")
+        entry = self.store.get_entry(code)
+        if entry is None or entry.withdrawn:
+            raise FailedPrecondition("entry_withdrawn", f"entry {code} was withdrawn")
+        mount = self.mounts.get(code)
+        if mount is None:
+            raise FailedPrecondition("not_mounted", f"entry {code} has no data source mounted at node {self.node_id}")
+        try:
+            source = self.mounts.open(mount)
+            columns = source.columns()
+        except SourceError as exc:
+            raise FailedPrecondition("source_unreadable", f"the source of {code} cannot be read: {exc}") from None
+        wanted = list(request.data_items) + ([request.filter_column] if request.filter_column else [])
+        missing = missing_items(dict.fromkeys(wanted), mount, columns)
+        if missing:
+            source.close()
+            raise FailedPrecondition("source_columns", f"the source of {code} no longer has a column for the data "
+                                                       f"items {', '.join(missing)}")
+        grant = Grant(request.data_items, tuple(mount.column_of(i) for i in request.data_items),
+                      mount.column_of(request.filter_column) if request.filter_column else "", request.filter_prefix)
+        return request, grant, source
+
+    def stream(self, grant: Grant, source: Source, offset: int, counted=None) -> Iterator[bytes]:
+        """Serialized DataChunks: the header, the rows after `offset`, the tail with the count
+        and hash of every row. `counted(rows, bytes)` hears of each chunk sent."""
+        digest = RowsHash()
+        try:
+            expected = source.count(grant.filter_column, grant.filter_prefix)
+            yield exchange_pb2.DataChunk(columns=grant.items, expected_rows=expected, offset=offset).SerializeToString()
+            per_chunk, last_sent = 500, time.monotonic()
+            for batch in source.batches(grant.source_columns, grant.filter_column, grant.filter_prefix):
+                start = 0
+                if digest.rows < offset:  # rows the consumer has: hashed, not sent
+                    start = min(len(batch), offset - digest.rows)
+                    digest.add_encoded(encode_rows(batch[:start]), start)
+                    if time.monotonic() - last_sent > KEEPALIVE:
+                        last_sent = time.monotonic()
+                        yield b""  # an empty DataChunk
+                while start < len(batch):
+                    part = batch[start:start + per_chunk]
+                    data = encode_rows(part)
+                    digest.add_encoded(data, len(part))
+                    start += len(part)
+                    # Aim each chunk at CHUNK_BYTES whatever the width of a row.
+                    per_chunk = max(1, min(MAX_ROWS, len(part) * CHUNK_BYTES // max(1, len(data))))
+                    if counted is not None:
+                        counted(len(part), len(data))
+                    yield data
+                    last_sent = time.monotonic()
+            if offset > digest.rows:
+                raise InvalidRequest("offset", f"{offset} is past the end of the result ({digest.rows} rows)")
+            yield exchange_pb2.DataChunk(total_rows=digest.rows, sha256=digest.hexdigest(), last=True).SerializeToString()
+        except SourceError as exc:
+            raise FailedPrecondition("source_unreadable", f"the source broke off: {exc}") from None
+        finally:
+            source.close()

@@ -1,0 +1,68 @@
+"""The exchange's tables in the node's SQLite file: mounts (never in the change log: a mount
+stays at its node) and the record of every exchange this node took part in.
+
+`ExchangeWrites` is mixed into `Transaction`, `ExchangeReads` into `Store`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from node.exchange.model import ExchangeRecord, Mount
+from node.times import format_time, parse_time
+
+_MOUNT = ("resource_code", "kind", "location", "table_name", "columns", "credential", "mounted_at", "mounted_by")
+_RECORD = ("request_id", "role", "consumer_code", "owner_code", "resource_code", "start_offset", "rows", "bytes",
+           "sha256", "started", "finished", "outcome", "detail")
+
+
+def _mount(row: tuple) -> Mount:
+    code, kind, location, table, columns, credential, at, by = row
+    return Mount(code, kind, location, table, tuple(json.loads(columns)), credential, parse_time(at), by)
+
+
+def _record(row: tuple) -> ExchangeRecord:
+    (request_id, role, consumer, owner, resource, offset, rows, size, sha256, started, finished, outcome,
+     detail) = row
+    return ExchangeRecord(request_id, role, consumer, owner, resource, offset, parse_time(started), rows, size, sha256,
+                          parse_time(finished), outcome, detail)
+
+
+class ExchangeWrites:
+    def put_mount(self, mount: Mount) -> None:
+        self.conn.execute(f"INSERT OR REPLACE INTO mounts ({', '.join(_MOUNT)}) VALUES ({', '.join('?' * len(_MOUNT))})",
+                          (mount.resource_code, mount.kind, mount.location, mount.table,
+                           json.dumps([list(pair) for pair in mount.columns], ensure_ascii=False), mount.credential,
+                           format_time(mount.mounted_at), mount.mounted_by))
+        self.record("mount", [mount.resource_code])
+
+    def add_exchange(self, r: ExchangeRecord) -> None:
+        self.conn.execute(f"INSERT INTO exchanges ({', '.join(_RECORD)}) VALUES ({', '.join('?' * len(_RECORD))})",
+                          (r.request_id, r.role, r.consumer_code, r.owner_code, r.resource_code, r.offset, r.rows,
+                           r.bytes, r.sha256, format_time(r.started), format_time(r.finished), r.outcome, r.detail))
+
+
+class ExchangeReads:
+    def get_mount(self, resource_code: str) -> Mount | None:
+        with self.reading() as conn:
+            row = conn.execute(f"SELECT {', '.join(_MOUNT)} FROM mounts WHERE resource_code = ?",
+                               (resource_code,)).fetchone()
+        return None if row is None else _mount(row)
+
+    def exchanges(self, request_id: str = "", role: str = "", limit: int = -1) -> list[ExchangeRecord]:
+        clauses, params = [], []
+        for column, value in (("request_id", request_id), ("role", role)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self.reading() as conn:
+            rows = conn.execute(f"SELECT {', '.join(_RECORD)} FROM exchanges {where} ORDER BY id DESC LIMIT ?",
+                                [*params, limit]).fetchall()
+        return [_record(r) for r in reversed(rows)]
+
+    def exchange_totals(self, role: str) -> list[tuple[str, str, int, int]]:
+        """(consumer_code, owner_code, rows delivered, fetches completed) over this node's records in that role."""
+        with self.reading() as conn:
+            return conn.execute("SELECT consumer_code, owner_code, sum(rows), sum(outcome = 'ok') FROM exchanges "
+                                "WHERE role = ? GROUP BY consumer_code, owner_code", (role,)).fetchall()
