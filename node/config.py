@@ -82,6 +82,13 @@ class Uplink:
 
 
 @dataclasses.dataclass(frozen=True)
+class MetricsSettings:
+    """Where the node serves Prometheus metrics over plain HTTP (the `metrics:` block)."""
+
+    listen: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     source: str
     node_id: str
@@ -104,6 +111,7 @@ class Config:
     insecure: bool = False
     grace: float = 5.0
     calendar: Calendar = Calendar()
+    metrics: MetricsSettings | None = None
 
     @property
     def hub_id(self) -> str:
@@ -206,7 +214,8 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     r = Reader(file)
     d = functools.partial(_default, Config)
     top = r.mapping(data, "", {"node", "listen", "database", "departments", "peers", "sync", "hub",
-                               "change_log", "store", "log", "limits", "shutdown_grace", "sharing", "tls", "insecure"})
+                               "change_log", "store", "log", "limits", "shutdown_grace", "sharing", "tls", "insecure",
+                               "metrics"})
     node = r.mapping(r.get(top, "", "node", lambda v: None), "node", {"id", "role", "region_code", "name"})
     role_name = r.get(node, "node", "role", is_choice(roles.NAMES))
     role = roles.get(role_name)
@@ -292,6 +301,12 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         holidays=frozenset(_dates(r, sharing.get("holidays") or [], "sharing.holidays")),
         workdays=frozenset(_dates(r, sharing.get("workdays") or [], "sharing.workdays")),
     )
+    metrics = None
+    if top.get("metrics") is not None:
+        m = r.mapping(top["metrics"], "metrics", {f.name for f in dataclasses.fields(MetricsSettings)})
+        metrics = MetricsSettings(listen=r.get(m, "metrics", "listen", is_address))
+        if metrics.listen == top.get("listen") and not metrics.listen.endswith(":0"):
+            r.fail("metrics.listen", "must differ from listen (the gRPC address)")
     return Config(
         source=file,
         node_id=r.get(node, "node", "id", is_node_id),
@@ -323,6 +338,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         insecure=insecure,
         grace=float(r.get(top, "", "shutdown_grace", is_number(0, 600), d("grace"))),
         calendar=calendar,
+        metrics=metrics,
     )
 
 
