@@ -157,13 +157,14 @@ class Cluster:
     """A national hub and its peers, each a real node on loopback, in this process."""
 
     def __init__(self, tmp_path, start_node, *, interval: float = 3600.0, notify: bool = False, peer_extra=None,
-                 peers=PEERS):
+                 peers=PEERS, hub_extra=None):
         self.tmp_path = tmp_path
         self.start_node = start_node
         self.hub_port = free_port()
         self.hub_address = f"127.0.0.1:{self.hub_port}"
         self.notify = notify
         self.peer_extra = peer_extra or {}
+        self.hub_extra = hub_extra  # config keys added to the hub's (e.g. metrics)
         self.specs = peers
         self.peers: dict[str, Client] = {}
         for peer_id in peers:
@@ -194,7 +195,8 @@ class Cluster:
     def hub_config(self):
         peers = [{"id": pid, "role": self.specs[pid][0], "address": c.node.address,
                   "region_code": self.specs[pid][1], "interval": self.interval} for pid, c in self.peers.items()]
-        cfg = node_config(self.tmp_path, "national", "national", "100000", departments=HUB_DEPARTMENTS, peers=peers)
+        cfg = node_config(self.tmp_path, "national", "national", "100000", departments=HUB_DEPARTMENTS, peers=peers,
+                          extra=self.hub_extra)
         return dataclasses.replace(cfg, listen=self.hub_address)
 
     def start_hub(self) -> Client:
