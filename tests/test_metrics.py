@@ -175,6 +175,15 @@ def test_a_stopped_peer_shows_failures_and_its_last_success_ages(watched):
     assert scrape(watched.peers["hebei"]).value("cascade_rpc_calls_total", service="node.proto.Cascade",
                                                 method="PullChanges", code="OK") >= 1
 
+    watched.peers["hebei"].catalog.WithdrawEntry(catalog_pb2.WithdrawEntryRequest(resource_code="130100005/000003"))
+    publish(hub, make_entry("100000001", seq=1))  # the hub's own department
+    watched.sync("hebei")
+    s = scrape(hub)
+    assert s.value("cascade_peer_entries", peer="hebei") == 2
+    count, live = hub.node.store.count_entries()  # what the hub counts from its peers' tallies, counted row by row
+    assert (s.value("cascade_entries", state="live"), s.value("cascade_entries", state="withdrawn")) == \
+        (live, count - live) == (5, 1)
+
     watched.stop_peer("guangdong")
     watched.sync("guangdong")
     cut = scrape(hub)
