@@ -28,7 +28,8 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "cascade_peer_resyncs": ("counter", ("peer",), "Full resyncs of the peer from a snapshot."),
     "cascade_peer_refused_entries": ("gauge", ("peer",),
                                      "Entries of the peer refused for their origin, region or rules."),
-    "cascade_peer_conflicts": ("gauge", ("peer",), "Entries of the peer refused because another origin holds the code."),
+    "cascade_peer_conflicts": ("gauge", ("peer",),
+                               "Entries of the peer refused because another origin holds the code."),
     "cascade_peer_entries": ("gauge", ("peer",), "Live entries of the peer in the hub's copy."),
     "cascade_peer_up": ("gauge", ("peer",), "1 when the last pull of the peer succeeded, else 0."),
     "cascade_peer_digest_equal": (
@@ -39,6 +40,7 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "cascade_outbox_deliveries": ("gauge", ("target",), "Request versions the hub's courier still has to deliver."),
     "cascade_outbox_oldest_age_seconds": (
         "gauge", ("target",), "Seconds since the oldest request version waiting for the target was made."),
-    "cascade_metrics_collect_errors": ("counter", ("section",), "Scrapes that could not read part of the node's state."),
+    "cascade_metrics_collect_errors": ("counter", ("section",),
+                                       "Scrapes that could not read part of the node's state."),
 }
 
