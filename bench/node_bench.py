@@ -45,9 +45,9 @@ def raw_insert(folder, entries, call_size: int) -> float:
     return raw_insert_rate(folder / "raw.db", entries, call_size, log_changes=True)
 
 
-def start_node(folder, credentials=None, database: str = "node.db"):
+def start_node(folder, credentials=None, database: str = "node.db", extra: dict | None = None):
     """The node as its own process; with credentials (a CA folder, see security_bench.py) it
-    speaks mutual TLS and checks a token on every call, else plaintext."""
+    speaks mutual TLS and checks a token on every call, else plaintext. `extra`: more config keys."""
     import socket
 
     from node.security.client import open_channel
@@ -64,6 +64,7 @@ def start_node(folder, credentials=None, database: str = "node.db"):
         "store": {"synchronous": "full"},
         "log": {"level": "warning", "format": "json"},
         "limits": {"max_message_bytes": 64 * 1024 * 1024},
+        **(extra or {}),
     }
     path = folder / "node.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True))

@@ -111,14 +111,15 @@ def ps(state_dir: str) -> None:
     rows = fed.ps()
     hub = next((r for r in rows if r["node"] == fed.hub_id), {})
     peers = hub.get("peers", {})
-    header = ("node", "role", "address", "health", "pid", "entries", "link", "hub: behind", "last ok", "hub: last error")
+    header = ("node", "role", "address", "metrics", "health", "pid", "entries", "link", "hub: behind", "last ok",
+              "hub: last error")
     table = []
     for r in rows:
         p = peers.get(r["node"])
         link = r["link"]
         link_word = ("partitioned" if link.get("partitioned") else f"delay {link['delay_ms']}ms" if link.get("delay_ms")
                      else f"drop@{link['drop_after_bytes']}B" if link.get("drop_after_bytes") else "ok") if link else "-" if r["role"] == "portal" else "?"
-        table.append((r["node"], r["role"], r["address"], r["health"], str(r["pid"] or "-"),
+        table.append((r["node"], r["role"], r["address"], r.get("metrics") or "-", r["health"], str(r["pid"] or "-"),
                       "-" if r["entries"] is None else str(r["entries"]), link_word,
                       "" if p is None else f"{p.behind} ({p.state}{f', pulling {p.pulling_seconds:.0f}s' if p.pulling_seconds >= 1 else ''})",
                       "" if p is None else ago(p.seconds_since_success),

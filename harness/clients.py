@@ -83,7 +83,8 @@ class FederationClients:
 
         def row(node_id: str) -> dict:
             node = self.node(node_id)
-            out = {"node": node_id, "role": node["role"], "address": self.address(node_id), "pid": node["pid"],
+            out = {"node": node_id, "role": node["role"], "address": self.address(node_id),
+                   "metrics": self.metrics_address(node_id), "pid": node["pid"],
                    "running": alive(node["pid"]), "paused": node["paused"], "health": "down", "entries": None,
                    "link": links.get(node_id, {})}
             if out["running"] and not node["paused"]:

@@ -161,6 +161,7 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
         "database": database,
         "departments": [{"code": code, "name": name} for code, name in spec.departments],
         "log": {"level": "info", "format": "json"},
+        "metrics": {"listen": "127.0.0.1:0"},  # the harness reads the bound port back (--metrics-port-file)
     }
     if tls:
         data["tls"] = tls

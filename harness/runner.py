@@ -70,6 +70,7 @@ class Federation(FederationClients):
                 if link.delay_ms or link.partitioned or link.drop_after_bytes:
                     fed.proxy("set", spec.id, delay_ms=link.delay_ms, partitioned=link.partitioned,
                               drop_after_bytes=link.drop_after_bytes)
+            fed._write_prometheus_config()
         except BaseException:
             fed.down(purge=False)
             raise
@@ -103,9 +104,12 @@ class Federation(FederationClients):
         node = self.state["nodes"][node_id]
         port_file = self.dir / "run" / f"{node_id}.port"
         port_file.unlink(missing_ok=True)
+        metrics_port_file = self.dir / "run" / f"{node_id}.metrics-port"
+        metrics_port_file.unlink(missing_ok=True)
         log = open(node["log"], "ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "node.cli", "node", "run", "--config", node["config"], "--port-file", str(port_file)],
+            [sys.executable, "-m", "node.cli", "node", "run", "--config", node["config"], "--port-file", str(port_file),
+             "--metrics-port-file", str(metrics_port_file)],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True, env=env(),
         )
         log.close()
@@ -120,10 +124,16 @@ class Federation(FederationClients):
         def ready(node_id: str) -> None:
             node = self.state["nodes"][node_id]
             port = int(wait_file(self.dir / "run" / f"{node_id}.port", START_TIMEOUT, procs[node_id]))
-            if node["port"] != port:  # the first start picked a free port: keep it for restarts
-                node["port"] = port
+            # The node writes its metrics port before its gRPC port, when its config has `metrics:`.
+            metrics_file = self.dir / "run" / f"{node_id}.metrics-port"
+            metrics_port = int(metrics_file.read_text()) if metrics_file.exists() else None
+            if node["port"] != port or node.get("metrics_port") != metrics_port:
+                # The first start picked free ports: keep them for restarts (and for scrapers).
+                node["port"], node["metrics_port"] = port, metrics_port
                 config = yaml.safe_load(pathlib.Path(node["config"]).read_text())
                 config["listen"] = f"127.0.0.1:{port}"
+                if metrics_port:
+                    config["metrics"] = {"listen": f"127.0.0.1:{metrics_port}"}
                 pathlib.Path(node["config"]).write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
             self.proxy("set", node_id, target=f"127.0.0.1:{port}")
             wait_healthy(f"127.0.0.1:{port}", START_TIMEOUT, credentials=self.client())
@@ -133,6 +143,17 @@ class Federation(FederationClients):
         with futures.ThreadPoolExecutor(max_workers=16) as pool:
             list(pool.map(ready, node_ids))
         self._save()
+
+    def _write_prometheus_config(self) -> None:
+        """prometheus.yml in the state dir: every node's metrics endpoint and the alert rules, for
+        `prometheus --config.file=STATE/prometheus.yml` on this machine."""
+        targets = [self.metrics_address(n) for n in self.state["nodes"] if self.metrics_address(n)]
+        config = {
+            "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
+            "rule_files": [str(ROOT / "configs" / "prometheus" / "alerts.yml")],
+            "scrape_configs": [{"job_name": "cascade", "static_configs": [{"targets": targets}]}],
+        }
+        (self.dir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
 
     def _save(self) -> None:
         tmp = self.state_path.with_suffix(".tmp")
@@ -199,6 +220,11 @@ class Federation(FederationClients):
 
     def address(self, node_id: str) -> str:
         return f"127.0.0.1:{self.node(node_id)['port']}"
+
+    def metrics_address(self, node_id: str) -> str | None:
+        """The node's Prometheus endpoint, HOST:PORT (None before its first start)."""
+        port = self.node(node_id).get("metrics_port")
+        return f"127.0.0.1:{port}" if port else None
 
     def signal(self, node_id: str, sig: signal.Signals) -> None:
         node = self.node(node_id)

@@ -95,6 +95,12 @@ class Resources:
     # (a plaintext node, open to anyone anyway, has no such limit).
     allow: tuple[str, ...] = ()
 
+@dataclasses.dataclass(frozen=True)
+class MetricsSettings:
+    """Where the node serves Prometheus metrics over plain HTTP (the `metrics:` block)."""
+
+    listen: str
+
 
 @dataclasses.dataclass(frozen=True)
 class Config:
@@ -120,6 +126,7 @@ class Config:
     grace: float = 5.0
     calendar: Calendar = Calendar()
     resources: Resources = Resources()
+    metrics: MetricsSettings | None = None
 
     @property
     def hub_id(self) -> str:
@@ -223,7 +230,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     d = functools.partial(_default, Config)
     top = r.mapping(data, "", {"node", "listen", "database", "departments", "peers", "sync", "hub",
                                "change_log", "store", "log", "limits", "shutdown_grace", "sharing", "tls", "insecure",
-                               "resources"})
+                               "resources", "metrics"})
     node = r.mapping(r.get(top, "", "node", lambda v: None), "node", {"id", "role", "region_code", "name"})
     role_name = r.get(node, "node", "role", is_choice(roles.NAMES))
     role = roles.get(role_name)
@@ -309,6 +316,12 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         holidays=frozenset(_dates(r, sharing.get("holidays") or [], "sharing.holidays")),
         workdays=frozenset(_dates(r, sharing.get("workdays") or [], "sharing.workdays")),
     )
+    metrics = None
+    if top.get("metrics") is not None:
+        m = r.mapping(top["metrics"], "metrics", {f.name for f in dataclasses.fields(MetricsSettings)})
+        metrics = MetricsSettings(listen=r.get(m, "metrics", "listen", is_address))
+        if metrics.listen == top.get("listen") and not metrics.listen.endswith(":0"):
+            r.fail("metrics.listen", "must differ from listen (the gRPC address)")
     return Config(
         source=file,
         node_id=r.get(node, "node", "id", is_node_id),
@@ -341,6 +354,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         grace=float(r.get(top, "", "shutdown_grace", is_number(0, 600), d("grace"))),
         calendar=calendar,
         resources=_resources(r, top.get("resources"), base_dir),
+        metrics=metrics,
     )
 
 

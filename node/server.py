@@ -25,6 +25,7 @@ from node.hub.channels import CHANNEL_OPTIONS, PeerChannels
 from node.hub.courier import Courier, Router
 from node.hub.puller import Puller
 from node.hub.scheduler import PullScheduler
+from node.metrics import Metrics
 from node.security.client import Credentials, open_channel
 from node.security.tls import ServerTls, server_credentials
 from node.sharing.workflow import Sharing
@@ -119,7 +120,11 @@ class Node:
             if self.peer_channels else None)
 
         self.jobs: list[roles.Job] = self.role.jobs(self)
-        self.guard = Guard(config, self.store, WORKERS, self.log)
+        # Prometheus metrics when the config has `metrics:`; the deadline clock is read at each scrape.
+        self.metrics = Metrics(config, self.store, self.scheduler, lambda: self.sharing.clock(),
+                               self.log) if config.metrics else None
+        self.guard = Guard(config, self.store, WORKERS, self.log,
+                           observe=self.metrics.rpc.observe if self.metrics else None)
         self.server: grpc.Server | None = None
         self.health = health.HealthServicer()
         self.port = 0
@@ -142,6 +147,8 @@ class Node:
             self.port = self.server.add_insecure_port(self.config.listen)
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
+        if self.metrics is not None:
+            self.metrics.start()  # before serving: a metrics port in use stops start-up cleanly
         self.server.start()
         for job in self.jobs:
             job.start()
@@ -163,6 +170,8 @@ class Node:
         if self.server is not None:
             self.server.stop(grace).wait()
             self.pool.shutdown(wait=False)
+        if self.metrics is not None:
+            self.metrics.stop()
         self.guard.stop()
         if self.hub_link is not None:
             self.hub_link.close()
@@ -184,6 +193,11 @@ class Node:
     def address(self) -> str:
         host = self.config.listen.rsplit(":", 1)[0]
         return f"{host}:{self.port}"
+
+    @property
+    def metrics_address(self) -> str | None:
+        """HOST:PORT of the metrics endpoint once started (None when metrics are off)."""
+        return self.metrics.address if self.metrics is not None else None
 
     def uptime(self) -> float:
         return time.monotonic() - self.started_at

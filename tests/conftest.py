@@ -165,6 +165,7 @@ class Cluster:
         self.hub_address = f"127.0.0.1:{self.hub_port}"
         self.notify = notify
         self.peer_extra = peer_extra or {}
+        self.hub_extra = hub_extra  # config keys added to the hub's (e.g. metrics)
         self.specs = peers
         self.peers: dict[str, Client] = {}
         for peer_id in peers:

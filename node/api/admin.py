@@ -57,7 +57,13 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
         scheduler = self._scheduler()
         peers = [scheduler.channels.peer(request.peer)] if request.peer else list(scheduler.peers.values())
         reply = admin_pb2.VerifyResponse()
-        for verdict in verify.verify(self.node.store, scheduler.channels, peers, self.node.config.sync.call_deadline):
+        metrics = self.node.metrics
+        # For cascade_peer_digest_equal: where the hub stood before the digests were taken.
+        cursors = {p: (row["epoch"], row["seq"]) for p, row in self.node.store.peers().items()} if metrics else {}
+        verdicts = verify.verify(self.node.store, scheduler.channels, peers, self.node.config.sync.call_deadline)
+        if metrics is not None:
+            metrics.verified(verdicts, cursors)
+        for verdict in verdicts:
             v = reply.peers.add(peer=verdict.peer, equal=verdict.equal, error=verdict.error)
             for field, digest in (("at_peer", verdict.at_peer), ("at_hub", verdict.at_hub)):
                 if digest is not None:

@@ -16,7 +16,7 @@ import dataclasses
 import itertools
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import grpc
 
@@ -34,7 +34,10 @@ RESERVED = 16  # threads of the pool that only nodes' calls and health checks ma
 
 
 class Guard(grpc.ServerInterceptor):
-    def __init__(self, config: "Config", store: "Store", workers: int, log):
+    def __init__(self, config: "Config", store: "Store", workers: int, log,
+                 observe: Callable[[str, str, float], None] | None = None):
+        # Told (method, status code name, seconds) of every call when the node has metrics on.
+        self.observe = observe
         self.secure = config.tls is not None
         self.policy = authz.Policy(config.hub_id, (p.id for p in config.peers))
         self.store = store
@@ -119,7 +122,8 @@ class Guard(grpc.ServerInterceptor):
                 self.watchdog.forget(stream)
                 self._give_back(slot)
 
-        return guarded_stream if streams_out else guarded
+        handler = guarded_stream if streams_out else guarded
+        return handler if self.observe is None else _observed(method, handler, streams_out, self.observe)
 
     # -- who, and may they ---------------------------------------------------------------------
 
@@ -262,6 +266,46 @@ class IdleWatchdog(BackgroundLoop):
             for stream, context in idle:
                 self.log.info("api.stream_idle_cancelled", idle_seconds=self.idle, peer=context.peer())
                 context.cancel()  # unblocks the handler's read or write; its thread is free again
+
+
+def _observed(method: str, handler, streams_out: bool, observe: Callable[[str, str, float], None]):
+    """The handler, timed from the guard taking the call to its last message, its status code
+    told to observe; refusals by the guard itself are counted too."""
+    if streams_out:
+        def observed_stream(request, context):
+            started = time.perf_counter()
+            failure = None
+            try:
+                yield from handler(request, context)
+            except BaseException as exc:
+                failure = exc
+                raise
+            finally:
+                observe(method, _status(context, failure), time.perf_counter() - started)
+        return observed_stream
+
+    def observed(request, context):
+        started = time.perf_counter()
+        failure = None
+        try:
+            return handler(request, context)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            observe(method, _status(context, failure), time.perf_counter() - started)
+    return observed
+
+
+def _status(context, failure: BaseException | None) -> str:
+    code = context.code()  # set by abort() or set_code()
+    if code is not None:
+        return code.name
+    if failure is None:
+        return "OK"
+    if isinstance(failure, GeneratorExit) or not context.is_active():
+        return "CANCELLED"  # the caller went away, or the idle watchdog cancelled the stream
+    return "UNKNOWN"  # what gRPC answers for an exception that is not a domain error
 
 
 def _bearer(metadata) -> str | None:

@@ -25,7 +25,10 @@ node.add_command(node_init)
 @click.option("--port-file", type=click.Path(dir_okay=False), default=None,
               help="Write the bound port to this file once serving (for listen addresses ending in :0). "
                    "Default: write none.")
-def node_run(config_path: str, port_file: str | None) -> None:
+@click.option("--metrics-port-file", type=click.Path(dir_okay=False), default=None,
+              help="Write the metrics endpoint's bound port to this file (before --port-file), when the config "
+                   "has `metrics:`. Default: write none.")
+def node_run(config_path: str, port_file: str | None, metrics_port_file: str | None) -> None:
     """Start a node and serve until SIGTERM or SIGINT (graceful: health NOT_SERVING, in-flight
     calls finish, database closed). SIGHUP re-reads the TLS certificate, key and CA files."""
     from node import logs
@@ -35,10 +38,10 @@ def node_run(config_path: str, port_file: str | None) -> None:
     logs.configure(cfg.log_level, cfg.log_format)
     server = Node(cfg)
     server.start()
+    if metrics_port_file and server.metrics is not None:
+        _write_port(metrics_port_file, server.metrics.port)
     if port_file:
-        tmp = pathlib.Path(port_file + ".tmp")
-        tmp.write_text(str(server.port))
-        tmp.replace(port_file)
+        _write_port(port_file, server.port)
     stopping = threading.Event()
     reloading = threading.Event()
 
@@ -56,6 +59,12 @@ def node_run(config_path: str, port_file: str | None) -> None:
                 server.log.error("node.tls_reload_failed", error=str(exc))
     server.log.info("node.stopping", signal="received")
     server.stop()
+
+
+def _write_port(path: str, port: int) -> None:
+    tmp = pathlib.Path(path + ".tmp")
+    tmp.write_text(str(port))
+    tmp.replace(path)  # a reader never sees a half-written file
 
 
 @node.command("check-config")

@@ -295,6 +295,10 @@ class EntryReads:
         ((count, live),) = self._all(sql, params)
         return count, live
 
+    def entry_total(self) -> int:
+        """All entries, tombstones included: counted over the smallest index, cheap at millions."""
+        return self._all("SELECT count(*) FROM entries")[0][0]
+
     def entry_mix(self) -> list[tuple]:
         """(origin, provider_code, provider_name, share_type, live entries) for the scorecard."""
         return self._all("SELECT origin, provider_code, max(provider_name), share_type, count(*) FROM entries "

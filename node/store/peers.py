@@ -83,3 +83,10 @@ class PeerReads:
         """Per target: (deliveries waiting, last error)."""
         rows = self._all("SELECT target, count(*), max(last_error) FROM outbox GROUP BY target")
         return {target: (count, error) for target, count, error in rows}
+
+    def outbox_oldest(self) -> dict[str, str]:
+        """Per target: when the oldest request version still waiting for it was made (its
+        `updated_at`), for the age of what the courier has not delivered yet."""
+        rows = self._all("SELECT o.target, min(r.updated_at) FROM outbox AS o "
+                         "JOIN requests AS r ON r.request_id = o.request_id GROUP BY o.target")
+        return {target: oldest for target, oldest in rows if oldest}

@@ -110,3 +110,12 @@ class RequestReads:
             ids = [r[0] for r in conn.execute(
                 "SELECT request_id FROM requests WHERE consumer_node = ? OR owner_node = ?", (node_id, node_id))]
             return list(requests_by_id(conn, ids).values())
+
+    def count_requests(self, today: str) -> tuple[dict[str, int], int]:
+        """Requests held here by state, and how many are pending past their deadline (a
+        deadline before `today`, YYYY-MM-DD in the deadline's calendar), in one read."""
+        with self.reading() as conn:
+            by_state = dict(conn.execute("SELECT state, count(*) FROM requests GROUP BY state").fetchall())
+            ((overdue,),) = conn.execute("SELECT count(*) FROM requests WHERE state = 'pending' AND deadline != '' "
+                                         "AND deadline < ?", (today,)).fetchall()
+        return by_state, overdue
