@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from node.config import ConfigError
+from node.errors import ConfigError
 
 if TYPE_CHECKING:  # harness.runner loads grpc and the protos: imported where a command needs it,
     from harness.runner import Federation  # because every `cascade` command loads this module

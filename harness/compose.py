@@ -29,7 +29,8 @@ from typing import Any
 import yaml
 
 from node import config as node_config
-from node.config import ConfigError, Reader, is_boolean, is_node_id, is_number, is_region, is_text
+from node.config_rules import Reader, is_boolean, is_node_id, is_number, is_region, is_text
+from node.errors import ConfigError
 
 LINK_KEYS = {"delay_ms", "partitioned", "drop_after_bytes"}
 

@@ -9,22 +9,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 import pathlib
-import re
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
 from node import roles
 from node.catalog import regions
+from node.config_rules import (Reader, dates, is_address, is_boolean, is_choice, is_file_at, is_list, is_node_id,
+                               is_number, is_region, is_text)
 from node.errors import ConfigError
 from node.catalog.rules import PROVIDER_CODE, RESOURCE_CODE, RESOURCE_CODE_RULE
 from node.exchange.model import KINDS, Mount
 from node.sharing.calendar import Calendar
-
-NODE_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
-ADDRESS = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
-_MISSING = object()
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,75 +133,6 @@ class Config:
         return next((d for d in self.departments if d.code == code), None)
 
 
-class Reader:
-    """Walks a parsed YAML mapping, naming the key path in every error (the compose file uses it too)."""
-
-    def __init__(self, file: str):
-        self.file = file
-
-    def fail(self, key: str, rule: str) -> None:
-        raise ConfigError(self.file, key, rule)
-
-    def mapping(self, value: Any, path: str, allowed: set[str]) -> dict:
-        if not isinstance(value, dict):
-            self.fail(path or "(top)", "must be a mapping")
-        for key in value:
-            if key not in allowed:
-                self.fail(f"{path}.{key}" if path else str(key), f"unknown key (allowed: {', '.join(sorted(allowed))})")
-        return value
-
-    def get(self, data: dict, path: str, key: str, check: Callable[[Any], str | None], default: Any = _MISSING) -> Any:
-        full = f"{path}.{key}" if path else key
-        if key not in data or data[key] is None:
-            if default is _MISSING:
-                self.fail(full, "is required")
-            return default
-        value = data[key]
-        problem = check(value)
-        if problem:
-            self.fail(full, problem)
-        return value
-
-
-# Value checks: each returns None when the value is good, else the rule it breaks.
-
-def is_text(pattern: re.Pattern | None = None, rule: str = "") -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        if not isinstance(value, str) or not value.strip():
-            return "must be a non-empty string (quote codes: \"130000\")"
-        if pattern is not None and not pattern.match(value):
-            return rule
-        return None
-    return check
-
-
-def is_number(lo: float, hi: float, integer: bool = False) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        kinds = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds) or not lo <= value <= hi:
-            return f"must be {'an integer' if integer else 'a number'} from {lo:g} to {hi:g}"
-        return None
-    return check
-
-
-def is_choice(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
-    return lambda v: None if v in choices else f"must be one of {', '.join(choices)}"
-
-
-def is_boolean(value: Any) -> str | None:
-    return None if isinstance(value, bool) else "must be true or false"
-
-
-def is_region(value: Any) -> str | None:
-    if not isinstance(value, str) or not regions.is_known(value):
-        return "must be a known 6-digit GB/T 2260 region code, quoted (\"130000\")"
-    return None
-
-
-is_address = is_text(ADDRESS, "must be HOST:PORT")
-is_node_id = is_text(NODE_ID, "must be lowercase letters, digits, '-' or '_', starting with a letter, at most 40")
-
-
 def load(path: str | pathlib.Path) -> Config:
     """Reads and validates a node config file."""
     file = str(path)
@@ -300,7 +227,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         if insecure:
             r.fail("insecure", "must not be true when tls is given")
         t = r.mapping(top["tls"], "tls", {f.name for f in dataclasses.fields(Tls)})
-        tls = Tls(**{f.name: _file(r, t, "tls", f.name, base_dir) for f in dataclasses.fields(Tls)})
+        tls = Tls(**{f.name: is_file_at(r, t, "tls", f.name, base_dir) for f in dataclasses.fields(Tls)})
     elif not insecure:
         r.fail("tls", "is required: name the node's cert, key and ca (see `cascade pki`), "
                       "or set `insecure: true` for plaintext on a trusted network")
@@ -313,8 +240,8 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays"})
     calendar = Calendar(
         answer_days=r.get(sharing, "sharing", "answer_days", is_number(1, 365, True), _default(Calendar, "answer_days")),
-        holidays=frozenset(_dates(r, sharing.get("holidays") or [], "sharing.holidays")),
-        workdays=frozenset(_dates(r, sharing.get("workdays") or [], "sharing.workdays")),
+        holidays=frozenset(dates(r, sharing.get("holidays") or [], "sharing.holidays")),
+        workdays=frozenset(dates(r, sharing.get("workdays") or [], "sharing.workdays")),
     )
     metrics = None
     if top.get("metrics") is not None:
@@ -398,31 +325,3 @@ def _resources(r: Reader, value: Any, base_dir: pathlib.Path | None) -> Resource
     return Resources(tuple(mounts), credentials, tuple(allow))
 
 
-def _file(r: Reader, data: dict, path: str, key: str, base_dir: pathlib.Path | None) -> str:
-    """A path that must name an existing file, relative to the config file's folder."""
-    value = r.get(data, path, key, is_text())
-    full = pathlib.Path(value) if base_dir is None or pathlib.Path(value).is_absolute() else base_dir / value
-    if not full.is_file():
-        r.fail(f"{path}.{key}", f"names no readable file ({full})")
-    return str(full.resolve())
-
-
-def is_list(value: Any) -> str | None:
-    return None if isinstance(value, list) else "must be a list"
-
-
-def _dates(r: Reader, values: Any, path: str) -> list:
-    import datetime
-
-    if not isinstance(values, list):
-        r.fail(path, "must be a list of dates (YYYY-MM-DD)")
-    out = []
-    for i, value in enumerate(values):
-        if isinstance(value, datetime.date):
-            out.append(value)
-            continue
-        try:
-            out.append(datetime.date.fromisoformat(str(value)))
-        except ValueError:
-            r.fail(f"{path}[{i}]", "must be a date YYYY-MM-DD")
-    return out

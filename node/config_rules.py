@@ -1,0 +1,114 @@
+"""Reading a parsed YAML file with errors that name the file, the key path and the rule: the
+Reader and the value checks that node configs (node/config.py) and compose files
+(harness/compose.py) share."""
+
+from __future__ import annotations
+
+import datetime
+import pathlib
+import re
+from typing import Any, Callable
+
+from node.catalog import regions
+from node.errors import ConfigError
+
+NODE_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+ADDRESS = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
+MISSING = object()
+
+
+class Reader:
+    """Walks a parsed YAML mapping, naming the key path in every error (the compose file uses it too)."""
+
+    def __init__(self, file: str):
+        self.file = file
+
+    def fail(self, key: str, rule: str) -> None:
+        raise ConfigError(self.file, key, rule)
+
+    def mapping(self, value: Any, path: str, allowed: set[str]) -> dict:
+        if not isinstance(value, dict):
+            self.fail(path or "(top)", "must be a mapping")
+        for key in value:
+            if key not in allowed:
+                self.fail(f"{path}.{key}" if path else str(key), f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        return value
+
+    def get(self, data: dict, path: str, key: str, check: Callable[[Any], str | None], default: Any = MISSING) -> Any:
+        full = f"{path}.{key}" if path else key
+        if key not in data or data[key] is None:
+            if default is MISSING:
+                self.fail(full, "is required")
+            return default
+        value = data[key]
+        problem = check(value)
+        if problem:
+            self.fail(full, problem)
+        return value
+
+
+# Value checks: each returns None when the value is good, else the rule it breaks.
+
+def is_text(pattern: re.Pattern | None = None, rule: str = "") -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            return "must be a non-empty string (quote codes: \"130000\")"
+        if pattern is not None and not pattern.match(value):
+            return rule
+        return None
+    return check
+
+
+def is_number(lo: float, hi: float, integer: bool = False) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        kinds = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not lo <= value <= hi:
+            return f"must be {'an integer' if integer else 'a number'} from {lo:g} to {hi:g}"
+        return None
+    return check
+
+
+def is_choice(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
+    return lambda v: None if v in choices else f"must be one of {', '.join(choices)}"
+
+
+def is_boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def is_region(value: Any) -> str | None:
+    if not isinstance(value, str) or not regions.is_known(value):
+        return "must be a known 6-digit GB/T 2260 region code, quoted (\"130000\")"
+    return None
+
+
+is_address = is_text(ADDRESS, "must be HOST:PORT")
+is_node_id = is_text(NODE_ID, "must be lowercase letters, digits, '-' or '_', starting with a letter, at most 40")
+
+
+def is_file_at(r: Reader, data: dict, path: str, key: str, base_dir: pathlib.Path | None) -> str:
+    """A path that must name an existing file, relative to the config file's folder."""
+    value = r.get(data, path, key, is_text())
+    full = pathlib.Path(value) if base_dir is None or pathlib.Path(value).is_absolute() else base_dir / value
+    if not full.is_file():
+        r.fail(f"{path}.{key}", f"names no readable file ({full})")
+    return str(full.resolve())
+
+
+def is_list(value: Any) -> str | None:
+    return None if isinstance(value, list) else "must be a list"
+
+
+def dates(r: Reader, values: Any, path: str) -> list:
+    if not isinstance(values, list):
+        r.fail(path, "must be a list of dates (YYYY-MM-DD)")
+    out = []
+    for i, value in enumerate(values):
+        if isinstance(value, datetime.date):
+            out.append(value)
+            continue
+        try:
+            out.append(datetime.date.fromisoformat(str(value)))
+        except ValueError:
+            r.fail(f"{path}[{i}]", "must be a date YYYY-MM-DD")
+    return out
