@@ -1,101 +1,19 @@
-"""The data exchange across real nodes: a source mounted at the owner's node, a granted request
-fetched at the consumer's node through the hub, exactly the granted columns and rows, every
-refusal, resumption by offset with the same hash, and the record at every node it passed."""
+"""The data exchange across real nodes: exactly the granted columns and rows, resumption, each node's records."""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
 
 import grpc
 import pytest
 
 from conftest import make_entry, wait_until
+from exchange_support import CONSUMER, OWNER, ROWS, digest, exchange, fetch, granted, mount, source_rows
+from exchange_support import fed  # noqa: F401 (fixture)
 from harness import data
-from node.catalog import rules
 from node.catalog.rules import DataItem
-from node.exchange.digest import RowsHash
-from node.exchange.relay import fetch_call
-from node.proto import admin_pb2, catalog_pb2, exchange_pb2, exchange_pb2_grpc, sharing_pb2
+from node.proto import admin_pb2, exchange_pb2, sharing_pb2
 from test_sharing import publish, sharing, submit, wait_state
-
-OWNER = "440300002"  # Shenzhen's department at Guangdong's node
-CONSUMER = "130100005"  # Shijiazhuang's, at Hebei's
-ITEMS = (("统一社会信用代码", "string"), ("企业名称", "string"), ("法定代表人", "string"), ("公民身份号码", "string"),
-         ("注册资本", "decimal"))
-SOURCE_ITEMS = ITEMS + (("内部备注", "string"),)  # a column the entry does not share: it never leaves
-ROWS = 240
-
-
-def entry(seq: int, **fields):
-    fields = dict(name=f"深圳市企业法人登记信息{seq}", share_method="database",
-                  data_items=tuple(DataItem(name, kind, 0) for name, kind in ITEMS)) | fields
-    return make_entry(OWNER, seq, **fields)
-
-
-ENTRIES = [
-    entry(1, share_type="unconditional"),
-    entry(2, share_type="conditional", share_condition="须说明办理事项"),
-    entry(3, share_type="unconditional"),  # never mounted
-    entry(4, share_type="unconditional"),  # withdrawn after mounting
-]
-
-
-def exchange(client):
-    return exchange_pb2_grpc.ExchangeStub(client.channel)
-
-
-def mount(client, code, location, table="enterprises", kind="sqlite", **columns):
-    return exchange(client).MountResource(exchange_pb2.MountResourceRequest(
-        resource_code=code, kind=kind, location=str(location), table=table, columns=columns), timeout=30)
-
-
-def fetch(client, request_id, consumer=CONSUMER, offset=0):
-    """(columns, rows, total_rows, sha256) of one FetchData call at the node."""
-    columns, rows, tail = [], [], None
-    for chunk in exchange(client).FetchData(exchange_pb2.FetchDataRequest(
-            request_id=request_id, consumer_code=consumer, offset=offset), timeout=60):
-        columns = columns or list(chunk.columns)
-        rows.extend(tuple(r.values) for r in chunk.rows)
-        if chunk.last:
-            tail = chunk
-    assert tail is not None, "the stream ended without its last chunk"
-    return columns, rows, tail.total_rows, tail.sha256
-
-
-def refusal(client, request_id, consumer=CONSUMER):
-    with pytest.raises(grpc.RpcError) as caught:
-        fetch(client, request_id, consumer)
-    return caught.value.code(), caught.value.details()
-
-
-def source_rows(path, columns, where=""):
-    with sqlite3.connect(path) as db:
-        names = ", ".join(f'"{c}"' for c in columns)
-        return [tuple(r) for r in db.execute(f"SELECT {names} FROM enterprises {where} ORDER BY rowid")]
-
-
-def digest(rows):
-    h = RowsHash()
-    h.add_rows(rows)
-    return h.hexdigest()
-
-
-@pytest.fixture
-def fed(cluster, tmp_path):
-    c = cluster(interval=3600, notify=True)
-    publish(c.peers["guangdong"], *ENTRIES)
-    c.source = str(tmp_path / "shenzhen-market.db")
-    data.write_sqlite(c.source, "enterprises", SOURCE_ITEMS, ROWS, seed="exchange", province="440000")
-    for code in ("440300002/000001", "440300002/000002", "440300002/000004"):
-        mount(c.peers["guangdong"], code, c.source)
-    c.sync()
-    return c
-
-
-def granted(fed, code="440300002/000001", items=("企业名称", "统一社会信用代码")):
-    filed = submit(fed.peers["hebei"], CONSUMER, code, items=items)
-    return wait_state(fed.peers["hebei"], filed.request_id, {"granted"}).request_id
 
 
 def test_unconditional_grant_fetches_exactly_the_granted_columns_and_the_sources_rows(fed):
@@ -175,142 +93,6 @@ def test_a_request_between_departments_of_one_node_is_served_there(fed, tmp_path
     assert fed.hub.node.store.exchanges(filed.request_id) == []
 
 
-# --- refusals: each a clear status, nothing delivered ---------------------------------------------
-
-def test_no_such_request(fed):
-    code, details = refusal(fed.peers["hebei"], "hebei-nosuchrequest")
-    assert code == grpc.StatusCode.NOT_FOUND and "hebei-nosuchrequest" in details
-
-
-def test_consumer_code_not_the_requests_consumer(fed):
-    request_id = granted(fed)
-    code, details = refusal(fed.peers["hebei"], request_id, consumer="130000001")
-    assert code == grpc.StatusCode.PERMISSION_DENIED and details.startswith("consumer_code")
-
-
-def test_not_granted_rejected_and_withdrawn(fed):
-    hebei, guangdong = fed.peers["hebei"], fed.peers["guangdong"]
-    pending = submit(hebei, CONSUMER, "440300002/000002", items=("注册资本",)).request_id
-    wait_state(hebei, pending, {"pending"})
-    code, details = refusal(hebei, pending)
-    assert code == grpc.StatusCode.FAILED_PRECONDITION and "not_granted" in details
-
-    sharing(guangdong).DecideRequest(sharing_pb2.DecideRequestRequest(
-        request_id=pending, department_code=OWNER, approve=False, reason="用途不明确"))
-    wait_state(hebei, pending, {"rejected"})
-    code, details = refusal(hebei, pending)
-    assert code == grpc.StatusCode.FAILED_PRECONDITION and "rejected" in details and "用途不明确" in details
-
-    withdrawn = submit(hebei, CONSUMER, "440300002/000002", items=("注册资本",)).request_id
-    wait_state(guangdong, withdrawn, {"pending"})
-    sharing(hebei).WithdrawRequest(sharing_pb2.WithdrawRequestRequest(request_id=withdrawn, consumer_code=CONSUMER))
-    wait_state(guangdong, withdrawn, {"withdrawn"})
-    code, details = refusal(hebei, withdrawn)
-    assert code == grpc.StatusCode.FAILED_PRECONDITION and "withdrawn" in details
-
-
-def test_a_fetch_after_valid_until_is_refused(fed):
-    filed = submit(fed.peers["hebei"], CONSUMER, "440300002/000002", items=("注册资本",))
-    wait_state(fed.peers["guangdong"], filed.request_id, {"pending"})
-    today = rules.utcnow().date()
-    sharing(fed.peers["guangdong"]).DecideRequest(sharing_pb2.DecideRequestRequest(
-        request_id=filed.request_id, department_code=OWNER, approve=True,
-        valid_until=(today + timedelta(days=30)).isoformat()))
-    wait_state(fed.peers["hebei"], filed.request_id, {"granted"})
-    assert fetch(fed.peers["hebei"], filed.request_id)[2] == ROWS  # valid today
-    fed.peers["guangdong"].node.sharing.clock = lambda: rules.utcnow() + timedelta(days=32)
-    code, details = refusal(fed.peers["hebei"], filed.request_id)
-    assert code == grpc.StatusCode.FAILED_PRECONDITION and "expired" in details
-
-
-def test_entry_withdrawn_or_not_mounted(fed):
-    unmounted = granted(fed, "440300002/000003")
-    code, details = refusal(fed.peers["hebei"], unmounted)
-    assert code == grpc.StatusCode.FAILED_PRECONDITION and "not_mounted" in details
-    request_id = granted(fed, "440300002/000004")
-    fed.peers["guangdong"].catalog.WithdrawEntry(catalog_pb2.WithdrawEntryRequest(resource_code="440300002/000004"))
-    code, details = refusal(fed.peers["hebei"], request_id)
-    assert code == grpc.StatusCode.FAILED_PRECONDITION and "entry_withdrawn" in details
-
-
-def test_owners_node_unreachable_is_unavailable(fed):
-    request_id = granted(fed)
-    fed.stop_peer("guangdong")
-    code, details = refusal(fed.peers["hebei"], request_id)
-    assert code == grpc.StatusCode.UNAVAILABLE and "guangdong" in details
-    records = fed.hub.node.store.exchanges(request_id)
-    assert [r.outcome for r in records] == ["refused"] and "guangdong" in records[0].detail
-
-
-def test_a_source_that_no_longer_covers_the_items_names_them(fed):
-    request_id = granted(fed, items=("企业名称", "法定代表人", "注册资本"))
-    with sqlite3.connect(fed.source) as db:
-        db.execute("ALTER TABLE enterprises DROP COLUMN 法定代表人")
-        db.execute("ALTER TABLE enterprises RENAME COLUMN 注册资本 TO registered_capital")
-    code, details = refusal(fed.peers["hebei"], request_id)
-    assert code == grpc.StatusCode.FAILED_PRECONDITION and "source_columns" in details
-    assert "法定代表人" in details and "注册资本" in details and "企业名称" not in details
-
-
-def test_a_relayed_call_must_come_from_the_requests_consumer_node(fed):
-    request_id = granted(fed)
-    hub = fetch_call(fed.hub.channel)
-    with pytest.raises(grpc.RpcError) as caught:
-        list(hub(exchange_pb2.FetchDataRequest(request_id=request_id, consumer_code=CONSUMER, from_node="xpcc"),
-                 timeout=30))
-    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-
-
-# --- mounting ----------------------------------------------------------------------------------
-
-def test_a_mount_whose_source_lacks_data_items_is_refused_naming_them(fed, tmp_path):
-    path = tmp_path / "thin.db"
-    data.write_sqlite(path, "enterprises", (("统一社会信用代码", "string"), ("企业名称", "string")), 5)
-    with pytest.raises(grpc.RpcError) as caught:
-        mount(fed.peers["guangdong"], "440300002/000003", path)
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "法定代表人" in caught.value.details() and "注册资本" in caught.value.details()
-    # Named otherwise in the source: the mount says which column holds which item.
-    with sqlite3.connect(path) as db:
-        for column in ("legal_person", "id_no", "capital"):
-            db.execute(f"ALTER TABLE enterprises ADD COLUMN {column}")
-    made = mount(fed.peers["guangdong"], "440300002/000003", path, 法定代表人="legal_person", 公民身份号码="id_no",
-                 注册资本="capital")
-    assert made.kind == "sqlite" and "legal_person" in made.source_columns
-
-
-def test_the_nodes_own_database_is_never_a_source(fed):
-    with pytest.raises(grpc.RpcError) as caught:
-        mount(fed.peers["guangdong"], "440300002/000003", fed.peers["guangdong"].node.config.database, table="tokens")
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "own database" in caught.value.details()
-
-
-@pytest.mark.parametrize("kind, location, field", [
-    ("csv", "/tmp/x.csv", "kind"),  # the entry is shared by database
-    ("sqlite", "relative/path.db", "location"),
-    ("sqlite", "/nonexistent/file.db", "location"),
-])
-def test_bad_mounts_name_the_field(fed, kind, location, field):
-    with pytest.raises(grpc.RpcError) as caught:
-        mount(fed.peers["guangdong"], "440300002/000003", location, kind=kind)
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and caught.value.details().startswith(field)
-
-
-def test_only_the_entrys_own_node_mounts_it(fed):
-    with pytest.raises(grpc.RpcError) as caught:
-        mount(fed.hub, "440300002/000001", fed.source)
-    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED and "guangdong" in caught.value.details()
-
-
-def test_mounts_never_travel(fed):
-    """Neither the path nor any mount reaches the change log, the hub or the consumer."""
-    fed.sync()
-    for node in (fed.hub, fed.peers["hebei"], fed.peers["guangdong"]):
-        with node.node.store.reading() as conn:
-            assert not conn.execute("SELECT count(*) FROM changes WHERE kind NOT IN ('entry', 'request')").fetchone()[0]
-    assert fed.hub.node.store.get_mount("440300002/000001") is None
-
-
 # --- the scorecard ------------------------------------------------------------------------------
 
 def test_scorecard_counts_rows_and_exchanges_per_department(fed):
@@ -322,59 +104,6 @@ def test_scorecard_counts_rows_and_exchanges_per_department(fed):
     consumer = next(r for r in card.departments if r.department_code == CONSUMER)
     assert (owner.rows_provided, owner.exchanges_provided) == (ROWS + 40, 2)
     assert (consumer.rows_received, consumer.exchanges_received) == (ROWS + 40, 2)
-
-
-# --- the command line ------------------------------------------------------------------------------
-
-def test_cascade_data_fetch_writes_the_rows_and_resumes_a_file_cut_short(fed, tmp_path):
-    from click.testing import CliRunner
-
-    from node.cli import main
-
-    request_id = granted(fed, items=("统一社会信用代码", "企业名称"))
-    target = ["--target", fed.peers["hebei"].node.address]
-    out = tmp_path / "enterprises.csv"
-    first = CliRunner().invoke(main, ["data", "fetch", request_id, "--consumer", CONSUMER, "--out", str(out), *target])
-    assert first.exit_code == 0, first.output
-    expected = source_rows(fed.source, ["统一社会信用代码", "企业名称"])
-    assert f"{ROWS:,} rows" in first.output and digest(expected) in first.output
-    lines = out.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "统一社会信用代码,企业名称" and len(lines) == ROWS + 1
-    # A fetch that broke off: 100 rows and half a line in the file. --resume keeps them, adds the rest.
-    out.write_text("\n".join(lines[:101]) + "\n" + lines[101][:7], encoding="utf-8")
-    again = CliRunner().invoke(main, ["data", "fetch", request_id, "--consumer", CONSUMER, "--out", str(out),
-                                      "--resume", *target])
-    assert again.exit_code == 0, again.output
-    assert "140 received now" in again.output and "resumed at 100" in again.output
-    assert out.read_text(encoding="utf-8").splitlines() == lines
-    refused = CliRunner().invoke(main, ["data", "fetch", request_id, "--consumer", CONSUMER, "--out", str(out), *target])
-    assert refused.exit_code == 2 and "--resume" in refused.output
-    jsonl = tmp_path / "enterprises.jsonl"
-    assert CliRunner().invoke(main, ["data", "fetch", request_id, "--consumer", CONSUMER, "--out", str(jsonl),
-                                     *target]).exit_code == 0
-    import json
-
-    assert [tuple(json.loads(line).values()) for line in jsonl.read_text(encoding="utf-8").splitlines()] == expected
-
-
-def test_cascade_data_mount_and_show(fed, tmp_path):
-    from click.testing import CliRunner
-
-    from node.cli import main
-
-    target = ["--target", fed.peers["guangdong"].node.address]
-    path = tmp_path / "market.csv"
-    data.write_csv(path, ITEMS, 12, province="440000")
-    publish(fed.peers["guangdong"], entry(9, share_method="file"))
-    made = CliRunner().invoke(main, ["data", "mount", "--resource", "440300002/000009", "--kind", "csv",
-                                     "--location", str(path), *target])
-    assert made.exit_code == 0, made.output
-    assert "440300002/000009  csv" in made.output and "统一社会信用代码" in made.output
-    shown = CliRunner().invoke(main, ["data", "show", "440300002/000009", *target])
-    assert shown.exit_code == 0 and "source columns" in shown.output
-    wrong = CliRunner().invoke(main, ["data", "mount", "--resource", "440300002/000009", "--kind", "sqlite",
-                                      "--location", str(path), *target])
-    assert wrong.exit_code == 1 and "INVALID_ARGUMENT: kind" in wrong.output
 
 
 # --- the hub as a party, and mounts from the node config ------------------------------------------

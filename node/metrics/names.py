@@ -1,5 +1,5 @@
 """Every metric a node exports, with its help text: one place for the code, the dashboard and
-the alert rules to agree on (tests/test_metrics.py checks that they do)."""
+the alert rules to agree on (tests/test_metrics.py and tests/test_metrics_dashboard.py check that they do)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ the subject CN and the subject alternative name as a DNSName; the kind (`node`, 
 `client`) goes into the subject OU.
 
 What grpcio 1.85 shows a server about its mutual-TLS peer (found by experiment, pinned by
-tests/test_security_parts.py):
+tests/test_pki_and_tls.py):
 
 - `context.auth_context()` has `x509_subject_alternative_name` and `peer_dns`, each [b"<SAN DNS
   name>"]; `x509_common_name` [b"<CN>"]; `x509_subject` [b"O=catalog cascade,OU=node,CN=hebei"]

@@ -1,6 +1,6 @@
 """Mutual-TLS credentials for a node: a server that picks up rotated files without restart, and clients that name the peer they expect.
 
-How grpcio 1.85 behaves (found by experiment, pinned by tests/test_security_parts.py):
+How grpcio 1.85 behaves (found by experiment, pinned by tests/test_pki_and_tls.py):
 
 - A client certificate from another CA, an expired one or a not-yet-valid one is refused in
   the handshake. The server logs it at INFO ("CERTIFICATE_VERIFY_FAILED: unable to get local

@@ -1,0 +1,61 @@
+"""`cascade data fetch`, `mount` and `show`: rows written to a file, a cut-off fetch resumed, a source mounted."""
+
+from __future__ import annotations
+
+from exchange_support import CONSUMER, ITEMS, ROWS, digest, entry, granted, source_rows
+from exchange_support import fed  # noqa: F401 (fixture)
+from harness import data
+from test_sharing import publish
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+def test_cascade_data_fetch_writes_the_rows_and_resumes_a_file_cut_short(fed, tmp_path):
+    from click.testing import CliRunner
+
+    from node.cli import main
+
+    request_id = granted(fed, items=("统一社会信用代码", "企业名称"))
+    target = ["--target", fed.peers["hebei"].node.address]
+    out = tmp_path / "enterprises.csv"
+    first = CliRunner().invoke(main, ["data", "fetch", request_id, "--consumer", CONSUMER, "--out", str(out), *target])
+    assert first.exit_code == 0, first.output
+    expected = source_rows(fed.source, ["统一社会信用代码", "企业名称"])
+    assert f"{ROWS:,} rows" in first.output and digest(expected) in first.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "统一社会信用代码,企业名称" and len(lines) == ROWS + 1
+    # A fetch that broke off: 100 rows and half a line in the file. --resume keeps them, adds the rest.
+    out.write_text("\n".join(lines[:101]) + "\n" + lines[101][:7], encoding="utf-8")
+    again = CliRunner().invoke(main, ["data", "fetch", request_id, "--consumer", CONSUMER, "--out", str(out),
+                                      "--resume", *target])
+    assert again.exit_code == 0, again.output
+    assert "140 received now" in again.output and "resumed at 100" in again.output
+    assert out.read_text(encoding="utf-8").splitlines() == lines
+    refused = CliRunner().invoke(main, ["data", "fetch", request_id, "--consumer", CONSUMER, "--out", str(out), *target])
+    assert refused.exit_code == 2 and "--resume" in refused.output
+    jsonl = tmp_path / "enterprises.jsonl"
+    assert CliRunner().invoke(main, ["data", "fetch", request_id, "--consumer", CONSUMER, "--out", str(jsonl),
+                                     *target]).exit_code == 0
+    import json
+
+    assert [tuple(json.loads(line).values()) for line in jsonl.read_text(encoding="utf-8").splitlines()] == expected
+
+
+def test_cascade_data_mount_and_show(fed, tmp_path):
+    from click.testing import CliRunner
+
+    from node.cli import main
+
+    target = ["--target", fed.peers["guangdong"].node.address]
+    path = tmp_path / "market.csv"
+    data.write_csv(path, ITEMS, 12, province="440000")
+    publish(fed.peers["guangdong"], entry(9, share_method="file"))
+    made = CliRunner().invoke(main, ["data", "mount", "--resource", "440300002/000009", "--kind", "csv",
+                                     "--location", str(path), *target])
+    assert made.exit_code == 0, made.output
+    assert "440300002/000009  csv" in made.output and "统一社会信用代码" in made.output
+    shown = CliRunner().invoke(main, ["data", "show", "440300002/000009", *target])
+    assert shown.exit_code == 0 and "source columns" in shown.output
+    wrong = CliRunner().invoke(main, ["data", "mount", "--resource", "440300002/000009", "--kind", "sqlite",
+                                      "--location", str(path), *target])
+    assert wrong.exit_code == 1 and "INVALID_ARGUMENT: kind" in wrong.output
