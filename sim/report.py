@@ -48,6 +48,7 @@ def build(scenario, clock, run, checks: dict, known, planned: int) -> dict:
                 "hub_unreachable_samples": sum(1 for s in run.lag if "error" in s)},
         "faults": faults,
         "requests": _requests(clock, books, known),
+        "pairs": _pairs(scenario, clock, books, known),
         "invariants": checks,
         "all_invariants_held": all(c["held"] for c in checks.values()),
     }
@@ -82,6 +83,21 @@ def _requests(clock, books, known) -> dict:
     return {"filed": len(books.requests), "decided_by_owner": sum(v for k, v in states.items() if k),
             "per_owner_department": dict(sorted(rows.items())),
             "filed_requests": [dataclasses.asdict(f) for f in books.requests.values()]}
+
+
+def _pairs(scenario, clock, books, known) -> list[dict]:
+    """The consumer/owner pairs the scenario watches (e.g. Hengshui's transport bureau asking the
+    data bureau): how many of their requests were answered, how fast, and whether in time."""
+    out = []
+    for consumer, owner in dict.fromkeys(scenario.workload.pairs):
+        filed = [f for f in books.requests.values() if f.consumer_code == consumer and f.owner_code == owner]
+        answered = [f for f in filed if f.decided_at is not None]
+        hours = [round((f.decided_at - f.at) / 3600, 1) for f in answered]
+        out.append({"consumer": consumer, "consumer_name": known.departments[consumer][1], "owner": owner,
+                    "owner_name": known.departments[owner][1], "filed": len(filed),
+                    "conditional": sum(f.share_type == "conditional" for f in filed), "answered": len(answered),
+                    "in_time": sum(clock.in_time(f.at, f.decided_at) for f in answered), "hours_to_answer": hours})
+    return out
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -138,6 +154,7 @@ def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
                 f" {f.get('converge_wall_seconds', 0)} s（模拟 {f['converge_sim_hours']} 小时）", va="center", fontsize=8)
     ax.set(title="故障恢复后国家平台收敛用时（摘要一致）", xlabel="墙钟秒（绿：已收敛，红：未收敛）")
     ax.margins(x=0.35)
+    ax.invert_yaxis()  # the first fault on top
     _save(fig, out / CHARTS["convergence"])
 
     fig, ax = plt.subplots(figsize=(9, 4))
@@ -194,7 +211,8 @@ def markdown(result: dict) -> str:
     if s["description"]:
         lines += [s["description"], ""]
     lines += [f"Seed {s['seed']}, {s['sim_days']} simulated days from {s['start']} at {s['factor']:g}x "
-              f"(planned {s['planned_wall_seconds']} s of wall time); deadlines: {s['answer_days']} working days.", "",
+              f"(planned {s['planned_wall_seconds']} s of wall time); an owner answers within {s['answer_days']} "
+              f"working day{'s' if s['answer_days'] != 1 else ''}.", "",
               f"**Invariants: {'every invariant held' if result['all_invariants_held'] else 'AN INVARIANT FAILED'}**", "",
               "| invariant | held | figures |", "| --- | --- | --- |"]
     conv, writes, reqs = (inv["hub_converged_after_every_fault"], inv["every_acknowledged_write_at_hub"],
@@ -210,9 +228,11 @@ def markdown(result: dict) -> str:
     lines += ["## Catalog", "", f"{cat['entries']} entries of {cat['departments']} departments, "
               f"{cat['data_items']} data items; share types "
               + ", ".join(f"{k} {v}" for k, v in sorted(cat["share_types"].items())) + ".", ""]
-    lines += ["## Faults", "", "| fault | at | converged | wall s | simulated h |", "| --- | --- | --- | --- | --- |"]
+    lines += ["## Faults", "", "Convergence is timed from the moment a fault is undone until the hub's digest of every "
+              "peer equals the peer's.", "", "| fault | at | converged | wall s | simulated h | note |",
+              "| --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {f['fault']} | {f['planned_at_time'][:16]} | {_yes(f.get('converged'))} | "
-              f"{f.get('converge_wall_seconds', '')} | {f['converge_sim_hours']} |" for f in result["faults"]]
+              f"{f.get('converge_wall_seconds', '')} | {f['converge_sim_hours']} | {_note(f)} |" for f in result["faults"]]
     lines += ["", f"![convergence]({CHARTS['convergence']})", "", f"![lag]({CHARTS['lag']})", ""]
     lines += ["## Calls", "", "| call | ok | failed | p50 ms | p90 ms | p99 ms |", "| --- | --- | --- | --- | --- | --- |"]
     for kind, outcomes in sorted(result["workload"]["outcomes"].items()):
@@ -229,7 +249,19 @@ def markdown(result: dict) -> str:
         lines.append(f"| {r['department']} ({code}) | {r['received']} | {r['conditional']} | {r['answered']} | "
                      f"{r['in_time']} | {'' if r['median_working_days'] is None else r['median_working_days']} |")
     lines += ["", f"![requests]({CHARTS['requests']})", ""]
+    if result["pairs"]:
+        lines += ["## Watched pairs", "", "| consumer | owner | filed | answered | in time | simulated hours to answer |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {p['consumer_name']} | {p['owner_name']} | {p['filed']} | {p['answered']} | {p['in_time']} | "
+                  f"{', '.join(map(str, p['hours_to_answer']))} |" for p in result["pairs"]]
+        lines.append("")
     return "\n".join(lines)
+
+
+def _note(fault: dict) -> str:
+    if "rolled_back_writes" in fault:
+        return f"{fault['rolled_back_writes']} acknowledged writes rolled back by the old backup (not required at the hub)"
+    return fault.get("error", "")
 
 
 def _yes(value) -> str:

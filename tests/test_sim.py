@@ -157,3 +157,9 @@ def test_smoke_scenario_runs_and_every_invariant_holds(tmp_path):
     for chart in ("lag.png", "convergence.png", "throughput.png", "latency.png", "requests_in_time.png"):
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "every invariant held" in (out / "report.md").read_text()
+
+
+def test_charts_find_a_cjk_font():
+    from sim import report
+
+    assert report.cjk_font() in report.CJK_FONTS  # fonts-noto-cjk, as .ci/run installs it
