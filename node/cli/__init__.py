@@ -52,3 +52,13 @@ def _add_portal() -> None:
 
 
 _add_portal()
+
+
+def _add_sim() -> None:
+    """The simulator's command group (sim/ is imported only when a simulation runs)."""
+    from node.cli.sim import sim
+
+    main.add_command(sim)
+
+
+_add_sim()

@@ -1,0 +1,172 @@
+"""What every run checks, and the books it keeps to check them: the ledger of acknowledged
+writes (resource_code, version) and the book of filed requests; the checks read the hub and the
+nodes after the run has converged."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import grpc
+
+from node.proto import catalog_pb2, sharing_pb2
+
+
+@dataclasses.dataclass(frozen=True)
+class Write:
+    resource_code: str
+    version: int
+    withdrawn: bool
+    node: str
+    at: float  # simulated seconds when acknowledged
+
+
+@dataclasses.dataclass
+class Filed:
+    request_id: str
+    consumer_code: str
+    consumer_node: str
+    owner_code: str
+    owner_node: str
+    resource_code: str
+    share_type: str
+    at: float  # simulated seconds when SubmitRequest answered
+    decided_at: float | None = None  # when the owner's DecideRequest was answered
+    decision: str = ""
+    lost_by_restore: bool = False
+
+
+class Books:
+    """The ledger of acknowledged writes and the book of filed requests, shared by worker threads."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.writes: list[Write] = []
+        self.requests: dict[str, Filed] = {}
+        self.rolled_back: set[tuple[str, int]] = set()
+
+    def acknowledged(self, write: Write) -> None:
+        with self.lock:
+            self.writes.append(write)
+
+    def filed(self, request: Filed) -> None:
+        with self.lock:
+            self.requests[request.request_id] = request
+
+    def roll_back(self, node: str, since: float) -> int:
+        """A node restored from a backup taken at `since` lost what it acknowledged afterwards."""
+        with self.lock:
+            lost = {(w.resource_code, w.version) for w in self.writes if w.node == node and w.at >= since}
+            self.rolled_back |= lost
+            for filed in self.requests.values():
+                if node in (filed.consumer_node, filed.owner_node) and filed.at >= since:
+                    filed.lost_by_restore = True
+            return len(lost)
+
+
+def check_writes(fed, books: Books) -> dict:
+    """Every acknowledged write is at the hub: for each resource code, the hub holds the newest
+    acknowledged version or a later one (and at that version the same tombstone flag)."""
+    newest: dict[str, Write] = {}
+    for write in books.writes:
+        if (write.resource_code, write.version) in books.rolled_back:
+            continue
+        if write.resource_code not in newest or write.version > newest[write.resource_code].version:
+            newest[write.resource_code] = write
+    hub = fed.catalog(fed.hub_id)
+    missing = []
+    for code, write in sorted(newest.items()):
+        try:
+            held = hub.GetEntry(catalog_pb2.GetEntryRequest(resource_code=code), timeout=10)
+        except grpc.RpcError as exc:
+            missing.append({"resource_code": code, "version": write.version, "at_hub": exc.code().name})
+            continue
+        if held.version < write.version or (held.version == write.version and held.withdrawn != write.withdrawn):
+            missing.append({"resource_code": code, "version": write.version, "at_hub": held.version,
+                            "withdrawn": held.withdrawn})
+    return {"held": not missing, "acknowledged_writes": len(books.writes),
+            "rolled_back_by_restore": len(books.rolled_back), "resource_codes": len(newest),
+            "found_at_hub": len(newest) - len(missing), "missing": missing[:50]}
+
+
+def _copy(fed, node: str, department: str, request_id: str):
+    stub = fed.sharing(node, department if node != fed.hub_id else "")
+    try:
+        return stub.GetRequest(sharing_pb2.GetRequestRequest(request_id=request_id), timeout=10)
+    except grpc.RpcError as exc:
+        return exc.code().name
+
+
+def history_problems(copy) -> list[str]:
+    states = [e.state for e in copy.history]
+    versions = [e.version for e in copy.history]
+    problems = []
+    if len(set(states)) != len(states):
+        problems.append(f"a state twice in its history: {' > '.join(states)}")
+    if versions != sorted(set(versions)):
+        problems.append(f"versions not increasing: {versions}")
+    if sum(s in ("granted", "rejected") for s in states) > 1:
+        problems.append("answered twice")
+    return problems
+
+
+def check_requests(fed, books: Books, timeout: float = 60.0) -> dict:
+    """No request lost or answered twice: every filed request is at the hub, its consumer's node
+    and its owner's node (a request between departments of one node: at that node) in the same
+    final state and version, its history with no state twice and at most one answer."""
+    deadline = time.monotonic() + timeout
+    pending = {rid: f for rid, f in books.requests.items() if not f.lost_by_restore}
+    problems: dict[str, list[str]] = {}
+    states: dict[str, int] = {}
+    while True:
+        problems, states = {}, {}
+        for rid, filed in pending.items():
+            if filed.owner_node == filed.consumer_node:
+                # between two departments of one node: it never leaves that node (node/source/changes.py)
+                places = {filed.consumer_node: filed.consumer_code}
+            else:
+                places = {fed.hub_id: "", filed.consumer_node: filed.consumer_code}
+                places.setdefault(filed.owner_node or fed.hub_id, filed.owner_code)
+            copies = {node: _copy(fed, node, department, rid) for node, department in places.items()}
+            found = []
+            for node, copy in copies.items():
+                if isinstance(copy, str):
+                    found.append(f"missing at {node} ({copy})")
+                else:
+                    found += [f"{node}: {p}" for p in history_problems(copy)]
+            seen = {(c.state, c.version) for c in copies.values() if not isinstance(c, str)}
+            if len(seen) > 1:
+                found.append("copies differ: " + ", ".join(f"{n}={c.state}/v{c.version}" for n, c in copies.items()
+                                                           if not isinstance(c, str)))
+            hub_copy = copies.get(fed.hub_id, copies[filed.consumer_node])
+            if not isinstance(hub_copy, str):
+                states[hub_copy.state] = states.get(hub_copy.state, 0) + 1
+                if filed.decision and hub_copy.state != filed.decision:
+                    found.append(f"decided {filed.decision} but the hub holds {hub_copy.state}")
+            if found:
+                problems[rid] = found
+        if not problems or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    return {"held": not problems, "filed": len(books.requests),
+            "lost_by_restore": len(books.requests) - len(pending), "final_states": states,
+            "problems": dict(list(problems.items())[:50])}
+
+
+def check_convergence(fed, faults: list[dict], timeout: float = 60.0) -> dict:
+    """The hub converged after every fault (recorded as the faults were undone) and at the end."""
+    try:
+        seconds = fed.wait_converged(timeout=timeout)
+        final = {"converged": True, "seconds": round(seconds, 2)}
+    except Exception as exc:  # noqa: BLE001  (HarnessError, or the hub not answering)
+        final = {"converged": False, "error": str(exc)}
+    verdicts = {}
+    try:
+        verdicts = {peer: bool(v.equal) for peer, v in fed.verify().items()}
+    except grpc.RpcError as exc:
+        final["verify_error"] = exc.code().name
+    failed = [f for f in faults if not f.get("converged")]
+    return {"held": final["converged"] and not failed and bool(verdicts) and all(verdicts.values()),
+            "after_faults": len(faults) - len(failed), "faults": len(faults), "final": final,
+            "digest_equal": verdicts}

@@ -1,0 +1,268 @@
+"""The report of a run: report.json with every figure, report.md for people, and PNG charts
+(matplotlib, Agg, a CJK font so that Chinese labels render): lag per peer over time, convergence
+after each fault, throughput, latency percentiles, requests answered in time per department."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import pathlib
+import statistics
+
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei")
+CHARTS = {"lag": "lag.png", "convergence": "convergence.png", "throughput": "throughput.png",
+          "latency": "latency.png", "requests": "requests_in_time.png"}
+KIND_NAMES = {"publish": "发布", "update": "更新", "withdraw": "撤销", "request": "共享申请", "decide": "审批答复",
+              "search": "检索"}
+
+
+def build(scenario, clock, run, checks: dict, known, planned: int) -> dict:
+    """Every figure of the run, as one JSON-ready mapping."""
+    metrics, books = run.metrics, run.books
+    faults = [dict(r, planned_at_time=clock.at(r["planned_at"]).isoformat(),
+                   converge_sim_hours=round(clock.sim(r.get("converge_wall_seconds", 0)) / 3600, 2))
+              for r in run.injector.records.values()]
+    day = 86400.0
+    per_day: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
+    for at, kind in metrics.done:
+        per_day[int(at // day)][kind] += 1
+    lag_max = collections.defaultdict(int)
+    for sample in run.lag:
+        for peer, figures in sample["peers"].items():
+            lag_max[peer] = max(lag_max[peer], figures["behind"])
+    return {
+        "scenario": {"name": scenario.name, "description": scenario.description, "source": scenario.source,
+                     "compose": scenario.compose, "seed": scenario.seed, "start": scenario.start.isoformat(),
+                     "factor": scenario.factor, "sim_days": round(scenario.duration / day, 2),
+                     "planned_wall_seconds": round(scenario.wall_seconds, 1), "answer_days": scenario.calendar.answer_days},
+        "timings": run.timings,
+        "catalog": _catalog(known),
+        "workload": {"planned_events": planned, "outcomes": {k: dict(v) for k, v in metrics.outcomes.items()},
+                     "unplayed": len(getattr(run, "unplayed", []))},
+        "latency_ms": metrics.percentiles(),
+        "throughput": {"per_sim_day": {str(d): dict(c) for d, c in sorted(per_day.items())},
+                       "acknowledged_calls": len(metrics.done),
+                       "per_wall_second": round(len(metrics.done) / max(run.timings.get("play_wall_seconds", 1), 0.1), 2)},
+        "lag": {"samples": len(run.lag), "max_behind": dict(lag_max),
+                "hub_unreachable_samples": sum(1 for s in run.lag if "error" in s)},
+        "faults": faults,
+        "requests": _requests(clock, books, known),
+        "pairs": _pairs(scenario, clock, books, known),
+        "invariants": checks,
+        "all_invariants_held": all(c["held"] for c in checks.values()),
+    }
+
+
+def _catalog(known) -> dict:
+    entries = list(known.entries.values())
+    return {"entries": len(entries), "departments": len(known.departments),
+            "data_items": sum(len(e.data_items) for e in entries),
+            "share_types": dict(collections.Counter(e.share_type for e in entries)),
+            "update_cycles": dict(collections.Counter(e.update_cycle for e in entries)),
+            "per_node": dict(collections.Counter(known.node_of[c] for c in known.entries))}
+
+
+def _requests(clock, books, known) -> dict:
+    rows: dict[str, dict] = {}
+    for filed in books.requests.values():
+        row = rows.setdefault(filed.owner_code, {"department": known.departments[filed.owner_code][1], "received": 0,
+                                                  "conditional": 0, "answered": 0, "in_time": 0, "answer_days": []})
+        row["received"] += 1
+        if filed.share_type != "conditional":
+            continue
+        row["conditional"] += 1
+        if filed.decided_at is not None:
+            row["answered"] += 1
+            row["in_time"] += clock.in_time(filed.at, filed.decided_at)
+            row["answer_days"].append(clock.working_days_between(filed.at, filed.decided_at))
+    for row in rows.values():
+        days = row.pop("answer_days")
+        row["median_working_days"] = statistics.median(days) if days else None
+    states = collections.Counter(f.decision or "" for f in books.requests.values())
+    return {"filed": len(books.requests), "decided_by_owner": sum(v for k, v in states.items() if k),
+            "per_owner_department": dict(sorted(rows.items())),
+            "filed_requests": [dataclasses.asdict(f) for f in books.requests.values()]}
+
+
+def _pairs(scenario, clock, books, known) -> list[dict]:
+    """The consumer/owner pairs the scenario watches (e.g. Hengshui's transport bureau asking the
+    data bureau): how many of their requests were answered, how fast, and whether in time."""
+    out = []
+    for consumer, owner in dict.fromkeys(scenario.workload.pairs):
+        filed = [f for f in books.requests.values() if f.consumer_code == consumer and f.owner_code == owner]
+        answered = [f for f in filed if f.decided_at is not None]
+        hours = [round((f.decided_at - f.at) / 3600, 1) for f in answered]
+        out.append({"consumer": consumer, "consumer_name": known.departments[consumer][1], "owner": owner,
+                    "owner_name": known.departments[owner][1], "filed": len(filed),
+                    "conditional": sum(f.share_type == "conditional" for f in filed), "answered": len(answered),
+                    "in_time": sum(clock.in_time(f.at, f.decided_at) for f in answered), "hours_to_answer": hours})
+    return out
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+def write(result: dict, lag: list[dict], out: pathlib.Path) -> None:
+    (out / "report.json").write_text(json.dumps(dict(result, lag_samples=lag), ensure_ascii=False, indent=2,
+                                                default=str))
+    charts(result, lag, out)
+    (out / "report.md").write_text(markdown(result))
+
+
+def cjk_font() -> str | None:
+    """The first CJK font matplotlib knows of (Debian's fonts-noto-cjk gives Noto Sans CJK SC)."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in names), None)
+
+
+def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    font = cjk_font()
+    plt.rcParams.update({"font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
+                         "font.family": "sans-serif", "axes.unicode_minus": False, "figure.dpi": 110})
+    day = 86400.0
+    faults = result["faults"]
+
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    peers = sorted({p for s in lag for p in s["peers"]})
+    for peer in peers:
+        points = [(s["at"] / day, s["peers"][peer]["behind"]) for s in lag if peer in s["peers"]]
+        ax.plot([x for x, _ in points], [y for _, y in points], label=peer, linewidth=1.4)
+    for i, f in enumerate(faults):
+        start = f.get("began", f["planned_at"]) / day
+        stop = f.get("ended", f.get("began", f["planned_at"])) / day
+        ax.axvspan(start, max(stop, start + 0.02), alpha=0.15, color=f"C{i % 10}")
+        ax.annotate(f["fault"], (start, 1), xycoords=("data", "axes fraction"), va="top", fontsize=8, rotation=90)
+    ax.set(title="各节点相对国家平台的同步滞后（未拉取变更数）", xlabel="模拟时间（天）", ylabel="滞后变更数")
+    if peers:
+        ax.legend(fontsize=8, ncol=3)
+    _save(fig, out / CHARTS["lag"])
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    names = [f["fault"] for f in faults] or ["（无故障）"]
+    seconds = [f.get("converge_wall_seconds", 0) for f in faults] or [0]
+    colors = ["tab:green" if f.get("converged") else "tab:red" for f in faults] or ["grey"]
+    bars = ax.barh(names, seconds, color=colors)
+    for bar, f in zip(bars, faults):
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2,
+                f" {f.get('converge_wall_seconds', 0)} s（模拟 {f['converge_sim_hours']} 小时）", va="center", fontsize=8)
+    ax.set(title="故障恢复后国家平台收敛用时（摘要一致）", xlabel="墙钟秒（绿：已收敛，红：未收敛）")
+    ax.margins(x=0.35)
+    ax.invert_yaxis()  # the first fault on top
+    _save(fig, out / CHARTS["convergence"])
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    per_day = result["throughput"]["per_sim_day"]
+    days = sorted(per_day, key=int)
+    bottom = [0] * len(days)
+    for kind in KIND_NAMES:
+        values = [per_day[d].get(kind, 0) for d in days]
+        if any(values):
+            ax.bar([int(d) + 1 for d in days], values, bottom=bottom, label=KIND_NAMES[kind])
+            bottom = [a + b for a, b in zip(bottom, values)]
+    ax.set(title="吞吐量：每个模拟日完成的调用", xlabel="模拟日", ylabel="调用数")
+    ax.legend(fontsize=8, ncol=3)
+    _save(fig, out / CHARTS["throughput"])
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    latency = result["latency_ms"]
+    kinds = list(latency)
+    width = 0.25
+    for i, q in enumerate(("p50", "p90", "p99")):
+        ax.bar([k + (i - 1) * width for k in range(len(kinds))], [latency[k][q] for k in kinds], width, label=q)
+    ax.set_xticks(range(len(kinds)), [f"{KIND_NAMES.get(k, k)}\n{k}" for k in kinds])
+    ax.set(title="调用延迟百分位（毫秒，墙钟）", ylabel="毫秒")
+    ax.legend()
+    _save(fig, out / CHARTS["latency"])
+
+    rows = [r for r in result["requests"]["per_owner_department"].values() if r["conditional"]]
+    fig, ax = plt.subplots(figsize=(9, max(3, 0.45 * len(rows) + 1.5)))
+    labels = [r["department"] for r in rows] or ["（无有条件共享申请）"]
+    in_time = [r["in_time"] for r in rows] or [0]
+    late = [r["answered"] - r["in_time"] for r in rows] or [0]
+    open_ = [r["conditional"] - r["answered"] for r in rows] or [0]
+    ax.barh(labels, in_time, color="tab:green", label="按期答复")
+    ax.barh(labels, late, left=in_time, color="tab:orange", label="逾期答复")
+    ax.barh(labels, open_, left=[a + b for a, b in zip(in_time, late)], color="tab:grey", label="尚未答复")
+    ax.set(title=f"各提供方部门有条件共享申请的按期答复情况（时限 {result['scenario']['answer_days']} 个工作日）",
+           xlabel="申请数")
+    ax.invert_yaxis()
+    ax.legend(fontsize=8)
+    _save(fig, out / CHARTS["requests"])
+
+
+def _save(fig, path: pathlib.Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def markdown(result: dict) -> str:
+    s, inv = result["scenario"], result["invariants"]
+    lines = [f"# Simulation report: {s['name']}", ""]
+    if s["description"]:
+        lines += [s["description"], ""]
+    lines += [f"Seed {s['seed']}, {s['sim_days']} simulated days from {s['start']} at {s['factor']:g}x "
+              f"(planned {s['planned_wall_seconds']} s of wall time); an owner answers within {s['answer_days']} "
+              f"working day{'s' if s['answer_days'] != 1 else ''}.", "",
+              f"**Invariants: {'every invariant held' if result['all_invariants_held'] else 'AN INVARIANT FAILED'}**", "",
+              "| invariant | held | figures |", "| --- | --- | --- |"]
+    conv, writes, reqs = (inv["hub_converged_after_every_fault"], inv["every_acknowledged_write_at_hub"],
+                          inv["no_request_lost_or_answered_twice"])
+    lines += [
+        f"| hub converged after every fault (digest) | {_yes(conv['held'])} | {conv['after_faults']}/{conv['faults']} "
+        f"faults, final: {'equal' if conv['final'].get('converged') else conv['final'].get('error')} |",
+        f"| every acknowledged write at the hub | {_yes(writes['held'])} | {writes['acknowledged_writes']} writes, "
+        f"{writes['found_at_hub']}/{writes['resource_codes']} resource codes at their newest version |",
+        f"| no request lost or answered twice | {_yes(reqs['held'])} | {reqs['filed']} filed, final states "
+        f"{', '.join(f'{k} {v}' for k, v in sorted(reqs['final_states'].items()))} |", ""]
+    cat = result["catalog"]
+    lines += ["## Catalog", "", f"{cat['entries']} entries of {cat['departments']} departments, "
+              f"{cat['data_items']} data items; share types "
+              + ", ".join(f"{k} {v}" for k, v in sorted(cat["share_types"].items())) + ".", ""]
+    lines += ["## Faults", "", "Convergence is timed from the moment a fault is undone until the hub's digest of every "
+              "peer equals the peer's.", "", "| fault | at | converged | wall s | simulated h | note |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {f['fault']} | {f['planned_at_time'][:16]} | {_yes(f.get('converged'))} | "
+              f"{f.get('converge_wall_seconds', '')} | {f['converge_sim_hours']} | {_note(f)} |" for f in result["faults"]]
+    lines += ["", f"![convergence]({CHARTS['convergence']})", "", f"![lag]({CHARTS['lag']})", ""]
+    lines += ["## Calls", "", "| call | ok | failed | p50 ms | p90 ms | p99 ms |", "| --- | --- | --- | --- | --- | --- |"]
+    for kind, outcomes in sorted(result["workload"]["outcomes"].items()):
+        p = result["latency_ms"].get(kind, {})
+        failed = ", ".join(f"{k} {v}" for k, v in outcomes.items() if k != "ok") or "0"
+        lines.append(f"| {kind} | {outcomes.get('ok', 0)} | {failed} | {p.get('p50', '')} | {p.get('p90', '')} | "
+                     f"{p.get('p99', '')} |")
+    lines += ["", f"{result['throughput']['acknowledged_calls']} calls acknowledged, "
+              f"{result['throughput']['per_wall_second']} a wall second.", "",
+              f"![throughput]({CHARTS['throughput']})", "", f"![latency]({CHARTS['latency']})", ""]
+    lines += ["## Requests answered in time", "", "| owner department | received | conditional | answered | in time | "
+              "median working days |", "| --- | --- | --- | --- | --- | --- |"]
+    for code, r in result["requests"]["per_owner_department"].items():
+        lines.append(f"| {r['department']} ({code}) | {r['received']} | {r['conditional']} | {r['answered']} | "
+                     f"{r['in_time']} | {'' if r['median_working_days'] is None else r['median_working_days']} |")
+    lines += ["", f"![requests]({CHARTS['requests']})", ""]
+    if result["pairs"]:
+        lines += ["## Watched pairs", "", "| consumer | owner | filed | answered | in time | simulated hours to answer |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {p['consumer_name']} | {p['owner_name']} | {p['filed']} | {p['answered']} | {p['in_time']} | "
+                  f"{', '.join(map(str, p['hours_to_answer']))} |" for p in result["pairs"]]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _note(fault: dict) -> str:
+    if "rolled_back_writes" in fault:
+        return f"{fault['rolled_back_writes']} acknowledged writes rolled back by the old backup (not required at the hub)"
+    return fault.get("error", "")
+
+
+def _yes(value) -> str:
+    return "yes" if value else "**no**"

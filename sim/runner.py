@@ -1,0 +1,205 @@
+"""A simulation run: brings the scenario's federation up through the harness, publishes the
+synthetic catalog, then plays the workload and the faults on the simulated clock while sampling
+each peer's lag at the hub, checks the invariants and writes the report."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import pathlib
+import shutil
+import tempfile
+import threading
+import time
+from concurrent import futures
+
+import grpc
+
+from harness import compose as compose_mod
+from harness.runner import Federation
+from sim import faults as faults_mod
+from sim import invariants, report, workload
+from sim.clock import Pacer, SimClock
+from sim.invariants import Books, Write
+from sim.scenario import Scenario
+
+TICK = 0.05  # wall seconds between looks at the schedule
+
+
+class Display:
+    """Progress: a rich bar over simulated time on a terminal, a plain line each 10% elsewhere."""
+
+    def __init__(self, title: str, total: float, live: bool | None = None):
+        from rich.console import Console
+
+        self.console = Console(stderr=True)
+        self.live = self.console.is_terminal if live is None else live
+        self.total, self.next_mark, self.title = total, 10, title
+        self.bar = None
+        self.lock = threading.Lock()
+        if self.live:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                TimeElapsedColumn(), console=self.console)
+            self.task = self.bar.add_task(title, total=total)
+            self.bar.start()
+
+    def note(self, line: str) -> None:
+        with self.lock:
+            self.console.print(line) if self.live else print(line, flush=True)
+
+    def update(self, sim_seconds: float, text: str) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=min(sim_seconds, self.total), description=f"{self.title} {text}")
+            return
+        percent = int(sim_seconds * 100 / self.total)
+        if percent >= self.next_mark:
+            self.next_mark = (percent // 10 + 1) * 10
+            self.note(f"{self.title}: {min(percent, 100)}% {text}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+class Run:
+    def __init__(self, scenario: Scenario, out: pathlib.Path, state: pathlib.Path, display: Display | None = None):
+        self.scenario, self.out, self.state = scenario, out, state
+        self.clock = SimClock(scenario.start, scenario.factor, scenario.calendar)
+        self.display = display or Display(scenario.name, scenario.duration)
+        self.books, self.metrics = Books(), workload.Metrics()
+        self.lag: list[dict] = []
+        self.queue: list = []
+        self.queue_lock = threading.Lock()
+        self.counter = itertools.count()
+        self.stop = threading.Event()
+        self.pacer: Pacer | None = None
+        self.timings: dict[str, float] = {}
+
+    def now(self) -> float:
+        return self.pacer.now() if self.pacer else 0.0
+
+    def schedule(self, event: workload.Event) -> None:
+        with self.queue_lock:
+            heapq.heappush(self.queue, (event.at, next(self.counter), event))
+
+    # -- the phases ------------------------------------------------------------------------------
+
+    def execute(self) -> dict:
+        compose = compose_mod.load(self.scenario.compose)
+        began = time.monotonic()
+        self.display.note(f"{self.scenario.name}: starting {compose.name} ({len(compose.all)} nodes) in {self.state}")
+        fed = Federation.up(self.scenario.compose, self.state)
+        try:
+            self.timings["up_seconds"] = round(time.monotonic() - began, 1)
+            known = workload.Catalog(self.scenario, compose)
+            self._seed(fed, known)
+            events = workload.plan(self.scenario, known)
+            for event in events:
+                self.schedule(event)
+            self._play(fed, known)
+            self.display.close()
+            self.display.note(f"{self.scenario.name}: checking invariants")
+            checks = self._check(fed)
+            result = report.build(self.scenario, self.clock, self, checks, known, len(events))
+            report.write(result, self.lag, self.out)
+            return result
+        finally:
+            self.display.close()
+            fed.down(purge=False)
+
+    def _seed(self, fed: Federation, known: workload.Catalog) -> None:
+        began = time.monotonic()
+        for node_id, entries in known.by_node().items():
+            fed.publish(node_id, entries)
+            for entry in entries:  # a new federation: every seeded entry is created at version 1
+                self.books.acknowledged(Write(entry.resource_code, 1, False, node_id, 0.0))
+        fed.wait_converged(timeout=self.scenario.converge_timeout)
+        self.timings["seed_seconds"] = round(time.monotonic() - began, 1)
+        self.display.note(f"{self.scenario.name}: {len(known.entries)} entries published and at the hub "
+                          f"in {self.timings['seed_seconds']} s")
+
+    def _play(self, fed: Federation, known: workload.Catalog) -> None:
+        injector = faults_mod.Injector(fed, self.books, self.now, self.state / "backups", self.scenario.converge_timeout)
+        self.injector = injector
+        steps = faults_mod.actions(self.scenario.faults)
+        self.pacer = Pacer(self.clock, wait=self.stop.wait)
+        worker = workload.Worker(fed, self.scenario, self.clock, known, self.books, self.metrics, self.now,
+                                 self.schedule)
+        pool = futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="sim-call")
+        fault_thread = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-fault")
+        sampler = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-lag")
+        sampling: futures.Future | None = None
+        next_sample, active = 0.0, []
+        end = self.scenario.duration
+        began = time.monotonic()
+        while True:
+            now = self.now()
+            if now >= end:
+                break
+            while steps and steps[0][0] <= now:
+                at, step, fault = steps.pop(0)
+                fault_thread.submit(self._step, injector, step, fault, active)
+            with self.queue_lock:
+                due = []
+                while self.queue and self.queue[0][0] <= now:
+                    due.append(heapq.heappop(self.queue)[2])
+            for event in due:
+                pool.submit(worker.run, event)
+            if now >= next_sample and (sampling is None or sampling.done()):
+                sampling = sampler.submit(self._sample, fed, now)
+                next_sample = now + self.scenario.sample_every
+            self.display.update(now, f"{self.clock.at(now):%Y-%m-%d %H:%M} writes {len(self.books.writes)} "
+                                     f"requests {len(self.books.requests)}" + (f" [{', '.join(active)}]" if active else ""))
+            self.stop.wait(TICK)
+        self.display.update(end, "done")
+        self.timings["play_wall_seconds"] = round(time.monotonic() - began, 1)
+        for step in steps:  # a step the clock never reached (none, for a valid scenario)
+            fault_thread.submit(self._step, injector, step[1], step[2], active)
+        pool.shutdown(wait=True)
+        fault_thread.shutdown(wait=True)
+        sampler.shutdown(wait=True)
+        with self.queue_lock:
+            self.unplayed = [e for _, _, e in self.queue]
+
+    def _step(self, injector, step: str, fault, active: list) -> None:
+        name = faults_mod.label(fault)
+        self.display.note(f"{self.clock.at(self.now()):%Y-%m-%d %H:%M} fault {step}: {name}")
+        if step == "begin":
+            active.append(name)
+        elif step == "end" and name in active:
+            active.remove(name)
+        injector.apply(step, fault)
+
+    def _sample(self, fed: Federation, at: float) -> None:
+        try:
+            status = fed.status(fed.hub_id, timeout=2.0)
+            self.lag.append({"at": at, "peers": {p.node_id: {"behind": p.behind, "since_success": p.seconds_since_success,
+                                                            "state": p.state} for p in status.peers}})
+        except grpc.RpcError as exc:
+            self.lag.append({"at": at, "peers": {}, "error": exc.code().name})
+
+    def _check(self, fed: Federation) -> dict:
+        faults = list(self.injector.records.values())
+        return {
+            "hub_converged_after_every_fault": invariants.check_convergence(fed, faults, self.scenario.converge_timeout),
+            "every_acknowledged_write_at_hub": invariants.check_writes(fed, self.books),
+            "no_request_lost_or_answered_twice": invariants.check_requests(fed, self.books,
+                                                                          self.scenario.converge_timeout),
+        }
+
+
+def run(scenario: Scenario, out: str | pathlib.Path, state: str | pathlib.Path | None = None,
+        display: Display | None = None) -> dict:
+    """Runs the scenario and writes its report to `out`; the federation's files go to `state`
+    (a temporary directory, removed afterwards, when none is given). Returns the report."""
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    temporary = state is None
+    state_dir = pathlib.Path(tempfile.mkdtemp(prefix="cascade-sim-") if temporary else state)
+    try:
+        return Run(scenario, out, state_dir, display).execute()
+    finally:
+        if temporary:
+            shutil.rmtree(state_dir, ignore_errors=True)

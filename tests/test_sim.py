@@ -1,0 +1,165 @@
+"""The simulator: scenarios validated with errors naming file, key and rule; the simulated clock
+and working days; the seeded catalog generator; and the smoke scenario end to end."""
+
+from __future__ import annotations
+
+import collections
+import json
+from datetime import datetime
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from node.catalog.rules import validate_entry
+from node.errors import ConfigError
+from node.sharing.calendar import CHINA, Calendar
+from sim import catalog, scenario as scenario_mod, workload
+from sim.clock import SimClock
+from sim.scenario import CatalogSpec
+
+SMOKE = ROOT / "scenarios" / "smoke.yaml"
+
+
+def smoke_data() -> dict:
+    return yaml.safe_load(SMOKE.read_text())
+
+
+def parse(data: dict):
+    return scenario_mod.parse(data, "s.yaml", base_dir=SMOKE.parent)
+
+
+# -- scenarios ---------------------------------------------------------------------------------
+
+def test_smoke_scenario_loads():
+    s = scenario_mod.load(SMOKE)
+    assert s.name == "smoke" and s.duration == 10 * 86400 and s.factor == 21600
+    assert 30 <= s.wall_seconds <= 60
+    assert [f.kind for f in s.faults] == ["partition", "kill", "delay"]
+    assert s.faults[0].at == 2 * 86400 and s.faults[0].lasts == 36 * 3600
+    assert s.catalog.share_types == (("unconditional", 45.0), ("conditional", 45.0), ("not_shared", 10.0))
+    assert s.calendar.answer_days == 5
+
+
+@pytest.mark.parametrize("change, key, rule", [
+    (lambda d: d.update(colour="red"), "colour", "unknown key"),
+    (lambda d: d.pop("compose"), "compose", "is required"),
+    (lambda d: d.update(compose="nowhere.yaml"), "compose", "no such file"),
+    (lambda d: d["clock"].update(duration="ten days"), "clock.duration", "must be a duration"),
+    (lambda d: d["clock"].update(factor=0), "clock.factor", "must be a number"),
+    (lambda d: d["catalog"].update(share_types={"sometimes": 1}), "catalog.share_types", "'sometimes' is not one of"),
+    (lambda d: d["catalog"].update(data_items=[5, 2]), "catalog.data_items", "min <= max"),
+    (lambda d: d["workload"].update(requests=-1), "workload.requests", "must be an integer"),
+    (lambda d: d["workload"].update(pairs=[{"consumer": "999999999", "owner": "130000001"}]),
+     "workload.pairs[0].consumer", "must be one of"),
+    (lambda d: d["faults"][1].update(node="atlantis"), "faults[1].node", "must be one of"),
+    (lambda d: d["faults"][0].update(kind="flood"), "faults[0].kind", "must be one of"),
+    (lambda d: d["faults"][0].update(at="11d"), "faults[0].at", "before the end of the run"),
+    (lambda d: d["faults"][1].update({"for": "6d"}), "faults[1].for", "end before the end of the run"),
+    (lambda d: d["faults"][0].update(delay_ms=5), "faults[0].delay_ms", "only a delay fault"),
+    (lambda d: d["faults"].append({"at": "1d", "kind": "restore_backup", "node": "national", "backup_age": "1h"}),
+     "faults[3].node", "not the hub"),
+])
+def test_a_bad_scenario_is_refused_naming_file_key_and_rule(change, key, rule):
+    data = smoke_data()
+    change(data)
+    with pytest.raises(ConfigError) as caught:
+        parse(data)
+    assert caught.value.file == "s.yaml" and caught.value.key == key
+    assert rule in str(caught.value) and str(caught.value).startswith(f"s.yaml: {key}: ")
+
+
+# -- the clock ---------------------------------------------------------------------------------
+
+def test_clock_maps_simulated_and_wall_time():
+    clock = SimClock(datetime(2026, 3, 2, 9, tzinfo=CHINA), factor=86400)  # a simulated day a wall second
+    assert clock.wall(3 * 86400) == 3 and clock.sim(0.5) == 43200
+    assert clock.at(86400 * 1.5) == datetime(2026, 3, 3, 21, tzinfo=CHINA)
+    assert clock.offset(clock.at(12345)) == 12345
+
+
+def test_working_days_skip_weekends_and_holidays():
+    friday = datetime(2026, 3, 6, 9, tzinfo=CHINA)
+    clock = SimClock(friday, factor=1000, calendar=Calendar(answer_days=1, holidays=frozenset({
+        datetime(2026, 3, 9).date()})))
+    # one working day after Friday morning: Monday is a holiday, so Tuesday
+    assert clock.at(clock.add_working_days(0, 1)).date().isoformat() == "2026-03-10"
+    assert clock.at(clock.add_working_days(0, 0.5)) == datetime(2026, 3, 6, 21, tzinfo=CHINA)
+    assert clock.working_days_between(0, 4 * 86400) == 1  # Sat, Sun, the holiday, then Tuesday
+    assert clock.in_time(0, clock.offset(datetime(2026, 3, 10, 17, tzinfo=CHINA)))
+    assert not clock.in_time(0, clock.offset(datetime(2026, 3, 11, 9, tzinfo=CHINA)))
+
+
+# -- the generator -----------------------------------------------------------------------------
+
+SPEC = CatalogSpec(entries_per_department=2000)
+
+
+def test_same_seed_same_entries_in_any_order():
+    departments = catalog.synthetic_departments(4)
+    first = list(catalog.catalog(departments, SPEC, seed=3))
+    again = list(catalog.catalog(reversed(departments), SPEC, seed=3))
+    assert sorted(first, key=lambda e: e.resource_code) == sorted(again, key=lambda e: e.resource_code)
+    assert first != list(catalog.catalog(departments, SPEC, seed=4))
+    assert len({e.resource_code for e in first}) == len(first) == 8000
+
+
+def test_generated_entries_are_valid_and_follow_the_mix():
+    spec = CatalogSpec(entries_per_department=6000, data_items=(3, 5),
+                       share_types=(("unconditional", 60), ("conditional", 30), ("not_shared", 10)))
+    entries = list(catalog.department_entries("130000099", "河北省文化和旅游厅", spec, seed=1))
+    for entry in entries[:500]:
+        validate_entry(entry)
+    share = collections.Counter(e.share_type for e in entries)
+    assert abs(share["unconditional"] / 6000 - 0.6) < 0.03 and abs(share["not_shared"] / 6000 - 0.1) < 0.02
+    assert all(3 <= len(e.data_items) <= 5 for e in entries)
+    assert len({e.update_cycle for e in entries}) == 8
+    assert any("（" in e.name for e in entries) and all(e.region_code == "130000" for e in entries)
+
+
+def test_a_kind_of_department_leans_its_own_way():
+    police = collections.Counter(e.share_type for e in catalog.department_entries("130000001", "河北省公安厅", SPEC))
+    data = collections.Counter(e.share_type for e in catalog.department_entries("130000008", "河北省政务服务和数据管理局", SPEC))
+    assert police["not_shared"] > 2 * data["not_shared"] and data["unconditional"] > police["unconditional"]
+    cycles = collections.Counter(e.update_cycle for e in catalog.department_entries("130000001", "河北省公安厅", SPEC))
+    assert cycles.most_common(1)[0][0] == "realtime"
+
+
+def test_the_workload_plan_is_deterministic():
+    from harness import compose
+    s = scenario_mod.load(SMOKE)
+    known = workload.Catalog(s, compose.load(s.compose))
+    first, again = workload.plan(s, known), workload.plan(s, workload.Catalog(s, compose.load(s.compose)))
+    assert first == again
+    kinds = collections.Counter(e.kind for e in first)
+    assert kinds == {"publish": 30, "update": 15, "withdraw": 6, "request": 30, "search": 40}
+    assert all(0 < e.at < s.duration for e in first)
+
+
+# -- end to end --------------------------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_smoke_scenario_runs_and_every_invariant_holds(tmp_path):
+    from click.testing import CliRunner
+
+    from node.cli import main
+
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["sim", "run", str(SMOKE), "--out", str(out), "--state", str(tmp_path / "fed")])
+    assert result.exit_code == 0, result.output
+    assert "every invariant held" in result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["all_invariants_held"] and all(c["held"] for c in report["invariants"].values())
+    assert report["invariants"]["hub_converged_after_every_fault"]["after_faults"] == 3
+    assert report["invariants"]["no_request_lost_or_answered_twice"]["filed"] > 10
+    assert report["lag"]["samples"] > 50 and report["latency_ms"]["search"]["count"] == 40
+    for chart in ("lag.png", "convergence.png", "throughput.png", "latency.png", "requests_in_time.png"):
+        assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "every invariant held" in (out / "report.md").read_text()
+
+
+def test_charts_find_a_cjk_font():
+    from sim import report
+
+    assert report.cjk_font() in report.CJK_FONTS  # fonts-noto-cjk, as .ci/run installs it
