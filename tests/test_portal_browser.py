@@ -156,7 +156,7 @@ def test_the_dashboard_shows_a_partitioned_province_go_stale_and_recover(federat
     address = subprocess.run(cli + ["address", "portal", "--state", str(fed.dir)], capture_output=True, text=True)
     assert address.stdout.strip() == fed.portal_url()
     ps = subprocess.run(cli + ["ps", "--state", str(fed.dir)], capture_output=True, text=True).stdout
-    assert re.search(r"^portal\s+portal\s+http://127\.0\.0\.1:\d+/\s+serving", ps, re.M), ps
+    assert re.search(r"^portal\s+portal\s+http://127\.0\.0\.1:\d+/\s+-\s+serving", ps, re.M), ps
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     page.goto(fed.portal_url() + "dashboard")
