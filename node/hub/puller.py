@@ -53,7 +53,10 @@ class Puller:
     def _pull(self, peer: Peer) -> PullResult:
         stub = cascade_pb2_grpc.CascadeStub(self.channels.get(peer))
         result = PullResult()
-        if (self.store.peer(peer.id) or {}).get("resync_after") is not None:
+        state = self.store.peer(peer.id) or {}
+        # An unfinished resync resumes; a cursor that names no epoch while the hub holds entries of
+        # the peer (its cursor row lost or never written) cannot say what the hub has seen: resync.
+        if state.get("resync_after") is not None or (not state.get("epoch") and self.store.count_entries(peer.id)[0]):
             result.add(self.resync(peer, stub))
         try:
             result.add(self._stream_changes(peer, stub))
