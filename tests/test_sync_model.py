@@ -111,10 +111,10 @@ class CascadeModel(RuleBasedStateMachine):
             _, finished = hub.sync_now(peer, wait=True, timeout=30)
             return finished, next(s for s in hub.peer_states() if s.node_id == peer)
 
-        # Settled means the hub's cursor stands at the peer's own epoch and head, after a pull that
-        # finished without failing: a pull still running when sync_now's wait ended proves nothing.
+        # Settled means the hub's cursor stands at the peer's own epoch and head with no failure:
+        # "no failure" alone was not enough (a pull still running when sync_now's wait ended).
         wait_until(pulled, 60, f"a successful pull of {peer} up to its head",
-                   until=lambda seen: seen[0] and seen[1].failures == 0
+                   until=lambda seen: seen[1].failures == 0
                    and (seen[1].cursor.epoch, seen[1].cursor.seq) == (source.epoch, source.head_seq()))
 
     # -- the property --------------------------------------------------------------------
