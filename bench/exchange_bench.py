@@ -21,6 +21,7 @@ import yaml
 
 from common import Timer, report, scratch
 
+from harness.processes import resident_kib
 from harness.runner import Federation
 from node.catalog.rules import DataItem, Entry
 from node.exchange.client import fetch_to_file
@@ -42,14 +43,6 @@ COMPOSE = {
 }
 
 
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 class MemoryWatch:
     """Samples the RSS of each node process while a fetch runs, keyed by the rows received so far."""
 
@@ -61,7 +54,7 @@ class MemoryWatch:
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def __enter__(self):
-        self.before = {name: rss_kib(pid) for name, pid in self.pids.items()}
+        self.before = {name: resident_kib(pid) for name, pid in self.pids.items()}
         self._thread.start()
         return self
 
@@ -71,7 +64,7 @@ class MemoryWatch:
 
     def _loop(self) -> None:
         while not self._stop.wait(0.1):
-            self.samples.append((self.rows, {name: rss_kib(pid) for name, pid in self.pids.items()}))
+            self.samples.append((self.rows, {name: resident_kib(pid) for name, pid in self.pids.items()}))
 
     def at_quarters(self, total: int) -> dict[str, list[int]]:
         """Each node's RSS (KiB) when a quarter, a half, three quarters and all of the rows had arrived."""

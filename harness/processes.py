@@ -36,6 +36,18 @@ def alive(pid: int | None) -> bool:
         return status.exists() and status.read_text().split(") ", 1)[1][:1] != "Z"
 
 
+def resident_kib(pid: int | None) -> int:
+    """The process's resident memory (VmRSS) in KiB; 0 when it is not running."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, TypeError):
+        pass
+    return 0
+
+
 def wait_file(path: pathlib.Path, timeout: float, proc: subprocess.Popen | None = None) -> str:
     deadline = time.monotonic() + timeout
     while not path.exists():

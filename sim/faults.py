@@ -23,7 +23,7 @@ def actions(faults: tuple[Fault, ...]) -> list[tuple[float, str, Fault]]:
 
 def label(fault: Fault) -> str:
     extra = f" {fault.delay_ms} ms" if fault.kind == "delay" else ""
-    return f"{fault.kind} {fault.node}{extra}"
+    return f"{fault.kind} {', '.join(fault.nodes)}{extra}"
 
 
 class Injector:
@@ -36,23 +36,26 @@ class Injector:
         self.records: dict[int, dict] = {}
 
     def record(self, fault: Fault) -> dict:
-        return self.records.setdefault(id(fault), {"fault": label(fault), "kind": fault.kind, "node": fault.node,
-                                                   "planned_at": fault.at})
+        return self.records.setdefault(id(fault), {"fault": label(fault), "kind": fault.kind,
+                                                   "nodes": list(fault.nodes), "planned_at": fault.at})
 
     def apply(self, step: str, fault: Fault) -> None:
         rec = self.record(fault)
-        node = fault.node
         try:
             if step == "backup":
                 self._backup(fault, rec)
                 return
             if step == "begin":
                 rec["began"] = self.now()
-                {"kill": self.fed.kill, "pause": self.fed.pause, "partition": self.fed.partition,
-                 "delay": lambda n: self.fed.delay(n, fault.delay_ms)}[fault.kind](node)
+                act = {"kill": self.fed.kill, "pause": self.fed.pause, "partition": self.fed.partition,
+                       "delay": lambda n: self.fed.delay(n, fault.delay_ms)}[fault.kind]
+                for node in fault.nodes:
+                    act(node)
                 return
             if step == "end":
-                {"kill": self.fed.start, "pause": self.fed.resume}.get(fault.kind, self.fed.heal)(node)
+                undo = {"kill": self.fed.start, "pause": self.fed.resume}.get(fault.kind, self.fed.heal)
+                for node in fault.nodes:
+                    undo(node)
             elif step == "restore":
                 rec["began"] = self.now()
                 self._restore(fault, rec)
@@ -76,10 +79,11 @@ class Injector:
     def _backup(self, fault: Fault, rec: dict) -> None:
         from node.store import backup  # the node's own backup, safe while it runs
 
-        path = self.backups / f"{fault.node}-{int(fault.at)}.db"
+        (node,) = fault.nodes
+        path = self.backups / f"{node}-{int(fault.at)}.db"
         path.parent.mkdir(parents=True, exist_ok=True)
         rec["backup_at"] = self.now()
-        backup(self.fed.node(fault.node)["database"], str(path))
+        backup(self.fed.node(node)["database"], str(path))
         rec["backup"] = str(path)
 
     def _restore(self, fault: Fault, rec: dict) -> None:
@@ -87,7 +91,8 @@ class Injector:
 
         if "backup" not in rec:
             raise HarnessError("no backup was taken")
-        self.fed.stop(fault.node)
-        restore(rec["backup"], self.fed.node(fault.node)["database"])
-        rec["rolled_back_writes"] = self.books.roll_back(fault.node, rec["backup_at"])
-        self.fed.start(fault.node)
+        (node,) = fault.nodes
+        self.fed.stop(node)
+        restore(rec["backup"], self.fed.node(node)["database"])
+        rec["rolled_back_writes"] = self.books.roll_back(node, rec["backup_at"])
+        self.fed.start(node)

@@ -45,6 +45,15 @@ class Books:
         self.writes: list[Write] = []
         self.requests: dict[str, Filed] = {}
         self.rolled_back: set[tuple[str, int]] = set()
+        self.seeded: dict[str, list[int]] = {}  # node -> [entries sent in bulk, acknowledged]
+
+    def bulk(self, node: str, sent: int, acknowledged: int) -> None:
+        """A bulk publish of the seeded catalog: too many entries to keep one by one; the hub's
+        digest of the node (the convergence check) covers their codes and versions."""
+        with self.lock:
+            counts = self.seeded.setdefault(node, [0, 0])
+            counts[0] += sent
+            counts[1] += acknowledged
 
     def acknowledged(self, write: Write) -> None:
         with self.lock:
@@ -66,8 +75,10 @@ class Books:
 
 
 def check_writes(fed, books: Books) -> dict:
-    """Every acknowledged write is at the hub: for each resource code, the hub holds the newest
-    acknowledged version or a later one (and at that version the same tombstone flag)."""
+    """Every acknowledged write is at the hub: for each resource code in the ledger, the hub holds
+    the newest acknowledged version or a later one (and at that version the same tombstone flag);
+    every node acknowledged its whole seeded catalog (the hub's digest of each node, checked for
+    convergence, then covers those codes and versions)."""
     newest: dict[str, Write] = {}
     for write in books.writes:
         if (write.resource_code, write.version) in books.rolled_back:
@@ -85,9 +96,12 @@ def check_writes(fed, books: Books) -> dict:
         if held.version < write.version or (held.version == write.version and held.withdrawn != write.withdrawn):
             missing.append({"resource_code": code, "version": write.version, "at_hub": held.version,
                             "withdrawn": held.withdrawn})
-    return {"held": not missing, "acknowledged_writes": len(books.writes),
+    short = {node: counts for node, counts in books.seeded.items() if counts[0] != counts[1]}
+    return {"held": not missing and not short, "acknowledged_writes": len(books.writes),
             "rolled_back_by_restore": len(books.rolled_back), "resource_codes": len(newest),
-            "found_at_hub": len(newest) - len(missing), "missing": missing[:50]}
+            "found_at_hub": len(newest) - len(missing), "missing": missing[:50],
+            "seeded_in_bulk": sum(c[0] for c in books.seeded.values()),
+            "bulk_not_acknowledged": short}
 
 
 def _copy(fed, node: str, department: str, request_id: str):

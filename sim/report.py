@@ -12,7 +12,7 @@ import statistics
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei")
 CHARTS = {"lag": "lag.png", "convergence": "convergence.png", "throughput": "throughput.png",
-          "latency": "latency.png", "requests": "requests_in_time.png"}
+          "latency": "latency.png", "requests": "requests_in_time.png", "memory": "memory.png"}
 KIND_NAMES = {"publish": "发布", "update": "更新", "withdraw": "撤销", "request": "共享申请", "decide": "审批答复",
               "search": "检索"}
 
@@ -35,7 +35,8 @@ def build(scenario, clock, run, checks: dict, known, planned: int) -> dict:
         "scenario": {"name": scenario.name, "description": scenario.description, "source": scenario.source,
                      "compose": scenario.compose, "seed": scenario.seed, "start": scenario.start.isoformat(),
                      "factor": scenario.factor, "sim_days": round(scenario.duration / day, 2),
-                     "planned_wall_seconds": round(scenario.wall_seconds, 1), "answer_days": scenario.calendar.answer_days},
+                     "planned_wall_seconds": round(scenario.wall_seconds, 1), "answer_days": scenario.calendar.answer_days,
+                     "hub": run.hub_id},
         "timings": run.timings,
         "catalog": _catalog(known),
         "workload": {"planned_events": planned, "outcomes": {k: dict(v) for k, v in metrics.outcomes.items()},
@@ -46,6 +47,7 @@ def build(scenario, clock, run, checks: dict, known, planned: int) -> dict:
                        "per_wall_second": round(len(metrics.done) / max(run.timings.get("play_wall_seconds", 1), 0.1), 2)},
         "lag": {"samples": len(run.lag), "max_behind": dict(lag_max),
                 "hub_unreachable_samples": sum(1 for s in run.lag if "error" in s)},
+        "memory_mib": _memory(run.lag, run.hub_id),
         "faults": faults,
         "requests": _requests(clock, books, known),
         "pairs": _pairs(scenario, clock, books, known),
@@ -54,13 +56,23 @@ def build(scenario, clock, run, checks: dict, known, planned: int) -> dict:
     }
 
 
+def _memory(lag: list[dict], hub: str) -> dict:
+    """Peak resident memory of the hub and of the largest other node over the run's samples."""
+    peaks: dict[str, float] = collections.defaultdict(float)
+    for sample in lag:
+        for node, mib in sample.get("rss_mib", {}).items():
+            peaks[node] = max(peaks[node], mib)
+    others = {n: v for n, v in peaks.items() if n != hub}
+    top = max(others, key=others.get) if others else ""
+    return {"hub_peak": peaks.get(hub, 0.0), "largest_other": top, "largest_other_peak": others.get(top, 0.0),
+            "peaks": dict(peaks)}
+
+
 def _catalog(known) -> dict:
-    entries = list(known.entries.values())
-    return {"entries": len(entries), "departments": len(known.departments),
-            "data_items": sum(len(e.data_items) for e in entries),
-            "share_types": dict(collections.Counter(e.share_type for e in entries)),
-            "update_cycles": dict(collections.Counter(e.update_cycle for e in entries)),
-            "per_node": dict(collections.Counter(known.node_of[c] for c in known.entries))}
+    """The seeded catalog, as tallied while it was published."""
+    t = known.tally
+    return {"entries": t.entries, "departments": len(known.departments), "data_items": t.data_items,
+            "share_types": dict(t.share_types), "update_cycles": dict(t.update_cycles), "per_node": dict(t.per_node)}
 
 
 def _requests(clock, books, known) -> dict:
@@ -181,6 +193,17 @@ def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
     ax.legend()
     _save(fig, out / CHARTS["latency"])
 
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    hub = result["scenario"]["hub"]
+    for node, label in ((hub, f"国家平台 {hub}"), (result["memory_mib"]["largest_other"], "其他节点中最大者")):
+        points = [(s["at"] / day, s["rss_mib"][node]) for s in lag if s.get("rss_mib", {}).get(node)]
+        if node and points:
+            ax.plot([x for x, _ in points], [y for _, y in points], label=f"{label} ({node})" if node != hub else label)
+    ax.set(title="节点进程常驻内存（RSS）", xlabel="模拟时间（天）", ylabel="MiB")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    _save(fig, out / CHARTS["memory"])
+
     rows = [r for r in result["requests"]["per_owner_department"].values() if r["conditional"]]
     fig, ax = plt.subplots(figsize=(9, max(3, 0.45 * len(rows) + 1.5)))
     labels = [r["department"] for r in rows] or ["（无有条件共享申请）"]
@@ -224,10 +247,16 @@ def markdown(result: dict) -> str:
         f"{writes['found_at_hub']}/{writes['resource_codes']} resource codes at their newest version |",
         f"| no request lost or answered twice | {_yes(reqs['held'])} | {reqs['filed']} filed, final states "
         f"{', '.join(f'{k} {v}' for k, v in sorted(reqs['final_states'].items()))} |", ""]
-    cat = result["catalog"]
-    lines += ["## Catalog", "", f"{cat['entries']} entries of {cat['departments']} departments, "
-              f"{cat['data_items']} data items; share types "
-              + ", ".join(f"{k} {v}" for k, v in sorted(cat["share_types"].items())) + ".", ""]
+    cat, t, mem = result["catalog"], result["timings"], result["memory_mib"]
+    lines += ["## Catalog", "", f"{cat['entries']:,} entries of {cat['departments']} departments, "
+              f"{cat['data_items']:,} data items; share types "
+              + ", ".join(f"{k} {v:,}" for k, v in sorted(cat["share_types"].items())) + ".", "",
+              f"The federation came up in {t.get('up_seconds')} s; the seeded catalog was published at the nodes in "
+              f"{t.get('publish_seconds')} s and the hub held all of it (digest equal for every peer) "
+              f"{t.get('seed_seconds')} s after publishing began. The workload then ran for "
+              f"{t.get('play_wall_seconds')} s of wall time.", "",
+              f"Peak resident memory: the hub {mem['hub_peak']} MiB; the largest other node "
+              f"({mem['largest_other']}) {mem['largest_other_peak']} MiB.", "", f"![memory]({CHARTS['memory']})", ""]
     lines += ["## Faults", "", "Convergence is timed from the moment a fault is undone until the hub's digest of every "
               "peer equals the peer's.", "", "| fault | at | converged | wall s | simulated h | note |",
               "| --- | --- | --- | --- | --- | --- |"]

@@ -16,6 +16,7 @@ from concurrent import futures
 import grpc
 
 from harness import compose as compose_mod
+from harness.processes import resident_kib
 from harness.runner import Federation
 from sim import faults as faults_mod
 from sim import invariants, report, workload
@@ -76,6 +77,7 @@ class Run:
         self.stop = threading.Event()
         self.pacer: Pacer | None = None
         self.timings: dict[str, float] = {}
+        self.hub_id = ""
 
     def now(self) -> float:
         return self.pacer.now() if self.pacer else 0.0
@@ -91,6 +93,7 @@ class Run:
         began = time.monotonic()
         self.display.note(f"{self.scenario.name}: starting {compose.name} ({len(compose.all)} nodes) in {self.state}")
         fed = Federation.up(self.scenario.compose, self.state)
+        self.hub_id = fed.hub_id
         try:
             self.timings["up_seconds"] = round(time.monotonic() - began, 1)
             known = workload.Catalog(self.scenario, compose)
@@ -110,15 +113,28 @@ class Run:
             fed.down(purge=False)
 
     def _seed(self, fed: Federation, known: workload.Catalog) -> None:
+        """Publishes every node's seeded catalog (four nodes at a time, each department's in bulk
+        with its own token), then waits for the hub to take it all in."""
         began = time.monotonic()
-        for node_id, entries in known.by_node().items():
-            fed.publish(node_id, entries)
-            for entry in entries:  # a new federation: every seeded entry is created at version 1
+        total = sum(known.seeded.values())
+
+        def publish(node_id: str) -> None:
+            for chunk in known.seed_chunks(node_id):
+                self.books.bulk(node_id, len(chunk), fed.publish(node_id, chunk, timeout=self.scenario.seed_timeout))
+                known.tally.add(node_id, chunk)
+            for entry in (e for c, e in known.entries.items() if known.node_of[c] == node_id):
+                # a new federation: every seeded entry is created at version 1
                 self.books.acknowledged(Write(entry.resource_code, 1, False, node_id, 0.0))
-        fed.wait_converged(timeout=self.scenario.converge_timeout)
+            self.display.note(f"{self.scenario.name}: {node_id} published {known.tally.per_node[node_id]:,} entries "
+                              f"({known.tally.entries:,}/{total:,} in {time.monotonic() - began:.0f} s)")
+
+        with futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="sim-seed") as pool:
+            list(pool.map(publish, known.nodes()))
+        self.timings["publish_seconds"] = round(time.monotonic() - began, 1)
+        fed.wait_converged(timeout=self.scenario.seed_timeout, poll=1.0)
         self.timings["seed_seconds"] = round(time.monotonic() - began, 1)
-        self.display.note(f"{self.scenario.name}: {len(known.entries)} entries published and at the hub "
-                          f"in {self.timings['seed_seconds']} s")
+        self.display.note(f"{self.scenario.name}: {total:,} entries published in {self.timings['publish_seconds']} s "
+                          f"and at the hub in {self.timings['seed_seconds']} s")
 
     def _play(self, fed: Federation, known: workload.Catalog) -> None:
         injector = faults_mod.Injector(fed, self.books, self.now, self.state / "backups", self.scenario.converge_timeout)
@@ -173,12 +189,14 @@ class Run:
         injector.apply(step, fault)
 
     def _sample(self, fed: Federation, at: float) -> None:
+        rss = {node_id: round(resident_kib(node.get("pid")) / 1024, 1) for node_id, node in list(fed.state["nodes"].items())}
         try:
             status = fed.status(fed.hub_id, timeout=2.0)
-            self.lag.append({"at": at, "peers": {p.node_id: {"behind": p.behind, "since_success": p.seconds_since_success,
-                                                            "state": p.state} for p in status.peers}})
+            self.lag.append({"at": at, "rss_mib": rss,
+                             "peers": {p.node_id: {"behind": p.behind, "since_success": p.seconds_since_success,
+                                                   "state": p.state} for p in status.peers}})
         except grpc.RpcError as exc:
-            self.lag.append({"at": at, "peers": {}, "error": exc.code().name})
+            self.lag.append({"at": at, "rss_mib": rss, "peers": {}, "error": exc.code().name})
 
     def _check(self, fed: Federation) -> dict:
         faults = list(self.injector.records.values())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import random
 import re
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ import yaml
 
 from harness import compose as compose_mod
 from node.config import Reader, is_choice, is_number, is_text
+from node.config_rules import is_boolean, is_list
 from node.errors import ConfigError
 from node.sharing.calendar import CHINA, Calendar
 
@@ -75,11 +77,47 @@ class Workload:
 
 @dataclasses.dataclass(frozen=True)
 class Fault:
+    """One fault over one or more nodes at once (five provinces cut off together are one fault:
+    the hub's convergence is timed once all of them are back)."""
+
     at: float  # simulated seconds after the start
     kind: str
-    node: str
+    nodes: tuple[str, ...]
     lasts: float  # simulated seconds until it is undone (restore_backup: how old the backup is)
     delay_ms: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Chaos:
+    """Random faults drawn from the scenario's seed: `count` of them between `start` and `end`,
+    one after another (each in its own slot of the span, so that the hub's convergence after
+    each can be timed), each of a random kind on 1..max_nodes random nodes, lasting between
+    `shortest` and `longest`."""
+
+    start: float
+    end: float
+    count: int
+    kinds: tuple[str, ...]
+    shortest: float
+    longest: float
+    max_nodes: int = 1
+    hub: bool = False  # may the hub be killed or paused too
+
+    def faults(self, seed: int, nodes: list[str], hub: str) -> tuple[Fault, ...]:
+        rng = random.Random(f"{seed}:chaos")
+        slot = (self.end - self.start) / self.count
+        out = []
+        for i in range(self.count):
+            kind = rng.choice(self.kinds)
+            lasts = min(rng.uniform(self.shortest, self.longest), slot * 0.6)
+            at = self.start + i * slot + rng.uniform(0, slot * 0.4 - 1)
+            if self.hub and kind in ("kill", "pause") and rng.random() < 0.2:
+                chosen = (hub,)
+            else:
+                chosen = tuple(sorted(rng.sample(nodes, rng.randint(1, min(self.max_nodes, len(nodes))))))
+            out.append(Fault(at=round(at), kind=kind, nodes=chosen, lasts=round(lasts),
+                             delay_ms=rng.choice((200, 500, 1500)) if kind == "delay" else 0))
+        return tuple(out)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +136,7 @@ class Scenario:
     workload: Workload
     faults: tuple[Fault, ...]
     converge_timeout: float = 60.0  # wall seconds the hub may take to converge after a fault
+    seed_timeout: float = 60.0  # wall seconds the hub may take to take in the seeded catalog
     description: str = ""
 
     def catalog_for(self, node_id: str) -> CatalogSpec:
@@ -158,7 +197,7 @@ def load(path: str | pathlib.Path) -> Scenario:
 def parse(data: Any, file: str = "<scenario>", base_dir: pathlib.Path = pathlib.Path(".")) -> Scenario:
     r = Reader(file)
     top = r.mapping(data, "", {"name", "description", "compose", "seed", "clock", "catalog", "workload", "faults",
-                               "converge_timeout"})
+                               "chaos", "converge_timeout", "seed_timeout"})
     compose_path = (base_dir / r.get(top, "", "compose", is_text())).resolve()
     if not compose_path.exists():
         r.fail("compose", f"no such file {compose_path}")
@@ -190,20 +229,22 @@ def parse(data: Any, file: str = "<scenario>", base_dir: pathlib.Path = pathlib.
         by_node.append((node_id, _catalog(r, spec, path, catalog)))
 
     workload = _workload(r, r.get(top, "", "workload", lambda v: None, {}), departments)
-    faults = tuple(sorted((_fault(r, f, f"faults[{i}]", nodes, compose.hub.id, duration)
-                           for i, f in enumerate(r.get(top, "", "faults", _is_list, []))), key=lambda f: f.at))
+    seed = r.get(top, "", "seed", is_number(0, 2**31, integer=True), 0)
+    faults = [_fault(r, f, f"faults[{i}]", nodes, compose.hub.id, duration)
+              for i, f in enumerate(r.get(top, "", "faults", is_list, []))]
+    if "chaos" in top:
+        chaos = _chaos(r, top["chaos"], duration)
+        faults += chaos.faults(seed, sorted(n for n in nodes if n != compose.hub.id), compose.hub.id)
+    converge_timeout = float(r.get(top, "", "converge_timeout", is_number(1, 3600), 60.0))
     return Scenario(
         source=file, name=r.get(top, "", "name", is_text()), compose=str(compose_path),
-        seed=r.get(top, "", "seed", is_number(0, 2**31, integer=True), 0), start=start, factor=factor,
+        seed=seed, start=start, factor=factor,
         duration=duration, sample_every=sample_every, calendar=calendar, catalog=catalog,
-        catalog_by_node=tuple(by_node), workload=workload, faults=faults,
-        converge_timeout=float(r.get(top, "", "converge_timeout", is_number(1, 3600), 60.0)),
+        catalog_by_node=tuple(by_node), workload=workload, faults=tuple(sorted(faults, key=lambda f: f.at)),
+        converge_timeout=converge_timeout,
+        seed_timeout=float(r.get(top, "", "seed_timeout", is_number(1, 86400), converge_timeout)),
         description=r.get(top, "", "description", is_text(), ""),
     )
-
-
-def _is_list(value: Any) -> str | None:
-    return None if isinstance(value, list) else "must be a list"
 
 
 def _instant(r: Reader, clock: dict) -> datetime:
@@ -218,7 +259,7 @@ def _instant(r: Reader, clock: dict) -> datetime:
 def _days(r: Reader, clock: dict, key: str) -> frozenset:
     from datetime import date
     out = set()
-    for i, value in enumerate(r.get(clock, "clock", key, _is_list, [])):
+    for i, value in enumerate(r.get(clock, "clock", key, is_list, [])):
         try:
             out.add(value if isinstance(value, date) else date.fromisoformat(str(value)))
         except ValueError:
@@ -258,7 +299,7 @@ def _workload(r: Reader, data: Any, departments: set[str]) -> Workload:
                                 "workload.answer_days_by_department", departments).items():
         by_department.append((code, _answer(r, spec, f"workload.answer_days_by_department.{code}", answer)))
     pairs = []
-    for i, pair in enumerate(r.get(data, "workload", "pairs", _is_list, [])):
+    for i, pair in enumerate(r.get(data, "workload", "pairs", is_list, [])):
         path = f"workload.pairs[{i}]"
         r.mapping(pair, path, {"consumer", "owner"})
         consumer = r.get(pair, path, "consumer", is_choice(tuple(sorted(departments))))
@@ -266,7 +307,7 @@ def _workload(r: Reader, data: Any, departments: set[str]) -> Workload:
         if consumer == owner:
             r.fail(path, "consumer and owner must be different departments")
         pairs.append((consumer, owner))
-    queries = r.get(data, "workload", "queries", _is_list, list(Workload.queries))
+    queries = r.get(data, "workload", "queries", is_list, list(Workload.queries))
     for i, query in enumerate(queries):
         if problem := is_text()(query):
             r.fail(f"workload.queries[{i}]", problem)
@@ -278,12 +319,15 @@ def _workload(r: Reader, data: Any, departments: set[str]) -> Workload:
 def _fault(r: Reader, data: Any, path: str, nodes: dict, hub: str, duration: float) -> Fault:
     r.mapping(data, path, {"at", "kind", "node", "for", "delay_ms", "backup_age"})
     kind = r.get(data, path, "kind", is_choice(FAULT_KINDS))
-    node = r.get(data, path, "node", is_choice(tuple(sorted(nodes))))
+    named = r.get(data, path, "node", _is_node_or_nodes(tuple(sorted(nodes))))
+    chosen = (named,) if isinstance(named, str) else tuple(named)
     at = parse_duration(r.get(data, path, "at", is_duration))
     if at >= duration:
         r.fail(f"{path}.at", "must be before the end of the run (clock.duration)")
     if kind == "restore_backup":
-        if node == hub:
+        if len(chosen) != 1:
+            r.fail(f"{path}.node", "restore_backup takes one node")
+        if chosen[0] == hub:
             r.fail(f"{path}.node", "restore_backup is for a provincial or ministry node, not the hub")
         lasts = parse_duration(r.get(data, path, "backup_age", is_duration))
         if not 0 < lasts <= at:
@@ -297,4 +341,38 @@ def _fault(r: Reader, data: Any, path: str, nodes: dict, hub: str, duration: flo
         delay_ms = r.get(data, path, "delay_ms", is_number(1, 600_000, integer=True))
     elif "delay_ms" in data:
         r.fail(f"{path}.delay_ms", "only a delay fault takes delay_ms")
-    return Fault(at=at, kind=kind, node=node, lasts=lasts, delay_ms=delay_ms)
+    return Fault(at=at, kind=kind, nodes=chosen, lasts=lasts, delay_ms=delay_ms)
+
+
+def _is_node_or_nodes(choices: tuple[str, ...]):
+    one = is_choice(choices)
+
+    def check(value: Any) -> str | None:
+        if isinstance(value, list):
+            if not value or len(set(value)) != len(value):
+                return "must name at least one node, each once"
+            return next((f"{v!r} {problem}" for v in value if (problem := one(v))), None)
+        return one(value)
+    return check
+
+
+def _chaos(r: Reader, data: Any, duration: float) -> Chaos:
+    kinds = ("kill", "pause", "partition", "delay")
+    r.mapping(data, "chaos", {"from", "until", "faults", "kinds", "for", "max_nodes", "hub"})
+    start = parse_duration(r.get(data, "chaos", "from", is_duration))
+    end = parse_duration(r.get(data, "chaos", "until", is_duration))
+    if not start < end < duration:
+        r.fail("chaos.until", "must be after chaos.from and before the end of the run (clock.duration)")
+    count = r.get(data, "chaos", "faults", is_number(1, 1000, integer=True))
+    chosen = r.get(data, "chaos", "kinds", is_list, list(kinds))
+    for i, kind in enumerate(chosen):
+        if problem := is_choice(kinds)(kind):
+            r.fail(f"chaos.kinds[{i}]", problem)
+    span = r.get(data, "chaos", "for", lambda v: None if isinstance(v, list) and len(v) == 2 and all(
+        parse_duration(x) for x in v) else "must be [shortest, longest], two durations such as [1h, 8h]")
+    shortest, longest = sorted(map(parse_duration, span))
+    if (end - start) / count < 2 * shortest:
+        r.fail("chaos.faults", "too many for the span: each fault needs a slot of at least twice its shortest length")
+    return Chaos(start=start, end=end, count=count, kinds=tuple(chosen), shortest=shortest, longest=longest,
+                 max_nodes=r.get(data, "chaos", "max_nodes", is_number(1, 50, integer=True), 1),
+                 hub=r.get(data, "chaos", "hub", is_boolean, False))

@@ -10,8 +10,8 @@ import math
 import random
 import threading
 import time
-from collections import defaultdict
-from typing import Callable
+from collections import Counter, defaultdict
+from typing import Callable, Iterator
 
 import grpc
 
@@ -43,28 +43,64 @@ class Event:
 
 
 class Catalog:
-    """What the simulation published: each node's departments and the entries it knows of."""
+    """What the simulation published: each node's departments, how many entries each seeded, and
+    the entries the workload may touch: all of a small catalog, the first KEEP of each department
+    of a big one, so that 3,000,000 entries never sit in memory (the rest are generated again,
+    department by department, as they are published: the same seed gives the same entries)."""
+
+    KEEP = 200
 
     def __init__(self, scenario: Scenario, compose):
+        self.scenario = scenario
         self.departments: dict[str, tuple[str, str]] = {}  # code -> (node, name)
+        self.seeded: dict[str, int] = {}  # department -> entries in its seeded list
         self.entries: dict[str, Entry] = {}
         self.node_of: dict[str, str] = {}
         self.next_seq: dict[str, int] = {}
+        self.tally = Tally()
         for spec in compose.all:
             cat = scenario.catalog_for(spec.id)
             for i, (code, name) in enumerate(spec.departments):
                 count = cat.per_department(i, len(spec.departments))
                 self.departments[code] = (spec.id, name)
+                self.seeded[code] = count
                 self.next_seq[code] = count + 1
-                for entry in catalog_mod.department_entries(code, name, cat, seed=scenario.seed, count=count):
+                for entry in catalog_mod.department_entries(code, name, cat, seed=scenario.seed,
+                                                            count=min(count, self.KEEP)):
                     self.entries[entry.resource_code] = entry
                     self.node_of[entry.resource_code] = spec.id
 
-    def by_node(self) -> dict[str, list[Entry]]:
-        out: dict[str, list[Entry]] = defaultdict(list)
-        for code, entry in self.entries.items():
-            out[self.node_of[code]].append(entry)
-        return out
+    def seed_chunks(self, node_id: str, size: int = 20_000) -> Iterator[list[Entry]]:
+        """The node's whole seeded catalog, a department at a time in chunks of at most `size`."""
+        cat = self.scenario.catalog_for(node_id)
+        for code, (node, name) in self.departments.items():
+            if node != node_id:
+                continue
+            for start in range(1, self.seeded[code] + 1, size):
+                yield list(catalog_mod.department_entries(code, name, cat, seed=self.scenario.seed, start=start,
+                                                          count=min(size, self.seeded[code] - start + 1)))
+
+    def nodes(self) -> list[str]:
+        return list(dict.fromkeys(node for node, _ in self.departments.values()))
+
+
+class Tally:
+    """Figures of the seeded catalog, counted as it is published."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.entries, self.data_items = 0, 0
+        self.share_types: Counter = Counter()
+        self.update_cycles: Counter = Counter()
+        self.per_node: Counter = Counter()
+
+    def add(self, node_id: str, entries: list[Entry]) -> None:
+        with self.lock:
+            self.entries += len(entries)
+            self.data_items += sum(len(e.data_items) for e in entries)
+            self.share_types.update(e.share_type for e in entries)
+            self.update_cycles.update(e.update_cycle for e in entries)
+            self.per_node[node_id] += len(entries)
 
 
 def plan(scenario: Scenario, known: Catalog) -> list[Event]:

@@ -4,6 +4,7 @@ and working days; the seeded catalog generator; and the smoke scenario end to en
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 from datetime import datetime
 
@@ -59,6 +60,16 @@ def test_smoke_scenario_loads():
     (lambda d: d["faults"][0].update(delay_ms=5), "faults[0].delay_ms", "only a delay fault"),
     (lambda d: d["faults"].append({"at": "1d", "kind": "restore_backup", "node": "national", "backup_age": "1h"}),
      "faults[3].node", "not the hub"),
+    (lambda d: d["faults"][0].update(node=["hebei", "atlantis"]), "faults[0].node", "'atlantis' must be one of"),
+    (lambda d: d["faults"][0].update(node=["hebei", "hebei"]), "faults[0].node", "each once"),
+    (lambda d: d.update(chaos={"from": "1d", "until": "12d", "faults": 3, "for": ["1h", "2h"]}), "chaos.until",
+     "before the end of the run"),
+    (lambda d: d.update(chaos={"from": "1d", "until": "9d", "faults": 3, "kinds": ["flood"], "for": ["1h", "2h"]}),
+     "chaos.kinds[0]", "must be one of"),
+    (lambda d: d.update(chaos={"from": "1d", "until": "2d", "faults": 20, "for": ["1h", "2h"]}), "chaos.faults",
+     "too many for the span"),
+    (lambda d: d.update(chaos={"from": "1d", "until": "9d", "faults": 3, "for": "1h"}), "chaos.for",
+     "[shortest, longest]"),
 ])
 def test_a_bad_scenario_is_refused_naming_file_key_and_rule(change, key, rule):
     data = smoke_data()
@@ -67,6 +78,35 @@ def test_a_bad_scenario_is_refused_naming_file_key_and_rule(change, key, rule):
         parse(data)
     assert caught.value.file == "s.yaml" and caught.value.key == key
     assert rule in str(caught.value) and str(caught.value).startswith(f"s.yaml: {key}: ")
+
+
+def test_one_fault_may_cut_off_several_nodes_at_once():
+    data = smoke_data()
+    data["faults"] = [{"at": "2d", "kind": "partition", "node": ["guangdong", "hebei", "xpcc"], "for": "1d"}]
+    (fault,) = parse(data).faults
+    assert fault.nodes == ("guangdong", "hebei", "xpcc") and fault.lasts == 86400
+
+
+def test_chaos_draws_the_same_faults_from_the_same_seed_one_after_another():
+    data = smoke_data()
+    data["faults"] = []
+    data["chaos"] = {"from": "1d", "until": "9d", "faults": 6, "kinds": ["kill", "partition", "pause"],
+                     "for": ["2h", "10h"], "max_nodes": 2, "hub": True}
+    first = parse(data).faults
+    assert first == parse(data).faults and len(first) == 6
+    assert first != parse(dict(data, seed=8)).faults
+    for before, after in zip(first, first[1:]):
+        assert before.at + before.lasts < after.at  # each is undone (and timed) before the next begins
+    for fault in first:
+        assert 86400 <= fault.at and fault.at + fault.lasts <= 9 * 86400 and 2 * 3600 <= fault.lasts <= 10 * 3600
+        assert 1 <= len(fault.nodes) <= 2 and fault.kind in ("kill", "partition", "pause")
+        assert "national" not in fault.nodes or (fault.kind != "partition" and fault.nodes == ("national",))
+
+
+def test_every_bundled_scenario_loads():
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        if not path.name.endswith("-compose.yaml"):
+            assert scenario_mod.load(path).name == path.stem
 
 
 # -- the clock ---------------------------------------------------------------------------------
@@ -136,6 +176,23 @@ def test_the_workload_plan_is_deterministic():
     assert all(0 < e.at < s.duration for e in first)
 
 
+def test_a_big_catalog_is_published_in_chunks_and_only_a_sample_is_held(monkeypatch):
+    from harness import compose
+    s = scenario_mod.load(SMOKE)
+    s = dataclasses.replace(s, catalog=dataclasses.replace(s.catalog, entries_per_department=450))
+    monkeypatch.setattr(workload.Catalog, "KEEP", 100)
+    known = workload.Catalog(s, compose.load(s.compose))
+    assert len(known.entries) == 100 * len(known.departments)
+    chunks = list(known.seed_chunks("hebei", size=200))
+    published = [e for chunk in chunks for e in chunk]
+    assert max(map(len, chunks)) == 200 and len(published) == 450 * 9
+    assert len({e.resource_code for e in published}) == len(published)
+    assert chunks == list(known.seed_chunks("hebei", size=200))  # the same seed, the same entries
+    # the sample the workload draws on is what was published
+    code = published[0].provider_code
+    assert [e for c, e in known.entries.items() if c.startswith(code)] == published[:100]
+
+
 # -- end to end --------------------------------------------------------------------------------
 
 @pytest.mark.slow
@@ -154,7 +211,8 @@ def test_smoke_scenario_runs_and_every_invariant_holds(tmp_path):
     assert report["invariants"]["hub_converged_after_every_fault"]["after_faults"] == 3
     assert report["invariants"]["no_request_lost_or_answered_twice"]["filed"] > 10
     assert report["lag"]["samples"] > 50 and report["latency_ms"]["search"]["count"] == 40
-    for chart in ("lag.png", "convergence.png", "throughput.png", "latency.png", "requests_in_time.png"):
+    assert report["catalog"]["entries"] == 5 * 33 and report["memory_mib"]["hub_peak"] > 20
+    for chart in ("lag.png", "convergence.png", "throughput.png", "latency.png", "requests_in_time.png", "memory.png"):
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "every invariant held" in (out / "report.md").read_text()
 
