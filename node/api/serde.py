@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from node.catalog.rules import DataItem, Entry
+from node.catalog.rules import DataItem, Entry, data_items
 from node.errors import InvalidRequest
 from node.proto import admin_pb2, cascade_pb2, catalog_pb2, sharing_pb2
 from node.hub.status import PeerState
@@ -82,7 +82,7 @@ def entry_from_proto(msg: catalog_pb2.Entry, *, with_node_fields: bool = True) -
         resource_code=msg.resource_code, name=msg.name, summary=msg.summary,
         provider_code=msg.provider_code, provider_name=msg.provider_name,
         region_code=msg.region_code, category=msg.category,
-        data_items=tuple(DataItem(i.name, i.type, i.length, i.description) for i in msg.data_items),
+        data_items=data_items(tuple((i.name, i.type, i.length, i.description) for i in msg.data_items)),
         share_type=msg.share_type, share_condition=msg.share_condition,
         not_shared_basis=msg.not_shared_basis, share_method=msg.share_method,
         open_type=msg.open_type, update_cycle=msg.update_cycle, source_system=msg.source_system,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 from datetime import datetime, timezone
@@ -32,9 +33,7 @@ MAX_SEQUENCE = 999_999
 
 
 
-# Plain (not frozen) slotted dataclasses: a hub builds hundreds of thousands of these during a
-# sync, and frozen ones cost several times more to create. Code treats them as values.
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, frozen=True)
 class DataItem:
     name: str
     type: str
@@ -42,6 +41,17 @@ class DataItem:
     description: str = ""
 
 
+@functools.lru_cache(maxsize=65536)
+def data_items(fields: tuple[tuple[str, str, int, str], ...]) -> tuple[DataItem, ...]:
+    """One shared tuple of data items for each distinct list of (name, type, length,
+    description): a national catalog repeats a few thousand lists millions of times, so a hub
+    decoding a sync builds each once, and what is derived from a list (its JSON, its share of the
+    content hash, its search tokens) is cached by it."""
+    return tuple(DataItem(*f) for f in fields)
+
+
+# A plain (not frozen) slotted dataclass: a hub builds hundreds of thousands of these during a
+# sync, and frozen ones cost several times more to create. Code treats them as values.
 @dataclasses.dataclass(slots=True)
 class Entry:
     resource_code: str
@@ -97,10 +107,16 @@ CONTENT_FIELDS = (
 
 def content_hash(entry: Entry) -> str:
     parts = [getattr(entry, f) for f in CONTENT_FIELDS]
-    parts += [f"{i.name}\x1e{i.type}\x1e{i.length}\x1e{i.description}" for i in entry.data_items]
+    if entry.data_items:
+        parts.append(_items_part(entry.data_items))
     parts.append("\x1e".join(entry.keywords))
     parts.append("1" if entry.withdrawn else "0")
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=65536)
+def _items_part(items: tuple[DataItem, ...]) -> str:
+    return "\x1f".join(f"{i.name}\x1e{i.type}\x1e{i.length}\x1e{i.description}" for i in items)
 
 
 def same_content(a: Entry, b: Entry) -> bool:

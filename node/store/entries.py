@@ -7,6 +7,7 @@ listing and two-tier search under an `EntryFilter`, counts, digests and snapshot
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -14,7 +15,7 @@ import sqlite3
 from typing import Iterable, Iterator
 
 from node.catalog import regions, search
-from node.catalog.rules import DataItem, Entry, EntryFilter
+from node.catalog.rules import DataItem, Entry, EntryFilter, data_items
 from node.times import format_time, parse_time
 
 ENTRY_COLUMNS = (
@@ -39,15 +40,29 @@ def code_id(resource_code: str) -> int:
     return int(resource_code[:9] + resource_code[10:16])
 
 
+@functools.lru_cache(maxsize=65536)
+def items_json(items: tuple[DataItem, ...]) -> str:
+    return json.dumps([[i.name, i.type, i.length, i.description] for i in items], ensure_ascii=False)
+
+
+@functools.lru_cache(maxsize=65536)
+def items_from_json(text: str) -> tuple[DataItem, ...]:
+    return data_items(tuple(tuple(item) for item in json.loads(text)))
+
+
+@functools.lru_cache(maxsize=65536)
+def items_tokens(items: tuple[DataItem, ...]) -> str:
+    return search.index_tokens(*(i.name for i in items))
+
+
 def entry_row(entry: Entry) -> tuple:
-    items = [[i.name, i.type, i.length, i.description] for i in entry.data_items]
     return (
         code_id(entry.resource_code), entry.resource_code, entry.origin, entry.version,
         int(entry.withdrawn), entry.content_hash(), entry.name, entry.summary,
         entry.provider_code, entry.provider_name, entry.region_code, entry.category,
         entry.share_type, entry.share_condition, entry.not_shared_basis, entry.share_method,
         entry.open_type, entry.update_cycle, entry.source_system,
-        json.dumps(items, ensure_ascii=False), json.dumps(list(entry.keywords), ensure_ascii=False),
+        items_json(entry.data_items), json.dumps(list(entry.keywords), ensure_ascii=False),
         format_time(entry.published_at), format_time(entry.updated_at),
     )
 
@@ -59,7 +74,7 @@ def row_entry(row: sqlite3.Row | tuple) -> Entry:
     return Entry(
         resource_code=code, name=name, summary=summary, provider_code=provider_code,
         provider_name=provider_name, region_code=region_code, category=category,
-        data_items=tuple(DataItem(*item) for item in json.loads(items)),
+        data_items=items_from_json(items),
         share_type=share_type, share_condition=share_condition, not_shared_basis=not_shared_basis,
         share_method=share_method, open_type=open_type, update_cycle=update_cycle,
         source_system=source_system, keywords=tuple(json.loads(keywords)),
@@ -69,9 +84,8 @@ def row_entry(row: sqlite3.Row | tuple) -> Entry:
 
 
 def fts_row(entry: Entry) -> tuple[int, str, str]:
-    body = search.index_tokens(
-        entry.summary, entry.provider_name, *entry.keywords, *(i.name for i in entry.data_items),
-    )
+    body = " ".join(filter(None, (search.index_tokens(entry.summary, entry.provider_name, *entry.keywords),
+                                  items_tokens(entry.data_items))))
     return code_id(entry.resource_code), search.text_tokens(entry.name), body
 
 
