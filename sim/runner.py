@@ -131,10 +131,30 @@ class Run:
         with futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="sim-seed") as pool:
             list(pool.map(publish, known.nodes()))
         self.timings["publish_seconds"] = round(time.monotonic() - began, 1)
-        fed.wait_converged(timeout=self.scenario.seed_timeout, poll=1.0)
+        self._wait_taken_in(fed, total, began + self.scenario.seed_timeout)
+        fed.wait_converged(timeout=max(self.scenario.converge_timeout, began + self.scenario.seed_timeout
+                                       - time.monotonic()), poll=1.0)
         self.timings["seed_seconds"] = round(time.monotonic() - began, 1)
         self.display.note(f"{self.scenario.name}: {total:,} entries published in {self.timings['publish_seconds']} s "
                           f"and at the hub in {self.timings['seed_seconds']} s")
+
+    def _wait_taken_in(self, fed: Federation, total: int, deadline: float) -> None:
+        """Shows the hub taking in the seeded catalog until every peer's cursor stands at its head
+        (cheap to ask); comparing digests, which reads every entry, comes after."""
+        last = -1
+        while time.monotonic() < deadline:
+            try:
+                peers = fed.status(fed.hub_id, timeout=10.0).peers
+            except grpc.RpcError:
+                self.stop.wait(2.0)
+                continue
+            held = sum(p.entries_at_hub for p in peers)
+            if held != last:
+                self.display.note(f"{self.scenario.name}: the hub holds {held:,} of the peers' entries")
+                last = held
+            if all(p.state == "ok" and p.behind == 0 and p.seconds_since_success >= 0 for p in peers):
+                return
+            self.stop.wait(5.0 if total > 100_000 else 0.5)
 
     def _play(self, fed: Federation, known: workload.Catalog) -> None:
         injector = faults_mod.Injector(fed, self.books, self.now, self.state / "backups", self.scenario.converge_timeout)
