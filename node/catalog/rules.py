@@ -165,13 +165,14 @@ def validate_entry(entry: Entry) -> None:
     _require_text(entry.share_condition, "share_condition", MAX_SUMMARY, required=entry.share_type == "conditional")
     _require_text(entry.not_shared_basis, "not_shared_basis", MAX_SUMMARY, required=entry.share_type == "not_shared")
     _require_text(entry.source_system, "source_system", MAX_NAME, required=False)
-    _validate_items(entry.data_items)
+    _validate_items(tuple(entry.data_items))
     if len(entry.keywords) > MAX_KEYWORDS:
         raise InvalidEntry("keywords", f"must hold at most {MAX_KEYWORDS} keywords")
     for i, keyword in enumerate(entry.keywords):
         _require_text(keyword, f"keywords[{i}]", MAX_KEYWORD, required=True)
 
 
+@functools.lru_cache(maxsize=65536)  # a catalog repeats its lists of items: each is checked once (a bad one raises each time)
 def _validate_items(items: tuple[DataItem, ...]) -> None:
     if not items:
         raise InvalidEntry("data_items", "must hold at least one data item")
