@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from datetime import datetime, timedelta, timezone
 
@@ -37,8 +38,18 @@ def moment(ts: Timestamp, present: bool = True) -> datetime | None:
     return EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
 
 
+@functools.lru_cache(maxsize=65536)
+def _items_message(items: tuple[DataItem, ...]) -> catalog_pb2.Entry:
+    """An Entry holding only these data items: merged into a message in C, cheaper than building
+    each item's message in Python (a snapshot sends millions of the same few thousand lists)."""
+    return catalog_pb2.Entry(data_items=[
+        catalog_pb2.DataItem(name=i.name, type=i.type, length=i.length, description=i.description) for i in items])
+
+
 def entry_to_proto(entry: Entry, message: catalog_pb2.Entry | None = None) -> catalog_pb2.Entry:
     msg = catalog_pb2.Entry() if message is None else message
+    if entry.data_items:
+        msg.MergeFrom(_items_message(entry.data_items))
     msg.resource_code = entry.resource_code
     msg.name = entry.name
     msg.summary = entry.summary
@@ -46,10 +57,6 @@ def entry_to_proto(entry: Entry, message: catalog_pb2.Entry | None = None) -> ca
     msg.provider_name = entry.provider_name
     msg.region_code = entry.region_code
     msg.category = entry.category
-    msg.data_items.extend(
-        catalog_pb2.DataItem(name=i.name, type=i.type, length=i.length, description=i.description)
-        for i in entry.data_items
-    )
     msg.share_type = entry.share_type
     msg.share_condition = entry.share_condition
     msg.not_shared_basis = entry.not_shared_basis
