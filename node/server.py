@@ -115,8 +115,8 @@ class Node:
         clock = lambda: self.sharing.clock()  # noqa: E731 -- one clock for grants and their validity
         self.exchange = Exchange(
             self.store, config.node_id, config.hub_id, Provider(self.store, config.node_id, self.mounts, clock),
-            clock, self.log, hub_channel=self.hub_link.channel if self.hub_link else None,
-            peer_channel=(lambda peer_id: self.peer_channels.get(self.peer_channels.peer(peer_id)))
+            clock, self.log, hub_stub=self.hub_link.stub if self.hub_link else None,
+            peer_stub=(lambda peer_id, make: self.peer_channels.stub(self.peer_channels.peer(peer_id), make))
             if self.peer_channels else None)
 
         self.jobs: list[roles.Job] = self.role.jobs(self)

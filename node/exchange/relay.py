@@ -9,7 +9,7 @@ count or buffering, and records the exchange when the stream ends or breaks.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import grpc
 
@@ -41,24 +41,25 @@ def fetch_call(channel: grpc.Channel):
 
 
 class Exchange:
-    """FetchData at this node. `hub_channel` reaches this node's hub (a provincial or ministry
-    node), `peer_channel(node_id)` one of the hub's peers (at the hub)."""
+    """FetchData at this node. `hub_stub(make)` makes a callable on the channel to this node's
+    hub (a provincial or ministry node), `peer_stub(node_id, make)` on one of the hub's peers
+    (at the hub); see node.security.client.ChannelClosed for why they are made there."""
 
     def __init__(self, store, node_id: str, hub_id: str, provider: Provider, clock: Callable[[], datetime], log,
-                 hub_channel: Callable[[], grpc.Channel] | None = None,
-                 peer_channel: Callable[[str], grpc.Channel] | None = None):
+                 hub_stub: Callable[[Callable], Any] | None = None,
+                 peer_stub: Callable[[str, Callable], Any] | None = None):
         self.store = store
         self.node_id = node_id
         self.hub_id = hub_id
         self.provider = provider
         self.clock = clock
         self.log = log
-        self.hub_channel = hub_channel
-        self.peer_channel = peer_channel
+        self.hub_stub = hub_stub
+        self.peer_stub = peer_stub
 
     @property
     def is_hub(self) -> bool:
-        return self.peer_channel is not None
+        return self.peer_stub is not None
 
     def fetch(self, request_id: str, consumer_code: str, offset: int, from_node: str = "",
               timeout: float | None = None) -> Iterator[bytes]:
@@ -93,10 +94,10 @@ class Exchange:
         if request.owner_node == self.node_id:  # between two departments of this node: it never leaves
             return self._local(request, request_id, consumer_code, offset)
         if self.is_hub:
-            return self._upstream(self.peer_channel(request.owner_node), request, consumer_code, offset, timeout)
-        if self.hub_channel is None:
+            return self._upstream(self.peer_stub(request.owner_node, fetch_call), request, consumer_code, offset, timeout)
+        if self.hub_stub is None:
             raise Unavailable(f"node {self.node_id} has no link to its hub (`hub:` in its config)")
-        return self._upstream(self.hub_channel(), request, consumer_code, offset, timeout)
+        return self._upstream(self.hub_stub(fetch_call), request, consumer_code, offset, timeout)
 
     def _as_hub(self, request: Request | None, request_id, consumer_code, offset, from_node, timeout):
         if request is None:
@@ -110,7 +111,7 @@ class Exchange:
             return self._local(request, request_id, consumer_code, offset)
         if not request.owner_node:
             raise FailedPrecondition("no_owner", f"request {request_id} has no owner's node")
-        return self._upstream(self.peer_channel(request.owner_node), request, consumer_code, offset, timeout)
+        return self._upstream(self.peer_stub(request.owner_node, fetch_call), request, consumer_code, offset, timeout)
 
     def _as_owner(self, request_id, consumer_code, offset, recorder: Recorder):
         _, grant, source = self.provider.open(request_id, consumer_code, offset)
@@ -136,11 +137,11 @@ class Exchange:
             raise
         return owner.passing(chunks, count_rows=False)
 
-    def _upstream(self, channel: grpc.Channel, request: Request, consumer_code, offset, timeout) -> Iterator[bytes]:
+    def _upstream(self, fetch, request: Request, consumer_code, offset, timeout) -> Iterator[bytes]:
         """The next node's chunks as they come. The call is made now, so that a refusal comes
         before our first chunk; a path that breaks later is UNAVAILABLE, to resume."""
         hop = "the hub" if not self.is_hub else f"the owner's node {request.owner_node}"
-        call = fetch_call(channel)(exchange_pb2.FetchDataRequest(
+        call = fetch(exchange_pb2.FetchDataRequest(
             request_id=request.request_id, consumer_code=consumer_code, offset=offset, from_node=self.node_id),
             timeout=timeout)
         try:

@@ -4,12 +4,15 @@ schedule, digest checks and the courier, closed once at stop."""
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import Callable, TypeVar
 
 import grpc
 
 from node.config import Peer
 from node.errors import NotFound
+from node.security.client import ChannelClosed
+
+T = TypeVar("T")
 
 CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", 256 * 1024 * 1024),
@@ -26,6 +29,7 @@ class PeerChannels:
         self._open = open_channel
         self._channels: dict[str, grpc.Channel] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     def peer(self, peer_id: str) -> Peer:
         try:
@@ -33,16 +37,21 @@ class PeerChannels:
         except KeyError:
             raise NotFound(f"peer: no peer {peer_id!r} (known: {', '.join(sorted(self.peers))})") from None
 
-    def get(self, peer: Peer) -> grpc.Channel:
+    def stub(self, peer: Peer, make: Callable[[grpc.Channel], T]) -> T:
+        """`make(channel)` (a stub, or one method's callable) on the peer's channel, made under
+        the lock close() takes; raises ChannelClosed once closed (see there why)."""
         with self._lock:
+            if self._closed:
+                raise ChannelClosed()
             channel = self._channels.get(peer.id)
             if channel is None:
                 channel = self._channels[peer.id] = self._open(peer)
-            return channel
+            return make(channel)
 
     def close(self) -> None:
-        """Closes every channel; calls in flight on them are cancelled."""
+        """Closes every channel; calls in flight on them are cancelled, and no stub is made after."""
         with self._lock:
+            self._closed = True
             channels, self._channels = list(self._channels.values()), {}
         for channel in channels:
             channel.close()

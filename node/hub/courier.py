@@ -67,7 +67,7 @@ class Courier(BackgroundLoop):
         elif peer is None:
             error = f"node {target!r} is not a peer of this hub"
         else:
-            stub = sharing_pb2_grpc.SharingStub(self.channels.get(peer))
+            stub = self.channels.stub(peer, sharing_pb2_grpc.SharingStub)
             message = sharing_pb2.DeliverRequestRequest(request=serde.request_to_proto(request), from_node=self.hub_id)
             try:
                 reply = stub.DeliverRequest(message, timeout=DELIVERY_DEADLINE)

@@ -51,7 +51,7 @@ class Puller:
             return self._pull(peer)
 
     def _pull(self, peer: Peer) -> PullResult:
-        stub = cascade_pb2_grpc.CascadeStub(self.channels.get(peer))
+        stub = self.channels.stub(peer, cascade_pb2_grpc.CascadeStub)
         result = PullResult()
         state = self.store.peer(peer.id) or {}
         # An unfinished resync resumes; a cursor that names no epoch while the hub holds entries of

@@ -18,7 +18,7 @@ def verify(store: Store, channels: PeerChannels, peers: list[Peer], deadline: fl
         count, digest = store.digest(origin=peer.id)
         at_hub = Digest(count, digest, store.epoch, store.head_seq())
         try:
-            reply = cascade_pb2_grpc.CascadeStub(channels.get(peer)).GetDigest(
+            reply = channels.stub(peer, cascade_pb2_grpc.CascadeStub).GetDigest(
                 cascade_pb2.DigestRequest(origin=peer.id), timeout=deadline)
         except grpc.RpcError as exc:
             verdicts.append(Verdict(peer.id, False, None, at_hub, describe(exc)))

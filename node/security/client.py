@@ -14,6 +14,23 @@ import grpc
 from node.security.tls import channel_credentials, peer_options
 
 
+class ChannelClosed(grpc.RpcError):
+    """What a node's own outgoing call gets once it has closed its channels (it is stopping).
+    grpc registers a stub's methods on its channel when the stub is made, and doing that on a
+    closed channel crashes the process (seen once under load: a pull starting as the hub
+    stopped), so the node's channel holders make stubs under the lock their close takes and
+    make none once closed."""
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+    def details(self) -> str:
+        return "the node is stopping: its channels are closed"
+
+    def __str__(self) -> str:
+        return self.details()
+
+
 @dataclasses.dataclass(frozen=True)
 class Credentials:
     """A client certificate, its key and the CA it trusts (all three, or none for plaintext),

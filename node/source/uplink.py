@@ -4,7 +4,7 @@ request for a resource held elsewhere) and the Notify hint after a write."""
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 import grpc
 
@@ -14,10 +14,12 @@ from node.catalog.rules import Entry
 from node.config import Uplink
 from node.errors import Unavailable
 from node.proto import cascade_pb2, cascade_pb2_grpc, catalog_pb2, catalog_pb2_grpc
+from node.security.client import ChannelClosed
 
 if TYPE_CHECKING:
     from node.store import Store
 
+T = TypeVar("T")
 LOOKUP_DEADLINE = 5.0
 NOTIFY_DEADLINE = 2.0
 
@@ -30,17 +32,22 @@ class HubLink:
         self._open = open_channel
         self._channel: grpc.Channel | None = None
         self._lock = threading.Lock()
+        self._closed = False
 
-    def channel(self) -> grpc.Channel:
+    def stub(self, make: Callable[[grpc.Channel], T]) -> T:
+        """`make(channel)` (a stub, or one method's callable) on the channel to the hub, made
+        under the lock close() takes; raises ChannelClosed once closed (see there why)."""
         with self._lock:
+            if self._closed:
+                raise ChannelClosed()
             if self._channel is None:
                 self._channel = self._open(self.uplink.address)
-            return self._channel
+            return make(self._channel)
 
     def lookup_entry(self, resource_code: str) -> Entry | None:
         """The hub's copy of an entry, or None if the hub has none."""
         try:
-            reply = catalog_pb2_grpc.CatalogStub(self.channel()).GetEntry(
+            reply = self.stub(catalog_pb2_grpc.CatalogStub).GetEntry(
                 catalog_pb2.GetEntryRequest(resource_code=resource_code), timeout=LOOKUP_DEADLINE, wait_for_ready=True)
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
@@ -49,12 +56,13 @@ class HubLink:
         return serde.entry_from_proto(reply)
 
     def notify(self, node_id: str, epoch: str, head_seq: int) -> None:
-        stub = cascade_pb2_grpc.CascadeStub(self.channel())
+        stub = self.stub(cascade_pb2_grpc.CascadeStub)
         stub.Notify(cascade_pb2.NotifyRequest(node_id=node_id, head=cascade_pb2.Cursor(epoch=epoch, seq=head_seq)),
                     timeout=NOTIFY_DEADLINE)
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._channel is not None:
                 self._channel.close()
                 self._channel = None
