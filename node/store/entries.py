@@ -248,12 +248,13 @@ class EntryReads:
         places of the order can be read.
 
         A name tier of at most TOTAL_CAP matches is ranked by bm25, which scores and sorts every
-        match before it knows the first: bounded here by the cap. A bigger one comes in code
-        order, read lazily as far as the page: ranking it would cost as much as counting it, and
-        ranking a bounded sample (say the first TOTAL_CAP in code order) would pass off one corner
-        of the catalog as the best matches. Code order is stable from page to page and honest
-        about a query too broad to rank; the reply's lower-bound total tells the searcher to
-        narrow it."""
+        match before it knows the first: a few microseconds a match, so tens of milliseconds at
+        the cap, the most a search spends. A bigger tier comes in code order, read lazily as far
+        as the page: ranking all of it costs as much as counting it (half a second for 200,000),
+        and ranking a bounded sample (say the first TOTAL_CAP in code order) would cost as much
+        as a full tier at the cap and pass off one corner of the catalog as the best matches.
+        Code order is stable from page to page and honest about a query too broad to rank; the
+        reply's lower-bound total tells the searcher to narrow it."""
         cap = TOTAL_CAP
         limit = max(0, min(limit, cap - offset))
         in_name, elsewhere = f"name : {match}", f"body : {match} NOT name : {match}"
