@@ -90,16 +90,25 @@ def grpc_bulk(channel, entries, call_size: int) -> float:
     return len(entries) / t.seconds
 
 
-def search_latency(channel, queries, rounds: int) -> tuple[list[float], float]:
+def search_latency(channel, queries, rounds: int) -> tuple[list[float], str]:
+    """Each call's time in ms, and the mean hits as the replies gave them: a node stops counting
+    at its cap, so "mean hits 10,000+" when every reply stopped there, and a mean of lower
+    bounds says how many did."""
     stub = catalog_pb2_grpc.CatalogStub(channel)
-    times, totals = [], []
+    times, totals, capped = [], [], 0
     for _ in range(rounds):
         for q in queries:
             start = time.perf_counter()
             reply = stub.SearchEntries(catalog_pb2.SearchEntriesRequest(query=q, page_size=20))
             times.append((time.perf_counter() - start) * 1000)
             totals.append(reply.total)
-    return times, statistics.mean(totals)
+            capped += reply.total_is_lower_bound
+    mean = statistics.mean(totals)
+    if capped == len(totals):
+        return times, f"mean hits {mean:,.0f}+ (every reply stopped counting at the cap)"
+    if capped:
+        return times, f"mean hits at least {mean:,.0f} ({capped} of {len(totals)} replies stopped counting at the cap)"
+    return times, f"mean hits {mean:,.0f}"
 
 
 def main() -> None:
@@ -125,7 +134,7 @@ def main() -> None:
                 times, hits = search_latency(channel, queries, args.rounds)
                 rows.append((f"{label} queries ({len(times)})",
                              f"p50 {percentile(times, 50):.1f} ms, p99 {percentile(times, 99):.1f} ms, "
-                             f"mean hits {hits:,.0f}  (goal p99 < 50 ms)"))
+                             f"{hits}  (goal p99 < 50 ms)"))
             report(f"SearchEntries over {len(entries)} entries, page of 20, via gRPC", rows)
         finally:
             channel.close()

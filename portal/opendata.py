@@ -64,6 +64,10 @@ class OpenCatalog:
         self._lock = threading.Lock()
 
     def package_search(self, params: dict, base: str) -> dict:
+        """CKAN's package_search. With a query, `count` is what a client can page through: the
+        node counts a broad query's matches only up to its cap (10,000) and serves no more, so
+        there the count is the cap, and a client paging while start < count stops where the
+        results do. CKAN's count is a plain number: it has no room to say "at least"."""
         rows = _int(params, "rows", DEFAULT_ROWS, 0, MAX_ROWS)
         start = _int(params, "start", 0, 0, 1_000_000)
         query = str(params.get("q") or "").strip()

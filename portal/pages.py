@@ -133,9 +133,10 @@ def search(request: Request):
     offset = (page - 1) * PAGE_SIZE
     if query:
         reply = portal.client.search(query, where, PAGE_SIZE, offset)
-        entries, total = list(reply.entries), reply.total
+        entries, total, more = list(reply.entries), reply.total, reply.total_is_lower_bound
     else:
         entries, total, _ = portal.cursors.page(where, offset, PAGE_SIZE, with_total=True)
+        more = False
     pages = max(1, min(last_page, -(-total // PAGE_SIZE)))
     kept = {k: v for k, v in {"q": query, **chosen}.items() if v}
 
@@ -150,7 +151,8 @@ def search(request: Request):
     return portal.page(request, "search.html", {
         "query": query, "chosen": chosen, "problems": problems, "entries": entries, "total": total,
         "page": page, "pages": pages, "window": window, "page_url": page_url, "offset": offset,
-        "departments": departments, "regions": labels.REGIONS, "capped": total > pages * PAGE_SIZE,
+        "departments": departments, "regions": labels.REGIONS, "more": more,
+        "listed": min(total, pages * PAGE_SIZE), "capped": more or total > pages * PAGE_SIZE,
     })
 
 

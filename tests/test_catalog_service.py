@@ -2,13 +2,16 @@
 
 import grpc
 import pytest
+from click.testing import CliRunner
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from conftest import make_entry
 from node.api import serde
 from node.catalog.rules import DataItem
+from node.cli import main
 from node.proto import catalog_pb2
+from node.store import entries as entries_mod
 
 
 def publish(client, entry):
@@ -200,6 +203,23 @@ def test_search_ranks_name_matches_first_and_pages(node):
         seen += [e.resource_code for e in page.entries]
         token = page.next_page_token
     assert len(seen) == len(set(seen)) == 12
+    assert not first.total_is_lower_bound
+
+
+def test_a_broad_search_counts_to_the_cap_and_pages_through_the_first_matches(node, monkeypatch):
+    monkeypatch.setattr(entries_mod, "TOTAL_CAP", 50)
+    entries = [make_entry(seq=i, name=f"人口数据{i}" if i % 2 else f"数据资源{i}", summary="人口统计") for i in range(1, 81)]
+    node.catalog.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(e) for e in entries])]))
+    seen, token = [], None
+    while token != "":
+        page = node.catalog.SearchEntries(catalog_pb2.SearchEntriesRequest(query="人口", page_size=20, page_token=token))
+        assert (page.total, page.total_is_lower_bound) == (50, True)
+        seen += [e.name for e in page.entries]
+        token = page.next_page_token
+    assert len(seen) == len(set(seen)) == 50
+    assert all(name.startswith("人口数据") for name in seen[:40])  # the 40 name matches come first
+    shown = CliRunner().invoke(main, ["entry", "search", "人口", "--target", node.node.address])
+    assert shown.exit_code == 0 and "(20 shown of 50+)" in shown.stdout, shown.output
 
 
 def test_health_and_reflection(node):

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from conftest import wait_until
 from node.proto import catalog_pb2
+from node.store import entries as entries_mod
 from portal.app import create_app
 from portal.client import Identities, NodeClient
 from portal_support import LabelCheck, publish_all, small_catalog
@@ -53,6 +54,14 @@ def test_a_two_character_search_lists_results_linking_to_their_entries(web):
     assert "共找到 <strong>15</strong> 条目录" in page.text
     found = codes_on(page.text)
     assert len(found) == 15 and all(code.startswith("130100005/") for code in found)
+
+
+def test_a_search_past_the_nodes_count_cap_says_more_than(web, monkeypatch):
+    monkeypatch.setattr(entries_mod, "TOTAL_CAP", 10)
+    page = web.get("/search", params={"q": "社保"})
+    assert "共找到 超过 <strong>10</strong> 条目录，第 1 / 1 页" in page.text
+    assert "只列出前 10 条；请换用更具体的关键词或增加筛选条件缩小范围。" in page.text
+    assert len(codes_on(page.text)) == 10
 
 
 def test_facets_narrow_the_search_and_paging_walks_every_result(web):

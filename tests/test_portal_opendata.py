@@ -13,6 +13,7 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import DCAT, DCTERMS, RDF
 
 from node.proto import catalog_pb2
+from node.store import entries as entries_mod
 from portal import ckan, dcat
 from portal.app import create_app
 from portal.client import Identities, NodeClient
@@ -61,6 +62,13 @@ def test_ckanapi_searches_and_filters_by_organization(remote):
     assert sorted(r["resource_code"] for r in police["results"]) == [c for c in OPEN if c.startswith("130000001/")]
     with pytest.raises(ckanapi.ValidationError):
         remote.action.package_search(fq="tags:x")
+
+
+def test_a_search_past_the_nodes_count_cap_counts_what_can_be_paged(remote, monkeypatch):
+    monkeypatch.setattr(entries_mod, "TOTAL_CAP", 3)  # five open entries match 社保
+    found = remote.action.package_search(q="社保", rows=100)
+    assert found["count"] == len(found["results"]) == 3
+    assert remote.action.package_search(q="社保", start=3)["results"] == []
 
 
 def test_ckanapi_shows_an_open_entry_with_its_data_items_and_never_a_closed_one(remote):

@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import make_entry
 from node.catalog import search
-from node.catalog.rules import EntryFilter
+from node.catalog.rules import EntryFilter, Matches
 from node.errors import Unavailable
 from node.sharing.model import Request
 from node.store import Store, backup, restore
+from node.store import entries as entries_mod
 
 AT = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
 
@@ -61,7 +63,7 @@ def test_a_transaction_that_raises_leaves_no_entry_and_no_change(store):
             tx.put_entries(entries_then_failure(), log=True)
     assert store.count_entries() == (0, 0)
     assert store.head_seq() == 0 and store.changes_after(0, 10) == []
-    assert store.search(search.query_phrase("企业"), EntryFilter(), 0, 10) == ([], 0)
+    assert store.search(search.query_phrase("企业"), EntryFilter(), 0, 10) == Matches([], 0)
 
 
 def test_compaction_keeps_the_newest_changes_and_raises_the_floor(store):
@@ -108,15 +110,84 @@ def test_search_puts_name_matches_first_and_applies_the_filter(store):
         stored("440300002", 1, name="户籍迁移记录"),
         stored(seq=3, name="户籍登记", withdrawn=True))
     match = search.query_phrase("户籍")
-    found, total = store.search(match, EntryFilter(), 0, 10)
-    assert total == 3
-    assert set(codes(found[:2])) == {"130100005/000002", "440300002/000001"}  # ranked among themselves
-    assert codes(found[2:]) == ["130100005/000001"]
-    in_hebei, total = store.search(match, EntryFilter(region_code="130000"), 0, 10)
-    assert (codes(in_hebei), total) == (["130100005/000002", "130100005/000001"], 2)
-    second_page, _ = store.search(match, EntryFilter(region_code="130000"), 1, 10)
-    assert codes(second_page) == ["130100005/000001"]
+    found = store.search(match, EntryFilter(), 0, 10)
+    assert (found.total, found.total_is_lower_bound) == (3, False)
+    assert set(codes(found.entries[:2])) == {"130100005/000002", "440300002/000001"}  # ranked among themselves
+    assert codes(found.entries[2:]) == ["130100005/000001"]
+    in_hebei = store.search(match, EntryFilter(region_code="130000"), 0, 10)
+    assert (codes(in_hebei.entries), in_hebei.total) == (["130100005/000002", "130100005/000001"], 2)
+    second_page = store.search(match, EntryFilter(region_code="130000"), 1, 10)
+    assert codes(second_page.entries) == ["130100005/000001"]
 
+
+def walk(store: Store, where: EntryFilter, page: int = 20) -> list[str]:
+    """Every code a search for 户籍 serves, page after page, as the catalog pages it."""
+    seen: list[str] = []
+    while True:
+        found = store.search(search.query_phrase("户籍"), where, len(seen), page)
+        seen += codes(found.entries)
+        if not found.entries or len(seen) >= found.total:
+            return seen
+
+
+@pytest.fixture
+def capped(store, monkeypatch):
+    """The store with a search cap of 50, and 30 entries whose name matches 户籍 (the first two in
+    Guangdong) between 40 that match it elsewhere only."""
+    monkeypatch.setattr(entries_mod, "TOTAL_CAP", 50)
+    named = [stored("440300002" if n <= 2 else "130100005", n, name=f"户籍人口信息{n}") for n in range(1, 31)]
+    put(store, *named, *(stored(seq=n, keywords=("户籍",)) for n in range(31, 71)))
+    return store
+
+
+@pytest.mark.parametrize("where", [EntryFilter(), EntryFilter(category="base")], ids=["plain", "filtered join"])
+def test_search_counts_to_the_cap_and_serves_its_first_matches_name_matches_first(capped, where):
+    found = capped.search(search.query_phrase("户籍"), where, 0, 20)
+    assert (found.total, found.total_is_lower_bound) == (50, True)
+    seen = walk(capped, where)
+    assert len(seen) == len(set(seen)) == 50
+    assert all("户籍" in e.name for e in capped.get_entries(seen[:30]).values())  # the name tier, ranked
+    assert seen[30:] == [f"130100005/{n:06d}" for n in range(31, 51)]  # then the others in code order
+    assert capped.search(search.query_phrase("户籍"), where, 50, 20).entries == []  # past the cap: no more
+
+
+def test_under_the_cap_the_total_is_exact(capped):
+    in_guangdong = capped.search(search.query_phrase("户籍"), EntryFilter(region_code="440000"), 0, 20)
+    assert (in_guangdong.total, in_guangdong.total_is_lower_bound) == (2, False)
+    with capped.transaction() as tx:  # withdrawing 21 of the others leaves 49 matches
+        tx.put_entries([stored(seq=n, version=2, withdrawn=True) for n in range(50, 71)], log=True)
+    found = capped.search(search.query_phrase("户籍"), EntryFilter(), 0, 20)
+    assert (found.total, found.total_is_lower_bound) == (49, False)
+    assert len(set(walk(capped, EntryFilter()))) == 49
+
+
+def test_a_name_tier_past_the_cap_comes_in_code_order(capped, monkeypatch):
+    monkeypatch.setattr(entries_mod, "TOTAL_CAP", 20)
+    found = capped.search(search.query_phrase("户籍"), EntryFilter(), 0, 20)
+    assert (found.total, found.total_is_lower_bound) == (20, True)
+    assert codes(found.entries) == [f"130100005/{n:06d}" for n in range(3, 23)]
+
+
+
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(named=st.integers(0, 12), elsewhere=st.integers(0, 12), cap=st.integers(1, 15), page=st.integers(1, 7))
+def test_any_search_serves_its_first_matches_up_to_the_cap_name_matches_first(
+        tmp_path_factory, monkeypatch, named, elsewhere, cap, page):
+    monkeypatch.setattr(entries_mod, "TOTAL_CAP", cap)
+    store = Store(tmp_path_factory.mktemp("search") / "node.db", synchronous="off")
+    try:
+        put(store, *(stored(seq=n, name=f"户籍人口信息{n}") for n in range(1, named + 1)),
+            *(stored(seq=100 + n, keywords=("户籍",)) for n in range(1, elsewhere + 1)))
+        matches = named + elsewhere
+        found = store.search(search.query_phrase("户籍"), EntryFilter(), 0, page)
+        assert (found.total, found.total_is_lower_bound) == (min(matches, cap), matches > cap)
+        seen = [int(code[-6:]) for code in walk(store, EntryFilter(), page)]
+        assert len(seen) == len(set(seen)) == min(matches, cap)
+        assert [n > 100 for n in seen] == sorted(n > 100 for n in seen)  # name matches first
+        if named > cap:  # too many to rank: code order
+            assert seen == list(range(1, cap + 1))
+    finally:
+        store.close()
 
 def test_a_digest_changes_with_any_version(store):
     put(store, stored(seq=1), stored(seq=2))

@@ -67,10 +67,11 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
 
     @rpc
     def SearchEntries(self, request, context):
-        entries, token, total = self.catalog.search(
+        found, token = self.catalog.search(
             request.query, entry_filter(request.filter), request.page_size, request.page_token
         )
-        reply = catalog_pb2.SearchEntriesResponse(next_page_token=token, total=total)
-        for entry in entries:
+        reply = catalog_pb2.SearchEntriesResponse(next_page_token=token, total=found.total,
+                                                  total_is_lower_bound=found.total_is_lower_bound)
+        for entry in found.entries:
             serde.entry_to_proto(entry, reply.entries.add())
         return reply

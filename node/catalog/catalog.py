@@ -10,7 +10,7 @@ from node import paging
 from node.catalog import rules
 from node.catalog import regions
 from node.catalog import search
-from node.catalog.rules import Entry, EntryFilter
+from node.catalog.rules import Entry, EntryFilter, Matches
 from node.errors import Invalid, InvalidEntry, NotFound, PermissionDenied
 from node.store import Store, code_id
 
@@ -177,9 +177,10 @@ class Catalog:
         self._check_filter(where)
         return self.store.count_live(where)
 
-    def search(self, query: str, where: EntryFilter, page_size: int, page_token: str) -> tuple[list[Entry], str, int]:
+    def search(self, query: str, where: EntryFilter, page_size: int, page_token: str) -> tuple[Matches, str]:
         """Ranked matches of the query over name, summary, keywords, data item names and
-        provider name; the page token is an offset into the ranking."""
+        provider name, and the next page's token: an offset into the ranking. A broad query's
+        total is a lower bound, and its pages end there (see `Store.search`)."""
         if len(query) > MAX_QUERY:
             raise Invalid("query", f"must be at most {MAX_QUERY} characters")
         match = search.query_phrase(query)
@@ -188,9 +189,9 @@ class Catalog:
         size = paging.page_size(page_size, self.max_page_size)
         offset = paging.token_number(page_token, default=0, limit=paging.MAX_OFFSET)
         self._check_filter(where)
-        entries, total = self.store.search(match, where, offset, size)
-        nxt = offset + len(entries)
-        return entries, str(nxt) if nxt < total else "", total
+        found = self.store.search(match, where, offset, size)
+        nxt = offset + len(found.entries)
+        return found, str(nxt) if nxt < found.total else ""
 
     # -- checks ----------------------------------------------------------------------------
 

@@ -98,6 +98,17 @@ class EntryFilter:
     open_type: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class Matches:
+    """One page of search matches and how many there are in all. Counting stops at a cap, so
+    that a broad query costs no more than a narrow one: past it `total` is the cap and
+    `total_is_lower_bound` is set ("10,000+")."""
+
+    entries: list[Entry]
+    total: int
+    total_is_lower_bound: bool = False
+
+
 CONTENT_FIELDS = (
     "resource_code", "name", "summary", "provider_code", "provider_name", "region_code",
     "category", "share_type", "share_condition", "not_shared_basis", "share_method",

@@ -124,10 +124,13 @@ def make_filter(provider, region, category, share_type, update_cycle, origin):
                                    share_type=share_type, update_cycle=update_cycle, origin=origin)
 
 
-def print_entries(entries, total: int | None = None) -> None:
+def print_entries(entries, total: int | None = None, total_is_lower_bound: bool = False) -> None:
+    """The entries as a table, then how many were shown of how many ("of 10,000+" when the node
+    stopped counting at its cap)."""
     rows = [(e.resource_code, e.name, e.provider_name, e.share_type, e.update_cycle, e.origin) for e in entries]
+    of = "" if total is None else f" of {total:,}{'+' if total_is_lower_bound else ''}"
     print_table(("resource_code", "name", "provider", "share_type", "update", "origin"), rows,
-                footer=f"({len(rows)} shown{'' if total is None else f' of {total}'})")
+                footer=f"({len(rows)} shown{of})")
 
 
 @entry.command("list")
@@ -160,5 +163,5 @@ def entry_search(query, provider, region, category, share_type, update_cycle, or
         query=query, filter=make_filter(provider, region, category, share_type, update_cycle, origin),
         page_size=page_size, page_token=page_token)
     reply = call(catalog_stub(target).SearchEntries, request)
-    print_entries(reply.entries, reply.total)
+    print_entries(reply.entries, reply.total, reply.total_is_lower_bound)
     echo_next_page(reply.next_page_token)

@@ -15,7 +15,7 @@ import sqlite3
 from typing import Iterable, Iterator
 
 from node.catalog import regions, search
-from node.catalog.rules import DataItem, Entry, EntryFilter, data_items
+from node.catalog.rules import DataItem, Entry, EntryFilter, Matches, data_items
 from node.times import format_time, parse_time
 
 ENTRY_COLUMNS = (
@@ -30,6 +30,9 @@ UPSERT_ENTRY = (
     f"VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})"
 )
 WRITE_CHUNK = 250
+# Matches a search counts, and places of its order it serves; the total past it is a lower bound.
+# Elasticsearch counts as far by default (track_total_hits), for the same reason: cost.
+TOTAL_CAP = 10_000
 
 
 # -- rows ------------------------------------------------------------------------------------
@@ -105,23 +108,31 @@ def digest_of(rows: Iterable[tuple[str, int, str]]) -> tuple[int, str]:
     return count, h.hexdigest()
 
 
-def filter_sql(where: EntryFilter, table: str = "") -> tuple[str, list]:
-    """SQL conditions (each after " AND ") for a filter whose values the catalog has checked.
-    Provider and region filters become ranges of the integer key, because a resource code starts
-    with its provider code, which starts with its region: a province-level region code (xx0000)
-    covers its whole province, a prefecture-level one (xxyy00) its prefecture."""
-    clauses: list[str] = []
-    params: list = []
+def key_range(where: EntryFilter) -> tuple[int, int] | None:
+    """The integer keys [lo, hi) the filter's provider and region keep, or None when it names
+    neither. A resource code starts with its provider code, which starts with its region: a
+    province-level region code (xx0000) covers its whole province, a prefecture-level one
+    (xxyy00) its prefecture."""
+    spans = []
     if where.provider_code:
-        lo = int(where.provider_code) * 10**6
-        clauses.append(f"{table}id >= ? AND {table}id < ?")
-        params += [lo, lo + 10**6]
+        spans.append((where.provider_code, 10**6))
     if where.region_code:
         prefix = regions.prefix(where.region_code)
-        span = 10 ** (15 - len(prefix))
-        lo = int(prefix) * span
+        spans.append((prefix, 10 ** (15 - len(prefix))))
+    if not spans:
+        return None
+    return max(int(p) * span for p, span in spans), min((int(p) + 1) * span for p, span in spans)
+
+
+def filter_sql(where: EntryFilter, table: str = "") -> tuple[str, list]:
+    """SQL conditions (each after " AND ") for a filter whose values the catalog has checked.
+    Provider and region filters become a range of the integer key (see `key_range`)."""
+    clauses: list[str] = []
+    params: list = []
+    keys = key_range(where)
+    if keys is not None:
         clauses.append(f"{table}id >= ? AND {table}id < ?")
-        params += [lo, lo + span]
+        params += keys
     for name in ("category", "share_type", "update_cycle", "open_type"):
         value = getattr(where, name)
         if value:
@@ -240,24 +251,37 @@ class EntryReads:
         where, params = filter_sql(filter)
         return self._all(f"SELECT count(*) FROM entries WHERE withdrawn = 0 {where}", params)[0][0]
 
-    def search(self, match: str, filter: EntryFilter, offset: int, limit: int) -> tuple[list[Entry], int]:
-        """Full-text matches under the filter and their total, in two tiers: entries whose name
-        matches, ranked by bm25, then those that match elsewhere only, in code order. Ranking
-        every match of a broad two-character query costs tens of milliseconds at 100,000
-        entries; ranking only the name matches keeps it to a few, and a name match is what a
-        searcher looks for first. Withdrawn entries are not in the search index."""
-        where, params = filter_sql(filter, table="entries.")
+    def search(self, match: str, filter: EntryFilter, offset: int, limit: int) -> Matches:
+        """Full-text matches under the filter, in two tiers: entries whose name matches, then
+        those that match elsewhere only, in code order. Withdrawn entries are not in the search
+        index.
+
+        The cost is bounded by TOTAL_CAP, not by the catalog: a two-character query can match
+        every entry of the hub, and counting them all cost more than the page. So each tier is
+        counted up to the cap, past it the total is a lower bound, and only the first TOTAL_CAP
+        places of the order can be read.
+
+        A name tier of at most TOTAL_CAP matches is ranked by bm25, which scores and sorts every
+        match before it knows the first: a few microseconds a match, so tens of milliseconds at
+        the cap, the most a search spends. A bigger tier comes in code order, read lazily as far
+        as the page: ranking all of it costs as much as counting it (half a second for 200,000),
+        and ranking a bounded sample (say the first TOTAL_CAP in code order) would cost as much
+        as a full tier at the cap and pass off one corner of the catalog as the best matches.
+        Code order is stable from page to page and honest about a query too broad to rank; the
+        reply's lower-bound total tells the searcher to narrow it."""
+        cap = TOTAL_CAP
+        limit = max(0, min(limit, cap - offset))
         in_name, elsewhere = f"name : {match}", f"body : {match} NOT name : {match}"
         with self.reading() as conn:
-            named = _count_matches(conn, in_name, where, params)
-            total = named + _count_matches(conn, elsewhere, where, params)
+            named = _count_matches(conn, in_name, filter, cap + 1)
+            total = named if named > cap else named + _count_matches(conn, elsewhere, filter, cap + 1 - named)
             ids: list[int] = []
-            if offset < named:
-                ids = _matches(conn, in_name, where, params, limit, offset, ranked=True)
-            if len(ids) < limit:
-                ids += _matches(conn, elsewhere, where, params, limit - len(ids), max(0, offset - named), ranked=False)
+            if limit and offset < named:
+                ids = _matches(conn, in_name, filter, limit, offset, ranked=named <= cap)
+            if len(ids) < limit:  # the name tier was counted exactly: it ended within the page
+                ids += _matches(conn, elsewhere, filter, limit - len(ids), max(0, offset - named), ranked=False)
             rows = {r[0]: r for r in conn.execute(f"{SELECT_ENTRY} WHERE id IN ({', '.join('?' * len(ids))})", ids)}
-        return [row_entry(rows[i]) for i in ids if i in rows], total
+        return Matches([row_entry(rows[i]) for i in ids if i in rows], min(total, cap), total > cap)
 
     def snapshot_slices(self, after_code: str, size: int) -> Iterator[tuple[list[Entry], int]]:
         """Every entry with a code after after_code, in code order, in slices of `size`, all read
@@ -319,20 +343,32 @@ class EntryReads:
                          "WHERE withdrawn = 0 GROUP BY origin, provider_code, share_type")
 
 
-def _count_matches(conn: sqlite3.Connection, match: str, where: str, params: list) -> int:
-    if not where:
-        return conn.execute("SELECT count(*) FROM entry_fts WHERE entry_fts MATCH ?", (match,)).fetchall()[0][0]
-    return conn.execute(
-        "SELECT count(*) FROM (SELECT rowid AS hit FROM entry_fts WHERE entry_fts MATCH ?) AS f "
-        f"JOIN entries ON entries.id = f.hit WHERE entries.withdrawn = 0 {where}", [match, *params],
-    ).fetchall()[0][0]
-
-
-def _matches(conn: sqlite3.Connection, match: str, where: str, params: list, limit: int, offset: int,
-             *, ranked: bool) -> list[int]:
-    score = "bm25(entry_fts)" if ranked else "0"
-    sql = f"SELECT rowid AS hit, {score} AS score FROM entry_fts WHERE entry_fts MATCH ?"
+def _hits(match: str, filter: EntryFilter, score: str = "0") -> tuple[str, list]:
+    """SQL for the (hit, score) rows of the matches under the filter, and its parameters. The
+    filter's key range is given to FTS5 as well, which then reads only that span of its index
+    (SQLite does not carry a range across the join); the other conditions need the entries."""
+    sql, params = f"SELECT rowid AS hit, {score} AS score FROM entry_fts WHERE entry_fts MATCH ?", [match]
+    keys = key_range(filter)
+    if keys is not None:
+        sql += " AND rowid >= ? AND rowid < ?"
+        params += keys
+    where, where_params = filter_sql(filter, table="entries.")
     if where:
         sql = f"SELECT f.hit, f.score FROM ({sql}) AS f JOIN entries ON entries.id = f.hit WHERE entries.withdrawn = 0 {where}"
-    rows = conn.execute(f"{sql} ORDER BY score, hit LIMIT ? OFFSET ?", [match, *params, limit, offset])
+    return sql, params + where_params
+
+
+def _count_matches(conn: sqlite3.Connection, match: str, filter: EntryFilter, most: int) -> int:
+    """Matches, counted up to `most`: the LIMIT stops FTS5 reading its index there."""
+    sql, params = _hits(match, filter)
+    return conn.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*params, most]).fetchall()[0][0]
+
+
+def _matches(conn: sqlite3.Connection, match: str, filter: EntryFilter, limit: int, offset: int,
+             *, ranked: bool) -> list[int]:
+    """Ids of one page of matches, best first by bm25 or in code order. Code order is the order
+    FTS5 reads its index in, so SQLite needs no sort and stops at the page's end."""
+    sql, params = _hits(match, filter, "bm25(entry_fts)" if ranked else "0")
+    order = "score, hit" if ranked else "hit"
+    rows = conn.execute(f"{sql} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset])
     return [r[0] for r in rows]
