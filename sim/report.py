@@ -13,6 +13,8 @@ import statistics
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei")
 CHARTS = {"lag": "lag.png", "convergence": "convergence.png", "throughput": "throughput.png",
           "latency": "latency.png", "requests": "requests_in_time.png", "memory": "memory.png"}
+MAX_BARS = 25  # more owner departments than this: the requests chart has a bar per node
+MAX_LINES = 8  # more peers than this: the lag chart names the most lagging, the others are grey
 KIND_NAMES = {"publish": "发布", "update": "更新", "withdraw": "撤销", "request": "共享申请", "decide": "审批答复",
               "search": "检索"}
 
@@ -78,7 +80,8 @@ def _catalog(known) -> dict:
 def _requests(clock, books, known) -> dict:
     rows: dict[str, dict] = {}
     for filed in books.requests.values():
-        row = rows.setdefault(filed.owner_code, {"department": known.departments[filed.owner_code][1], "received": 0,
+        row = rows.setdefault(filed.owner_code, {"department": known.departments[filed.owner_code][1],
+                                                  "node": known.departments[filed.owner_code][0], "received": 0,
                                                   "conditional": 0, "answered": 0, "in_time": 0, "answer_days": []})
         row["received"] += 1
         if filed.share_type != "conditional":
@@ -88,12 +91,17 @@ def _requests(clock, books, known) -> dict:
             row["answered"] += 1
             row["in_time"] += clock.in_time(filed.at, filed.decided_at)
             row["answer_days"].append(clock.working_days_between(filed.at, filed.decided_at))
+    nodes: dict[str, dict] = {}
     for row in rows.values():
         days = row.pop("answer_days")
         row["median_working_days"] = statistics.median(days) if days else None
+        total = nodes.setdefault(row["node"], {"department": row["node"], "received": 0, "conditional": 0,
+                                               "answered": 0, "in_time": 0})
+        for key in ("received", "conditional", "answered", "in_time"):
+            total[key] += row[key]
     states = collections.Counter(f.decision or "" for f in books.requests.values())
     return {"filed": len(books.requests), "decided_by_owner": sum(v for k, v in states.items() if k),
-            "per_owner_department": dict(sorted(rows.items())),
+            "per_owner_department": dict(sorted(rows.items())), "per_owner_node": dict(sorted(nodes.items())),
             "filed_requests": [dataclasses.asdict(f) for f in books.requests.values()]}
 
 
@@ -143,15 +151,19 @@ def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     peers = sorted({p for s in lag for p in s["peers"]})
-    for peer in peers:
+    peak = {p: max((s["peers"][p]["behind"] for s in lag if p in s["peers"]), default=0) for p in peers}
+    named = set(sorted(peers, key=lambda p: (-peak[p], p))[:MAX_LINES]) if len(peers) > MAX_LINES else set(peers)
+    for peer in peers:  # a national run: the peers that lagged most in colour, the others in grey
         points = [(s["at"] / day, s["peers"][peer]["behind"]) for s in lag if peer in s["peers"]]
-        ax.plot([x for x, _ in points], [y for _, y in points], label=peer, linewidth=1.4)
+        style = dict(label=peer, linewidth=1.4) if peer in named else dict(color="0.75", linewidth=0.8, zorder=1)
+        ax.plot([x for x, _ in points], [y for _, y in points], **style)
     for i, f in enumerate(faults):
         start = f.get("began", f["planned_at"]) / day
         stop = f.get("ended", f.get("began", f["planned_at"])) / day
         ax.axvspan(start, max(stop, start + 0.02), alpha=0.15, color=f"C{i % 10}")
         ax.annotate(f["fault"], (start, 1), xycoords=("data", "axes fraction"), va="top", fontsize=8, rotation=90)
-    ax.set(title="各节点相对国家平台的同步滞后（未拉取变更数）", xlabel="模拟时间（天）", ylabel="滞后变更数")
+    ax.set(title="各节点相对国家平台的同步滞后（未拉取变更数）" + ("；滞后最多的节点着色，其余为灰色" if len(named) < len(peers)
+                                                         else ""), xlabel="模拟时间（天）", ylabel="滞后变更数")
     if peers:
         ax.legend(fontsize=8, ncol=3)
     _save(fig, out / CHARTS["lag"])
@@ -204,8 +216,11 @@ def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
     ax.legend(fontsize=8)
     _save(fig, out / CHARTS["memory"])
 
-    rows = [r for r in result["requests"]["per_owner_department"].values() if r["conditional"]]
-    fig, ax = plt.subplots(figsize=(9, max(3, 0.45 * len(rows) + 1.5)))
+    # one bar per owner department, or per owner node where a national run has too many to read
+    per_department = [r for r in result["requests"]["per_owner_department"].values() if r["conditional"]]
+    by_node = len(per_department) > MAX_BARS
+    rows = [r for r in result["requests"]["per_owner_node"].values() if r["conditional"]] if by_node else per_department
+    fig, ax = plt.subplots(figsize=(9, max(3, (0.3 if by_node else 0.45) * len(rows) + 1.5)))
     labels = [r["department"] for r in rows] or ["（无有条件共享申请）"]
     in_time = [r["in_time"] for r in rows] or [0]
     late = [r["answered"] - r["in_time"] for r in rows] or [0]
@@ -213,8 +228,8 @@ def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
     ax.barh(labels, in_time, color="tab:green", label="按期答复")
     ax.barh(labels, late, left=in_time, color="tab:orange", label="逾期答复")
     ax.barh(labels, open_, left=[a + b for a, b in zip(in_time, late)], color="tab:grey", label="尚未答复")
-    ax.set(title=f"各提供方部门有条件共享申请的按期答复情况（时限 {result['scenario']['answer_days']} 个工作日）",
-           xlabel="申请数")
+    ax.set(title=f"各提供方{'节点' if by_node else '部门'}有条件共享申请的按期答复情况（时限 "
+                 f"{result['scenario']['answer_days']} 个工作日）", xlabel="申请数")
     ax.invert_yaxis()
     ax.legend(fontsize=8)
     _save(fig, out / CHARTS["requests"])
@@ -272,11 +287,19 @@ def markdown(result: dict) -> str:
     lines += ["", f"{result['throughput']['acknowledged_calls']} calls acknowledged, "
               f"{result['throughput']['per_wall_second']} a wall second.", "",
               f"![throughput]({CHARTS['throughput']})", "", f"![latency]({CHARTS['latency']})", ""]
-    lines += ["## Requests answered in time", "", "| owner department | received | conditional | answered | in time | "
-              "median working days |", "| --- | --- | --- | --- | --- | --- |"]
-    for code, r in result["requests"]["per_owner_department"].items():
-        lines.append(f"| {r['department']} ({code}) | {r['received']} | {r['conditional']} | {r['answered']} | "
-                     f"{r['in_time']} | {'' if r['median_working_days'] is None else r['median_working_days']} |")
+    per_department = result["requests"]["per_owner_department"]
+    if len(per_department) > MAX_BARS:  # a national run: per owner node (report.json has every department)
+        lines += ["## Requests answered in time", "", f"Per owner node ({len(per_department)} owner departments: "
+                  "report.json lists each).", "", "| owner node | received | conditional | answered | in time |",
+                  "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {node} | {r['received']} | {r['conditional']} | {r['answered']} | {r['in_time']} |"
+                  for node, r in result["requests"]["per_owner_node"].items()]
+    else:
+        lines += ["## Requests answered in time", "", "| owner department | received | conditional | answered | "
+                  "in time | median working days |", "| --- | --- | --- | --- | --- | --- |"]
+        for code, r in per_department.items():
+            lines.append(f"| {r['department']} ({code}) | {r['received']} | {r['conditional']} | {r['answered']} | "
+                         f"{r['in_time']} | {'' if r['median_working_days'] is None else r['median_working_days']} |")
     lines += ["", f"![requests]({CHARTS['requests']})", ""]
     if result["pairs"]:
         lines += ["## Watched pairs", "", "| consumer | owner | filed | answered | in time | simulated hours to answer |",
