@@ -129,6 +129,24 @@ def write(result: dict, lag: list[dict], out: pathlib.Path) -> None:
     (out / "report.md").write_text(markdown(result))
 
 
+def redraw(out: pathlib.Path) -> None:
+    """report.md and the charts again from out/report.json (a report written before a section
+    was added gets what can be derived from its figures)."""
+    result = json.loads((out / "report.json").read_text())
+    lag = result.pop("lag_samples")
+    requests = result["requests"]
+    if "per_owner_node" not in requests:
+        node_of = {f["owner_code"]: f["owner_node"] for f in requests["filed_requests"]}
+        nodes: dict[str, dict] = {}
+        for code, row in requests["per_owner_department"].items():
+            total = nodes.setdefault(node_of[code], {"department": node_of[code], "received": 0, "conditional": 0,
+                                                     "answered": 0, "in_time": 0})
+            for key in total.keys() - {"department"}:
+                total[key] += row[key]
+        requests["per_owner_node"] = dict(sorted(nodes.items()))
+    write(result, lag, out)
+
+
 def cjk_font() -> str | None:
     """The first CJK font matplotlib knows of (Debian's fonts-noto-cjk gives Noto Sans CJK SC)."""
     from matplotlib import font_manager

@@ -215,6 +215,12 @@ def test_smoke_scenario_runs_and_every_invariant_holds(tmp_path):
     for chart in ("lag.png", "convergence.png", "throughput.png", "latency.png", "requests_in_time.png", "memory.png"):
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "every invariant held" in (out / "report.md").read_text()
+    # the report can be drawn again from report.json alone
+    (out / "report.md").unlink()
+    (out / "lag.png").unlink()
+    redrawn = CliRunner().invoke(main, ["sim", "report", str(out)])
+    assert redrawn.exit_code == 0, redrawn.output
+    assert "every invariant held" in (out / "report.md").read_text() and (out / "lag.png").stat().st_size > 10_000
 
 
 def test_charts_find_a_cjk_font():

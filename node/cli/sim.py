@@ -1,5 +1,6 @@
 """`cascade sim run SCENARIO.yaml`: plays a scenario against a federation started through the
-harness and writes its report (the simulator lives in sim/, imported when the command runs)."""
+harness and writes its report; `cascade sim report DIR` draws a report again from its
+report.json (the simulator lives in sim/, imported when the command runs)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,17 @@ def sim_run(scenario_path: str, out: str | None, state: str | None) -> None:
                f"report in {out_dir / 'report.md'}")
     if not held:
         raise SystemExit(1)
+
+
+@sim.command("report")
+@click.argument("out", metavar="DIR", type=click.Path(exists=True, file_okay=False))
+def sim_report(out: str) -> None:
+    """Write DIR's report.md and charts again from its report.json (no federation is started):
+    for a run that took an hour, after the report's layout changed."""
+    from sim import report
+
+    try:
+        report.redraw(pathlib.Path(out))
+    except (OSError, ValueError, KeyError) as exc:
+        raise click.ClickException(f"{out}: cannot draw the report from report.json: {exc}") from None
+    click.echo(f"report in {pathlib.Path(out) / 'report.md'}")
