@@ -50,7 +50,7 @@ def build(scenario, clock, run, checks: dict, known, planned: int) -> dict:
         "lag": {"samples": len(run.lag), "max_behind": dict(lag_max),
                 "hub_unreachable_samples": sum(1 for s in run.lag if "error" in s)},
         "memory_mib": _memory(run.lag, run.hub_id),
-        "faults": faults,
+        "faults": [dict(f, requests=_requests_during(f, clock, books)) for f in faults],
         "requests": _requests(clock, books, known),
         "pairs": _pairs(scenario, clock, books, known),
         "invariants": checks,
@@ -68,6 +68,20 @@ def _memory(lag: list[dict], hub: str) -> dict:
     top = max(others, key=others.get) if others else ""
     return {"hub_peak": peaks.get(hub, 0.0), "largest_other": top, "largest_other_peak": others.get(top, 0.0),
             "peaks": dict(peaks)}
+
+
+def _requests_during(fault: dict, clock, books) -> dict:
+    """Requests filed while the fault lasted by or to a department of a node it hit: how many,
+    how many conditional ones were answered and in time (what a cut-off province costs)."""
+    began, ended = fault.get("began"), fault.get("ended", fault.get("began"))
+    if began is None:
+        return {}
+    hit = set(fault["nodes"])
+    filed = [f for f in books.requests.values() if began <= f.at <= ended and {f.consumer_node, f.owner_node} & hit]
+    conditional = [f for f in filed if f.share_type == "conditional"]
+    answered = [f for f in conditional if f.decided_at is not None]
+    return {"filed": len(filed), "conditional": len(conditional), "answered": len(answered),
+            "in_time": sum(clock.in_time(f.at, f.decided_at) for f in answered)}
 
 
 def _catalog(known) -> dict:
@@ -144,6 +158,18 @@ def redraw(out: pathlib.Path) -> None:
             for key in total.keys() - {"department"}:
                 total[key] += row[key]
         requests["per_owner_node"] = dict(sorted(nodes.items()))
+    if any("requests" not in f for f in result["faults"]):
+        from sim import scenario as scenario_mod
+        from sim.clock import SimClock
+        from sim.invariants import Books, Filed
+
+        scenario = scenario_mod.load(result["scenario"]["source"])
+        clock = SimClock(scenario.start, scenario.factor, scenario.calendar)
+        books = Books()
+        for filed in requests["filed_requests"]:
+            books.filed(Filed(**filed))
+        result["faults"] = [dict(f, requests=_requests_during(dict(f, nodes=f.get("nodes") or [f["node"]]), clock, books))
+                            for f in result["faults"]]
     write(result, lag, out)
 
 
@@ -291,10 +317,12 @@ def markdown(result: dict) -> str:
               f"Peak resident memory: the hub {mem['hub_peak']} MiB; the largest other node "
               f"({mem['largest_other']}) {mem['largest_other_peak']} MiB.", "", f"![memory]({CHARTS['memory']})", ""]
     lines += ["## Faults", "", "Convergence is timed from the moment a fault is undone until the hub's digest of every "
-              "peer equals the peer's.", "", "| fault | at | converged | wall s | simulated h | note |",
-              "| --- | --- | --- | --- | --- | --- |"]
+              "peer equals the peer's. The requests a fault touched were filed while it lasted by or to a "
+              "department of a node it hit.", "", "| fault | at | converged | wall s | simulated h | requests it touched: filed, conditional answered in time | note |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {f['fault']} | {f['planned_at_time'][:16]} | {_yes(f.get('converged'))} | "
-              f"{f.get('converge_wall_seconds', '')} | {f['converge_sim_hours']} | {_note(f)} |" for f in result["faults"]]
+              f"{f.get('converge_wall_seconds', '')} | {f['converge_sim_hours']} | {_touched(f.get('requests'))} | "
+              f"{_note(f)} |" for f in result["faults"]]
     lines += ["", f"![convergence]({CHARTS['convergence']})", "", f"![lag]({CHARTS['lag']})", ""]
     lines += ["## Calls", "", "| call | ok | failed | p50 ms | p90 ms | p99 ms |", "| --- | --- | --- | --- | --- | --- |"]
     for kind, outcomes in sorted(result["workload"]["outcomes"].items()):
@@ -326,6 +354,12 @@ def markdown(result: dict) -> str:
                   f"{', '.join(map(str, p['hours_to_answer']))} |" for p in result["pairs"]]
         lines.append("")
     return "\n".join(lines)
+
+
+def _touched(requests: dict | None) -> str:
+    if not requests:
+        return ""
+    return f"{requests['filed']} filed, {requests['in_time']}/{requests['conditional']} in time"
 
 
 def _note(fault: dict) -> str:
