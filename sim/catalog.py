@@ -64,7 +64,9 @@ def department_entries(code: str, name: str, spec: CatalogSpec, *, seed: int | s
         share = rng.choices(share_kinds, cum_weights=share_cum)[0]
         year = 2015 + int(rng.random() * 11)
         k = min(len(items), low + int(rng.random() * (high - low + 1)))
-        picked = rng.sample(items, k)
+        # a resource's items are columns of its table, in the table's order: the same resource
+        # published by several departments has the same list, as standard catalogs make it
+        picked = [items[j] for j in sorted(rng.sample(range(len(items)), k))]
         qualifier = QUALIFIERS[int(rng.random() * len(QUALIFIERS))].format(year=year)
         yield Entry(
             resource_code=f"{code}/{seq:06d}",

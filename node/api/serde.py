@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 from datetime import datetime, timedelta, timezone
 
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from node.catalog.rules import DataItem, Entry, data_items
+from node.catalog.rules import DataItem, DataItems, Entry, data_items, derived
 from node.errors import InvalidRequest
 from node.proto import admin_pb2, cascade_pb2, catalog_pb2, sharing_pb2
 from node.hub.status import PeerState
@@ -38,18 +37,22 @@ def moment(ts: Timestamp, present: bool = True) -> datetime | None:
     return EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
 
 
-@functools.lru_cache(maxsize=65536)
+def _item_messages(items: tuple[DataItem, ...]) -> list[catalog_pb2.DataItem]:
+    return [catalog_pb2.DataItem(name=i.name, type=i.type, length=i.length, description=i.description) for i in items]
+
+
 def _items_message(items: tuple[DataItem, ...]) -> catalog_pb2.Entry:
-    """An Entry holding only these data items: merged into a message in C, cheaper than building
-    each item's message in Python (a snapshot sends millions of the same few thousand lists)."""
-    return catalog_pb2.Entry(data_items=[
-        catalog_pb2.DataItem(name=i.name, type=i.type, length=i.length, description=i.description) for i in items])
+    """An Entry holding only these data items, kept on a shared list: merged into a message in C,
+    cheaper than building each item's message (a snapshot sends the same lists many times)."""
+    return catalog_pb2.Entry(data_items=_item_messages(items))
 
 
 def entry_to_proto(entry: Entry, message: catalog_pb2.Entry | None = None) -> catalog_pb2.Entry:
     msg = catalog_pb2.Entry() if message is None else message
-    if entry.data_items:
-        msg.MergeFrom(_items_message(entry.data_items))
+    if type(entry.data_items) is DataItems:
+        msg.MergeFrom(derived(entry.data_items, "message", _items_message))
+    else:
+        msg.data_items.extend(_item_messages(entry.data_items))
     msg.resource_code = entry.resource_code
     msg.name = entry.name
     msg.summary = entry.summary

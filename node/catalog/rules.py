@@ -7,9 +7,12 @@ import functools
 import hashlib
 import re
 from datetime import datetime, timezone
+from typing import Callable, TypeVar
 
 from node.catalog import regions
 from node.errors import InvalidEntry
+
+T = TypeVar("T")
 
 CATEGORIES = ("base", "theme", "department")
 SHARE_TYPES = ("unconditional", "conditional", "not_shared")
@@ -33,7 +36,9 @@ MAX_SEQUENCE = 999_999
 
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
+# Plain (not frozen) slotted dataclasses: a hub builds hundreds of thousands of these during a
+# sync, and frozen ones cost several times more to create. Code treats them as values.
+@dataclasses.dataclass(slots=True)
 class DataItem:
     name: str
     type: str
@@ -41,13 +46,32 @@ class DataItem:
     description: str = ""
 
 
-@functools.lru_cache(maxsize=65536)
-def data_items(fields: tuple[tuple[str, str, int, str], ...]) -> tuple[DataItem, ...]:
-    """One shared tuple of data items for each distinct list of (name, type, length,
-    description): a national catalog repeats a few thousand lists millions of times, so a hub
-    decoding a sync builds each once, and what is derived from a list (its JSON, its share of the
-    content hash, its search tokens) is cached by it."""
-    return tuple(DataItem(*f) for f in fields)
+class DataItems(tuple):
+    """A list of data items decoded once and shared by every entry that holds the same list (see
+    data_items); what is derived from it (its JSON, its part of the content hash, its search
+    tokens, its message) is kept on it, computed on first use. A plain tuple works everywhere
+    too, deriving each time."""
+
+
+def derived(items: tuple[DataItem, ...], name: str, make: Callable[[tuple[DataItem, ...]], T]) -> T:
+    """make(items), kept on a shared DataItems list under `name` (computed once per list)."""
+    if type(items) is not DataItems:
+        return make(items)
+    kept = items.__dict__
+    value = kept.get(name)
+    if value is None:
+        value = kept[name] = make(items)
+    return value
+
+
+@functools.lru_cache(maxsize=8192)
+def data_items(fields: tuple[tuple[str, str, int, str], ...]) -> DataItems:
+    """The shared list of data items for these (name, type, length, description) fields. A
+    national catalog repeats its standard lists (the same resource's columns in every province)
+    across millions of entries; a list seen for the first time costs a cache insert (keyed by
+    plain tuples, hashed in C), one seen before costs nothing further downstream. Bounded: the
+    hub's memory must not grow with the catalog."""
+    return DataItems(DataItem(*f) for f in fields)
 
 
 # A plain (not frozen) slotted dataclass: a hub builds hundreds of thousands of these during a
@@ -119,13 +143,12 @@ CONTENT_FIELDS = (
 def content_hash(entry: Entry) -> str:
     parts = [getattr(entry, f) for f in CONTENT_FIELDS]
     if entry.data_items:
-        parts.append(_items_part(entry.data_items))
+        parts.append(derived(entry.data_items, "hash_part", _items_part))
     parts.append("\x1e".join(entry.keywords))
     parts.append("1" if entry.withdrawn else "0")
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
-@functools.lru_cache(maxsize=65536)
 def _items_part(items: tuple[DataItem, ...]) -> str:
     return "\x1f".join(f"{i.name}\x1e{i.type}\x1e{i.length}\x1e{i.description}" for i in items)
 
@@ -176,15 +199,14 @@ def validate_entry(entry: Entry) -> None:
     _require_text(entry.share_condition, "share_condition", MAX_SUMMARY, required=entry.share_type == "conditional")
     _require_text(entry.not_shared_basis, "not_shared_basis", MAX_SUMMARY, required=entry.share_type == "not_shared")
     _require_text(entry.source_system, "source_system", MAX_NAME, required=False)
-    _validate_items(tuple(entry.data_items))
+    derived(entry.data_items, "valid", _validate_items)  # a bad list raises each time
     if len(entry.keywords) > MAX_KEYWORDS:
         raise InvalidEntry("keywords", f"must hold at most {MAX_KEYWORDS} keywords")
     for i, keyword in enumerate(entry.keywords):
         _require_text(keyword, f"keywords[{i}]", MAX_KEYWORD, required=True)
 
 
-@functools.lru_cache(maxsize=65536)  # a catalog repeats its lists of items: each is checked once (a bad one raises each time)
-def _validate_items(items: tuple[DataItem, ...]) -> None:
+def _validate_items(items: tuple[DataItem, ...]) -> bool:
     if not items:
         raise InvalidEntry("data_items", "must hold at least one data item")
     if len(items) > MAX_DATA_ITEMS:
@@ -199,3 +221,4 @@ def _validate_items(items: tuple[DataItem, ...]) -> None:
         if not 0 <= item.length <= MAX_ITEM_LENGTH:
             raise InvalidEntry(f"data_items[{i}].length", f"must be between 0 and {MAX_ITEM_LENGTH}")
         _require_text(item.description, f"data_items[{i}].description", MAX_TEXT, required=False)
+    return True

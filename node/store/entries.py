@@ -15,7 +15,7 @@ import sqlite3
 from typing import Iterable, Iterator
 
 from node.catalog import regions, search
-from node.catalog.rules import DataItem, Entry, EntryFilter, Matches, data_items
+from node.catalog.rules import DataItem, Entry, EntryFilter, Matches, data_items, derived
 from node.times import format_time, parse_time
 
 ENTRY_COLUMNS = (
@@ -43,17 +43,15 @@ def code_id(resource_code: str) -> int:
     return int(resource_code[:9] + resource_code[10:16])
 
 
-@functools.lru_cache(maxsize=65536)
 def items_json(items: tuple[DataItem, ...]) -> str:
     return json.dumps([[i.name, i.type, i.length, i.description] for i in items], ensure_ascii=False)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=8192)  # bounded like rules.data_items, and for the same reason
 def items_from_json(text: str) -> tuple[DataItem, ...]:
     return data_items(tuple(tuple(item) for item in json.loads(text)))
 
 
-@functools.lru_cache(maxsize=65536)
 def items_tokens(items: tuple[DataItem, ...]) -> str:
     return search.index_tokens(*(i.name for i in items))
 
@@ -65,7 +63,7 @@ def entry_row(entry: Entry) -> tuple:
         entry.provider_code, entry.provider_name, entry.region_code, entry.category,
         entry.share_type, entry.share_condition, entry.not_shared_basis, entry.share_method,
         entry.open_type, entry.update_cycle, entry.source_system,
-        items_json(entry.data_items), json.dumps(list(entry.keywords), ensure_ascii=False),
+        derived(entry.data_items, "json", items_json), json.dumps(list(entry.keywords), ensure_ascii=False),
         format_time(entry.published_at), format_time(entry.updated_at),
     )
 
@@ -88,7 +86,7 @@ def row_entry(row: sqlite3.Row | tuple) -> Entry:
 
 def fts_row(entry: Entry) -> tuple[int, str, str]:
     body = " ".join(filter(None, (search.index_tokens(entry.summary, entry.provider_name, *entry.keywords),
-                                  items_tokens(entry.data_items))))
+                                  derived(entry.data_items, "tokens", items_tokens))))
     return code_id(entry.resource_code), search.text_tokens(entry.name), body
 
 
