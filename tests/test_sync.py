@@ -1,6 +1,8 @@
 """Cascade sync with real nodes on loopback: the hub converges to the union of its peers."""
 
-from conftest import PEERS, make_entry, wait_until
+import dataclasses
+
+from conftest import PEERS, free_port, make_entry, wait_until
 from node.api import serde
 from node.proto import catalog_pb2
 from node.store import backup, restore
@@ -206,6 +208,25 @@ def test_a_peer_back_from_a_partition_is_pulled_within_an_interval_not_after_its
     # Without the Notify the hub would wait out its two-minute backoff.
     wait_until(lambda: hub_entry(c, "440300002/000006"), 60, "Guangdong's entry at the hub before the backoff ends",
                until=lambda entry: entry is not None)
+
+
+def test_a_peer_that_notifies_while_the_hub_cannot_reach_it_is_tried_every_interval(cluster):
+    c = cluster(interval=1.0, notify=True, hub_extra={"sync": {"backoff_initial": 30, "backoff_max": 600,
+                                                               "call_deadline": 5}})
+    # The hub's way to Guangdong is cut (its address is dead); Guangdong's way to the hub is not.
+    config = c.hub_config()
+    cut = tuple(dataclasses.replace(p, address=f"127.0.0.1:{free_port()}") if p.id == "guangdong" else p
+                for p in config.peers)
+    c.hub.channel.close()
+    c.hub.node.stop(0)
+    c.hub = c.start_node(dataclasses.replace(config, peers=cut))
+    before = wait_until(lambda: c.status()["guangdong"], 90, "failed pulls of Guangdong and a long backoff, with "
+                        "no notice since the last", until=lambda peer: peer.failures >= 1 and peer.backoff_seconds >= 30)
+    publish(c.peers["guangdong"], make_entry("440300002", seq=7))  # its Notify: it is alive
+    peer = wait_until(lambda: c.status()["guangdong"], 60, "another failed pull, after the Notify",
+                      until=lambda peer: peer.failures > before.failures)
+    # Exponential backoff would now wait a minute; a peer that notifies is tried every interval.
+    assert peer.backoff_seconds == 1.0, peer
 
 
 def test_schedule_pulls_on_its_own(cluster):

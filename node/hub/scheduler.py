@@ -44,6 +44,8 @@ class PullScheduler:
         self._again: set[str] = set()
         self._failures = {p: 0 for p in self.peers}
         self._backoff = {p: 0.0 for p in self.peers}
+        self._notified: dict[str, float] = {}  # when each peer last sent a Notify
+        self._failed_at: dict[str, float] = {}  # when a pull of each peer last failed
         self._completed = {p: 0 for p in self.peers}
         self._pool = futures.ThreadPoolExecutor(max_workers=settings.max_concurrent, thread_name_prefix="pull")
         self._thread = threading.Thread(target=self._loop, name="pull-scheduler", daemon=True)
@@ -104,6 +106,11 @@ class PullScheduler:
                 self._failures[peer.id] += 1
                 backoff = min(self.settings.backoff_max,
                               self.settings.backoff_initial * 2 ** (self._failures[peer.id] - 1))
+                if self._notified.get(peer.id, -1.0) >= self._failed_at.get(peer.id, float("-inf")):
+                    # it told us it is alive since we last failed to reach it: a link cut one way
+                    # (or flapping) is tried every interval, so that its healing is noticed in one
+                    backoff = min(backoff, peer.interval)
+                self._failed_at[peer.id] = now
                 self._backoff[peer.id] = backoff
                 self._due[peer.id] = now + backoff * (1 + self.rng.uniform(0, self.settings.jitter))
             else:
@@ -145,6 +152,7 @@ class PullScheduler:
                 self.log.debug("notify.head_not_noted", peer=peer_id, error=str(exc))
         with self._cond:
             now = time.monotonic()
+            self._notified[peer_id] = now
             if peer_id in self._running:
                 self._again.add(peer_id)
             elif self._failures[peer_id] == 0:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 LOOKUP_DEADLINE = 5.0
 NOTIFY_DEADLINE = 2.0
+NOTIFY_RETRY = 2.0  # seconds between notices while the hub cannot be told
 
 
 class HubLink:
@@ -70,8 +71,10 @@ class HubLink:
 
 class HubNotifier(BackgroundLoop):
     """After a local write, tells the hub (Notify) that there is something to pull. Writes that
-    come while a notice is on its way are folded into the next one; failures are only logged,
-    since the hub's schedule pulls anyway."""
+    come while a notice is on its way are folded into the next one. A notice that fails is sent
+    again every NOTIFY_RETRY seconds until one arrives: the hub backs off from a peer it could not
+    reach, and a notice is how it learns that a healed link is back (it then pulls within an
+    interval instead of when its backoff ends)."""
 
     def __init__(self, link: HubLink | None, store: "Store", node_id: str, log):
         self.link = link
@@ -91,12 +94,15 @@ class HubNotifier(BackgroundLoop):
     wake = changed
 
     def run(self) -> None:
+        undelivered = False
         while True:
-            self._pending.wait()
+            self._pending.wait(NOTIFY_RETRY if undelivered else None)
             if self.stopping.is_set():
                 return
             self._pending.clear()
             try:
                 self.link.notify(self.node_id, self.store.epoch, self.store.head_seq())
+                undelivered = False
             except grpc.RpcError as exc:
-                self.log.debug("notify.failed", error=exc.code().name)
+                undelivered = True
+                self.log.debug("notify.failed", error=exc.code().name, retry_in=NOTIFY_RETRY)
