@@ -25,9 +25,11 @@ HOLD = 2_000_000  # bytes a link passes before it stalls: a small part of the wh
 
 
 def rows_in(path) -> int:
+    """Rows written so far (lines after the header), counted in bytes: the file is being written,
+    and its last character may be cut in the middle (it failed once so, under load)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return max(0, sum(1 for _ in f) - 1)
+        with open(path, "rb") as f:
+            return max(0, sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b"")) - 1)
     except FileNotFoundError:
         return 0
 

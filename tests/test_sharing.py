@@ -150,6 +150,9 @@ def test_request_to_the_hubs_own_department_is_answered_at_the_hub(fed):
 def test_consumer_withdraws_before_the_decision(fed):
     filed = submit(fed.peers["hebei"], "130100005", "440300002/000002")
     wait_state(fed.peers["guangdong"], filed.request_id, {"pending"})
+    # the consumer withdraws a request it knows is pending (under load, Hebei may hear of it later
+    # than Guangdong; withdrawing earlier is a withdrawal of the submitted version 1)
+    wait_state(fed.peers["hebei"], filed.request_id, {"pending"})
     sharing(fed.peers["hebei"]).WithdrawRequest(sharing_pb2.WithdrawRequestRequest(
         request_id=filed.request_id, consumer_code="130100005", reason="已通过其他渠道获取"))
     assert wait_state(fed.peers["guangdong"], filed.request_id, {"withdrawn"}).version == 3
