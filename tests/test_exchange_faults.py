@@ -14,7 +14,7 @@ from conftest import make_entry, wait_until
 from node.catalog.rules import DataItem
 from node.exchange.client import fetch_to_file
 from node.exchange.digest import RowsHash
-from node.proto import exchange_pb2, sharing_pb2
+from node.proto import catalog_pb2, exchange_pb2, sharing_pb2
 
 SMALL = "configs/federation-small.yaml"
 OWNER, CONSUMER = "440000005", "130000001"  # 广东省市场监督管理局 at Guangdong; 河北省公安厅 at Hebei
@@ -34,6 +34,16 @@ def rows_in(path) -> int:
         return 0
 
 
+def published_everywhere(fed, node: str, entry) -> None:
+    """Publishes the entry at its node and waits until the hub holds it: a request for an entry
+    the hub does not know yet is rejected at once at the consumer's node (as it should be), and
+    under load the hub's pull can come after the test's request (it did once)."""
+    fed.publish(node, [entry])
+    hub = fed.catalog(fed.hub_id)
+    wait_until(lambda: hub.GetEntry(catalog_pb2.GetEntryRequest(resource_code=entry.resource_code), timeout=10), 60,
+               f"the hub to hold {entry.resource_code}", ignoring=(grpc.RpcError,))
+
+
 def holding(fed, link) -> int:
     return fed.proxy("status")["links"][link]["holding"]
 
@@ -42,7 +52,7 @@ def test_fetch_resumes_after_the_hub_and_then_the_owner_are_killed_mid_stream(fe
     fed = federation(SMALL, interval=1)
     entry = make_entry(OWNER, 900, name="广东省企业法人登记信息", provider_name="广东省市场监督管理局",
                        share_method="database", data_items=tuple(DataItem(n, t, 0) for n, t in ITEMS))
-    fed.publish("guangdong", [entry])
+    published_everywhere(fed, "guangdong", entry)
     location = fed.mount_data("guangdong", entry, ROWS, seed="faults")
     wanted = ["企业名称", "统一社会信用代码", "成立日期"]
     with sqlite3.connect(location) as db:
@@ -106,7 +116,7 @@ def test_fetch_resumes_after_the_hub_and_then_the_owner_are_killed_mid_stream(fe
 def test_only_the_consumer_departments_token_at_its_own_node_fetches(federation):
     fed = federation(SMALL)
     entry = make_entry(OWNER, 901, share_method="database", data_items=tuple(DataItem(n, t, 0) for n, t in ITEMS))
-    fed.publish("guangdong", [entry])
+    published_everywhere(fed, "guangdong", entry)
     fed.mount_data("guangdong", entry, 50)
     consumer = fed.sharing("hebei", CONSUMER)
     filed = consumer.SubmitRequest(sharing_pb2.SubmitRequestRequest(
