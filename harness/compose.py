@@ -26,10 +26,8 @@ import dataclasses
 import pathlib
 from typing import Any
 
-import yaml
-
 from node import config as node_config
-from node.config_rules import Reader, is_boolean, is_node_id, is_number, is_region, is_text
+from node.config_rules import Reader, is_boolean, is_node_id, is_number, is_region, is_text, read_yaml
 from node.errors import ConfigError
 
 LINK_KEYS = {"delay_ms", "partitioned", "drop_after_bytes"}
@@ -78,14 +76,7 @@ class Compose:
 
 
 def load(path: str | pathlib.Path) -> Compose:
-    file = str(path)
-    try:
-        data = yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(file, "(file)", f"cannot be read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(file, "(file)", f"is not valid YAML: {exc}") from None
-    return parse(data, file)
+    return parse(read_yaml(path), str(path))
 
 
 def _departments(r: Reader, items: Any, path: str) -> tuple[tuple[str, str], ...]:

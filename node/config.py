@@ -11,12 +11,10 @@ import functools
 import pathlib
 from typing import Any
 
-import yaml
-
 from node import roles
 from node.catalog import regions
 from node.config_rules import (Reader, dates, is_address, is_boolean, is_choice, is_file_at, is_list, is_node_id,
-                               is_number, is_region, is_text)
+                               is_number, is_region, is_text, read_yaml)
 from node.errors import ConfigError
 from node.catalog.rules import PROVIDER_CODE, RESOURCE_CODE, RESOURCE_CODE_RULE
 from node.exchange.model import KINDS, Mount
@@ -135,16 +133,7 @@ class Config:
 
 def load(path: str | pathlib.Path) -> Config:
     """Reads and validates a node config file."""
-    file = str(path)
-    try:
-        text = pathlib.Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(file, "(file)", f"cannot be read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(file, "(file)", f"is not valid YAML: {exc}") from None
-    return parse(data, file, base_dir=pathlib.Path(path).parent)
+    return parse(read_yaml(path), str(path), base_dir=pathlib.Path(path).parent)
 
 
 def _default(cls: type, name: str) -> Any:

@@ -9,6 +9,8 @@ import pathlib
 import re
 from typing import Any, Callable
 
+import yaml
+
 from node.catalog import regions
 from node.errors import ConfigError
 
@@ -48,6 +50,20 @@ class Reader:
 
 
 # Value checks: each returns None when the value is good, else the rule it breaks.
+
+def read_yaml(path: str | pathlib.Path) -> Any:
+    """The YAML document in a file (a node config, a compose file, a scenario); a file that
+    cannot be read or parsed is a ConfigError naming it."""
+    file = str(path)
+    try:
+        text = pathlib.Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(file, "(file)", f"cannot be read: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(file, "(file)", f"is not valid YAML: {exc}") from None
+
 
 def is_text(pattern: re.Pattern | None = None, rule: str = "") -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:

@@ -11,12 +11,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-import yaml
-
 from harness import compose as compose_mod
 from node.config import Reader, is_choice, is_number, is_text
-from node.config_rules import is_boolean, is_list
-from node.errors import ConfigError
+from node.config_rules import is_boolean, is_list, read_yaml
 from node.sharing.calendar import CHINA, Calendar
 
 SHARE_TYPES = ("unconditional", "conditional", "not_shared")
@@ -184,14 +181,7 @@ def is_range(value: Any) -> str | None:
 
 
 def load(path: str | pathlib.Path) -> Scenario:
-    file = str(path)
-    try:
-        data = yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(file, "(file)", f"cannot be read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(file, "(file)", f"is not valid YAML: {exc}") from None
-    return parse(data, file, base_dir=pathlib.Path(path).resolve().parent)
+    return parse(read_yaml(path), str(path), base_dir=pathlib.Path(path).resolve().parent)
 
 
 def parse(data: Any, file: str = "<scenario>", base_dir: pathlib.Path = pathlib.Path(".")) -> Scenario:
