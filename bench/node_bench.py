@@ -116,14 +116,17 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--call-size", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="the node's store.workers (processes for bulk decoding; default: the node's own)")
     args = parser.parse_args()
     entries = make_entries(args.entries)
     with scratch() as folder:
         raw = raw_insert(folder, entries, args.call_size)
-        proc, channel = start_node(folder)
+        proc, channel = start_node(folder, extra=None if args.workers is None else {"store": {"synchronous": "full", "workers": args.workers}})
         try:
             rate = grpc_bulk(channel, entries, args.call_size)
-            report(f"bulk publish, {len(entries)} entries, {args.call_size} per call, synchronous=full", [
+            workers = "the node's default workers" if args.workers is None else f"{args.workers} workers"
+            report(f"bulk publish, {len(entries)} entries, {args.call_size} per call, synchronous=full, {workers}", [
                 ("gRPC PublishEntries", f"{rate:,.0f} entries/s"),
                 ("raw SQLite insert, same rows+schema", f"{raw:,.0f} entries/s"),
                 ("ratio gRPC / raw", f"{rate / raw:.0%}  (goal >= 50%)"),

@@ -112,6 +112,7 @@ class Config:
     change_log_keep: int = 0
     compact_every: float = 300.0
     synchronous: str = "full"
+    workers: int | None = None  # processes for bulk decoding and row building; None: node.workers.default_workers()
     log_level: str = "info"
     log_format: str = "auto"
     limits: Limits = Limits()
@@ -222,7 +223,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
                       "or set `insecure: true` for plaintext on a trusted network")
 
     change_log = r.mapping(top.get("change_log") or {}, "change_log", {"keep", "compact_every"})
-    store = r.mapping(top.get("store") or {}, "store", {"synchronous"})
+    store = r.mapping(top.get("store") or {}, "store", {"synchronous", "workers"})
     log = r.mapping(top.get("log") or {}, "log", {"level", "format"})
     limits = r.mapping(top.get("limits") or {}, "limits", {f.name for f in dataclasses.fields(Limits)})
     default_limits = Limits()
@@ -253,6 +254,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         change_log_keep=r.get(change_log, "change_log", "keep", is_number(0, 10**12, True), d("change_log_keep")),
         compact_every=float(r.get(change_log, "change_log", "compact_every", is_number(0.1, 86400), d("compact_every"))),
         synchronous=r.get(store, "store", "synchronous", is_choice(("full", "normal")), d("synchronous")),
+        workers=r.get(store, "store", "workers", is_number(0, 64, True), d("workers")),
         log_level=r.get(log, "log", "level", is_choice(("debug", "info", "warning", "error")), d("log_level")),
         log_format=r.get(log, "log", "format", is_choice(("auto", "json", "console")), d("log_format")),
         limits=Limits(

@@ -31,6 +31,7 @@ from node.security.tls import ServerTls, server_credentials
 from node.sharing.workflow import Sharing
 from node.source.uplink import HubLink, HubNotifier
 from node.store import Store
+from node.workers import WorkerPool, default_workers
 from node.store.compactor import Compactor
 
 WORKERS = 64
@@ -71,6 +72,8 @@ class Node:
         self.role = roles.get(config.role)
         self.log = logs.logger(config.node_id, config.role)
         self.store = Store(config.database, synchronous=config.synchronous)
+        # Processes for the per-entry work of bulk publishes and pulled batches, started on first use.
+        self.workers = WorkerPool(default_workers() if config.workers is None else config.workers, self.log)
         self.changed = ChangeSignal()
         departments = {d.code for d in config.departments}
         self.compactor = Compactor(self.store, config.change_log_keep, config.compact_every, self.log)
@@ -104,7 +107,7 @@ class Node:
         self.sharing = Sharing(self.store, config.node_id, departments, config.calendar, lookup=self.lookup_entry,
                                on_change=self.changed.fire, router=router)
         if self.role.pulls_peers:
-            puller = Puller(self.store, self.peer_channels, config.sync, self.sharing, self.log)
+            puller = Puller(self.store, self.peer_channels, config.sync, self.sharing, self.log, workers=self.workers)
             self.scheduler = PullScheduler(self.store, self.peer_channels, puller, config.sync, self.log,
                                            on_requests=self.courier.wake)
 
@@ -175,6 +178,7 @@ class Node:
         self.guard.stop()
         if self.hub_link is not None:
             self.hub_link.close()
+        self.workers.close()
         self.store.close()
         self.log.info("node.stopped")
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from node.api import serde
 from node.api.status import rpc
-from node.catalog.catalog import Catalog, EntryFilter
+from node.catalog.catalog import Catalog, EntryFilter, Offered, offered
 from node.errors import InvalidEntry
 from node.proto import catalog_pb2, catalog_pb2_grpc
+from node.workers import WorkerPool
 
 MAX_BULK_ENTRIES = 200_000
 
@@ -20,9 +21,19 @@ def entry_filter(msg: catalog_pb2.EntryFilter) -> EntryFilter:
     )
 
 
+def stage_message(message: bytes) -> Offered:
+    """One `PublishEntriesRequest` message's entries, checked and turned into rows (runs in a
+    worker process)."""
+    request = catalog_pb2.PublishEntriesRequest.FromString(message)
+    messages = [request.entry] if request.HasField("entry") else []
+    messages.extend(request.entries)
+    return offered([serde.entry_from_proto(m, with_node_fields=False) for m in messages])
+
+
 class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, workers: WorkerPool | None = None):
         self.catalog = catalog
+        self.workers = workers or WorkerPool(0)
 
     @rpc
     def PublishEntry(self, request, context):
@@ -35,14 +46,16 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
 
     @rpc
     def PublishEntries(self, request_iterator, context):
-        entries = []
+        # Each message is checked and turned into rows as it arrives (in a worker process when
+        # large); the write takes them in order as they are ready.
+        parts, total = [], 0
         for request in request_iterator:
-            messages = [request.entry] if request.HasField("entry") else []
-            messages.extend(request.entries)
-            if len(entries) + len(messages) > MAX_BULK_ENTRIES:
+            count = request.HasField("entry") + len(request.entries)
+            if total + count > MAX_BULK_ENTRIES:
                 raise InvalidEntry("entries", f"a bulk load holds at most {MAX_BULK_ENTRIES} entries per call")
-            entries.extend(serde.entry_from_proto(m, with_node_fields=False) for m in messages)
-        _, counts = self.catalog.publish(entries)
+            parts.append(self.workers.run(stage_message, request.SerializeToString(), items=count))
+            total += count
+        _, counts = self.catalog.publish_staged((part.result() for part in parts), total)
         return catalog_pb2.PublishEntriesResponse(created=counts.created, updated=counts.updated,
                                                   unchanged=counts.unchanged)
 

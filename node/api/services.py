@@ -28,7 +28,7 @@ SERVICES = (
 
 def add_to_server(server: grpc.Server, node: "Node") -> list[str]:
     """Registers every servicer of a node; returns the full service names."""
-    catalog_pb2_grpc.add_CatalogServicer_to_server(CatalogServicer(node.catalog), server)
+    catalog_pb2_grpc.add_CatalogServicer_to_server(CatalogServicer(node.catalog, node.workers), server)
     sharing_pb2_grpc.add_SharingServicer_to_server(SharingServicer(node.sharing, node.config.limits.max_page_size), server)
     cascade_pb2_grpc.add_CascadeServicer_to_server(CascadeServicer(node.store, node.notified), server)
     admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(node), server)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from node import paging
 from node.catalog import rules
@@ -12,7 +12,9 @@ from node.catalog import regions
 from node.catalog import search
 from node.catalog.rules import Entry, EntryFilter, Matches
 from node.errors import Invalid, InvalidEntry, NotFound, PermissionDenied
-from node.store import Store, code_id
+from node.store import Staged, Store, code_id, restamp, stage
+from node.store.entries import row_entry
+from node.times import format_time
 
 MAX_QUERY = 200
 
@@ -24,20 +26,49 @@ class Published:
     unchanged: int = 0
 
 
-def _where(i: int, entries: list) -> str:
-    return f"entries[{i}]." if len(entries) > 1 else ""
-
-
 def wants_code(entry: Entry) -> bool:
     """Whether a published entry asks the node for its code: none, or its provider's code and a slash."""
     return entry.resource_code in ("", entry.provider_code + "/")
 
 
-def _validate(entry: Entry, where: str) -> None:
-    try:
-        rules.validate_entry(entry)
-    except InvalidEntry as exc:
-        raise InvalidEntry(where + exc.field, exc.rule) from None
+# What `offered` makes of entries: each entry staged, and the rule each broken one breaks first,
+# as (field, rule) by its place.
+Offered = tuple[list[Staged], dict[int, tuple[str, str]]]
+
+
+def offered(entries: Iterable[Entry]) -> Offered:
+    """The entries a caller offers, checked against the rules and turned into rows before the
+    node gives them their code (when they want one), origin, version and times. Needs no lock
+    and no store: a bulk load runs it in worker processes. The entries are taken over: one
+    that wants a code gets a stand-in until it gets its own."""
+    staged: list[Staged] = []
+    problems: dict[int, tuple[str, str]] = {}
+    for i, entry in enumerate(entries):
+        code = entry.resource_code
+        if wants_code(entry):
+            entry.resource_code = f"{entry.provider_code}/000001"
+        try:
+            rules.validate_entry(entry)
+        except InvalidEntry as exc:
+            problems[i] = (exc.field, exc.rule)
+            staged.append(Staged(code, entry.provider_code, "", 0, False, "", None))
+            continue
+        staged.append(stage(entry)._replace(resource_code=code))
+    return staged, problems
+
+
+@dataclasses.dataclass
+class _Call:
+    """One publish call while it is checked and written."""
+
+    total: int
+    stamp: str
+    counts: dict = dataclasses.field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0})
+    stored: list = dataclasses.field(default_factory=list)
+    seen: dict = dataclasses.field(default_factory=dict)  # code -> the place of the entry that named it
+
+    def where(self, i: int) -> str:
+        return f"entries[{i}]." if self.total > 1 else ""
 
 
 class Catalog:
@@ -58,82 +89,85 @@ class Catalog:
         """Creates or updates entries, all or nothing. Returns the stored entries and counts.
         An entry whose content is unchanged keeps its version and logs nothing. An entry with no
         resource_code ("" or "<provider_code>/") is new: the node gives it its provider's next
-        free code. The entries are taken over: the node sets their code, origin, version and
-        times in place."""
-        if not entries:
-            raise InvalidEntry("entries", "must hold at least one entry")
-        for i, entry in enumerate(entries):  # codes first: they are the keys of everything below
-            if not rules.RESOURCE_CODE.match(entry.resource_code) and not wants_code(entry):
-                _validate(entry, _where(i, entries))
-                raise InvalidEntry(_where(i, entries) + "resource_code", rules.RESOURCE_CODE_RULE)
-        stored: list[Entry] = []
-        counts = {"created": 0, "updated": 0, "unchanged": 0}
-        with self.store.transaction() as tx:
-            self._assign_codes(tx, entries)
-            existing = tx.entries(e.resource_code for e in entries)
-            tx.put_entries(self._versions(entries, existing, counts, stored), log=True)
-        if counts["created"] or counts["updated"]:
-            self.on_change()
-        return stored, Published(**counts)
+        free code. The entries are taken over (see `offered`)."""
+        stored, counts = self.publish_staged([offered(entries)], len(entries))
+        return [e if isinstance(e, Entry) else row_entry(e[1]) for e in stored], counts
 
-    def _assign_codes(self, tx, entries: list[Entry]) -> None:
-        """Gives each entry that wants a code the next free sequence of its provider. Inside the
-        write transaction, so two publishers never get the same code; past the highest sequence
-        the node holds, tombstones included, so a code is never given twice, even once withdrawn."""
-        wanting = [(i, e) for i, e in enumerate(entries) if wants_code(e)]
-        if not wanting:
-            return
-        taken: dict[str, int] = {}  # provider -> highest sequence, at the node or named in this call
-        asked: set[str] = set()  # providers whose highest sequence at the node has been read
-        for entry in entries:
-            match = rules.RESOURCE_CODE.match(entry.resource_code)
-            if match:
-                taken[match.group(1)] = max(taken.get(match.group(1), 0), int(match.group(2)))
-        for i, entry in wanting:
-            where, provider = _where(i, entries), entry.provider_code
-            if not rules.PROVIDER_CODE.match(provider):
-                _validate(entry, where)  # names the provider_code (or an earlier field)
-            if provider not in self.department_codes:
-                raise PermissionDenied(f"{where}provider_code: {provider} is not a department of node {self.node_id}")
+    def publish_staged(self, parts: Iterable[Offered], total: int) -> tuple[list[Entry | tuple], Published]:
+        """`publish` for entries already checked and turned into rows by `offered` (a bulk load
+        does that in worker processes), given as consecutive parts of the call, each drawn
+        only when the write has come to it: the parts still being built overlap with writing
+        the ones before. Returns, for each entry in order, the stored copy of an unchanged
+        entry or the rows written for a new version; raising rolls back the whole call. `total`:
+        how many entries the parts hold (errors name an entry's place when there are several)."""
+        if not total:
+            raise InvalidEntry("entries", "must hold at least one entry")
+        call = _Call(total, format_time(self.clock()))
+        with self.store.transaction() as tx:
+            tx.put_rows(self._versions(tx, parts, call), log=True)
+        if call.counts["created"] or call.counts["updated"]:
+            self.on_change()
+        return call.stored, Published(**call.counts)
+
+    def _versions(self, tx, parts: Iterable[Offered], call: "_Call") -> Iterator[tuple]:
+        """Checks each entry in order and yields the rows of the new version of those that
+        change; entries that want a code get theirs last, once every code the call names is
+        known. Raising stops the write and rolls back the whole call."""
+        wanting: list[tuple[int, Staged]] = []
+        highest: dict[str, int] = {}  # provider -> the highest sequence named (later: given) in this call
+        first = 0
+        for staged, problems in parts:
+            existing = tx.entries(s.resource_code for s in staged if rules.RESOURCE_CODE.match(s.resource_code))
+            for i, s in enumerate(staged, start=first):
+                if i - first in problems:
+                    field, rule = problems[i - first]
+                    raise InvalidEntry(call.where(i) + field, rule)
+                if s.provider_code not in self.department_codes:
+                    raise PermissionDenied(f"{call.where(i)}provider_code: {s.provider_code} is not a department "
+                                           f"of node {self.node_id}")
+                if s.resource_code in ("", s.provider_code + "/"):
+                    wanting.append((i, s))
+                    call.stored.append(None)
+                    continue
+                provider, sequence = s.resource_code.split("/")
+                highest[provider] = max(highest.get(provider, 0), int(sequence))
+                yield from self._version(s, existing.get(s.resource_code), i, call)
+            first += len(staged)
+        asked: set[str] = set()
+        for i, s in wanting:
+            # Past the highest sequence the node holds, tombstones included, so a code is never
+            # given twice, even once withdrawn; inside the write transaction, so two publishers
+            # never get the same code.
+            provider = s.provider_code
             if provider not in asked:
                 asked.add(provider)
-                taken[provider] = max(taken.get(provider, 0), tx.highest_sequence(provider))
-            seq = taken[provider] + 1
-            if seq > rules.MAX_SEQUENCE:
-                raise InvalidEntry(f"{where}resource_code", f"no free sequence left for provider {provider}")
-            taken[provider] = seq
-            entry.resource_code = f"{provider}/{seq:06d}"
+                highest[provider] = max(tx.highest_sequence(provider), highest.get(provider, 0))
+            highest[provider] += 1
+            if highest[provider] > rules.MAX_SEQUENCE:
+                raise InvalidEntry(f"{call.where(i)}resource_code", f"no free sequence left for provider {provider}")
+            at = len(call.stored)
+            yield from self._version(s._replace(resource_code=f"{provider}/{highest[provider]:06d}"), None, i, call)
+            call.stored[i] = call.stored.pop(at)
 
-    def _versions(self, entries: list[Entry], existing: dict[str, Entry], counts: dict, stored: list) -> Iterator[Entry]:
-        """Checks each entry and yields the new version of those that change. Raising stops
-        the write and rolls back the whole call."""
-        now = self.clock()
-        seen: dict[str, int] = {}
-        for i, entry in enumerate(entries):
-            where = _where(i, entries)
-            _validate(entry, where)
-            if entry.provider_code not in self.department_codes:
-                raise PermissionDenied(
-                    f"{where}provider_code: {entry.provider_code} is not a department of node {self.node_id}"
-                )
-            if entry.resource_code in seen:
-                raise InvalidEntry(f"{where}resource_code", f"repeats entries[{seen[entry.resource_code]}] in the same call")
-            seen[entry.resource_code] = i
-            old = existing.get(entry.resource_code)
-            if old is not None and old.origin != self.node_id:
-                raise PermissionDenied(f"{where}resource_code: {entry.resource_code} belongs to node {old.origin}")
-            if old is not None and not old.withdrawn and rules.same_content(old, entry):
-                counts["unchanged"] += 1
-                stored.append(old)
-                continue
-            entry.origin = self.node_id
-            entry.withdrawn = False
-            entry.updated_at = now
-            entry.version = 1 if old is None else old.version + 1
-            entry.published_at = now if old is None else old.published_at
-            counts["created" if old is None else "updated"] += 1
-            stored.append(entry)
-            yield entry
+    def _version(self, s: Staged, old: Entry | None, i: int, call: "_Call") -> Iterator[tuple]:
+        """The rows of the entry's next version, unless it repeats a code of the call, belongs
+        to another node, or changes nothing."""
+        if s.resource_code in call.seen:
+            raise InvalidEntry(f"{call.where(i)}resource_code",
+                               f"repeats entries[{call.seen[s.resource_code]}] in the same call")
+        call.seen[s.resource_code] = i
+        if old is not None and old.origin != self.node_id:
+            raise PermissionDenied(f"{call.where(i)}resource_code: {s.resource_code} belongs to node {old.origin}")
+        if old is not None and not old.withdrawn and old.content_hash() == s.content_hash:
+            call.counts["unchanged"] += 1
+            call.stored.append(old)
+            return
+        call.counts["created" if old is None else "updated"] += 1
+        rows = restamp(s.rows, code=s.resource_code, origin=self.node_id, version=1 if old is None else old.version + 1,
+                       published_at=call.stamp if old is None else format_time(old.published_at),
+                       updated_at=call.stamp)
+        call.stored.append(rows)
+        yield rows
 
     def withdraw(self, resource_code: str) -> Entry:
         """Turns an entry into a tombstone (a new version). Withdrawing a tombstone changes nothing."""

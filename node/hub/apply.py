@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from node.catalog import regions, rules
 from node.catalog.rules import Entry
@@ -21,11 +21,13 @@ from node.config import Peer
 from node.errors import InvalidEntry
 from node.sharing.model import Request
 from node.source.changes import Batch, Slice
-from node.store import Transaction, prepare
+from node.store import Staged, Transaction, stage
 from node.times import format_time
 
 if TYPE_CHECKING:
     from node.sharing.workflow import Sharing
+
+E = TypeVar("E", Entry, Staged)  # an entry as a slice brings it, or a batch's entry staged
 
 
 @dataclasses.dataclass
@@ -66,27 +68,30 @@ def refusal(peer: Peer, entry: Entry) -> str | None:
 
 @dataclasses.dataclass(frozen=True)
 class PreparedBatch:
-    """A batch checked and turned into rows before the write lock is taken: done outside it,
-    this work overlaps with other pulls' SQLite work, which runs without the GIL."""
+    """A batch checked and turned into rows before the write lock is taken (in a worker process
+    for a large batch, see node/workers.py): `entries` are the batch's entries staged, with no
+    rows for those refused for `reasons`; `batch` holds the rest of the batch."""
 
     batch: Batch
+    entries: list[Staged]
     reasons: list[str | None]
-    rows: dict[str, tuple]
 
 
 def prepare_batch(peer: Peer, batch: Batch) -> PreparedBatch:
     reasons = [refusal(peer, e) for e in batch.entries]
-    rows = {e.resource_code: prepare(e) for e, reason in zip(batch.entries, reasons) if reason is None}
-    return PreparedBatch(batch, reasons, rows)
+    entries = [stage(e) if reason is None else Staged(e.resource_code, e.provider_code, e.origin, e.version,
+                                                       e.withdrawn, "", None)
+               for e, reason in zip(batch.entries, reasons)]
+    return PreparedBatch(dataclasses.replace(batch, entries=[]), entries, reasons)
 
 
 def apply_batch(tx: Transaction, peer: Peer, prepared: PreparedBatch, now: datetime,
                 sharing: "Sharing | None") -> PullResult:
     """Applies one batch and the cursor after it; a replayed batch changes nothing."""
     batch, stamp = prepared.batch, format_time(now)
-    result, accepted, held = _screen(tx, peer, batch.entries, prepared.reasons, stamp)
+    result, accepted, held = _screen(tx, peer, prepared.entries, prepared.reasons, stamp)
     writes = [e for e in accepted if e.resource_code not in held or e.version > held[e.resource_code].version]
-    tx.put_prepared([prepared.rows[e.resource_code] for e in writes])
+    tx.put_rows([e.rows for e in writes], log=False)
     tx.record("entry", (e.resource_code for e in writes))
     result.applied, result.unchanged, result.batches = len(writes), len(accepted) - len(writes), 1
     _take_requests(tx, peer, batch, stamp, result, sharing)
@@ -150,7 +155,7 @@ def note_head(tx: Transaction, peer_id: str, epoch: str, head_seq: int) -> None:
         tx.update_peer(peer_id, head_seq=head_seq)
 
 
-def live_delta(new: list[Entry], old: dict[str, Entry]) -> int:
+def live_delta(new: list[Entry | Staged], old: dict[str, Entry]) -> int:
     """How the count of live entries changes when `new` replace their `old` copies."""
     delta = 0
     for entry in new:
@@ -166,8 +171,8 @@ def _gone(tx: Transaction, peer: Peer, part: Slice) -> dict[str, Entry]:
     return tx.entries(c for c in held if c not in sent)
 
 
-def _screen(tx: Transaction, peer: Peer, entries: list[Entry], reasons: list[str | None],
-            stamp: str) -> tuple[PullResult, list[Entry], dict[str, Entry]]:
+def _screen(tx: Transaction, peer: Peer, entries: list[E], reasons: list[str | None],
+            stamp: str) -> tuple[PullResult, list[E], dict[str, Entry]]:
     """Splits the entries into those the hub takes and those it refuses, recording refusals
     and conflicts (an entry code another origin already holds keeps its first holder).
     Also returns the hub's current copies of the entries it takes."""

@@ -9,7 +9,7 @@ Scheduling lives in node/hub/scheduler.py.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
 
 import grpc
 
@@ -22,9 +22,37 @@ from node.hub.channels import PeerChannels
 from node.proto import cascade_pb2, cascade_pb2_grpc
 from node.security import audit
 from node.store import Store
+from node.workers import WorkerPool
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from node.sharing.workflow import Sharing
+
+
+def stage_batch(peer: Peer, message: bytes) -> apply.PreparedBatch:
+    """A `PullChanges` message as the hub applies it (runs in a worker process)."""
+    return apply.prepare_batch(peer, serde.batch_from_proto(cascade_pb2.ChangeBatch.FromString(message)))
+
+
+def _one_ahead(items: Iterator[T]) -> Iterator[T]:
+    """The items, each drawn before the one before it is handed on. If drawing fails, the item
+    drawn before is still handed on first."""
+    previous = None
+    while True:
+        try:
+            item = next(items)
+        except StopIteration:
+            break
+        except Exception:
+            if previous is not None:
+                yield previous
+            raise
+        if previous is not None:
+            yield previous
+        previous = item
+    if previous is not None:
+        yield previous
 
 
 class ResyncRestart(Exception):
@@ -35,8 +63,9 @@ class Puller:
     """Pulls peers into the hub's store."""
 
     def __init__(self, store: Store, channels: PeerChannels, settings: SyncSettings, sharing: "Sharing", log,
-                 clock: Callable[[], datetime] = rules.utcnow):
+                 clock: Callable[[], datetime] = rules.utcnow, workers: WorkerPool | None = None):
         self.store = store
+        self.workers = workers or WorkerPool(0)
         self.channels = channels
         self.settings = settings
         self.sharing = sharing
@@ -76,8 +105,12 @@ class Puller:
         cursor = cascade_pb2.Cursor(epoch=state.get("epoch", ""), seq=state.get("seq", 0))
         request = cascade_pb2.PullChangesRequest(cursor=cursor, max_batch=self.settings.batch_size)
         result = PullResult()
-        for message in stub.PullChanges(request, timeout=self.settings.call_deadline):
-            prepared = apply.prepare_batch(peer, serde.batch_from_proto(message))
+        # Each batch is decoded, checked and turned into rows (in a worker process when large)
+        # while the one before it is applied.
+        staging = (self.workers.run(stage_batch, peer, message.SerializeToString(), items=len(message.entries))
+                   for message in stub.PullChanges(request, timeout=self.settings.call_deadline))
+        for pending in _one_ahead(staging):
+            prepared = pending.result()
             with self.store.transaction() as tx:
                 result.add(apply.apply_batch(tx, peer, prepared, self.clock(), self.sharing))
         return result

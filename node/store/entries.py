@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import json
 import sqlite3
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from node.catalog import regions, search
 from node.catalog.rules import DataItem, Entry, EntryFilter, Matches, data_items, derived
@@ -43,8 +43,11 @@ def code_id(resource_code: str) -> int:
     return int(resource_code[:9] + resource_code[10:16])
 
 
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode  # json.dumps makes an encoder per call
+
+
 def items_json(items: tuple[DataItem, ...]) -> str:
-    return json.dumps([[i.name, i.type, i.length, i.description] for i in items], ensure_ascii=False)
+    return _to_json([[i.name, i.type, i.length, i.description] for i in items])
 
 
 @functools.lru_cache(maxsize=8192)  # bounded like rules.data_items, and for the same reason
@@ -63,7 +66,7 @@ def entry_row(entry: Entry) -> tuple:
         entry.provider_code, entry.provider_name, entry.region_code, entry.category,
         entry.share_type, entry.share_condition, entry.not_shared_basis, entry.share_method,
         entry.open_type, entry.update_cycle, entry.source_system,
-        derived(entry.data_items, "json", items_json), json.dumps(list(entry.keywords), ensure_ascii=False),
+        derived(entry.data_items, "json", items_json), _to_json(entry.keywords),
         format_time(entry.published_at), format_time(entry.updated_at),
     )
 
@@ -94,6 +97,46 @@ def prepare(entry: Entry) -> tuple:
     """The rows of one entry: (id, entry row, search row, or None for a tombstone, which leaves
     the search index)."""
     return code_id(entry.resource_code), entry_row(entry), None if entry.withdrawn else fts_row(entry)
+
+
+class Staged(NamedTuple):
+    """An entry reduced to what the write paths compare (code, provider, origin, version,
+    tombstone flag, content hash) and its rows, built by `prepare` (None when the entry broke a
+    rule). Plain tuples: a worker process builds them and they cross to the node cheaply."""
+
+    resource_code: str
+    provider_code: str
+    origin: str
+    version: int
+    withdrawn: bool
+    content_hash: str
+    rows: tuple | None
+
+    def __reduce__(self):  # pickled as a plain tuple: half the cost of a named tuple's own way
+        return _staged, (tuple(self),)
+
+
+_staged = Staged._make
+
+
+def stage(entry: Entry) -> Staged:
+    rows = prepare(entry)
+    return Staged(entry.resource_code, entry.provider_code, entry.origin, entry.version, entry.withdrawn,
+                  rows[1][5], rows)
+
+
+# Places in an entry row (ENTRY_COLUMNS) that `restamp` sets.
+_HASH, _PUBLISHED_AT = ENTRY_COLUMNS.index("content_hash"), ENTRY_COLUMNS.index("published_at")
+
+
+def restamp(rows: tuple, *, code: str, origin: str, version: int, published_at: str, updated_at: str) -> tuple:
+    """The rows of a live entry prepared before the node gave it its code, origin, version and
+    times (the content hash does not cover them)."""
+    key, row, fts = rows
+    if code != row[1]:
+        key = code_id(code)
+        fts = (key, *fts[1:])
+    return key, ((key, code, origin, version, 0) + row[_HASH:_PUBLISHED_AT] + (published_at, updated_at)), fts
 
 
 def digest_of(rows: Iterable[tuple[str, int, str]]) -> tuple[int, str]:
@@ -164,33 +207,30 @@ class EntryWrites:
     def entries(self, codes: Iterable[str]) -> dict[str, Entry]:
         return entries_by_code(self.conn, codes)
 
-    def put_entries(self, entries: Iterable[Entry], *, log: bool, op: str = "upsert") -> list[int]:
+    def put_entries(self, entries: Iterable[Entry], *, log: bool) -> list[int]:
         """Stores the entries (replacing any with the same code) and their search rows; with
-        log=True appends one change each and returns the new seqs.
+        log=True appends one change each and returns the new seqs."""
+        return self.put_rows(map(prepare, entries), log=log)
 
-        `entries` is consumed lazily, in chunks, and pipelined: while SQLite inserts one chunk
-        (it releases the GIL while it works), this thread draws and prepares the next. If
-        drawing raises, nothing more is written and the caller's transaction rolls back."""
+    def put_rows(self, prepared: Iterable[tuple], *, log: bool) -> list[int]:
+        """`put_entries` for rows built by `prepare`. They are consumed lazily, in chunks, and
+        pipelined: while SQLite inserts one chunk (it releases the GIL while it works), this
+        thread draws the next. If drawing raises, nothing more is written and the caller's
+        transaction rolls back."""
         seqs: list[int] = []
         pending = None
-        source = iter(entries)
+        source = iter(prepared)
         try:
             while chunk := list(itertools.islice(source, WRITE_CHUNK)):
-                prepared = [prepare(e) for e in chunk]
-                changes = [("entry", e.resource_code, e.version, "withdraw" if e.withdrawn else op,
-                            format_time(e.updated_at)) for e in chunk] if log else []
+                changes = [("entry", row[1], row[3], "withdraw" if row[4] else "upsert", row[22])
+                           for _, row, _ in chunk] if log else []
                 if pending is not None:
                     seqs += pending.result()
-                pending = self.writer.submit(self._write, prepared, changes)
+                pending = self.writer.submit(self._write, chunk, changes)
         finally:
             if pending is not None:
                 seqs += pending.result()
         return seqs if log else []
-
-    def put_prepared(self, prepared: list[tuple]) -> None:
-        """Stores entries whose rows were built beforehand by `prepare` (outside the write lock,
-        so that other threads' SQLite work overlaps with building them). Logs nothing."""
-        self._write(prepared, [])
 
     def _write(self, prepared: list[tuple], changes: list[tuple]) -> list[int]:
         self.conn.executemany(UPSERT_ENTRY, [p[1] for p in prepared])
