@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 
 @functools.lru_cache(maxsize=4096)  # a bulk write stamps every entry with the same moment
+@functools.lru_cache(maxsize=4096)  # the same: a batch's entries share moments, and then one string
 def format_time(moment: datetime | None) -> str | None:
     if moment is None:
         return None

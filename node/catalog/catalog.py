@@ -51,9 +51,7 @@ def offered(entries: Iterable[Entry]) -> Offered:
             rules.validate_entry(entry)
         except InvalidEntry as exc:
             problems[i] = (exc.field, exc.rule)
-            staged.append(Staged(code, entry.provider_code, "", 0, False, "", None))
-            continue
-        staged.append(stage(entry)._replace(resource_code=code))
+        staged.append(stage(entry, valid=i not in problems)._replace(resource_code=code))
     return staged, problems
 
 

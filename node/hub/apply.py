@@ -79,9 +79,7 @@ class PreparedBatch:
 
 def prepare_batch(peer: Peer, batch: Batch) -> PreparedBatch:
     reasons = [refusal(peer, e) for e in batch.entries]
-    entries = [stage(e) if reason is None else Staged(e.resource_code, e.provider_code, e.origin, e.version,
-                                                       e.withdrawn, "", None)
-               for e, reason in zip(batch.entries, reasons)]
+    entries = [stage(e, valid=reason is None) for e, reason in zip(batch.entries, reasons)]
     return PreparedBatch(dataclasses.replace(batch, entries=[]), entries, reasons)
 
 

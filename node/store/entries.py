@@ -119,10 +119,11 @@ class Staged(NamedTuple):
 _staged = Staged._make
 
 
-def stage(entry: Entry) -> Staged:
-    rows = prepare(entry)
+def stage(entry: Entry, *, valid: bool = True) -> Staged:
+    """The entry staged; one that is not `valid` gets no rows (nor a hash)."""
+    rows = prepare(entry) if valid else None
     return Staged(entry.resource_code, entry.provider_code, entry.origin, entry.version, entry.withdrawn,
-                  rows[1][5], rows)
+                  rows[1][5] if rows else "", rows)
 
 
 # Places in an entry row (ENTRY_COLUMNS) that `restamp` sets.
