@@ -24,10 +24,11 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def timestamp(moment: datetime | None) -> Timestamp | None:
+def timestamp(moment: datetime | None, into: Timestamp | None = None) -> Timestamp | None:
+    """The moment as a Timestamp: a new one, or set `into` (a message's field) in place."""
     if moment is None:
         return None
-    ts = Timestamp()
+    ts = Timestamp() if into is None else into
     ts.FromMicroseconds((moment - EPOCH) // _MICROSECOND)  # FromDatetime costs several times more
     return ts
 
@@ -72,10 +73,8 @@ def entry_to_proto(entry: Entry, message: catalog_pb2.Entry | None = None) -> ca
     msg.update_cycle = entry.update_cycle
     msg.source_system = entry.source_system
     msg.keywords.extend(entry.keywords)
-    if entry.published_at is not None:
-        msg.published_at.CopyFrom(timestamp(entry.published_at))
-    if entry.updated_at is not None:
-        msg.updated_at.CopyFrom(timestamp(entry.updated_at))
+    timestamp(entry.published_at, msg.published_at)  # none: the field stays unset
+    timestamp(entry.updated_at, msg.updated_at)
     msg.origin = entry.origin
     msg.version = entry.version
     msg.withdrawn = entry.withdrawn
@@ -128,8 +127,8 @@ def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | Non
     msg.state = request.state
     msg.reason = request.reason
     msg.version = request.version
-    msg.created_at.CopyFrom(timestamp(request.created_at))
-    msg.updated_at.CopyFrom(timestamp(request.updated_at))
+    timestamp(request.created_at, msg.created_at)
+    timestamp(request.updated_at, msg.updated_at)
     msg.deadline = request.deadline
     msg.overdue = overdue
     msg.at_node = at_node
@@ -177,9 +176,7 @@ def batch_to_proto(batch: Batch) -> cascade_pb2.ChangeBatch:
                                     live_entries=batch.live_entries)
     for change in batch.changes:
         c = reply.changes.add(seq=change.seq, kind=change.kind, key=change.key, version=change.version, op=change.op)
-        at = parse_time(change.at)
-        if at is not None:
-            c.at.CopyFrom(timestamp(at))
+        timestamp(parse_time(change.at), c.at)
     for entry in batch.entries:
         entry_to_proto(entry, reply.entries.add())
     for request in batch.requests:
