@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import random
 import time
 
@@ -41,6 +42,36 @@ def load_peers(fed: Federation, per_peer: int) -> list:
             fed.publish(node, entries[start:start + 5000], timeout=600)
         everything.extend(dataclasses.replace(e, origin=node, version=1) for e in entries)
     return everything
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) a process and the children it waited for have used; with its live
+    children (a node's worker processes) added by `cpu_split`."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def cpu_split(fed: Federation) -> dict[str, float]:
+    """CPU seconds so far of the hub, its worker processes and the peers (with theirs)."""
+    hub = fed.node(fed.hub_id)["pid"]
+    return {"hub": cpu_seconds(hub), "hub workers": sum(cpu_seconds(c) for c in children(hub)),
+            "peers": sum(cpu_seconds(fed.node(p)["pid"]) + sum(cpu_seconds(c) for c in children(fed.node(p)["pid"]))
+                         for p in fed.peer_ids)}
 
 
 def initial_sync(fed: Federation, total: int) -> float:
@@ -90,7 +121,10 @@ def main() -> None:
             fed.stop(fed.hub_id)
             with Timer() as loading:
                 entries = load_peers(fed, -(-args.entries // len(fed.peer_ids)))
+            peers_before = cpu_split(fed)["peers"]
             seconds = initial_sync(fed, len(entries))
+            used = cpu_split(fed)
+            used["peers"] -= peers_before
             rate = len(entries) / seconds
             raw = raw_insert_rate(folder / "raw-hub.db", entries, args.batch, log_changes=False)
             report(f"initial sync: {len(fed.peer_ids)} provincial nodes, {len(entries):,} entries, empty hub "
@@ -98,6 +132,10 @@ def main() -> None:
                 ("hub initial sync", f"{rate:,.0f} entries/s ({seconds:.1f}s)"),
                 ("raw SQLite insert into the hub schema", f"{raw:,.0f} entries/s"),
                 ("ratio sync / raw", f"{rate / raw:.0%}  (goal >= 50%)"),
+                ("CPU per entry during the sync", ", ".join(f"{who} {spent * 1e6 / len(entries):,.0f} us"
+                                                           for who, spent in used.items())
+                 + f" (the machine has {os.cpu_count()} cores: {os.cpu_count() * seconds * 1e6 / len(entries):,.0f}"
+                   " us of CPU per entry at this rate)"),
             ])
             with_notify = lag(fed, args.samples, rng)
         finally:
