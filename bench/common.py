@@ -78,7 +78,7 @@ def raw_insert_rate(path, entries, chunk: int, *, log_changes: bool) -> float:
     chunk. With log_changes each entry also gets its change-log row (a node's write path);
     without, each chunk writes a peer cursor row instead (the hub's apply path)."""
     from node import store as store_mod
-    from node.store.entries import UPSERT_ENTRY
+    from node.store.rows import UPSERT_ENTRY
 
     st = store_mod.Store(path, synchronous="full")
     prepared = [store_mod.prepare(e) for e in entries]

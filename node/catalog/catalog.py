@@ -13,7 +13,7 @@ from node.catalog import search
 from node.catalog.rules import Entry, EntryFilter, Matches
 from node.errors import Invalid, InvalidEntry, NotFound, PermissionDenied
 from node.store import Staged, Store, code_id, restamp, stage
-from node.store.entries import row_entry
+from node.store.rows import row_entry
 from node.times import format_time
 
 MAX_QUERY = 200

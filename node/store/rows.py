@@ -1,0 +1,126 @@
+"""An entry's rows in the node's SQLite file: the entries table's row, the search row, and the
+staged form in which a worker process hands both to the writer (`Staged`, `restamp`)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+from typing import NamedTuple
+
+from node.catalog import search
+from node.catalog.rules import DataItem, Entry, data_items, derived
+from node.times import format_time, parse_time
+
+ENTRY_COLUMNS = (
+    "id", "resource_code", "origin", "version", "withdrawn", "content_hash", "name", "summary",
+    "provider_code", "provider_name", "region_code", "category", "share_type", "share_condition",
+    "not_shared_basis", "share_method", "open_type", "update_cycle", "source_system",
+    "data_items", "keywords", "published_at", "updated_at",
+)
+SELECT_ENTRY = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries"
+UPSERT_ENTRY = (
+    f"INSERT OR REPLACE INTO entries ({', '.join(ENTRY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})"
+)
+def code_id(resource_code: str) -> int:
+    """The integer key of a resource code: its 15 digits ("130100005/000123" -> 130100005000123).
+    Integer order is code order, and the search index shares the key."""
+    return int(resource_code[:9] + resource_code[10:16])
+
+
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode  # json.dumps makes an encoder per call
+
+
+def items_json(items: tuple[DataItem, ...]) -> str:
+    return _to_json([[i.name, i.type, i.length, i.description] for i in items])
+
+
+@functools.lru_cache(maxsize=8192)  # bounded like rules.data_items, and for the same reason
+def items_from_json(text: str) -> tuple[DataItem, ...]:
+    return data_items(tuple(tuple(item) for item in json.loads(text)))
+
+
+def items_tokens(items: tuple[DataItem, ...]) -> str:
+    return search.index_tokens(*(i.name for i in items))
+
+
+def entry_row(entry: Entry) -> tuple:
+    return (
+        code_id(entry.resource_code), entry.resource_code, entry.origin, entry.version,
+        int(entry.withdrawn), entry.content_hash(), entry.name, entry.summary,
+        entry.provider_code, entry.provider_name, entry.region_code, entry.category,
+        entry.share_type, entry.share_condition, entry.not_shared_basis, entry.share_method,
+        entry.open_type, entry.update_cycle, entry.source_system,
+        derived(entry.data_items, "json", items_json), _to_json(entry.keywords),
+        format_time(entry.published_at), format_time(entry.updated_at),
+    )
+
+
+def row_entry(row: sqlite3.Row | tuple) -> Entry:
+    (_, code, origin, version, withdrawn, _, name, summary, provider_code, provider_name,
+     region_code, category, share_type, share_condition, not_shared_basis, share_method,
+     open_type, update_cycle, source_system, items, keywords, published_at, updated_at) = row
+    return Entry(
+        resource_code=code, name=name, summary=summary, provider_code=provider_code,
+        provider_name=provider_name, region_code=region_code, category=category,
+        data_items=items_from_json(items),
+        share_type=share_type, share_condition=share_condition, not_shared_basis=not_shared_basis,
+        share_method=share_method, open_type=open_type, update_cycle=update_cycle,
+        source_system=source_system, keywords=tuple(json.loads(keywords)),
+        published_at=parse_time(published_at), updated_at=parse_time(updated_at),
+        origin=origin, version=version, withdrawn=bool(withdrawn),
+    )
+
+
+def fts_row(entry: Entry) -> tuple[int, str, str]:
+    body = " ".join(filter(None, (search.index_tokens(entry.summary, entry.provider_name, *entry.keywords),
+                                  derived(entry.data_items, "tokens", items_tokens))))
+    return code_id(entry.resource_code), search.text_tokens(entry.name), body
+
+
+def prepare(entry: Entry) -> tuple:
+    """The rows of one entry: (id, entry row, search row, or None for a tombstone, which leaves
+    the search index)."""
+    return code_id(entry.resource_code), entry_row(entry), None if entry.withdrawn else fts_row(entry)
+
+
+class Staged(NamedTuple):
+    """An entry reduced to what the write paths compare (code, provider, origin, version,
+    tombstone flag, content hash) and its rows, built by `prepare` (None when the entry broke a
+    rule). Plain tuples: a worker process builds them and they cross to the node cheaply."""
+
+    resource_code: str
+    provider_code: str
+    origin: str
+    version: int
+    withdrawn: bool
+    content_hash: str
+    rows: tuple | None
+
+    def __reduce__(self):  # pickled as a plain tuple: half the cost of a named tuple's own way
+        return _staged, (tuple(self),)
+
+
+_staged = Staged._make
+
+
+def stage(entry: Entry, *, valid: bool = True) -> Staged:
+    """The entry staged; one that is not `valid` gets no rows (nor a hash)."""
+    rows = prepare(entry) if valid else None
+    return Staged(entry.resource_code, entry.provider_code, entry.origin, entry.version, entry.withdrawn,
+                  rows[1][5] if rows else "", rows)
+
+
+# Places in an entry row (ENTRY_COLUMNS) that `restamp` sets.
+_HASH, _PUBLISHED_AT = ENTRY_COLUMNS.index("content_hash"), ENTRY_COLUMNS.index("published_at")
+
+
+def restamp(rows: tuple, *, code: str, origin: str, version: int, published_at: str, updated_at: str) -> tuple:
+    """The rows of a live entry prepared before the node gave it its code, origin, version and
+    times (the content hash does not cover them)."""
+    key, row, fts = rows
+    if code != row[1]:
+        key = code_id(code)
+        fts = (key, *fts[1:])
+    return key, ((key, code, origin, version, 0) + row[_HASH:_PUBLISHED_AT] + (published_at, updated_at)), fts
