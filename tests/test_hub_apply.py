@@ -88,7 +88,7 @@ def test_a_snapshot_is_the_truth_for_its_range(store):
     apply_batch(store, published(4), seq=4)
     kept = published(4)[::2]  # the peer lost entries 2 and 4 (a restored database)
     with store.transaction() as tx:
-        result = apply.apply_slice(tx, HEBEI, Slice(kept, "", "", True, Cursor("e2", 2)), NOW)
+        result = apply.apply_slice(tx, HEBEI, apply.prepare_slice(HEBEI, Slice(kept, "", "", True, Cursor("e2", 2))), NOW)
     assert result.tombstoned == 2
     assert [store.get_entry(f"130100005/00000{i}").withdrawn for i in range(1, 5)] == [False, True, False, True]
     peer = store.peer("hebei")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from node.catalog import regions, rules
 from node.catalog.rules import Entry
@@ -27,7 +27,6 @@ from node.times import format_time
 if TYPE_CHECKING:
     from node.sharing.workflow import Sharing
 
-E = TypeVar("E", Entry, Staged)  # an entry as a slice brings it, or a batch's entry staged
 
 
 @dataclasses.dataclass
@@ -77,10 +76,29 @@ class PreparedBatch:
     reasons: list[str | None]
 
 
+@dataclasses.dataclass(frozen=True)
+class PreparedSlice:
+    """A snapshot slice checked and turned into rows before the write lock is taken, as a batch
+    is (`PreparedBatch`)."""
+
+    part: Slice
+    entries: list[Staged]
+    reasons: list[str | None]
+
+
 def prepare_batch(peer: Peer, batch: Batch) -> PreparedBatch:
-    reasons = [refusal(peer, e) for e in batch.entries]
-    entries = [stage(e, valid=reason is None) for e, reason in zip(batch.entries, reasons)]
-    return PreparedBatch(dataclasses.replace(batch, entries=[]), entries, reasons)
+    return PreparedBatch(dataclasses.replace(batch, entries=[]), *_staged(peer, batch.entries))
+
+
+def prepare_slice(peer: Peer, part: Slice) -> PreparedSlice:
+    return PreparedSlice(dataclasses.replace(part, entries=[]), *_staged(peer, part.entries))
+
+
+def _staged(peer: Peer, entries: list[Entry]) -> tuple[list[Staged], list[str | None]]:
+    """The entries staged, and why the hub refuses each (None: it does not); a refused entry
+    gets no rows."""
+    reasons = [refusal(peer, e) for e in entries]
+    return [stage(e, valid=reason is None) for e, reason in zip(entries, reasons)], reasons
 
 
 def apply_batch(tx: Transaction, peer: Peer, prepared: PreparedBatch, now: datetime,
@@ -102,23 +120,23 @@ def apply_batch(tx: Transaction, peer: Peer, prepared: PreparedBatch, now: datet
     return result
 
 
-def apply_slice(tx: Transaction, peer: Peer, part: Slice, now: datetime,
+def apply_slice(tx: Transaction, peer: Peer, prepared: PreparedSlice, now: datetime,
                 redeliver: list[Request] = ()) -> PullResult:
     """Applies one snapshot slice with the resync's progress. On the last slice the resync ends:
     the cursor continues from the snapshot's head, and `redeliver` (the hub's copies of the
     peer's requests: a restored peer may have lost versions) is queued for delivery."""
-    stamp = format_time(now)
+    part, stamp = prepared.part, format_time(now)
     state = tx.peer(peer.id) or {}
     if state.get("resync_after") is None or not part.after_code:
         state = dict(state, resync_seq=part.cursor.seq)
-    reasons = [refusal(peer, e) for e in part.entries]
-    result, accepted, held = _screen(tx, peer, part.entries, reasons, stamp)
+    result, accepted, held = _screen(tx, peer, prepared.entries, prepared.reasons, stamp)
     writes = [e for e in accepted if e.resource_code not in held
-              or (held[e.resource_code].version, held[e.resource_code].content_hash()) != (e.version, e.content_hash())]
-    gone = _gone(tx, peer, part)
+              or (held[e.resource_code].version, held[e.resource_code].content_hash()) != (e.version, e.content_hash)]
+    gone = _gone(tx, peer, part, {e.resource_code for e in prepared.entries})
     tombs = [dataclasses.replace(e, withdrawn=True, version=0, updated_at=now) for e in gone.values()
              if not (e.withdrawn and e.version == 0)]
-    tx.put_entries(writes + tombs, log=False)
+    tx.put_rows([e.rows for e in writes], log=False)
+    tx.put_entries(tombs, log=False)
     tx.record("entry", (e.resource_code for e in writes + tombs))
     result.applied, result.unchanged, result.tombstoned = len(writes), len(accepted) - len(writes), len(tombs)
     live = (state.get("live_entries") or 0) + live_delta(writes, held) + live_delta(tombs, gone)
@@ -162,15 +180,14 @@ def live_delta(new: list[Entry | Staged], old: dict[str, Entry]) -> int:
     return delta
 
 
-def _gone(tx: Transaction, peer: Peer, part: Slice) -> dict[str, Entry]:
-    """The peer's entries in the slice's code range that the slice no longer holds."""
+def _gone(tx: Transaction, peer: Peer, part: Slice, sent: set[str]) -> dict[str, Entry]:
+    """The peer's entries in the slice's code range that the slice (which sent `sent`) no longer holds."""
     held = tx.codes_in_range(peer.id, part.after_code, part.range_end if not part.done else None)
-    sent = {e.resource_code for e in part.entries}
     return tx.entries(c for c in held if c not in sent)
 
 
-def _screen(tx: Transaction, peer: Peer, entries: list[E], reasons: list[str | None],
-            stamp: str) -> tuple[PullResult, list[E], dict[str, Entry]]:
+def _screen(tx: Transaction, peer: Peer, entries: list[Staged], reasons: list[str | None],
+            stamp: str) -> tuple[PullResult, list[Staged], dict[str, Entry]]:
     """Splits the entries into those the hub takes and those it refuses, recording refusals
     and conflicts (an entry code another origin already holds keeps its first holder).
     Also returns the hub's current copies of the entries it takes."""

@@ -35,6 +35,11 @@ def stage_batch(peer: Peer, message: bytes) -> apply.PreparedBatch:
     return apply.prepare_batch(peer, serde.batch_from_proto(cascade_pb2.ChangeBatch.FromString(message)))
 
 
+def stage_slice(peer: Peer, message: bytes) -> apply.PreparedSlice:
+    """A `Snapshot` message as the hub applies it (runs in a worker process)."""
+    return apply.prepare_slice(peer, serde.slice_from_proto(cascade_pb2.SnapshotBatch.FromString(message)))
+
+
 def _one_ahead(items: Iterator[T]) -> Iterator[T]:
     """The items, each drawn before the one before it is handed on. If drawing fails, the item
     drawn before is still handed on first."""
@@ -124,14 +129,17 @@ class Puller:
         result = PullResult(resynced=True)
         self.log.info("sync.resync_started", peer=peer.id, after_code=after)
         request = cascade_pb2.SnapshotRequest(after_code=after, max_batch=self.settings.batch_size)
-        for message in stub.Snapshot(request, timeout=self.settings.call_deadline):
-            part = serde.slice_from_proto(message)
+        staging = (self.workers.run(stage_slice, peer, message.SerializeToString(), items=len(message.entries))
+                   for message in stub.Snapshot(request, timeout=self.settings.call_deadline))
+        for pending in _one_ahead(staging):
+            prepared = pending.result()
+            part = prepared.part
             if after and part.cursor.epoch != state.get("resync_epoch"):
                 with self.store.transaction() as tx:
                     apply.restart_resync(tx, peer, part)
                 raise ResyncRestart(f"peer {peer.id} changed epoch during a resync; restarting it")
             redeliver = self.store.requests_of_node(peer.id) if part.done else []
             with self.store.transaction() as tx:
-                result.add(apply.apply_slice(tx, peer, part, self.clock(), redeliver))
+                result.add(apply.apply_slice(tx, peer, prepared, self.clock(), redeliver))
         self.log.info("sync.resync_finished", peer=peer.id, applied=result.applied, tombstoned=result.tombstoned)
         return result
