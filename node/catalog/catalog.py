@@ -26,7 +26,7 @@ class Published:
     unchanged: int = 0
 
 
-def wants_code(entry: Entry) -> bool:
+def wants_code(entry: Entry | Staged) -> bool:
     """Whether a published entry asks the node for its code: none, or its provider's code and a slash."""
     return entry.resource_code in ("", entry.provider_code + "/")
 
@@ -123,7 +123,7 @@ class Catalog:
                 if s.provider_code not in self.department_codes:
                     raise PermissionDenied(f"{call.where(i)}provider_code: {s.provider_code} is not a department "
                                            f"of node {self.node_id}")
-                if s.resource_code in ("", s.provider_code + "/"):
+                if wants_code(s):
                     wanting.append((i, s))
                     call.stored.append(None)
                     continue

@@ -15,7 +15,8 @@ from typing import Iterable, Iterator
 
 from node.catalog import regions
 from node.catalog.rules import Entry, EntryFilter, Matches
-from node.store.rows import SELECT_ENTRY, UPSERT_ENTRY, code_id, prepare, row_entry
+from node.store.rows import (CODE, SELECT_ENTRY, UPDATED_AT, UPSERT_ENTRY, VERSION, WITHDRAWN, code_id, prepare,
+                             row_entry)
 from node.times import format_time
 
 WRITE_CHUNK = 250
@@ -107,8 +108,8 @@ class EntryWrites:
         source = iter(prepared)
         try:
             while chunk := list(itertools.islice(source, WRITE_CHUNK)):
-                changes = [("entry", row[1], row[3], "withdraw" if row[4] else "upsert", row[22])
-                           for _, row, _ in chunk] if log else []
+                changes = [("entry", row[CODE], row[VERSION], "withdraw" if row[WITHDRAWN] else "upsert",
+                            row[UPDATED_AT]) for _, row, _ in chunk] if log else []
                 if pending is not None:
                     seqs += pending.result()
                 pending = self.writer.submit(self._write, chunk, changes)

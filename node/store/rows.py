@@ -23,6 +23,11 @@ UPSERT_ENTRY = (
     f"INSERT OR REPLACE INTO entries ({', '.join(ENTRY_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})"
 )
+# Places in an entry row that code outside `entry_row` reads.
+CODE, VERSION, WITHDRAWN, HASH, PUBLISHED_AT, UPDATED_AT = map(ENTRY_COLUMNS.index, (
+    "resource_code", "version", "withdrawn", "content_hash", "published_at", "updated_at"))
+
+
 def code_id(resource_code: str) -> int:
     """The integer key of a resource code: its 15 digits ("130100005/000123" -> 130100005000123).
     Integer order is code order, and the search index shares the key."""
@@ -109,18 +114,14 @@ def stage(entry: Entry, *, valid: bool = True) -> Staged:
     """The entry staged; one that is not `valid` gets no rows (nor a hash)."""
     rows = prepare(entry) if valid else None
     return Staged(entry.resource_code, entry.provider_code, entry.origin, entry.version, entry.withdrawn,
-                  rows[1][5] if rows else "", rows)
-
-
-# Places in an entry row (ENTRY_COLUMNS) that `restamp` sets.
-_HASH, _PUBLISHED_AT = ENTRY_COLUMNS.index("content_hash"), ENTRY_COLUMNS.index("published_at")
+                  rows[1][HASH] if rows else "", rows)
 
 
 def restamp(rows: tuple, *, code: str, origin: str, version: int, published_at: str, updated_at: str) -> tuple:
     """The rows of a live entry prepared before the node gave it its code, origin, version and
     times (the content hash does not cover them)."""
     key, row, fts = rows
-    if code != row[1]:
+    if code != row[CODE]:
         key = code_id(code)
         fts = (key, *fts[1:])
-    return key, ((key, code, origin, version, 0) + row[_HASH:_PUBLISHED_AT] + (published_at, updated_at)), fts
+    return key, ((key, code, origin, version, 0) + row[HASH:PUBLISHED_AT] + (published_at, updated_at)), fts
