@@ -47,6 +47,16 @@ def test_valid_entries_pass_and_round_trip_through_protobuf(entry):
     assert serde.entry_from_proto(catalog_pb2.Entry.FromString(wire)) == entry
 
 
+@given(valid_entries())
+def test_an_entry_as_stored_encodes_as_the_entry_does(entry):
+    """A peer sends the rows it reads without decoding them (serde.stored_entry_to_proto): the
+    message must be the one the decoded entry gives."""
+    from node.proto import catalog_pb2
+    from node.store.rows import StoredEntry, entry_row
+
+    assert serde.stored_entry_to_proto(StoredEntry(*entry_row(entry)), catalog_pb2.Entry()) == serde.entry_to_proto(entry)
+
+
 def test_caller_cannot_set_node_fields():
     entry = make_entry(origin="elsewhere", version=99, withdrawn=True, published_at=rules.utcnow())
     stripped = serde.entry_from_proto(serde.entry_to_proto(entry), with_node_fields=False)

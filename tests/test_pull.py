@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from conftest import make_entry
 from node.source import changes
+from node.store.rows import row_entry
 from node.catalog.catalog import Catalog
 from node.source.changes import Cursor
 from node.errors import FailedPrecondition
@@ -67,8 +68,8 @@ def check_pull_after_writes(store, ops, data):
             assert batch.next.seq == batch.changes[-1].seq
         # the full current state of every entry the batch names
         assert {e.resource_code for e in batch.entries} == {c.key for c in batch.changes}
-        for entry in batch.entries:
-            assert entry == store.get_entry(entry.resource_code)
+        for entry in batch.entries:  # as stored
+            assert row_entry(entry) == store.get_entry(entry.resource_code)
 
 
 def test_empty_cursor_starts_at_the_beginning(store):

@@ -3,6 +3,7 @@ integer key, the hub's tables, requests, backup and restore."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timezone
 
 import pytest
@@ -252,3 +253,47 @@ def test_a_closed_store_refuses_work(tmp_path):
     with pytest.raises(Unavailable):
         with store.transaction():
             pass
+
+
+# Each write: (origin, provider, sequence number, withdrawn); the same code written again is an
+# update, possibly by another origin (as a snapshot's truth can hand a code over).
+WRITES = st.lists(st.tuples(st.sampled_from(["hebei", "shanxi", "national"]),
+                            st.sampled_from(["130100005", "140100002"]), st.integers(1, 6), st.booleans()),
+                  max_size=30)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(WRITES, max_size=4))
+def test_the_kept_entry_counts_equal_a_count_of_the_rows(tmp_path_factory, batches):
+    store = Store(tmp_path_factory.mktemp("counts") / "node.db")
+    try:
+        for writes in batches:
+            put(store, *(stored(provider, seq, origin=origin, withdrawn=withdrawn)
+                         for origin, provider, seq, withdrawn in writes))
+        rows = store.conn.execute("SELECT origin, withdrawn FROM entries").fetchall()
+        for origin in ("hebei", "shanxi", "national", None):
+            mine = [w for o, w in rows if origin in (None, o)]
+            assert store.count_entries(origin) == (len(mine), mine.count(0))
+        live = {o: sum(1 for oo, w in rows if oo == o and not w) for o, _ in rows}
+        assert {o: n for o, n in store.live_by_origin().items() if n or o in live} == live
+    finally:
+        store.close()
+
+
+def test_a_database_from_before_the_kept_counts_gets_them_when_it_opens(tmp_path):
+    path = tmp_path / "old.db"
+    store = Store(path)
+    put(store, stored(seq=1), stored(seq=2, withdrawn=True), stored("140100002", 1, origin="shanxi"))
+    store.close()
+    with sqlite3.connect(path) as conn:  # back to the schema of migration 6, as an older release left it
+        conn.executescript("DROP TABLE entry_counts; DROP TRIGGER entries_count_insert; "
+                           "DROP TRIGGER entries_count_delete; DROP TRIGGER entries_count_update; "
+                           "ALTER TABLE peers ADD COLUMN live_entries INTEGER NOT NULL DEFAULT 0; "
+                           "PRAGMA user_version = 6")
+    store = Store(path)
+    try:
+        assert store.count_entries() == (3, 2) and store.count_entries("hebei") == (2, 1)
+        put(store, stored(seq=3))
+        assert store.count_entries("hebei") == (3, 2)
+    finally:
+        store.close()

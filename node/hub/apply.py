@@ -1,7 +1,7 @@
 """Applying what a peer sent, exactly once: screening (one source per datum), refusals and
 conflicts, versions, tombstones, the peer's cursor and its live-entry count, all as plain
 functions over one store transaction. No gRPC: node/hub/puller.py decodes the stream into the
-same dataclasses the peer side produces (node/source/changes.py) and hands them here.
+dataclasses of node/source/changes.py and hands them here.
 
 A batch is applied together with the cursor after it, so a crash leaves the hub at the last
 applied batch; an entry replaces the hub's copy only with a higher version, so a replayed
@@ -111,9 +111,8 @@ def apply_batch(tx: Transaction, peer: Peer, prepared: PreparedBatch, now: datet
     tx.record("entry", (e.resource_code for e in writes))
     result.applied, result.unchanged, result.batches = len(writes), len(accepted) - len(writes), 1
     _take_requests(tx, peer, batch, stamp, result, sharing)
-    state = tx.peer(peer.id) or {}
     fields = dict(epoch=batch.next.epoch, seq=batch.next.seq, head_seq=batch.head_seq, last_success=stamp,
-                  last_error="", failures=0, live_entries=(state.get("live_entries") or 0) + live_delta(writes, held))
+                  last_error="", failures=0)
     if batch.last:
         fields["entries_at_peer"] = batch.live_entries
     tx.update_peer(peer.id, **fields)
@@ -139,17 +138,15 @@ def apply_slice(tx: Transaction, peer: Peer, prepared: PreparedSlice, now: datet
     tx.put_entries(tombs, log=False)
     tx.record("entry", (e.resource_code for e in writes + tombs))
     result.applied, result.unchanged, result.tombstoned = len(writes), len(accepted) - len(writes), len(tombs)
-    live = (state.get("live_entries") or 0) + live_delta(writes, held) + live_delta(tombs, gone)
     resync_seq = min(state.get("resync_seq") or part.cursor.seq, part.cursor.seq)
     if part.done:
         for request in redeliver:
             tx.enqueue(request.request_id, peer.id, request.version)
         tx.update_peer(peer.id, epoch=part.cursor.epoch, seq=resync_seq, resync_after=None, resync_epoch="",
                        resync_seq=None, resyncs=(state.get("resyncs") or 0) + 1, last_success=stamp,
-                       last_error="", failures=0, live_entries=live)
+                       last_error="", failures=0)
     else:
-        tx.update_peer(peer.id, resync_after=part.range_end, resync_epoch=part.cursor.epoch, resync_seq=resync_seq,
-                       live_entries=live)
+        tx.update_peer(peer.id, resync_after=part.range_end, resync_epoch=part.cursor.epoch, resync_seq=resync_seq)
     return result
 
 
@@ -169,15 +166,6 @@ def note_head(tx: Transaction, peer_id: str, epoch: str, head_seq: int) -> None:
     row = tx.peer(peer_id) or {}
     if row.get("epoch") == epoch and head_seq > (row.get("head_seq") or 0):
         tx.update_peer(peer_id, head_seq=head_seq)
-
-
-def live_delta(new: list[Entry | Staged], old: dict[str, Entry]) -> int:
-    """How the count of live entries changes when `new` replace their `old` copies."""
-    delta = 0
-    for entry in new:
-        before = old.get(entry.resource_code)
-        delta += (not entry.withdrawn) - (before is not None and not before.withdrawn)
-    return delta
 
 
 def _gone(tx: Transaction, peer: Peer, part: Slice, sent: set[str]) -> dict[str, Entry]:

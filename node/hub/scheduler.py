@@ -194,6 +194,7 @@ class PullScheduler:
         rows = self.store.peers()
         counts = self.store.conflict_counts()
         outbox = self.store.outbox_summary()
+        live = self.store.live_by_origin()
         now_wall = rules.utcnow()
         now = time.monotonic()
         states = []
@@ -214,7 +215,7 @@ class PullScheduler:
                     last_error=row.get("last_error", "") if failures else "",
                     failures=failures, backoff_seconds=self._backoff[peer.id],
                     next_pull_in=0.0 if pulling else max(0.0, self._due[peer.id] - now),
-                    entries_at_hub=row.get("live_entries", 0), entries_at_peer=row.get("entries_at_peer", -1),
+                    entries_at_hub=live.get(peer.id, 0), entries_at_peer=row.get("entries_at_peer", -1),
                     conflicts=conflicts, refused=refused, pulling=pulling,
                     state=state_word(row, failures, success, pulling), resyncs=row.get("resyncs", 0),
                     pulling_seconds=now - self._started[peer.id] if pulling else 0.0,

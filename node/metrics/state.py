@@ -96,7 +96,7 @@ class StateCollector(Collector):
     # -- every node ------------------------------------------------------------------------
 
     def _node(self) -> list[Metric]:
-        count, live = self._entry_counts()
+        count, live = self.store.count_entries()
         entries = family("cascade_entries")
         entries.add_metric(["live"], live)
         entries.add_metric(["withdrawn"], count - live)
@@ -105,16 +105,6 @@ class StateCollector(Collector):
         size = family("cascade_store_size_bytes")
         size.add_metric([], _file_size(self.store.path) + _file_size(self.store.path + "-wal"))
         return [entries, head, size]
-
-    def _entry_counts(self) -> tuple[int, int]:
-        """(all, live). Counting live entries reads every row: at the hub, millions at each scrape.
-        The hub keeps each peer's live count as it applies (peers.live_entries), so there only
-        its own entries are counted, and all of them over an index."""
-        if self.scheduler is None:
-            return self.store.count_entries()
-        _, own = self.store.count_entries(origin=self.config.node_id)
-        peers = sum(row.get("live_entries") or 0 for row in self.store.peers().values())
-        return self.store.entry_total(), own + peers
 
     def _requests(self) -> list[Metric]:
         today = self.clock().astimezone(CHINA).date().isoformat()

@@ -9,7 +9,7 @@ from typing import Iterator
 from node.catalog.rules import Entry
 from node.sharing.model import Request
 from node.errors import FailedPrecondition, Invalid
-from node.store import Change, Store
+from node.store import Change, Store, StoredEntry
 
 DEFAULT_BATCH = 500
 MAX_BATCH = 5000
@@ -21,10 +21,12 @@ class Cursor:
     seq: int = 0
 
 
+# A batch's or slice's entries are read here as they are stored (`StoredEntry`), and encoded
+# as they are; the hub decodes them into `Entry`s (node/api/serde.py).
 @dataclasses.dataclass(frozen=True)
 class Batch:
     changes: list[Change]
-    entries: list[Entry]
+    entries: list[StoredEntry] | list[Entry]
     next: Cursor
     head_seq: int
     last: bool = False
@@ -37,7 +39,7 @@ class Batch:
 
 @dataclasses.dataclass(frozen=True)
 class Slice:
-    entries: list[Entry]
+    entries: list[StoredEntry] | list[Entry]
     after_code: str
     range_end: str  # "" on the last slice: it covers every code after after_code
     done: bool
@@ -84,7 +86,7 @@ def pull(store: Store, cursor: Cursor, max_batch: int) -> Iterator[Batch]:
             if changes and changes[0].seq <= store.log_floor():
                 raise FailedPrecondition("cursor_expired", "the change log was compacted during the pull")
             codes = list(dict.fromkeys(c.key for c in changes if c.kind == "entry"))
-            entries = store.get_entries(codes)
+            entries = store.get_stored(codes)
             ids = list(dict.fromkeys(c.key for c in changes if c.kind == "request"))
             requests = store.get_requests(ids)
             head = store.head_seq()

@@ -17,6 +17,7 @@ node.sharing.model, node.exchange.model, node.errors, node.times. Never gRPC.
 
 from node.store.backup import backup, restore
 from node.store.database import Change, Store, Transaction
-from node.store.rows import Staged, code_id, prepare, restamp, stage
+from node.store.rows import Staged, StoredEntry, code_id, prepare, restamp, stage
 
-__all__ = ["Change", "Staged", "Store", "Transaction", "backup", "code_id", "prepare", "restamp", "restore", "stage"]
+__all__ = ["Change", "Staged", "Store", "StoredEntry", "Transaction", "backup", "code_id", "prepare", "restamp",
+           "restore", "stage"]

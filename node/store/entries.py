@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import itertools
 import sqlite3
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from node.catalog import regions
 from node.catalog.rules import Entry, EntryFilter, Matches
-from node.store.rows import (CODE, SELECT_ENTRY, UPDATED_AT, UPSERT_ENTRY, VERSION, WITHDRAWN, code_id, prepare,
-                             row_entry)
+from node.store.rows import (CODE, SELECT_ENTRY, UPDATED_AT, UPSERT_ENTRY, VERSION, WITHDRAWN, StoredEntry, code_id,
+                             prepare, row_entry)
 from node.times import format_time
+
+T = TypeVar("T")
 
 WRITE_CHUNK = 250
 # Matches a search counts, and places of its order it serves; the total past it is a lower bound.
@@ -74,14 +76,16 @@ def filter_sql(where: EntryFilter, table: str = "") -> tuple[str, list]:
     return "".join(f" AND {c}" for c in clauses), params
 
 
-def entries_by_code(conn: sqlite3.Connection, codes: Iterable[str]) -> dict[str, Entry]:
+def entries_by_code(conn: sqlite3.Connection, codes: Iterable[str],
+                    make: Callable[[tuple], T] = row_entry) -> dict[str, T]:
+    """The stored entries of these codes, each made from its row (an `Entry` by default)."""
     ids = [code_id(c) for c in codes]
-    found: dict[str, Entry] = {}
+    found: dict[str, T] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         rows = conn.execute(f"{SELECT_ENTRY} WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
         for row in rows:
-            found[row[1]] = row_entry(row)
+            found[row[1]] = make(row)
     return found
 
 
@@ -161,6 +165,11 @@ class EntryReads:
         with self.reading() as conn:
             return entries_by_code(conn, codes)
 
+    def get_stored(self, codes: Iterable[str]) -> dict[str, StoredEntry]:
+        """`get_entries` as stored rows, for passing them on (the source side of a pull)."""
+        with self.reading() as conn:
+            return entries_by_code(conn, codes, StoredEntry._make)
+
     def list_entries(self, filter: EntryFilter, after_id: int, limit: int) -> list[Entry]:
         """Live entries under the filter with an id after `after_id`, in code order."""
         where, params = filter_sql(filter)
@@ -207,7 +216,7 @@ class EntryReads:
             rows = {r[0]: r for r in conn.execute(f"{SELECT_ENTRY} WHERE id IN ({', '.join('?' * len(ids))})", ids)}
         return Matches([row_entry(rows[i]) for i in ids if i in rows], min(total, cap), total > cap)
 
-    def snapshot_slices(self, after_code: str, size: int) -> Iterator[tuple[list[Entry], int]]:
+    def snapshot_slices(self, after_code: str, size: int) -> Iterator[tuple[list[StoredEntry], int]]:
         """Every entry with a code after after_code, in code order, in slices of `size`, all read
         in one transaction, then an empty slice to mark the end; each comes with the head seq
         of that snapshot."""
@@ -222,7 +231,7 @@ class EntryReads:
             cur = conn.execute(f"{SELECT_ENTRY} WHERE id > ? ORDER BY id", (lo,))
             while True:
                 rows = cur.fetchmany(size)
-                yield [row_entry(r) for r in rows], head
+                yield [StoredEntry._make(r) for r in rows], head
                 if not rows:
                     return
         finally:
@@ -248,8 +257,8 @@ class EntryReads:
             return digest_of(rows)
 
     def count_entries(self, origin: str | None = None) -> tuple[int, int]:
-        """(all, live) entries, of one origin when given."""
-        sql = "SELECT count(*), coalesce(sum(withdrawn = 0), 0) FROM entries"
+        """(all, live) entries, of one origin when given (kept by triggers: no scan)."""
+        sql = "SELECT coalesce(sum(total), 0), coalesce(sum(live), 0) FROM entry_counts"
         params: tuple = ()
         if origin is not None:
             sql += " WHERE origin = ?"
@@ -257,9 +266,9 @@ class EntryReads:
         ((count, live),) = self._all(sql, params)
         return count, live
 
-    def entry_total(self) -> int:
-        """All entries, tombstones included: counted over the smallest index, cheap at millions."""
-        return self._all("SELECT count(*) FROM entries")[0][0]
+    def live_by_origin(self) -> dict[str, int]:
+        """Each origin's count of live entries (kept by triggers: no scan)."""
+        return dict(self._all("SELECT origin, live FROM entry_counts"))
 
     def entry_mix(self) -> list[tuple]:
         """(origin, provider_code, provider_name, share_type, live entries) for the scorecard."""

@@ -115,7 +115,40 @@ def m006_exchange(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX exchanges_request ON exchanges(request_id, id)")
 
 
-MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security, m006_exchange]
+def m007_entry_counts(db: sqlite_utils.Database) -> None:
+    """Each origin's count of entries and of live ones, kept by triggers as rows are written, so
+    that a status call, a metrics scrape or a pull's last batch reads a few rows instead of
+    scanning every entry (a quarter of a second at 500,000 entries, seconds at millions).
+    Entries are written with an upsert (node/store/rows.py), which fires the update trigger.
+    The hub's own count per peer (m004) gives way to these."""
+    db.execute("""
+        CREATE TABLE entry_counts (
+            origin TEXT PRIMARY KEY,
+            total INTEGER NOT NULL,
+            live INTEGER NOT NULL
+        ) WITHOUT ROWID""")
+    db.execute("INSERT INTO entry_counts SELECT origin, count(*), sum(withdrawn = 0) FROM entries GROUP BY origin")
+    db.execute("""
+        CREATE TRIGGER entries_count_insert AFTER INSERT ON entries BEGIN
+            INSERT INTO entry_counts (origin, total, live) VALUES (NEW.origin, 1, NEW.withdrawn = 0)
+            ON CONFLICT (origin) DO UPDATE SET total = total + 1, live = live + excluded.live;
+        END""")
+    db.execute("""
+        CREATE TRIGGER entries_count_delete AFTER DELETE ON entries BEGIN
+            UPDATE entry_counts SET total = total - 1, live = live - (OLD.withdrawn = 0) WHERE origin = OLD.origin;
+        END""")
+    db.execute("""
+        CREATE TRIGGER entries_count_update AFTER UPDATE OF origin, withdrawn ON entries
+        WHEN OLD.origin IS NOT NEW.origin OR OLD.withdrawn IS NOT NEW.withdrawn BEGIN
+            UPDATE entry_counts SET total = total - 1, live = live - (OLD.withdrawn = 0) WHERE origin = OLD.origin;
+            INSERT INTO entry_counts (origin, total, live) VALUES (NEW.origin, 1, NEW.withdrawn = 0)
+            ON CONFLICT (origin) DO UPDATE SET total = total + 1, live = live + excluded.live;
+        END""")
+    db.execute("ALTER TABLE peers DROP COLUMN live_entries")
+
+
+MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security, m006_exchange,
+              m007_entry_counts]
 
 
 def migrate(db: sqlite_utils.Database) -> int:
