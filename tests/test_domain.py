@@ -52,9 +52,9 @@ def test_an_entry_as_stored_encodes_as_the_entry_does(entry):
     """A peer sends the rows it reads without decoding them (serde.stored_entry_to_proto): the
     message must be the one the decoded entry gives."""
     from node.proto import catalog_pb2
-    from node.store.rows import StoredEntry, entry_row
+    from node.store.rows import StoredEntry, prepare
 
-    assert serde.stored_entry_to_proto(StoredEntry(*entry_row(entry)), catalog_pb2.Entry()) == serde.entry_to_proto(entry)
+    assert serde.stored_entry_to_proto(StoredEntry(*prepare(entry)[1]), catalog_pb2.Entry()) == serde.entry_to_proto(entry)
 
 
 def test_caller_cannot_set_node_fields():

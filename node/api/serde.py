@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 
 from datetime import datetime, timedelta, timezone
@@ -37,7 +38,12 @@ def timestamp(moment: datetime | None, into: Timestamp | None = None) -> Timesta
 def moment(ts: Timestamp, present: bool = True) -> datetime | None:
     if not present:
         return None
-    return EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
+    return _moment(ts.seconds, ts.nanos)
+
+
+@functools.lru_cache(maxsize=4096)  # the entries of a batch share a few moments (a bulk write stamps all alike)
+def _moment(seconds: int, nanos: int) -> datetime:
+    return EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
 
 
 def _add_items(msg: catalog_pb2.Entry, items: tuple[DataItem, ...]) -> catalog_pb2.Entry:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import operator
 import re
 from datetime import datetime, timezone
 from typing import Callable, TypeVar
@@ -140,8 +141,11 @@ CONTENT_FIELDS = (
 )
 
 
+_content_fields = operator.attrgetter(*CONTENT_FIELDS)  # one call for all of them
+
+
 def content_hash(entry: Entry) -> str:
-    parts = [getattr(entry, f) for f in CONTENT_FIELDS]
+    parts = list(_content_fields(entry))
     if entry.data_items:
         parts.append(derived(entry.data_items, "hash_part", _items_part))
     parts.append("\x1e".join(entry.keywords))

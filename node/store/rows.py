@@ -52,9 +52,9 @@ def items_tokens(items: tuple[DataItem, ...]) -> str:
     return search.index_tokens(*(i.name for i in items))
 
 
-def entry_row(entry: Entry) -> tuple:
+def entry_row(entry: Entry, key: int) -> tuple:
     return (
-        code_id(entry.resource_code), entry.resource_code, entry.origin, entry.version,
+        key, entry.resource_code, entry.origin, entry.version,
         int(entry.withdrawn), entry.content_hash(), entry.name, entry.summary,
         entry.provider_code, entry.provider_name, entry.region_code, entry.category,
         entry.share_type, entry.share_condition, entry.not_shared_basis, entry.share_method,
@@ -113,16 +113,17 @@ class StoredEntry(NamedTuple):
 assert StoredEntry._fields == ENTRY_COLUMNS
 
 
-def fts_row(entry: Entry) -> tuple[int, str, str]:
+def fts_row(entry: Entry, key: int) -> tuple[int, str, str]:
     body = " ".join(filter(None, (search.index_tokens(entry.summary, entry.provider_name, *entry.keywords),
                                   derived(entry.data_items, "tokens", items_tokens))))
-    return code_id(entry.resource_code), search.text_tokens(entry.name), body
+    return key, search.text_tokens(entry.name), body
 
 
 def prepare(entry: Entry) -> tuple:
     """The rows of one entry: (id, entry row, search row, or None for a tombstone, which leaves
     the search index)."""
-    return code_id(entry.resource_code), entry_row(entry), None if entry.withdrawn else fts_row(entry)
+    key = code_id(entry.resource_code)
+    return key, entry_row(entry, key), None if entry.withdrawn else fts_row(entry, key)
 
 
 class Staged(NamedTuple):
