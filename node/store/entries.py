@@ -180,7 +180,9 @@ class EntryReads:
         return [row_entry(r) for r in rows]
 
     def count_live(self, filter: EntryFilter) -> int:
-        """Live entries under the filter."""
+        """Live entries under the filter: from the kept counts when it names at most an origin."""
+        if filter == EntryFilter(origin=filter.origin):
+            return self.count_entries(filter.origin or None)[1]
         where, params = filter_sql(filter)
         return self._all(f"SELECT count(*) FROM entries WHERE withdrawn = 0 {where}", params)[0][0]
 
