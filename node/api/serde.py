@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 
 from datetime import datetime, timedelta, timezone
 from sys import intern
 
+import orjson
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -77,10 +77,10 @@ def stored_entry_to_proto(row: StoredEntry, message: catalog_pb2.Entry) -> catal
     """`entry_to_proto` of an entry as stored, without decoding it into an `Entry` first (the
     source side of a pull sends every entry it reads, and uses none)."""
     add = message.data_items.add
-    for name, type_, length, description in json.loads(row.data_items):
+    for name, type_, length, description in orjson.loads(row.data_items):
         add(name=name, type=type_, length=length, description=description)
     _copy_fields(row, message)
-    message.keywords.extend(json.loads(row.keywords))
+    message.keywords.extend(orjson.loads(row.keywords))
     timestamp(parse_time(row.published_at), message.published_at)
     timestamp(parse_time(row.updated_at), message.updated_at)
     message.withdrawn = bool(row.withdrawn)

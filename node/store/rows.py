@@ -4,9 +4,10 @@ staged form in which a worker process hands both to the writer (`Staged`, `resta
 from __future__ import annotations
 
 import functools
-import json
 import sqlite3
 from typing import NamedTuple
+
+import orjson
 
 from node.catalog import search
 from node.catalog.rules import DataItem, Entry, data_items, derived
@@ -36,7 +37,10 @@ def code_id(resource_code: str) -> int:
     return int(resource_code[:9] + resource_code[10:16])
 
 
-_to_json = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode  # json.dumps makes an encoder per call
+def _to_json(value: list | tuple) -> str:
+    # orjson (compiled): an eighth of the standard encoder's time, for two columns of every row
+    # a hub or a bulk publish builds
+    return orjson.dumps(value).decode()
 
 
 def items_json(items: tuple[DataItem, ...]) -> str:
@@ -45,7 +49,7 @@ def items_json(items: tuple[DataItem, ...]) -> str:
 
 @functools.lru_cache(maxsize=8192)  # bounded like rules.data_items, and for the same reason
 def items_from_json(text: str) -> tuple[DataItem, ...]:
-    return data_items(tuple(tuple(item) for item in json.loads(text)))
+    return data_items(tuple(tuple(item) for item in orjson.loads(text)))
 
 
 def items_tokens(items: tuple[DataItem, ...]) -> str:
@@ -74,7 +78,7 @@ def row_entry(row: sqlite3.Row | tuple) -> Entry:
         data_items=items_from_json(items),
         share_type=share_type, share_condition=share_condition, not_shared_basis=not_shared_basis,
         share_method=share_method, open_type=open_type, update_cycle=update_cycle,
-        source_system=source_system, keywords=tuple(json.loads(keywords)),
+        source_system=source_system, keywords=tuple(orjson.loads(keywords)),
         published_at=parse_time(published_at), updated_at=parse_time(updated_at),
         origin=origin, version=version, withdrawn=bool(withdrawn),
     )
