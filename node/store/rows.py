@@ -3,6 +3,7 @@ staged form in which a worker process hands both to the writer (`Staged`, `resta
 
 from __future__ import annotations
 
+import collections
 import functools
 import sqlite3
 from typing import NamedTuple
@@ -84,37 +85,10 @@ def row_entry(row: sqlite3.Row | tuple) -> Entry:
     )
 
 
-class StoredEntry(NamedTuple):
-    """An entry's row as read back, by column, for a node that passes the entry on without
-    using it: the source side of a pull encodes it as it is (node/api/serde.py
-    `stored_entry_to_proto`), at half the cost of decoding it into an `Entry` first."""
-
-    id: int
-    resource_code: str
-    origin: str
-    version: int
-    withdrawn: int
-    content_hash: str
-    name: str
-    summary: str
-    provider_code: str
-    provider_name: str
-    region_code: str
-    category: str
-    share_type: str
-    share_condition: str
-    not_shared_basis: str
-    share_method: str
-    open_type: str
-    update_cycle: str
-    source_system: str
-    data_items: str  # JSON: [[name, type, length, description], ...]
-    keywords: str  # JSON: [keyword, ...]
-    published_at: str | None
-    updated_at: str | None
-
-
-assert StoredEntry._fields == ENTRY_COLUMNS
+# An entry's row as read back, by column, for a node that passes the entry on without using it:
+# the source side of a pull encodes it as it is (node/api/serde.py `stored_entry_to_proto`), at
+# half the cost of decoding it into an `Entry` first. `data_items` and `keywords` are their JSON.
+StoredEntry = collections.namedtuple("StoredEntry", ENTRY_COLUMNS)
 
 
 def fts_row(entry: Entry, key: int) -> tuple[int, str, str]:
