@@ -1,7 +1,7 @@
 """Applying what a peer sent, exactly once: screening (one source per datum), refusals and
-conflicts, versions, tombstones, the peer's cursor and its live-entry count, all as plain
-functions over one store transaction. No gRPC: node/hub/puller.py decodes the stream into the
-dataclasses of node/source/changes.py and hands them here.
+conflicts, versions, tombstones and the peer's cursor, all as plain functions over one store
+transaction. No gRPC: node/hub/puller.py decodes the stream into the dataclasses of
+node/source/changes.py and hands them here.
 
 A batch is applied together with the cursor after it, so a crash leaves the hub at the last
 applied batch; an entry replaces the hub's copy only with a higher version, so a replayed
