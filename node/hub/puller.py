@@ -47,9 +47,12 @@ def stage_slice(peer: Peer, message: bytes) -> apply.PreparedSlice:
 BYTES_PER_ENTRY = 300
 
 
+_CASCADE = cascade_pb2.DESCRIPTOR.services_by_name["Cascade"].full_name
+
+
 def _undecoded(method: str, request_type) -> Callable[[grpc.Channel], Callable]:
     """A streaming method of the Cascade service whose replies come as bytes, not messages."""
-    return lambda channel: channel.unary_stream(f"/node.proto.Cascade/{method}",
+    return lambda channel: channel.unary_stream(f"/{_CASCADE}/{method}",
                                                 request_serializer=request_type.SerializeToString,
                                                 response_deserializer=None)
 

@@ -115,6 +115,14 @@ def m006_exchange(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX exchanges_request ON exchanges(request_id, id)")
 
 
+# What the entry_counts triggers do with a row (NEW or OLD) that enters or leaves an origin's count.
+_COUNT_IN = """
+    INSERT INTO entry_counts (origin, total, live) VALUES (NEW.origin, 1, NEW.withdrawn = 0)
+    ON CONFLICT (origin) DO UPDATE SET total = total + 1, live = live + excluded.live;"""
+_COUNT_OUT = """
+    UPDATE entry_counts SET total = total - 1, live = live - (OLD.withdrawn = 0) WHERE origin = OLD.origin;"""
+
+
 def m007_entry_counts(db: sqlite_utils.Database) -> None:
     """Each origin's count of entries and of live ones, kept by triggers as rows are written, so
     that a status call, a metrics scrape or a pull's last batch reads a few rows instead of
@@ -128,22 +136,11 @@ def m007_entry_counts(db: sqlite_utils.Database) -> None:
             live INTEGER NOT NULL
         ) WITHOUT ROWID""")
     db.execute("INSERT INTO entry_counts SELECT origin, count(*), sum(withdrawn = 0) FROM entries GROUP BY origin")
-    db.execute("""
-        CREATE TRIGGER entries_count_insert AFTER INSERT ON entries BEGIN
-            INSERT INTO entry_counts (origin, total, live) VALUES (NEW.origin, 1, NEW.withdrawn = 0)
-            ON CONFLICT (origin) DO UPDATE SET total = total + 1, live = live + excluded.live;
-        END""")
-    db.execute("""
-        CREATE TRIGGER entries_count_delete AFTER DELETE ON entries BEGIN
-            UPDATE entry_counts SET total = total - 1, live = live - (OLD.withdrawn = 0) WHERE origin = OLD.origin;
-        END""")
-    db.execute("""
+    db.execute(f"CREATE TRIGGER entries_count_insert AFTER INSERT ON entries BEGIN {_COUNT_IN} END")
+    db.execute(f"CREATE TRIGGER entries_count_delete AFTER DELETE ON entries BEGIN {_COUNT_OUT} END")
+    db.execute(f"""
         CREATE TRIGGER entries_count_update AFTER UPDATE OF origin, withdrawn ON entries
-        WHEN OLD.origin IS NOT NEW.origin OR OLD.withdrawn IS NOT NEW.withdrawn BEGIN
-            UPDATE entry_counts SET total = total - 1, live = live - (OLD.withdrawn = 0) WHERE origin = OLD.origin;
-            INSERT INTO entry_counts (origin, total, live) VALUES (NEW.origin, 1, NEW.withdrawn = 0)
-            ON CONFLICT (origin) DO UPDATE SET total = total + 1, live = live + excluded.live;
-        END""")
+        WHEN OLD.origin IS NOT NEW.origin OR OLD.withdrawn IS NOT NEW.withdrawn BEGIN {_COUNT_OUT} {_COUNT_IN} END""")
     db.execute("ALTER TABLE peers DROP COLUMN live_entries")
 
 
