@@ -23,7 +23,7 @@ from common import Timer, report, scratch
 
 from harness.processes import resident_kib
 from harness.runner import Federation
-from node.catalog.rules import DataItem, Entry
+from node.model.rules import DataItem, Entry
 from node.exchange.client import fetch_to_file
 from node.proto import sharing_pb2
 

@@ -78,7 +78,7 @@ def main() -> None:
     hub = fed.hub_id
     # the hub alone, on the port it had (its peers stay down: its pulls of them fail and back off)
     log = open(fed.node(hub)["log"], "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "node.cli", "node", "run", "--config", fed.node(hub)["config"]],
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "node", "run", "--config", fed.node(hub)["config"]],
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env())
     try:
         wait_healthy(fed.address(hub), 300, proc, credentials=fed.client())

@@ -23,7 +23,7 @@ import grpc
 import yaml
 
 from harness.seed import entries_for
-from node.api import serde
+from node import wire
 from node.proto import catalog_pb2, catalog_pb2_grpc
 
 CHUNK = 500  # entries per stream message
@@ -69,7 +69,7 @@ def start_node(folder, credentials=None, database: str = "node.db", extra: dict 
     path = folder / "node.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True))
     client = credentials.client(folder / database) if credentials else None
-    proc = subprocess.Popen([sys.executable, "-m", "node.cli", "node", "run", "--config", str(path)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "node", "run", "--config", str(path)], cwd=ROOT,
                             stderr=open(folder / "node.log", "wb"))
     channel = open_channel(f"127.0.0.1:{port}", client)
     grpc.channel_ready_future(channel).result(timeout=30)
@@ -81,7 +81,7 @@ def grpc_bulk(channel, entries, call_size: int) -> float:
     calls = []
     for start in range(0, len(entries), call_size):
         call = entries[start : start + call_size]
-        calls.append([catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(e) for e in call[i : i + CHUNK]])
+        calls.append([catalog_pb2.PublishEntriesRequest(entries=[wire.entry_to_proto(e) for e in call[i : i + CHUNK]])
                       for i in range(0, len(call), CHUNK)])
     with Timer() as t:
         for requests in calls:

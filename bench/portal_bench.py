@@ -20,8 +20,8 @@ import yaml
 from common import ROOT, percentile, report, scratch
 
 from harness.seed import entries_for
-from node.api import serde
-from node.catalog.regions import PINYIN
+from node import wire
+from node.model.regions import PINYIN
 from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc
 from node.security.client import open_channel
 
@@ -47,7 +47,7 @@ def start_hub(folder, entries: int):
     }
     path = folder / "hub.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True))
-    proc = subprocess.Popen([sys.executable, "-m", "node.cli", "node", "run", "--config", str(path)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "node", "run", "--config", str(path)], cwd=ROOT,
                             stderr=open(folder / "hub.log", "wb"))
     address = f"127.0.0.1:{port}"
     import grpc
@@ -60,7 +60,7 @@ def start_hub(folder, entries: int):
     for dept in DEPARTMENTS:
         own = list(entries_for(dept, f"国家部门{dept[-2:]}", per, seed="portal-bench"))
         codes += [e.resource_code for e in own]
-        chunks = [catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(e) for e in own[i:i + 500]])
+        chunks = [catalog_pb2.PublishEntriesRequest(entries=[wire.entry_to_proto(e) for e in own[i:i + 500]])
                   for i in range(0, len(own), 500)]
         stub.PublishEntries(iter(chunks), timeout=600)
     return proc, channel, address, codes
@@ -68,7 +68,7 @@ def start_hub(folder, entries: int):
 
 def start_portal(folder, target: str) -> tuple[subprocess.Popen, str]:
     port_file = folder / "portal.port"
-    proc = subprocess.Popen([sys.executable, "-m", "node.cli", "portal", "--target", target, "--listen", "127.0.0.1:0",
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "portal", "--target", target, "--listen", "127.0.0.1:0",
                              "--port-file", str(port_file)], cwd=ROOT, stderr=open(folder / "portal.log", "wb"))
     deadline = time.monotonic() + 30
     while not port_file.exists():

@@ -20,7 +20,7 @@ import yaml
 
 from harness.runner import Federation
 from harness.seed import entries_for
-from node.api import serde
+from node import wire
 from node.proto import catalog_pb2
 
 
@@ -93,7 +93,7 @@ def lag(fed: Federation, samples: int, rng: random.Random) -> list[float]:
         code, name = config["departments"][0]["code"], config["departments"][0]["name"]
         entry = next(entries_for(code, name, 1, seed=f"lag{i}", start=900_000 + i))
         start = time.monotonic()
-        fed.catalog(node, code).PublishEntry(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(entry)))
+        fed.catalog(node, code).PublishEntry(catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(entry)))
         while True:
             try:
                 hub.GetEntry(catalog_pb2.GetEntryRequest(resource_code=entry.resource_code), timeout=5)

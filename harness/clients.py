@@ -10,11 +10,10 @@ from typing import Callable
 
 import grpc
 
-from harness import compose as compose_mod
-from harness import data as data_mod
+from harness import compose as compose_mod, data as data_mod
 from harness.processes import HarnessError, alive, wait_http
 from harness.seed import entries_for
-from node.api import serde
+from node import wire
 from node.proto import (admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc, exchange_pb2, exchange_pb2_grpc,
                         sharing_pb2_grpc)
 from node.security.client import open_channel
@@ -59,7 +58,7 @@ class FederationClients:
             by_department.setdefault(entry.provider_code, []).append(entry)
         done = 0
         for department, own in by_department.items():
-            chunks = [catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(e) for e in own[i:i + 500]])
+            chunks = [catalog_pb2.PublishEntriesRequest(entries=[wire.entry_to_proto(e) for e in own[i:i + 500]])
                       for i in range(0, len(own), 500)]
             reply = self.catalog(node_id, department).PublishEntries(iter(chunks), timeout=timeout)
             done += reply.created + reply.updated + reply.unchanged

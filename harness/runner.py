@@ -108,7 +108,7 @@ class Federation(FederationClients):
         metrics_port_file.unlink(missing_ok=True)
         log = open(node["log"], "ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "node.cli", "node", "run", "--config", node["config"], "--port-file", str(port_file),
+            [sys.executable, "-m", "cli", "node", "run", "--config", node["config"], "--port-file", str(port_file),
              "--metrics-port-file", str(metrics_port_file)],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True, env=env(),
         )
@@ -170,7 +170,7 @@ class Federation(FederationClients):
         port_file = self.dir / "run" / "portal.port"
         port_file.unlink(missing_ok=True)
         listen = f"127.0.0.1:{self.state.get('portal', {}).get('port') or 0}"
-        args = [sys.executable, "-m", "node.cli", "portal", "--target", self.address(self.hub_id), "--listen", listen,
+        args = [sys.executable, "-m", "cli", "portal", "--target", self.address(self.hub_id), "--listen", listen,
                 "--port-file", str(port_file)]
         args += [a for node_id in self.state["nodes"] for a in ("--node", f"{node_id}={self.address(node_id)}")]
         environment = env()

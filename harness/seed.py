@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Iterator
 
-from node.catalog.rules import DataItem, Entry
+from node.model.rules import DataItem, Entry
 
 # topic: (name stems, data items as (name, type, length))
 TOPICS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, int], ...]]] = {

@@ -12,13 +12,13 @@ import pathlib
 from typing import Any
 
 from node import roles
-from node.catalog import regions
+from node.model import regions
 from node.config_rules import (Reader, dates, is_address, is_boolean, is_choice, is_file_at, is_list, is_node_id,
                                is_number, is_region, is_text, read_yaml)
 from node.errors import ConfigError
-from node.catalog.rules import PROVIDER_CODE, RESOURCE_CODE, RESOURCE_CODE_RULE
-from node.exchange.model import KINDS, Mount
-from node.sharing.calendar import Calendar
+from node.model.rules import PROVIDER_CODE, RESOURCE_CODE, RESOURCE_CODE_RULE
+from node.model.exchange import KINDS, Mount
+from node.model.calendar import Calendar
 
 
 @dataclasses.dataclass(frozen=True)

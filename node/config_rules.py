@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import yaml
 
-from node.catalog import regions
+from node.model import regions
 from node.errors import ConfigError
 
 NODE_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")

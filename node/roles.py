@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from typing import TYPE_CHECKING, Callable, Protocol
-
-if TYPE_CHECKING:
-    from node.server import Node
+from typing import Callable, Protocol
 
 NAMES = ("national", "provincial", "ministry")
 
@@ -26,11 +23,21 @@ class Job(Protocol):
 
 
 @dataclasses.dataclass(frozen=True)
+class Jobs:
+    """The background jobs a node has built; its role picks the ones that run."""
+
+    compactor: Job  # keeps the change log short
+    notifier: Job  # tells the hub after a local write (does nothing without a `hub:`)
+    scheduler: Job | None = None  # the hub's pull schedule
+    courier: Job | None = None  # the hub's deliveries of requests between nodes
+
+
+@dataclasses.dataclass(frozen=True)
 class Role:
     name: str
     title: str
-    # The background jobs this role runs, chosen from the parts the node has built.
-    jobs: Callable[["Node"], list[Job]]
+    # The background jobs this role runs, chosen from those the node has built.
+    jobs: Callable[[Jobs], list[Job]]
     # Why a region code does not fit a node of this role, or None when it does.
     region_rule: Callable[[str], str | None]
     # Whether this node is the hub: it pulls peers, routes requests between them and answers

@@ -6,33 +6,37 @@ from __future__ import annotations
 
 import time
 from concurrent import futures
-from typing import Callable
-
+from datetime import datetime
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from node import logs, roles
 from node.api import services
+from node.api.admin_service import AdminServicer
+from node.api.cascade_service import CascadeServicer
+from node.api.catalog_service import CatalogServicer
+from node.api.exchange_service import ExchangeServicer
 from node.api.guard import Guard
-from node.catalog.catalog import Catalog
-from node.catalog.rules import Entry
+from node.api.sharing_service import SharingServicer
+from node.catalog.publishing import Catalog
 from node.config import Config
 from node.exchange.mounts import Mounts
 from node.exchange.provider import Provider
 from node.exchange.relay import Exchange
 from node.hub.channels import CHANNEL_OPTIONS, PeerChannels
-from node.hub.courier import Courier, Router
+from node.hub.courier import Courier
 from node.hub.puller import Puller
 from node.hub.scheduler import PullScheduler
 from node.metrics import Metrics
+from node.model.rules import Entry
 from node.security.client import Credentials, open_channel
 from node.security.tls import ServerTls, server_credentials
 from node.sharing.workflow import Sharing
 from node.source.uplink import HubLink, HubNotifier
 from node.store import Store
-from node.workers import WorkerPool, default_workers
 from node.store.compactor import Compactor
+from node.workers import WorkerPool, default_workers
 
 WORKERS = 64
 
@@ -50,20 +54,6 @@ def create_server(config: Config, pool: futures.ThreadPoolExecutor, interceptors
     return grpc.server(pool, options=options, interceptors=interceptors)
 
 
-class ChangeSignal:
-    """Tells the parts that care (the Notify hint, the courier) that something was written."""
-
-    def __init__(self):
-        self._listeners: list[Callable[[], None]] = []
-
-    def listen(self, listener: Callable[[], None]) -> None:
-        self._listeners.append(listener)
-
-    def fire(self) -> None:
-        for listener in self._listeners:
-            listener()
-
-
 class Node:
     """Node(config).start() serves until stop(); `port` is the bound port (listen on :0 to pick one)."""
 
@@ -74,7 +64,6 @@ class Node:
         self.store = Store(config.database, synchronous=config.synchronous)
         # Processes for the per-entry work of bulk publishes and pulled batches, started on first use.
         self.workers = WorkerPool(default_workers() if config.workers is None else config.workers, self.log)
-        self.changed = ChangeSignal()
         departments = {d.code for d in config.departments}
         self.compactor = Compactor(self.store, config.change_log_keep, config.compact_every, self.log)
 
@@ -87,45 +76,40 @@ class Node:
         if config.uplink:
             self.hub_link = HubLink(config.uplink, lambda address: open_channel(
                 address, self.credentials, server_name=config.hub_id))
+        # Every commit that logged a change or queued a delivery wakes the jobs that act on it.
         self.notifier = HubNotifier(self.hub_link, self.store, config.node_id, self.log)
-        self.changed.listen(self.notifier.changed)
+        self.store.on_commit(self.notifier.changed)
 
-        # The hub's parts: channels to its peers, the courier and its router, the pull schedule.
+        self.catalog = Catalog(self.store, config.node_id, departments, max_page_size=config.limits.max_page_size)
+        self.sharing = Sharing(self.store, config.node_id, departments, config.calendar, lookup=self.lookup_entry,
+                               relays=self.role.pulls_peers)
+
+        # The hub's parts: channels to its peers, the courier that drains the outbox, the pull schedule.
         self.peer_channels: PeerChannels | None = None
         self.courier: Courier | None = None
         self.scheduler: PullScheduler | None = None
-        router = None
         if self.role.pulls_peers:
             self.peer_channels = PeerChannels(config.peers, lambda peer: open_channel(
                 peer.address, self.credentials, server_name=peer.id, options=CHANNEL_OPTIONS))
             self.courier = Courier(self.store, self.peer_channels, config.node_id, self.log)
-            self.changed.listen(self.courier.wake)
-            router = Router(config.node_id, self.courier)
-
-        self.catalog = Catalog(self.store, config.node_id, departments, max_page_size=config.limits.max_page_size,
-                               on_change=self.changed.fire)
-        self.sharing = Sharing(self.store, config.node_id, departments, config.calendar, lookup=self.lookup_entry,
-                               on_change=self.changed.fire, router=router)
-        if self.role.pulls_peers:
+            self.store.on_commit(self.courier.wake)
             puller = Puller(self.store, self.peer_channels, config.sync, self.sharing, self.log, workers=self.workers)
-            self.scheduler = PullScheduler(self.store, self.peer_channels, puller, config.sync, self.log,
-                                           on_requests=self.courier.wake)
+            self.scheduler = PullScheduler(self.store, self.peer_channels, puller, config.sync, self.log)
 
         # The data exchange: sources mounted here, and FetchData in whichever part this node plays.
         self.mounts = Mounts(self.store, config.node_id, departments, config.resources.mounts,
                              config.resources.credentials, allow=config.resources.allow if config.tls else None,
                              database=config.database)
-        clock = lambda: self.sharing.clock()  # noqa: E731 -- one clock for grants and their validity
         self.exchange = Exchange(
-            self.store, config.node_id, config.hub_id, Provider(self.store, config.node_id, self.mounts, clock),
-            clock, self.log, hub_stub=self.hub_link.stub if self.hub_link else None,
+            self.store, config.node_id, config.hub_id, Provider(self.store, config.node_id, self.mounts, self.clock),
+            self.clock, self.log, hub_stub=self.hub_link.stub if self.hub_link else None,
             peer_stub=(lambda peer_id, make: self.peer_channels.stub(self.peer_channels.peer(peer_id), make))
             if self.peer_channels else None)
 
-        self.jobs: list[roles.Job] = self.role.jobs(self)
+        self.jobs: list[roles.Job] = self.role.jobs(roles.Jobs(
+            compactor=self.compactor, notifier=self.notifier, scheduler=self.scheduler, courier=self.courier))
         # Prometheus metrics when the config has `metrics:`; the deadline clock is read at each scrape.
-        self.metrics = Metrics(config, self.store, self.scheduler, lambda: self.sharing.clock(),
-                               self.log) if config.metrics else None
+        self.metrics = Metrics(config, self.store, self.scheduler, self.clock, self.log) if config.metrics else None
         self.guard = Guard(config, self.store, WORKERS, self.log,
                            observe=self.metrics.rpc.observe if self.metrics else None)
         self.server: grpc.Server | None = None
@@ -139,7 +123,13 @@ class Node:
         self.pool = futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="rpc")
         self.server = create_server(self.config, self.pool, interceptors=[self.guard])
         self.guard.start()
-        names = services.add_to_server(self.server, self)
+        names = services.add_to_server(
+            self.server,
+            catalog=CatalogServicer(self.catalog, self.workers),
+            sharing=SharingServicer(self.sharing, self.config.limits.max_page_size),
+            cascade=CascadeServicer(self.store, self.notified),
+            admin=AdminServicer(self.config, self.store, self.scheduler, self.metrics, self.clock, self.uptime),
+            exchange=ExchangeServicer(self.exchange, self.mounts))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
         if self.config.tls:
@@ -148,8 +138,6 @@ class Node:
             self.port = self.server.add_secure_port(self.config.listen, self.server_tls.credentials)
         else:
             self.port = self.server.add_insecure_port(self.config.listen)
-        if self.port == 0:
-            raise OSError(f"cannot listen on {self.config.listen}")
         if self.metrics is not None:
             self.metrics.start()  # before serving: a metrics port in use stops start-up cleanly
         self.server.start()
@@ -202,6 +190,11 @@ class Node:
     def metrics_address(self) -> str | None:
         """HOST:PORT of the metrics endpoint once started (None when metrics are off)."""
         return self.metrics.address if self.metrics is not None else None
+
+    def clock(self) -> datetime:
+        """The node's one clock for deadlines, grants and their validity (the sharing clock, which
+        tests may replace)."""
+        return self.sharing.clock()
 
     def uptime(self) -> float:
         return time.monotonic() - self.started_at

@@ -6,6 +6,6 @@ the entries whose open_type is open).
 client (the node over gRPC) -> views (pages, requests, dashboard, opendata: Starlette routes)
 -> templates/ (Jinja2); ckan and dcat are pure functions from an entry to CKAN dicts and RDF.
 
-May import: node.proto, node.security (client, tls, pki), node.catalog.regions; never the
+May import: node.proto, node.security (client, tls, pki), node.model.regions; never the
 store or the domain packages: everything it shows comes from a node's API.
 """

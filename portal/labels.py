@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from node.catalog.regions import CENTRAL, PROVINCES
+from node.model.regions import CENTRAL, PROVINCES
 
 CATEGORY = {"base": "基础", "theme": "主题", "department": "部门"}
 SHARE_TYPE = {"unconditional": "无条件共享", "conditional": "有条件共享", "not_shared": "不予共享"}

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.routing import Route
 
-from node.catalog import regions
+from node.model import regions
 from node.proto import catalog_pb2
 from portal import labels
 from portal.client import NodeRefused, NodeUnreachable

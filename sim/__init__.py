@@ -5,7 +5,7 @@ scenario (YAML -> frozen dataclasses), clock (simulated time, working days), cat
 synthetic catalog), workload (events over simulated time), faults (applied through the harness),
 invariants (what every run checks), report (report.json, report.md, charts), runner (ties them).
 
-May import: harness (runner, compose), node.config's Reader, node.catalog.rules, node.sharing
-.calendar, node.proto and node.api.serde; node.store's backup and
+May import: harness (runner, compose), node.config's Reader, node.model.rules, node.sharing
+.calendar, node.proto and node.wire; node.store's backup and
 restore (the restore_backup fault); never a servicer.
 """

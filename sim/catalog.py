@@ -15,7 +15,7 @@ import time
 from typing import Iterable, Iterator
 
 from harness.seed import BASES, CONDITIONS, TOPICS, topics_of
-from node.catalog.rules import DataItem, Entry
+from node.model.rules import DataItem, Entry
 from sim.scenario import CatalogSpec
 
 # How a kind of department leans from the scenario's mix (multipliers of the weights): public

@@ -7,7 +7,7 @@ import dataclasses
 import time
 from datetime import datetime, timedelta
 
-from node.sharing.calendar import CHINA, Calendar
+from node.model.calendar import CHINA, Calendar
 
 
 @dataclasses.dataclass(frozen=True)

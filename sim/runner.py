@@ -18,8 +18,7 @@ import grpc
 from harness import compose as compose_mod
 from harness.processes import resident_kib
 from harness.runner import Federation
-from sim import faults as faults_mod
-from sim import invariants, report, workload
+from sim import faults as faults_mod, invariants, report, workload
 from sim.clock import Pacer, SimClock
 from sim.invariants import Books, Write
 from sim.scenario import Scenario

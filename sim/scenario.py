@@ -14,7 +14,7 @@ from typing import Any
 from harness import compose as compose_mod
 from node.config import Reader, is_choice, is_number, is_text
 from node.config_rules import is_boolean, is_list, read_yaml
-from node.sharing.calendar import CHINA, Calendar
+from node.model.calendar import CHINA, Calendar
 
 SHARE_TYPES = ("unconditional", "conditional", "not_shared")
 CYCLES = ("realtime", "daily", "weekly", "monthly", "quarterly", "half_yearly", "yearly", "irregular")

@@ -15,8 +15,8 @@ from typing import Callable, Iterator
 
 import grpc
 
-from node.api import serde
-from node.catalog.rules import Entry
+from node import wire
+from node.model.rules import Entry
 from node.proto import catalog_pb2, sharing_pb2
 from sim import catalog as catalog_mod
 from sim.clock import SimClock
@@ -191,7 +191,7 @@ class Worker:
 
     def _publish_one(self, event: Event, entry: Entry) -> None:
         stub = self.fed.catalog(event.node, event.department)
-        reply = stub.PublishEntry(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(entry)),
+        reply = stub.PublishEntry(catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(entry)),
                                   timeout=CALL_TIMEOUT)
         self.books.acknowledged(Write(reply.entry.resource_code, reply.entry.version, reply.entry.withdrawn,
                                       event.node, self.now()))

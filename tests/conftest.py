@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from node import config as config_mod
-from node.catalog.rules import DataItem, Entry
+from node.model.rules import DataItem, Entry
 from node.proto import admin_pb2_grpc, cascade_pb2_grpc, catalog_pb2_grpc
 from node.server import Node
 from node.store import Store

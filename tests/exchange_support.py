@@ -9,7 +9,7 @@ import pytest
 
 from conftest import make_entry
 from harness import data
-from node.catalog.rules import DataItem
+from node.model.rules import DataItem
 from node.exchange.digest import RowsHash
 from node.proto import exchange_pb2, exchange_pb2_grpc
 from test_sharing import publish, submit, wait_state

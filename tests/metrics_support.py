@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import ROOT, make_entry
-from node.api import serde
+from node import wire
 from node.proto import catalog_pb2
 
 
@@ -57,7 +57,7 @@ def scrape(client) -> Scrape:
 
 def publish(client, *entries):
     for entry in entries:
-        client.catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(entry)))
+        client.catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(entry)))
 
 
 def rpc_calls(s: Scrape, method: str, code: str = "OK", service: str = "node.proto.Catalog") -> float:

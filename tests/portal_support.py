@@ -9,8 +9,8 @@ import threading
 import time
 
 from conftest import make_entry
-from node.api import serde
-from node.catalog.rules import DataItem
+from node import wire
+from node.model.rules import DataItem
 from node.proto import catalog_pb2
 
 SOCIAL = (DataItem("个人社保编号", "string", 20), DataItem("公民身份号码", "string", 18),
@@ -39,7 +39,7 @@ def small_catalog() -> list:
 
 def publish_all(client, entries) -> None:
     client.catalog.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(
-        entries=[serde.entry_to_proto(e) for e in entries])]))
+        entries=[wire.entry_to_proto(e) for e in entries])]))
 
 
 class LabelCheck(html.parser.HTMLParser):

@@ -35,7 +35,7 @@ class NodeProcess:
         log = open(self.log_path, "ab")
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "node.cli", "node", "run", "--config", str(self.config_path)],
+            [sys.executable, "-m", "cli", "node", "run", "--config", str(self.config_path)],
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
         )
         log.close()

@@ -24,8 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from conftest import make_entry
-from node import config as config_mod
-from node.api import serde
+from node import config as config_mod, wire
 from node.proto import (admin_pb2, admin_pb2_grpc, cascade_pb2, cascade_pb2_grpc, catalog_pb2, catalog_pb2_grpc,
                         exchange_pb2, exchange_pb2_grpc, sharing_pb2, sharing_pb2_grpc)
 from node.security import audit, authz, pki, tokens
@@ -247,7 +246,7 @@ class World:
 
 
 def entry_proto(provider: str, seq: int, **fields) -> catalog_pb2.Entry:
-    return serde.entry_to_proto(make_entry(provider, seq, **fields))
+    return wire.entry_to_proto(make_entry(provider, seq, **fields))
 
 
 @pytest.fixture(scope="module")

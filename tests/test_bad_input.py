@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import make_entry
-from node.api import serde
-from node.catalog.rules import DataItem
+from node import wire
+from node.model.rules import DataItem
 from node.proto import catalog_pb2, catalog_pb2_grpc
 from security_support import A, CAT, DEADLINE, Who, entry_proto, invoke, outcome
 from security_support import ca, dial, hebei, world  # noqa: F401 (fixtures)
@@ -38,7 +38,7 @@ BAD_ENTRIES = {
 @settings(max_examples=30, deadline=None, database=None)
 @given(field=st.sampled_from(sorted(BAD_ENTRIES)), seq=st.integers(600, 699), in_bulk=st.booleans())
 def test_bad_input_with_a_valid_token_is_invalid_argument_naming_the_field(hebei, dial, world, field, seq, in_bulk):
-    bad = serde.entry_to_proto(make_entry(A, seq, **BAD_ENTRIES[field]))
+    bad = wire.entry_to_proto(make_entry(A, seq, **BAD_ENTRIES[field]))
     if in_bulk:  # a good entry first: all or nothing
         method, request, named = CAT + "PublishEntries", [catalog_pb2.PublishEntriesRequest(
             entries=[entry_proto(A, seq + 100), bad])], f"entries[1].{field}"

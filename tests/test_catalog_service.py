@@ -7,15 +7,15 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from conftest import make_entry
-from node.api import serde
-from node.catalog.rules import DataItem
-from node.cli import main
+from node import wire
+from node.model.rules import DataItem
+from cli import main
 from node.proto import catalog_pb2
 from node.store import entries as entries_mod
 
 
 def publish(client, entry):
-    return client.catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(entry)))
+    return client.catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(entry)))
 
 
 def rpc_error(fn, request) -> grpc.RpcError:
@@ -33,7 +33,7 @@ def test_every_field_round_trips_and_node_sets_its_own(node):
     )
     reply = publish(node, entry)
     assert reply.created and reply.outcome == "created"
-    got = serde.entry_from_proto(node.catalog.GetEntry(catalog_pb2.GetEntryRequest(resource_code=entry.resource_code)))
+    got = wire.entry_from_proto(node.catalog.GetEntry(catalog_pb2.GetEntryRequest(resource_code=entry.resource_code)))
     for field in ("resource_code", "name", "summary", "provider_code", "provider_name", "region_code", "category",
                   "data_items", "share_type", "share_condition", "not_shared_basis", "share_method", "open_type",
                   "update_cycle", "source_system", "keywords"):
@@ -78,7 +78,7 @@ def test_withdraw_leaves_tombstone_that_pull_returns(node):
 ])
 def test_bad_entry_is_invalid_argument_naming_field_and_stores_nothing(node, change, field):
     err = rpc_error(node.catalog.PublishEntry,
-                    catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(make_entry(**change))))
+                    catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(make_entry(**change))))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert err.details().startswith(field)
     assert node.node.store.head_seq() == 0 and node.node.store.count_entries() == (0, 0)
@@ -86,7 +86,7 @@ def test_bad_entry_is_invalid_argument_naming_field_and_stores_nothing(node, cha
 
 def test_only_configured_departments_may_publish(node):
     err = rpc_error(node.catalog.PublishEntry,
-                    catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(make_entry("130100009"))))
+                    catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(make_entry("130100009"))))
     assert err.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "130100009" in err.details()
 
@@ -95,19 +95,19 @@ def test_bulk_load_is_all_or_nothing(node):
     good = [make_entry(seq=i) for i in range(1, 50)]
     bad = good + [make_entry(seq=50, update_cycle="hourly")]
     err = rpc_error(node.catalog.PublishEntries,
-                    iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in bad))
+                    iter(catalog_pb2.PublishEntriesRequest(entry=wire.entry_to_proto(e)) for e in bad))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and err.details().startswith("entries[49].update_cycle")
     assert node.node.store.count_entries() == (0, 0)
-    reply = node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in good))
+    reply = node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=wire.entry_to_proto(e)) for e in good))
     assert (reply.created, reply.updated, reply.unchanged) == (49, 0, 0)
-    reply = node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in good[:10]))
+    reply = node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=wire.entry_to_proto(e)) for e in good[:10]))
     assert (reply.created, reply.updated, reply.unchanged) == (0, 0, 10)
 
 
 def test_bulk_load_refuses_a_code_twice(node):
     twice = [make_entry(seq=1), make_entry(seq=1, name="另一个")]
     err = rpc_error(node.catalog.PublishEntries,
-                    iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in twice))
+                    iter(catalog_pb2.PublishEntriesRequest(entry=wire.entry_to_proto(e)) for e in twice))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "repeats" in err.details()
 
 
@@ -115,7 +115,7 @@ def test_list_filters_and_pages_in_code_order(node):
     entries = [make_entry(seq=i, share_type="unconditional" if i % 2 else "conditional",
                           share_condition="" if i % 2 else "须审核") for i in range(1, 26)]
     entries += [make_entry("130000001", seq=i, category="theme") for i in range(1, 6)]
-    node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in entries))
+    node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=wire.entry_to_proto(e)) for e in entries))
     seen, token = [], ""
     while True:
         page = node.catalog.ListEntries(catalog_pb2.ListEntriesRequest(page_size=7, page_token=token))
@@ -168,7 +168,7 @@ def test_search_serves_short_chinese_queries_and_mixed_text(node):
                    data_items=(DataItem("个人社保编号", "string", 20),)),
         make_entry(seq=4, name="e证通电子证照目录", summary="GDP2023统计口径", keywords=()),
     ]
-    node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in entries))
+    node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=wire.entry_to_proto(e)) for e in entries))
 
     def codes(query, **filters):
         reply = node.catalog.SearchEntries(catalog_pb2.SearchEntriesRequest(
@@ -193,7 +193,7 @@ def test_search_serves_short_chinese_queries_and_mixed_text(node):
 def test_search_ranks_name_matches_first_and_pages(node):
     entries = [make_entry(seq=i, name=f"数据资源{i}", summary="人口统计" if i != 7 else "无关") for i in range(1, 13)]
     entries.append(make_entry(seq=20, name="人口普查数据", summary="普查"))
-    node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in entries))
+    node.catalog.PublishEntries(iter(catalog_pb2.PublishEntriesRequest(entry=wire.entry_to_proto(e)) for e in entries))
     first = node.catalog.SearchEntries(catalog_pb2.SearchEntriesRequest(query="人口", page_size=5))
     assert first.total == 12 and first.entries[0].resource_code == "130100005/000020"
     seen = [e.resource_code for e in first.entries]
@@ -209,7 +209,7 @@ def test_search_ranks_name_matches_first_and_pages(node):
 def test_a_broad_search_counts_to_the_cap_and_pages_through_the_first_matches(node, monkeypatch):
     monkeypatch.setattr(entries_mod, "TOTAL_CAP", 50)
     entries = [make_entry(seq=i, name=f"人口数据{i}" if i % 2 else f"数据资源{i}", summary="人口统计") for i in range(1, 81)]
-    node.catalog.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(e) for e in entries])]))
+    node.catalog.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(entries=[wire.entry_to_proto(e) for e in entries])]))
     seen, token = [], None
     while token != "":
         page = node.catalog.SearchEntries(catalog_pb2.SearchEntriesRequest(query="人口", page_size=20, page_token=token))
@@ -242,7 +242,7 @@ def test_node_assigns_the_next_free_code_and_never_reuses_one(node):
     bulk = [make_entry(resource_code="", name="甲"), make_entry(seq=20, name="乙"), make_entry(resource_code="", name="丙"),
             make_entry("130000001", resource_code="", name="丁")]
     reply = node.catalog.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(
-        entries=[serde.entry_to_proto(e) for e in bulk])]))
+        entries=[wire.entry_to_proto(e) for e in bulk])]))
     assert (reply.created, reply.updated, reply.unchanged) == (4, 0, 0)
     names = {e.resource_code: e.name for e in node.catalog.ListEntries(catalog_pb2.ListEntriesRequest(page_size=100)).entries}
     # past the highest code of the call too; each department counts on its own
@@ -252,15 +252,15 @@ def test_node_assigns_the_next_free_code_and_never_reuses_one(node):
 def test_code_assignment_is_all_or_nothing_and_checks_the_provider(node):
     bad = [make_entry(resource_code="", name="甲"), make_entry(resource_code="", name="乙", update_cycle="hourly")]
     err = rpc_error(node.catalog.PublishEntries,
-                    iter([catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(e) for e in bad])]))
+                    iter([catalog_pb2.PublishEntriesRequest(entries=[wire.entry_to_proto(e) for e in bad])]))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and err.details().startswith("entries[1].update_cycle")
     assert node.node.store.count_entries() == (0, 0)
     assert publish(node, make_entry(resource_code="")).entry.resource_code == "130100005/000001"  # 1 was not used up
     err = rpc_error(node.catalog.PublishEntry, catalog_pb2.PublishEntryRequest(
-        entry=serde.entry_to_proto(make_entry("130100009", resource_code=""))))
+        entry=wire.entry_to_proto(make_entry("130100009", resource_code=""))))
     assert err.code() == grpc.StatusCode.PERMISSION_DENIED and "130100009" in err.details()
     err = rpc_error(node.catalog.PublishEntry, catalog_pb2.PublishEntryRequest(
-        entry=serde.entry_to_proto(make_entry("1301", resource_code=""))))
+        entry=wire.entry_to_proto(make_entry("1301", resource_code=""))))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and err.details().startswith("provider_code")
 
 

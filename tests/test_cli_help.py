@@ -4,7 +4,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from node.cli import main
+from cli import main
 
 
 def walk(command: click.Command, path: tuple[str, ...] = ("cascade",)):

@@ -1,6 +1,6 @@
 """Progress of long work, off a terminal: plain lines a log can keep."""
 
-from node.cli.progress import progress, sending
+from node.progress import progress, sending
 
 
 def test_a_line_every_tenth_and_none_when_hidden(capsys):

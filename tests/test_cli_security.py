@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes
 
 from conftest import ROOT, wait_until
 from node import config as config_mod
-from node.cli import main
+from cli import main
 
 HEBEI_DEPARTMENT = "130100005"
 

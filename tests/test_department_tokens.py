@@ -9,8 +9,7 @@ from concurrent import futures
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from node.security import tokens
 from security_support import NOW

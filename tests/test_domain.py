@@ -3,13 +3,12 @@
 import dataclasses
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from conftest import make_entry
-from node.catalog import rules
-from node.api import serde
-from node.catalog.rules import DataItem, InvalidEntry
+from node.model import rules
+from node import wire
+from node.model.rules import DataItem, InvalidEntry
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 items = st.lists(
@@ -39,27 +38,27 @@ def valid_entries():
 @given(valid_entries())
 def test_valid_entries_pass_and_round_trip_through_protobuf(entry):
     rules.validate_entry(entry)
-    again = serde.entry_from_proto(serde.entry_to_proto(entry))
+    again = wire.entry_from_proto(wire.entry_to_proto(entry))
     assert again == entry
-    wire = serde.entry_to_proto(entry).SerializeToString()
+    encoded = wire.entry_to_proto(entry).SerializeToString()
     from node.proto import catalog_pb2
 
-    assert serde.entry_from_proto(catalog_pb2.Entry.FromString(wire)) == entry
+    assert wire.entry_from_proto(catalog_pb2.Entry.FromString(encoded)) == entry
 
 
 @given(valid_entries())
 def test_an_entry_as_stored_encodes_as_the_entry_does(entry):
-    """A peer sends the rows it reads without decoding them (serde.stored_entry_to_proto): the
+    """A peer sends the rows it reads without decoding them (wire.stored_entry_to_proto): the
     message must be the one the decoded entry gives."""
     from node.proto import catalog_pb2
     from node.store.rows import StoredEntry, prepare
 
-    assert serde.stored_entry_to_proto(StoredEntry(*prepare(entry)[1]), catalog_pb2.Entry()) == serde.entry_to_proto(entry)
+    assert wire.stored_entry_to_proto(StoredEntry(*prepare(entry)[1]), catalog_pb2.Entry()) == wire.entry_to_proto(entry)
 
 
 def test_caller_cannot_set_node_fields():
     entry = make_entry(origin="elsewhere", version=99, withdrawn=True, published_at=rules.utcnow())
-    stripped = serde.entry_from_proto(serde.entry_to_proto(entry), with_node_fields=False)
+    stripped = wire.entry_from_proto(wire.entry_to_proto(entry), with_node_fields=False)
     assert (stripped.origin, stripped.version, stripped.withdrawn, stripped.published_at) == ("", 0, False, None)
 
 

@@ -11,7 +11,7 @@ from conftest import make_entry, wait_until
 from exchange_support import CONSUMER, OWNER, ROWS, digest, exchange, fetch, granted, mount, source_rows
 from exchange_support import fed  # noqa: F401 (fixture)
 from harness import data
-from node.catalog.rules import DataItem
+from node.model.rules import DataItem
 from node.proto import admin_pb2, exchange_pb2, sharing_pb2
 from test_sharing import publish, sharing, submit, wait_state
 
@@ -152,7 +152,7 @@ def test_a_source_mounted_in_the_node_config(cluster, tmp_path):
 def test_each_node_lists_its_records(fed):
     from click.testing import CliRunner
 
-    from node.cli import main
+    from cli import main
 
     request_id = granted(fed)
     _, _, total, sha256 = fetch(fed.peers["hebei"], request_id)

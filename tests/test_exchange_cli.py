@@ -13,7 +13,7 @@ from test_sharing import publish
 def test_cascade_data_fetch_writes_the_rows_and_resumes_a_file_cut_short(fed, tmp_path):
     from click.testing import CliRunner
 
-    from node.cli import main
+    from cli import main
 
     request_id = granted(fed, items=("统一社会信用代码", "企业名称"))
     target = ["--target", fed.peers["hebei"].node.address]
@@ -44,7 +44,7 @@ def test_cascade_data_fetch_writes_the_rows_and_resumes_a_file_cut_short(fed, tm
 def test_cascade_data_mount_and_show(fed, tmp_path):
     from click.testing import CliRunner
 
-    from node.cli import main
+    from cli import main
 
     target = ["--target", fed.peers["guangdong"].node.address]
     path = tmp_path / "market.csv"

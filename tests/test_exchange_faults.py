@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 from conftest import make_entry, wait_until
-from node.catalog.rules import DataItem
+from node.model.rules import DataItem
 from node.exchange.client import fetch_to_file
 from node.exchange.digest import RowsHash
 from node.proto import catalog_pb2, exchange_pb2, sharing_pb2

@@ -10,7 +10,7 @@ import pytest
 
 from exchange_support import CONSUMER, OWNER, ROWS, fetch, granted, refusal
 from exchange_support import fed  # noqa: F401 (fixture)
-from node.catalog import rules
+from node.model import rules
 from node.exchange.relay import fetch_call
 from node.proto import catalog_pb2, exchange_pb2, sharing_pb2
 from test_sharing import sharing, submit, wait_state

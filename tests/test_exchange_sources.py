@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from node.exchange.model import Mount
+from node.model.exchange import Mount
 from node.exchange.sources import CsvSource, HttpSource, SourceError, SqliteSource, XlsxSource, open_source
 
 HEADER = ["统一社会信用代码", "企业名称", "注册资本", "成立日期"]

@@ -10,7 +10,7 @@ from harness.processes import alive as _alive
 from harness.runner import Federation
 from conftest import wait_until
 from harness.seed import entries_for
-from node.api import serde
+from node import wire
 from node.proto import catalog_pb2
 
 SMALL = "configs/federation-small.yaml"
@@ -61,7 +61,7 @@ def holding(fed, node):
 
 
 def wire_size(entries):
-    return sum(serde.entry_to_proto(e).ByteSize() for e in entries)
+    return sum(wire.entry_to_proto(e).ByteSize() for e in entries)
 
 
 def test_small_federation_end_to_end(federation):
@@ -203,7 +203,7 @@ def test_request_round_trip_through_the_cli(federation):
         creds = fed.client(token)
         env = dict(os.environ, CASCADE_CERT=creds.cert, CASCADE_KEY=creds.key, CASCADE_CA=creds.ca,
                    CASCADE_TOKEN=creds.token)
-        result = subprocess.run([sys.executable, "-m", "node.cli", *args], capture_output=True, text=True, cwd=ROOT,
+        result = subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, cwd=ROOT,
                                 timeout=60, env=env)
         assert result.returncode == 0, result.stderr
         return result.stdout
@@ -259,7 +259,7 @@ def test_hub_killed_between_pulling_a_request_and_delivering_it(federation):
 def test_bundled_compose_files(path, nodes, provinces, ministries):
     from conftest import ROOT
     from harness import compose
-    from node.catalog import regions
+    from node.model import regions
 
     fed = compose.load(ROOT / path)
     assert len(fed.all) == nodes

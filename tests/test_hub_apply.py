@@ -7,11 +7,11 @@ import dataclasses
 from datetime import datetime, timezone
 
 from conftest import make_entry
-from node.api import serde
+from node import wire
 from node.config import Peer
 from node.hub import apply
 from node.source import changes
-from node.source.changes import Batch, Cursor, Slice
+from node.model.sync import Batch, Cursor, Slice
 
 HEBEI = Peer(id="hebei", role="provincial", address="unused:1", region_code="130000")
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
@@ -36,7 +36,7 @@ def test_a_batch_is_applied_with_its_cursor_and_the_peer_count(store):
     result = apply_batch(store, published(3), seq=3)
     assert (result.applied, result.refused, result.conflicts) == (3, 0, 0)
     peer = store.peer("hebei")
-    assert (peer["epoch"], peer["seq"], peer["entries_at_peer"]) == ("e1", 3, 3)
+    assert (peer.epoch, peer.seq, peer.entries_at_peer) == ("e1", 3, 3)
     assert store.count_entries("hebei") == (3, 3)
     assert store.get_entry("130100005/000002").origin == "hebei"
 
@@ -94,14 +94,14 @@ def test_a_snapshot_is_the_truth_for_its_range(store):
     assert result.tombstoned == 2
     assert [store.get_entry(f"130100005/00000{i}").withdrawn for i in range(1, 5)] == [False, True, False, True]
     peer = store.peer("hebei")
-    assert (peer["epoch"], peer["seq"], peer["resyncs"]) == ("e2", 2, 1)
+    assert (peer.epoch, peer.seq, peer.resyncs) == ("e2", 2, 1)
     assert store.count_entries("hebei") == (4, 2)
 
 
 def test_what_a_peer_sends_is_what_the_hub_applies(tmp_path, store):
     """What changes.pull reads at a peer, encoded as PullChanges sends it and decoded as the hub
     reads it, applies to the same entries, without a network."""
-    from node.catalog.catalog import Catalog
+    from node.catalog.publishing import Catalog
     from node.store import Store
 
     source = Store(tmp_path / "hebei.db", synchronous="normal")
@@ -111,10 +111,10 @@ def test_what_a_peer_sends_is_what_the_hub_applies(tmp_path, store):
         codes = [f"130100005/{i:06d}" for i in range(1, 6)]
         for part in pulled:
             with store.transaction() as tx:
-                sent = serde.batch_from_proto(serde.batch_to_proto(part))
+                sent = wire.batch_from_proto(wire.batch_to_proto(part))
                 apply.apply_batch(tx, HEBEI, apply.prepare_batch(HEBEI, sent), NOW, None)
         assert store.digest(origin="hebei") == source.digest()
         assert store.get_entries(codes) == source.get_entries(codes)
-        assert store.peer("hebei")["seq"] == source.head_seq()
+        assert store.peer("hebei").seq == source.head_seq()
     finally:
         source.close()

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, make_entry, node_config
 from metrics_support import METRICS_ON, PROMTOOL, hub_scrape, publish, rpc_calls, scrape
 from metrics_support import watched  # noqa: F401 (fixture)
-from node.api import serde
+from node import wire
 from node.config import ConfigError, parse
 from node.metrics.names import METRICS
 from node.proto import catalog_pb2
@@ -50,7 +50,7 @@ def test_publishing_moves_entries_head_and_rpc_counters(tmp_path, start_node):
     assert before.value("cascade_entries", state="live") == 0 and before.value("cascade_change_log_head_seq") == 0
     assert before.value("cascade_store_size_bytes") > 0
 
-    chunk = catalog_pb2.PublishEntriesRequest(entries=[serde.entry_to_proto(make_entry(seq=i)) for i in range(1, 4)])
+    chunk = catalog_pb2.PublishEntriesRequest(entries=[wire.entry_to_proto(make_entry(seq=i)) for i in range(1, 4)])
     client.catalog.PublishEntries(iter([chunk]))
     publish(client, make_entry(seq=4))
     client.catalog.WithdrawEntry(catalog_pb2.WithdrawEntryRequest(resource_code="130100005/000004"))

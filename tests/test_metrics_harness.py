@@ -10,7 +10,7 @@ import yaml
 
 from conftest import make_entry, wait_until
 from metrics_support import PROMTOOL, Scrape, rpc_calls
-from node.api import serde
+from node import wire
 from node.proto import catalog_pb2
 
 
@@ -20,7 +20,7 @@ from node.proto import catalog_pb2
 def test_harness_serves_every_nodes_metrics_and_a_partitioned_peers_lag_grows(federation):
     from click.testing import CliRunner
 
-    from harness.cli import harness
+    from cli.harness import harness
     from harness.seed import entries_for
 
     fed = federation("configs/federation-small.yaml", sync={"backoff_initial": 0.2, "backoff_max": 1})
@@ -55,7 +55,7 @@ def test_harness_serves_every_nodes_metrics_and_a_partitioned_peers_lag_grows(fe
     # A refusal by the guard (a department publishing under another's code) is counted by its code.
     with pytest.raises(grpc.RpcError) as refused:
         fed.catalog("hebei", "130000001").PublishEntry(catalog_pb2.PublishEntryRequest(
-            entry=serde.entry_to_proto(make_entry("130000002"))))
+            entry=wire.entry_to_proto(make_entry("130000002"))))
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert rpc_calls(Scrape(addresses["hebei"]), "PublishEntry", "PERMISSION_DENIED") == 1
 

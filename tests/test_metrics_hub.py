@@ -10,7 +10,7 @@ import grpc
 from conftest import make_entry, wait_until
 from metrics_support import publish, scrape
 from metrics_support import quiet, watched  # noqa: F401 (fixtures)
-from node.catalog import rules
+from node.model import rules
 from node.proto import catalog_pb2, sharing_pb2, sharing_pb2_grpc
 
 

@@ -152,7 +152,7 @@ def test_the_dashboard_shows_a_partitioned_province_go_stale_and_recover(federat
     fed = federation("configs/federation-small.yaml", portal=True, sync=SYNC)
     fed.seed(5)
     fed.wait_converged()
-    cli = [sys.executable, "-m", "node.cli", "harness"]
+    cli = [sys.executable, "-m", "cli", "harness"]
     address = subprocess.run(cli + ["address", "portal", "--state", str(fed.dir)], capture_output=True, text=True)
     assert address.stdout.strip() == fed.portal_url()
     ps = subprocess.run(cli + ["ps", "--state", str(fed.dir)], capture_output=True, text=True).stdout

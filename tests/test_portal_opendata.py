@@ -120,9 +120,8 @@ def test_the_dcat_catalog_parses_with_one_dataset_per_open_entry(served, path, f
 
 def test_turtle_and_json_ld_escape_what_an_entry_may_hold():
     from conftest import make_entry
-    from node.api import serde
-
-    entry = serde.entry_to_proto(make_entry(open_type="open", name='名称 "带引号" \\ 与换行\n第二行',
+    from node import wire
+    entry = wire.entry_to_proto(make_entry(open_type="open", name='名称 "带引号" \\ 与换行\n第二行',
                                             summary="制表\t符", keywords=("a\"b",)))
     triples = dcat.dataset_triples(entry, "http://portal.example")
     turtle = rdflib.Graph().parse(data=dcat.turtle_prefixes() + dcat.turtle(triples), format="turtle")
@@ -131,7 +130,7 @@ def test_turtle_and_json_ld_escape_what_an_entry_may_hold():
     title = rdflib.URIRef("http://portal.example/entries/130100005/000001")
     assert str(turtle.value(title, DCTERMS.title)) == str(jsonld.value(title, DCTERMS.title)) == entry.name
     assert isomorphic(turtle, jsonld)
-    closed = serde.entry_to_proto(make_entry(open_type="not_open"))
+    closed = wire.entry_to_proto(make_entry(open_type="not_open"))
     with pytest.raises(ValueError):
         dcat.dataset_triples(closed, "http://portal.example")
     with pytest.raises(ckan.NotOpen):

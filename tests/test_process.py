@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, make_entry, wait_until
-from node.api import serde
+from node import wire
 from node.proto import catalog_pb2, catalog_pb2_grpc
 from processes import NodeProcess
 
@@ -27,7 +27,7 @@ def hebei_config(tmp_path):
 
 
 def cascade(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "node.cli", *args], capture_output=True, text=True, cwd=ROOT, **kwargs)
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, cwd=ROOT, **kwargs)
 
 
 def test_sigkill_during_bulk_load_loses_no_acknowledged_entry(tmp_path):
@@ -46,7 +46,7 @@ def test_sigkill_during_bulk_load_loses_no_acknowledged_entry(tmp_path):
                 mid_call.set()
                 killed.wait()
                 return
-            yield catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(entry))
+            yield catalog_pb2.PublishEntriesRequest(entry=wire.entry_to_proto(entry))
 
     def load():
         with grpc.insecure_channel(proc.address) as channel:

@@ -5,14 +5,13 @@ import tempfile
 
 import grpc
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from conftest import make_entry
 from node.source import changes
 from node.store.rows import row_entry
-from node.catalog.catalog import Catalog
-from node.source.changes import Cursor
+from node.catalog.publishing import Catalog
+from node.model.sync import Cursor
 from node.errors import FailedPrecondition
 from node.proto import cascade_pb2
 from node.store import Store
@@ -86,10 +85,10 @@ def test_caught_up_pull_answers_one_empty_last_batch(store):
 
 def test_stale_epoch_is_failed_precondition(node):
     from conftest import make_entry as entry
-    from node.api import serde
+    from node import wire
     from node.proto import catalog_pb2
 
-    node.catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(entry())))
+    node.catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(entry())))
     request = cascade_pb2.PullChangesRequest(cursor=cascade_pb2.Cursor(epoch="0123456789abcdef", seq=1))
     with pytest.raises(grpc.RpcError) as caught:
         list(node.cascade.PullChanges(request))

@@ -15,13 +15,12 @@ from hypothesis import given, strategies as st
 
 from conftest import ROOT
 from harness.seed import entries_for
-from node import config as config_mod
-from node.api import serde
+from node import config as config_mod, wire
 from node.catalog import lists
 from node.catalog.lists import cells
 from node.catalog.lists.columns import COLUMNS, VALUES
-from node.catalog.rules import ITEM_TYPES, DataItem
-from node.cli import main
+from node.model.rules import ITEM_TYPES, DataItem
+from cli import main
 from node.proto import catalog_pb2
 
 DEPARTMENTS = {"130100005": "石家庄市数据和政务服务局", "130000001": "河北省公安厅"}
@@ -57,7 +56,7 @@ def listed(client) -> list:
     found, token = [], ""
     while True:
         page = client.catalog.ListEntries(catalog_pb2.ListEntriesRequest(page_size=500, page_token=token))
-        found += [serde.entry_from_proto(m) for m in page.entries]
+        found += [wire.entry_from_proto(m) for m in page.entries]
         token = page.next_page_token
         if not token:
             return found

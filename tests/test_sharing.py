@@ -8,8 +8,8 @@ import grpc
 import pytest
 
 from conftest import make_entry, wait_until
-from node.catalog import rules
-from node.api import serde
+from node.model import rules
+from node import wire
 from node.proto import admin_pb2, catalog_pb2, sharing_pb2, sharing_pb2_grpc
 from node.store import backup, restore
 
@@ -20,7 +20,7 @@ def sharing(client):
 
 def publish(client, *entries):
     for entry in entries:
-        client.catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(entry)))
+        client.catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(entry)))
 
 
 def submit(client, consumer, code, items=("统一社会信用代码",), purpose="办理企业开办", basis="《优化营商环境条例》"):

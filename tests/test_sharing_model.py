@@ -8,12 +8,11 @@ import tempfile
 import time
 
 import grpc
-from hypothesis import settings
-from hypothesis import strategies as st
+from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from conftest import free_port, make_entry, node_config, wait_until
-from node.api import serde
+from node import wire
 from node.errors import FailedPrecondition
 from node.proto import catalog_pb2, catalog_pb2_grpc
 from node.server import Node
@@ -37,7 +36,7 @@ class SharingModel(RuleBasedStateMachine):
                 stub = catalog_pb2_grpc.CatalogStub(channel)
                 for seq, share in SHARE.items():
                     stub.PublishEntry(catalog_pb2.PublishEntryRequest(
-                        entry=serde.entry_to_proto(make_entry(PEERS[peer][1], seq=seq, **share))))
+                        entry=wire.entry_to_proto(make_entry(PEERS[peer][1], seq=seq, **share))))
         self.hub.scheduler.sync_now("", wait=True, timeout=30)
         self.requests: list[str] = []
 

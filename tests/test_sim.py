@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from node.catalog.rules import validate_entry
+from node.model.rules import validate_entry
 from node.errors import ConfigError
-from node.sharing.calendar import CHINA, Calendar
+from node.model.calendar import CHINA, Calendar
 from sim import catalog, scenario as scenario_mod, workload
 from sim.clock import SimClock
 from sim.scenario import CatalogSpec
@@ -200,7 +200,7 @@ def test_a_big_catalog_is_published_in_chunks_and_only_a_sample_is_held(monkeypa
 def test_smoke_scenario_runs_and_every_invariant_holds(tmp_path):
     from click.testing import CliRunner
 
-    from node.cli import main
+    from cli import main
 
     out = tmp_path / "report"
     result = CliRunner().invoke(main, ["sim", "run", str(SMOKE), "--out", str(out), "--state", str(tmp_path / "fed")])

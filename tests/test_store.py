@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import make_entry
-from node.catalog import search
-from node.catalog.rules import EntryFilter, Matches
+from node.model import search
+from node.model.rules import EntryFilter, Matches
 from node.errors import Unavailable
-from node.sharing.model import Request
-from node.store import Store, backup, restore
-from node.store import entries as entries_mod
+from node.model.request import Request
+from node.model.sync import Cursor
+from node.store import Store, backup, entries as entries_mod, restore
 
 AT = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
 
@@ -206,7 +206,7 @@ def test_peer_cursors_conflicts_and_the_outbox(store):
         tx.add_conflicts([("hebei", "130100005/000001", "beijing", "held by another origin", "t1")] * 2)
         tx.enqueue("r1", "hebei", 2)
         tx.enqueue("r1", "hebei", 1)  # an older version never replaces a newer one
-    assert store.peer("hebei")["seq"] == 5 and store.peer("hebei")["epoch"] == "e1"
+    assert store.peer("hebei").cursor == Cursor("e1", 5)
     assert store.peer("guangdong") is None
     assert store.conflict_counts() == {"hebei": (1, 0)}
     assert store.due_deliveries(now=1e12) == [("r1", "hebei", 2, 0)]

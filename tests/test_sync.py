@@ -3,14 +3,14 @@
 import dataclasses
 
 from conftest import PEERS, free_port, make_entry, wait_until
-from node.api import serde
+from node import wire
 from node.proto import catalog_pb2
 from node.store import backup, restore
 
 
 def publish(client, *entries):
     return client.catalog.PublishEntries(
-        iter(catalog_pb2.PublishEntriesRequest(entry=serde.entry_to_proto(e)) for e in entries))
+        iter(catalog_pb2.PublishEntriesRequest(entry=wire.entry_to_proto(e)) for e in entries))
 
 
 def seed(cluster, per_department=5):

@@ -7,7 +7,7 @@ import grpc
 
 import node.source.changes
 from conftest import PEERS, make_entry, node_config, wait_until
-from node.api import serde
+from node import wire
 from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2
 from processes import NodeProcess
 
@@ -29,7 +29,7 @@ def test_hub_killed_mid_pull_resumes_from_its_cursor(tmp_path, start_node, monke
     entries = [make_entry("130100005", seq=i, name=f"资源{i}") for i in range(1, 20_001)]
     for start in range(0, len(entries), 5000):
         hebei.catalog.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(
-            entries=[serde.entry_to_proto(e) for e in entries[start:start + 5000]])]))
+            entries=[wire.entry_to_proto(e) for e in entries[start:start + 5000]])]))
     head = hebei.node.store.head_seq()
 
     # Hebei serves the first batches of every pull, then holds the stream until the hub has

@@ -7,13 +7,12 @@ import shutil
 import tempfile
 import pathlib
 
-from hypothesis import settings
-from hypothesis import strategies as st
+from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from conftest import make_entry, node_config, wait_until
 from node.proto import catalog_pb2
-from node.api import serde
+from node import wire
 from node.server import Node
 from node.store import backup, restore
 
@@ -64,7 +63,7 @@ class CascadeModel(RuleBasedStateMachine):
     @rule(peer=st.sampled_from(sorted(PEERS)), seq=st.integers(1, 3), name=st.sampled_from(["人口", "企业", "信用"]))
     def publish(self, peer, seq, name):
         entry = make_entry(PEERS[peer][2], seq=seq, name=f"{name}资源{seq}")
-        self.catalog(peer).PublishEntry(catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(entry)))
+        self.catalog(peer).PublishEntry(catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(entry)))
 
     @rule(peer=st.sampled_from(sorted(PEERS)), seq=st.integers(1, 3))
     def withdraw(self, peer, seq):

@@ -8,9 +8,8 @@ import grpc
 import pytest
 
 from conftest import make_entry, node_config, wait_until
-from node import workers as workers_mod
-from node.api import serde
-from node.catalog.rules import DataItem
+from node import wire, workers as workers_mod
+from node.model.rules import DataItem
 from node.proto import catalog_pb2, catalog_pb2_grpc
 from node.workers import MIN_ITEMS, WorkerPool
 from processes import NodeProcess
@@ -77,7 +76,7 @@ def _entries(count: int, **fields):
 
 def _bulk(stub, entries, per_message: int):
     return stub.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(
-        entries=[serde.entry_to_proto(e) for e in entries[i:i + per_message]])
+        entries=[wire.entry_to_proto(e) for e in entries[i:i + per_message]])
         for i in range(0, len(entries), per_message)]))
 
 
@@ -98,7 +97,7 @@ def test_bulk_publish_through_workers_stores_every_field_and_names_the_bad_entry
     assert (reply.created, reply.updated, reply.unchanged) == (4 * MIN_ITEMS, 0, 0)
     assert node.node.workers._executor is not None  # the work went to the workers
     for sent in entries[::37]:
-        got = serde.entry_from_proto(node.catalog.GetEntry(catalog_pb2.GetEntryRequest(
+        got = wire.entry_from_proto(node.catalog.GetEntry(catalog_pb2.GetEntryRequest(
             resource_code=sent.resource_code)))
         assert (got.origin, got.version, got.withdrawn) == ("hebei", 1, False)
         assert got.published_at == got.updated_at is not None

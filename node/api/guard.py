@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable
 
 import grpc
 
-from node.api.status import code_of
+from node.api.status_codes import code_of
 from node.background import BackgroundLoop
 from node.errors import PermissionDenied, ResourceExhausted, Unauthenticated
 from node.security import audit, authz, tokens

@@ -9,10 +9,10 @@ import urllib.parse
 from datetime import datetime
 from typing import Callable, Mapping
 
-from node.catalog import rules
-from node.catalog.rules import Entry
+from node.model import rules
+from node.model.rules import Entry
 from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
-from node.exchange.model import KINDS, KINDS_FOR_METHOD, Mount
+from node.model.exchange import KINDS, KINDS_FOR_METHOD, Mount
 from node.exchange.sources import Source, SourceError, open_source
 
 

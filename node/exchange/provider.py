@@ -12,11 +12,11 @@ from typing import Callable, Iterator
 
 from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
 from node.exchange.digest import RowsHash, encode_rows
-from node.exchange.model import Grant
+from node.model.exchange import Grant
 from node.exchange.mounts import Mounts, missing_items
 from node.exchange.sources import Source, SourceError
 from node.proto import exchange_pb2
-from node.sharing.model import Request
+from node.model.request import Request
 
 CHUNK_BYTES = 256 * 1024  # what a chunk aims at; chunks stay far below the 4 MiB message limit
 MAX_ROWS = 5000

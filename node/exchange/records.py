@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable, Iterator
 
-from node.exchange.model import ExchangeRecord
+from node.model.exchange import ExchangeRecord
 from node.proto import exchange_pb2
 
 

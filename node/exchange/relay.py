@@ -14,11 +14,11 @@ from typing import Any, Callable, Iterator
 import grpc
 
 from node.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
-from node.exchange.model import ExchangeRecord
+from node.model.exchange import ExchangeRecord
 from node.exchange.provider import Provider
 from node.exchange.records import Recorder
 from node.proto import exchange_pb2
-from node.sharing.model import Request
+from node.model.request import Request
 
 FETCH = "/node.proto.Exchange/FetchData"
 # Upstream ends that mean "the path broke": the consumer resumes from the rows it has.

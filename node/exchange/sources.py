@@ -16,7 +16,7 @@ import urllib.parse
 import urllib.request
 from typing import Iterator, Mapping, Protocol, Sequence
 
-from node.exchange.model import Mount
+from node.model.exchange import Mount
 
 BATCH = 1000
 HTTP_TIMEOUT = 30.0

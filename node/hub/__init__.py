@@ -3,5 +3,5 @@ schedule, applying pulled batches and snapshot slices exactly once, verifying di
 operator's view of every peer, and the courier that delivers requests between nodes.
 
 May import: node.store, node.catalog, node.source (its dataclasses), node.sharing,
-node.api.serde (to decode what a peer streams), node.proto, node.config.
+node.wire (to decode what a peer streams), node.proto, node.config.
 """

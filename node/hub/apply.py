@@ -15,12 +15,12 @@ import dataclasses
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from node.catalog import regions, rules
-from node.catalog.rules import Entry
+from node.model import regions, rules
+from node.model.rules import Entry
 from node.config import Peer
 from node.errors import InvalidEntry
-from node.sharing.model import Request
-from node.source.changes import Batch, Slice
+from node.model.request import Request
+from node.model.sync import Batch, Slice
 from node.store import Staged, Transaction, stage
 from node.times import format_time
 
@@ -125,9 +125,9 @@ def apply_slice(tx: Transaction, peer: Peer, prepared: PreparedSlice, now: datet
     the cursor continues from the snapshot's head, and `redeliver` (the hub's copies of the
     peer's requests: a restored peer may have lost versions) is queued for delivery."""
     part, stamp = prepared.part, format_time(now)
-    state = tx.peer(peer.id) or {}
-    if state.get("resync_after") is None or not part.after_code:
-        state = dict(state, resync_seq=part.cursor.seq)
+    state = tx.peer(peer.id)
+    if state.resync_after is None or not part.after_code:
+        state = state._replace(resync_seq=part.cursor.seq)
     result, accepted, held = _screen(tx, peer, prepared.entries, prepared.reasons, stamp)
     writes = [e for e in accepted if e.resource_code not in held
               or (held[e.resource_code].version, held[e.resource_code].content_hash()) != (e.version, e.content_hash)]
@@ -138,12 +138,12 @@ def apply_slice(tx: Transaction, peer: Peer, prepared: PreparedSlice, now: datet
     tx.put_entries(tombs, log=False)
     tx.record("entry", (e.resource_code for e in writes + tombs))
     result.applied, result.unchanged, result.tombstoned = len(writes), len(accepted) - len(writes), len(tombs)
-    resync_seq = min(state.get("resync_seq") or part.cursor.seq, part.cursor.seq)
+    resync_seq = min(state.resync_seq or part.cursor.seq, part.cursor.seq)
     if part.done:
         for request in redeliver:
             tx.enqueue(request.request_id, peer.id, request.version)
         tx.update_peer(peer.id, epoch=part.cursor.epoch, seq=resync_seq, resync_after=None, resync_epoch="",
-                       resync_seq=None, resyncs=(state.get("resyncs") or 0) + 1, last_success=stamp,
+                       resync_seq=None, resyncs=state.resyncs + 1, last_success=stamp,
                        last_error="", failures=0)
     else:
         tx.update_peer(peer.id, resync_after=part.range_end, resync_epoch=part.cursor.epoch, resync_seq=resync_seq)
@@ -163,8 +163,8 @@ def record_failure(tx: Transaction, peer: Peer, error: str, failures: int, now: 
 def note_head(tx: Transaction, peer_id: str, epoch: str, head_seq: int) -> None:
     """A Notify's head (same epoch as the cursor) is noted, so that status shows how far behind
     the hub is even while pulls fail."""
-    row = tx.peer(peer_id) or {}
-    if row.get("epoch") == epoch and head_seq > (row.get("head_seq") or 0):
+    row = tx.peer(peer_id)
+    if row.epoch == epoch and head_seq > row.head_seq:
         tx.update_peer(peer_id, head_seq=head_seq)
 
 

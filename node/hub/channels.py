@@ -26,6 +26,13 @@ CHANNEL_OPTIONS = [
 ]
 
 
+def describe(exc: Exception) -> str:
+    """One line for an operator about a failed call: the gRPC status and details, or the exception."""
+    if isinstance(exc, grpc.RpcError) and hasattr(exc, "code"):
+        return f"{exc.code().name}: {exc.details()}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 class PeerChannels:
     def __init__(self, peers: tuple[Peer, ...], open_channel: Callable[[Peer], grpc.Channel]):
         self.peers: dict[str, Peer] = {p.id: p for p in peers}

@@ -1,10 +1,12 @@
 """The hub's courier: delivers sharing requests and their decisions to the nodes they concern,
 from a persistent outbox, retried with backoff until the node acknowledges.
 
-Every request version the hub stores (pulled from a peer, or made at the hub) is queued by the
-`Router` for each party node other than the hub and the node it came from, in the same
-transaction as the version itself, so a hub killed between pulling a request and delivering
-it delivers it after restart. Delivery is idempotent at the receiver (by id and version)."""
+Every request version the hub stores (pulled from a peer, or made at the hub) is queued in the
+outbox for each party node other than the hub and the node it came from (node/sharing/workflow.py,
+by the rule `recipients`), in the same transaction as the version itself, so a hub killed between
+pulling a request and delivering it delivers it after restart. The courier drains the outbox; the
+store wakes it after each commit that queued something. Delivery is idempotent at the receiver
+(by id and version)."""
 
 from __future__ import annotations
 
@@ -13,13 +15,11 @@ import time
 
 import grpc
 
-from node.api import serde
+from node import wire
 from node.background import BackgroundLoop
-from node.hub.channels import PeerChannels
-from node.hub.status import describe
+from node.hub.channels import PeerChannels, describe
 from node.proto import sharing_pb2, sharing_pb2_grpc
-from node.sharing.model import Request
-from node.store import Store, Transaction
+from node.store import Store
 
 POLL = 0.5
 BACKOFF_MAX = 30.0
@@ -68,7 +68,7 @@ class Courier(BackgroundLoop):
             error = f"node {target!r} is not a peer of this hub"
         else:
             stub = self.channels.stub(peer, sharing_pb2_grpc.SharingStub)
-            message = sharing_pb2.DeliverRequestRequest(request=serde.request_to_proto(request), from_node=self.hub_id)
+            message = sharing_pb2.DeliverRequestRequest(request=wire.request_to_proto(request), from_node=self.hub_id)
             try:
                 reply = stub.DeliverRequest(message, timeout=DELIVERY_DEADLINE)
                 with self.store.transaction() as tx:
@@ -84,17 +84,3 @@ class Courier(BackgroundLoop):
         self.log.warning("courier.delivery_failed", request_id=request_id, target=target, error=error,
                          attempts=attempts + 1, retry_in=backoff)
 
-
-class Router:
-    """Queues each new request version the hub stores for the parties that do not have it yet;
-    runs inside the transaction that stores the version, then wakes the courier."""
-
-    def __init__(self, hub_id: str, courier: Courier):
-        self.hub_id = hub_id
-        self.courier = courier
-
-    def route(self, tx: Transaction, requests: list[Request], source: str) -> None:
-        for request in requests:
-            for target in {request.consumer_node, request.owner_node} - {self.hub_id, source, ""}:
-                tx.enqueue(request.request_id, target, request.version)
-        self.courier.wake()

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
 
 import grpc
 
-from node.api import serde
-from node.catalog import rules
+from node import wire
+from node.model import rules
 from node.config import Peer, SyncSettings
 from node.hub import apply
 from node.hub.apply import PullResult
 from node.hub.channels import PeerChannels
+from node.model.sync import PeerRow
 from node.proto import cascade_pb2
 from node.security import audit
 from node.store import Store
@@ -33,12 +34,12 @@ if TYPE_CHECKING:
 
 def stage_batch(peer: Peer, message: bytes) -> apply.PreparedBatch:
     """A `PullChanges` message as the hub applies it (runs in a worker process)."""
-    return apply.prepare_batch(peer, serde.batch_from_proto(cascade_pb2.ChangeBatch.FromString(message)))
+    return apply.prepare_batch(peer, wire.batch_from_proto(cascade_pb2.ChangeBatch.FromString(message)))
 
 
 def stage_slice(peer: Peer, message: bytes) -> apply.PreparedSlice:
     """A `Snapshot` message as the hub applies it (runs in a worker process)."""
-    return apply.prepare_slice(peer, serde.slice_from_proto(cascade_pb2.SnapshotBatch.FromString(message)))
+    return apply.prepare_slice(peer, wire.slice_from_proto(cascade_pb2.SnapshotBatch.FromString(message)))
 
 
 # A pulled message is handed to a worker as the bytes that came off the wire, undecoded: the hub's
@@ -103,10 +104,10 @@ class Puller:
 
     def _pull(self, peer: Peer) -> PullResult:
         result = PullResult()
-        state = self.store.peer(peer.id) or {}
+        state = self.store.peer(peer.id) or PeerRow(peer.id)
         # An unfinished resync resumes; a cursor that names no epoch while the hub holds entries of
         # the peer (its cursor row lost or never written) cannot say what the hub has seen: resync.
-        if state.get("resync_after") is not None or (not state.get("epoch") and self.store.count_entries(peer.id)[0]):
+        if state.resyncing or (not state.epoch and self.store.count_entries(peer.id)[0]):
             result.add(self.resync(peer))
         try:
             result.add(self._stream_changes(peer))
@@ -122,8 +123,8 @@ class Puller:
         return result
 
     def _stream_changes(self, peer: Peer) -> PullResult:
-        state = self.store.peer(peer.id) or {}
-        cursor = cascade_pb2.Cursor(epoch=state.get("epoch", ""), seq=state.get("seq", 0))
+        state = self.store.peer(peer.id) or PeerRow(peer.id)
+        cursor = wire.cursor_to_proto(state.cursor)
         request = cascade_pb2.PullChangesRequest(cursor=cursor, max_batch=self.settings.batch_size)
         result = PullResult()
         # Each batch is decoded, checked and turned into rows (in a worker process when large)
@@ -141,8 +142,8 @@ class Puller:
         """A full resync from a consistent snapshot, resuming an unfinished one. The snapshot is
         the truth: the hub takes each entry as the peer holds it, and turns the peer's entries
         that the snapshot no longer holds into tombstones."""
-        state = self.store.peer(peer.id) or {}
-        after = state.get("resync_after") or ""
+        state = self.store.peer(peer.id) or PeerRow(peer.id)
+        after = state.resync_after or ""
         result = PullResult(resynced=True)
         self.log.info("sync.resync_started", peer=peer.id, after_code=after)
         request = cascade_pb2.SnapshotRequest(after_code=after, max_batch=self.settings.batch_size)
@@ -152,7 +153,7 @@ class Puller:
         for pending in _one_ahead(staging):
             prepared = pending.result()
             part = prepared.part
-            if after and part.cursor.epoch != state.get("resync_epoch"):
+            if after and part.cursor.epoch != state.resync_epoch:
                 with self.store.transaction() as tx:
                     apply.restart_resync(tx, peer, part)
                 raise ResyncRestart(f"peer {peer.id} changed epoch during a resync; restarting it")

@@ -9,13 +9,12 @@ import threading
 import time
 from concurrent import futures
 
-from node.catalog import rules
 from node.config import Peer, SyncSettings
 from node.hub import apply
-from node.hub.channels import PeerChannels
+from node.hub.channels import PeerChannels, describe
 from node.hub.puller import Puller
-from node.hub.status import PeerState, describe, state_word
-from node.source.changes import Cursor
+from node.model import rules
+from node.model.sync import PeerRow, PeerState, state_word
 from node.store import Store
 from node.times import parse_time
 
@@ -24,15 +23,13 @@ class PullScheduler:
     """The national role's background job: schedules pulls of every configured peer."""
 
     def __init__(self, store: Store, channels: PeerChannels, puller: Puller, settings: SyncSettings, log,
-                 on_requests=lambda: None, rng: random.Random | None = None):
+                 rng: random.Random | None = None):
         self.store = store
         self.channels = channels
         self.peers: dict[str, Peer] = channels.peers
         self.puller = puller
         self.settings = settings
         self.log = log
-        # Called after a pull brought request versions: the courier has deliveries to make.
-        self.on_requests = on_requests
         self.rng = rng or random.Random()
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -89,8 +86,6 @@ class PullScheduler:
         error = ""
         try:
             result = self.puller.pull(peer)
-            if result.requests:
-                self.on_requests()
             if result.applied or result.resynced or result.refused or result.conflicts or result.requests:
                 self.log.info("sync.pulled", peer=peer.id, applied=result.applied, requests=result.requests,
                               batches=result.batches, refused=result.refused, conflicts=result.conflicts,
@@ -200,24 +195,24 @@ class PullScheduler:
         states = []
         with self._cond:
             for peer in self.peers.values():
-                row = rows.get(peer.id, {})
-                cursor = Cursor(row.get("epoch", ""), row.get("seq", 0))
-                success = parse_time(row.get("last_success"))
+                row = rows.get(peer.id) or PeerRow(peer.id)
+                cursor = row.cursor
+                success = parse_time(row.last_success)
                 failures = self._failures[peer.id]
                 conflicts, refused = counts.get(peer.id, (0, 0))
-                head = max(row.get("head_seq", 0), cursor.seq)
+                head = max(row.head_seq, cursor.seq)
                 pulling = peer.id in self._running
                 waiting, delivery_error = outbox.get(peer.id, (0, ""))
                 states.append(PeerState(
                     node_id=peer.id, role=peer.role, address=peer.address, cursor=cursor,
                     head_seq=head, behind=head - cursor.seq,
                     seconds_since_success=(now_wall - success).total_seconds() if success else -1.0,
-                    last_error=row.get("last_error", "") if failures else "",
+                    last_error=row.last_error if failures else "",
                     failures=failures, backoff_seconds=self._backoff[peer.id],
                     next_pull_in=0.0 if pulling else max(0.0, self._due[peer.id] - now),
-                    entries_at_hub=live.get(peer.id, 0), entries_at_peer=row.get("entries_at_peer", -1),
+                    entries_at_hub=live.get(peer.id, 0), entries_at_peer=row.entries_at_peer,
                     conflicts=conflicts, refused=refused, pulling=pulling,
-                    state=state_word(row, failures, success, pulling), resyncs=row.get("resyncs", 0),
+                    state=state_word(row, failures, success, pulling), resyncs=row.resyncs,
                     pulling_seconds=now - self._started[peer.id] if pulling else 0.0,
                     deliveries_waiting=waiting, delivery_error=delivery_error,
                 ))

@@ -7,7 +7,8 @@ import grpc
 
 from node.config import Peer
 from node.hub.channels import PeerChannels
-from node.hub.status import Digest, Verdict, describe
+from node.model.sync import Digest, Verdict
+from node.hub.channels import describe
 from node.proto import cascade_pb2, cascade_pb2_grpc
 from node.store import Store
 

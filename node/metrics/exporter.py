@@ -16,7 +16,7 @@ from node.metrics.state import StateCollector, Verdicts
 if TYPE_CHECKING:
     from node.config import Config
     from node.hub.scheduler import PullScheduler
-    from node.hub.status import Verdict
+    from node.model.sync import Verdict
     from node.store import Store
 
 disable_created_metrics()  # no `_created` series beside every counter and histogram: half the lines, no use here

@@ -14,14 +14,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from node.metrics.names import METRICS
-from node.sharing.calendar import CHINA
-from node.sharing.model import STATES
+from node.model.calendar import CHINA
+from node.model.request import STATES
 from node.times import parse_time
 
 if TYPE_CHECKING:
     from node.config import Config
     from node.hub.scheduler import PullScheduler
-    from node.hub.status import Verdict
+    from node.model.sync import Verdict
     from node.store import Store
 
 

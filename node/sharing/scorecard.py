@@ -7,8 +7,8 @@ import dataclasses
 import statistics
 from datetime import date, datetime
 
-from node.sharing.calendar import CHINA, Calendar
-from node.sharing.model import Request
+from node.model.calendar import CHINA, Calendar
+from node.model.request import Request
 
 
 @dataclasses.dataclass
@@ -77,7 +77,7 @@ def scorecard(store, calendar: Calendar, now: datetime) -> tuple[list[Score], li
             owner.answered += 1
             owner.answered_in_time += in_time(request, decided)
             owner.hours.append((decided - request.created_at).total_seconds() / 3600)
-        if calendar.overdue(request, now):
+        if request.overdue(now):
             owner.overdue_now += 1
     for consumer_code, owner_code, rows, completed in store.exchange_totals("hub"):
         if owner_code:

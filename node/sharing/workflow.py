@@ -8,14 +8,13 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Callable
 
 from node import paging
-from node.catalog import rules
-from node.catalog.rules import Entry
+from node.model import rules
+from node.model.rules import Entry
 from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
-from node.sharing.calendar import CHINA, Calendar
-from node.sharing.model import OPEN, STATES, Event, Request, arrive, newer
+from node.model.calendar import CHINA, Calendar
+from node.model.request import OPEN, STATES, Event, Request, arrive, newer, recipients
 
 if TYPE_CHECKING:
-    from node.hub.courier import Router
     from node.store import Store, Transaction
 
 MAX_TEXT = 500
@@ -29,21 +28,20 @@ def _text(value: str, field: str) -> None:
 
 
 class Sharing:
-    """The requests of one node. `lookup` finds an entry here or at the hub; the hub's `router`
-    sees every request version this node stores, inside the same transaction, and queues its
-    delivery to the other parties."""
+    """The requests of one node. `lookup` finds an entry here or at the hub. A node that
+    `relays` (the hub) queues every request version it stores in its outbox for the parties that
+    do not have it yet (`recipients`), in the same transaction; the courier drains the outbox."""
 
     def __init__(self, store: "Store", node_id: str, department_codes: set[str], calendar: Calendar,
                  lookup: Callable[[str], Entry | None], clock: Callable[[], datetime] = rules.utcnow,
-                 on_change: Callable[[], None] = lambda: None, router: "Router | None" = None):
+                 relays: bool = False):
         self.store = store
         self.node_id = node_id
         self.department_codes = department_codes
         self.calendar = calendar
         self.lookup = lookup
         self.clock = clock
-        self.on_change = on_change
-        self.router = router
+        self.relays = relays
 
     def submit(self, consumer_code: str, resource_code: str, purpose: str, basis: str,
                data_items: list[str]) -> Request:
@@ -78,7 +76,6 @@ class Sharing:
             request = arrive(request, entry, self.node_id, self.calendar, now)
         with self.store.transaction() as tx:
             self._store(tx, [request], source=self.node_id)
-        self.on_change()
         return request
 
     def get(self, request_id: str) -> Request:
@@ -135,7 +132,6 @@ class Sharing:
             decided = current.advanced(state, department_code, self.clock(), reason or "approved by the owner")
             decided = dataclasses.replace(decided, filter_column=column, filter_prefix=prefix, valid_until=valid_until)
             self._store(tx, [decided], source=self.node_id)
-        self.on_change()
         return decided
 
     def withdraw(self, request_id: str, consumer_code: str, reason: str) -> Request:
@@ -147,7 +143,6 @@ class Sharing:
                 raise FailedPrecondition("already_closed", f"request {request_id} is already {current.state}")
             withdrawn = current.advanced("withdrawn", consumer_code, self.clock(), reason or "withdrawn by the consumer")
             self._store(tx, [withdrawn], source=self.node_id)
-        self.on_change()
         return withdrawn
 
     def receive(self, request: Request, source: str) -> tuple[bool, int]:
@@ -155,10 +150,7 @@ class Sharing:
         owner's node is answered by the entry's sharing type. Delivering the same version twice
         changes nothing."""
         with self.store.transaction() as tx:
-            applied, version = self.receive_in(tx, [request], source)[0]
-        if applied:
-            self.on_change()
-        return applied, version
+            return self.receive_in(tx, [request], source)[0]
 
     def receive_in(self, tx: "Transaction", requests: list[Request], source: str) -> list[tuple[bool, int]]:
         current = tx.requests(r.request_id for r in requests)
@@ -189,8 +181,10 @@ class Sharing:
         if not requests:
             return
         tx.put_requests(requests, log=True)
-        if self.router is not None:
-            self.router.route(tx, requests, source)
+        if self.relays:
+            for request in requests:
+                for target in recipients(request, self.node_id, source):
+                    tx.enqueue(request.request_id, target, request.version)
 
     def overdue(self, request: Request) -> bool:
-        return self.calendar.overdue(request, self.clock())
+        return request.overdue(self.clock())

@@ -3,47 +3,14 @@ consistent snapshots for a full resync, and digests."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Iterator
 
-from node.catalog.rules import Entry
-from node.sharing.model import Request
 from node.errors import FailedPrecondition, Invalid
-from node.store import Change, Store, StoredEntry
+from node.model.sync import Batch, Cursor, Slice
+from node.store import Store
 
 DEFAULT_BATCH = 500
 MAX_BATCH = 5000
-
-
-@dataclasses.dataclass(frozen=True)
-class Cursor:
-    epoch: str = ""
-    seq: int = 0
-
-
-# A batch's or slice's entries are read here as they are stored (`StoredEntry`), and encoded
-# as they are; the hub decodes them into `Entry`s (node/api/serde.py).
-@dataclasses.dataclass(frozen=True)
-class Batch:
-    changes: list[Change]
-    entries: list[StoredEntry] | list[Entry]
-    next: Cursor
-    head_seq: int
-    last: bool = False
-    live_entries: int = 0
-    requests: list[Request] = dataclasses.field(default_factory=list)
-    # Requests a reader could not decode, as (request_id, why): a peer's bad copy is refused
-    # and recorded, never allowed to stop the rest of its stream.
-    unreadable_requests: list[tuple[str, str]] = dataclasses.field(default_factory=list)
-
-
-@dataclasses.dataclass(frozen=True)
-class Slice:
-    entries: list[StoredEntry] | list[Entry]
-    after_code: str
-    range_end: str  # "" on the last slice: it covers every code after after_code
-    done: bool
-    cursor: Cursor
 
 
 def batch_size(requested: int) -> int:

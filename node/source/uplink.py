@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 
 import grpc
 
-from node.api import serde
+from node import wire
 from node.background import BackgroundLoop
-from node.catalog.rules import Entry
+from node.model.rules import Entry
 from node.config import Uplink
 from node.errors import Unavailable
 from node.proto import cascade_pb2, cascade_pb2_grpc, catalog_pb2, catalog_pb2_grpc
@@ -54,7 +54,7 @@ class HubLink:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
                 return None
             raise Unavailable(f"resource_code: cannot look the entry up at the hub: {exc.code().name}") from None
-        return serde.entry_from_proto(reply)
+        return wire.entry_from_proto(reply)
 
     def notify(self, node_id: str, epoch: str, head_seq: int) -> None:
         stub = self.stub(cascade_pb2_grpc.CascadeStub)

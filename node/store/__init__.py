@@ -11,8 +11,8 @@ hub's peers and outbox, requests). The store holds no domain rules.
     migrations.py  the schema, one plain function per version
     compactor.py   the job that keeps the change log short
 
-May import: node.catalog.rules, node.catalog.regions and node.catalog.search (row codecs, filters),
-node.sharing.model, node.exchange.model, node.errors, node.times. Never gRPC.
+May import: node.model.rules, node.model.regions and node.model.search (row codecs, filters),
+node.model.request, node.model.exchange, node.errors, node.times. Never gRPC.
 """
 
 from node.store.backup import backup, restore

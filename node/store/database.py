@@ -16,29 +16,19 @@ import secrets
 import sqlite3
 import threading
 from concurrent import futures
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import sqlite_utils
 
 from node.errors import Unavailable
+from node.model.sync import Change
 from node.security import audit
 from node.store.entries import EntryReads, EntryWrites
-from node.store.exchange import ExchangeReads, ExchangeWrites
+from node.store.exchanges import ExchangeReads, ExchangeWrites
 from node.store.migrations import migrate
 from node.store.peers import PeerReads, PeerWrites
 from node.store.requests import RequestReads, RequestWrites
 
-
-class Change(tuple):
-    """A change-log row: (seq, kind, key, version, op, at)."""
-
-    __slots__ = ()
-    seq = property(lambda self: self[0])
-    kind = property(lambda self: self[1])
-    key = property(lambda self: self[2])
-    version = property(lambda self: self[3])
-    op = property(lambda self: self[4])
-    at = property(lambda self: self[5])
 
 
 def new_epoch() -> str:
@@ -78,6 +68,9 @@ class DatabaseTransaction:
         self.conn = conn
         self.writer = writer
         self.written = Written()
+        # Whether this transaction wrote what a job acts on (the change log, the outbox): once it
+        # commits, the store's commit listeners are called.
+        self.wakes = False
 
     def record(self, kind: str, keys: Iterable[str]) -> None:
         """Notes a write that the change log does not carry (the hub's copies), for the audit trail."""
@@ -89,6 +82,7 @@ class DatabaseTransaction:
         rows = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchall()
         head = rows[0][0] if rows else 0
         self.conn.executemany("INSERT INTO changes(kind, key, version, op, at) VALUES (?, ?, ?, ?, ?)", changes)
+        self.wakes = self.wakes or bool(changes)
         for kind, key, *_ in changes:
             self.written.add(kind, (key,))
         return list(range(head + 1, head + 1 + len(changes)))
@@ -115,6 +109,7 @@ class Database:
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self._commit_listeners: list[Callable[[], None]] = []
         self._active = 0  # reads under way
         self._active_lock = threading.Condition()
         # The thread that runs SQLite inserts while the caller's thread prepares the next rows.
@@ -136,6 +131,12 @@ class Database:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Calls `listener()` after every commit that appended to the change log or the outbox:
+        the one way a write wakes the jobs that act on it (the Notify hint, the courier). A
+        listener only sets an event; it runs on the committing thread, after the write lock is released."""
+        self._commit_listeners.append(listener)
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """The one write transaction at a time; commits on success, rolls back on any error.
@@ -154,6 +155,9 @@ class Database:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+        if tx.wakes:
+            for listener in self._commit_listeners:
+                listener()
 
     def audit_head(self) -> tuple[int, str]:
         """(seq, hash) of the newest audit record."""

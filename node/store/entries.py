@@ -13,8 +13,8 @@ import itertools
 import sqlite3
 from typing import Callable, Iterable, Iterator, TypeVar
 
-from node.catalog import regions
-from node.catalog.rules import Entry, EntryFilter, Matches
+from node.model import regions
+from node.model.rules import Entry, EntryFilter, Matches
 from node.store.rows import (CODE, SELECT_ENTRY, UPDATED_AT, UPSERT_ENTRY, VERSION, WITHDRAWN, StoredEntry, code_id,
                              prepare, row_entry)
 from node.times import format_time

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import sqlite3
 
+from node.model.sync import PEER_COLUMNS, PeerRow
 
-def peer_row(conn: sqlite3.Connection, node_id: str) -> dict | None:
-    cur = conn.execute("SELECT * FROM peers WHERE node_id = ?", (node_id,))
-    rows = cur.fetchall()  # always to the end: a statement left open pins the connection to an old snapshot
-    if not rows:
-        return None
-    return dict(zip([d[0] for d in cur.description], rows[0]))
+SELECT_PEER = f"SELECT {', '.join(PEER_COLUMNS)} FROM peers"
+
+
+def peer_row(conn: sqlite3.Connection, node_id: str) -> PeerRow | None:
+    # fetchall, always to the end: a statement left open pins the connection to an old snapshot
+    rows = conn.execute(f"{SELECT_PEER} WHERE node_id = ?", (node_id,)).fetchall()
+    return PeerRow(*rows[0]) if rows else None
 
 
 class PeerWrites:
     """Peers, conflicts and outbox writes inside a transaction."""
 
-    def peer(self, node_id: str) -> dict | None:
-        return peer_row(self.conn, node_id)
+    def peer(self, node_id: str) -> PeerRow:
+        """The peer's row; a peer never pulled has an empty one."""
+        return peer_row(self.conn, node_id) or PeerRow(node_id)
 
     def update_peer(self, node_id: str, **fields) -> None:
         self.conn.execute("INSERT OR IGNORE INTO peers(node_id) VALUES (?)", (node_id,))
@@ -37,6 +40,7 @@ class PeerWrites:
 
     def enqueue(self, request_id: str, target: str, version: int) -> None:
         """Asks the courier to deliver at least this version of the request to target."""
+        self.wakes = True
         self.conn.execute(
             "INSERT INTO outbox(request_id, target, version) VALUES (?, ?, ?) "
             "ON CONFLICT(request_id, target) DO UPDATE SET version = max(version, excluded.version), next_at = 0",
@@ -54,13 +58,10 @@ class PeerWrites:
 class PeerReads:
     """Peers, conflicts and outbox reads of the store."""
 
-    def peers(self) -> dict[str, dict]:
-        with self.reading() as conn:
-            cur = conn.execute("SELECT * FROM peers")
-            names = [d[0] for d in cur.description]
-            return {row[0]: dict(zip(names, row)) for row in cur}
+    def peers(self) -> dict[str, PeerRow]:
+        return {row[0]: PeerRow(*row) for row in self._all(SELECT_PEER)}
 
-    def peer(self, node_id: str) -> dict | None:
+    def peer(self, node_id: str) -> PeerRow | None:
         with self.reading() as conn:
             return peer_row(conn, node_id)
 

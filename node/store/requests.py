@@ -10,7 +10,7 @@ import json
 import sqlite3
 from typing import Iterable
 
-from node.sharing.model import Event, Request
+from node.model.request import Event, Request
 from node.times import format_time, parse_time
 
 _COLUMNS = ("request_id", "consumer_code", "consumer_node", "owner_code", "owner_node", "resource_code", "state",

@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 import orjson
 
-from node.catalog import search
-from node.catalog.rules import DataItem, Entry, data_items, derived
+from node.model import search
+from node.model.rules import DataItem, Entry, data_items, derived
 from node.times import format_time, parse_time
 
 ENTRY_COLUMNS = (

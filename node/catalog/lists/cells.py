@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from node.catalog.lists.columns import label_of, labels, value_of
-from node.catalog.rules import DataItem
+from node.model.rules import DataItem
 
 SEPARATORS = frozenset("、，,;；\n\r")
 OPENING, CLOSING = "(（", ")）"

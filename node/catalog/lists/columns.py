@@ -8,7 +8,7 @@ import dataclasses
 import re
 import unicodedata
 
-from node.catalog import rules
+from node.model import rules
 
 
 @dataclasses.dataclass(frozen=True)

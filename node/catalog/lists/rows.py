@@ -8,10 +8,10 @@ import re
 from collections import defaultdict
 from typing import Iterable, Mapping
 
-from node.catalog import rules
+from node.model import rules
 from node.catalog.lists import cells
 from node.catalog.lists.columns import BY_KEY, COLUMNS, DEFAULTS, Column, column_of, label_of, normal
-from node.catalog.rules import DataItem, Entry
+from node.model.rules import DataItem, Entry
 from node.errors import InvalidEntry
 
 HEADER_SEARCH = 10  # rows above the header (a title, a note) that a sheet may have

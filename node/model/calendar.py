@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from node.sharing.model import Request
 
 CHINA = timezone(timedelta(hours=8))  # deadlines count in Beijing working days
 
@@ -29,7 +25,3 @@ class Calendar:
             day += timedelta(days=1)
             counted += self.is_working(day)
         return day
-
-    def overdue(self, request: Request, now: datetime) -> bool:
-        return request.state == "pending" and bool(request.deadline) and (
-            now.astimezone(CHINA).date() > date.fromisoformat(request.deadline))

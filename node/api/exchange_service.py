@@ -8,24 +8,14 @@ from __future__ import annotations
 
 import grpc
 
-from node.api.status import abort_with_status, rpc
-from node.exchange.model import Mount
+from node import wire
+from node.api.status_codes import abort_with_status, rpc
 from node.exchange.mounts import Mounts
 from node.exchange.relay import Exchange, Upstream
 from node.proto import exchange_pb2, exchange_pb2_grpc
 
 SERVICE = "node.proto.Exchange"
 
-
-def mount_to_proto(mount: Mount, source_columns: list[str]) -> exchange_pb2.Mount:
-    from node.api.serde import timestamp
-
-    reply = exchange_pb2.Mount(resource_code=mount.resource_code, kind=mount.kind, location=mount.location,
-                               table=mount.table, columns=dict(mount.columns), credential=mount.credential,
-                               source_columns=source_columns, mounted_by=mount.mounted_by, origin=mount.origin)
-    if mount.mounted_at is not None:
-        reply.mounted_at.CopyFrom(timestamp(mount.mounted_at))
-    return reply
 
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
@@ -49,25 +39,17 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         mount, columns = self.mounts.mount(request.resource_code, request.kind, request.location, request.table,
                                            dict(request.columns), request.credential,
                                            department=request.resource_code[:9])
-        return mount_to_proto(mount, columns)
+        return wire.mount_to_proto(mount, columns)
 
     @rpc
     def GetMount(self, request, context):
-        return mount_to_proto(*self.mounts.describe(request.resource_code))
+        return wire.mount_to_proto(*self.mounts.describe(request.resource_code))
 
     @rpc
     def ListExchanges(self, request, context):
-        from node.api.serde import timestamp
-
         reply = exchange_pb2.ListExchangesResponse()
-        for r in self.exchange.store.exchanges(request.request_id, limit=min(request.limit or 100, 10_000)):
-            item = reply.exchanges.add(request_id=r.request_id, role=r.role, consumer_code=r.consumer_code,
-                                       owner_code=r.owner_code, resource_code=r.resource_code, offset=r.offset,
-                                       rows=r.rows, bytes=r.bytes, sha256=r.sha256, outcome=r.outcome,
-                                       detail=r.detail)
-            item.started.CopyFrom(timestamp(r.started))
-            if r.finished is not None:
-                item.finished.CopyFrom(timestamp(r.finished))
+        for record in self.exchange.store.exchanges(request.request_id, limit=min(request.limit or 100, 10_000)):
+            wire.exchange_record_to_proto(record, reply.exchanges.add())
         return reply
 
 

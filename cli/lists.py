@@ -9,11 +9,11 @@ import sys
 
 import click
 
-from node.catalog.rules import PROVIDER_CODE
-from node.cli.common import Target, client_options, fail
-from node.cli.entries import BULK_CHUNK, catalog_stub, entry, filter_options, make_filter
-from node.cli.progress import progress, sending
-from node.cli.tables import print_table
+from node.model.rules import PROVIDER_CODE
+from cli.common import Target, client_options, fail
+from cli.entries import BULK_CHUNK, catalog_stub, entry, filter_options, make_filter
+from node.progress import progress, sending
+from cli.tables import print_table
 
 LIST_PAGE = 1000
 
@@ -143,7 +143,7 @@ def _held(target: Target, read) -> list:
     """The entries of the file's departments at the node, and the tombstones its codes name."""
     import grpc
 
-    from node.api import serde
+    from node import wire
     from node.proto import catalog_pb2
 
     stub = catalog_stub(target)
@@ -151,10 +151,10 @@ def _held(target: Target, read) -> list:
     try:
         for provider in sorted({r.entry.provider_code for r in read.rows}):
             for message in _list_all(stub, catalog_pb2.EntryFilter(provider_code=provider)):
-                held[message.resource_code] = serde.entry_from_proto(message)
+                held[message.resource_code] = wire.entry_from_proto(message)
         for code in {r.entry.resource_code for r in read.rows} - set(held) - {""}:
             try:
-                held[code] = serde.entry_from_proto(stub.GetEntry(catalog_pb2.GetEntryRequest(resource_code=code),
+                held[code] = wire.entry_from_proto(stub.GetEntry(catalog_pb2.GetEntryRequest(resource_code=code),
                                                                   timeout=30))
             except grpc.RpcError as exc:
                 if exc.code() != grpc.StatusCode.NOT_FOUND:
@@ -195,10 +195,10 @@ def _publish(path: str, target: Target, planned):
     """One bulk load of every row, all or nothing; a refusal names the row it is about."""
     import grpc
 
-    from node.api import serde
+    from node import wire
     from node.proto import catalog_pb2
 
-    messages = [serde.entry_to_proto(p.entry) for p in planned]
+    messages = [wire.entry_to_proto(p.entry) for p in planned]
     chunks = [catalog_pb2.PublishEntriesRequest(entries=messages[i : i + BULK_CHUNK])
               for i in range(0, len(messages), BULK_CHUNK)]
     with progress("import", len(messages)) as advance:
@@ -227,7 +227,7 @@ def entry_export(path: str, fmt: str | None, provider, region, category, share_t
     """Write the node's live entries (under the filters) to PATH as a responsibility list, in the
     columns `cascade entry import` reads, so that the file imports back unchanged; - for CSV on
     stdout."""
-    from node.api import serde
+    from node import wire
     from node.catalog import lists
 
     if path == "-":
@@ -248,7 +248,7 @@ def entry_export(path: str, fmt: str | None, provider, region, category, share_t
     except grpc.RpcError as exc:
         click.echo(f"error: {exc.code().name}: {exc.details()}", err=True)
         sys.exit(1)
-    headers, rows = lists.entries_to_rows(serde.entry_from_proto(m) for m in messages)
+    headers, rows = lists.entries_to_rows(wire.entry_from_proto(m) for m in messages)
     try:
         lists.write_sheet(path, headers, rows, fmt, stream=sys.stdout.buffer if path == "-" else None)
     except OSError as exc:

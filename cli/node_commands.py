@@ -8,8 +8,8 @@ import threading
 
 import click
 
-from node.cli.common import config_option, load_config
-from node.cli.init import node_init
+from cli.common import config_option, load_config
+from cli.init import node_init
 
 
 @click.group()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from node.api import serde
-from node.api.status import rpc
+from node import wire
+from node.api.status_codes import rpc
 from node.proto import cascade_pb2, cascade_pb2_grpc
 from node.source import changes
 from node.store import Store
@@ -19,13 +19,13 @@ class CascadeServicer(cascade_pb2_grpc.CascadeServicer):
 
     @rpc
     def PullChanges(self, request, context):
-        for batch in changes.pull(self.store, serde.cursor_from_proto(request.cursor), request.max_batch):
-            yield serde.batch_to_proto(batch)
+        for batch in changes.pull(self.store, wire.cursor_from_proto(request.cursor), request.max_batch):
+            yield wire.batch_to_proto(batch)
 
     @rpc
     def Snapshot(self, request, context):
         for part in changes.snapshot(self.store, request.after_code, request.max_batch):
-            yield serde.slice_to_proto(part)
+            yield wire.slice_to_proto(part)
 
     @rpc
     def GetDigest(self, request, context):

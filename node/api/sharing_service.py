@@ -3,11 +3,11 @@ DeliverRequest, by which the hub hands a node a request version."""
 
 from __future__ import annotations
 
-from node.api import serde
-from node.api.status import rpc
+from node import wire
+from node.api.status_codes import rpc
 from node.errors import InvalidRequest
 from node.proto import sharing_pb2, sharing_pb2_grpc
-from node.sharing.model import Request
+from node.model.request import Request
 from node.sharing.workflow import Sharing
 
 
@@ -17,7 +17,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServicer):
         self.max_page_size = max_page_size
 
     def _reply(self, request: Request) -> sharing_pb2.SharingRequest:
-        return serde.request_to_proto(request, overdue=self.sharing.overdue(request), at_node=self.sharing.node_id)
+        return wire.request_to_proto(request, overdue=self.sharing.overdue(request), at_node=self.sharing.node_id)
 
     @rpc
     def SubmitRequest(self, request, context):
@@ -52,5 +52,5 @@ class SharingServicer(sharing_pb2_grpc.SharingServicer):
     def DeliverRequest(self, request, context):
         if not request.HasField("request"):
             raise InvalidRequest("request", "is required")
-        applied, version = self.sharing.receive(serde.request_from_proto(request.request), request.from_node)
+        applied, version = self.sharing.receive(wire.request_from_proto(request.request), request.from_node)
         return sharing_pb2.DeliverRequestResponse(applied=applied, version=version)

@@ -8,10 +8,10 @@ import sys
 import click
 import yaml
 
-from node.catalog.rules import CATEGORIES, SHARE_TYPES, UPDATE_CYCLES
-from node.cli.common import Target, call, channel, client_options, echo_next_page, fail, page_options
-from node.cli.progress import progress, sending
-from node.cli.tables import print_table
+from node.model.rules import CATEGORIES, SHARE_TYPES, UPDATE_CYCLES
+from cli.common import Target, call, channel, client_options, echo_next_page, fail, page_options
+from node.progress import progress, sending
+from cli.tables import print_table
 
 BULK_CHUNK = 500  # entries per message of a bulk load: well under the 64 MiB message limit
 
@@ -82,11 +82,11 @@ def entry_publish(path: str, target: Target) -> None:
 @client_options
 def entry_get(resource_code: str, target: Target) -> None:
     """Print the entry RESOURCE_CODE (provider_code/sequence, e.g. 130100005/000123) as YAML."""
-    from node.api import serde
+    from node import wire
     from node.proto import catalog_pb2
 
     reply = call(catalog_stub(target).GetEntry, catalog_pb2.GetEntryRequest(resource_code=resource_code))
-    click.echo(yaml.safe_dump(serde.entry_to_mapping(serde.entry_from_proto(reply)), allow_unicode=True, sort_keys=False))
+    click.echo(yaml.safe_dump(wire.entry_to_mapping(wire.entry_from_proto(reply)), allow_unicode=True, sort_keys=False))
 
 
 @entry.command("withdraw")

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 
 import click
 
-from node.cli.common import config_option, fail, load_config
-from node.cli.tables import print_table
+from cli.common import config_option, fail, load_config
+from cli.tables import print_table
 from node.security import audit, tokens
 
 ACTOR = "operator@cli"  # who the audit trail names for what these commands change

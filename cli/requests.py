@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
-from node.cli.common import Target, admin_stub, call, channel, client_options, echo_next_page, page_options
-from node.cli.tables import print_table
-from node.sharing.model import STATES
+from cli.common import Target, admin_stub, call, channel, client_options, echo_next_page, page_options
+from cli.tables import print_table
+from node.model.request import STATES
 
 SCORECARD_HEADER = ("node", "department", "entries", "uncond/cond/not", "received", "answered", "in time",
                     "median h", "overdue", "asked", "rows out (fetches)", "rows in (fetches)")
@@ -108,7 +108,7 @@ def requests_list(consumer, owner, state, overdue, page_size, page_token, target
 @client_options
 def requests_decide(request_id, department, approve, reason, row_filter, valid_until, target):
     """Approve or reject the pending request REQUEST_ID, at the owner's node."""
-    from node.cli.common import fail
+    from cli.common import fail
     from node.proto import sharing_pb2
 
     column, sep, prefix = row_filter.partition("=")

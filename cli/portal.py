@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from node.cli.common import Target, client_options, fail
+from cli.common import Target, client_options, fail
 
 
 def _nodes(values: tuple[str, ...]) -> dict[str, str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from node.exchange.model import ExchangeRecord, Mount
+from node.model.exchange import ExchangeRecord, Mount
 from node.times import format_time, parse_time
 
 _MOUNT = ("resource_code", "kind", "location", "table_name", "columns", "credential", "mounted_at", "mounted_by")

@@ -9,7 +9,7 @@ import pathlib
 import click
 import yaml
 
-from node.cli.common import config_option, fail, load_config
+from cli.common import config_option, fail, load_config
 
 OPERATOR = "operator"
 ENV_FILE = "client.env"

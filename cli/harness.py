@@ -61,7 +61,7 @@ def up(compose_file: str, seed_entries: int | None, wait: bool, state_dir: str) 
     """Start every node of COMPOSE_FILE as its own process and wait until all are healthy."""
     from harness import compose as compose_mod
     from harness.runner import Federation
-    from node.cli.progress import progress
+    from node.progress import progress
 
     start = time.monotonic()
     with progress("up", len(compose_mod.load(compose_file).all), unit="nodes healthy") as advance:
@@ -75,7 +75,7 @@ def up(compose_file: str, seed_entries: int | None, wait: bool, state_dir: str) 
 
 
 def _seed(fed: Federation, per_department: int | None, wait: bool) -> None:
-    from node.cli.progress import progress
+    from node.progress import progress
 
     start = time.monotonic()
     with progress("seed", fed.seed_size(per_department)) as advance:
@@ -105,7 +105,7 @@ def seed(per_department: int | None, wait: bool, state_dir: str) -> None:
 @guarded
 def ps(state_dir: str) -> None:
     """Every node: role, address, health, pid, live entries; the hub's view of each peer's lag."""
-    from node.cli.tables import ago, print_table  # not at the top: node.cli imports this module
+    from cli.tables import ago, print_table  # not at the top: cli imports this module
 
     fed = fed_of(state_dir)
     rows = fed.ps()
@@ -230,11 +230,11 @@ def data(node: str, resource_code: str, rows: int, state_dir: str) -> None:
     """Mount ROWS synthetic rows (names, credit codes, ID numbers, addresses...) on NODE's entry
     RESOURCE_CODE (shared by database: an SQLite table; by file: a CSV file), replacing its source."""
     from harness.data import KIND_FOR_METHOD
-    from node.api import serde
+    from node import wire
     from node.proto import catalog_pb2
 
     fed = fed_of(state_dir)
-    entry = serde.entry_from_proto(fed.catalog(node).GetEntry(catalog_pb2.GetEntryRequest(resource_code=resource_code),
+    entry = wire.entry_from_proto(fed.catalog(node).GetEntry(catalog_pb2.GetEntryRequest(resource_code=resource_code),
                                                               timeout=30))
     if entry.share_method not in KIND_FOR_METHOD:
         raise click.ClickException(f"{resource_code} is shared by {entry.share_method}: the harness mounts data only "

@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from node.cli.common import Target, admin_stub, call, client_options
-from node.cli.progress import progress
-from node.cli.tables import ago, print_table
+from cli.common import Target, admin_stub, call, client_options
+from node.progress import progress
+from cli.tables import ago, print_table
 
 PEER_HEADER = ("peer", "state", "cursor", "behind", "last ok", "entries hub/peer", "conflicts", "backoff", "outbox",
                "last error")

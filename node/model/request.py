@@ -13,8 +13,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime
 
-from node.catalog.rules import Entry
-from node.sharing.calendar import CHINA, Calendar
+from node.model.rules import Entry
+from node.model.calendar import CHINA, Calendar
 
 STATES = ("submitted", "pending", "granted", "rejected", "withdrawn")
 PRECEDENCE = {"submitted": 0, "pending": 1, "withdrawn": 2, "granted": 3, "rejected": 4}
@@ -67,6 +67,11 @@ class Request:
         """Whether the grant's validity has ended (never, without valid_until)."""
         return bool(self.valid_until) and now.astimezone(CHINA).date() > date.fromisoformat(self.valid_until)
 
+    def overdue(self, now: datetime) -> bool:
+        """Whether the owner's answer is past its deadline (a pending request only)."""
+        return self.state == "pending" and bool(self.deadline) and (
+            now.astimezone(CHINA).date() > date.fromisoformat(self.deadline))
+
     def decided_at(self) -> datetime | None:
         for event in reversed(self.history):
             if event.state in ("granted", "rejected"):
@@ -80,6 +85,12 @@ def newer(incoming: Request, current: Request | None) -> bool:
         return True
     return (incoming.version, PRECEDENCE[incoming.state], incoming.reason) > (
         current.version, PRECEDENCE[current.state], current.reason)
+
+
+def recipients(request: Request, here: str, source: str) -> set[str]:
+    """The nodes a relaying node (the hub) must still pass this version to: the consumer's and the
+    owner's, less itself and the node the version came from."""
+    return {request.consumer_node, request.owner_node} - {here, source, ""}
 
 
 def arrive(request: Request, entry: Entry | None, node_id: str, calendar: Calendar, now: datetime) -> Request:

@@ -9,7 +9,7 @@ import time
 
 import click
 
-from node.cli.common import Target, call, channel, client_options, fail
+from cli.common import Target, call, channel, client_options, fail
 
 KINDS_HELP = "sqlite (share_method database), csv or xlsx (file), http (api)"
 
@@ -79,7 +79,7 @@ def data_show(resource_code, target):
 def data_exchanges(request_id, limit, target):
     """The exchanges the node at --target took part in (as consumer, hub or owner), newest last:
     request, part, offset, rows, bytes, outcome (an operator's call)."""
-    from node.cli.tables import print_table
+    from cli.tables import print_table
     from node.proto import exchange_pb2
 
     reply = call(exchange_stub(target).ListExchanges, exchange_pb2.ListExchangesRequest(request_id=request_id,

@@ -1,4 +1,6 @@
-"""Conversions between protobuf messages and domain objects, in one place."""
+"""Conversions between protobuf messages and the node's plain data, in one place: below every
+part that speaks protobuf (servicers, the hub's puller and courier, the uplink, the clients),
+above the model and the store's row type, and importing none of those parts."""
 
 from __future__ import annotations
 
@@ -12,13 +14,13 @@ import orjson
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from node.catalog.rules import DataItem, DataItems, Entry, data_items, derived
 from node.errors import InvalidRequest
-from node.proto import admin_pb2, cascade_pb2, catalog_pb2, sharing_pb2
-from node.hub.status import PeerState
-from node.sharing.model import STATES, Event, Request
-from node.source.changes import Batch, Cursor, Slice
-from node.store import Change, StoredEntry
+from node.model.exchange import ExchangeRecord, Mount
+from node.model.request import STATES, Event, Request
+from node.model.rules import DataItem, DataItems, Entry, EntryFilter, data_items, derived
+from node.model.sync import Batch, Change, Cursor, PeerState, Slice, Verdict
+from node.proto import admin_pb2, cascade_pb2, catalog_pb2, exchange_pb2, sharing_pb2
+from node.store.rows import StoredEntry
 from node.times import format_time, parse_time
 
 
@@ -243,3 +245,43 @@ def peer_status_to_proto(state: PeerState) -> admin_pb2.PeerStatus:
     fields = {f.name: getattr(state, f.name) for f in dataclasses.fields(PeerState)}
     fields["cursor"] = cursor_to_proto(state.cursor)
     return admin_pb2.PeerStatus(**fields)
+
+
+def verdict_to_proto(verdict: Verdict, message: admin_pb2.PeerVerdict) -> None:
+    message.peer, message.equal, message.error = verdict.peer, verdict.equal, verdict.error
+    for field, digest in (("at_peer", verdict.at_peer), ("at_hub", verdict.at_hub)):
+        if digest is not None:
+            getattr(message, field).CopyFrom(cascade_pb2.Digest(**dataclasses.asdict(digest)))
+
+
+def score_to_proto(score, message: admin_pb2.ScoreRow) -> None:
+    """A scorecard row (node/sharing/scorecard.py `Score`): every field the message declares."""
+    for field in message.DESCRIPTOR.fields:
+        setattr(message, field.name, getattr(score, field.name))
+
+
+def entry_filter_from_proto(msg: catalog_pb2.EntryFilter) -> EntryFilter:
+    return EntryFilter(
+        provider_code=msg.provider_code, region_code=msg.region_code, category=msg.category,
+        share_type=msg.share_type, update_cycle=msg.update_cycle,
+        updated_since=moment(msg.updated_since, msg.HasField("updated_since")),
+        origin=msg.origin, open_type=msg.open_type,
+    )
+
+
+def mount_to_proto(mount: Mount, source_columns: list[str]) -> exchange_pb2.Mount:
+    reply = exchange_pb2.Mount(resource_code=mount.resource_code, kind=mount.kind, location=mount.location,
+                               table=mount.table, columns=dict(mount.columns), credential=mount.credential,
+                               source_columns=source_columns, mounted_by=mount.mounted_by, origin=mount.origin)
+    if mount.mounted_at is not None:
+        timestamp(mount.mounted_at, reply.mounted_at)
+    return reply
+
+
+def exchange_record_to_proto(record: ExchangeRecord, message: exchange_pb2.ExchangeRecord) -> None:
+    for name in ("request_id", "role", "consumer_code", "owner_code", "resource_code", "offset", "rows", "bytes",
+                 "sha256", "outcome", "detail"):
+        setattr(message, name, getattr(record, name))
+    timestamp(record.started, message.started)
+    if record.finished is not None:
+        timestamp(record.finished, message.finished)

@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timezone
 from typing import Callable, TypeVar
 
-from node.catalog import regions
+from node.model import regions
 from node.errors import InvalidEntry
 
 T = TypeVar("T")

@@ -7,10 +7,8 @@ from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
 from node import paging
-from node.catalog import rules
-from node.catalog import regions
-from node.catalog import search
-from node.catalog.rules import Entry, EntryFilter, Matches
+from node.model import regions, rules, search
+from node.model.rules import Entry, EntryFilter, Matches
 from node.errors import Invalid, InvalidEntry, NotFound, PermissionDenied
 from node.store import Staged, Store, code_id, restamp, stage
 from node.store.rows import row_entry
@@ -73,13 +71,12 @@ class Catalog:
     """The catalog of one node. Departments publish here; every write is logged for peers."""
 
     def __init__(self, store: Store, node_id: str, department_codes: set[str], max_page_size: int = 1000,
-                 clock: Callable[[], datetime] = rules.utcnow, on_change: Callable[[], None] | None = None):
+                 clock: Callable[[], datetime] = rules.utcnow):
         self.store = store
         self.node_id = node_id
         self.department_codes = department_codes
         self.max_page_size = max_page_size
         self.clock = clock
-        self.on_change = on_change or (lambda: None)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -103,8 +100,6 @@ class Catalog:
         call = _Call(total, format_time(self.clock()))
         with self.store.transaction() as tx:
             tx.put_rows(self._versions(tx, parts, call), log=True)
-        if call.counts["created"] or call.counts["updated"]:
-            self.on_change()
         return call.stored, Published(**call.counts)
 
     def _versions(self, tx, parts: Iterable[Offered], call: "_Call") -> Iterator[tuple]:
@@ -182,7 +177,6 @@ class Catalog:
                 return old
             tomb = dataclasses.replace(old, withdrawn=True, version=old.version + 1, updated_at=self.clock())
             tx.put_entries([tomb], log=True)
-        self.on_change()
         return tomb
 
     # -- reads -----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""`python -m node.cli` runs the `cascade` command."""
+"""`python -m cli` runs the `cascade` command."""
 
-from node.cli import main
+from cli import main
 
 if __name__ == "__main__":  # not when a worker process imports this module (node/workers.py)
     main()

@@ -1,0 +1,37 @@
+"""The `cascade` command, the top of the house: it may import every package of the project and
+none imports it. One module a command group:
+
+    node_commands  node run, check-config, backup, restore (node init in init)
+    entries        entry ...; lists adds entry import and entry export (.xlsx or .csv)
+    hub            status, sync now, verify
+    requests       requests ..., scorecard
+    data           data mount, show, fetch, exchanges: the exchange
+    security       pki, token, audit: files and the node's database, no network
+    harness        the compose harness (harness/)
+    portal         the web portal (portal/)
+    sim            the simulator (sim/)
+
+common holds what they share (errors, the client options and the channel they describe, --config,
+load_config), tables the one table printer; node/progress.py shows the progress of long work.
+Modules that talk to nodes import grpc and node.proto inside their commands, so that `--help`
+stays quick.
+"""
+
+from __future__ import annotations
+
+import click
+
+from cli import data, entries, harness, hub, node_commands, portal, requests, security, sim
+from cli import lists  # noqa: F401  (adds entry import and entry export)
+
+
+@click.group()
+def main() -> None:
+    """catalog cascade: the 1+32+N government data catalog node and its tools."""
+
+
+# the modules, not their commands, are imported: the `requests` group would hide its module
+for _command in (node_commands.node, entries.entry, hub.status, hub.sync, hub.verify, requests.requests,
+                 requests.scorecard, security.pki, security.token, security.audit_group, data.data,
+                 harness.harness, portal.portal, sim.sim):
+    main.add_command(_command)
