@@ -61,7 +61,7 @@ def up(compose_file: str, seed_entries: int | None, wait: bool, state_dir: str) 
     """Start every node of COMPOSE_FILE as its own process and wait until all are healthy."""
     from harness import compose as compose_mod
     from harness.runner import Federation
-    from node.cli.progress import progress
+    from node.progress import progress
 
     start = time.monotonic()
     with progress("up", len(compose_mod.load(compose_file).all), unit="nodes healthy") as advance:
@@ -75,7 +75,7 @@ def up(compose_file: str, seed_entries: int | None, wait: bool, state_dir: str) 
 
 
 def _seed(fed: Federation, per_department: int | None, wait: bool) -> None:
-    from node.cli.progress import progress
+    from node.progress import progress
 
     start = time.monotonic()
     with progress("seed", fed.seed_size(per_department)) as advance:

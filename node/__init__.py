@@ -16,6 +16,7 @@ Rooms, each a subpackage that opens with what lives there and what it may import
 
 and beside them: config (YAML -> frozen dataclasses) and config_rules (the Reader and value
 checks it shares with compose files), roles (what differs by role), server (the Node that
-builds and wires every part), background (the loop every job runs), errors, logs, paging, times.
+builds and wires every part), background (the loop every job runs), errors, logs, paging, times,
+progress (a bar on a terminal, lines in a log: for the CLI, the harness and the simulator).
 Data flows one way: api -> catalog / sharing / exchange / source / hub -> store.
 """

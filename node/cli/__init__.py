@@ -7,7 +7,7 @@ network); common holds what they share (errors,
 the client options and the channel they describe, --config, load_config), tables the one table
 printer. The compose harness (harness/cli.py) hangs under `cascade harness`.
 lists adds `entry import` and `entry export` (responsibility lists as .xlsx or .csv) to the
-entry group; progress shows the progress of long work (a bar on a terminal, lines in a log).
+entry group; node.progress shows the progress of long work (a bar on a terminal, lines in a log).
 
 May import: node.config, node.catalog.rules, node.sharing.model, node.security.tokens and .audit;
 inside the commands that need them (kept out of start-up so `--help` is quick), node.security.pki

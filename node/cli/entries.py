@@ -10,7 +10,7 @@ import yaml
 
 from node.catalog.rules import CATEGORIES, SHARE_TYPES, UPDATE_CYCLES
 from node.cli.common import Target, call, channel, client_options, echo_next_page, fail, page_options
-from node.cli.progress import progress, sending
+from node.progress import progress, sending
 from node.cli.tables import print_table
 
 BULK_CHUNK = 500  # entries per message of a bulk load: well under the 64 MiB message limit

@@ -7,7 +7,7 @@ import sys
 import click
 
 from node.cli.common import Target, admin_stub, call, client_options
-from node.cli.progress import progress
+from node.progress import progress
 from node.cli.tables import ago, print_table
 
 PEER_HEADER = ("peer", "state", "cursor", "behind", "last ok", "entries hub/peer", "conflicts", "backoff", "outbox",

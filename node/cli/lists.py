@@ -12,7 +12,7 @@ import click
 from node.catalog.rules import PROVIDER_CODE
 from node.cli.common import Target, client_options, fail
 from node.cli.entries import BULK_CHUNK, catalog_stub, entry, filter_options, make_filter
-from node.cli.progress import progress, sending
+from node.progress import progress, sending
 from node.cli.tables import print_table
 
 LIST_PAGE = 1000
