@@ -40,6 +40,7 @@ class Progress:
     def _bar(self):
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar, SpinnerColumn, TaskProgressColumn,
                                    TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+        from rich.markup import escape
 
         columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn()]
         if self.unit is None:
@@ -47,7 +48,7 @@ class Progress:
         else:
             columns += [MofNCompleteColumn(), TextColumn(self.unit), TimeRemainingColumn()]
         bar = Bar(*columns, TimeElapsedColumn(), console=self.console)
-        self.task = bar.add_task(self.what, total=self.total)
+        self.task = bar.add_task(escape(self.what), total=self.total)
         bar.start()
         return bar
 
@@ -68,9 +69,11 @@ class Progress:
     def _move(self, done: float) -> None:
         self.done = done
         if self.bar is not None:
-            described = f"{self.what} {self.text}" if self.text else self.what
+            from rich.markup import escape
+
+            described = f"{self.what} {self.text}" if self.text else self.what  # "[partition hebei]" is not markup
             self.bar.update(self.task, completed=min(done, self.total) if self.total else done, total=self.total,
-                            description=described)
+                            description=escape(described))
             return
         if not self.total:
             return
