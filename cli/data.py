@@ -91,35 +91,6 @@ def data_exchanges(request_id, limit, target):
                  for r in reply.exchanges])
 
 
-class Progress:
-    """A progress bar with `rich` on a terminal, else a plain line every few seconds."""
-
-    def __init__(self, label: str):
-        self.label = label
-        self.bar = None
-        self.last = time.monotonic()
-        if sys.stderr.isatty():
-            try:
-                from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeRemainingColumn
-            except ImportError:
-                return
-            self.bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                           transient=True)
-            self.task = self.bar.add_task(label, total=None)
-            self.bar.start()
-
-    def __call__(self, rows: int, expected: int) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, completed=rows, total=expected if expected > 0 else None)
-        elif time.monotonic() - self.last >= 2:
-            self.last = time.monotonic()
-            click.echo(f"{self.label}: {rows:,} rows{f' of {expected:,}' if expected > 0 else ''}", err=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-
 @data.command("fetch")
 @click.argument("request_id")
 @click.option("--consumer", required=True, help="Your department's code: the request's consumer (your node is --target).")
@@ -138,19 +109,21 @@ def data_fetch(request_id, consumer, out, resume, retry_for, target):
 
     from node.exchange.client import FetchError, fetch_to_file
 
-    progress = Progress(request_id)
+    from node.progress import Progress
+
+    shown = Progress(request_id, unit="rows")
     started = time.monotonic()
     try:
         result = fetch_to_file(channel(target), request_id, consumer, out, resume=resume, retry_for=retry_for,
-                               progress=progress)
+                               progress=lambda rows, expected: shown.update(rows, expected if expected > 0 else None))
     except FetchError as exc:
-        progress.close()
+        shown.close(finished=False)
         fail(str(exc))
     except grpc.RpcError as exc:
-        progress.close()
+        shown.close(finished=False)
         click.echo(f"error: {exc.code().name}: {exc.details()}", err=True)
         sys.exit(1)
-    progress.close()
+    shown.close()
     seconds = time.monotonic() - started
     resumed = [offset for offset in result.resumed_from if offset] if len(result.resumed_from) > 1 or resume else []
     click.echo(f"{out}: {result.rows:,} rows ({result.received:,} received now, {result.bytes:,} bytes, "

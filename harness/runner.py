@@ -192,9 +192,6 @@ class Federation(FederationClients):
         wait_http(f"http://127.0.0.1:{port}/healthz", START_TIMEOUT, proc)
         return self.portal_url()
 
-    def stop_portal(self, timeout: float = 10.0) -> None:
-        terminate(self.state.get("portal", {}).get("pid"), timeout)
-
     def portal_url(self) -> str:
         portal = self.state.get("portal")
         if not portal or not portal.get("port"):

@@ -93,7 +93,7 @@ def entries_for(provider_code: str, provider_name: str, count: int, *, seed: int
         stems, items = TOPICS[topic]
         stem = rng.choice(stems)
         share = rng.choices(("unconditional", "conditional", "not_shared"), (55, 38, 7))[0]
-        picked = rng.sample(items, k=rng.randint(2, 7))  # a test seed stays small; sim.catalog draws more
+        picked = rng.sample(items, k=rng.randint(2, 7))  # a test seed stays small; sim.synthetic draws more
         year = rng.randint(2015, 2025)
         yield Entry(
             resource_code=f"{provider_code}/{seq:06d}",

@@ -1,21 +1,25 @@
 """The node every role runs: the core shared by the national hub, provincial and ministry nodes.
 
-Rooms, each a subpackage that opens with what lives there and what it may import:
+Rooms, each a subpackage that opens with what lives there (what each may import: the README's
+table of rooms, kept by tests/test_layering.py):
 
-    catalog/   the entry and its rules, region codes, search tokens, publishing at a node,
-               responsibility lists in and out of Excel/CSV
+    model/     plain data and its rules: the entry, regions, search tokens, the request and its
+               merge rule, working days, mounts and grants, the cascade's cursor, batch and peer
     store/     the SQLite file: transactions, change log, epoch, migrations, each concern's tables
+    wire.py    protobuf messages to and from the plain data, the one codec
+    catalog/   publishing and reading entries at a node, responsibility lists in and out
+    sharing/   sharing requests at a node: the workflow, the outbox rows of the hub, the scorecard
+    exchange/  the data exchange: mounted sources, grants, FetchData relayed through the hub
     source/    the source side of the cascade: PullChanges, Snapshot, digests; the link to the hub
     hub/       the hub side: peer channels, pull schedule, apply, verify, operator view, courier
-    sharing/   sharing requests: the merge rule, deadlines, the workflow, the scorecard
-    exchange/  the data exchange: mounted sources, grants, FetchData relayed through the hub
     security/  PKI, TLS credentials, department tokens, the authorization table, the audit trail
     metrics/   Prometheus metrics
-    api/       the gRPC edge: servicers, serde, error -> status mapping, the guard before every call
-    cli/       the `cascade` command, one module per command group
+    api/       the gRPC edge: servicers, error -> status mapping, the guard before every call
 
 and beside them: config (YAML -> frozen dataclasses) and config_rules (the Reader and value
 checks it shares with compose files), roles (what differs by role), server (the Node that
-builds and wires every part), background (the loop every job runs), errors, logs, paging, times.
-Data flows one way: api -> catalog / sharing / exchange / source / hub -> store.
+builds and wires every part), and the foundations every room may use: background (the loop
+every job runs), errors, logs, paging, progress, times, workers. The `cascade` command is the
+top-level package cli/, outside the node.
+Data flows one way: api -> catalog / sharing / exchange / source / hub -> store -> model.
 """

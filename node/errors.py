@@ -1,5 +1,5 @@
 """Domain errors: one base for bad input with a subclass per thing, and one class per other kind
-of refusal. node/api/status.py maps each to one gRPC status code; nothing else does."""
+of refusal. node/api/status_codes.py maps each to one gRPC status code; nothing else does."""
 
 from __future__ import annotations
 

@@ -5,79 +5,25 @@ refusal into a page (or, under /api/, a CKAN error) instead of a stack trace."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import pathlib
 import secrets
-from datetime import datetime, timedelta, timezone
 
 import grpc
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
-from portal import labels
+from portal import dashboard, opendata, pages, sharing
 from portal.client import NodeClient, NodeRefused, NodeUnreachable
-from portal.paging import ListingCursors
+from portal.site import Portal
 
 HERE = pathlib.Path(__file__).resolve().parent
-BEIJING = timezone(timedelta(hours=8))
 log = logging.getLogger("portal")
-
-
-@dataclasses.dataclass
-class Portal:
-    """What every view shares: the client, where listing pages begin, the site's name."""
-
-    client: NodeClient
-    cursors: ListingCursors
-    templates: Jinja2Templates
-    title: str = "国家政务数据目录门户"
-    public_url: str = ""  # the URL the open-data API names itself by ("" = as the request came)
-
-    def base_url(self, request: Request) -> str:
-        return (self.public_url or str(request.base_url)).rstrip("/")
-
-    def page(self, request: Request, name: str, context: dict | None = None, status_code: int = 200) -> Response:
-        context = dict(context or {})
-        context.setdefault("session", request.session)
-        context.setdefault("site_title", self.title)
-        return self.templates.TemplateResponse(request, name, context, status_code=status_code)
-
-
-def when(ts, with_seconds: bool = False) -> str:
-    """A protobuf Timestamp (or datetime) as Beijing time; "" when unset."""
-    if ts is None:
-        return ""
-    if not isinstance(ts, datetime):
-        if not ts.seconds and not ts.nanos:
-            return ""
-        ts = datetime.fromtimestamp(ts.seconds, timezone.utc)
-    return ts.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
-
-
-def ago(seconds: float) -> str:
-    if seconds < 0:
-        return "从未"
-    if seconds < 90:
-        return f"{seconds:.0f} 秒前"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} 分钟前"
-    return f"{seconds / 3600:.1f} 小时前"
-
-
-def make_templates() -> Jinja2Templates:
-    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html", "xml"]),
-                      trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(when=when, ago=ago, region=labels.region_name)
-    env.globals.update(labels=labels)
-    return Jinja2Templates(env=env)
 
 
 # -- errors as pages -------------------------------------------------------------------------
@@ -162,20 +108,15 @@ class SecurityHeaders:
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette):
     yield
-    app.state.feed.stop()
-    app.state.portal.client.close()
+    app.state.portal.close()
 
 
 def create_app(client: NodeClient, *, secret: str = "", title: str = "", public_url: str = "",
                https_only: bool = False) -> Starlette:
     """The portal over `client`. `secret` signs the session cookie: give the same one to every
-    portal process behind one address (a random one logs everybody out at restart)."""
-    from portal import dashboard, opendata, pages, sharing
-
-    portal = Portal(client=client, cursors=ListingCursors(client), templates=make_templates(),
-                    title=title or Portal.title, public_url=public_url.rstrip("/"))
+    portal process behind one address (a random one logs everybody out at restart). Every part
+    the views share is made here, before the first request (`Portal.over`)."""
     routes = [
-        Route("/", pages.home),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
         Route("/healthz", lambda request: Response("ok", media_type="text/plain")),
         *pages.routes, *sharing.routes, *dashboard.routes, *opendata.routes,
@@ -192,10 +133,5 @@ def create_app(client: NodeClient, *, secret: str = "", title: str = "", public_
         lifespan=_lifespan,
         max_body_size=1024 * 1024,
     )
-    app.state.portal = portal
-    app.state.feed = dashboard.StatusFeed(client)
+    app.state.portal = Portal.over(client, title, public_url)
     return app
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)

@@ -1,6 +1,9 @@
-"""The Chinese words the pages use for the domain's values (enumerations, states, regions)."""
+"""The Chinese words the pages use for the domain's values (enumerations, states, regions), and
+how a time reads on them (Beijing time, "3 分钟前")."""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
 
 from node.model.regions import CENTRAL, PROVINCES
 
@@ -28,3 +31,27 @@ def region_name(code: str) -> str:
 
 
 FILTERS = {"category": CATEGORY, "share_type": SHARE_TYPE, "update_cycle": UPDATE_CYCLE}
+
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+def when(ts, with_seconds: bool = False) -> str:
+    """A protobuf Timestamp (or datetime) as Beijing time; "" when unset."""
+    if ts is None:
+        return ""
+    if not isinstance(ts, datetime):
+        if not ts.seconds and not ts.nanos:
+            return ""
+        ts = datetime.fromtimestamp(ts.seconds, timezone.utc)
+    return ts.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
+
+
+def ago(seconds: float) -> str:
+    if seconds < 0:
+        return "从未"
+    if seconds < 90:
+        return f"{seconds:.0f} 秒前"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} 分钟前"
+    return f"{seconds / 3600:.1f} 小时前"

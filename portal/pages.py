@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -13,7 +11,7 @@ from starlette.routing import Route
 from node.model import regions
 from node.proto import catalog_pb2
 from portal import labels
-from portal.client import NodeRefused, NodeUnreachable
+from portal.site import Portal
 
 PAGE_SIZE = 20
 MAX_PAGE = 500  # 10,000 results: past that, a narrower query serves better than paging
@@ -22,73 +20,6 @@ MAX_QUERY = 200
 DEPARTMENT = re.compile(r"^\d{9}$")
 REGION = re.compile(r"^\d{6}$")
 FACETS = ("region", "department", "share_type", "update_cycle", "category")
-
-
-class Scorecard:
-    """The node's scorecard (an evaluation over every entry and request: hundreds of
-    milliseconds at 100,000 entries), read once and then refreshed in the background every
-    `every` seconds, so that no page waits for it after the first."""
-
-    def __init__(self, client, every: float = 30.0):
-        self.client = client
-        self.every = every
-        self.card = None
-        self.error = ""
-        self.at = 0.0
-        self._refreshing = False
-
-    def _refresh(self) -> None:
-        try:
-            self.card, self.error, self.at = self.client.scorecard(), "", time.monotonic()
-        except (NodeUnreachable, NodeRefused) as exc:
-            self.error = f"无法读取共享考核数据：{exc.detail}"
-            if self.card is None:
-                self.at = 0.0
-        finally:
-            self._refreshing = False
-
-    def get(self):
-        """(scorecard or None, error message)."""
-        if self.card is None:
-            self._refresh()
-        elif time.monotonic() - self.at > self.every and not self._refreshing:
-            self._refreshing = True
-            threading.Thread(target=self._refresh, daemon=True).start()
-        return self.card, self.error
-
-
-class Departments:
-    """The departments that publish at the node, from its (cached) scorecard."""
-
-    def __init__(self, client, scorecard: Scorecard | None = None):
-        self.scorecard = scorecard or Scorecard(client)
-        self._rows: list[tuple[str, str]] = []
-        self._of = None
-
-    def all(self) -> list[tuple[str, str]]:
-        card, _ = self.scorecard.get()
-        if card is not None and card is not self._of:
-            self._rows = sorted({(r.department_code, r.department_name or r.department_code)
-                                 for r in card.departments if r.department_code and r.entries > 0})
-            self._of = card
-        return self._rows
-
-    def name(self, code: str) -> str:
-        return dict(self.all()).get(code, code)
-
-
-def _departments(request: Request) -> Departments:
-    state = request.app.state
-    if not hasattr(state, "departments"):
-        state.departments = Departments(state.portal.client, scorecard(request))
-    return state.departments
-
-
-def scorecard(request: Request) -> Scorecard:
-    state = request.app.state
-    if not hasattr(state, "scorecard"):
-        state.scorecard = Scorecard(state.portal.client)
-    return state.scorecard
 
 
 def search_filter(params) -> tuple[catalog_pb2.EntryFilter, dict[str, str], list[str]]:
@@ -119,12 +50,12 @@ def _page_number(value: str | None) -> int:
 
 
 def home(request: Request):
-    portal = request.app.state.portal
+    portal: Portal = request.app.state.portal
     return portal.page(request, "home.html", {"regions": labels.REGIONS})
 
 
 def search(request: Request):
-    portal = request.app.state.portal
+    portal: Portal = request.app.state.portal
     query = (request.query_params.get("q") or "").strip()[:MAX_QUERY]
     where, chosen, problems = search_filter(request.query_params)
     page = _page_number(request.query_params.get("page"))
@@ -143,7 +74,7 @@ def search(request: Request):
     def page_url(n: int) -> str:
         return "/search?" + urlencode({**kept, **({"page": n} if n > 1 else {})})
 
-    departments = _departments(request).all()
+    departments = portal.departments.all()
     if chosen["region"]:
         prefix = regions.prefix(chosen["region"])
         departments = [d for d in departments if d[0].startswith(prefix)]
@@ -157,13 +88,14 @@ def search(request: Request):
 
 
 def entry(request: Request):
-    portal = request.app.state.portal
+    portal: Portal = request.app.state.portal
     code = request.path_params["code"]
     found = portal.client.get_entry(code)
     return portal.page(request, "entry.html", {"entry": found})
 
 
 routes = [
+    Route("/", home),
     Route("/search", search),
     Route("/entries/{code:path}", entry),
 ]

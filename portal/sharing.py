@@ -15,15 +15,11 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from portal.client import NodeRefused, NodeUnreachable
+from portal.site import redirect
 
 DEPARTMENT = re.compile(r"^\d{9}$")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 MAX_TEXT = 1000
-
-
-def redirect(url: str):
-    from portal.app import redirect as go
-    return go(url)
 
 
 def csrf_token(request: Request) -> str:

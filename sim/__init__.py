@@ -1,7 +1,7 @@
 """The federation simulator: `cascade sim run SCENARIO.yaml` drives a whole federation through
 the compose harness over simulated time and writes a report.
 
-scenario (YAML -> frozen dataclasses), clock (simulated time, working days), catalog (the seeded
+scenario (YAML -> frozen dataclasses), clock (simulated time, working days), synthetic (the seeded
 synthetic catalog), workload (events over simulated time), faults (applied through the harness),
 invariants (what every run checks), report (report.json, report.md, charts), runner (ties them).
 

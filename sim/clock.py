@@ -61,18 +61,12 @@ class SimClock:
 
 
 class Pacer:
-    """Keeps a run on its clock: sleeps until a simulated instant is due on the wall clock."""
+    """A run's simulated time, read off the wall clock from the moment play began."""
 
-    def __init__(self, clock: SimClock, wait=None):
+    def __init__(self, clock: SimClock):
         self.clock = clock
         self.began = time.monotonic()
-        self._wait = wait or time.sleep
 
     def now(self) -> float:
         """Simulated seconds since the run's start."""
         return self.clock.sim(time.monotonic() - self.began)
-
-    def until(self, sim_seconds: float) -> None:
-        delay = self.began + self.clock.wall(sim_seconds) - time.monotonic()
-        if delay > 0:
-            self._wait(delay)

@@ -10,6 +10,9 @@ import json
 import pathlib
 import statistics
 
+from sim.invariants import Books
+from sim.workload import Metrics
+
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei")
 CHARTS = {"lag": "lag.png", "convergence": "convergence.png", "throughput": "throughput.png",
           "latency": "latency.png", "requests": "requests_in_time.png", "memory": "memory.png"}
@@ -19,12 +22,26 @@ KIND_NAMES = {"publish": "发布", "update": "更新", "withdraw": "撤销", "re
               "search": "检索"}
 
 
-def build(scenario, clock, run, checks: dict, known, planned: int) -> dict:
+@dataclasses.dataclass(frozen=True)
+class Played:
+    """What a run hands to its report once it has played: the figures it gathered on the way."""
+
+    hub_id: str
+    timings: dict[str, float]  # wall seconds of each phase (up, publish, seed, play)
+    metrics: Metrics  # every call's outcome and latency
+    books: Books  # acknowledged writes and filed requests
+    lag: list[dict]  # the hub's samples of each peer, with every node's memory
+    faults: list[dict]  # each fault's record: its span, and the hub's convergence after it
+    planned: int  # events the workload planned
+    unplayed: int  # of those, still queued when the clock ran out
+
+
+def build(scenario, clock, run: Played, checks: dict, known) -> dict:
     """Every figure of the run, as one JSON-ready mapping."""
     metrics, books = run.metrics, run.books
     faults = [dict(r, planned_at_time=clock.at(r["planned_at"]).isoformat(),
                    converge_sim_hours=round(clock.sim(r.get("converge_wall_seconds", 0)) / 3600, 2))
-              for r in run.injector.records.values()]
+              for r in run.faults]
     day = 86400.0
     per_day: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
     for at, kind in metrics.done:
@@ -41,8 +58,8 @@ def build(scenario, clock, run, checks: dict, known, planned: int) -> dict:
                      "hub": run.hub_id},
         "timings": run.timings,
         "catalog": _catalog(known),
-        "workload": {"planned_events": planned, "outcomes": {k: dict(v) for k, v in metrics.outcomes.items()},
-                     "unplayed": len(getattr(run, "unplayed", []))},
+        "workload": {"planned_events": run.planned, "outcomes": {k: dict(v) for k, v in metrics.outcomes.items()},
+                     "unplayed": run.unplayed},
         "latency_ms": metrics.percentiles(),
         "throughput": {"per_sim_day": {str(d): dict(c) for d, c in sorted(per_day.items())},
                        "acknowledged_calls": len(metrics.done),
@@ -161,7 +178,7 @@ def redraw(out: pathlib.Path) -> None:
     if any("requests" not in f for f in result["faults"]):
         from sim import scenario as scenario_mod
         from sim.clock import SimClock
-        from sim.invariants import Books, Filed
+        from sim.invariants import Filed
 
         scenario = scenario_mod.load(result["scenario"]["source"])
         clock = SimClock(scenario.start, scenario.factor, scenario.calendar)

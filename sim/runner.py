@@ -18,63 +18,37 @@ import grpc
 from harness import compose as compose_mod
 from harness.processes import resident_kib
 from harness.runner import Federation
-from sim import faults as faults_mod, invariants, report, workload
+from node.progress import Progress
+from sim import faults as faults_mod
+from sim import invariants, report, workload
 from sim.clock import Pacer, SimClock
 from sim.invariants import Books, Write
+from sim.report import Played
 from sim.scenario import Scenario
 
 TICK = 0.05  # wall seconds between looks at the schedule
 
 
-class Display:
-    """Progress: a rich bar over simulated time on a terminal, a plain line each 10% elsewhere."""
-
-    def __init__(self, title: str, total: float, live: bool | None = None):
-        from rich.console import Console
-
-        self.console = Console(stderr=True)
-        self.live = self.console.is_terminal if live is None else live
-        self.total, self.next_mark, self.title = total, 10, title
-        self.bar = None
-        self.lock = threading.Lock()
-        if self.live:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                                TimeElapsedColumn(), console=self.console)
-            self.task = self.bar.add_task(title, total=total)
-            self.bar.start()
-
-    def note(self, line: str) -> None:
-        with self.lock:
-            self.console.print(line) if self.live else print(line, flush=True)
-
-    def update(self, sim_seconds: float, text: str) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, completed=min(sim_seconds, self.total), description=f"{self.title} {text}")
-            return
-        percent = int(sim_seconds * 100 / self.total)
-        if percent >= self.next_mark:
-            self.next_mark = (percent // 10 + 1) * 10
-            self.note(f"{self.title}: {min(percent, 100)}% {text}")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-
 class Run:
-    def __init__(self, scenario: Scenario, out: pathlib.Path, state: pathlib.Path, display: Display | None = None):
-        self.scenario, self.out, self.state = scenario, out, state
+    """One run of a scenario: its phases (up, seed, play, check) and what they gather for the report."""
+
+    def __init__(self, scenario: Scenario, out: pathlib.Path, state: pathlib.Path, display: Progress | None = None):
+        self.scenario = scenario
+        self.out = out
+        self.state = state
         self.clock = SimClock(scenario.start, scenario.factor, scenario.calendar)
-        self.display = display or Display(scenario.name, scenario.duration)
-        self.books, self.metrics = Books(), workload.Metrics()
-        self.lag: list[dict] = []
-        self.queue: list = []
+        # over simulated time: a bar on a terminal, a line each 10% in a log
+        self.display = display or Progress(scenario.name, scenario.duration, unit=None)
+        self.books = Books()
+        self.metrics = workload.Metrics()
+        self.lag: list[dict] = []  # the hub's view of each peer (and every node's memory), sampled
+        self.queue: list[tuple[float, int, workload.Event]] = []  # events due, by simulated time
         self.queue_lock = threading.Lock()
-        self.counter = itertools.count()
+        self.counter = itertools.count()  # breaks ties in the queue in the order events were scheduled
         self.stop = threading.Event()
-        self.pacer: Pacer | None = None
+        self.pacer: Pacer | None = None  # made when play begins: simulated time starts there
+        self.injector: faults_mod.Injector | None = None  # made when play begins
+        self.unplayed: list[workload.Event] = []  # events still queued when the clock ran out
         self.timings: dict[str, float] = {}
         self.hub_id = ""
 
@@ -104,12 +78,17 @@ class Run:
             self.display.close()
             self.display.note(f"{self.scenario.name}: checking invariants")
             checks = self._check(fed)
-            result = report.build(self.scenario, self.clock, self, checks, known, len(events))
+            result = report.build(self.scenario, self.clock, self._played(len(events)), checks, known)
             report.write(result, self.lag, self.out)
             return result
         finally:
             self.display.close()
             fed.down(purge=False)
+
+    def _played(self, planned: int) -> Played:
+        return Played(hub_id=self.hub_id, timings=dict(self.timings), metrics=self.metrics, books=self.books,
+                      lag=self.lag, faults=list(self.injector.records.values()) if self.injector else [],
+                      planned=planned, unplayed=len(self.unplayed))
 
     def _seed(self, fed: Federation, known: workload.Catalog) -> None:
         """Publishes every node's seeded catalog (four nodes at a time, each department's in bulk
@@ -156,10 +135,10 @@ class Run:
             self.stop.wait(5.0 if total > 100_000 else 0.5)
 
     def _play(self, fed: Federation, known: workload.Catalog) -> None:
-        injector = faults_mod.Injector(fed, self.books, self.now, self.state / "backups", self.scenario.converge_timeout)
-        self.injector = injector
+        injector = self.injector = faults_mod.Injector(fed, self.books, self.now, self.state / "backups",
+                                                       self.scenario.converge_timeout)
         steps = faults_mod.actions(self.scenario.faults)
-        self.pacer = Pacer(self.clock, wait=self.stop.wait)
+        self.pacer = Pacer(self.clock)
         worker = workload.Worker(fed, self.scenario, self.clock, known, self.books, self.metrics, self.now,
                                  self.schedule)
         pool = futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="sim-call")
@@ -185,10 +164,11 @@ class Run:
             if now >= next_sample and (sampling is None or sampling.done()):
                 sampling = sampler.submit(self._sample, fed, now)
                 next_sample = now + self.scenario.sample_every
-            self.display.update(now, f"{self.clock.at(now):%Y-%m-%d %H:%M} writes {len(self.books.writes)} "
-                                     f"requests {len(self.books.requests)}" + (f" [{', '.join(active)}]" if active else ""))
+            self.display.update(now, text=f"{self.clock.at(now):%Y-%m-%d %H:%M} writes {len(self.books.writes)} "
+                                          f"requests {len(self.books.requests)}"
+                                          + (f" [{', '.join(active)}]" if active else ""))
             self.stop.wait(TICK)
-        self.display.update(end, "done")
+        self.display.update(end, text="done")
         self.timings["play_wall_seconds"] = round(time.monotonic() - began, 1)
         for step in steps:  # a step the clock never reached (none, for a valid scenario)
             fault_thread.submit(self._step, injector, step[1], step[2], active)
@@ -218,7 +198,7 @@ class Run:
             self.lag.append({"at": at, "rss_mib": rss, "peers": {}, "error": exc.code().name})
 
     def _check(self, fed: Federation) -> dict:
-        faults = list(self.injector.records.values())
+        faults = list(self.injector.records.values()) if self.injector else []
         return {
             "hub_converged_after_every_fault": invariants.check_convergence(fed, faults, self.scenario.converge_timeout),
             "every_acknowledged_write_at_hub": invariants.check_writes(fed, self.books),
@@ -228,7 +208,7 @@ class Run:
 
 
 def run(scenario: Scenario, out: str | pathlib.Path, state: str | pathlib.Path | None = None,
-        display: Display | None = None) -> dict:
+        display: Progress | None = None) -> dict:
     """Runs the scenario and writes its report to `out`; the federation's files go to `state`
     (a temporary directory, removed afterwards, when none is given). Returns the report."""
     out = pathlib.Path(out)

@@ -26,7 +26,7 @@ UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 @dataclasses.dataclass(frozen=True)
 class CatalogSpec:
     """The synthetic catalog: how many entries a department, and the mixes they are drawn from
-    (weights; a kind of department may lean its own way on top, see sim.catalog)."""
+    (weights; a kind of department may lean its own way on top, see sim.synthetic)."""
 
     entries_per_department: int = 10
     data_items: tuple[int, int] = (2, 7)

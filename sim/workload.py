@@ -18,7 +18,7 @@ import grpc
 from node import wire
 from node.model.rules import Entry
 from node.proto import catalog_pb2, sharing_pb2
-from sim import catalog as catalog_mod
+from sim import synthetic
 from sim.clock import SimClock
 from sim.invariants import Books, Filed, Write
 from sim.scenario import Scenario
@@ -65,7 +65,7 @@ class Catalog:
                 self.departments[code] = (spec.id, name)
                 self.seeded[code] = count
                 self.next_seq[code] = count + 1
-                for entry in catalog_mod.department_entries(code, name, cat, seed=scenario.seed,
+                for entry in synthetic.department_entries(code, name, cat, seed=scenario.seed,
                                                             count=min(count, self.KEEP)):
                     self.entries[entry.resource_code] = entry
                     self.node_of[entry.resource_code] = spec.id
@@ -77,7 +77,7 @@ class Catalog:
             if node != node_id:
                 continue
             for start in range(1, self.seeded[code] + 1, size):
-                yield list(catalog_mod.department_entries(code, name, cat, seed=self.scenario.seed, start=start,
+                yield list(synthetic.department_entries(code, name, cat, seed=self.scenario.seed, start=start,
                                                           count=min(size, self.seeded[code] - start + 1)))
 
     def nodes(self) -> list[str]:
@@ -203,7 +203,7 @@ class Worker:
             seq = self.known.next_seq[event.department]
             self.known.next_seq[event.department] += 1
         _, name = self.known.departments[event.department]
-        entry = next(catalog_mod.department_entries(event.department, name, self.scenario.catalog_for(event.node),
+        entry = next(synthetic.department_entries(event.department, name, self.scenario.catalog_for(event.node),
                                                     seed=self.scenario.seed, start=seq, count=1))
         self.known.node_of[entry.resource_code] = event.node
         self._publish_one(event, entry)

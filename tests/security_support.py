@@ -326,12 +326,6 @@ def denial_recorded(site: Site, since: int, method: str, actor: str) -> bool:
     return any(r.outcome == "denied" and r.method == method and r.actor == actor for r in site.audit_since(since))
 
 
-def known_bug(reason: str):
-    """Marks a test of what should hold and does not yet: it fails with an AssertionError until node/
-    is fixed, and then fails as an unexpected pass (strict) until the mark is removed."""
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"BUG: {reason}")
-
-
 CAT, CAS, SHR, ADM = authz.CATALOG, authz.CASCADE, authz.SHARING, authz.ADMIN
 HEALTH, REFLECTION = "/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/"
 EXC = authz.EXCHANGE

@@ -5,6 +5,8 @@ node that does not answer shown as a message, never a stack trace."""
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
@@ -116,6 +118,32 @@ def test_an_unreachable_node_is_a_clear_message_never_a_trace():
         assert dashboard.status_code == 200 and "无法读取节点" in dashboard.text
         api = browser.get("/api/3/action/package_search")
         assert api.status_code == 503 and api.json()["success"] is False
+
+
+def test_pages_opened_together_on_a_new_portal_read_the_scorecard_once(hebei):
+    """The scorecard is the costliest thing a page asks the node for: pages that arrive together,
+    before the portal has it, wait for one read instead of each asking the node again."""
+    client = NodeClient(hebei.node.address, Identities())
+    read_at_node, asked, release = client.scorecard, [], threading.Condition()
+
+    def held_read():  # the first read is held open while the other pages arrive
+        with release:
+            asked.append(threading.current_thread().name)
+            release.notify_all()
+            # on the old code each page asks within milliseconds; here they wait for this read
+            release.wait_for(lambda: len(asked) == 4, timeout=2.0)
+        return read_at_node()
+
+    client.scorecard = held_read
+    paths = ("/dashboard", "/search", "/dashboard", "/api/3/action/organization_list")
+    with TestClient(create_app(client, secret="test")) as browser, ThreadPoolExecutor(4) as pool:
+        first = pool.submit(browser.get, paths[0])
+        wait_until(lambda: asked, 30, "the dashboard asking for the scorecard")
+        pages = [first] + [pool.submit(browser.get, path) for path in paths[1:]]
+        answered = [page.result(timeout=60) for page in pages]
+    assert [page.status_code for page in answered] == [200] * 4
+    assert "130100005" in answered[1].text and "130100005" in answered[3].text  # the departments, from that read
+    assert len(asked) == 1
 
 
 def sign_in(browser, department: str, node: str = "") -> None:

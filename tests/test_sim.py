@@ -15,7 +15,7 @@ from conftest import ROOT
 from node.model.rules import validate_entry
 from node.errors import ConfigError
 from node.model.calendar import CHINA, Calendar
-from sim import catalog, scenario as scenario_mod, workload
+from sim import scenario as scenario_mod, synthetic, workload
 from sim.clock import SimClock
 from sim.scenario import CatalogSpec
 
@@ -136,18 +136,18 @@ SPEC = CatalogSpec(entries_per_department=2000)
 
 
 def test_same_seed_same_entries_in_any_order():
-    departments = catalog.synthetic_departments(4)
-    first = list(catalog.catalog(departments, SPEC, seed=3))
-    again = list(catalog.catalog(reversed(departments), SPEC, seed=3))
+    departments = synthetic.synthetic_departments(4)
+    first = list(synthetic.catalog(departments, SPEC, seed=3))
+    again = list(synthetic.catalog(reversed(departments), SPEC, seed=3))
     assert sorted(first, key=lambda e: e.resource_code) == sorted(again, key=lambda e: e.resource_code)
-    assert first != list(catalog.catalog(departments, SPEC, seed=4))
+    assert first != list(synthetic.catalog(departments, SPEC, seed=4))
     assert len({e.resource_code for e in first}) == len(first) == 8000
 
 
 def test_generated_entries_are_valid_and_follow_the_mix():
     spec = CatalogSpec(entries_per_department=6000, data_items=(3, 5),
                        share_types=(("unconditional", 60), ("conditional", 30), ("not_shared", 10)))
-    entries = list(catalog.department_entries("130000099", "河北省文化和旅游厅", spec, seed=1))
+    entries = list(synthetic.department_entries("130000099", "河北省文化和旅游厅", spec, seed=1))
     for entry in entries[:500]:
         validate_entry(entry)
     share = collections.Counter(e.share_type for e in entries)
@@ -158,10 +158,10 @@ def test_generated_entries_are_valid_and_follow_the_mix():
 
 
 def test_a_kind_of_department_leans_its_own_way():
-    police = collections.Counter(e.share_type for e in catalog.department_entries("130000001", "河北省公安厅", SPEC))
-    data = collections.Counter(e.share_type for e in catalog.department_entries("130000008", "河北省政务服务和数据管理局", SPEC))
+    police = collections.Counter(e.share_type for e in synthetic.department_entries("130000001", "河北省公安厅", SPEC))
+    data = collections.Counter(e.share_type for e in synthetic.department_entries("130000008", "河北省政务服务和数据管理局", SPEC))
     assert police["not_shared"] > 2 * data["not_shared"] and data["unconditional"] > police["unconditional"]
-    cycles = collections.Counter(e.update_cycle for e in catalog.department_entries("130000001", "河北省公安厅", SPEC))
+    cycles = collections.Counter(e.update_cycle for e in synthetic.department_entries("130000001", "河北省公安厅", SPEC))
     assert cycles.most_common(1)[0][0] == "realtime"
 
 
@@ -227,3 +227,24 @@ def test_charts_find_a_cjk_font():
     from sim import report
 
     assert report.cjk_font() in report.CJK_FONTS  # fonts-noto-cjk, as .ci/run installs it
+
+
+def test_the_report_is_built_from_what_the_run_hands_it():
+    from harness import compose
+    from sim import report
+    from sim.invariants import Books
+
+    s = scenario_mod.load(SMOKE)
+    known = workload.Catalog(s, compose.load(s.compose))
+    hebei = {"behind": 3, "since_success": 2.0, "state": "ok"}
+    played = report.Played(hub_id="national", timings={"up_seconds": 4.0, "play_wall_seconds": 40.0},
+                           metrics=workload.Metrics(), books=Books(),
+                           lag=[{"at": 0.0, "rss_mib": {"national": 80.0, "hebei": 50.0}, "peers": {"hebei": hebei}},
+                                {"at": 60.0, "rss_mib": {"national": 90.0, "hebei": 40.0}, "peers": {}, "error": "UNAVAILABLE"}],
+                           faults=[], planned=121, unplayed=2)
+    result = report.build(s, SimClock(s.start, s.factor, s.calendar), played, {"writes": {"held": True}}, known)
+    assert result["workload"]["planned_events"] == 121 and result["workload"]["unplayed"] == 2
+    assert result["scenario"]["hub"] == "national" and result["timings"]["up_seconds"] == 4.0
+    assert result["lag"] == {"samples": 2, "max_behind": {"hebei": 3}, "hub_unreachable_samples": 1}
+    assert result["memory_mib"]["hub_peak"] == 90.0 and result["memory_mib"]["largest_other_peak"] == 50.0
+    assert result["all_invariants_held"]

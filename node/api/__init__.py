@@ -1,7 +1,6 @@
-"""The gRPC edge: servicers that decode a request, call the domain and encode the answer;
-serde, the one place where protobuf messages and domain objects meet; domain errors mapped to
-status codes in one place.
+"""The gRPC edge: one servicer per service (`*_service.py`) that decodes a request (node/wire.py),
+calls the domain and encodes the answer; domain errors mapped to status codes in one place
+(`status_codes.py`); the guard in front of every call. Nothing imports node.api but node.server.
 
-May import: everything in node/ except cli; nothing imports node.api but node.server,
-node.hub (serde) and the clients (cli, harness).
+What it may import: the README's table of rooms, kept by tests/test_layering.py.
 """

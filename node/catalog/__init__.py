@@ -1,5 +1,6 @@
-"""The catalog: the entry and its rules (DOMAIN.md), region codes, search tokens, and publishing
-and reading entries at one node.
+"""The catalog at one node: publishing (codes, versions, ownership, tombstones), reading,
+listing and searching entries (`publishing.py`), and responsibility lists in and out of Excel and
+CSV (`lists/`). The entry itself and its rules are plain data in node/model.
 
-May import: node.errors, node.paging, node.times, node.store. Never gRPC.
+What it may import: the README's table of rooms, kept by tests/test_layering.py.
 """

@@ -1,7 +1,6 @@
 """The data exchange (共享交换): sources mounted on entries, the owner's node streaming the
 granted rows of a request, the relay through the hub, and the record of every exchange.
 
-    model.py      Mount, Grant (what a request lets out), ExchangeRecord: plain dataclasses
     sources.py    reading a source: SQLite table or view, CSV, XLSX, HTTP JSON; one protocol
     mounts.py     mounting a source on an entry (checks, coverage of the data items), config mounts
     digest.py     the hash of a result's rows, the same at the owner and at the consumer
@@ -10,8 +9,6 @@ granted rows of a request, the relay through the hub, and the record of every ex
     records.py    the record of each exchange at each node it passes
     client.py     the consumer's side: rows to a CSV or JSON-lines file, resumed, retried, hash checked
 
-May import: node.store, node.model.rules, node.model.request, node.errors, node.proto (the
-chunks are protobuf messages, built once at the owner and passed on as bytes), grpc (relay.py,
-client.py).
-Never node.api.
+Mount, Grant and ExchangeRecord are plain data in node/model/exchange.py.
+What it may import: the README's table of rooms, kept by tests/test_layering.py.
 """

@@ -1,7 +1,7 @@
 """The hub side of the cascade, at the national node: one shared set of peer channels, the pull
 schedule, applying pulled batches and snapshot slices exactly once, verifying digests, the
-operator's view of every peer, and the courier that delivers requests between nodes.
+operator's view of every peer, and the courier that drains the outbox to the nodes a request
+concerns.
 
-May import: node.store, node.catalog, node.source (its dataclasses), node.sharing,
-node.wire (to decode what a peer streams), node.proto, node.config.
+What it may import: the README's table of rooms, kept by tests/test_layering.py.
 """

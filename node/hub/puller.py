@@ -1,5 +1,5 @@
 """Pulling one peer: the stream handling of the hub side. `Puller.pull(peer)` streams
-`PullChanges` from the stored cursor, decodes each batch (serde, in a worker process when large)
+`PullChanges` from the stored cursor, decodes each batch (node/wire.py, in a worker process when large)
 and applies it with node/hub/apply.py in one transaction together with the new cursor. When the
 peer answers FAILED_PRECONDITION (a stale cursor) it runs a full resync from a `Snapshot`, slice
 by slice, each slice also in one transaction with its progress, so a resync resumes where it

@@ -5,10 +5,9 @@ process), the RPC counter and latency histogram the guard feeds (`rpc.py`), the 
 the store and the hub's schedule at scrape time (`state.py`: nothing extra runs on the write
 path), and the HTTP endpoint (`http.py`). Every metric name is listed in `names.py`.
 
-May import: the standard library, prometheus_client, node.config, node.hub.status and
-node.sharing (types and the calendar), node.times. It is handed the store, the pull schedule and
-the clock through its constructor and never imports gRPC: node/api feeds it through the guard's
-`observe` hook and the Admin service's Verify.
+It is handed the store, the pull schedule and the clock through its constructor and never
+imports gRPC: node/api feeds it through the guard's `observe` hook and the Admin service's Verify.
+What it may import: the README's table of rooms, kept by tests/test_layering.py.
 """
 
 from node.metrics.exporter import Metrics

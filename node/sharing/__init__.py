@@ -1,5 +1,7 @@
-"""Sharing requests (供需对接): the request and its merge rule, working-day deadlines, the
-workflow at a node (file, arrive, decide, withdraw) and the scorecard.
+"""Sharing requests (供需对接) at a node: filing, arrival at the owner's node, decisions and
+withdrawals (`workflow.py`), and the scorecard. The request, its merge rule and the working-day
+calendar are plain data in node/model. A relaying node (the hub) queues each new version in its
+outbox in the same transaction; the hub's courier drains it.
 
-May import: node.model.rules, node.store, node.errors, node.paging. Never gRPC.
+What it may import: the README's table of rooms, kept by tests/test_layering.py. Never gRPC.
 """

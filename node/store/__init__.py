@@ -6,7 +6,7 @@ hub's peers and outbox, requests). The store holds no domain rules.
     entries.py     entry rows, writes, listing and search under an EntryFilter, digests, snapshots
     peers.py       the hub's tables: peers, conflicts, outbox
     requests.py    sharing requests
-    exchange.py    mounts and the record of exchanges
+    exchanges.py   mounts and the record of exchanges
     backup.py      backup and restore
     migrations.py  the schema, one plain function per version
     compactor.py   the job that keeps the change log short
@@ -16,8 +16,8 @@ node.model.request, node.model.exchange, node.errors, node.times. Never gRPC.
 """
 
 from node.store.backup import backup, restore
-from node.store.database import Change, Store, Transaction
+from node.store.database import Store, Transaction
 from node.store.rows import Staged, StoredEntry, code_id, prepare, restamp, stage
 
-__all__ = ["Change", "Staged", "Store", "StoredEntry", "Transaction", "backup", "code_id", "prepare", "restamp",
+__all__ = ["Staged", "Store", "StoredEntry", "Transaction", "backup", "code_id", "prepare", "restamp",
            "restore", "stage"]

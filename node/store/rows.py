@@ -86,7 +86,7 @@ def row_entry(row: sqlite3.Row | tuple) -> Entry:
 
 
 # An entry's row as read back, by column, for a node that passes the entry on without using it:
-# the source side of a pull encodes it as it is (node/api/serde.py `stored_entry_to_proto`), at
+# the source side of a pull encodes it as it is (node/wire.py `stored_entry_to_proto`), at
 # half the cost of decoding it into an `Entry` first. `data_items` and `keywords` are their JSON.
 StoredEntry = collections.namedtuple("StoredEntry", ENTRY_COLUMNS)
 

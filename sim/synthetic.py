@@ -3,7 +3,7 @@ department's entries drawn from its own RNG (same seed, same entries, in any ord
 share-type and update-cycle mixes of the scenario bent by the kind of department.
 
 Streams entries (a generator), so 3,000,000 of them never sit in memory at once:
-`python -m sim.catalog --count 3000000` measures the speed.
+`python -m sim.synthetic --count 3000000` measures the speed.
 """
 
 from __future__ import annotations
