@@ -8,7 +8,6 @@ from datetime import datetime
 KINDS = ("sqlite", "csv", "xlsx", "http")
 # The source kinds that fit an entry's share_method (共享方式).
 KINDS_FOR_METHOD = {"database": ("sqlite",), "file": ("csv", "xlsx"), "api": ("http",)}
-ROLES = ("consumer", "hub", "owner")
 
 
 @dataclasses.dataclass(frozen=True)
