@@ -14,7 +14,7 @@ from grpc_reflection.v1alpha import reflection
 
 from node import logs, roles
 from node.api import services
-from node.api.guard import Guard
+from node.api.interceptors import Guard
 from node.catalog.catalog import Catalog
 from node.catalog.rules import Entry
 from node.config import Config
@@ -137,7 +137,7 @@ class Node:
 
     def start(self) -> "Node":
         self.pool = futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="rpc")
-        self.server = create_server(self.config, self.pool, interceptors=[self.guard])
+        self.server = create_server(self.config, self.pool, interceptors=self.guard.interceptors)
         self.guard.start()
         names = services.add_to_server(self.server, self)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
