@@ -19,7 +19,8 @@ from node.api.interceptors.watchdog import IdleStreams, IdleWatchdog
 from node.logs import logger
 from node.security import audit
 
-WHO, WHO_STREAM, HOLD, HOLD_STREAM = "/test.Echo/Who", "/test.Echo/WhoStream", "/test.Echo/Hold", "/test.Echo/HoldStream"
+WHO, WHO_STREAM = "/test.Echo/Who", "/test.Echo/WhoStream"
+HOLD, HOLD_STREAM = "/test.Echo/Hold", "/test.Echo/HoldStream"
 DEADLINE = 30  # generous: the machine is shared and loaded
 LOG = logger("test", "provincial")
 

@@ -20,7 +20,7 @@ INSECURE = authz.Rule(authz.ANYONE)
 class Authorization(Interceptor):
     """Sets `call.rule()` for the rest of the call; `policy` is None on an insecure node."""
 
-    def __init__(self, policy: authz.Policy | None, denials: "Denials"):
+    def __init__(self, policy: authz.Policy | None, denials: Denials):
         self.policy = policy
         self.denials = denials
 

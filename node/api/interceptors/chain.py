@@ -3,7 +3,8 @@ and stops with the server."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from node.store import Store
 
 
-def chain(config, store: "Store", workers: int, log, observe: Callable[[str, str, float], None] | None = None,
+def chain(config, store: Store, workers: int, log, observe: Callable[[str, str, float], None] | None = None,
           ) -> tuple[list[grpc.ServerInterceptor], IdleWatchdog]:
     """The interceptors, first met first, and the watchdog the idle one reports to.
 
@@ -46,7 +47,7 @@ def chain(config, store: "Store", workers: int, log, observe: Callable[[str, str
 class Guard:
     """The chain the node's server is built with (`interceptors`), and start()/stop() for its watchdog."""
 
-    def __init__(self, config, store: "Store", workers: int, log,
+    def __init__(self, config, store: Store, workers: int, log,
                  observe: Callable[[str, str, float], None] | None = None):
         self.interceptors, self.watchdog = chain(config, store, workers, log, observe)
 

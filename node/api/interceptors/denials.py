@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class Denials:
     """Puts refusals on the audit trail; the interceptors that refuse are handed it."""
 
-    def __init__(self, store: "Store", log):
+    def __init__(self, store: Store, log):
         self.store = store
         self.log = log
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class Identity(Interceptor):
     """Sets `call.caller()` for the rest of the call."""
 
-    def __init__(self, secure: bool, store: "Store", denials: "Denials"):
+    def __init__(self, secure: bool, store: Store, denials: Denials):
         self.secure = secure
         self.store = store
         self.denials = denials

@@ -24,7 +24,7 @@ RESERVED = 16  # threads of the pool that only nodes' calls and health checks ma
 class Slots(Interceptor):
     """A slot per call under way, taken after the caller is let in and given back as it ends."""
 
-    def __init__(self, per_caller: int, workers: int, denials: "Denials"):
+    def __init__(self, per_caller: int, workers: int, denials: Denials):
         self.per_caller = per_caller
         self.shared = max(1, workers - RESERVED)
         self.denials = denials

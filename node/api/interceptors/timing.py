@@ -4,7 +4,7 @@ message; refusals by the interceptors after this one are counted too (node/metri
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from node.api.interceptors.interceptor import Interceptor
 
