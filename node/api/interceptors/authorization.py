@@ -21,6 +21,7 @@ class Authorization(Interceptor):
     """Sets `call.rule()` for the rest of the call; `policy` is None on an insecure node."""
 
     def __init__(self, policy: authz.Policy | None, denials: Denials):
+        super().__init__()
         self.policy = policy
         self.denials = denials
 

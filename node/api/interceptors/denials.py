@@ -46,6 +46,7 @@ class DenialAudit(Interceptor):
     request) is on the trail too; other failures are not refusals."""
 
     def __init__(self, denials: Denials):
+        super().__init__()
         self.denials = denials
 
     def wrap(self, method: str, behaviour, *, streams_in: bool, streams_out: bool):

@@ -23,6 +23,7 @@ class Identity(Interceptor):
     """Sets `call.caller()` for the rest of the call."""
 
     def __init__(self, secure: bool, store: Store, denials: Denials):
+        super().__init__()
         self.secure = secure
         self.store = store
         self.denials = denials

@@ -10,11 +10,23 @@ class Interceptor(grpc.ServerInterceptor):
     """Subclasses write `wrap`; a stream's reply side (`streams_out`) must be wrapped by a
     generator, so that what the interceptor holds lasts as long as the stream does."""
 
+    def __init__(self):
+        # method -> (the next handler, it wrapped): gRPC asks on every call, and the handler
+        # behind a method stays the same, so each is wrapped once (a race wraps it twice, harmlessly).
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
     def intercept_service(self, continuation, details):
         handler = continuation(details)
         if handler is None:
             return None  # no such method: gRPC answers UNIMPLEMENTED
-        method = details.method
+        known = self._wrapped.get(details.method)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped = self._wrap_handler(details.method, handler)
+        self._wrapped[details.method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap_handler(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         if handler.request_streaming and handler.response_streaming:
             return grpc.stream_stream_rpc_method_handler(
                 self.wrap(method, handler.stream_stream, streams_in=True, streams_out=True),

@@ -25,6 +25,7 @@ class Slots(Interceptor):
     """A slot per call under way, taken after the caller is let in and given back as it ends."""
 
     def __init__(self, per_caller: int, workers: int, denials: Denials):
+        super().__init__()
         self.per_caller = per_caller
         self.shared = max(1, workers - RESERVED)
         self.denials = denials

@@ -13,6 +13,7 @@ class Timing(Interceptor):
     """Tells `observe(method, status code name, seconds)` of every call; first in the chain."""
 
     def __init__(self, observe: Callable[[str, str, float], None]):
+        super().__init__()
         self.observe = observe
 
     def wrap(self, method: str, behaviour, *, streams_in: bool, streams_out: bool):

@@ -54,6 +54,7 @@ class IdleStreams(Interceptor):
     no caller once its request is in, so it is not watched."""
 
     def __init__(self, watchdog: IdleWatchdog):
+        super().__init__()
         self.watchdog = watchdog
 
     def wrap(self, method: str, behaviour, *, streams_in: bool, streams_out: bool):
