@@ -17,7 +17,7 @@ from node.api.admin_service import AdminServicer
 from node.api.cascade_service import CascadeServicer
 from node.api.catalog_service import CatalogServicer
 from node.api.exchange_service import ExchangeServicer
-from node.api.guard import Guard
+from node.api.interceptors import Guard
 from node.api.sharing_service import SharingServicer
 from node.catalog.publishing import Catalog
 from node.config import Config
@@ -121,7 +121,7 @@ class Node:
 
     def start(self) -> "Node":
         self.pool = futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="rpc")
-        self.server = create_server(self.config, self.pool, interceptors=[self.guard])
+        self.server = create_server(self.config, self.pool, interceptors=self.guard.interceptors)
         self.guard.start()
         names = services.add_to_server(
             self.server,

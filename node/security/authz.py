@@ -2,7 +2,7 @@
 
 A caller is known by the certificate it connected with (mutual TLS: a node's, an operator's or
 a tool's, all from the federation CA) and, for a department, by the bearer token it sends. The
-table below is the whole policy; node/api/guard.py applies it to every call, and a test fails
+table below is the whole policy; node/api/interceptors/ applies it to every call, and a test fails
 if any method of any service has no rule.
 """
 

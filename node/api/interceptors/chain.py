@@ -1,0 +1,58 @@
+"""The chain in the order a call meets it, built once for the node, and the watchdog it starts
+and stops with the server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import grpc
+
+from node.api.interceptors.authorization import Authorization
+from node.api.interceptors.denials import DenialAudit, Denials
+from node.api.interceptors.identity import Identity
+from node.api.interceptors.slots import Slots
+from node.api.interceptors.timing import Timing
+from node.api.interceptors.watchdog import IdleStreams, IdleWatchdog
+from node.security import authz
+
+if TYPE_CHECKING:
+    from node.config import Config
+from node.store import Store
+
+
+def chain(config: Config, store: Store, workers: int, log, observe: Callable[[str, str, float], None] | None = None,
+          ) -> tuple[list[grpc.ServerInterceptor], IdleWatchdog]:
+    """The interceptors, first met first, and the watchdog the idle one reports to.
+
+    config: the node's Config (its tls, hub and peers, limits).
+    workers: threads of the server's pool. observe(method, status code name, seconds): told of
+    every call when the node has metrics on.
+    """
+    denials = Denials(store, log)
+    secure = config.tls is not None
+    policy = authz.Policy(config.hub_id, (p.id for p in config.peers)) if secure else None
+    watchdog = IdleWatchdog(config.limits.idle_stream_seconds, log)
+    interceptors = [
+        *([Timing(observe)] if observe is not None else []),  # first: refusals are timed and counted too
+        Identity(secure, store, denials),  # who: the certificate, the token
+        Authorization(policy, denials),  # may they: the table
+        Slots(config.limits.max_calls_per_caller, workers, denials),  # how many at once: only callers let in
+        IdleStreams(watchdog),  # how long a stream may idle
+        DenialAudit(denials),  # last, around the servicer: the domain's refusals, the actor of its writes
+    ]
+    return interceptors, watchdog
+
+
+class Guard:
+    """The chain the node's server is built with (`interceptors`), and start()/stop() for its watchdog."""
+
+    def __init__(self, config: Config, store: Store, workers: int, log,
+                 observe: Callable[[str, str, float], None] | None = None):
+        self.interceptors, self.watchdog = chain(config, store, workers, log, observe)
+
+    def start(self) -> None:
+        self.watchdog.start()
+
+    def stop(self) -> None:
+        self.watchdog.stop()
