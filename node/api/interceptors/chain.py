@@ -4,7 +4,6 @@ and stops with the server."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import grpc
 
@@ -14,10 +13,8 @@ from node.api.interceptors.identity import Identity
 from node.api.interceptors.slots import Slots
 from node.api.interceptors.timing import Timing
 from node.api.interceptors.watchdog import IdleStreams, IdleWatchdog
+from node.config import Config
 from node.security import authz
-
-if TYPE_CHECKING:
-    from node.config import Config
 from node.store import Store
 
 
