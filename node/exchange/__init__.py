@@ -10,8 +10,8 @@ granted rows of a request, the relay through the hub, and the record of every ex
     records.py    the record of each exchange at each node it passes
     client.py     the consumer's side: rows to a CSV or JSON-lines file, resumed, retried, hash checked
 
-May import: node.store, node.catalog.rules, node.sharing.model, node.errors, node.proto (the
-chunks are protobuf messages, built once at the owner and passed on as bytes), grpc (relay.py,
-client.py).
+May import: node.store, node.catalog.rules, node.sharing.model, node.errors, node.csvcells,
+node.proto (the chunks are protobuf messages, built once at the owner and passed on as bytes),
+grpc (relay.py, client.py).
 Never node.api.
 """

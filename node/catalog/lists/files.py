@@ -9,6 +9,7 @@ import pathlib
 import unicodedata
 from typing import Sequence
 
+from node import csvcells
 from node.catalog.lists.columns import COLUMNS
 from node.catalog.lists.rows import Sheet, locate_header
 
@@ -103,17 +104,18 @@ def _csv_grid(path) -> list[tuple[int, list[str]]]:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise ListFileError(f"{path}: not a CSV file: {exc}") from None
-    return [(i, [_text(c) for c in record]) for i, record in enumerate(records, start=1)]
+    # A cell our export quoted (csvcells) reads back as the value it was.
+    return [(i, [_text(csvcells.restore(c)) for c in record]) for i, record in enumerate(records, start=1)]
 
 
 def write_sheet(path: str | pathlib.Path, headers: Sequence[str], rows: Sequence[Sequence[str]],
                 fmt: str | None = None, *, stream=None) -> None:
-    """Writes a list: CSV in UTF-8 with a BOM (so that Excel reads the Chinese right), or a
-    workbook with one sheet. With `stream` (a binary file), CSV goes there instead of PATH."""
+    """Writes a list: CSV in UTF-8 with a BOM (so that Excel reads the Chinese right), no cell
+    a formula (see node.csvcells), or a workbook with one sheet. With `stream` (a binary file), CSV goes there instead of PATH."""
     fmt = fmt or format_of(path)
     if fmt == "csv":
         buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer = csvcells.Writer(buffer, lineterminator="\r\n")
         writer.writerow(headers)
         writer.writerows(rows)
         data = _BOM + buffer.getvalue().encode("utf-8")
