@@ -283,6 +283,48 @@ def _sheet(path, entries=(), rows=None) -> pathlib.Path:
     return path
 
 
+def zip_bomb(path: pathlib.Path, mib: int) -> pathlib.Path:
+    """A workbook-shaped zip whose one sheet unzips to about MIB mebibytes of empty rows."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("[Content_Types].xml", "<Types/>")
+        rows = b"<row/>" * (2**20 // 6)
+        with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            for _ in range(mib):
+                sheet.write(rows)
+    return path
+
+
+@pytest.fixture
+def parsing_forbidden(monkeypatch):
+    """openpyxl refuses to open anything: a file refused by its limits never gets that far."""
+    def parse(*args, **kwargs):
+        raise RuntimeError("the workbook was handed to openpyxl")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", parse)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_parsed(tmp_path, parsing_forbidden):
+    bomb = zip_bomb(tmp_path / "清单.xlsx", 80)
+    assert bomb.stat().st_size < 2**20
+    result = cascade("entry", "import", bomb, "--dry-run")
+    assert result.exit_code != 0
+    assert f"{bomb}: refused: its parts unzip to {80 * (2**20 // 6 * 6) + 8:,} bytes, over the limit of " \
+           f"{lists.files.LIMITS.max_expanded:,}" in result.output, result.output
+
+
+def test_a_part_that_unzips_too_many_times_its_size_or_a_file_too_large_is_refused(tmp_path, parsing_forbidden):
+    dense = zip_bomb(tmp_path / "dense.xlsx", 8)  # under the total, but ~600 times its zipped size
+    with pytest.raises(lists.ListFileError, match=r"dense.xlsx: refused: its part xl/worksheets/sheet1.xml "
+                                                  r"unzips 8,388,576 bytes from [\d,]+, more than the limit of 100 times"):
+        lists.read_sheet(dense)
+    big = tmp_path / "big.csv"
+    big.write_text("共享信息名称,数据项\n" + "名称,数据项\n" * 1000, encoding="utf-8")
+    with pytest.raises(lists.ListFileError, match=r"big.csv: refused: [\d,]+ bytes, over the limit of 4,096"):
+        lists.read_sheet(big, lists.files.FileLimits(max_bytes=4096))
+
+
 def test_missing_columns_and_unknown_headers(tmp_path):
     path = tmp_path / "few.csv"
     path.write_text("数据所属部门,共享信息名称,联系人\n河北省公安厅,人口,张三\n", encoding="utf-8")
