@@ -161,7 +161,8 @@ def _csv_grid(path) -> list[tuple[int, list[str]]]:
 def write_sheet(path: str | pathlib.Path, headers: Sequence[str], rows: Sequence[Sequence[str]],
                 fmt: str | None = None, *, stream=None) -> None:
     """Writes a list: CSV in UTF-8 with a BOM (so that Excel reads the Chinese right), no cell
-    a formula (see node.csvcells), or a workbook with one sheet. With `stream` (a binary file), CSV goes there instead of PATH."""
+    a formula (see node.csvcells), or a workbook with one sheet. With `stream` (a binary file),
+    CSV goes there instead of PATH."""
     fmt = fmt or format_of(path)
     if fmt == "csv":
         buffer = io.StringIO(newline="")
