@@ -11,6 +11,7 @@ import pathlib
 from node.security import pki, tokens
 from node.security.client import Credentials
 from node.store import Store
+from node.store.private import make_dirs
 
 OPERATOR = "operator"
 PORTAL = "portal"  # the portal's client certificate, under which departments' calls go
@@ -54,7 +55,7 @@ class FederationCredentials:
         if not path.exists():
             import secrets
 
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(path.parent)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_urlsafe(32))
@@ -100,7 +101,7 @@ class FederationCredentials:
             return {}
 
     def _save(self, known: dict) -> None:
-        self.tokens_path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.tokens_path.parent)
         tmp = self.tokens_path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:

@@ -21,6 +21,7 @@ from harness import compose as compose_mod
 from harness.clients import FederationClients
 from harness.credentials import FederationCredentials
 from harness.processes import ROOT, HarnessError, alive, env, reap, terminate, wait_file, wait_healthy, wait_http
+from node.store.private import make_dirs
 
 START_TIMEOUT = 60.0
 
@@ -48,7 +49,7 @@ class Federation(FederationClients):
         if fed.state and any(alive(n.get("pid")) for n in fed.state.get("nodes", {}).values()):
             raise HarnessError(f"a federation is already up in {fed.dir}: `cascade harness down` first")
         for sub in ("configs", "logs", "data", "run"):
-            (fed.dir / sub).mkdir(parents=True, exist_ok=True)
+            make_dirs(fed.dir / sub)  # the federation's state: owner-only
         fed.state = {"compose": str(pathlib.Path(compose_path).resolve()), "name": compose.name,
                      "hub": compose.hub.id, "nodes": {}, "proxy": {}, "secure": compose.secure}
         try:

@@ -19,7 +19,7 @@ table of rooms, kept by tests/test_layering.py):
 and beside them: config (YAML -> frozen dataclasses) and config_rules (the Reader and value
 checks it shares with compose files), roles (what differs by role), server (the Node that
 builds and wires every part), and the foundations every room may use: background (the loop
-every job runs), errors, logs, paging, progress, times, workers. The `cascade` command is the
+every job runs), csvcells, errors, logs, paging, progress, times, workers. The `cascade` command is the
 top-level package cli/, outside the node.
 Data flows one way: api -> catalog / sharing / exchange / source / hub -> store -> model.
 """

@@ -50,6 +50,26 @@ def test_bad_input_with_a_valid_token_is_invalid_argument_naming_the_field(hebei
     assert hebei.state() == before
 
 
+BAD_NAMES = [
+    ("name", dict(name="企业\x00登记"), "control"),
+    ("name", dict(name="\x1b]8;;http://x\x07企业登记"), "control"),
+    ("provider_name", dict(provider_name="市场监督\u202e局理管"), "bidirectional"),
+    ("source_system", dict(source_system="\u2067登记系统"), "bidirectional"),
+    ("data_items[0].name", dict(data_items=(DataItem("\u200b\u200d", "string", 20),)), "invisible"),
+    ("keywords[0]", dict(keywords=("\ufeff",)), "invisible"),
+]
+
+
+@pytest.mark.parametrize("field, change, rule", BAD_NAMES, ids=[f"{f}-{r}" for f, _, r in BAD_NAMES])
+def test_a_name_with_control_bidi_or_only_invisible_characters_is_invalid_argument(hebei, dial, world, field,
+                                                                                   change, rule):
+    before = hebei.state()
+    request = catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(make_entry(A, 700, **change)))
+    code, details = outcome(lambda: invoke(dial.channel(hebei, Who("tool", "A")), CAT + "PublishEntry", request))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith(f"{field}:") and rule in details, details
+    assert hebei.state() == before
+
+
 def test_a_malformed_resource_code_to_withdraw_is_invalid_argument(hebei, dial, world):
     catalog = catalog_pb2_grpc.CatalogStub(dial.channel(hebei, Who("tool", "A")))
     before = hebei.state()

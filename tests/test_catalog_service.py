@@ -249,6 +249,23 @@ def test_node_assigns_the_next_free_code_and_never_reuses_one(node):
     assert {names[c] for c in ("130100005/000021", "130100005/000022", "130000001/000001")} == {"甲", "丙", "丁"}
 
 
+def test_a_code_named_far_ahead_does_not_stop_code_assignment(node):
+    """Someone publishes /999999: the department still gets codes, the lowest free ones, never
+    one held (a tombstone included) nor one its call names."""
+    for seq in (1, 2, 4, 999_999):
+        publish(node, make_entry(seq=seq, name=f"资源{seq}"))
+    node.catalog.WithdrawEntry(catalog_pb2.WithdrawEntryRequest(resource_code="130100005/000002"))
+    reply = publish(node, make_entry(resource_code="", name="新资源"))
+    assert reply.outcome == "created" and reply.entry.resource_code == "130100005/000003"
+    bulk = [make_entry(resource_code="", name="甲"), make_entry(seq=6, name="乙"), make_entry(resource_code="", name="丙")]
+    reply = node.catalog.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(
+        entries=[serde.entry_to_proto(e) for e in bulk])]))
+    assert (reply.created, reply.updated, reply.unchanged) == (3, 0, 0)
+    names = {e.resource_code: e.name for e in node.catalog.ListEntries(catalog_pb2.ListEntriesRequest(page_size=100)).entries}
+    assert (names["130100005/000005"], names["130100005/000006"], names["130100005/000007"]) == ("甲", "乙", "丙")
+    assert publish(node, make_entry(seq=999_999, name="资源999999")).outcome == "unchanged"
+
+
 def test_code_assignment_is_all_or_nothing_and_checks_the_provider(node):
     bad = [make_entry(resource_code="", name="甲"), make_entry(resource_code="", name="乙", update_cycle="hourly")]
     err = rpc_error(node.catalog.PublishEntries,

@@ -2,6 +2,7 @@
 converging to the union of its peers whatever is broken on the way."""
 
 import sqlite3
+import stat
 
 import grpc
 import pytest
@@ -168,6 +169,11 @@ def test_link_that_drops_the_stream_mid_batch(federation):
 def test_down_leaves_no_process_or_directory(federation, tmp_path):
     fed = federation(SMALL)
     pids = [n["pid"] for n in fed.state["nodes"].values()] + [fed.state["proxy"]["pid"]]
+    # the federation's state is its owner's alone: the directories, every database
+    assert {oct(stat.S_IMODE(d.stat().st_mode)) for d in [fed.dir, *fed.dir.iterdir()] if d.is_dir()} == {"0o700"}
+    databases = list((fed.dir / "data").glob("*.db"))
+    assert len(databases) == len(fed.state["nodes"])
+    assert {oct(stat.S_IMODE(f.stat().st_mode)) for f in databases} == {"0o600"}
     fed.pause("mps")  # even a stopped process goes
     fed.down(purge=True)
     assert not any(_alive(pid) for pid in pids)

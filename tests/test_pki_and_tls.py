@@ -47,6 +47,15 @@ def test_init_ca_writes_a_private_key_and_refuses_a_second_ca(tmp_path):
         pki.init_ca(tmp_path)
 
 
+def test_a_new_pki_directory_is_the_owners_alone(tmp_path):
+    old = os.umask(0o022)
+    try:
+        pki.init_ca(tmp_path / "pki")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "pki").st_mode) == 0o700
+
+
 def test_issued_certificate_names_the_node_and_its_kind(federation):
     ours, _ = federation
     cert_pem = (ours / "duty.pem").read_bytes()

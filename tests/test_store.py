@@ -3,7 +3,9 @@ integer key, the hub's tables, requests, backup and restore."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from datetime import datetime, timezone
 
 import pytest
@@ -243,6 +245,34 @@ def test_backup_and_restore_keep_the_entries_under_a_new_epoch(tmp_path):
         assert restored.head_seq() == 3
     finally:
         restored.close()
+
+
+@pytest.fixture
+def usual_umask():
+    """The umask most accounts have (022), under which SQLite alone creates a file anyone can read."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def modes(top) -> dict[str, int]:
+    return {str(p.relative_to(top)): stat.S_IMODE(p.stat().st_mode) for p in sorted(top.rglob("*"))}
+
+
+def test_a_new_database_its_wal_its_backup_and_their_directories_are_the_owners_alone(tmp_path, usual_umask):
+    store = Store(tmp_path / "state" / "node.db", synchronous="normal")
+    try:
+        put(store, stored())
+        with store.reading() as conn:
+            conn.execute("SELECT count(*) FROM entries").fetchall()
+        backup(store.path, str(tmp_path / "state" / "backup.db"))
+        assert modes(tmp_path) == {"state": 0o700, "state/backup.db": 0o600, "state/node.db": 0o600,
+                                   "state/node.db-shm": 0o600, "state/node.db-wal": 0o600}
+    finally:
+        store.close()
+    restore(str(tmp_path / "state" / "backup.db"), str(tmp_path / "restored" / "node.db"))
+    assert modes(tmp_path / "restored") == {"node.db": 0o600}
+    assert stat.S_IMODE((tmp_path / "restored").stat().st_mode) == 0o700
 
 
 def test_a_closed_store_refuses_work(tmp_path):

@@ -127,20 +127,36 @@ class Catalog:
                 yield from self._version(s, existing.get(s.resource_code), i, call)
             first += len(staged)
         asked: set[str] = set()
+        gaps: dict[str, int] = {}  # provider -> the last sequence given from a gap in this call
         for i, s in wanting:
-            # Past the highest sequence the node holds, tombstones included, so a code is never
-            # given twice, even once withdrawn; inside the write transaction, so two publishers
-            # never get the same code.
+            # Inside the write transaction, so two publishers never get the same code.
             provider = s.provider_code
             if provider not in asked:
                 asked.add(provider)
                 highest[provider] = max(tx.highest_sequence(provider), highest.get(provider, 0))
-            highest[provider] += 1
-            if highest[provider] > rules.MAX_SEQUENCE:
+            sequence = self._next_sequence(tx, provider, highest, gaps, call)
+            if not sequence:
                 raise InvalidEntry(f"{call.where(i)}resource_code", f"no free sequence left for provider {provider}")
             at = len(call.stored)
-            yield from self._version(s._replace(resource_code=f"{provider}/{highest[provider]:06d}"), None, i, call)
+            yield from self._version(s._replace(resource_code=f"{provider}/{sequence:06d}"), None, i, call)
             call.stored[i] = call.stored.pop(at)
+
+    @staticmethod
+    def _next_sequence(tx, provider: str, highest: dict[str, int], gaps: dict[str, int], call: "_Call") -> int:
+        """The sequence after the highest the department holds, so that codes follow the order
+        they were given in; once that would pass 999999 (someone named a code far ahead, such as
+        /999999), the lowest free one, so that no code named out of order stops the department's
+        publishing; 0 when every sequence is held. Never one the file holds, tombstones included
+        (a code is never given twice, even once withdrawn), nor one the call names."""
+        if highest[provider] < rules.MAX_SEQUENCE:
+            highest[provider] += 1
+            return highest[provider]
+        sequence = gaps.get(provider, 0)
+        while sequence := tx.free_sequence(provider, sequence):
+            if f"{provider}/{sequence:06d}" not in call.seen:  # named in the call, maybe not yet written
+                break
+        gaps[provider] = sequence
+        return sequence
 
     def _version(self, s: Staged, old: Entry | None, i: int, call: "_Call") -> Iterator[tuple]:
         """The rows of the entry's next version, unless it repeats a code of the call, belongs

@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 
 import grpc
 
+from node import csvcells
 from node.exchange.digest import RowsHash
 from node.proto import exchange_pb2, exchange_pb2_grpc
 
@@ -42,7 +43,8 @@ class Result:
 
 
 class RowFile:
-    """The output file: a header (CSV) and one line per row; read back to resume."""
+    """The output file: a header (CSV, no cell a formula: see node.csvcells) and one line per
+    row; read back to resume."""
 
     def __init__(self, path: str | pathlib.Path):
         self.path = pathlib.Path(path)
@@ -67,7 +69,7 @@ class RowFile:
                     raw.truncate(keep)
         with open(self.path, newline="", encoding="utf-8") as handle:
             if self.format == ".csv":
-                reader = csv.reader(handle)
+                reader = map(csvcells.restore_row, csv.reader(handle))  # the values as received
                 self.columns = next(reader, [])
                 return self._hash(reader, digest)
             rows = (self._json_row(line) for line in handle if line.strip())
@@ -99,7 +101,7 @@ class RowFile:
         self.columns = columns
         self._out = open(self.path, "a", newline="", encoding="utf-8")
         if self.format == ".csv":
-            self._writer = csv.writer(self._out, lineterminator="\n")
+            self._writer = csvcells.Writer(self._out, lineterminator="\n")
             if fresh:
                 self._writer.writerow(columns)
 

@@ -35,6 +35,15 @@ RESOURCE_CODE = re.compile(r"^(\d{9})/(\d{6})$")
 RESOURCE_CODE_RULE = "must be <provider_code>/<6-digit sequence>, e.g. 130100005/000123"
 MAX_SEQUENCE = 999_999
 
+# What a name (of an entry, its provider, a data item, a source system, a keyword) must not hold:
+# control characters (C0 and C1: NUL, ESC, a line break...), which terminals and logs obey, and
+# the bidirectional controls, which make a name read differently from what it is (after U+202E
+# the rest shows backwards). Nor may a name be only invisible characters: it would look blank.
+NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+NAME_INVISIBLE = re.compile(r"[\s\u200b-\u200d\u2060\ufeff]*")
+NAME_RULE = "must not hold control or bidirectional control characters"
+NAME_BLANK_RULE = "must not be blank or only invisible characters"
+
 
 
 # Plain (not frozen) slotted dataclasses: a hub builds hundreds of thousands of these during a
@@ -173,6 +182,20 @@ def _require_text(value: str, field: str, max_len: int, *, required: bool) -> No
         raise InvalidEntry(field, f"must be at most {max_len} characters (got {len(value)})")
 
 
+def _names_shown(names: list[str] | tuple[str, ...]) -> bool:
+    """Whether every one of the names shows what it is: one search over them all, as most do."""
+    return NAME_FORBIDDEN.search(" ".join(names)) is None and not any(map(NAME_INVISIBLE.fullmatch, names))
+
+
+def _require_name(value: str, field: str) -> None:
+    """A name (see NAME_FORBIDDEN); its length is checked by _require_text."""
+    bad = NAME_FORBIDDEN.search(value)
+    if bad:
+        raise InvalidEntry(field, f"{NAME_RULE} (U+{ord(bad.group()):04X} at {bad.start()})")
+    if NAME_INVISIBLE.fullmatch(value):
+        raise InvalidEntry(field, NAME_BLANK_RULE)
+
+
 def _require_choice(value: str, field: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         shown = value if value else "(empty)"
@@ -208,6 +231,11 @@ def validate_entry(entry: Entry) -> None:
         raise InvalidEntry("keywords", f"must hold at most {MAX_KEYWORDS} keywords")
     for i, keyword in enumerate(entry.keywords):
         _require_text(keyword, f"keywords[{i}]", MAX_KEYWORD, required=True)
+    names = (entry.name, entry.provider_name, *entry.keywords) + ((entry.source_system,) if entry.source_system else ())
+    if not _names_shown(names):  # then name the first that does not show
+        fields = ("name", "provider_name", *(f"keywords[{k}]" for k in range(len(entry.keywords))), "source_system")
+        for field, value in zip(fields, names):
+            _require_name(value, field)
 
 
 def _validate_items(items: tuple[DataItem, ...]) -> bool:
@@ -215,7 +243,7 @@ def _validate_items(items: tuple[DataItem, ...]) -> bool:
     # checks below (which name the first broken rule) only for a list that fails it.
     names = [i.name for i in items]
     if (0 < len(items) <= MAX_DATA_ITEMS and len(set(names)) == len(names)
-            and all(0 < len(n) <= MAX_NAME and not n.isspace() for n in names)
+            and all(0 < len(n) <= MAX_NAME for n in names) and _names_shown(names)
             and all(i.type in ITEM_TYPES and 0 <= i.length <= MAX_ITEM_LENGTH and len(i.description) <= MAX_TEXT
                     for i in items)):
         return True
@@ -226,6 +254,7 @@ def _validate_items(items: tuple[DataItem, ...]) -> bool:
     seen: set[str] = set()
     for i, item in enumerate(items):
         _require_text(item.name, f"data_items[{i}].name", MAX_NAME, required=True)
+        _require_name(item.name, f"data_items[{i}].name")
         if item.name in seen:
             raise InvalidEntry(f"data_items[{i}].name", f"must be unique within the entry ({item.name!r} repeats)")
         seen.add(item.name)

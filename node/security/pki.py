@@ -60,7 +60,7 @@ def init_ca(directory: str | os.PathLike, *, name: str = "catalog cascade federa
         if existing.exists():
             raise PkiError(f"{existing} already exists; a CA is created once per federation "
                            f"(remove the old CA files first if you really mean to replace it)")
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # new: owner-only, as the keys in it
     # EC P-256 rather than Ed25519: gRPC's BoringSSL accepts it on every platform grpcio ships for.
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([

@@ -8,6 +8,7 @@ hub's peers and outbox, requests). The store holds no domain rules.
     requests.py    sharing requests
     exchanges.py   mounts and the record of exchanges
     backup.py      backup and restore
+    private.py     the database file and the directories made for it, created owner-only
     migrations.py  the schema, one plain function per version
     compactor.py   the job that keeps the change log short
 

@@ -7,10 +7,12 @@ import pathlib
 import sqlite3
 
 from node.store.database import Store
+from node.store.private import create_file
 
 
 def backup(source: str, dest: str) -> None:
-    """A consistent copy of a live database (SQLite's online backup)."""
+    """A consistent copy of a live database (SQLite's online backup), owner-only when new."""
+    create_file(dest)
     src = sqlite3.connect(source)
     dst = sqlite3.connect(dest)
     try:
@@ -24,7 +26,6 @@ def restore(backup_path: str, database: str) -> str:
     """Replaces a stopped node's database by a backup and gives it a new epoch; returns it."""
     for suffix in ("-wal", "-shm"):
         pathlib.Path(database + suffix).unlink(missing_ok=True)
-    pathlib.Path(database).parent.mkdir(parents=True, exist_ok=True)
     backup(backup_path, database)
     store = Store(database)
     try:

@@ -27,6 +27,7 @@ from node.store.entries import EntryReads, EntryWrites
 from node.store.exchanges import ExchangeReads, ExchangeWrites
 from node.store.migrations import migrate
 from node.store.peers import PeerReads, PeerWrites
+from node.store.private import create_file
 from node.store.requests import RequestReads, RequestWrites
 
 
@@ -103,7 +104,7 @@ class Database:
         self.path = str(path)
         self.synchronous = synchronous
         if self.path != ":memory:":
-            pathlib.Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            create_file(self.path)  # owner-only, before SQLite would create it with the umask's mode
         self._write_lock = threading.RLock()
         self._readers = threading.local()
         self._all_readers: list[sqlite3.Connection] = []

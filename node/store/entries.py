@@ -138,6 +138,21 @@ class EntryWrites:
         ((top,),) = self.conn.execute("SELECT max(id) FROM entries WHERE id >= ? AND id < ?", (lo, lo + 10**6)).fetchall()
         return 0 if top is None else top - lo
 
+    def free_sequence(self, provider_code: str, after: int) -> int:
+        """The lowest sequence above `after` that none of the provider's codes in the file holds,
+        tombstones included (0: every one up to 999999 is held)."""
+        if after >= 999_999:
+            return 0
+        lo = int(provider_code) * 10**6
+        # The free sequence right after `after`, or else the end of the run of held ones that
+        # starts there: the first held id above `after` whose next id is free.
+        ((free,),) = self.conn.execute(
+            "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM entries WHERE id = :first) THEN :first"
+            " ELSE (SELECT min(e.id) + 1 FROM entries e WHERE e.id >= :first AND e.id < :top"
+            " AND NOT EXISTS (SELECT 1 FROM entries f WHERE f.id = e.id + 1)) END",
+            {"first": lo + after + 1, "top": lo + 999_999}).fetchall()
+        return 0 if free is None else free - lo
+
     def codes_in_range(self, origin: str, after_code: str, through_code: str | None) -> list[str]:
         lo = code_id(after_code) if after_code else -1
         if through_code is None:

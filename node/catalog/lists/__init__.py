@@ -8,7 +8,7 @@ catalog entries with every bad cell reported, and entries written back as the sa
     files.py    reading a sheet from .xlsx or .csv (UTF-8 with or without BOM, or GB18030) and
                 writing one
 
-May import: node.model.rules, node.errors; openpyxl (files.py only). Never gRPC.
+May import: node.model, node.errors, node.csvcells; openpyxl (files.py only). Never gRPC.
 """
 
 from node.catalog.lists.columns import COLUMNS, Column

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import io
 import pathlib
 import unicodedata
+import zipfile
 from typing import Sequence
 
+from node import csvcells
 from node.catalog.lists.columns import COLUMNS
 from node.catalog.lists.rows import Sheet, locate_header
 
@@ -21,6 +24,21 @@ class ListFileError(Exception):
     """A file that holds no list that can be read; the message names the file."""
 
 
+@dataclasses.dataclass(frozen=True)
+class FileLimits:
+    """What a list file may be before it is read. A list of tens of thousands of entries fits
+    well within them; a workbook is a zip, and one that unzips to gigabytes (a zip bomb) would
+    hold the reader for minutes and take gigabytes of memory before it failed."""
+
+    max_bytes: int = 20 * 2**20  # the file as it is on disk
+    max_expanded: int = 64 * 2**20  # a workbook's parts unzipped, all together
+    max_ratio: int = 100  # a part's unzipped size over its zipped size ...
+    ratio_from: int = 2**20  # ... for parts that unzip to more than this (tiny parts vary widely)
+
+
+LIMITS = FileLimits()
+
+
 def format_of(path: str | pathlib.Path) -> str:
     suffix = pathlib.Path(path).suffix.lower().lstrip(".")
     if suffix in ("xlsx", "xlsm"):
@@ -30,15 +48,48 @@ def format_of(path: str | pathlib.Path) -> str:
     raise ListFileError(f"{path}: not a list file: the name must end in .xlsx or .csv")
 
 
-def read_sheet(path: str | pathlib.Path) -> Sheet:
-    """The list in PATH: the first worksheet with a header row (.xlsx), or the file (.csv)."""
-    grids = _xlsx_grids(path) if format_of(path) == "xlsx" else [_csv_grid(path)]
+def read_sheet(path: str | pathlib.Path, limits: FileLimits = LIMITS) -> Sheet:
+    """The list in PATH: the first worksheet with a header row (.xlsx), or the file (.csv). A
+    file past the limits is refused before it is parsed."""
+    fmt = format_of(path)
+    _check_size(path, limits)
+    if fmt == "xlsx":
+        _check_zip(path, limits)
+    grids = _xlsx_grids(path) if fmt == "xlsx" else [_csv_grid(path)]
     for grid in grids:
         sheet = locate_header(grid)
         if sheet is not None:
             return sheet
     known = "、".join(c.header for c in COLUMNS if c.required)
     raise ListFileError(f"{path}: no header row: none of the first rows names two columns of a list ({known}, ...)")
+
+
+def _check_size(path, limits: FileLimits) -> None:
+    try:
+        size = pathlib.Path(path).stat().st_size
+    except OSError as exc:
+        raise ListFileError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    if size > limits.max_bytes:
+        raise ListFileError(f"{path}: refused: {size:,} bytes, over the limit of {limits.max_bytes:,} for a list file")
+
+
+def _check_zip(path, limits: FileLimits) -> None:
+    """Refuses a workbook whose parts would unzip to too much, from the sizes its central
+    directory declares; nothing is unzipped. Declared sizes bind: zipfile, which openpyxl reads
+    with, stops a part at its declared size (and fails its checksum if there was more)."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            parts = book.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise ListFileError(f"{path}: cannot be read as an Excel workbook: {type(exc).__name__}: {exc}") from None
+    expanded = sum(p.file_size for p in parts)
+    if expanded > limits.max_expanded:
+        raise ListFileError(f"{path}: refused: its parts unzip to {expanded:,} bytes, over the limit of "
+                            f"{limits.max_expanded:,} for a workbook")
+    for part in parts:
+        if part.file_size > limits.ratio_from and part.file_size > limits.max_ratio * max(part.compress_size, 1):
+            raise ListFileError(f"{path}: refused: its part {part.filename} unzips {part.file_size:,} bytes from "
+                                f"{part.compress_size:,}, more than the limit of {limits.max_ratio} times")
 
 
 def _text(value) -> str:
@@ -103,17 +154,19 @@ def _csv_grid(path) -> list[tuple[int, list[str]]]:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise ListFileError(f"{path}: not a CSV file: {exc}") from None
-    return [(i, [_text(c) for c in record]) for i, record in enumerate(records, start=1)]
+    # A cell our export quoted (csvcells) reads back as the value it was.
+    return [(i, [_text(csvcells.restore(c)) for c in record]) for i, record in enumerate(records, start=1)]
 
 
 def write_sheet(path: str | pathlib.Path, headers: Sequence[str], rows: Sequence[Sequence[str]],
                 fmt: str | None = None, *, stream=None) -> None:
-    """Writes a list: CSV in UTF-8 with a BOM (so that Excel reads the Chinese right), or a
-    workbook with one sheet. With `stream` (a binary file), CSV goes there instead of PATH."""
+    """Writes a list: CSV in UTF-8 with a BOM (so that Excel reads the Chinese right), no cell
+    a formula (see node.csvcells), or a workbook with one sheet. With `stream` (a binary file),
+    CSV goes there instead of PATH."""
     fmt = fmt or format_of(path)
     if fmt == "csv":
         buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer = csvcells.Writer(buffer, lineterminator="\r\n")
         writer.writerow(headers)
         writer.writerows(rows)
         data = _BOM + buffer.getvalue().encode("utf-8")
