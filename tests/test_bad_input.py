@@ -64,7 +64,7 @@ BAD_NAMES = [
 def test_a_name_with_control_bidi_or_only_invisible_characters_is_invalid_argument(hebei, dial, world, field,
                                                                                    change, rule):
     before = hebei.state()
-    request = catalog_pb2.PublishEntryRequest(entry=serde.entry_to_proto(make_entry(A, 700, **change)))
+    request = catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(make_entry(A, 700, **change)))
     code, details = outcome(lambda: invoke(dial.channel(hebei, Who("tool", "A")), CAT + "PublishEntry", request))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith(f"{field}:") and rule in details, details
     assert hebei.state() == before

@@ -259,7 +259,7 @@ def test_a_code_named_far_ahead_does_not_stop_code_assignment(node):
     assert reply.outcome == "created" and reply.entry.resource_code == "130100005/000003"
     bulk = [make_entry(resource_code="", name="甲"), make_entry(seq=6, name="乙"), make_entry(resource_code="", name="丙")]
     reply = node.catalog.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(
-        entries=[serde.entry_to_proto(e) for e in bulk])]))
+        entries=[wire.entry_to_proto(e) for e in bulk])]))
     assert (reply.created, reply.updated, reply.unchanged) == (3, 0, 0)
     names = {e.resource_code: e.name for e in node.catalog.ListEntries(catalog_pb2.ListEntriesRequest(page_size=100)).entries}
     assert (names["130100005/000005"], names["130100005/000006"], names["130100005/000007"]) == ("甲", "乙", "丙")

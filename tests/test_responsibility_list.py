@@ -219,7 +219,7 @@ def test_a_csv_export_runs_no_formula_and_imports_back_unchanged(hebei, tmp_path
     entries = [dataclasses.replace(e, **{**FORMULAS, "name": f"{FORMULAS['name']}{i}"}) for i, e in
                enumerate(department_entries(3))]
     reply = hebei.catalog.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(
-        entries=[serde.entry_to_proto(e) for e in entries])]))
+        entries=[wire.entry_to_proto(e) for e in entries])]))
     assert reply.created == 3
     path = tmp_path / "export.csv"
     assert cascade("entry", "export", path, "--target", hebei.node.address).exit_code == 0
