@@ -29,18 +29,19 @@ def rule() -> authz.Rule:
 
 
 @contextlib.contextmanager
+def _bound(variable: contextvars.ContextVar, value):
+    token = variable.set(value)
+    try:
+        yield
+    finally:
+        variable.reset(token)
+
+
 def called_by(caller: authz.Caller):
-    token = _CALLER.set(caller)
-    try:
-        yield
-    finally:
-        _CALLER.reset(token)
+    """The caller of the call under way, for the interceptors after this one and the servicer."""
+    return _bound(_CALLER, caller)
 
 
-@contextlib.contextmanager
 def allowed_by(rule: authz.Rule):
-    token = _RULE.set(rule)
-    try:
-        yield
-    finally:
-        _RULE.reset(token)
+    """The rule that let the call under way in."""
+    return _bound(_RULE, rule)
