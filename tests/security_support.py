@@ -113,7 +113,8 @@ def tls_config(ca: pathlib.Path, directory: pathlib.Path, node_id: str, role: st
         data["sync"] = {"backoff_initial": 0.05, "backoff_max": 0.5, "call_deadline": 20}
     if limits:
         data["limits"] = limits
-    data["resources"] = {"allow": [str(directory / "sources")]}  # where departments may mount sources
+    # Where departments may mount sources: each a directory of its own.
+    data["resources"] = {"allow": {code: [str(directory / "sources" / code)] for code in departments}}
     return config_mod.parse(data, f"<{node_id}>")
 
 
@@ -263,8 +264,8 @@ def world(hebei, dial) -> World:
         assert made.state == "pending", made
         return made
 
-    source = pathlib.Path(hebei.node.config.database).parent / "sources" / "a.db"
-    source.parent.mkdir(exist_ok=True)
+    source = pathlib.Path(hebei.node.config.database).parent / "sources" / A / "a.db"
+    source.parent.mkdir(parents=True, exist_ok=True)
     source = str(source)
     items = [(i.name, i.type) for i in make_entry(A).data_items]
     from harness import data

@@ -11,7 +11,8 @@ import threading
 
 import pytest
 
-from node.model.exchange import Mount
+from node.exchange.access import SourceAccess, SourceRefused
+from node.model.exchange import Credential, Mount
 from node.exchange.sources import CsvSource, HttpSource, SourceError, SqliteSource, XlsxSource, open_source
 
 HEADER = ["统一社会信用代码", "企业名称", "注册资本", "成立日期"]
@@ -115,17 +116,19 @@ def api():
 
 def test_http_json_array_and_pages_with_the_credential_from_the_config(api):
     base, seen = api
-    credentials = {"market-api": {"Authorization": "Bearer s3cret"}}
+    access = SourceAccess(None, {"market-api": Credential("440300002", base + "/", (("Authorization", "Bearer s3cret"),))},
+                          "guangdong")
     for path in ("/all", "/page/0"):
-        source = open_source(Mount("440300002/000001", "http", base + path, credential="market-api"), credentials)
+        mount = Mount("440300002/000001", "http", base + path, credential="market-api")
+        source = open_source(mount, access.gate("440300002", "market-api"))
         assert source.columns() == HEADER
         assert read(source) == [(r[1], r[0]) for r in ROWS]
         assert read(source, column="统一社会信用代码", prefix="914403") == SHENZHEN
     assert set(seen) == {"Bearer s3cret"}
     with pytest.raises(SourceError, match="HTTP 401"):
         HttpSource(base + "/all").columns()
-    with pytest.raises(SourceError, match="resources.credentials"):
-        open_source(Mount("440300002/000001", "http", base + "/all", credential="other"), credentials)
+    with pytest.raises(SourceRefused, match="not a credential of department 440300002"):
+        HttpSource(base + "/all", access.gate("440300002", "other")).columns()
 
 
 def test_the_node_config_mounts_sources_and_keeps_credentials(tmp_path):
@@ -133,8 +136,9 @@ def test_the_node_config_mounts_sources_and_keeps_credentials(tmp_path):
     from node.errors import ConfigError
 
     base = {"node": {"id": "guangdong", "role": "provincial", "region_code": "440000"}, "listen": "127.0.0.1:0",
-            "database": "gd.db", "insecure": True}
-    resources = {"credentials": {"market-api": {"Authorization": "Bearer s3cret"}},
+            "database": "gd.db", "insecure": True, "departments": [{"code": "440300002", "name": "深圳市市场监督管理局"}]}
+    resources = {"credentials": {"market-api": {"department": "440300002", "prefix": "https://api.example/",
+                                                "headers": {"Authorization": "Bearer s3cret"}}},
                  "mounts": [{"resource_code": "440300002/000001", "kind": "sqlite", "location": "data/m.db",
                              "table": "enterprises", "columns": {"注册资本": "capital"}},
                             {"resource_code": "440300002/000002", "kind": "http", "location": "https://api.example/x",
@@ -143,7 +147,8 @@ def test_the_node_config_mounts_sources_and_keeps_credentials(tmp_path):
     first, second = cfg.resources.mounts
     assert first.location == str(tmp_path / "data" / "m.db") and first.column_of("注册资本") == "capital"
     assert first.origin == "config" and second.credential == "market-api"
-    assert cfg.resources.credentials["market-api"] == {"Authorization": "Bearer s3cret"}
+    assert cfg.resources.credentials["market-api"] == Credential("440300002", "https://api.example/",
+                                                                 (("Authorization", "Bearer s3cret"),))
     bad = {**resources, "mounts": [{**resources["mounts"][1], "credential": "other"}]}
     with pytest.raises(ConfigError, match=r"gd.yaml: resources.mounts\[0\].credential: names no block"):
         config_mod.parse({**base, "resources": bad}, "gd.yaml")
