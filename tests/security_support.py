@@ -98,7 +98,7 @@ def ca(tmp_path_factory) -> pathlib.Path:
 
 
 def tls_config(ca: pathlib.Path, directory: pathlib.Path, node_id: str, role: str, region: str, *,
-               departments=(), peers=(), limits=None) -> config_mod.Config:
+               departments=(), peers=(), limits=None, resources=None) -> config_mod.Config:
     data = {
         "node": {"id": node_id, "role": role, "region_code": region},
         "listen": "127.0.0.1:0",
@@ -114,7 +114,7 @@ def tls_config(ca: pathlib.Path, directory: pathlib.Path, node_id: str, role: st
     if limits:
         data["limits"] = limits
     # Where departments may mount sources: each a directory of its own.
-    data["resources"] = {"allow": {code: [str(directory / "sources" / code)] for code in departments}}
+    data["resources"] = resources or {"allow": {code: [str(directory / "sources" / code)] for code in departments}}
     return config_mod.parse(data, f"<{node_id}>")
 
 
