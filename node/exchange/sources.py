@@ -74,22 +74,23 @@ class SqliteSource:
             raise SourceError("an sqlite source needs a table or view (--table)")
         self.path, self.table = path, table
         # SQLite opens the file by name: hold the checked file open meanwhile, and confirm that
-        # the file SQLite opened (it resolves links itself) is that one.
-        fd, real = (gate or anywhere()).open_file(path)
+        # the file SQLite opened (it resolves links itself) is that one, before reading a row.
+        gate = gate or anywhere()
+        fd, real = gate.open_file(path)
+        self.conn = None
         try:
             self.conn = sqlite3.connect(f"file:{urllib.parse.quote(real)}?mode=ro", uri=True, check_same_thread=False,
                                         isolation_level=None)
-            try:
-                self.conn.execute("BEGIN")
-                found = self.conn.execute("SELECT type, sql FROM sqlite_master WHERE name = ? AND type IN "
-                                          "('table', 'view')", (table,)).fetchone()
-                (gate or anywhere()).confirm(fd, real, self.conn.execute("PRAGMA database_list").fetchone()[2])
-            except sqlite3.DatabaseError as exc:
-                self.close()
-                raise SourceError(f"{path} is not a readable SQLite file: {exc}") from None
-            except BaseException:
-                self.close()
-                raise
+            self.conn.execute("BEGIN")
+            found = self.conn.execute("SELECT type, sql FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')",
+                                      (table,)).fetchone()
+            gate.confirm(fd, real, self.conn.execute("PRAGMA database_list").fetchone()[2])
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise SourceError(f"{path} is not a readable SQLite file: {exc}") from None
+        except BaseException:
+            self.close()
+            raise
         finally:
             os.close(fd)
         if found is None:
@@ -126,7 +127,8 @@ class SqliteSource:
             yield batch
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
 
 
 def _projected(header: list[str], rows: Iterator[Sequence[str]], columns: Sequence[str], filter_column: str,
@@ -305,12 +307,13 @@ class HttpSource:
         self.url, self.gate = url, gate or anywhere()
 
     def _answer(self, url: str):
-        """The JSON body at the URL, following redirects only where the gate lets each one go."""
+        """The JSON body at the URL and the URL that answered, following redirects only where the
+        gate lets each one go."""
         for _ in range(MAX_REDIRECTS + 1):
             request = urllib.request.Request(url, headers={"Accept": "application/json", **self.gate.headers_for(url)})
             try:
                 with _OPENER.open(request, timeout=HTTP_TIMEOUT) as answer:
-                    return json.load(answer)
+                    return json.load(answer), url
             except urllib.error.HTTPError as exc:
                 target = exc.headers.get("Location") if 300 <= exc.code < 400 else None
                 exc.close()
@@ -324,7 +327,7 @@ class HttpSource:
         raise SourceError(f"{self.url} redirected more than {MAX_REDIRECTS} times")
 
     def _page(self, url: str) -> tuple[list, str]:
-        body = self._answer(url)
+        body, url = self._answer(url)
         if isinstance(body, list):
             return body, ""
         if isinstance(body, dict):
