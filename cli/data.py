@@ -38,12 +38,15 @@ def print_mount(m) -> None:
 @click.option("--kind", required=True, type=click.Choice(["sqlite", "csv", "xlsx", "http"]),
               help=f"The kind of source: {KINDS_HELP}; it must fit the entry's share_method.")
 @click.option("--location", required=True, help="The source: a file on the node's machine (a relative path is made "
-                                                "absolute from the current directory) or an http(s) URL.")
+                                                "absolute from the current directory) or an http(s) URL, under a "
+                                                "directory or URL prefix the node config sets aside for your "
+                                                "department (resources.allow).")
 @click.option("--table", default="", help="sqlite: the table or view; xlsx: the sheet (default: the first).")
 @click.option("--column", "columns", multiple=True, metavar="ITEM=COLUMN",
               help="A data item held in a source column of another name (repeat for several).")
-@click.option("--credential", default="", help="http: the name of a block of the node config's "
-                                               "resources.credentials (the secret never leaves the node).")
+@click.option("--credential", default="", help="http: the name of one of your department's blocks of the node "
+                                               "config's resources.credentials, sent only under its URL prefix "
+                                               "(the secret never leaves the node).")
 @client_options
 def data_mount(resource_code, kind, location, table, columns, credential, target):
     """Mount a source on an entry, at the entry's own node: its columns must cover the entry's data items."""

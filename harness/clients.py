@@ -170,16 +170,16 @@ class FederationClients:
 
     def mount_data(self, node_id: str, entry, rows: int, *, seed: int | str = 0) -> str:
         """Writes `rows` synthetic rows for the entry's data items (an SQLite table for an entry
-        shared by database, a CSV file for one shared by file) under the state directory, and
+        shared by database, a CSV file for one shared by file) in its department's own directory, and
         mounts them on the entry at its node with the owner department's token. Returns the location."""
         kind = data_mod.KIND_FOR_METHOD[entry.share_method]
         items = [(item.name, item.type) for item in entry.data_items]
-        sources = self.dir / "data" / "sources"
+        sources = compose_mod.department_sources(self.state["nodes"][node_id]["database"], entry.provider_code)
         sources.mkdir(parents=True, exist_ok=True)
         table = "t" + entry.resource_code.replace("/", "_")
         province = entry.region_code[:2] + "0000"
         if kind == "sqlite":
-            location = sources / f"{node_id}.db"
+            location = sources / f"{entry.provider_code}.db"
             data_mod.write_sqlite(location, table, items, rows, seed=f"{seed}:{entry.resource_code}", province=province)
         else:
             location = sources / f"{table}.csv"

@@ -143,6 +143,12 @@ def parse(data: Any, file: str = "<compose>") -> Compose:
     return compose
 
 
+def department_sources(database: str | pathlib.Path, department: str) -> pathlib.Path:
+    """The directory of one department's sources, beside the node's database: its own, so that
+    no department of the node mounts another's."""
+    return pathlib.Path(database).parent / "sources" / department
+
+
 def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dict[str, str], database: str,
               hub_address: str | None = None, tls: dict | None = None) -> dict:
     """The node config of one member of the federation, as a mapping ready for YAML; with `tls`
@@ -159,8 +165,9 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
         data["tls"] = tls
     else:
         data["insecure"] = True
-    # Where the harness writes synthetic data for the exchange (harness/data.py): departments may mount it.
-    data["resources"] = {"allow": [str(pathlib.Path(database).parent / "sources")]}
+    # Where the harness writes each department's synthetic data (harness/clients.py mount_data):
+    # a directory of its own, which only that department may mount.
+    data["resources"] = {"allow": {code: [str(department_sources(database, code))] for code, _ in spec.departments}}
     if spec.name:
         data["node"]["name"] = spec.name
     if compose.change_log_keep:

@@ -21,6 +21,7 @@ from node.api.interceptors import Guard
 from node.api.sharing_service import SharingServicer
 from node.catalog.publishing import Catalog
 from node.config import Config
+from node.exchange.access import SourceAccess
 from node.exchange.mounts import Mounts
 from node.exchange.provider import Provider
 from node.exchange.relay import Exchange
@@ -97,9 +98,10 @@ class Node:
             self.scheduler = PullScheduler(self.store, self.peer_channels, puller, config.sync, self.log)
 
         # The data exchange: sources mounted here, and FetchData in whichever part this node plays.
-        self.mounts = Mounts(self.store, config.node_id, departments, config.resources.mounts,
-                             config.resources.credentials, allow=config.resources.allow if config.tls else None,
-                             database=config.database)
+        access = SourceAccess(config.resources.allow if config.tls else None, config.resources.credentials,
+                              config.node_id, database=config.database, config_file=config.source,
+                              key_files=(config.tls.cert, config.tls.key, config.tls.ca) if config.tls else ())
+        self.mounts = Mounts(self.store, config.node_id, departments, config.resources.mounts, access)
         self.exchange = Exchange(
             self.store, config.node_id, config.hub_id, Provider(self.store, config.node_id, self.mounts, self.clock),
             self.clock, self.log, hub_stub=self.hub_link.stub if self.hub_link else None,

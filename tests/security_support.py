@@ -98,7 +98,7 @@ def ca(tmp_path_factory) -> pathlib.Path:
 
 
 def tls_config(ca: pathlib.Path, directory: pathlib.Path, node_id: str, role: str, region: str, *,
-               departments=(), peers=(), limits=None) -> config_mod.Config:
+               departments=(), peers=(), limits=None, resources=None) -> config_mod.Config:
     data = {
         "node": {"id": node_id, "role": role, "region_code": region},
         "listen": "127.0.0.1:0",
@@ -113,7 +113,8 @@ def tls_config(ca: pathlib.Path, directory: pathlib.Path, node_id: str, role: st
         data["sync"] = {"backoff_initial": 0.05, "backoff_max": 0.5, "call_deadline": 20}
     if limits:
         data["limits"] = limits
-    data["resources"] = {"allow": [str(directory / "sources")]}  # where departments may mount sources
+    # Where departments may mount sources: each a directory of its own.
+    data["resources"] = resources or {"allow": {code: [str(directory / "sources" / code)] for code in departments}}
     return config_mod.parse(data, f"<{node_id}>")
 
 
@@ -263,8 +264,8 @@ def world(hebei, dial) -> World:
         assert made.state == "pending", made
         return made
 
-    source = pathlib.Path(hebei.node.config.database).parent / "sources" / "a.db"
-    source.parent.mkdir(exist_ok=True)
+    source = pathlib.Path(hebei.node.config.database).parent / "sources" / A / "a.db"
+    source.parent.mkdir(parents=True, exist_ok=True)
     source = str(source)
     items = [(i.name, i.type) for i in make_entry(A).data_items]
     from harness import data

@@ -11,7 +11,8 @@ import threading
 
 import pytest
 
-from node.model.exchange import Mount
+from node.exchange.access import SourceAccess, SourceRefused
+from node.model.exchange import Credential, Mount
 from node.exchange.sources import CsvSource, HttpSource, SourceError, SqliteSource, XlsxSource, open_source
 
 HEADER = ["统一社会信用代码", "企业名称", "注册资本", "成立日期"]
@@ -115,17 +116,19 @@ def api():
 
 def test_http_json_array_and_pages_with_the_credential_from_the_config(api):
     base, seen = api
-    credentials = {"market-api": {"Authorization": "Bearer s3cret"}}
+    access = SourceAccess(None, {"market-api": Credential("440300002", base + "/", (("Authorization", "Bearer s3cret"),))},
+                          "guangdong")
     for path in ("/all", "/page/0"):
-        source = open_source(Mount("440300002/000001", "http", base + path, credential="market-api"), credentials)
+        mount = Mount("440300002/000001", "http", base + path, credential="market-api")
+        source = open_source(mount, access.gate("440300002", "market-api"))
         assert source.columns() == HEADER
         assert read(source) == [(r[1], r[0]) for r in ROWS]
         assert read(source, column="统一社会信用代码", prefix="914403") == SHENZHEN
     assert set(seen) == {"Bearer s3cret"}
     with pytest.raises(SourceError, match="HTTP 401"):
         HttpSource(base + "/all").columns()
-    with pytest.raises(SourceError, match="resources.credentials"):
-        open_source(Mount("440300002/000001", "http", base + "/all", credential="other"), credentials)
+    with pytest.raises(SourceRefused, match="not a credential of department 440300002"):
+        HttpSource(base + "/all", access.gate("440300002", "other")).columns()
 
 
 def test_the_node_config_mounts_sources_and_keeps_credentials(tmp_path):
@@ -133,8 +136,9 @@ def test_the_node_config_mounts_sources_and_keeps_credentials(tmp_path):
     from node.errors import ConfigError
 
     base = {"node": {"id": "guangdong", "role": "provincial", "region_code": "440000"}, "listen": "127.0.0.1:0",
-            "database": "gd.db", "insecure": True}
-    resources = {"credentials": {"market-api": {"Authorization": "Bearer s3cret"}},
+            "database": "gd.db", "insecure": True, "departments": [{"code": "440300002", "name": "深圳市市场监督管理局"}]}
+    resources = {"credentials": {"market-api": {"department": "440300002", "prefix": "https://api.example/",
+                                                "headers": {"Authorization": "Bearer s3cret"}}},
                  "mounts": [{"resource_code": "440300002/000001", "kind": "sqlite", "location": "data/m.db",
                              "table": "enterprises", "columns": {"注册资本": "capital"}},
                             {"resource_code": "440300002/000002", "kind": "http", "location": "https://api.example/x",
@@ -143,10 +147,68 @@ def test_the_node_config_mounts_sources_and_keeps_credentials(tmp_path):
     first, second = cfg.resources.mounts
     assert first.location == str(tmp_path / "data" / "m.db") and first.column_of("注册资本") == "capital"
     assert first.origin == "config" and second.credential == "market-api"
-    assert cfg.resources.credentials["market-api"] == {"Authorization": "Bearer s3cret"}
+    assert cfg.resources.credentials["market-api"] == Credential("440300002", "https://api.example/",
+                                                                 (("Authorization", "Bearer s3cret"),))
     bad = {**resources, "mounts": [{**resources["mounts"][1], "credential": "other"}]}
     with pytest.raises(ConfigError, match=r"gd.yaml: resources.mounts\[0\].credential: names no block"):
         config_mod.parse({**base, "resources": bad}, "gd.yaml")
     with pytest.raises(ConfigError, match=r"resources.mounts\[0\].kind: must be one of"):
         config_mod.parse({**base, "resources": {"mounts": [{"resource_code": "440300002/000001", "kind": "ftp",
                                                             "location": "x"}]}}, "gd.yaml")
+
+
+def test_the_config_gives_each_department_its_own_places_and_credentials(tmp_path):
+    from node import config as config_mod
+    from node.errors import ConfigError
+
+    base = {"node": {"id": "guangdong", "role": "provincial", "region_code": "440000"}, "listen": "127.0.0.1:0",
+            "database": "gd.db", "insecure": True,
+            "departments": [{"code": "440300002", "name": "深圳市市场监督管理局"}, {"code": "440000001", "name": "广东省公安厅"}]}
+    key = {"department": "440300002", "prefix": "https://api.example/market/", "headers": {"Authorization": "Bearer k"}}
+    cfg = config_mod.parse({**base, "resources": {"allow": {"440300002": ["sources/market", "https://api.example/market/"]},
+                                                  "credentials": {"market-api": key}}}, "gd.yaml", base_dir=tmp_path)
+    assert cfg.resources.allow == {"440300002": (str(tmp_path / "sources" / "market"), "https://api.example/market/")}
+    assert "Bearer k" not in repr(cfg.resources.credentials)  # the secret stays out of logs
+    for resources, where, rule in (
+            ({"allow": ["sources"]}, "resources.allow", "must map each department code"),
+            ({"allow": {"440300009": ["sources"]}}, "resources.allow.440300009", "one of this node's departments"),
+            ({"allow": {"440300002": ["https://user:pw@api.example/"]}}, r"resources.allow.440300002\[0\]",
+             "user name or password"),
+            ({"credentials": {"old": {"Authorization": "Bearer k"}}}, "resources.credentials.old",
+             "belongs to one department"),
+            ({"credentials": {"k": {**key, "department": "440300009"}}}, "resources.credentials.k.department",
+             "one of this node's departments"),
+            ({"credentials": {"k": key}, "mounts": [{"resource_code": "440000001/000001", "kind": "http",
+                                                     "location": "https://api.example/market/x", "credential": "k"}]},
+             r"resources.mounts\[0\].credential", "belongs to department 440300002, not to 440000001"),
+            ({"credentials": {"k": key}, "mounts": [{"resource_code": "440300002/000001", "kind": "http",
+                                                     "location": "https://api.example/police/x", "credential": "k"}]},
+             r"resources.mounts\[0\].credential", "sent only under its prefix")):
+        with pytest.raises(ConfigError, match=rf"gd.yaml: {where}: .*{rule}"):
+            config_mod.parse({**base, "resources": resources}, "gd.yaml", base_dir=tmp_path)
+    # On a node that checks its callers, a mount in the config lies in its department's places too.
+    secure = {**base, "insecure": False, "tls": {"cert": __file__, "key": __file__, "ca": __file__}}
+    with pytest.raises(ConfigError, match=r"resources.mounts\[0\].location: must lie under one of resources.allow.440300002"):
+        config_mod.parse({**secure, "resources": {"allow": {"440300002": ["sources/market"]}, "mounts": [
+            {"resource_code": "440300002/000001", "kind": "sqlite", "location": "sources/police/p.db", "table": "t"}]}},
+            "gd.yaml", base_dir=tmp_path)
+
+
+@pytest.mark.parametrize("url, under", [
+    ("https://api.example/market/x?page=2", True),
+    ("https://api.example/market", False),  # the prefix ends with a slash: only what lies below it
+    ("https://api.example/market-admin/x", False),
+    ("https://api.example.evil/market/x", False),
+    ("https://api.example:8443/market/x", False),
+    ("http://api.example/market/x", False),
+    ("https://api.example/market/../admin", False),
+    ("https://api.example/market/%2e%2e/admin", False),
+    ("https://api.example@evil.example/market/x", False),
+])
+def test_a_url_lies_under_a_prefix_segment_by_segment(url, under):
+    from node.model.exchange import url_under
+
+    assert url_under(url, "https://api.example/market/") is under
+    # Without the trailing slash the prefix still ends at a segment: /market covers /market/x, not /market-admin.
+    assert url_under("https://api.example/market/x", "https://api.example/market")
+    assert not url_under("https://api.example/market-admin/x", "https://api.example/market")

@@ -275,3 +275,17 @@ def test_bundled_compose_files(path, nodes, provinces, ministries):
         assert {n.region_code for n in fed.nodes if n.role == "provincial"} == set(regions.PROVINCES)
     codes = [code for n in fed.all for code, _ in n.departments]
     assert len(codes) == len(set(codes))  # one source per datum: no department on two nodes
+
+
+def test_each_department_of_a_harness_node_has_its_own_sources_directory(tmp_path):
+    from conftest import ROOT
+    from harness import compose
+    from node import config as config_mod
+
+    fed = compose.load(ROOT / SMALL)
+    spec = next(n for n in fed.all if len(n.departments) > 1)
+    data = compose.node_yaml(fed, spec, "127.0.0.1:0", {n.id: "127.0.0.1:1" for n in fed.nodes},
+                             str(tmp_path / "data" / f"{spec.id}.db"), hub_address="127.0.0.1:1",
+                             tls={"cert": __file__, "key": __file__, "ca": __file__})
+    allow = config_mod.parse(data, "harness").resources.allow
+    assert allow == {code: (str(tmp_path / "data" / "sources" / code),) for code, _ in spec.departments}

@@ -1,6 +1,7 @@
 """The data exchange (共享交换): sources mounted on entries, the owner's node streaming the
 granted rows of a request, the relay through the hub, and the record of every exchange.
 
+    access.py     each department's own places and credentials, checked at mounting and at every open
     sources.py    reading a source: SQLite table or view, CSV, XLSX, HTTP JSON; one protocol
     mounts.py     mounting a source on an entry (checks, coverage of the data items), config mounts
     digest.py     the hash of a result's rows, the same at the owner and at the consumer

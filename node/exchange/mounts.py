@@ -4,7 +4,6 @@ A mount never travels: it is not in the change log, and credentials stay in the 
 
 from __future__ import annotations
 
-import pathlib
 import urllib.parse
 from datetime import datetime
 from typing import Callable, Mapping
@@ -13,7 +12,8 @@ from node.model import rules
 from node.model.rules import Entry
 from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
 from node.model.exchange import KINDS, KINDS_FOR_METHOD, Mount
-from node.exchange.sources import Source, SourceError, open_source
+from node.exchange.access import SourceAccess
+from node.exchange.sources import Source, SourceError, SourceRefused, open_source
 
 
 def missing_items(items, mount: Mount, source_columns: list[str]) -> list[str]:
@@ -24,25 +24,23 @@ def missing_items(items, mount: Mount, source_columns: list[str]) -> list[str]:
 
 class Mounts:
     def __init__(self, store, node_id: str, department_codes: set[str], configured: tuple[Mount, ...] = (),
-                 credentials: Mapping[str, Mapping[str, str]] | None = None,
-                 clock: Callable[[], datetime] = rules.utcnow, allow: tuple[str, ...] | None = (),
-                 database: str = ""):
+                 access: SourceAccess | None = None, clock: Callable[[], datetime] = rules.utcnow):
         self.store = store
-        # Where a department may point a source (None: anywhere, on a plaintext node); never at
-        # the node's own database.
-        self.allow = allow
-        self.database = database
+        # Where each department may point a source and which credentials are its own; never at
+        # the node's own files. None: anywhere (the node's own files still never).
+        self.access = access or SourceAccess(None, {}, node_id)
         self.node_id = node_id
         self.department_codes = department_codes
         self.configured = {m.resource_code: m for m in configured}
-        self.credentials = dict(credentials or {})
         self.clock = clock
 
     def get(self, resource_code: str) -> Mount | None:
         return self.configured.get(resource_code) or self.store.get_mount(resource_code)
 
     def open(self, mount: Mount) -> Source:
-        return open_source(mount, self.credentials)
+        """The mount's source, opened under its department's rules as they stand now: the
+        entry's provider is the department that mounted it."""
+        return open_source(mount, self.access.gate(mount.resource_code[:9], mount.credential))
 
     def mount(self, resource_code: str, kind: str, location: str, table: str = "",
               columns: Mapping[str, str] | None = None, credential: str = "", department: str = "") -> tuple[Mount, list[str]]:
@@ -60,14 +58,10 @@ class Mounts:
         if kind == "http":
             if urllib.parse.urlsplit(location).scheme not in ("http", "https"):
                 raise InvalidRequest("location", "must be an http(s) URL for an http source")
-        elif not pathlib.Path(location).is_absolute():
-            raise InvalidRequest("location", "must be an absolute path on the node's machine")
-        self._allowed(kind, location)
-        if credential and credential not in self.credentials:
-            raise InvalidRequest("credential", f"names no credential in the node config's resources.credentials "
-                                               f"(it has: {', '.join(sorted(self.credentials)) or 'none'})")
         if credential and kind != "http":
             raise InvalidRequest("credential", "only an http source takes a credential")
+        # The entry's provider mounts: only its own places and credentials.
+        self.access.check_mount(entry.provider_code, kind, location, credential)
         items = [item.name for item in entry.data_items]
         for item in columns or {}:
             if item not in items:
@@ -80,6 +74,8 @@ class Mounts:
                 source_columns = source.columns()
             finally:
                 source.close()
+        except SourceRefused as exc:
+            raise InvalidRequest(exc.field, exc.rule) from None
         except SourceError as exc:
             raise InvalidRequest("location", str(exc)) from None
         missing = missing_items(items, mount, source_columns)
@@ -90,22 +86,6 @@ class Mounts:
         with self.store.transaction() as tx:
             tx.put_mount(mount)
         return mount, source_columns
-
-    def _allowed(self, kind: str, location: str) -> None:
-        if kind == "http":
-            if self.allow is not None and not any(location.startswith(p) for p in self.allow
-                                                  if p.startswith(("http://", "https://"))):
-                raise InvalidRequest("location", f"must start with one of the URLs in the node config's resources.allow "
-                                                 f"({', '.join(self.allow) or 'none set'})")
-            return
-        real = pathlib.Path(location).resolve()
-        if self.database and real.name.startswith(pathlib.Path(self.database).resolve().name) and (
-                real.parent == pathlib.Path(self.database).resolve().parent):
-            raise InvalidRequest("location", "is the node's own database")
-        if self.allow is not None and not any(real.is_relative_to(pathlib.Path(p).resolve()) for p in self.allow
-                                              if not p.startswith(("http://", "https://"))):
-            raise InvalidRequest("location", f"must lie under one of the directories in the node config's "
-                                             f"resources.allow ({', '.join(self.allow) or 'none set'})")
 
     def describe(self, resource_code: str) -> tuple[Mount, list[str]]:
         """The entry's mount and the columns its source has now."""
@@ -118,6 +98,8 @@ class Mounts:
                 return mount, source.columns()
             finally:
                 source.close()
+        except SourceRefused as exc:
+            raise FailedPrecondition("source_refused", f"the source of {resource_code} is refused: {exc}") from None
         except SourceError as exc:
             raise FailedPrecondition("source_unreadable", f"the source of {resource_code} cannot be read: {exc}") from None
 

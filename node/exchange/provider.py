@@ -14,7 +14,7 @@ from node.errors import FailedPrecondition, InvalidRequest, NotFound, Permission
 from node.exchange.digest import RowsHash, encode_rows
 from node.model.exchange import Grant
 from node.exchange.mounts import Mounts, missing_items
-from node.exchange.sources import Source, SourceError
+from node.exchange.sources import Source, SourceError, SourceRefused
 from node.proto import exchange_pb2
 from node.model.request import Request
 
@@ -65,6 +65,8 @@ class Provider:
         try:
             source = self.mounts.open(mount)
             columns = source.columns()
+        except SourceRefused as exc:  # the source now leads where its department may not read
+            raise FailedPrecondition("source_refused", f"the source of {code} is refused: {exc}") from None
         except SourceError as exc:
             raise FailedPrecondition("source_unreadable", f"the source of {code} cannot be read: {exc}") from None
         wanted = list(request.data_items) + ([request.filter_column] if request.filter_column else [])
@@ -107,6 +109,8 @@ class Provider:
             if offset > digest.rows:
                 raise InvalidRequest("offset", f"{offset} is past the end of the result ({digest.rows} rows)")
             yield exchange_pb2.DataChunk(total_rows=digest.rows, sha256=digest.hexdigest(), last=True).SerializeToString()
+        except SourceRefused as exc:
+            raise FailedPrecondition("source_refused", f"the source broke off, refused: {exc}") from None
         except SourceError as exc:
             raise FailedPrecondition("source_unreadable", f"the source broke off: {exc}") from None
         finally:

@@ -2,29 +2,32 @@
 behind one protocol. A source yields rows in batches, already projected onto the wanted
 columns and filtered by a column prefix, every value a string; the order is stable (SQLite
 tables by rowid, files and APIs in their own order), so that a row offset means the same row
-on every read."""
+on every read. Every open of a file and every URL called passes the mount's Gate
+(node/exchange/access.py): the department's own places and credential, checked again each time."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import operator
-import pathlib
+import os
 import sqlite3
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Iterator, Mapping, Protocol, Sequence
+from typing import Iterator, Protocol, Sequence
 
+from node.exchange.access import Gate, SourceError, SourceRefused, anywhere
 from node.model.exchange import Mount
 
 BATCH = 1000
 HTTP_TIMEOUT = 30.0
+MAX_REDIRECTS = 5
 Batch = list[tuple[str, ...]]
 
-
-class SourceError(Exception):
-    """The source cannot be read as mounted (missing file, table, sheet; unreachable API)."""
+__all__ = ["Source", "SourceError", "SourceRefused", "open_source", "SqliteSource", "CsvSource", "XlsxSource",
+           "HttpSource"]
 
 
 class Source(Protocol):
@@ -42,21 +45,19 @@ class Source(Protocol):
     def close(self) -> None: ...
 
 
-def open_source(mount: Mount, credentials: Mapping[str, Mapping[str, str]] | None = None) -> Source:
-    """The source a mount names; SourceError says why it cannot be opened."""
+def open_source(mount: Mount, gate: Gate | None = None) -> Source:
+    """The source a mount names, opened through `gate` (the mount's department's rules: its
+    places, its credential); SourceError says why it cannot be opened. No gate: anywhere, no
+    credential (reading a file outside a node)."""
+    gate = gate or anywhere(mount.resource_code[:9])
     if mount.kind == "sqlite":
-        return SqliteSource(mount.location, mount.table)
+        return SqliteSource(mount.location, mount.table, gate)
     if mount.kind == "csv":
-        return CsvSource(mount.location)
+        return CsvSource(mount.location, gate)
     if mount.kind == "xlsx":
-        return XlsxSource(mount.location, mount.table)
+        return XlsxSource(mount.location, mount.table, gate)
     if mount.kind == "http":
-        headers = {}
-        if mount.credential:
-            if credentials is None or mount.credential not in credentials:
-                raise SourceError(f"credential {mount.credential!r} is not in the node config's resources.credentials")
-            headers = dict(credentials[mount.credential])
-        return HttpSource(mount.location, headers)
+        return HttpSource(mount.location, gate)
     raise SourceError(f"kind {mount.kind!r} is not one of sqlite, csv, xlsx, http")
 
 
@@ -68,20 +69,30 @@ class SqliteSource:
     """A table or view of an SQLite file, opened read-only; one read transaction per source, so
     the count and the rows come from the same snapshot."""
 
-    def __init__(self, path: str, table: str):
+    def __init__(self, path: str, table: str, gate: Gate | None = None):
         if not table:
             raise SourceError("an sqlite source needs a table or view (--table)")
-        if not pathlib.Path(path).is_file():
-            raise SourceError(f"no SQLite file at {path}")
         self.path, self.table = path, table
+        # SQLite opens the file by name: hold the checked file open meanwhile, and confirm that
+        # the file SQLite opened (it resolves links itself) is that one, before reading a row.
+        gate = gate or anywhere()
+        fd, real = gate.open_file(path)
+        self.conn = None
         try:
-            self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False,
+            self.conn = sqlite3.connect(f"file:{urllib.parse.quote(real)}?mode=ro", uri=True, check_same_thread=False,
                                         isolation_level=None)
             self.conn.execute("BEGIN")
             found = self.conn.execute("SELECT type, sql FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')",
                                       (table,)).fetchone()
+            gate.confirm(fd, real, self.conn.execute("PRAGMA database_list").fetchone()[2])
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise SourceError(f"{path} is not a readable SQLite file: {exc}") from None
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            os.close(fd)
         if found is None:
             self.close()
             raise SourceError(f"{path} has no table or view {table!r}")
@@ -116,7 +127,8 @@ class SqliteSource:
             yield batch
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
 
 
 def _projected(header: list[str], rows: Iterator[Sequence[str]], columns: Sequence[str], filter_column: str,
@@ -143,15 +155,15 @@ def _projected(header: list[str], rows: Iterator[Sequence[str]], columns: Sequen
 class CsvSource:
     """A CSV file with a header line (UTF-8, with or without a BOM, as Excel writes it)."""
 
-    def __init__(self, path: str):
-        if not pathlib.Path(path).is_file():
-            raise SourceError(f"no CSV file at {path}")
-        self.path = path
+    def __init__(self, path: str, gate: Gate | None = None):
+        self.path, self.gate = path, gate or anywhere()
+        os.close(self.gate.open_file(path)[0])  # refused or missing: now, not at fetch time
 
     def _open(self):
         import csv
 
-        handle = open(self.path, newline="", encoding="utf-8-sig")
+        fd, _ = self.gate.open_file(self.path)  # checked again at every read: the file may have been swapped
+        handle = open(fd, newline="", encoding="utf-8-sig")
         return handle, csv.reader(handle)
 
     def columns(self) -> list[str]:
@@ -193,23 +205,42 @@ def cell_text(value) -> str:
     return str(value)
 
 
+class _Book:
+    """An openpyxl workbook read from a file it does not own: closing it closes both."""
+
+    def __init__(self, book, handle: io.BufferedReader):
+        self.book, self.handle = book, handle
+        self.sheetnames, self.worksheets = book.sheetnames, book.worksheets
+
+    def __getitem__(self, name):
+        return self.book[name]
+
+    def close(self) -> None:
+        try:
+            self.book.close()
+        finally:
+            self.handle.close()
+
+
 class XlsxSource:
     """A sheet of an XLSX workbook (the first unless named), header in the first row; read in
     openpyxl's read-only mode, which streams the sheet instead of loading it."""
 
-    def __init__(self, path: str, sheet: str = ""):
-        if not pathlib.Path(path).is_file():
-            raise SourceError(f"no XLSX file at {path}")
-        self.path, self.sheet = path, sheet
+    def __init__(self, path: str, sheet: str = "", gate: Gate | None = None):
+        self.path, self.sheet, self.gate = path, sheet, gate or anywhere()
         self._sheet_rows()[1].close()  # fails now, not at fetch time, if the sheet is missing
 
     def _sheet_rows(self):
         import openpyxl
 
+        fd, _ = self.gate.open_file(self.path)  # checked again at every read: the file may have been swapped
+        handle = open(fd, "rb")
         try:
-            book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+            book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+            handle.close()
             raise SourceError(f"{self.path} is not a readable XLSX workbook: {exc}") from None
+        book = _Book(book, handle)
         if self.sheet and self.sheet not in book.sheetnames:
             book.close()
             raise SourceError(f"{self.path} has no sheet {self.sheet!r} (it has: {', '.join(book.sheetnames)})")
@@ -251,30 +282,52 @@ def json_text(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows no redirect by itself: HttpSource checks the target like the first URL first."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 class HttpSource:
     """An HTTP(S) API answering JSON: an array of objects, or an object whose `rows`, `data`,
     `items` or `records` holds them and whose `next` (if not null) is the URL of the next page.
-    The columns are the keys of the first object. `headers` come from the node config's
-    resources.credentials and go only to this API."""
+    The columns are the keys of the first object. Every URL called, the first, a redirect's
+    target and each `next` page, passes the gate first: inside the department's URL prefixes and
+    its credential's own prefix, or refused; the gate gives the headers (the credential) for it."""
 
     LISTS = ("rows", "data", "items", "records")
 
-    def __init__(self, url: str, headers: Mapping[str, str] | None = None):
+    def __init__(self, url: str, gate: Gate | None = None):
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             raise SourceError(f"{url} is not an http(s) URL")
-        self.url, self.headers = url, dict(headers or {})
+        self.url, self.gate = url, gate or anywhere()
+
+    def _answer(self, url: str):
+        """The JSON body at the URL and the URL that answered, following redirects only where the
+        gate lets each one go."""
+        for _ in range(MAX_REDIRECTS + 1):
+            request = urllib.request.Request(url, headers={"Accept": "application/json", **self.gate.headers_for(url)})
+            try:
+                with _OPENER.open(request, timeout=HTTP_TIMEOUT) as answer:
+                    return json.load(answer), url
+            except urllib.error.HTTPError as exc:
+                target = exc.headers.get("Location") if 300 <= exc.code < 400 else None
+                exc.close()
+                if not target:
+                    raise SourceError(f"{url} answered HTTP {exc.code}") from None
+                url = urllib.parse.urljoin(url, target)
+            except (urllib.error.URLError, OSError) as exc:
+                raise SourceError(f"{url} cannot be reached: {getattr(exc, 'reason', exc)}") from None
+            except ValueError as exc:
+                raise SourceError(f"{url} did not answer JSON: {exc}") from None
+        raise SourceError(f"{self.url} redirected more than {MAX_REDIRECTS} times")
 
     def _page(self, url: str) -> tuple[list, str]:
-        request = urllib.request.Request(url, headers={"Accept": "application/json", **self.headers})
-        try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as answer:
-                body = json.load(answer)
-        except urllib.error.HTTPError as exc:
-            raise SourceError(f"{url} answered HTTP {exc.code}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise SourceError(f"{url} cannot be reached: {getattr(exc, 'reason', exc)}") from None
-        except ValueError as exc:
-            raise SourceError(f"{url} did not answer JSON: {exc}") from None
+        body, url = self._answer(url)
         if isinstance(body, list):
             return body, ""
         if isinstance(body, dict):

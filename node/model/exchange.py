@@ -1,8 +1,10 @@
-"""The exchange's dataclasses: a mount, what a grant lets out, and the record of one exchange."""
+"""The exchange's dataclasses: a mount, the credential of an HTTP source and when a URL lies under
+a prefix, what a grant lets out, and the record of one exchange."""
 
 from __future__ import annotations
 
 import dataclasses
+import urllib.parse
 from datetime import datetime
 
 KINDS = ("sqlite", "csv", "xlsx", "http")
@@ -27,6 +29,57 @@ class Mount:
 
     def column_of(self, item: str) -> str:
         return dict(self.columns).get(item, item)
+
+
+@dataclasses.dataclass(frozen=True)
+class Credential:
+    """HTTP headers (e.g. Authorization) that one department's http sources send, and only to
+    URLs under `prefix`; from the node config's resources.credentials, never stored or sent on."""
+
+    department: str
+    prefix: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def __repr__(self) -> str:  # the secret stays out of logs and tracebacks
+        return f"Credential(department={self.department!r}, prefix={self.prefix!r}, headers=<{len(self.headers)}>)"
+
+
+def is_url(location: str) -> bool:
+    return urllib.parse.urlsplit(location).scheme in ("http", "https")
+
+
+def url_problem(url: str) -> str | None:
+    """Why a URL cannot be compared with a prefix safely, or None: user info in the address, dot
+    segments or backslashes in the path (a server may resolve them out of the prefix)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL with a host"
+    if "@" in parts.netloc:
+        return "must not carry a user name or password in the address"
+    try:
+        parts.port
+    except ValueError:
+        return "has a port that is not a number"
+    path = urllib.parse.unquote(parts.path)
+    if "\\" in path or any(segment in (".", "..") for segment in path.split("/")):
+        return "must not hold '.' or '..' segments or backslashes in its path"
+    return None
+
+
+def url_under(url: str, prefix: str) -> bool:
+    """Whether the URL lies under the prefix: the same scheme, host and port, and a path that is
+    the prefix's or below it (segment by segment: /api does not cover /api-admin)."""
+    if url_problem(url) is not None or url_problem(prefix) is not None:
+        return False
+    u, p = urllib.parse.urlsplit(url), urllib.parse.urlsplit(prefix)
+    default = {"http": 80, "https": 443}
+    if (u.scheme, u.hostname, u.port or default[u.scheme]) != (p.scheme, p.hostname, p.port or default[p.scheme]):
+        return False
+    if p.query and (u.path != p.path or u.query != p.query):
+        return False
+    base = p.path or "/"
+    path = u.path or "/"
+    return path.startswith(base) if base.endswith("/") else path == base or path.startswith(base + "/")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -42,6 +42,7 @@ class Written:
 
     def __init__(self):
         self.kinds: dict[str, list] = {}  # kind -> [count, first key, last key]
+        self.details: list[str] = []  # what the keys alone do not say (a mount's source), for the record's detail
 
     def add(self, kind: str, keys: Iterable[str]) -> None:
         for key in keys:
@@ -73,9 +74,12 @@ class DatabaseTransaction:
         # commits, the store's commit listeners are called.
         self.wakes = False
 
-    def record(self, kind: str, keys: Iterable[str]) -> None:
-        """Notes a write that the change log does not carry (the hub's copies), for the audit trail."""
+    def record(self, kind: str, keys: Iterable[str], detail: str = "") -> None:
+        """Notes a write that the change log does not carry (the hub's copies, a mount), for the
+        audit trail; `detail` goes into the record's detail."""
         self.written.add(kind, keys)
+        if detail:
+            self.written.details.append(detail)
 
     def log_changes(self, changes: list[tuple]) -> list[int]:
         """Appends (kind, key, version, op, at) rows; returns their seqs. This transaction is the
@@ -151,7 +155,7 @@ class Database:
                 yield tx
                 if tx.written:
                     actor, method = audit.acting()
-                    audit.append(self.conn, actor, method, tx.written.describe(), "ok")
+                    audit.append(self.conn, actor, method, tx.written.describe(), "ok", "; ".join(tx.written.details))
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise

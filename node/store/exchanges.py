@@ -7,6 +7,7 @@ stays at its node) and the record of every exchange this node took part in.
 from __future__ import annotations
 
 import json
+import urllib.parse
 
 from node.model.exchange import ExchangeRecord, Mount
 from node.times import format_time, parse_time
@@ -28,13 +29,27 @@ def _record(row: tuple) -> ExchangeRecord:
                           parse_time(finished), outcome, detail)
 
 
+def mount_detail(mount: Mount) -> str:
+    """What a mount's audit record says of it: the department, the kind, where and which table
+    (a URL without its query, which may hold a key; a credential by name only)."""
+    location = mount.location
+    if mount.kind == "http":
+        location = urllib.parse.urlunsplit(urllib.parse.urlsplit(location)._replace(query="", fragment=""))
+    parts = [f"department {mount.resource_code[:9]}", f"kind {mount.kind}", f"location {location}"]
+    if mount.table:
+        parts.append(f"table {mount.table}")
+    if mount.credential:
+        parts.append(f"credential {mount.credential}")
+    return ", ".join(parts)
+
+
 class ExchangeWrites:
     def put_mount(self, mount: Mount) -> None:
         self.conn.execute(f"INSERT OR REPLACE INTO mounts ({', '.join(_MOUNT)}) VALUES ({', '.join('?' * len(_MOUNT))})",
                           (mount.resource_code, mount.kind, mount.location, mount.table,
                            json.dumps([list(pair) for pair in mount.columns], ensure_ascii=False), mount.credential,
                            format_time(mount.mounted_at), mount.mounted_by))
-        self.record("mount", [mount.resource_code])
+        self.record("mount", [mount.resource_code], mount_detail(mount))
 
     def add_exchange(self, r: ExchangeRecord) -> None:
         self.conn.execute(f"INSERT INTO exchanges ({', '.join(_RECORD)}) VALUES ({', '.join('?' * len(_RECORD))})",
