@@ -8,6 +8,7 @@ from collections.abc import Callable
 import grpc
 
 from node.api.interceptors.authorization import Authorization
+from node.api.interceptors.decoding import Decoding
 from node.api.interceptors.denials import DenialAudit, Denials
 from node.api.interceptors.identity import Identity
 from node.api.interceptors.slots import Slots
@@ -32,6 +33,7 @@ def chain(config: Config, store: Store, workers: int, log, observe: Callable[[st
     watchdog = IdleWatchdog(config.limits.idle_stream_seconds, log)
     interceptors = [
         *([Timing(observe)] if observe is not None else []),  # first: refusals are timed and counted too
+        Decoding(),  # what: bytes that are no request end here, as INVALID_ARGUMENT
         Identity(secure, store, denials),  # who: the certificate, the token
         Authorization(policy, denials),  # may they: the table
         Slots(config.limits.max_calls_per_caller, workers, denials),  # how many at once: only callers let in
