@@ -111,8 +111,9 @@ def tls_config(ca: pathlib.Path, directory: pathlib.Path, node_id: str, role: st
     if peers:
         data["peers"] = list(peers)
         data["sync"] = {"backoff_initial": 0.05, "backoff_max": 0.5, "call_deadline": 20}
-    if limits:
-        data["limits"] = limits
+    # Each refusal on the trail at once: the rule tests look for the record of every case, and
+    # tests/test_denial_folding.py asks for folding explicitly.
+    data["limits"] = {"denial_fold_seconds": 0, **(limits or {})}
     data["resources"] = {"allow": [str(directory / "sources")]}  # where departments may mount sources
     return config_mod.parse(data, f"<{node_id}>")
 
