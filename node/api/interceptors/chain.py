@@ -35,7 +35,7 @@ def chain(config: Config, store: Store, workers: int, log, observe: Callable[[st
     interceptors = [
         *([Timing(observe)] if observe is not None else []),  # first: refusals are timed and counted too
         Decoding(),  # what: bytes that are no request end here, as INVALID_ARGUMENT
-        Identity(secure, store, denials),  # who: the certificate, the token
+        Identity(secure, store, denials, config.node_id),  # who: the certificate, the token
         Authorization(policy, denials),  # may they: the table
         Slots(config.limits.max_calls_per_caller, workers, denials),  # how many at once: only callers let in
         IdleStreams(watchdog),  # how long a stream may idle
