@@ -59,18 +59,6 @@ class FederationCredentials:
             pki.issue(self.pki, PORTAL, kind="client", hosts=HOSTS)
         return Credentials(str(self.pki / f"{PORTAL}.pem"), str(self.pki / f"{PORTAL}.key"), str(self.pki / pki.CA_CERT))
 
-    def portal_secret(self) -> str:
-        """The key that signs the harness portal's session cookies, kept across restarts."""
-        path = self.tokens_path.parent / "portal.secret"
-        if not path.exists():
-            import secrets
-
-            make_dirs(path.parent)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(32))
-        return path.read_text().strip()
-
     def issue_tokens(self, node_id: str, database: str, departments: list[str]) -> None:
         """A token for every department of a node, written into its database (before it starts,
         or while it runs: SQLite takes one writer at a time)."""

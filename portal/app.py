@@ -1,5 +1,5 @@
-"""The portal's web application: Starlette routes over one NodeClient, Jinja2 pages, a signed
-session cookie for the signed-in department, and one place that turns a node's silence or
+"""The portal's web application: Starlette routes over one NodeClient, Jinja2 pages, sessions
+kept on the server (the cookie holds only a random id: portal/sessions.py), and one place that turns a node's silence or
 refusal into a page (or, under /api/, a CKAN error) instead of a stack trace."""
 
 from __future__ import annotations
@@ -7,12 +7,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import pathlib
-import secrets
 
 import grpc
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -20,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from portal import dashboard, opendata, pages, sharing
 from portal.client import NodeClient, NodeRefused, NodeUnreachable
+from portal.sessions import IDLE_SECONDS, MAX_SECONDS, ServerSessions, SessionStore
 from portal.site import Portal
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -111,11 +110,15 @@ async def _lifespan(app: Starlette):
     app.state.portal.close()
 
 
-def create_app(client: NodeClient, *, secret: str = "", title: str = "", public_url: str = "",
-               https_only: bool = False) -> Starlette:
-    """The portal over `client`. `secret` signs the session cookie: give the same one to every
-    portal process behind one address (a random one logs everybody out at restart). Every part
-    the views share is made here, before the first request (`Portal.over`)."""
+def create_app(client: NodeClient, *, title: str = "", public_url: str = "", https_only: bool = False,
+               session_idle_seconds: float = IDLE_SECONDS, session_max_seconds: float = MAX_SECONDS,
+               sessions: SessionStore | None = None) -> Starlette:
+    """The portal over `client`. A session ends after `session_idle_seconds` without a request,
+    `session_max_seconds` after sign-in, or at sign-out; sessions live in this process (a restart
+    signs everybody out). `https_only`: the portal is served over HTTPS, so the cookie is Secure.
+    Every part the views share is made here, before the first request (`Portal.over`)."""
+    if sessions is None:
+        sessions = SessionStore(idle_seconds=session_idle_seconds, max_seconds=session_max_seconds)
     routes = [
         Route("/favicon.ico", lambda request: Response(status_code=204)),
         Route("/healthz", lambda request: Response("ok", media_type="text/plain")),
@@ -126,12 +129,12 @@ def create_app(client: NodeClient, *, secret: str = "", title: str = "", public_
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
-            Middleware(SessionMiddleware, secret_key=secret or secrets.token_urlsafe(32), session_cookie="portal",
-                       max_age=8 * 3600, same_site="lax", https_only=https_only),
+            Middleware(ServerSessions, store=sessions, https_only=https_only, same_site="lax"),
         ],
         exception_handlers={NodeUnreachable: unreachable, NodeRefused: refused, 404: not_found, 500: server_error},
         lifespan=_lifespan,
         max_body_size=1024 * 1024,
     )
     app.state.portal = Portal.over(client, title, public_url)
+    app.state.sessions = sessions
     return app
