@@ -38,7 +38,7 @@ def _nodes(values: tuple[str, ...]) -> dict[str, str]:
                    "process, never in the cookie: restarting the portal signs everybody out.")
 @click.option("--title", default="", help="Site title. Default: 国家政务数据目录门户.")
 @click.option("--public-url", default="", help="The URL the open-data API names datasets by (e.g. https://data.example.cn). "
-                                              "Default: the address each request came to.")
+                                              "Default: the address the portal listens on; never a request's Host header.")
 @click.option("--port-file", default=None, type=click.Path(dir_okay=False),
               help="Write the port listened on to this file once bound (for the harness).")
 def portal(target: Target, listen: str, department_cert: str, department_key: str, nodes: tuple[str, ...],

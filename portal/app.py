@@ -41,24 +41,33 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+# What the pages say of a node's silence or refusal is for anyone: the node's name and the
+# status, never gRPC's detail of an unreachable node (it names addresses) nor the text of an
+# error the node did not mean for its callers (INTERNAL, UNKNOWN...). The log keeps it all.
+
 async def unreachable(request: Request, exc: NodeUnreachable) -> Response:
     log.warning("node unreachable: %s", exc)
+    node = request.app.state.portal.client.name_of(exc.node)
     if _is_api(request):
         return JSONResponse({"success": False, "error": {"__type": "Service Unavailable",
-                                                         "message": f"node {exc.node} is unreachable"}}, 503)
+                                                         "message": f"node {node} is unreachable"}}, 503)
     portal: Portal = request.app.state.portal
-    return portal.page(request, "error.html", {"heading": "无法连接节点", "node": exc.node,
-                                               "message": f"门户暂时无法连接节点 {exc.node}，请稍后刷新重试。",
-                                               "detail": exc.detail}, status_code=503)
+    return portal.page(request, "error.html", {"heading": "无法连接节点", "node": node,
+                                               "message": f"门户暂时无法连接节点 {node}，请稍后刷新重试。"},
+                       status_code=503)
 
 
 async def refused(request: Request, exc: NodeRefused) -> Response:
     status, heading = _REFUSAL_STATUS.get(exc.code, (502, "节点返回错误"))
+    node = request.app.state.portal.client.name_of(exc.node)
+    message = exc.detail if exc.code in _REFUSAL_STATUS else f"节点 {node} 未能完成请求（{exc.code.name}）。"
+    if status == 502:
+        log.warning("node refused: %s", exc)
     if _is_api(request):
         kind = "Not Found Error" if status == 404 else "Validation Error" if status == 400 else "Error"
-        return JSONResponse({"success": False, "error": {"__type": kind, "message": exc.detail}}, status)
+        return JSONResponse({"success": False, "error": {"__type": kind, "message": message}}, status)
     portal: Portal = request.app.state.portal
-    return portal.page(request, "error.html", {"heading": heading, "node": exc.node, "message": exc.detail,
+    return portal.page(request, "error.html", {"heading": heading, "node": node, "message": message,
                                                "detail": exc.code.name}, status_code=status)
 
 
@@ -67,8 +76,8 @@ async def server_error(request: Request, exc: Exception) -> Response:
     if _is_api(request):
         return JSONResponse({"success": False, "error": {"__type": "Internal Error", "message": "internal error"}}, 500)
     portal: Portal = request.app.state.portal
-    return portal.page(request, "error.html", {"heading": "门户内部错误", "message": "页面暂时无法显示，请稍后重试。",
-                                               "detail": type(exc).__name__}, status_code=500)
+    return portal.page(request, "error.html", {"heading": "门户内部错误", "message": "页面暂时无法显示，请稍后重试。"},
+                       status_code=500)
 
 
 async def not_found(request: Request, exc: Exception) -> Response:

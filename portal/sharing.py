@@ -81,7 +81,7 @@ def _verify(client, node: str, dept: str, token: str) -> str:
             raise ValueError(f"令牌无效、已过期或已被吊销（节点 {node}）。") from None
         if exc.code == grpc.StatusCode.PERMISSION_DENIED:
             raise ValueError(f"该令牌不属于部门 {dept}，或没有读取（read）权限（节点 {node}）。") from None
-        raise ValueError(f"节点 {node} 拒绝了登录：{exc.detail}") from None
+        raise ValueError(f"节点 {node} 拒绝了登录（{exc.code.name}）。") from None
     except NodeUnreachable:
         raise ValueError(f"无法连接节点 {node}，请稍后再试。") from None
     return node
