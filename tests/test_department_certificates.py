@@ -75,9 +75,11 @@ def test_a_department_certificate_carries_only_its_own_token(hebei, dial, token)
 
 def test_a_department_certificate_of_another_node_is_refused(hebei, dial):
     channel = dial.channel(hebei, Who(f"{B}.guangdong", "B"))
+    since = hebei.audit_seq()
     code, details = outcome(lambda: invoke(channel, SHR + "ListRequests", sharing_pb2.ListRequestsRequest(
         consumer_code=B)))
     assert code == UNAUTHENTICATED and "guangdong" in details, details
+    assert denial_recorded(hebei, since, SHR + "ListRequests", f"{B}@{B}.guangdong"), hebei.audit_since(since)
 
 
 def test_the_operator_certificate_still_makes_operator_calls(hebei, dial):

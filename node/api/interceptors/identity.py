@@ -49,6 +49,7 @@ class Identity(Interceptor):
         caller = authz.Caller()
         try:
             caller = self.certificate_of(context)
+            self.check_node(caller)
             return self.with_token(caller, context)
         except Unauthenticated as exc:  # named as far as it got: the certificate, if there was one
             self.denials.refuse(context, method, caller, request, exc)
@@ -63,11 +64,16 @@ class Identity(Interceptor):
         named = pki.department_of(name)
         if named is None:
             raise Unauthenticated(f"the department certificate {name!r} does not name <department>.<node>")
-        department, node_id = named
-        if self.node_id and node_id != self.node_id:
-            raise Unauthenticated(f"the certificate is department {department}'s at node {node_id}, "
+        return authz.Caller(name=name, kind=kind, department=named[0])
+
+    def check_node(self, caller: authz.Caller) -> None:
+        """A department's certificate counts only at its own node."""
+        if caller.kind != "department" or not self.node_id:
+            return
+        node_id = caller.name.split(".", 1)[1]
+        if node_id != self.node_id:
+            raise Unauthenticated(f"the certificate is department {caller.department}'s at node {node_id}, "
                                   f"not at this node ({self.node_id})")
-        return authz.Caller(name=name, kind=kind, department=department)
 
     def with_token(self, caller: authz.Caller, context) -> authz.Caller:
         """The caller with what its bearer token grants, if it sent one."""
