@@ -179,20 +179,31 @@ def address(node: str, state_dir: str) -> None:
 
 @harness.command()
 @click.argument("node")
+@click.argument("department", required=False, default="")
+@click.option("--operator", "as_operator", is_flag=True,
+              help="Print the operator's certificate instead (Status, SyncNow, Verify, ListExchanges: every node, "
+                   "every department's requests). Never hand it to a department.")
 @click.option("--env", "as_env", is_flag=True,
               help="Print `export CASCADE_...=...` lines for `eval`, so that every `cascade` command uses them.")
 @state_option
 @guarded
-def creds(node: str, as_env: bool, state_dir: str) -> None:
-    """Print the client certificate, key and CA (the operator's identity) with which an outside
-    tool reaches NODE, and NODE's address."""
+def creds(node: str, department: str, as_operator: bool, as_env: bool, state_dir: str) -> None:
+    """Print what an outside tool reaches NODE with, and NODE's address: DEPARTMENT's own client
+    certificate, key, CA and token (it may act only as that department), or with --operator the
+    operator's certificate."""
     fed = fed_of(state_dir)
-    address = fed.address(node)
-    credentials = fed.client()
-    if credentials is None:
+    if not fed.secure:
         raise click.ClickException("this federation runs plaintext (compose `secure: false`): no credentials needed")
+    if bool(department) == as_operator:
+        raise click.ClickException("name a DEPARTMENT of NODE (its own certificate and token), or pass --operator "
+                                   "for the operator's certificate")
+    address = fed.address(node)
+    try:
+        credentials = fed.client() if as_operator else fed.department_client(node, department)
+    except KeyError as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from None
     values = {"CASCADE_TARGET": address, "CASCADE_CERT": credentials.cert, "CASCADE_KEY": credentials.key,
-              "CASCADE_CA": credentials.ca}
+              "CASCADE_CA": credentials.ca, "CASCADE_TOKEN": credentials.token}
     for name, value in values.items():
         click.echo(f"export {name}={value}" if as_env else f"{name[len('CASCADE_'):].lower():<7} {value}")
 

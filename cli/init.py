@@ -12,7 +12,8 @@ import yaml
 from cli.common import config_option, fail, load_config
 
 OPERATOR = "operator"
-ENV_FILE = "client.env"
+ENV_FILE = "client.env"  # a department's: its own certificate and token
+OPERATOR_ENV_FILE = "operator.env"  # written only with --operator
 
 
 def _tls_paths(config_path: str) -> tuple[str, dict[str, pathlib.Path]]:
@@ -50,14 +51,38 @@ def _missing_tls(node_id: str, files: dict[str, pathlib.Path]) -> list[str]:
     return made
 
 
+def _department_certificates(ca_dir: pathlib.Path, node_id: str, codes: list[str]) -> list[str]:
+    from node.security import pki
+
+    made = []
+    for code in codes:
+        name = pki.department_name(code, node_id)
+        if not (ca_dir / f"{name}.pem").exists():
+            pki.issue_department(ca_dir, code, node_id, hosts=("127.0.0.1", "localhost"))
+            made.append(name)
+    return [f"{len(made)} department certificates ({', '.join(made)}.pem)"] if made else []
+
+
+def _write_env(path: pathlib.Path, lines: list[str]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+
+
 @click.command("init")
 @config_option
-def node_init(config_path: str) -> None:
-    """Create what the config names and is missing: a local CA, the node's certificate and an
-    operator certificate (beside the CA), and a token for every department; write
-    `client.env` beside the CA, which `. client.env` turns into the CASCADE_* settings every
-    client command reads. Safe to run again: it creates only what is missing."""
-    from node.security import tokens
+@click.option("--operator", "operator_env", is_flag=True,
+              help=f"Also write {OPERATOR_ENV_FILE} beside the CA: the operator's certificate, for Status, SyncNow, "
+                   f"Verify and every department's requests. Keep it to the node's operators.")
+def node_init(config_path: str, operator_env: bool) -> None:
+    """Create what the config names and is missing: a local CA, the node's certificate, an
+    operator certificate (beside the CA), and for every department its own certificate
+    (CODE.NODE.pem: it may act only as that department) and a token; write `client.env` beside
+    the CA, which `. client.env` turns into the CASCADE_* settings every client command reads:
+    the first department's certificate and token, the others' as comments. The operator's
+    certificate goes into an env file only when asked (--operator). Safe to run again: it
+    creates only what is missing."""
+    from node.security import pki, tokens
     from node.store import Store
 
     node_id, files = _tls_paths(config_path)
@@ -75,20 +100,26 @@ def node_init(config_path: str) -> None:
     finally:
         store.close()
     ca_dir = files["ca"].parent
+    made += _department_certificates(ca_dir, node_id, [d.code for d in cfg.departments])
     env_file = ca_dir / ENV_FILE
     if issued:
-        lines = [f"export CASCADE_TARGET={cfg.listen}", f"export CASCADE_CA={files['ca']}",
-                 f"export CASCADE_CERT={ca_dir / f'{OPERATOR}.pem'}", f"export CASCADE_KEY={ca_dir / f'{OPERATOR}.key'}"]
+        lines = [f"export CASCADE_TARGET={cfg.listen}", f"export CASCADE_CA={files['ca']}"]
         first = True
         for department in cfg.departments:
             if department.code in issued:
-                line = f"CASCADE_TOKEN={issued[department.code]}  # {department.code} {department.name}"
-                lines.append(("export " if first else "# export ") + line)
+                name = ca_dir / pki.department_name(department.code, node_id)
+                prefix = "export " if first else "# export "
+                lines += [f"# {department.code} {department.name}", f"{prefix}CASCADE_CERT={name}.pem",
+                          f"{prefix}CASCADE_KEY={name}.key", f"{prefix}CASCADE_TOKEN={issued[department.code]}"]
                 first = False
-        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write("\n".join(lines) + "\n")
+        _write_env(env_file, lines)
         made.append(f"{len(issued)} department tokens, in {env_file}")
+    if operator_env:
+        operator_file = ca_dir / OPERATOR_ENV_FILE
+        _write_env(operator_file, [f"export CASCADE_TARGET={cfg.listen}", f"export CASCADE_CA={files['ca']}",
+                                   f"export CASCADE_CERT={ca_dir / f'{OPERATOR}.pem'}",
+                                   f"export CASCADE_KEY={ca_dir / f'{OPERATOR}.key'}", "export CASCADE_TOKEN="])
+        made.append(f"the operator's settings, in {operator_file}")
     click.echo("\n".join(f"created {thing}" for thing in made) if made else "nothing to create: all present")
     if env_file.exists():
-        click.echo(f"for client commands: . {env_file}")
+        click.echo(f"for client commands as a department: . {env_file}")

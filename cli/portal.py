@@ -29,16 +29,21 @@ def _nodes(values: tuple[str, ...]) -> dict[str, str]:
               help="The private key of --department-cert (env CASCADE_PORTAL_DEPARTMENT_KEY).")
 @click.option("--node", "nodes", multiple=True, metavar="ID=HOST:PORT",
               help="Where a department's node is reached (repeatable). Default: as the target hub reaches its peers.")
-@click.option("--secret", envvar="CASCADE_PORTAL_SECRET", default="",
-              help="Key that signs session cookies (env CASCADE_PORTAL_SECRET); give every portal process behind one "
-                   "address the same. Default: a random one (restarting signs everybody out).")
+@click.option("--https-only", is_flag=True,
+              help="The portal is served over HTTPS (behind a TLS proxy): the session cookie is marked Secure.")
+@click.option("--session-idle-minutes", default=30, show_default=True, type=click.IntRange(min=1),
+              help="A signed-in session ends after this long without a request.")
+@click.option("--session-hours", default=8, show_default=True, type=click.IntRange(min=1),
+              help="A signed-in session ends this long after sign-in, however busy. Sessions are kept in the portal "
+                   "process, never in the cookie: restarting the portal signs everybody out.")
 @click.option("--title", default="", help="Site title. Default: 国家政务数据目录门户.")
 @click.option("--public-url", default="", help="The URL the open-data API names datasets by (e.g. https://data.example.cn). "
-                                              "Default: the address each request came to.")
+                                              "Default: the address the portal listens on; never a request's Host header.")
 @click.option("--port-file", default=None, type=click.Path(dir_okay=False),
               help="Write the port listened on to this file once bound (for the harness).")
 def portal(target: Target, listen: str, department_cert: str, department_key: str, nodes: tuple[str, ...],
-           secret: str, title: str, public_url: str, port_file: str | None) -> None:
+           https_only: bool, session_idle_minutes: int, session_hours: int, title: str, public_url: str,
+           port_file: str | None) -> None:
     """Serve the web portal and open-data API in front of the node at --target.
 
     The portal reads the catalog, the scorecard and (at a hub) the peers' status with the
@@ -63,9 +68,10 @@ def portal(target: Target, listen: str, department_cert: str, department_key: st
                 _, kind = pki.identity_of(f.read())
         except (OSError, ValueError, pki.PkiError) as exc:
             fail(f"--department-cert: {exc}")
-        if kind == "operator":
-            fail("--department-cert must be a client or node certificate, not an operator's: with an operator's, "
-                 "any valid token could read any department's requests")
+        if kind in ("operator", "department"):
+            fail(f"--department-cert must be a client or node certificate, not a {kind}'s: with an operator's, "
+                 "any valid token could read any department's requests; with a department's, only that one "
+                 "department could sign in")
         department = Credentials(department_cert, department_key, target.ca)
     try:
         sock = bind(listen)
@@ -73,5 +79,6 @@ def portal(target: Target, listen: str, department_cert: str, department_key: st
         fail(f"--listen {listen}: {exc}")
     client = NodeClient(target.address, Identities(reader, department), server_name=target.server_name,
                         nodes=_nodes(nodes))
-    app = create_app(client, secret=secret, title=title, public_url=public_url)
+    app = create_app(client, title=title, public_url=public_url, https_only=https_only,
+                     session_idle_seconds=session_idle_minutes * 60, session_max_seconds=session_hours * 3600)
     serve(app, sock, port_file)

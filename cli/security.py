@@ -62,9 +62,12 @@ def pki_init(directory: str, days: int) -> None:
 @pki.command("issue")
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.argument("name")
-@click.option("--kind", type=click.Choice(["node", "operator", "client"]), default="node", show_default=True,
+@click.option("--kind", type=click.Choice(["node", "operator", "client", "department"]), default="node",
+              show_default=True,
               help="What the certificate is for: node (a node serving and calling its hub), operator (a person "
-                   "running `cascade` commands) or client (a department's system).")
+                   "running `cascade` commands), department (a department's own people and systems: NAME is "
+                   "CODE.NODE, e.g. 130000001.hebei, and the node lets it act only as that department, with its "
+                   "token) or client (a shared tool such as the portal, judged by the token it carries).")
 @click.option("--days", default=825, show_default=True, type=click.IntRange(min=1),
               help="How long the certificate is valid.")
 @click.option("--host", "hosts", multiple=True,
@@ -72,8 +75,8 @@ def pki_init(directory: str, days: int) -> None:
                    "several), e.g. 127.0.0.1 for tools that reach the node by its address. Default: none.")
 def pki_issue(directory: str, name: str, kind: str, days: int, hosts: tuple[str, ...]) -> None:
     """Issue NAME.pem and NAME.key, signed by the CA in DIRECTORY, and print their paths. NAME is
-    the identity (a lowercase node id such as hebei, or an operator's name); re-issuing replaces
-    the files."""
+    the identity (a lowercase node id such as hebei, an operator's name, or for a department
+    CODE.NODE); re-issuing replaces the files."""
     from node.security import pki as pki_mod
 
     if not (pathlib.Path(directory) / pki_mod.CA_KEY).exists():

@@ -1,5 +1,5 @@
 """What the harness says to a running federation's nodes: channels as the operator or as a
-department (with its token), stubs, publishing and seeding, status, convergence. A part of
+department (its own certificate and token), stubs, publishing and seeding, status, convergence. A part of
 `Federation` (harness/runner.py), which holds the processes and the state directory."""
 
 from __future__ import annotations
@@ -36,12 +36,18 @@ class FederationClients:
         return self.credentials.token(node_id, department) if self.secure else ""
 
     def channel(self, node_id: str, department: str = "") -> grpc.Channel:
-        """A channel to the node as the operator, or as one of its departments (with its token)."""
+        """A channel to the node as the operator, or as one of its departments (its own certificate and token)."""
         key = (self.address(node_id), department)
         if key not in self._channels:
-            token = self.token(node_id, department) if department else ""
-            self._channels[key] = open_channel(key[0], self.client(token))
+            self._channels[key] = open_channel(key[0], self.department_client(node_id, department) if department
+                                               else self.client())
         return self._channels[key]
+
+    def department_client(self, node_id: str, department: str):
+        """What a department of that node presents: its certificate and its token (None in a plaintext federation)."""
+        if not self.secure:
+            return None
+        return self.credentials.department_client(node_id, department, self.token(node_id, department))
 
     def catalog(self, node_id: str, department: str = ""):
         return catalog_pb2_grpc.CatalogStub(self.channel(node_id, department))

@@ -1,6 +1,8 @@
 """The federation's credentials in the harness, all under the state directory: a CA and a
-certificate per node (`pki/`), an operator certificate that the harness and a tester's tools
-present, and a bearer token per department (`secrets/tokens.json`, readable by the owner only)."""
+certificate per node (`pki/`), an operator certificate for the harness's own operator calls
+(and a tester who asks for it: `cascade harness creds NODE --operator`), a certificate per
+department (`<code>.<node>.pem`, made on first use) that it presents with its bearer token
+(`secrets/tokens.json`, readable by the owner only): a department never holds the operator's."""
 
 from __future__ import annotations
 
@@ -38,9 +40,17 @@ class FederationCredentials:
                 "ca": str(self.pki / pki.CA_CERT)}
 
     def client(self, token: str = "") -> Credentials:
-        """The operator's certificate, with a department's token when given."""
+        """The operator's certificate (with a token when given: an operator-scope one, say)."""
         return Credentials(str(self.pki / f"{OPERATOR}.pem"), str(self.pki / f"{OPERATOR}.key"),
                            str(self.pki / pki.CA_CERT), token)
+
+    def department_client(self, node_id: str, department: str, token: str) -> Credentials:
+        """A department's own certificate (made on first use) and its token: what it calls its node with."""
+        name = pki.department_name(department, node_id)
+        if not (self.pki / f"{name}.pem").exists():
+            pki.issue_department(self.pki, department, node_id, hosts=HOSTS)
+        return Credentials(str(self.pki / f"{name}.pem"), str(self.pki / f"{name}.key"), str(self.pki / pki.CA_CERT),
+                           token)
 
     def portal_client(self) -> Credentials:
         """The portal's client certificate (made on first use): calls that carry a department's
@@ -48,18 +58,6 @@ class FederationCredentials:
         if not (self.pki / f"{PORTAL}.pem").exists():
             pki.issue(self.pki, PORTAL, kind="client", hosts=HOSTS)
         return Credentials(str(self.pki / f"{PORTAL}.pem"), str(self.pki / f"{PORTAL}.key"), str(self.pki / pki.CA_CERT))
-
-    def portal_secret(self) -> str:
-        """The key that signs the harness portal's session cookies, kept across restarts."""
-        path = self.tokens_path.parent / "portal.secret"
-        if not path.exists():
-            import secrets
-
-            make_dirs(path.parent)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(32))
-        return path.read_text().strip()
 
     def issue_tokens(self, node_id: str, database: str, departments: list[str]) -> None:
         """A token for every department of a node, written into its database (before it starts,

@@ -179,7 +179,6 @@ class Federation(FederationClients):
             operator, department = self.client(), self.credentials.portal_client()
             args += ["--cert", operator.cert, "--key", operator.key, "--ca", operator.ca,
                      "--department-cert", department.cert, "--department-key", department.key]
-            environment["CASCADE_PORTAL_SECRET"] = self.credentials.portal_secret()
         log_path = self.dir / "logs" / "portal.log"
         log = open(log_path, "ab")
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,

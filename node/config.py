@@ -64,6 +64,8 @@ class Limits:
     max_calls_per_caller: int = 16
     # A stream that sends or takes nothing for this long is cancelled.
     idle_stream_seconds: float = 30.0
+    # The same refusal (caller, method, reason) is recorded once per this many seconds, with a count.
+    denial_fold_seconds: float = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -267,6 +269,8 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
                                        default_limits.max_calls_per_caller),
             idle_stream_seconds=float(r.get(limits, "limits", "idle_stream_seconds", is_number(0.1, 86400),
                                             default_limits.idle_stream_seconds)),
+            denial_fold_seconds=float(r.get(limits, "limits", "denial_fold_seconds", is_number(0, 3600),
+                                            default_limits.denial_fold_seconds)),
         ),
         tls=tls,
         insecure=insecure,

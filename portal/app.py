@@ -1,5 +1,5 @@
-"""The portal's web application: Starlette routes over one NodeClient, Jinja2 pages, a signed
-session cookie for the signed-in department, and one place that turns a node's silence or
+"""The portal's web application: Starlette routes over one NodeClient, Jinja2 pages, sessions
+kept on the server (the cookie holds only a random id: portal/sessions.py), and one place that turns a node's silence or
 refusal into a page (or, under /api/, a CKAN error) instead of a stack trace."""
 
 from __future__ import annotations
@@ -7,12 +7,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import pathlib
-import secrets
 
 import grpc
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -20,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from portal import dashboard, opendata, pages, sharing
 from portal.client import NodeClient, NodeRefused, NodeUnreachable
+from portal.sessions import IDLE_SECONDS, MAX_SECONDS, ServerSessions, SessionStore
 from portal.site import Portal
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -42,24 +41,33 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+# What the pages say of a node's silence or refusal is for anyone: the node's name and the
+# status, never gRPC's detail of an unreachable node (it names addresses) nor the text of an
+# error the node did not mean for its callers (INTERNAL, UNKNOWN...). The log keeps it all.
+
 async def unreachable(request: Request, exc: NodeUnreachable) -> Response:
     log.warning("node unreachable: %s", exc)
+    node = request.app.state.portal.client.name_of(exc.node)
     if _is_api(request):
         return JSONResponse({"success": False, "error": {"__type": "Service Unavailable",
-                                                         "message": f"node {exc.node} is unreachable"}}, 503)
+                                                         "message": f"node {node} is unreachable"}}, 503)
     portal: Portal = request.app.state.portal
-    return portal.page(request, "error.html", {"heading": "无法连接节点", "node": exc.node,
-                                               "message": f"门户暂时无法连接节点 {exc.node}，请稍后刷新重试。",
-                                               "detail": exc.detail}, status_code=503)
+    return portal.page(request, "error.html", {"heading": "无法连接节点", "node": node,
+                                               "message": f"门户暂时无法连接节点 {node}，请稍后刷新重试。"},
+                       status_code=503)
 
 
 async def refused(request: Request, exc: NodeRefused) -> Response:
     status, heading = _REFUSAL_STATUS.get(exc.code, (502, "节点返回错误"))
+    node = request.app.state.portal.client.name_of(exc.node)
+    message = exc.detail if exc.code in _REFUSAL_STATUS else f"节点 {node} 未能完成请求（{exc.code.name}）。"
+    if status == 502:
+        log.warning("node refused: %s", exc)
     if _is_api(request):
         kind = "Not Found Error" if status == 404 else "Validation Error" if status == 400 else "Error"
-        return JSONResponse({"success": False, "error": {"__type": kind, "message": exc.detail}}, status)
+        return JSONResponse({"success": False, "error": {"__type": kind, "message": message}}, status)
     portal: Portal = request.app.state.portal
-    return portal.page(request, "error.html", {"heading": heading, "node": exc.node, "message": exc.detail,
+    return portal.page(request, "error.html", {"heading": heading, "node": node, "message": message,
                                                "detail": exc.code.name}, status_code=status)
 
 
@@ -68,8 +76,8 @@ async def server_error(request: Request, exc: Exception) -> Response:
     if _is_api(request):
         return JSONResponse({"success": False, "error": {"__type": "Internal Error", "message": "internal error"}}, 500)
     portal: Portal = request.app.state.portal
-    return portal.page(request, "error.html", {"heading": "门户内部错误", "message": "页面暂时无法显示，请稍后重试。",
-                                               "detail": type(exc).__name__}, status_code=500)
+    return portal.page(request, "error.html", {"heading": "门户内部错误", "message": "页面暂时无法显示，请稍后重试。"},
+                       status_code=500)
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -111,11 +119,15 @@ async def _lifespan(app: Starlette):
     app.state.portal.close()
 
 
-def create_app(client: NodeClient, *, secret: str = "", title: str = "", public_url: str = "",
-               https_only: bool = False) -> Starlette:
-    """The portal over `client`. `secret` signs the session cookie: give the same one to every
-    portal process behind one address (a random one logs everybody out at restart). Every part
-    the views share is made here, before the first request (`Portal.over`)."""
+def create_app(client: NodeClient, *, title: str = "", public_url: str = "", https_only: bool = False,
+               session_idle_seconds: float = IDLE_SECONDS, session_max_seconds: float = MAX_SECONDS,
+               sessions: SessionStore | None = None) -> Starlette:
+    """The portal over `client`. A session ends after `session_idle_seconds` without a request,
+    `session_max_seconds` after sign-in, or at sign-out; sessions live in this process (a restart
+    signs everybody out). `https_only`: the portal is served over HTTPS, so the cookie is Secure.
+    Every part the views share is made here, before the first request (`Portal.over`)."""
+    if sessions is None:
+        sessions = SessionStore(idle_seconds=session_idle_seconds, max_seconds=session_max_seconds)
     routes = [
         Route("/favicon.ico", lambda request: Response(status_code=204)),
         Route("/healthz", lambda request: Response("ok", media_type="text/plain")),
@@ -126,12 +138,12 @@ def create_app(client: NodeClient, *, secret: str = "", title: str = "", public_
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
-            Middleware(SessionMiddleware, secret_key=secret or secrets.token_urlsafe(32), session_cookie="portal",
-                       max_age=8 * 3600, same_site="lax", https_only=https_only),
+            Middleware(ServerSessions, store=sessions, https_only=https_only, same_site="lax"),
         ],
         exception_handlers={NodeUnreachable: unreachable, NodeRefused: refused, 404: not_found, 500: server_error},
         lifespan=_lifespan,
         max_body_size=1024 * 1024,
     )
     app.state.portal = Portal.over(client, title, public_url)
+    app.state.sessions = sessions
     return app

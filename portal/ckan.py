@@ -132,7 +132,12 @@ def _clause(match: re.Match, found: dict) -> str:
                 since = datetime.fromisoformat(bounds.group(1).replace("Z", "+00:00"))
             except ValueError:
                 raise ValueError(f"fq: {bounds.group(1)} is not an ISO time") from None
-            found["updated_since"] = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+            since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+            try:  # the node takes UTC: a time at the calendar's edge may have none
+                since.astimezone(timezone.utc)
+            except OverflowError:
+                raise ValueError(f"fq: {bounds.group(1)} is out of range") from None
+            found["updated_since"] = since
     elif field in ("dataset_type", "type") and value == "dataset":
         pass
     elif field == "state" and value == "active":

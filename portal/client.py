@@ -82,6 +82,12 @@ class NodeClient:
         for channel in self._department_channels.values():
             channel.close()
 
+    def name_of(self, where: str) -> str:
+        """How a page names the node a failure came from: its id, never the target's address."""
+        if where != self.target:
+            return where
+        return self.hub_id or self.server_name or "目标节点"
+
     # -- calls ---------------------------------------------------------------------------------
 
     def _call(self, where: str, fn: Callable, request, *, token: str = "", timeout: float | None = None):

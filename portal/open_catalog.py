@@ -39,11 +39,29 @@ def _int(params: dict, name: str, default: int, low: int = 0, high: int | None =
     value = params.get(name, default)
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a JSON body's 1e400 or Infinity
         raise BadParam(f"{name}: Invalid integer") from None
     if number < low or (high is not None and number > high):
         raise BadParam(f"{name}: must be between {low} and {high}" if high else f"{name}: must be at least {low}")
     return number
+
+
+def _text(params: dict, *names: str) -> str:
+    """The first of `names` given, as text; one a JSON body made a list or a lone surrogate is refused
+    here rather than failing on its way into a protobuf message."""
+    for name in names:
+        value = params.get(name)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, (str, int, float)):
+            raise BadParam(f"{name}: must be a string")
+        text = str(value)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadParam(f"{name}: is not valid text") from None
+        return text
+    return ""
 
 
 def _bool(params: dict, name: str) -> bool:
@@ -69,9 +87,9 @@ class OpenCatalog:
         results do. CKAN's count is a plain number: it has no room to say "at least"."""
         rows = _int(params, "rows", DEFAULT_ROWS, 0, MAX_ROWS)
         start = _int(params, "start", 0, 0, 1_000_000)
-        query = str(params.get("q") or "").strip()
+        query = _text(params, "q").strip()
         try:
-            where = open_filter(**ckan.parse_fq(str(params.get("fq") or "")))
+            where = open_filter(**ckan.parse_fq(_text(params, "fq")))
         except ValueError as exc:
             raise BadParam(str(exc)) from None
         if query and query not in ("*:*", "*"):
@@ -84,7 +102,7 @@ class OpenCatalog:
                 "sort": "score desc, metadata_modified desc", "facets": {}, "search_facets": {}}
 
     def package_show(self, params: dict, base: str) -> dict:
-        code = ckan.resource_code(str(params.get("id") or params.get("name") or ""))
+        code = ckan.resource_code(_text(params, "id", "name"))
         if code is None:
             raise NotFound("Dataset not found")
         try:
@@ -143,7 +161,7 @@ class OpenCatalog:
         return [code for code, _, _ in orgs]
 
     def organization_show(self, params: dict, base: str) -> dict:
-        code = str(params.get("id") or "").strip()
+        code = _text(params, "id").strip()
         match = {c: (n, k) for c, n, k in self.organizations()}.get(code)
         if match is None:
             raise NotFound("Organization not found")

@@ -29,7 +29,7 @@ class Scorecard:
         try:
             self.card, self.error, self.at = self.client.scorecard(), "", time.monotonic()
         except (NodeUnreachable, NodeRefused) as exc:
-            self.error = f"无法读取共享考核数据：{exc.detail}"
+            self.error = "无法读取共享考核数据，请稍后刷新。"  # not the detail: it names addresses
             if self.card is None:
                 self.at = 0.0
         finally:

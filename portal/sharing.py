@@ -1,6 +1,7 @@
 """Sharing requests in the portal: a department signs in with its code and token (checked by
 one call at its own node), files requests, follows them, and answers those for its resources.
-Every call goes to the department's own node with its token; the portal keeps nothing."""
+Every call goes to the department's own node with its token, which the portal keeps in the
+server-side session (portal/sessions.py), never in the browser."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ def _verify(client, node: str, dept: str, token: str) -> str:
             raise ValueError(f"令牌无效、已过期或已被吊销（节点 {node}）。") from None
         if exc.code == grpc.StatusCode.PERMISSION_DENIED:
             raise ValueError(f"该令牌不属于部门 {dept}，或没有读取（read）权限（节点 {node}）。") from None
-        raise ValueError(f"节点 {node} 拒绝了登录：{exc.detail}") from None
+        raise ValueError(f"节点 {node} 拒绝了登录（{exc.code.name}）。") from None
     except NodeUnreachable:
         raise ValueError(f"无法连接节点 {node}，请稍后再试。") from None
     return node
@@ -106,6 +107,7 @@ async def signin_post(request: Request):
     except NodeUnreachable as exc:
         return _signin_page(request, f"无法连接节点 {exc.node}，请稍后再试。", 503, values)
     request.session.clear()
+    request.session.renew()  # a new id: one planted before sign-in opens nothing after it
     request.session.update(dept=values["department"], node=node, token=token, csrf=secrets.token_urlsafe(24))
     flash(request, f"已登录：部门 {values['department']}（节点 {node}）")
     return redirect(_safe_next(values["next"]))
@@ -114,7 +116,7 @@ async def signin_post(request: Request):
 async def signout(request: Request):
     form = await request.form()
     if csrf_ok(request, form):
-        request.session.clear()
+        request.session.clear()  # the session is deleted on the server: its cookie opens nothing any more
     return redirect("/")
 
 

@@ -35,7 +35,7 @@ class Portal:
     feed: StatusFeed
     open_catalog: OpenCatalog
     title: str = TITLE
-    public_url: str = ""  # the URL the open-data API names itself by ("" = as the request came)
+    public_url: str = ""  # the URL the open-data API names itself by ("" = the address the portal listens on)
 
     @classmethod
     def over(cls, client: NodeClient, title: str = "", public_url: str = "") -> Portal:
@@ -50,7 +50,15 @@ class Portal:
                    public_url=public_url.rstrip("/"))
 
     def base_url(self, request: Request) -> str:
-        return (self.public_url or str(request.base_url)).rstrip("/")
+        """The portal's absolute URL: `--public-url`, else the address it was reached on as the
+        server knows it (its socket), never the Host header, which any client may write."""
+        if self.public_url:
+            return self.public_url
+        host, port = request.scope.get("server") or ("localhost", None)
+        scheme = request.scope.get("scheme", "http")
+        default = {"http": 80, "https": 443}.get(scheme)
+        host = f"[{host}]" if ":" in host else host
+        return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
 
     def page(self, request: Request, name: str, context: dict | None = None, status_code: int = 200) -> Response:
         context = dict(context or {})

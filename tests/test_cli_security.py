@@ -287,3 +287,46 @@ def test_the_token_and_server_name_reach_the_channel(monkeypatch):
     [(target, credentials, server_name)] = opened
     assert (target, credentials.token, credentials.secure, server_name) == ("127.0.0.1:1", "cct_0badf00d_secret",
                                                                           False, "hebei")
+
+
+def _exports(path) -> dict[str, str]:
+    """What `. FILE` would set."""
+    return dict(line[len("export "):].split("=", 1) for line in path.read_text().splitlines()
+                if line.startswith("export "))
+
+
+def test_node_init_hands_a_department_its_own_certificate_never_the_operators(tmp_path, start_node):
+    from node.security import pki
+
+    path = tmp_path / "hebei.yaml"
+    path.write_text(yaml.safe_dump({
+        "node": {"id": "hebei", "role": "provincial", "region_code": "130000"},
+        "listen": "127.0.0.1:0",
+        "database": str(tmp_path / "hebei.db"),
+        "departments": [{"code": "130000001", "name": "河北省公安厅"}, {"code": "130000002", "name": "河北省民政厅"}],
+        "tls": {"cert": "pki/hebei.pem", "key": "pki/hebei.key", "ca": "pki/ca.pem"},
+        "log": {"level": "warning", "format": "json"},
+    }, allow_unicode=True))
+    made = cascade("node", "init", "--config", path)
+    assert made.exit_code == 0, made.output
+    env_file = tmp_path / "pki" / "client.env"
+    env = _exports(env_file)
+    assert pki.identity_of(open(env["CASCADE_CERT"], "rb").read()) == ("130000001.hebei", "department")
+    assert "operator" not in env_file.read_text()
+    assert not (tmp_path / "pki" / "operator.env").exists(), "the operator's settings were not asked for"
+
+    client = start_node(config_mod.load(str(path)))
+    env["CASCADE_TARGET"] = client.node.address
+    result = cascade("entry", "publish", ROOT / "configs" / "examples" / "entry.yaml", env=env)
+    assert result.exit_code == 0, result.output
+    assert cascade("entry", "get", "130000001/000001", env=env).exit_code == 0
+    result = cascade("status", env=env)
+    assert result.exit_code == 1 and "PERMISSION_DENIED" in result.stderr
+    result = cascade("requests", "list", "--owner", "130000002", env=env)
+    assert result.exit_code == 1 and "PERMISSION_DENIED" in result.stderr
+
+    assert cascade("node", "init", "--config", path, "--operator").exit_code == 0
+    operator = _exports(tmp_path / "pki" / "operator.env")
+    operator["CASCADE_TARGET"] = client.node.address
+    result = cascade("status", env=operator)
+    assert result.exit_code == 0, result.output

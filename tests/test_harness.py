@@ -204,28 +204,36 @@ def test_request_round_trip_through_the_cli(federation):
     found = fed.catalog(fed.hub_id).ListEntries(catalog_pb2.ListEntriesRequest(
         filter=catalog_pb2.EntryFilter(origin="guangdong", share_type="unconditional"), page_size=1)).entries[0]
 
-    def cascade(*args, token: str = ""):
-        """The CLI as a tester runs it: the operator's certificate, and a department's token."""
-        creds = fed.client(token)
-        env = dict(os.environ, CASCADE_CERT=creds.cert, CASCADE_KEY=creds.key, CASCADE_CA=creds.ca,
-                   CASCADE_TOKEN=creds.token)
+    def cascade(*args, env: dict[str, str] | None = None, ok: bool = True):
+        """The CLI as a tester runs it, with what `eval $(cascade harness creds ...)` set."""
         result = subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, cwd=ROOT,
-                                timeout=60, env=env)
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+                                timeout=60, env=dict(os.environ, **(env or {}), CASCADE_HARNESS_DIR=str(fed.dir)))
+        assert (result.returncode == 0) == ok, result.stderr
+        return result.stdout if ok else result.stderr
 
-    police = fed.token("hebei", "130000001")
+    def creds(*args) -> dict[str, str]:
+        return dict(line[len("export "):].split("=", 1)
+                    for line in cascade("harness", "creds", *args, "--env").splitlines())
+
+    police, operator = creds("hebei", "130000001"), creds("national", "--operator")
+    assert "operator" not in police["CASCADE_CERT"] and police["CASCADE_TOKEN"] == fed.token("hebei", "130000001")
+    assert "name a DEPARTMENT" in cascade("harness", "creds", "hebei", ok=False)
     out = cascade("requests", "submit", "--consumer", "130000001", "--resource", found.resource_code,
                   "--purpose", "企业开办一网通办", "--basis", "《优化营商环境条例》", "--item", found.data_items[0].name,
-                  "--target", fed.address("hebei"), token=police)
+                  env=police)
     request_id = out.split()[0]
-    wait_until(lambda: cascade("requests", "get", request_id, "--target", fed.address("hebei"), token=police), 60,
+    wait_until(lambda: cascade("requests", "get", request_id, env=police), 60,
                f"`cascade requests get {request_id}` to show it granted", until=lambda shown: "granted" in shown)
-    shown = cascade("requests", "get", request_id, "--target", fed.address("hebei"), token=police)
+    shown = cascade("requests", "get", request_id, env=police)
     assert "submitted" in shown and "granted" in shown  # the history
-    card = cascade("scorecard", "--target", hub)
+    # The department's certificate is the department's only: no operator calls, no other department's requests.
+    assert "PERMISSION_DENIED" in cascade("status", env=police, ok=False)
+    assert "PERMISSION_DENIED" in cascade("requests", "list", "--owner", found.provider_code, env=police, ok=False)
+    hub_env = dict(operator, CASCADE_TARGET=hub)
+    card = cascade("scorecard", env=hub_env)
     assert found.provider_code in card
-    assert "guangdong" in cascade("scorecard", "--nodes", "--target", hub)
+    assert "guangdong" in cascade("scorecard", "--nodes", env=hub_env)
+    assert "guangdong" in cascade("status", env=hub_env)
 
 
 def test_hub_killed_between_pulling_a_request_and_delivering_it(federation):

@@ -31,7 +31,7 @@ def hebei(node):
 @pytest.fixture
 def web(hebei):
     client = NodeClient(hebei.node.address, Identities())
-    with TestClient(create_app(client, secret="test"), follow_redirects=False) as browser:
+    with TestClient(create_app(client), follow_redirects=False) as browser:
         yield browser
 
 
@@ -136,7 +136,7 @@ def test_pages_opened_together_on_a_new_portal_read_the_scorecard_once(hebei):
 
     client.scorecard = held_read
     paths = ("/dashboard", "/search", "/dashboard", "/api/3/action/organization_list")
-    with TestClient(create_app(client, secret="test")) as browser, ThreadPoolExecutor(4) as pool:
+    with TestClient(create_app(client)) as browser, ThreadPoolExecutor(4) as pool:
         first = pool.submit(browser.get, paths[0])
         wait_until(lambda: asked, 30, "the dashboard asking for the scorecard")
         pages = [first] + [pool.submit(browser.get, path) for path in paths[1:]]
@@ -171,7 +171,7 @@ def test_a_department_files_a_request_and_the_owner_answers_it(hebei):
     files a request for two data items, the owner sees it pending in its inbox and approves,
     the consumer sees it granted."""
     client = NodeClient(hebei.node.address, Identities())
-    app = create_app(client, secret="test")
+    app = create_app(client)
     with TestClient(app, follow_redirects=False) as consumer, TestClient(app, follow_redirects=False) as owner:
         sign_in(consumer, "130000001")  # the node is found from the department's entries
         form = consumer.get("/requests/new", params={"resource": "130100005/000001"})
@@ -198,7 +198,7 @@ def test_a_department_files_a_request_and_the_owner_answers_it(hebei):
 
 def test_rejecting_needs_a_reason(hebei):
     client = NodeClient(hebei.node.address, Identities())
-    with TestClient(create_app(client, secret="test"), follow_redirects=False) as owner:
+    with TestClient(create_app(client), follow_redirects=False) as owner:
         sign_in(owner, "130100005", node="hebei")
         page = owner.get("/requests/inbox")
         reply = owner.post("/requests/hebei-0123456789abcdef0123/decide",

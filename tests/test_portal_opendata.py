@@ -28,7 +28,7 @@ CSVW = rdflib.Namespace("http://www.w3.org/ns/csvw#")
 @pytest.fixture
 def served(node):
     publish_all(node, CATALOG)
-    server = Served(create_app(NodeClient(node.node.address, Identities()), secret="test"))
+    server = Served(create_app(NodeClient(node.node.address, Identities())))
     yield server
     server.stop()
 

@@ -1,7 +1,9 @@
 """Who may call what: one rule for every RPC a node serves, deny by default.
 
-A caller is known by the certificate it connected with (mutual TLS: a node's, an operator's or
-a tool's, all from the federation CA) and, for a department, by the bearer token it sends. The
+A caller is known by the certificate it connected with (mutual TLS: a node's, an operator's, a
+department's or a tool's, all from the federation CA) and, for a department, by the bearer token
+it sends. A department's certificate makes its holder that department and nothing more: never
+an operator, never another department, whatever token it sends. The
 table below is the whole policy; node/api/interceptors/ applies it to every call, and a test fails
 if any method of any service has no rule.
 """
@@ -36,8 +38,8 @@ class Caller:
     """Who is calling: `name` and `kind` from the client certificate, the rest from the token."""
 
     name: str = ""
-    kind: str = ""  # node, operator or client
-    department: str = ""  # "" for an operator token or no token
+    kind: str = ""  # node, operator, department or client
+    department: str = ""  # "" for an operator token or no token; a department certificate's own
     scopes: frozenset[str] = frozenset()
     token_id: str = ""
 
@@ -47,7 +49,8 @@ class Caller:
 
     @property
     def is_operator(self) -> bool:
-        return self.kind == "operator" or "operator" in self.scopes
+        # A department's certificate never makes an operator, not even with an operator's token.
+        return self.kind == "operator" or ("operator" in self.scopes and self.kind != "department")
 
     @property
     def actor(self) -> str:

@@ -3,7 +3,12 @@
 A directory holds the CA (`ca.pem`, `ca.key`) and the certificates it issued (`<name>.pem`,
 `<name>.key`). The name is a lowercase node id (`hebei`, `national-2`, `mps`) and goes into both
 the subject CN and the subject alternative name as a DNSName; the kind (`node`, `operator`,
-`client`) goes into the subject OU.
+`client`, `department`) goes into the subject OU.
+
+A department's certificate is named `<department code>.<node id>` (`130000001.hebei`): the
+department and the node it belongs to. A node lets its holder act only as that department, with
+that department's token (node/api/interceptors/identity.py); it is what a department is handed,
+never the operator's.
 
 What grpcio 1.85 shows a server about its mutual-TLS peer (found by experiment, pinned by
 tests/test_pki_and_tls.py):
@@ -39,8 +44,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_CERT = "ca.pem"
 CA_KEY = "ca.key"
-KINDS = ("node", "operator", "client")
+KINDS = ("node", "operator", "client", "department")
 NAME_RULE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")  # used with fullmatch: `$` alone lets "hebei\n" through
+DEPARTMENT_NAME_RULE = re.compile(r"^(\d{9})\.([a-z][a-z0-9_-]{0,39})$")  # <department code>.<node id>
 ORGANIZATION = "catalog cascade"
 
 # Nodes' clocks drift; a certificate valid from "a minute ago" is usable at once on a peer
@@ -100,11 +106,15 @@ def issue(directory: str | os.PathLike, name: str, *, kind: str = "node", days: 
 
     Re-issuing a name replaces its files atomically, so a node reloading them never reads half a file.
     """
-    if not isinstance(name, str) or not NAME_RULE.fullmatch(name):
-        raise PkiError(f"name {name!r} breaks the rule {NAME_RULE.pattern}: a lowercase node id "
-                       f"starting with a letter, up to 40 letters, digits, '-' or '_'")
     if kind not in KINDS:
         raise PkiError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    if kind == "department":
+        if not isinstance(name, str) or not DEPARTMENT_NAME_RULE.fullmatch(name):
+            raise PkiError(f"name {name!r} breaks the rule {DEPARTMENT_NAME_RULE.pattern}: a department's "
+                           f"certificate is named <9-digit department code>.<node id>, e.g. 130000001.hebei")
+    elif not isinstance(name, str) or not NAME_RULE.fullmatch(name):
+        raise PkiError(f"name {name!r} breaks the rule {NAME_RULE.pattern}: a lowercase node id "
+                       f"starting with a letter, up to 40 letters, digits, '-' or '_'")
     if name == Path(CA_CERT).stem:
         raise PkiError(f"name {name!r} is taken by the CA's own files")
     directory = Path(directory)
@@ -147,6 +157,23 @@ def issue(directory: str | os.PathLike, name: str, *, kind: str = "node", days: 
     _write_key(key_path, key)
     _write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
     return cert_path, key_path
+
+
+def department_name(department_code: str, node_id: str) -> str:
+    """The name of a department's certificate: its code and its node's id."""
+    return f"{department_code}.{node_id}"
+
+
+def department_of(name: str) -> tuple[str, str] | None:
+    """(department code, node id) a department certificate's name says, or None if it is not one."""
+    found = DEPARTMENT_NAME_RULE.fullmatch(name)
+    return (found.group(1), found.group(2)) if found else None
+
+
+def issue_department(directory: str | os.PathLike, department_code: str, node_id: str, *, days: int = 825,
+                     hosts: tuple[str, ...] = ()) -> tuple[Path, Path]:
+    """A department's client certificate (`<code>.<node>.pem`, `.key`): it speaks only for that department."""
+    return issue(directory, department_name(department_code, node_id), kind="department", days=days, hosts=hosts)
 
 
 def _host_name(host: str) -> x509.GeneralName:

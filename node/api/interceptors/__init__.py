@@ -2,6 +2,7 @@
 the order a call meets them (chain.py):
 
     timing.py         every call counted and timed, refusals included (node/metrics feeds on it)
+    decoding.py       request bytes that do not decode: INVALID_ARGUMENT, not INTERNAL
     identity.py       who is calling: the client certificate, the bearer token
     authorization.py  whether the table (node/security/authz.py) lets them, request and reply
     slots.py          how many calls each caller may have under way

@@ -1,5 +1,6 @@
-"""Identity: who is calling. The client certificate names a node, an operator or a tool (mutual
-TLS, the federation CA); a bearer token adds the department it speaks for and its scopes. A call
+"""Identity: who is calling. The client certificate names a node, an operator, a department (at
+this node) or a tool (mutual TLS, the federation CA); a bearer token adds the department it
+speaks for and its scopes, and under a department's certificate it must be that department's. A call
 without a certificate, or with a token that does not check out, ends here on the audit trail;
 on an insecure node every caller is named by its address."""
 
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 from node.api.interceptors import call
 from node.api.interceptors.interceptor import Interceptor
 from node.errors import Unauthenticated
-from node.security import authz, tokens
+from node.security import authz, pki, tokens
 from node.security.tls import caller_identity
 
 if TYPE_CHECKING:
@@ -22,9 +23,10 @@ if TYPE_CHECKING:
 class Identity(Interceptor):
     """Sets `call.caller()` for the rest of the call."""
 
-    def __init__(self, secure: bool, store: Store, denials: Denials):
+    def __init__(self, secure: bool, store: Store, denials: Denials, node_id: str = ""):
         super().__init__()
         self.secure = secure
+        self.node_id = node_id
         self.store = store
         self.denials = denials
         self.tokens = tokens.TokenCache(self._check_token)
@@ -47,17 +49,31 @@ class Identity(Interceptor):
         caller = authz.Caller()
         try:
             caller = self.certificate_of(context)
+            self.check_node(caller)
             return self.with_token(caller, context)
         except Unauthenticated as exc:  # named as far as it got: the certificate, if there was one
             self.denials.refuse(context, method, caller, request, exc)
 
-    @staticmethod
-    def certificate_of(context) -> authz.Caller:
+    def certificate_of(self, context) -> authz.Caller:
         identity = caller_identity(context)
         if identity is None:
             raise Unauthenticated("a client certificate from the federation CA is required")
         name, kind = identity
-        return authz.Caller(name=name, kind=kind)
+        if kind != "department":
+            return authz.Caller(name=name, kind=kind)
+        named = pki.department_of(name)
+        if named is None:
+            raise Unauthenticated(f"the department certificate {name!r} does not name <department>.<node>")
+        return authz.Caller(name=name, kind=kind, department=named[0])
+
+    def check_node(self, caller: authz.Caller) -> None:
+        """A department's certificate counts only at its own node."""
+        if caller.kind != "department" or not self.node_id:
+            return
+        node_id = caller.name.split(".", 1)[1]
+        if node_id != self.node_id:
+            raise Unauthenticated(f"the certificate is department {caller.department}'s at node {node_id}, "
+                                  f"not at this node ({self.node_id})")
 
     def with_token(self, caller: authz.Caller, context) -> authz.Caller:
         """The caller with what its bearer token grants, if it sent one."""
@@ -68,6 +84,9 @@ class Identity(Interceptor):
             info = self.tokens.check(token)
         except tokens.InvalidToken as exc:
             raise Unauthenticated(f"the bearer token is {exc.reason}") from None
+        if caller.kind == "department" and info.department_code != caller.department:
+            raise Unauthenticated(f"the bearer token is not department {caller.department}'s, whose certificate "
+                                  f"brought it (a department's certificate goes only with its own token)")
         return dataclasses.replace(caller, department=info.department_code, scopes=info.scopes,
                                    token_id=info.token_id)
 
