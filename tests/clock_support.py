@@ -8,17 +8,24 @@ from datetime import datetime, timedelta
 
 
 class Clock:
-    """Reads `at`, a millisecond later at each reading, so that a node's events keep their order
-    (requests list by creation time); a test moves it with `at = ...`."""
+    """Reads `at`, a microsecond later at each reading since it was set, so that a node's events
+    keep their order (requests list by creation time); a test moves it with `clock.at = ...`."""
 
     def __init__(self, at: datetime):
+        self.at = at
+
+    @property
+    def at(self) -> datetime:
+        return self._at
+
+    @at.setter
+    def at(self, at: datetime) -> None:
         if at.tzinfo is None:
             raise ValueError("a test clock needs a timezone-aware instant")
-        self.at = at
-        self._readings = itertools.count()
+        self._at, self._readings = at, itertools.count()
 
     def __call__(self) -> datetime:
-        return self.at + timedelta(milliseconds=next(self._readings))
+        return self._at + timedelta(microseconds=next(self._readings))
 
 
 def fix_clock(clients, at: datetime) -> Clock:
