@@ -5,7 +5,8 @@ obey the same rules."""
 import pathlib
 from datetime import date, datetime, time, timedelta, timezone
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clock_support import Clock
 from conftest import make_entry, node_config

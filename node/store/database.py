@@ -106,7 +106,7 @@ class StreamedRead:
     of a generator (a snapshot): `execute()` opens its queries, `step()` wraps each part of the
     read."""
 
-    def __init__(self, database: "Database", conn: sqlite3.Connection):
+    def __init__(self, database: Database, conn: sqlite3.Connection):
         self.database = database
         self.conn = conn
         self.cursors: list[sqlite3.Cursor] = []
