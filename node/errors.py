@@ -15,7 +15,7 @@ class Invalid(ValueError):
 
 
 class InvalidEntry(Invalid):
-    """A catalog entry breaks a rule of DOMAIN.md."""
+    """A catalog entry breaks a rule of docs/domain.md."""
 
 
 class InvalidRequest(Invalid):

@@ -1,4 +1,4 @@
-"""Entry rules of DOMAIN.md and the entry <-> protobuf round-trip."""
+"""Entry rules of docs/domain.md and the entry <-> protobuf round-trip."""
 
 import dataclasses
 import unicodedata

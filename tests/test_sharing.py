@@ -2,15 +2,17 @@
 answered at the owner's node, the answer back at the consumer, with deadlines and a trail."""
 
 import time
-from datetime import timedelta
+from datetime import datetime
 
 import grpc
 import pytest
 
+from clock_support import fix_clock
 from conftest import make_entry, wait_until
 from node.model import rules
 from node import wire
 from node.proto import admin_pb2, catalog_pb2, sharing_pb2, sharing_pb2_grpc
+from node.model.calendar import CHINA
 from node.store import backup, restore
 
 
@@ -207,17 +209,15 @@ def test_consumer_restored_from_an_older_copy_gets_its_requests_back(fed, tmp_pa
 
 
 def test_deadline_counts_working_days_and_overdue_is_flagged_at_owner_and_hub(fed):
+    # Filed on a Saturday in Beijing: ten working days are the next two working weeks.
+    clock = fix_clock([*fed.peers.values(), fed.hub], datetime(2026, 12, 5, 10, 0, tzinfo=CHINA))
     filed = submit(fed.peers["hebei"], "130100005", "440300002/000002")
     pending = wait_state(fed.peers["guangdong"], filed.request_id, {"pending"})
-    created = pending.created_at.ToDatetime()
-    from datetime import date
-
-    due = date.fromisoformat(pending.deadline)
-    assert 14 <= (due - created.date()).days <= 16  # ten working days: two weekends and a bit
+    assert pending.deadline == "2026-12-18"  # Mon 7 - Fri 11, Mon 14 - Fri 18 December
     wait_state(fed.hub, filed.request_id, {"pending"})
-    later = lambda: rules.utcnow() + timedelta(days=30)  # noqa: E731
-    for node in (fed.peers["guangdong"].node, fed.hub.node):
-        node.sharing.clock = later
+    clock.at = datetime(2026, 12, 18, 23, 59, tzinfo=CHINA)  # the last day still is in time
+    assert not sharing(fed.hub).GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id)).overdue
+    clock.at = datetime(2026, 12, 19, 0, 0, tzinfo=CHINA)
     for client in (fed.peers["guangdong"], fed.hub):
         assert sharing(client).GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id)).overdue
         listed = sharing(client).ListRequests(sharing_pb2.ListRequestsRequest(overdue_only=True))

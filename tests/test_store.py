@@ -275,6 +275,30 @@ def test_a_new_database_its_wal_its_backup_and_their_directories_are_the_owners_
     assert stat.S_IMODE((tmp_path / "restored").stat().st_mode) == 0o700
 
 
+def test_a_snapshot_left_unfinished_does_not_outlive_close_and_the_file_restores_in_its_place(tmp_path):
+    # A Snapshot call whose client went away leaves its generator suspended mid-stream; the
+    # node stops and its database is restored from a backup, as an operator does.
+    path = str(tmp_path / "node.db")
+    live = Store(path, synchronous="normal")
+    put(live, *(stored(seq=n) for n in range(1, 4)))
+    backup(path, str(tmp_path / "backup.db"))
+    put(live, *(stored(seq=n) for n in range(4, 7)))
+    stream = live.snapshot_slices("", 2)
+    first, _ = next(stream)
+    assert codes(first) == ["130100005/000001", "130100005/000002"]
+    live.close()
+
+    new_epoch = restore(str(tmp_path / "backup.db"), path)  # was: disk I/O error
+    restored = Store(path, synchronous="normal")
+    try:
+        put(restored, stored(seq=9))
+        assert restored.epoch == new_epoch and restored.count_entries()[1] == 4
+        with pytest.raises(Unavailable):  # the old stream says why it ended, never reads the new file
+            next(stream)
+    finally:
+        restored.close()
+
+
 def test_a_closed_store_refuses_work(tmp_path):
     store = Store(tmp_path / "node.db", synchronous="normal")
     store.close()

@@ -1,4 +1,4 @@
-"""The catalog entry and the rules every entry obeys (DOMAIN.md), free of gRPC and SQLite."""
+"""The catalog entry and the rules every entry obeys (docs/domain.md), free of gRPC and SQLite."""
 
 from __future__ import annotations
 
@@ -203,7 +203,7 @@ def _require_choice(value: str, field: str, choices: tuple[str, ...]) -> None:
 
 
 def validate_entry(entry: Entry) -> None:
-    """Raises InvalidEntry for the first rule of DOMAIN.md the entry breaks."""
+    """Raises InvalidEntry for the first rule of docs/domain.md the entry breaks."""
     if not PROVIDER_CODE.match(entry.provider_code):
         raise InvalidEntry("provider_code", "must be a 6-digit region code and a 3-digit department number")
     match = RESOURCE_CODE.match(entry.resource_code)

@@ -100,9 +100,47 @@ class Transaction(EntryWrites, PeerWrites, RequestWrites, ExchangeWrites, Databa
     """The writer's view inside one `BEGIN IMMEDIATE` transaction."""
 
 
+class StreamedRead:
+    """One read transaction on a connection of its own, for a reply streamed across the yields
+    of a generator (a snapshot): `execute()` opens its queries, `step()` wraps each part of the
+    read."""
+
+    def __init__(self, database: Database, conn: sqlite3.Connection):
+        self.database = database
+        self.conn = conn
+        self.cursors: list[sqlite3.Cursor] = []
+
+    def execute(self, sql: str, params: Iterable = ()) -> sqlite3.Cursor:
+        """A query of this read, inside a `step()`; its cursor ends with the stream."""
+        cursor = self.conn.execute(sql, tuple(params))
+        self.cursors.append(cursor)
+        return cursor
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        """One part of the read: close() waits for it to finish, and after close() (which ends
+        the stream) it raises Unavailable instead of touching a closed connection."""
+        with self.database._active_lock:
+            if self.database._closed or self not in self.database._streams:
+                raise Unavailable("the node is shutting down")
+            self.database._active += 1
+        try:
+            yield
+        finally:
+            self.database._read_done()
+
+    def end(self) -> None:
+        """Closes the cursors, then the connection: one closed while a cursor still holds its
+        statement is only marked closed, and keeps the database's files open."""
+        for cursor in self.cursors:
+            cursor.close()
+        self.conn.close()
+
+
 class Database:
     """The connections to one SQLite file: `transaction()` for the one writer, `reading()` for
-    readers; meta, the epoch and the change log."""
+    readers, `streaming()` for a read that lasts as long as a streamed reply; meta, the epoch
+    and the change log."""
 
     def __init__(self, path: str | pathlib.Path, *, synchronous: str = "full"):
         self.path = str(path)
@@ -113,6 +151,7 @@ class Database:
         self._readers = threading.local()
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        self._streams: set[StreamedRead] = set()
         self._closed = False
         self._commit_listeners: list[Callable[[], None]] = []
         self._active = 0  # reads under way
@@ -221,9 +260,37 @@ class Database:
                     self._readers.depth = 0
                     conn.execute("COMMIT")
         finally:
+            self._read_done()
+
+    def _read_done(self) -> None:
+        with self._active_lock:
+            self._active -= 1
+            self._active_lock.notify_all()
+
+    @contextlib.contextmanager
+    def streaming(self) -> Iterator[StreamedRead]:
+        """A read on a connection of its own that lives as long as a streamed reply, so that it
+        neither holds up this thread's reader nor leaves it looking at an old snapshot.
+        close() ends it even while its generator is suspended: a call whose client went away
+        may leave the generator unfinished until it is collected, and a connection left open
+        past close() keeps the file's old WAL index mapped, so that a database restored in its
+        place fails with "disk I/O error"."""
+        conn = self._connect()
+        conn.execute("PRAGMA query_only = ON")
+        stream = StreamedRead(self, conn)
+        with self._active_lock:
+            if self._closed:
+                conn.close()
+                raise Unavailable("the node is shutting down")
+            self._streams.add(stream)
+        try:
+            yield stream
+        finally:
             with self._active_lock:
-                self._active -= 1
-                self._active_lock.notify_all()
+                ended_here = stream in self._streams
+                self._streams.discard(stream)
+            if ended_here:
+                stream.end()
 
     def _all(self, sql: str, params: Iterable = ()) -> list[tuple]:
         with self.reading() as conn:
@@ -254,11 +321,15 @@ class Database:
     # -- lifecycle -------------------------------------------------------------------------
 
     def close(self, wait: float = 10.0) -> None:
-        """Closes the database once reads under way have finished (at most `wait` seconds)."""
+        """Closes the database once reads under way have finished (at most `wait` seconds),
+        streamed reads included, whether or not their generators were finished."""
         with self._write_lock:
             with self._active_lock:
                 self._closed = True
                 self._active_lock.wait_for(lambda: self._active == 0, timeout=wait)
+                streams, self._streams = list(self._streams), set()
+            for stream in streams:
+                stream.end()
             with self._readers_lock:
                 for conn in self._all_readers:
                     conn.close()

@@ -237,22 +237,19 @@ class EntryReads:
         """Every entry with a code after after_code, in code order, in slices of `size`, all read
         in one transaction, then an empty slice to mark the end; each comes with the head seq
         of that snapshot."""
-        # Its own connection: the read transaction lives as long as the stream, and must not
-        # leave this thread's reader looking at an old snapshot.
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN")
-            rows = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchall()
-            head = rows[0][0] if rows else 0
-            lo = code_id(after_code) if after_code else -1
-            cur = conn.execute(f"{SELECT_ENTRY} WHERE id > ? ORDER BY id", (lo,))
+        with self.streaming() as stream:  # the read transaction lives as long as the stream
+            with stream.step():
+                stream.execute("BEGIN")
+                rows = stream.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchall()
+                head = rows[0][0] if rows else 0
+                lo = code_id(after_code) if after_code else -1
+                cur = stream.execute(f"{SELECT_ENTRY} WHERE id > ? ORDER BY id", (lo,))
             while True:
-                rows = cur.fetchmany(size)
+                with stream.step():
+                    rows = cur.fetchmany(size)
                 yield [StoredEntry._make(r) for r in rows], head
                 if not rows:
                     return
-        finally:
-            conn.close()
 
     def digest(self, origin: str = "", code_from: str = "", code_to: str = "") -> tuple[int, str]:
         """(count, hash) over live entries, optionally of one origin and a code range."""

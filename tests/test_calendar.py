@@ -1,0 +1,136 @@
+"""Reply deadlines in working days, for a request filed on every day of a year: on a weekday, a
+weekend, a holiday or a make-up workday (调休), at any hour, the deadline and the overdue flag
+obey the same rules."""
+
+import pathlib
+from datetime import date, datetime, time, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clock_support import Clock
+from conftest import make_entry, node_config
+from node.model.calendar import CHINA, Calendar
+from node.model.request import Request, arrive
+from node.sharing.workflow import Sharing
+
+
+def days(first: date, last: date):
+    """Every day from first to last, both included."""
+    for n in range((last - first).days + 1):
+        yield first + timedelta(days=n)
+
+
+def spans(*ranges: tuple[str, str]) -> list[str]:
+    return [d.isoformat() for first, last in ranges
+            for d in days(date.fromisoformat(first), date.fromisoformat(last))]
+
+
+# A year as a node configures it from the State Council's holiday notice: long holidays that
+# take in weekdays, and weekend days declared working days to make up for them.
+HOLIDAYS = spans(("2026-01-01", "2026-01-03"), ("2026-02-15", "2026-02-23"), ("2026-04-04", "2026-04-06"),
+                 ("2026-05-01", "2026-05-05"), ("2026-06-19", "2026-06-21"), ("2026-09-25", "2026-09-27"),
+                 ("2026-10-01", "2026-10-07"))
+WORKDAYS = ["2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"]
+ANSWER_DAYS = 10
+CONFIGURED = node_config(pathlib.Path("unused"), "guangdong", "provincial", "440000", extra={
+    "sharing": {"answer_days": ANSWER_DAYS, "holidays": HOLIDAYS, "workdays": WORKDAYS}}).calendar
+YEAR = list(days(date(2026, 1, 1), date(2026, 12, 31)))
+# Beijing hours of filing: the first moment of the day, office hours, and the last moment, which
+# is still the same day in Beijing but (before 08:00) the day before in UTC.
+HOURS = (time(0, 0), time(7, 59, 59), time(9, 30), time(23, 59, 59, 999999))
+
+
+def working(day: date) -> bool:
+    """The rule, spelled out on its own: Monday to Friday unless a holiday, or a make-up workday."""
+    return day.isoformat() in WORKDAYS or (day.weekday() < 5 and day.isoformat() not in HOLIDAYS)
+
+
+def filed(day: date, hour: time) -> datetime:
+    """A filing at that Beijing day and hour, as the node's clock gives it: in UTC."""
+    return datetime.combine(day, hour, CHINA).astimezone(timezone.utc)
+
+
+def test_the_configured_year_has_its_holidays_and_make_up_workdays():
+    assert not CONFIGURED.is_working(date(2026, 10, 1))  # a Thursday of the National Day holiday
+    assert CONFIGURED.is_working(date(2026, 10, 10))  # a Saturday made a workday
+    assert not CONFIGURED.is_working(date(2026, 10, 11))  # an ordinary Sunday
+    assert [d for d in YEAR if CONFIGURED.is_working(d) != working(d)] == []
+    # Filed the day before the holiday: Oct 8, 9, Sat 10, 12-16, 19, 20.
+    assert CONFIGURED.deadline(filed(date(2026, 9, 30), time(9, 30))) == date(2026, 10, 20)
+
+
+def test_a_request_filed_on_any_day_of_the_year_is_due_exactly_ten_working_days_later():
+    for day in YEAR:
+        for hour in HOURS:
+            due = CONFIGURED.deadline(filed(day, hour))
+            assert due > day, f"filed {day} {hour}: due {due}, not after filing"
+            assert working(due), f"filed {day} {hour}: due {due}, not a working day"
+            counted = sum(working(d) for d in days(day + timedelta(days=1), due))
+            assert counted == ANSWER_DAYS, f"filed {day} {hour}: due {due}, {counted} working days later"
+            # The calendar days past the ten are exactly the days off between filing and deadline.
+            off = sum(not working(d) for d in days(day + timedelta(days=1), due))
+            assert (due - day).days == ANSWER_DAYS + off
+        # A later filing is never due earlier.
+        assert CONFIGURED.deadline(filed(day + timedelta(days=1), time(0))) >= due
+
+
+def test_without_holidays_ten_working_days_span_twelve_to_fourteen_calendar_days():
+    plain = Calendar(answer_days=10)
+    spans_by_weekday = {}
+    for day in YEAR:
+        for hour in HOURS:
+            spans_by_weekday.setdefault(day.strftime("%a"), set()).add(
+                (plain.deadline(filed(day, hour)) - day).days)
+    # Monday to Friday: two whole weeks; Saturday and Sunday: to the Friday of the second week.
+    assert spans_by_weekday == {"Mon": {14}, "Tue": {14}, "Wed": {14}, "Thu": {14}, "Fri": {14},
+                                "Sat": {13}, "Sun": {12}}
+
+
+def pending_on(day: date, number: int) -> Request:
+    """A conditional request filed at 09:30 Beijing on `day`, as the owner's node answers it."""
+    at = filed(day, time(9, 30))
+    request = Request(
+        request_id=f"hebei-{number:04d}", consumer_code="130100005", consumer_node="hebei",
+        resource_code="440300002/000002", owner_code="440300002", owner_node="guangdong", purpose="办理企业开办",
+        basis="《优化营商环境条例》", data_items=("统一社会信用代码",), share_type="conditional", state="submitted",
+        reason="", version=1, created_at=at, updated_at=at)
+    entry = make_entry("440300002", seq=2, share_type="conditional", share_condition="须说明办理事项")
+    return arrive(request, entry, "guangdong", CONFIGURED, at)
+
+
+def test_overdue_is_flagged_from_the_day_after_the_deadline_for_a_request_filed_on_any_day(store):
+    requests = [pending_on(day, n) for n, day in enumerate(YEAR)]
+    assert {r.state for r in requests} == {"pending"}
+    with store.transaction() as tx:
+        tx.put_requests(requests, log=True)
+    clock = Clock(filed(YEAR[0], time(0)))
+    sharing = Sharing(store, "guangdong", {"440300002"}, CONFIGURED, lookup=lambda code: None, clock=clock)
+    for today in days(YEAR[0], date(2027, 1, 31)):
+        due_before = {r.request_id for r in requests if date.fromisoformat(r.deadline) < today}
+        for hour in (time(0, 0), time(23, 59, 59)):
+            clock.at = datetime.combine(today, hour, CHINA).astimezone(timezone.utc)
+            listed, _ = sharing.list("", "", "", overdue_only=True, page_size=1000, page_token="")
+            assert {r.request_id for r in listed} == due_before, f"overdue list on {today} {hour}"
+        # The flag a reader sees agrees with the list, on the deadline itself still in time.
+        flagged = {r.request_id for r in requests if sharing.overdue(r)}
+        assert flagged == due_before, f"overdue flag on {today}"
+    granted = requests[0].advanced("granted", "440300002", clock(), "approved by the owner")
+    assert not sharing.overdue(granted)  # only a pending request is ever overdue
+
+
+DAY_OFF = st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31))
+
+
+@settings(max_examples=300, deadline=None)
+@given(answer_days=st.integers(1, 30), holidays=st.frozensets(DAY_OFF, max_size=60),
+       workdays=st.frozensets(DAY_OFF, max_size=20),
+       at=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31, 23, 59),
+                       timezones=st.just(timezone.utc)))
+def test_any_calendar_gives_a_working_day_exactly_that_many_working_days_after_filing(
+        answer_days, holidays, workdays, at):
+    calendar = Calendar(answer_days=answer_days, holidays=holidays, workdays=workdays)
+    day = at.astimezone(CHINA).date()
+    due = calendar.deadline(at)
+    assert due > day and calendar.is_working(due)
+    assert sum(calendar.is_working(d) for d in days(day + timedelta(days=1), due)) == answer_days
