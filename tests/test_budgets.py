@@ -141,8 +141,9 @@ def _fetch(fed: Federation, dial, token: str, consumer: str, request_id: str, *,
                               timeout=timeout)
 
 
-def test_one_department_holding_every_fetch_it_may_leaves_the_hubs_pulls_and_others_served(federation, dial):
-    fed = federation
+def _entries(fed: Federation, dial) -> catalog_pb2_grpc.CatalogStub:
+    """The owner's entries, /000001 on the held source and /000002 on the one that answers, known
+    at the hub; the owner's catalog, to publish more."""
     owner = catalog_pb2_grpc.CatalogStub(dial.channel(fed.mps, Who("tool", "owner")))
     mounts = exchange_pb2_grpc.ExchangeStub(dial.channel(fed.mps, Who("tool", "owner")))
     for seq, path in ((1, "/held"), (2, "/fast")):
@@ -150,34 +151,49 @@ def test_one_department_holding_every_fetch_it_may_leaves_the_hubs_pulls_and_oth
         mounts.MountResource(exchange_pb2.MountResourceRequest(
             resource_code=f"{OWNER}/{seq:06d}", kind="http", location=fed.source.base + path), timeout=DEADLINE)
     _sync(fed, dial)
+    return owner
+
+
+def _hold(fed: Federation, dial, token: str, consumer: str, request_id: str, held: list, tries: int):
+    """Opens fetches until one is refused (its status and details) or `tries` are held: each one
+    let in has its first chunk through every hop, and then waits on the owner's source."""
+    for _ in range(tries):
+        stream = _fetch(fed, dial, token, consumer, request_id, timeout=600)
+        code, details = outcome(lambda: next(stream))
+        if code != OK:
+            return code, details
+        held.append(stream)
+    return None
+
+
+def _pulled(fed: Federation, dial, owner, seq: int, what: str) -> None:
+    """A new entry published at the owner's node reaches the hub."""
+    owner.PublishEntry(catalog_pb2.PublishEntryRequest(entry=entry_proto(OWNER, seq)), timeout=DEADLINE)
+    hub_catalog = catalog_pb2_grpc.CatalogStub(dial.channel(fed.hub, Who("operator")))
+
+    def pulled() -> tuple[bool, str]:
+        _sync(fed, dial, "mps")
+        code, details = outcome(lambda: hub_catalog.GetEntry(
+            catalog_pb2.GetEntryRequest(resource_code=f"{OWNER}/{seq:06d}"), timeout=DEADLINE))
+        status = admin_pb2_grpc.AdminStub(dial.channel(fed.hub, Who("operator"))).Status(
+            admin_pb2.StatusRequest(), timeout=DEADLINE)
+        errors = [p.last_error for p in status.peers if p.node_id == "mps"]
+        return code == OK, f"{code.name}: {details}; the hub's last error pulling mps: {errors}"
+    eventually(pulled, 30, f"the hub's pull of the owner's node while {what}")
+
+
+def test_one_department_holding_every_fetch_it_may_leaves_the_hubs_pulls_and_others_served(federation, dial):
+    fed = federation
+    owner = _entries(fed, dial)
     held_request = _granted(fed, dial, A, "A", f"{OWNER}/000001")
     other_request = _granted(fed, dial, B, "B", f"{OWNER}/000002")
 
-    # Department A opens fetches until one is refused: each that is let in has its first chunk
-    # through every hop, and then waits on the owner's source.
-    held, refusal = [], None
+    held = []
     try:
-        for _ in range(PER_CALLER + 1):
-            stream = _fetch(fed, dial, "A", A, held_request, timeout=600)
-            code, details = outcome(lambda: next(stream))
-            if code != OK:
-                refusal = (code, details)
-                break
-            held.append(stream)
+        refusal = _hold(fed, dial, "A", A, held_request, held, PER_CALLER + 1)
 
-        # Meanwhile the hub still pulls the owner's node: a new entry there reaches the hub.
-        owner.PublishEntry(catalog_pb2.PublishEntryRequest(entry=entry_proto(OWNER, 3)), timeout=DEADLINE)
-        hub_catalog = catalog_pb2_grpc.CatalogStub(dial.channel(fed.hub, Who("operator")))
-
-        def pulled() -> tuple[bool, str]:
-            _sync(fed, dial, "mps")
-            code, details = outcome(lambda: hub_catalog.GetEntry(
-                catalog_pb2.GetEntryRequest(resource_code=f"{OWNER}/000003"), timeout=DEADLINE))
-            status = admin_pb2_grpc.AdminStub(dial.channel(fed.hub, Who("operator"))).Status(
-                admin_pb2.StatusRequest(), timeout=DEADLINE)
-            errors = [p.last_error for p in status.peers if p.node_id == "mps"]
-            return code == OK, f"{code.name}: {details}; the hub's last error pulling mps: {errors}"
-        eventually(pulled, 30, "the hub's pull of the owner's node while department A holds its fetches")
+        # Meanwhile the hub still pulls the owner's node.
+        _pulled(fed, dial, owner, 3, "department A holds its fetches")
 
         # And another department of Hebei fetches through the same hub to the same owner.
         chunks = list(_fetch(fed, dial, "B", B, other_request))
@@ -197,6 +213,25 @@ def test_one_department_holding_every_fetch_it_may_leaves_the_hubs_pulls_and_oth
         code, details = outcome(lambda: list(_fetch(fed, dial, "A", A, held_request)))
         return code == OK, f"{code.name}: {details}"
     eventually(a_fetches_again, 30, "department A fetching again once its held fetches ended")
+
+
+def test_the_hubs_pulls_keep_their_slots_when_fetches_fill_the_hubs_data_budget(federation, dial):
+    fed = federation
+    owner = _entries(fed, dial)
+    held = []
+    try:
+        # Two departments, each within its own limit, fill every data slot the hub has at the owner's node.
+        for token, consumer in (("A", A), ("B", B)):
+            request_id = _granted(fed, dial, consumer, token, f"{OWNER}/000001")
+            refusal = _hold(fed, dial, token, consumer, request_id, held, PER_DEPARTMENT)
+            assert refusal is None, refusal
+        assert len(held) == PER_CALLER
+
+        _pulled(fed, dial, owner, 3, f"{PER_CALLER} relayed fetches fill the hub's data budget there")
+    finally:
+        fed.source.release.set()
+        for stream in held:
+            stream.cancel()
 
 
 def test_a_bulk_publish_over_the_byte_cap_is_refused_and_stores_nothing(ca, tmp_path, dial):
