@@ -259,3 +259,14 @@ def test_a_bulk_publish_over_the_byte_cap_is_refused_and_stores_nothing(ca, tmp_
         assert reply.created == len(under) and site.state()[1] == before[1] + len(under)  # one change each
     finally:
         site.node.stop(0)
+
+
+def test_a_large_entrys_data_items_are_not_kept_after_it():
+    # Standard lists are shared by every entry that repeats them; a list longer than any standard
+    # one is decoded for its entry alone, so that a bulk load of large entries leaves none behind.
+    small = entry_proto(A, 1)
+    assert wire.entry_from_proto(small).data_items is wire.entry_from_proto(small).data_items
+    large = entry_proto(A, 2, data_items=tuple(
+        dataclasses.replace(make_entry(A).data_items[0], name=f"数据项{i}", description="说明" * 200)
+        for i in range(20)))
+    assert wire.entry_from_proto(large).data_items is not wire.entry_from_proto(large).data_items
