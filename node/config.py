@@ -62,6 +62,10 @@ class Limits:
     max_page_size: int = 1000
     # Calls one identity may have under way at once; more get RESOURCE_EXHAUSTED.
     max_calls_per_caller: int = 16
+    # Data fetches of one consumer department under way through this node, whoever relays them.
+    max_fetches_per_department: int = 4
+    # Bytes of entries one PublishEntries call may carry; the call is refused once past it.
+    max_publish_bytes: int = 64 * 1024 * 1024
     # A stream that sends or takes nothing for this long is cancelled.
     idle_stream_seconds: float = 30.0
     # The same refusal (caller, method, reason) is recorded once per this many seconds, with a count.
@@ -267,6 +271,10 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
                                 default_limits.max_page_size),
             max_calls_per_caller=r.get(limits, "limits", "max_calls_per_caller", is_number(1, 10000, True),
                                        default_limits.max_calls_per_caller),
+            max_fetches_per_department=r.get(limits, "limits", "max_fetches_per_department",
+                                             is_number(1, 10000, True), default_limits.max_fetches_per_department),
+            max_publish_bytes=r.get(limits, "limits", "max_publish_bytes", is_number(1024, 16 * 1024 ** 3, True),
+                                    default_limits.max_publish_bytes),
             idle_stream_seconds=float(r.get(limits, "limits", "idle_stream_seconds", is_number(0.1, 86400),
                                             default_limits.idle_stream_seconds)),
             denial_fold_seconds=float(r.get(limits, "limits", "denial_fold_seconds", is_number(0, 3600),

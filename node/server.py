@@ -4,6 +4,7 @@ runs the role's background jobs."""
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent import futures
 from datetime import datetime
@@ -63,6 +64,9 @@ class Node:
         self.role = roles.get(config.role)
         self.log = logs.logger(config.node_id, config.role)
         self.store = Store(config.database, synchronous=config.synchronous)
+        # Where a bulk publish's messages wait for the write: beside the database, on the disk
+        # sized for it (the system's temporary directory may be memory).
+        self.spool_dir = None if config.database == ":memory:" else os.path.dirname(os.path.abspath(config.database))
         # Processes for the per-entry work of bulk publishes and pulled batches, started on first use.
         self.workers = WorkerPool(default_workers() if config.workers is None else config.workers, self.log)
         departments = {d.code for d in config.departments}
@@ -127,7 +131,8 @@ class Node:
         self.guard.start()
         names = services.add_to_server(
             self.server,
-            catalog=CatalogServicer(self.catalog, self.workers),
+            catalog=CatalogServicer(self.catalog, self.workers, max_publish_bytes=self.config.limits.max_publish_bytes,
+                                    spool_dir=self.spool_dir),
             sharing=SharingServicer(self.sharing, self.config.limits.max_page_size),
             cascade=CascadeServicer(self.store, self.notified),
             admin=AdminServicer(self.config, self.store, self.scheduler, self.metrics, self.clock, self.uptime),

@@ -21,6 +21,7 @@ from node.security import audit
 
 WHO, WHO_STREAM = "/test.Echo/Who", "/test.Echo/WhoStream"
 HOLD, HOLD_STREAM = "/test.Echo/Hold", "/test.Echo/HoldStream"
+HOLD_AFTER_MESSAGES = "/test.Echo/HoldAfterMessages"
 DEADLINE = 30  # generous: the machine is shared and loaded
 LOG = logger("test", "provincial")
 
@@ -45,6 +46,12 @@ class Echo:
         assert self.release.wait(DEADLINE), "the test never let the call go"
         return b"done"
 
+    def hold_after_messages(self, requests, context) -> bytes:
+        """A client stream that works on after its last message (as a bulk publish writes)."""
+        for _ in requests:
+            pass
+        return self.hold(b"", context)
+
     def hold_stream(self, request: bytes, context):
         ended = threading.Event()
         context.add_callback(ended.set)  # called as the call ends, by a cancel too
@@ -57,6 +64,7 @@ class Echo:
             "WhoStream": grpc.unary_stream_rpc_method_handler(self.who_stream),
             "Hold": grpc.unary_unary_rpc_method_handler(self.hold),
             "HoldStream": grpc.unary_stream_rpc_method_handler(self.hold_stream),
+            "HoldAfterMessages": grpc.stream_unary_rpc_method_handler(self.hold_after_messages),
         })
 
 
@@ -110,6 +118,23 @@ def test_a_stream_gone_idle_is_cancelled_and_a_slow_unary_call_is_not(serve):
         assert not slow.done(), "the unary call ended before it was let go"
         echo.release.set()
         assert slow.result(timeout=DEADLINE) == b"done"
+    finally:
+        watchdog.stop()
+
+
+def test_a_client_stream_whose_messages_are_all_in_is_not_cancelled_while_it_works(serve):
+    watchdog = IdleWatchdog(0.2, LOG)
+    watchdog.start()
+    try:
+        channel, echo = serve([IdleStreams(watchdog)])
+        working = channel.stream_unary(HOLD_AFTER_MESSAGES).future(iter([b"entries"]), timeout=DEADLINE)
+        assert echo.holding.wait(DEADLINE), "the client stream's messages never all reached the servicer"
+        with pytest.raises(grpc.RpcError) as ended:  # proof that the watchdog has looked since
+            for _ in channel.unary_stream(HOLD_STREAM)(b"", timeout=DEADLINE):
+                pass
+        assert ended.value.code() == grpc.StatusCode.CANCELLED, ended.value
+        echo.release.set()
+        assert working.result(timeout=DEADLINE) == b"done"
     finally:
         watchdog.stop()
 

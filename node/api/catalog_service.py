@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import collections
+from collections.abc import Iterator
+
 from node import wire
+from node.api.spool import Spool
 from node.api.status_codes import rpc
 from node.catalog.publishing import Catalog, Offered, offered
-from node.errors import InvalidEntry
+from node.errors import InvalidEntry, ResourceExhausted
 from node.proto import catalog_pb2, catalog_pb2_grpc
 from node.workers import WorkerPool
 
 MAX_BULK_ENTRIES = 200_000
-
+MAX_PUBLISH_BYTES = 64 * 1024 * 1024  # limits.max_publish_bytes, when the node does not say
+# Messages of a bulk publish being staged ahead of the write: the writer never waits on staging,
+# and a call holds at most this many messages (each at most limits.max_message_bytes) in memory.
+AHEAD = 4
 
 
 def stage_message(message: bytes) -> Offered:
@@ -23,9 +30,12 @@ def stage_message(message: bytes) -> Offered:
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
-    def __init__(self, catalog: Catalog, workers: WorkerPool | None = None):
+    def __init__(self, catalog: Catalog, workers: WorkerPool | None = None, *,
+                 max_publish_bytes: int = MAX_PUBLISH_BYTES, spool_dir: str | None = None):
         self.catalog = catalog
         self.workers = workers or WorkerPool(0)
+        self.max_publish_bytes = max_publish_bytes
+        self.spool_dir = spool_dir  # where a bulk publish's messages wait for the write
 
     @rpc
     def PublishEntry(self, request, context):
@@ -38,18 +48,35 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
 
     @rpc
     def PublishEntries(self, request_iterator, context):
-        # Each message is checked and turned into rows as it arrives (in a worker process when
-        # large); the write takes them in order as they are ready.
-        parts, total = [], 0
-        for request in request_iterator:
-            count = request.HasField("entry") + len(request.entries)
-            if total + count > MAX_BULK_ENTRIES:
-                raise InvalidEntry("entries", f"a bulk load holds at most {MAX_BULK_ENTRIES} entries per call")
-            parts.append(self.workers.run(stage_message, request.SerializeToString(), items=count))
-            total += count
-        _, counts = self.catalog.publish_staged((part.result() for part in parts), total)
+        # The messages wait on disk, counted as they arrive, so that the call is refused the moment
+        # it passes a limit and holds none of them in memory; the one write transaction starts
+        # only once the client has sent them all, so a slow client never holds the writer.
+        with Spool(self.spool_dir) as spool:
+            total = size = 0
+            for request in request_iterator:
+                count = request.HasField("entry") + len(request.entries)
+                size += request.ByteSize()
+                if size > self.max_publish_bytes:
+                    raise ResourceExhausted(f"a bulk publish carries at most {self.max_publish_bytes} bytes of entries "
+                                            "per call (limits.max_publish_bytes); split it into several calls")
+                if total + count > MAX_BULK_ENTRIES:
+                    raise InvalidEntry("entries", f"a bulk load holds at most {MAX_BULK_ENTRIES} entries per call")
+                spool.add(request.SerializeToString(), count)
+                total += count
+            _, counts = self.catalog.publish_staged(self._staged(spool), total, keep=False)
         return catalog_pb2.PublishEntriesResponse(created=counts.created, updated=counts.updated,
                                                   unchanged=counts.unchanged)
+
+    def _staged(self, spool: Spool) -> Iterator[Offered]:
+        """Each message checked and turned into rows (in a worker process when large), AHEAD of
+        the write, which takes them in order as they are ready."""
+        ahead: collections.deque = collections.deque()
+        for message, count in spool:
+            ahead.append(self.workers.run(stage_message, message, items=count))
+            if len(ahead) > AHEAD:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
 
     @rpc
     def WithdrawEntry(self, request, context):

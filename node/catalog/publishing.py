@@ -59,6 +59,7 @@ class _Call:
 
     total: int
     stamp: str
+    keep: bool = True  # whether `stored` keeps what each entry became (a bulk load wants only counts)
     counts: dict = dataclasses.field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0})
     stored: list = dataclasses.field(default_factory=list)
     seen: dict = dataclasses.field(default_factory=dict)  # code -> the place of the entry that named it
@@ -88,16 +89,19 @@ class Catalog:
         stored, counts = self.publish_staged([offered(entries)], len(entries))
         return [e if isinstance(e, Entry) else row_entry(e[1]) for e in stored], counts
 
-    def publish_staged(self, parts: Iterable[Offered], total: int) -> tuple[list[Entry | tuple], Published]:
+    def publish_staged(self, parts: Iterable[Offered], total: int, *, keep: bool = True,
+                       ) -> tuple[list[Entry | tuple], Published]:
         """`publish` for entries already checked and turned into rows by `offered` (a bulk load
         does that in worker processes), given as consecutive parts of the call, each drawn
         only when the write has come to it: the parts still being built overlap with writing
         the ones before. Returns, for each entry in order, the stored copy of an unchanged
         entry or the rows written for a new version; raising rolls back the whole call. `total`:
-        how many entries the parts hold (errors name an entry's place when there are several)."""
+        how many entries the parts hold (errors name an entry's place when there are several).
+        keep=False returns no entries, only the counts: a part is let go once written, except
+        the entries that want a code, which wait for theirs until the end of the call."""
         if not total:
             raise InvalidEntry("entries", "must hold at least one entry")
-        call = _Call(total, format_time(self.clock()))
+        call = _Call(total, format_time(self.clock()), keep)
         with self.store.transaction() as tx:
             tx.put_rows(self._versions(tx, parts, call), log=True)
         return call.stored, Published(**call.counts)
@@ -120,7 +124,8 @@ class Catalog:
                                            f"of node {self.node_id}")
                 if wants_code(s):
                     wanting.append((i, s))
-                    call.stored.append(None)
+                    if call.keep:
+                        call.stored.append(None)
                     continue
                 provider, sequence = s.resource_code.split("/")
                 highest[provider] = max(highest.get(provider, 0), int(sequence))
@@ -139,7 +144,8 @@ class Catalog:
                 raise InvalidEntry(f"{call.where(i)}resource_code", f"no free sequence left for provider {provider}")
             at = len(call.stored)
             yield from self._version(s._replace(resource_code=f"{provider}/{sequence:06d}"), None, i, call)
-            call.stored[i] = call.stored.pop(at)
+            if call.keep:
+                call.stored[i] = call.stored.pop(at)
 
     @staticmethod
     def _next_sequence(tx, provider: str, highest: dict[str, int], gaps: dict[str, int], call: "_Call") -> int:
@@ -169,13 +175,15 @@ class Catalog:
             raise PermissionDenied(f"{call.where(i)}resource_code: {s.resource_code} belongs to node {old.origin}")
         if old is not None and not old.withdrawn and old.content_hash() == s.content_hash:
             call.counts["unchanged"] += 1
-            call.stored.append(old)
+            if call.keep:
+                call.stored.append(old)
             return
         call.counts["created" if old is None else "updated"] += 1
         rows = restamp(s.rows, code=s.resource_code, origin=self.node_id, version=1 if old is None else old.version + 1,
                        published_at=call.stamp if old is None else format_time(old.published_at),
                        updated_at=call.stamp)
-        call.stored.append(rows)
+        if call.keep:
+            call.stored.append(rows)
         yield rows
 
     def withdraw(self, resource_code: str) -> Entry:

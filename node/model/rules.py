@@ -74,13 +74,26 @@ def derived(items: tuple[DataItem, ...], name: str, make: Callable[[tuple[DataIt
     return value
 
 
-@functools.lru_cache(maxsize=8192)
+# Characters of names and descriptions past which a list is not shared: a standard list holds a
+# few hundred; the cache below counts lists, and would otherwise keep 8192 of the largest a caller
+# can send (up to 350,000 characters each, and what is derived from them) for ever.
+SHARED_ITEMS_CHARS = 2048
+
+
 def data_items(fields: tuple[tuple[str, str, int, str], ...]) -> DataItems:
     """The shared list of data items for these (name, type, length, description) fields. A
     national catalog repeats its standard lists (the same resource's columns in every province)
     across millions of entries; a list seen for the first time costs a cache insert (keyed by
     plain tuples, hashed in C), one seen before costs nothing further downstream. Bounded: the
-    hub's memory must not grow with the catalog."""
+    hub's memory must not grow with the catalog, so a list longer than any standard one is
+    decoded for its entry alone."""
+    if sum(len(f[0]) + len(f[3]) for f in fields) > SHARED_ITEMS_CHARS:
+        return DataItems(DataItem(*f) for f in fields)
+    return _shared_items(fields)
+
+
+@functools.lru_cache(maxsize=8192)
+def _shared_items(fields: tuple[tuple[str, str, int, str], ...]) -> DataItems:
     return DataItems(DataItem(*f) for f in fields)
 
 

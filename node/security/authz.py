@@ -23,6 +23,12 @@ OPERATOR = "operator"  # an operator's certificate, or a token with the operator
 HUB = "hub"  # this node's own hub, by its certificate
 PEER = "peer"  # one of this hub's peers, by its certificate
 
+# The budgets a caller's calls under way are counted in (node/api/interceptors/slots.py), each
+# of `limits.max_calls_per_caller`: data streams, however many wait on a slow source, never take
+# the slots of the hub's pulls, snapshots, digests, deliveries and notices.
+CONTROL = "control"
+DATA = "data"  # relayed and served data fetches; they share the node's threads with departments
+
 WHO = {
     ANYONE: "any caller with a federation certificate",
     READER: "any valid token, or a node's or operator's certificate",
@@ -82,6 +88,11 @@ class Rule:
     # Whether a node may also make this call, relaying it in its own name (from_node): this
     # node's hub, or one of this hub's peers (a data fetch on its way to the owner's node).
     or_relay: bool = False
+    # The budget the call is counted in while under way (CONTROL or DATA).
+    budget: str = CONTROL
+    # The department a data stream is for: its streams under way are counted together at every
+    # hop, whoever relays them (limits.max_fetches_per_department).
+    per_department: Callable[[object], str] | None = None
 
     def describe(self) -> str:
         text = WHO[self.who].format(scope=self.scope)
@@ -129,7 +140,8 @@ RULES: dict[str, Rule] = {
     # A consumer fetches its own request's data at its own node; the node relays to the hub,
     # the hub to the owner's node, each in its own name.
     EXCHANGE + "FetchData": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,
-                                 from_node=lambda m: m.from_node),
+                                 from_node=lambda m: m.from_node, budget=DATA,
+                                 per_department=lambda m: m.consumer_code),
     EXCHANGE + "MountResource": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]]),
     EXCHANGE + "GetMount": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]], or_operator=True),
     EXCHANGE + "ListExchanges": Rule(OPERATOR),

@@ -9,7 +9,6 @@ themselves: node/store/rows.py).
 from __future__ import annotations
 
 import hashlib
-import itertools
 import sqlite3
 from typing import Callable, Iterable, Iterator, TypeVar
 
@@ -22,6 +21,9 @@ from node.times import format_time
 T = TypeVar("T")
 
 WRITE_CHUNK = 250
+# Characters of rows past which a chunk is written anyway: a chunk of large entries (500 data
+# items with long descriptions each) would otherwise hold hundreds of megabytes, twice over.
+WRITE_CHUNK_CHARS = 4 * 1024 * 1024
 # Matches a search counts, and places of its order it serves; the total past it is a lower bound.
 # Elasticsearch counts as far by default (track_total_hits), for the same reason: cost.
 TOTAL_CAP = 10_000
@@ -111,7 +113,7 @@ class EntryWrites:
         pending = None
         source = iter(prepared)
         try:
-            while chunk := list(itertools.islice(source, WRITE_CHUNK)):
+            for chunk in _chunks(source):
                 changes = [("entry", row[CODE], row[VERSION], "withdraw" if row[WITHDRAWN] else "upsert",
                             row[UPDATED_AT]) for _, row, _ in chunk] if log else []
                 if pending is not None:
@@ -319,3 +321,19 @@ def _matches(conn: sqlite3.Connection, match: str, filter: EntryFilter, limit: i
     order = "score, hit" if ranked else "hit"
     rows = conn.execute(f"{sql} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset])
     return [r[0] for r in rows]
+
+
+def _chunks(prepared: Iterator[tuple]) -> Iterator[list[tuple]]:
+    """Consecutive chunks of prepared rows, each of at most WRITE_CHUNK entries and not much
+    over WRITE_CHUNK_CHARS of text."""
+    chunk: list[tuple] = []
+    chars = 0
+    for rows in prepared:
+        chunk.append(rows)
+        _, row, fts = rows
+        chars += sum(len(v) for v in row if type(v) is str) + (len(fts[2]) if fts is not None else 0)
+        if len(chunk) >= WRITE_CHUNK or chars >= WRITE_CHUNK_CHARS:
+            yield chunk
+            chunk, chars = [], 0
+    if chunk:
+        yield chunk

@@ -5,7 +5,7 @@ the order a call meets them (chain.py):
     decoding.py       request bytes that do not decode: INVALID_ARGUMENT, not INTERNAL
     identity.py       who is calling: the client certificate, the bearer token
     authorization.py  whether the table (node/security/authz.py) lets them, request and reply
-    slots.py          how many calls each caller may have under way
+    slots.py          how many calls each caller may have under way, per budget; fetches per department
     watchdog.py       streams that go idle are cancelled
     denials.py        every refusal on the audit trail; the caller named on what the call writes
 

@@ -37,7 +37,8 @@ def chain(config: Config, store: Store, workers: int, log, observe: Callable[[st
         Decoding(),  # what: bytes that are no request end here, as INVALID_ARGUMENT
         Identity(secure, store, denials, config.node_id),  # who: the certificate, the token
         Authorization(policy, denials),  # may they: the table
-        Slots(config.limits.max_calls_per_caller, workers, denials),  # how many at once: only callers let in
+        # how many at once: only callers let in
+        Slots(config.limits.max_calls_per_caller, config.limits.max_fetches_per_department, workers, denials),
         IdleStreams(watchdog),  # how long a stream may idle
         DenialAudit(denials),  # last, around the servicer: the domain's refusals, the actor of its writes
     ]

@@ -78,12 +78,16 @@ class IdleStreams(Interceptor):
         def watched(request, context):
             stream = watchdog.watch(context)
             try:
-                return behaviour(self._touching(request, stream), context)
+                return behaviour(self._touching(request, stream, forget_at_end=True), context)
             finally:
                 watchdog.forget(stream)
         return watched
 
-    def _touching(self, messages, stream: int):
+    def _touching(self, messages, stream: int, forget_at_end: bool = False):
         for message in messages:
             self.watchdog.touch(stream)
             yield message
+        if forget_at_end:
+            # Every message is in: the call now waits on no caller, as a unary one does (a bulk
+            # publish writes after its last message, and was cancelled when that took long).
+            self.watchdog.forget(stream)
