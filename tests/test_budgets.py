@@ -91,7 +91,8 @@ def federation(ca, tmp_path, monkeypatch):
     def peer(node_id, role, region, departments):
         config = tls_config(ca, tmp_path / node_id, node_id, role, region, departments=departments, limits=LIMITS)
         return dataclasses.replace(config, uplink=Uplink(hub_address),
-                                   resources=dataclasses.replace(config.resources, allow=(source.base + "/",)))
+                                   resources=dataclasses.replace(config.resources,
+                                                                 allow={code: (source.base + "/",) for code in departments}))
 
     sites = []
     try:
