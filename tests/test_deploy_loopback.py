@@ -45,7 +45,8 @@ def loopback(config: dict, addresses: dict[str, str], pki_dir, data_dir) -> dict
     return mounted
 
 
-def wait_serving(address: str, node_id: str, operator: Credentials, proc: subprocess.Popen, timeout: float) -> None:
+def wait_serving(address: str, node_id: str, operator: Credentials, proc: subprocess.Popen, timeout: float,
+                 log) -> None:
     """Polls the node's health as the operator, checking that its certificate names the node (the
     certificate names its Service, not the loopback address it is reached at here)."""
     deadline = time.monotonic() + timeout
@@ -57,7 +58,8 @@ def wait_serving(address: str, node_id: str, operator: Credentials, proc: subpro
                     return
             except grpc.RpcError:
                 time.sleep(0.1)
-    raise HarnessError(f"{node_id} at {address} is not serving (exit status {proc.poll()})")
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-5:])
+    raise HarnessError(f"{node_id} at {address} is not serving (exit status {proc.poll()}):\n{tail}")
 
 
 def run_tree(tmp_path, compose_file: str, province: str, department: str):
@@ -89,7 +91,7 @@ def run_tree(tmp_path, compose_file: str, province: str, department: str):
             log.close()
         address = lambda n: addresses[f"{manifests.service_name(n)}:{manifests.GRPC_PORT}"]  # noqa: E731
         for node_id, proc in procs.items():
-            wait_serving(address(node_id), node_id, operator, proc, 120)
+            wait_serving(address(node_id), node_id, operator, proc, 120, tmp_path / f"{node_id}.log")
         yield {"address": address, "operator": operator, "token": token, "paths": paths, "procs": procs,
                "env": env, "hub": next(n for n, c in configs.items() if c["node"]["role"] == "national")}
     finally:
