@@ -145,6 +145,54 @@ def network_policy(role: str) -> dict:
     }
 
 
+BACKUP_DIR = "/var/backups/cascade"
+BACKUP_SCHEDULE = "17 2 * * *"  # nightly, off the hour
+BACKUP_KEEP_DAYS = 14
+
+
+def backup_objects(role: str) -> list[dict]:
+    """`cascade node backup` (SQLite's online backup, safe while the node runs) as a nightly
+    CronJob onto a volume of its own, keeping BACKUP_KEEP_DAYS days. The node's volume is
+    ReadWriteOnce, so the job runs on the machine where the node's pod runs (pod affinity)."""
+    labels = {**APP, "app.kubernetes.io/component": "backup", ROLE_LABEL: role}
+    script = (f'set -eu; cascade node backup --config {CONFIG_FILE} "{BACKUP_DIR}/node-$(date -u +%Y%m%dT%H%M%SZ).db"; '
+              f"find {BACKUP_DIR} -name 'node-*.db' -mtime +{BACKUP_KEEP_DAYS} -delete")
+    job_pod = {
+        "metadata": {"labels": dict(labels)},
+        "spec": {
+            "restartPolicy": "OnFailure", "automountServiceAccountToken": False, "enableServiceLinks": False,
+            "securityContext": _pod_security(),
+            "affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
+                "labelSelector": {"matchLabels": node_labels(role)}, "topologyKey": "kubernetes.io/hostname"}]}},
+            "containers": [{
+                "name": "backup", "image": IMAGE, "imagePullPolicy": "IfNotPresent",
+                "command": ["/bin/sh", "-c", script],
+                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+                "securityContext": _container_security(),
+                "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+                                 {"name": "tls", "mountPath": TLS_DIR, "readOnly": True},
+                                 # not read-only: SQLite reads a WAL database through its -shm file
+                                 {"name": "data", "mountPath": DATA_DIR},
+                                 {"name": "backups", "mountPath": BACKUP_DIR}],
+            }],
+            "volumes": [
+                {"name": "config", "configMap": {"name": "cascade-config"}},
+                {"name": "tls", "secret": {"secretName": "cascade-tls", "defaultMode": 0o440}},
+                # the StatefulSet's claim: data-<statefulset>-0 (the overlay names it)
+                {"name": "data", "persistentVolumeClaim": {"claimName": "data-cascade-0"}},
+                {"name": "backups", "persistentVolumeClaim": {"claimName": "cascade-backups"}},
+            ],
+        },
+    }
+    cronjob = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "cascade-backup", "labels": labels},
+               "spec": {"schedule": BACKUP_SCHEDULE, "concurrencyPolicy": "Forbid", "successfulJobsHistoryLimit": 3,
+                        "failedJobsHistoryLimit": 3,
+                        "jobTemplate": {"spec": {"backoffLimit": 2, "template": job_pod}}}}
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "cascade-backups", "labels": labels},
+             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": sizing.STORAGE[role]}}}}
+    return [cronjob, claim]
+
+
 def node_patch(node_id: str, role: str) -> list[dict]:
     """The overlay's strategic merge patches: the node's label on every selector (so that each
     Service and policy picks its one pod) and its own TLS Secret."""
@@ -157,6 +205,14 @@ def node_patch(node_id: str, role: str) -> list[dict]:
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "cascade"}, "spec": {"selector": mine}},
         {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "cascade"},
          "spec": {"podSelector": {"matchLabels": mine}}},
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "cascade-backup"},
+         "spec": {"jobTemplate": {"spec": {"template": {"spec": {
+             "affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
+                 "labelSelector": {"matchLabels": {**node_labels(role), **mine}},
+                 "topologyKey": "kubernetes.io/hostname"}]}},
+             "volumes": [{"name": "tls", "secret": {"secretName": f"{service_name(node_id)}-tls"}},
+                         {"name": "data", "persistentVolumeClaim": {
+                             "claimName": f"data-{service_name(node_id)}-0"}}]}}}}}},
     ]
 
 

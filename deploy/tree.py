@@ -1,7 +1,7 @@
 """Writes the kustomize tree of a federation (or of one of its nodes) from its compose file:
 
     kustomization.yaml        the whole federation (namespace, every node, the portal)
-    base/<role>/              StatefulSet, Service, NetworkPolicy of a national, provincial or ministry node
+    base/<role>/              StatefulSet, Service, NetworkPolicy, backup CronJob of a national, provincial or ministry node
     base/portal/              the portal's Deployment, Service, NetworkPolicy
     nodes/<id>/               one overlay per node: its config (node.yaml, into a ConfigMap) and its patches
     monitoring/               ServiceMonitor, PrometheusRule, the Grafana dashboard; prometheus.yml for plain Prometheus
@@ -48,8 +48,9 @@ def _base(out: pathlib.Path, role: str) -> None:
     _dump(base / "statefulset.yaml", m.statefulset(role, SHUTDOWN_GRACE))
     _dump(base / "service.yaml", m.service(role))
     _dump(base / "networkpolicy.yaml", m.network_policy(role))
-    _dump(base / "kustomization.yaml", {**KUSTOMIZATION,
-                                        "resources": ["statefulset.yaml", "service.yaml", "networkpolicy.yaml"]})
+    _dump(base / "backup.yaml", *m.backup_objects(role))
+    _dump(base / "kustomization.yaml", {**KUSTOMIZATION, "resources": [
+        "statefulset.yaml", "service.yaml", "networkpolicy.yaml", "backup.yaml"]})
 
 
 def _overlay(out: pathlib.Path, compose: compose_mod.Compose, spec: compose_mod.NodeSpec, hub_address: str) -> None:

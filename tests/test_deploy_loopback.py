@@ -121,6 +121,11 @@ def the_probe_and_sigterm_behave_as_the_pod_expects(fed, province: str) -> None:
     probe = subprocess.run([sys.executable, "-m", "cli", "node", "probe", "--config", str(fed["paths"][province])],
                            capture_output=True, text=True, env=fed["env"], cwd=ROOT, timeout=60)
     assert probe.returncode == 0 and "SERVING" in probe.stdout, probe.stderr
+    # the backup CronJob's command, on the running node's volume
+    copy = fed["paths"][province].with_name("backup.db")
+    backup = subprocess.run([sys.executable, "-m", "cli", "node", "backup", "--config", str(fed["paths"][province]),
+                             str(copy)], capture_output=True, text=True, env=fed["env"], cwd=ROOT, timeout=60)
+    assert backup.returncode == 0 and copy.stat().st_size > 0, backup.stderr
     grace = manifests.statefulset("provincial", 15)["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     for proc in fed["procs"].values():
         proc.send_signal(signal.SIGTERM)

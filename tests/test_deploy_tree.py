@@ -81,6 +81,17 @@ def test_the_full_federation_is_one_statefulset_service_configmap_and_policy_per
         assert sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
         tls = next(v for v in pod["volumes"] if v["name"] == "tls")
         assert tls["secret"]["secretName"] == f"{name}-tls"
+    backups = of_kind(objects, "CronJob")
+    assert len(backups) == 43
+    for name in sets:
+        job = backups[name.replace("cascade-", "cascade-backup-", 1)]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        assert "cascade node backup --config /etc/cascade/config/node.yaml" in job["containers"][0]["command"][-1]
+        claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in job["volumes"] if "persistentVolumeClaim" in v}
+        # the StatefulSet's claim of its one pod, and a volume of its own for the copies
+        assert claims == {"data": f"data-{name}-0", "backups": name.replace("cascade-", "cascade-backups-", 1)}
+        assert claims["backups"] in of_kind(objects, "PersistentVolumeClaim")
+        (same_machine,) = job["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        assert same_machine["labelSelector"]["matchLabels"] == sets[name]["spec"]["template"]["metadata"]["labels"]
     hub = sets["cascade-national"]["spec"]["template"]["spec"]["containers"][0]["resources"]
     assert hub["limits"]["memory"] == "1Gi"  # the hub holds every node's catalog: more than a province
 
