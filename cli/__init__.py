@@ -10,6 +10,7 @@ none imports it. One module a command group:
     harness        the compose harness (harness/)
     portal         the web portal (portal/)
     sim            the simulator (sim/)
+    deploy         a federation as a kustomize tree for Kubernetes (deploy/)
 
 common holds what they share (errors, the client options and the channel they describe, --config,
 load_config), tables the one table printer; node/progress.py shows the progress of long work.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import click
 
-from cli import data, entries, harness, hub, node_commands, portal, requests, security, sim
+from cli import data, deploy, entries, harness, hub, node_commands, portal, requests, security, sim
 from cli import lists  # noqa: F401  (adds entry import and entry export)
 
 
@@ -33,5 +34,5 @@ def main() -> None:
 # the modules, not their commands, are imported: the `requests` group would hide its module
 for _command in (node_commands.node, entries.entry, hub.status, hub.sync, hub.verify, requests.requests,
                  requests.scorecard, security.pki, security.token, security.audit_group, data.data,
-                 harness.harness, portal.portal, sim.sim):
+                 harness.harness, portal.portal, sim.sim, deploy.deploy):
     main.add_command(_command)

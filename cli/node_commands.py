@@ -1,4 +1,4 @@
-"""`cascade node ...`: run a node, check its config, back up and restore its database."""
+"""`cascade node ...`: run a node, probe it, check its config, back up and restore its database."""
 
 from __future__ import annotations
 
@@ -67,6 +67,37 @@ def _write_port(path: str, port: int) -> None:
     tmp = pathlib.Path(path + ".tmp")
     tmp.write_text(str(port))
     tmp.replace(path)  # a reader never sees a half-written file
+
+
+@node.command("probe")
+@config_option
+@click.option("--timeout", default=3.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds to wait for the node's answer.")
+def node_probe(config_path: str, timeout: float) -> None:
+    """Ask the node that this config describes, on its own machine, whether it is serving (gRPC
+    health) under the node's own certificate, so mutual TLS stays whole; exit 0 if SERVING, 1 if
+    not. For a container's liveness and readiness probes (`kubectl` cannot present a client
+    certificate to a gRPC probe)."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from node.security.client import Credentials, open_channel
+
+    cfg = load_config(config_path)
+    host, _, port = cfg.listen.rpartition(":")
+    # a node bound to every interface is asked on loopback: the probe runs beside it
+    target = f"{'127.0.0.1' if host in ('0.0.0.0', '[::]', '::', '') else host}:{port}"
+    credentials = Credentials(cfg.tls.cert, cfg.tls.key, cfg.tls.ca) if cfg.tls else None
+    with open_channel(target, credentials, server_name=cfg.node_id if cfg.tls else "") as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+        except grpc.RpcError as exc:
+            click.echo(f"{cfg.node_id} at {target}: {exc.code().name}: {exc.details()}", err=True)
+            raise SystemExit(1) from None
+    state = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+    click.echo(f"{cfg.node_id} at {target}: {state}")
+    if reply.status != health_pb2.HealthCheckResponse.SERVING:
+        raise SystemExit(1)
 
 
 @node.command("check-config")

@@ -21,8 +21,13 @@ def sim() -> None:
 @click.option("--state", "state", type=click.Path(file_okay=False), default=None,
               help="The federation's state directory (configs, logs, databases), kept afterwards; "
                    "default a temporary one, removed.")
-def sim_run(scenario_path: str, out: str | None, state: str | None) -> None:
+@click.option("--federation", "federation", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A federation file (addresses, the operator's certificate, departments' tokens, where faults "
+                   "land: sim/remote.py): drive that federation, such as a deployed one, instead of starting the "
+                   "scenario's. Default: start it through the harness.")
+def sim_run(scenario_path: str, out: str | None, state: str | None, federation: str | None) -> None:
     """Run SCENARIO.yaml; exits 1 if an invariant did not hold."""
+    from harness.processes import HarnessError
     from node.errors import ConfigError
     from sim import runner, scenario as scenario_mod
 
@@ -31,7 +36,10 @@ def sim_run(scenario_path: str, out: str | None, state: str | None) -> None:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     out_dir = pathlib.Path(out or f"reports/{scenario.name}")
-    result = runner.run(scenario, out_dir, state)
+    try:
+        result = runner.run(scenario, out_dir, state, federation=federation)
+    except (ConfigError, HarnessError) as exc:
+        raise click.ClickException(str(exc)) from None
     held = result["all_invariants_held"]
     click.echo(f"{scenario.name}: {'every invariant held' if held else 'an invariant FAILED'}; "
                f"report in {out_dir / 'report.md'}")

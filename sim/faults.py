@@ -1,5 +1,6 @@
-"""Faults applied at simulated times through the harness's Federation API, each undone after its
-span; once undone, the hub's convergence (by digest) is timed and recorded."""
+"""Faults applied at simulated times through a fault target (sim/targets.py: the harness's, or
+Kubernetes'), each undone after its span; once undone, the hub's convergence (by digest) is
+timed and recorded."""
 
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ def label(fault: Fault) -> str:
 class Injector:
     """Applies each step; records every fault's span and the hub's convergence after it."""
 
-    def __init__(self, fed, books, now, backups: pathlib.Path, converge_timeout: float):
-        self.fed, self.books, self.now = fed, books, now
+    def __init__(self, fed, faults, books, now, backups: pathlib.Path, converge_timeout: float):
+        """fed: the clients of the federation (convergence); faults: where faults land."""
+        self.fed, self.faults, self.books, self.now = fed, faults, books, now
         self.backups = backups
         self.converge_timeout = converge_timeout
         self.records: dict[int, dict] = {}
@@ -47,13 +49,13 @@ class Injector:
                 return
             if step == "begin":
                 rec["began"] = self.now()
-                act = {"kill": self.fed.kill, "pause": self.fed.pause, "partition": self.fed.partition,
-                       "delay": lambda n: self.fed.delay(n, fault.delay_ms)}[fault.kind]
+                act = {"kill": self.faults.kill, "pause": self.faults.pause, "partition": self.faults.partition,
+                       "delay": lambda n: self.faults.delay(n, fault.delay_ms)}[fault.kind]
                 for node in fault.nodes:
                     act(node)
                 return
             if step == "end":
-                undo = {"kill": self.fed.start, "pause": self.fed.resume}.get(fault.kind, self.fed.heal)
+                undo = {"kill": self.faults.revive, "pause": self.faults.resume}.get(fault.kind, self.faults.heal)
                 for node in fault.nodes:
                     undo(node)
             elif step == "restore":
@@ -77,22 +79,19 @@ class Injector:
         rec["converged_at"] = self.now()
 
     def _backup(self, fault: Fault, rec: dict) -> None:
-        from node.store import backup  # the node's own backup, safe while it runs
-
         (node,) = fault.nodes
         path = self.backups / f"{node}-{int(fault.at)}.db"
         path.parent.mkdir(parents=True, exist_ok=True)
         rec["backup_at"] = self.now()
-        backup(self.fed.node(node)["database"], str(path))
+        self.faults.backup(node, str(path))
         rec["backup"] = str(path)
 
     def _restore(self, fault: Fault, rec: dict) -> None:
-        from node.store import restore
-
         if "backup" not in rec:
             raise HarnessError("no backup was taken")
         (node,) = fault.nodes
-        self.fed.stop(node)
-        restore(rec["backup"], self.fed.node(node)["database"])
-        rec["rolled_back_writes"] = self.books.roll_back(node, rec["backup_at"])
-        self.fed.start(node)
+
+        def roll_back() -> None:  # while the node is down: no write can be acknowledged meanwhile
+            rec["rolled_back_writes"] = self.books.roll_back(node, rec["backup_at"])
+
+        self.faults.restore(node, rec["backup"], roll_back)

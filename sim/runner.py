@@ -1,5 +1,5 @@
-"""A simulation run: brings the scenario's federation up through the harness, publishes the
-synthetic catalog, then plays the workload and the faults on the simulated clock while sampling
+"""A simulation run: brings the scenario's federation up through the harness (or drives one it
+did not start, described by a federation file: sim/remote.py), publishes the synthetic catalog, then plays the workload and the faults on the simulated clock while sampling
 each peer's lag at the hub, checks the invariants and writes the report."""
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from concurrent import futures
 import grpc
 
 from harness import compose as compose_mod
-from harness.processes import resident_kib
+from harness.processes import HarnessError, resident_kib
 from harness.runner import Federation
 from node.progress import Progress
 from sim import faults as faults_mod
-from sim import invariants, report, workload
+from sim import invariants, remote, report, targets, workload
 from sim.clock import Pacer, SimClock
 from sim.invariants import Books, Write
 from sim.report import Played
@@ -32,8 +32,11 @@ TICK = 0.05  # wall seconds between looks at the schedule
 class Run:
     """One run of a scenario: its phases (up, seed, play, check) and what they gather for the report."""
 
-    def __init__(self, scenario: Scenario, out: pathlib.Path, state: pathlib.Path, display: Progress | None = None):
+    def __init__(self, scenario: Scenario, out: pathlib.Path, state: pathlib.Path, display: Progress | None = None,
+                 federation: str | pathlib.Path | None = None):
         self.scenario = scenario
+        self.federation = federation  # a federation file: drive that federation, start none
+        self.faults: targets.Faults | None = None  # where faults land (sim/targets.py)
         self.out = out
         self.state = state
         self.clock = SimClock(scenario.start, scenario.factor, scenario.calendar)
@@ -61,11 +64,32 @@ class Run:
 
     # -- the phases ------------------------------------------------------------------------------
 
+    def _connect(self, compose) -> tuple:
+        """The federation's clients and where its faults land: one the harness starts now, or the
+        one the federation file describes (it must hold every node of the scenario's compose file)."""
+        if self.federation is None:
+            self.display.note(f"{self.scenario.name}: starting {compose.name} ({len(compose.all)} nodes) in {self.state}")
+            fed = Federation.up(self.scenario.compose, self.state)
+            return fed, targets.HarnessFaults(fed)
+        fed = remote.load(self.federation)
+        problems = []
+        if missing := sorted({n.id for n in compose.all} - set(fed.state["nodes"])):
+            problems.append(f"no node {', '.join(missing)}")
+        if fed.hub_id != compose.hub.id:
+            problems.append(f"its hub is {fed.hub_id}, the scenario's {compose.hub.id}")
+        if unsupported := targets.unsupported(fed.faults, {f.kind for f in self.scenario.faults}):
+            problems.append(f"its faults cannot apply {', '.join(unsupported)}")
+        if problems:
+            fed.close()
+            raise HarnessError(f"{self.federation} does not fit the scenario: {'; '.join(problems)}")
+        self.display.note(f"{self.scenario.name}: driving the federation of {self.federation} "
+                          f"({len(fed.state['nodes'])} nodes)")
+        return fed, fed.faults
+
     def execute(self) -> dict:
         compose = compose_mod.load(self.scenario.compose)
         began = time.monotonic()
-        self.display.note(f"{self.scenario.name}: starting {compose.name} ({len(compose.all)} nodes) in {self.state}")
-        fed = Federation.up(self.scenario.compose, self.state)
+        fed, self.faults = self._connect(compose)
         self.hub_id = fed.hub_id
         try:
             self.timings["up_seconds"] = round(time.monotonic() - began, 1)
@@ -83,7 +107,10 @@ class Run:
             return result
         finally:
             self.display.close()
-            fed.down(purge=False)
+            if self.federation is None:
+                fed.down(purge=False)
+            else:
+                fed.close()  # a federation this run did not start keeps running
 
     def _played(self, planned: int) -> Played:
         return Played(hub_id=self.hub_id, timings=dict(self.timings), metrics=self.metrics, books=self.books,
@@ -135,7 +162,7 @@ class Run:
             self.stop.wait(5.0 if total > 100_000 else 0.5)
 
     def _play(self, fed: Federation, known: workload.Catalog) -> None:
-        injector = self.injector = faults_mod.Injector(fed, self.books, self.now, self.state / "backups",
+        injector = self.injector = faults_mod.Injector(fed, self.faults, self.books, self.now, self.state / "backups",
                                                        self.scenario.converge_timeout)
         steps = faults_mod.actions(self.scenario.faults)
         self.pacer = Pacer(self.clock)
@@ -208,15 +235,16 @@ class Run:
 
 
 def run(scenario: Scenario, out: str | pathlib.Path, state: str | pathlib.Path | None = None,
-        display: Progress | None = None) -> dict:
+        display: Progress | None = None, federation: str | pathlib.Path | None = None) -> dict:
     """Runs the scenario and writes its report to `out`; the federation's files go to `state`
-    (a temporary directory, removed afterwards, when none is given). Returns the report."""
+    (a temporary directory, removed afterwards, when none is given). With `federation`, a
+    federation file, it drives that federation instead of starting one. Returns the report."""
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     temporary = state is None
     state_dir = pathlib.Path(tempfile.mkdtemp(prefix="cascade-sim-") if temporary else state)
     try:
-        return Run(scenario, out, state_dir, display).execute()
+        return Run(scenario, out, state_dir, display, federation).execute()
     finally:
         if temporary:
             shutil.rmtree(state_dir, ignore_errors=True)

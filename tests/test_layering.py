@@ -9,7 +9,7 @@ import re
 
 from conftest import ROOT
 
-PACKAGES = ("node", "cli", "harness", "portal", "sim", "national", "provincial", "ministry")
+PACKAGES = ("node", "cli", "harness", "portal", "sim", "deploy", "national", "provincial", "ministry")
 # The foundations beside the rooms in node/: any room may import them.
 FOUNDATIONS = {"node", "node/errors", "node/times", "node/paging", "node/background", "node/logs", "node/workers",
                "node/progress", "node/csvcells"}
