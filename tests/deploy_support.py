@@ -70,5 +70,6 @@ def mount(config: dict, pki_dir: pathlib.Path, data_dir: pathlib.Path) -> dict:
     for key in ("database",):
         assert mounted[key].startswith(manifests.DATA_DIR + "/"), f"{node_id}: {key} is not on the data volume"
         mounted[key] = str(data_dir / mounted[key][len(manifests.DATA_DIR) + 1:])
-    mounted["resources"]["allow"] = [str(data_dir / p[len(manifests.DATA_DIR) + 1:]) for p in mounted["resources"]["allow"]]
+    mounted["resources"]["allow"] = {code: [str(data_dir / p[len(manifests.DATA_DIR) + 1:]) for p in places]
+                                     for code, places in mounted["resources"]["allow"].items()}
     return mounted
