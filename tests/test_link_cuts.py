@@ -1,0 +1,78 @@
+"""A link between the hub and a province cut both ways or one way through the harness, a few
+writes during the cut, then healed: the hub's copy equals the province's within two pull
+intervals of the heal, with nothing written after it (no Notify comes to say the link is back)
+and with a write after it."""
+
+import pytest
+
+from conftest import wait_until
+from harness.seed import entries_for
+from node.proto import admin_pb2
+
+SMALL = "configs/federation-small.yaml"
+INTERVAL = 2.0
+PROVINCE = "guangdong"
+
+
+def hub_view(fed):
+    (state,) = [p for p in fed.status(fed.hub_id, 30).peers if p.node_id == PROVINCE]
+    return state
+
+
+def equal(fed) -> bool:
+    (verdict,) = fed.admin().Verify(admin_pb2.VerifyRequest(peer=PROVINCE), timeout=30).peers
+    return verdict.equal
+
+
+def link(fed, name):
+    return fed.proxy("status")["links"][name]
+
+
+def test_partition_cuts_the_ways_it_is_asked_to(federation):
+    fed = federation(SMALL)
+    fed.partition(PROVINCE, "to-node")
+    assert link(fed, PROVINCE)["partitioned"] and not link(fed, f"uplink:{PROVINCE}")["partitioned"]
+    fed.heal(PROVINCE)
+    fed.partition(PROVINCE, "to-hub")
+    assert not link(fed, PROVINCE)["partitioned"] and link(fed, f"uplink:{PROVINCE}")["partitioned"]
+    fed.partition(PROVINCE)
+    assert link(fed, PROVINCE)["partitioned"] and link(fed, f"uplink:{PROVINCE}")["partitioned"]
+    assert not link(fed, "hebei")["partitioned"] and not link(fed, "uplink:hebei")["partitioned"]
+    rows = {r["node"]: r for r in fed.ps()}
+    assert rows[PROVINCE]["link"]["partitioned"] and rows[PROVINCE]["uplink"]["partitioned"]
+    fed.heal(PROVINCE)
+    assert not any(link(fed, name)["partitioned"] for name in (PROVINCE, f"uplink:{PROVINCE}"))
+    with pytest.raises(Exception, match="way must be one of"):
+        fed.partition(PROVINCE, "sideways")
+
+
+@pytest.mark.slow
+def test_a_healed_link_is_noticed_within_two_intervals_whatever_way_it_was_cut(federation):
+    fed = federation(SMALL, interval=INTERVAL)
+    fed.seed(2, data=False)
+    fed.wait_converged(timeout=60)
+    serial = [1000]
+
+    def write(count):
+        fed.publish(PROVINCE, list(entries_for("440000001", "广东省公安厅", count, seed="cut", start=serial[0])))
+        serial[0] += count
+
+    for way in ("to-node", "both", "to-hub"):
+        for write_after in (False, True):
+            case = f"cut {way}, {'a write' if write_after else 'nothing written'} after the heal"
+            refused = link(fed, f"uplink:{PROVINCE}")["refused"]
+            fed.partition(PROVINCE, way)
+            write(3)
+            if way == "to-hub":  # the hub still pulls; the province's notices are what fails
+                wait_until(lambda: link(fed, f"uplink:{PROVINCE}")["refused"], 60,
+                           f"{case}: the province's notices to be refused", until=lambda n: n >= refused + 2)
+            else:  # long enough that a growing backoff would be past two intervals (1+2+4+8 s)
+                wait_until(lambda: hub_view(fed).failures, 120, f"{case}: the hub to fail four pulls",
+                           until=lambda failures: failures >= 4)
+            fed.heal(PROVINCE)
+            if write_after:
+                write(1)
+            wait_until(lambda: equal(fed), 2 * INTERVAL, f"{case}: the hub's copy equal to the province's",
+                       poll=0.2)
+            wait_until(lambda: hub_view(fed).failures, 30, f"{case}: the hub's failures to clear",
+                       until=lambda failures: failures == 0)
