@@ -29,7 +29,7 @@ from node.metrics import Metrics
 from node.security.client import Credentials, open_channel
 from node.security.tls import ServerTls, server_credentials
 from node.sharing.workflow import Sharing
-from node.source.uplink import HubLink, HubNotifier
+from node.source.uplink import CHANNEL_OPTIONS as UPLINK_CHANNEL_OPTIONS, HubLink, HubNotifier
 from node.store import Store
 from node.workers import WorkerPool, default_workers
 from node.store.compactor import Compactor
@@ -86,7 +86,7 @@ class Node:
         self.hub_link = None
         if config.uplink:
             self.hub_link = HubLink(config.uplink, lambda address: open_channel(
-                address, self.credentials, server_name=config.hub_id))
+                address, self.credentials, server_name=config.hub_id, options=UPLINK_CHANNEL_OPTIONS))
         self.notifier = HubNotifier(self.hub_link, self.store, config.node_id, self.log)
         self.changed.listen(self.notifier.changed)
 
