@@ -165,8 +165,8 @@ for _name, _doc in (
     ("restart", "Stop NODE gracefully, then start it again."),
     ("pause", "SIGSTOP NODE: it keeps its connections but answers nothing."),
     ("resume", "SIGCONT a paused NODE."),
-    ("heal", "Give the links between the hub and NODE back their clean state, both ways (no partition, "
-             "delay or drops)."),
+    ("heal", ("Give the links between the hub and NODE back their clean state, both ways (no partition, "
+              "delay or drops).")),
 ):
     _node_command(_name, _doc)
 

@@ -92,7 +92,7 @@ class Link:
             return
         try:
             up_reader, up_writer = await asyncio.wait_for(asyncio.open_connection(*self.target), CONNECT_TIMEOUT)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (OSError, TimeoutError) as exc:
             self.refuse(writer, f"connecting to {self.target[0]}:{self.target[1]}: {exc!r}")
             return
         self.stats["connections"] += 1

@@ -24,8 +24,8 @@ import yaml
 from harness import compose as compose_mod
 from harness.clients import FederationClients
 from harness.credentials import FederationCredentials
-from harness.proxy import uplink
 from harness.processes import ROOT, HarnessError, alive, env, reap, terminate, wait_file, wait_healthy, wait_http
+from harness.proxy import uplink
 
 START_TIMEOUT = 60.0
 WAYS = ("both", "to-node", "to-hub")  # what partition() cuts: both ways, the hub's calls to the node, the node's to the hub

@@ -5,7 +5,7 @@ and with a write after it."""
 
 import pytest
 
-from conftest import wait_until
+from conftest import PEERS, wait_until
 from harness.seed import entries_for
 from node.proto import admin_pb2
 
@@ -26,6 +26,24 @@ def equal(fed) -> bool:
 
 def link(fed, name):
     return fed.proxy("status")["links"][name]
+
+
+def test_an_unreachable_peer_is_tried_every_interval_not_backed_off(cluster):
+    """Backing off from a peer the channel cannot reach spares it nothing: the hub keeps trying
+    it every interval, and pulls it within two intervals of it being back, though nothing is
+    written and no Notify comes."""
+    interval = 0.5
+    c = cluster(peers={"hebei": PEERS["hebei"]}, interval=interval,
+                hub_extra={"sync": {"backoff_initial": 1, "backoff_max": 30, "call_deadline": 5}})
+    c.sync()
+    port = c.peers["hebei"].node.port
+    c.stop_peer("hebei")
+    failing = wait_until(lambda: c.status()["hebei"], 30, "the hub to fail three pulls of the stopped Hebei",
+                         until=lambda s: s.failures >= 3)
+    assert "UNAVAILABLE" in failing.last_error and failing.backoff_seconds <= interval  # was 4 s, then 8, 16, 30
+    c.peers["hebei"] = c.start_peer("hebei", port)
+    wait_until(lambda: c.status()["hebei"], 2 * interval + 1.5, "Hebei pulled within two intervals of its return "
+               "(and the channel's one-second reconnect)", until=lambda s: s.failures == 0 and s.state == "ok")
 
 
 def test_partition_cuts_the_ways_it_is_asked_to(federation):
