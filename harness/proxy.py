@@ -11,9 +11,12 @@ that takes one JSON object per line and answers one:
     {"cmd": "set", "link": "hebei", "drop_after_bytes": 20000}   # each connection cut after N bytes
     {"cmd": "set", "link": "hebei", "hold_after_bytes": 300000}  # the link stops after N more bytes
     {"cmd": "heal", "link": "hebei"}                             # back to a clean link
-    {"cmd": "status"}
+    {"cmd": "status"}    # per link: its settings, open connections, counts, and why the last refusal
 
-    python -m harness.proxy --links hub,hebei,guangdong --ready FILE
+A link refuses a connection (accepts it and closes it at once) when it is partitioned, has no
+target yet, or cannot connect on to its node; `last_refusal` says which.
+
+    python -m harness.proxy --links national,hebei,uplink:hebei --ready FILE
 """
 
 from __future__ import annotations
