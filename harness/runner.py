@@ -141,7 +141,7 @@ class Federation(FederationClients):
                     config["metrics"] = {"listen": f"127.0.0.1:{metrics_port}"}
                 pathlib.Path(node["config"]).write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
             # the hub is reached through its own link and every peer's uplink
-            for link in self._inbound(node_id):
+            for link in self.links_into(node_id):
                 self.proxy("set", link, target=f"127.0.0.1:{port}")
             wait_healthy(f"127.0.0.1:{port}", START_TIMEOUT, credentials=self.client())
             if self._on_ready is not None:
@@ -285,8 +285,9 @@ class Federation(FederationClients):
             raise HarnessError(f"proxy: {answer.get('error')}")
         return answer
 
-    def _inbound(self, node_id: str) -> list[str]:
-        """The links whose target is this node."""
+    def links_into(self, node_id: str) -> list[str]:
+        """The proxy links whose target is this node: a peer's own; for the hub, its own and every
+        peer's uplink."""
         links = self.state["proxy"]["links"]
         if node_id != self.state["hub"]:
             return [node_id]
@@ -318,12 +319,14 @@ class Federation(FederationClients):
             self.proxy("set", link, partitioned=True)
 
     def delay(self, node_id: str, ms: int) -> None:
-        self.node(node_id)
-        self.proxy("set", node_id, delay_ms=ms)
+        """Delays every chunk on the links into the node."""
+        for link in self.links_into(node_id):
+            self.proxy("set", link, delay_ms=ms)
 
     def drop(self, node_id: str, after_bytes: int) -> None:
-        self.node(node_id)
-        self.proxy("set", node_id, drop_after_bytes=after_bytes)
+        """Cuts each connection into the node after after_bytes from it."""
+        for link in self.links_into(node_id):
+            self.proxy("set", link, drop_after_bytes=after_bytes)
 
     def heal(self, node_id: str) -> None:
         """Gives every link between the hub and node_id its clean state, both ways."""

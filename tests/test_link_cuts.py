@@ -4,8 +4,10 @@ intervals of the heal, with nothing written after it (no Notify comes to say the
 and with a write after it."""
 
 import pytest
+from click.testing import CliRunner
 
 from conftest import PEERS, wait_until
+from harness.cli import harness
 from harness.seed import entries_for
 from node.proto import admin_pb2
 
@@ -62,6 +64,16 @@ def test_partition_cuts_the_ways_it_is_asked_to(federation):
     assert not any(link(fed, name)["partitioned"] for name in (PROVINCE, f"uplink:{PROVINCE}"))
     with pytest.raises(Exception, match="way must be one of"):
         fed.partition(PROVINCE, "sideways")
+
+    # the same from the command line, and `ps` saying which way is cut
+    cli = CliRunner()
+    done = cli.invoke(harness, ["partition", PROVINCE, "--way", "to-hub", "--state", str(fed.dir)])
+    assert done.exit_code == 0 and "to-hub" in done.output, done.output
+    (row,) = [line for line in cli.invoke(harness, ["ps", "--state", str(fed.dir)]).output.splitlines()
+              if line.startswith(PROVINCE)]
+    assert "cut to hub" in row
+    assert cli.invoke(harness, ["heal", PROVINCE, "--state", str(fed.dir)]).exit_code == 0
+    assert not link(fed, f"uplink:{PROVINCE}")["partitioned"]
 
 
 @pytest.mark.slow
