@@ -117,8 +117,12 @@ def ps(state_dir: str) -> None:
     for r in rows:
         p = peers.get(r["node"])
         link = r["link"]
-        link_word = ("partitioned" if link.get("partitioned") else f"delay {link['delay_ms']}ms" if link.get("delay_ms")
-                     else f"drop@{link['drop_after_bytes']}B" if link.get("drop_after_bytes") else "ok") if link else "-" if r["role"] == "portal" else "?"
+        up = r.get("uplink") or (link if r["role"] == "national" else {})  # the hub: its own link is into it
+        cut = {(True, True): "partitioned", (True, False): "cut to node", (False, True): "cut to hub"}.get(
+            (bool(link.get("partitioned")), bool(up.get("partitioned"))))
+        link_word = (cut or (f"delay {link['delay_ms']}ms" if link.get("delay_ms")
+                     else f"drop@{link['drop_after_bytes']}B" if link.get("drop_after_bytes") else "ok")) if link \
+            else "-" if r["role"] == "portal" else "?"
         table.append((r["node"], r["role"], r["address"], r.get("metrics") or "-", r["health"], str(r["pid"] or "-"),
                       "-" if r["entries"] is None else str(r["entries"]), link_word,
                       "" if p is None else f"{p.behind} ({p.state}{f', pulling {p.pulling_seconds:.0f}s' if p.pulling_seconds >= 1 else ''})",
@@ -161,10 +165,23 @@ for _name, _doc in (
     ("restart", "Stop NODE gracefully, then start it again."),
     ("pause", "SIGSTOP NODE: it keeps its connections but answers nothing."),
     ("resume", "SIGCONT a paused NODE."),
-    ("partition", "Cut the hub's link to NODE: new connections are refused, open ones cut."),
-    ("heal", "Give NODE's link back its clean state (no partition, delay or drops)."),
+    ("heal", ("Give the links between the hub and NODE back their clean state, both ways (no partition, "
+              "delay or drops).")),
 ):
     _node_command(_name, _doc)
+
+
+@harness.command()
+@click.argument("node")
+@click.option("--way", type=click.Choice(["both", "to-node", "to-hub"]), default="both", show_default=True,
+              help="to-node: only the hub's calls to NODE fail (NODE can still Notify the hub); to-hub: only "
+                   "NODE's calls to the hub fail. For the hub itself: its links with every peer.")
+@state_option
+@guarded
+def partition(node: str, way: str, state_dir: str) -> None:
+    """Cut the link between the hub and NODE: new connections are refused, open ones cut."""
+    fed_of(state_dir).partition(node, way)
+    click.echo(f"partition: {node}{'' if way == 'both' else f' ({way})'}")
 
 
 @harness.command()

@@ -12,6 +12,7 @@ import grpc
 
 from harness import compose as compose_mod, data as data_mod
 from harness.processes import HarnessError, alive, wait_http
+from harness.proxy import uplink
 from harness.seed import entries_for
 from node import wire
 from node.proto import (admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc, exchange_pb2, exchange_pb2_grpc,
@@ -91,7 +92,7 @@ class FederationClients:
             out = {"node": node_id, "role": node["role"], "address": self.address(node_id),
                    "metrics": self.metrics_address(node_id), "pid": node["pid"],
                    "running": alive(node["pid"]), "paused": node["paused"], "health": "down", "entries": None,
-                   "link": links.get(node_id, {})}
+                   "link": links.get(node_id, {}), "uplink": links.get(uplink(node_id), {})}
             if out["running"] and not node["paused"]:
                 try:
                     status = self.status(node_id)

@@ -11,9 +11,12 @@ that takes one JSON object per line and answers one:
     {"cmd": "set", "link": "hebei", "drop_after_bytes": 20000}   # each connection cut after N bytes
     {"cmd": "set", "link": "hebei", "hold_after_bytes": 300000}  # the link stops after N more bytes
     {"cmd": "heal", "link": "hebei"}                             # back to a clean link
-    {"cmd": "status"}
+    {"cmd": "status"}    # per link: its settings, open connections, counts, and why the last refusal
 
-    python -m harness.proxy --links hub,hebei,guangdong --ready FILE
+A link refuses a connection (accepts it and closes it at once) when it is partitioned, has no
+target yet, or cannot connect on to its node; `last_refusal` says which.
+
+    python -m harness.proxy --links national,hebei,uplink:hebei --ready FILE
 """
 
 from __future__ import annotations
@@ -23,9 +26,17 @@ import asyncio
 import json
 import os
 import pathlib
+import resource
 import signal
 
 CHUNK = 64 * 1024
+CONNECT_TIMEOUT = 5.0  # a node that does not take a connection in this time is counted as refusing
+
+
+def uplink(node_id: str) -> str:
+    """The name of the link that a peer's calls to its hub take (the peer's own link, named after
+    it, takes the hub's calls to the peer)."""
+    return f"uplink:{node_id}"
 
 
 class Link:
@@ -42,12 +53,14 @@ class Link:
         self.connections: set[asyncio.Task] = set()
         self.port = 0
         self.stats = {"connections": 0, "refused": 0, "dropped": 0, "bytes": 0}
+        self.last_refusal = ""  # why the last connection was refused: a cut, no target, or the node's error
 
     def state(self) -> dict:
         target = f"{self.target[0]}:{self.target[1]}" if self.target else ""
         return {"port": self.port, "target": target, "partitioned": self.partitioned, "delay_ms": self.delay_ms,
                 "drop_after_bytes": self.drop_after_bytes, "hold_after_bytes": self.hold_after_bytes,
-                "holding": self.holding, "open": len(self.connections), **self.stats}
+                "holding": self.holding, "open": len(self.connections), "last_refusal": self.last_refusal,
+                **self.stats}
 
     def cut(self) -> None:
         for task in list(self.connections):
@@ -71,16 +84,19 @@ class Link:
             finally:
                 self.holding -= 1
 
+    def refuse(self, writer: asyncio.StreamWriter, why: str) -> None:
+        self.stats["refused"] += 1
+        self.last_refusal = why
+        writer.transport.abort()
+
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.partitioned or self.target is None:
-            self.stats["refused"] += 1
-            writer.transport.abort()
+            self.refuse(writer, "partitioned" if self.partitioned else "no target")
             return
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            self.stats["refused"] += 1
-            writer.transport.abort()
+            up_reader, up_writer = await asyncio.wait_for(asyncio.open_connection(*self.target), CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            self.refuse(writer, f"connecting to {self.target[0]}:{self.target[1]}: {exc!r}")
             return
         self.stats["connections"] += 1
         task = asyncio.current_task()
@@ -187,7 +203,18 @@ class Proxy:
         return {"ok": True, "link": link.state()}
 
 
+def _open_files_to_the_hard_limit() -> None:
+    """Each connection through the proxy holds two descriptors. At the limit a link still accepts
+    (one descriptor) but cannot connect on to its node (the second): every new connection on it
+    is refused while the connections made before keep working, so one peer looks unreachable
+    and the others fine until some connections close."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main() -> None:
+    _open_files_to_the_hard_limit()
     parser = argparse.ArgumentParser(description="Fault proxy for the compose harness.")
     parser.add_argument("--links", required=True, help="comma-separated link names")
     parser.add_argument("--ready", required=True, help="file to write ports to once listening")

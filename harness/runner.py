@@ -1,5 +1,9 @@
 """A running federation: every node its own OS process on loopback, the hub's links through
-the fault proxy, and a state directory that records where everything is."""
+the fault proxy, and a state directory that records where everything is.
+
+Each peer has two links in the proxy: its own (named after it), which the hub's calls to it take
+(pulls, deliveries), and its uplink (`uplink:<id>`), which its calls to the hub take (Notify,
+entry look-ups). So a link can be cut both ways or one way (`partition(node, way)`)."""
 
 from __future__ import annotations
 
@@ -21,9 +25,11 @@ from harness import compose as compose_mod
 from harness.clients import FederationClients
 from harness.credentials import FederationCredentials
 from harness.processes import ROOT, HarnessError, alive, env, reap, terminate, wait_file, wait_healthy, wait_http
+from harness.proxy import uplink
 from node.store.private import make_dirs
 
 START_TIMEOUT = 60.0
+WAYS = ("both", "to-node", "to-hub")  # what partition() cuts: both ways, the hub's calls to the node, the node's to the hub
 
 
 class Federation(FederationClients):
@@ -55,11 +61,10 @@ class Federation(FederationClients):
         try:
             if compose.secure:
                 fed.credentials.create([n.id for n in compose.all])
-            fed._start_proxy([n.id for n in compose.all])
+            fed._start_proxy([n.id for n in compose.all] + [uplink(n.id) for n in compose.nodes])
             links = fed.state["proxy"]["links"]
-            hub_via_proxy = f"127.0.0.1:{links[compose.hub.id]}"
             for spec in compose.nodes:
-                fed._write_config(compose, spec, hub_address=hub_via_proxy)
+                fed._write_config(compose, spec, hub_address=f"127.0.0.1:{links[uplink(spec.id)]}")
             fed._start_many([s.id for s in compose.nodes])
             peer_addresses = {s.id: f"127.0.0.1:{links[s.id]}" for s in compose.nodes}
             fed._write_config(compose, compose.hub, peer_addresses=peer_addresses)
@@ -136,7 +141,9 @@ class Federation(FederationClients):
                 if metrics_port:
                     config["metrics"] = {"listen": f"127.0.0.1:{metrics_port}"}
                 pathlib.Path(node["config"]).write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
-            self.proxy("set", node_id, target=f"127.0.0.1:{port}")
+            # the hub is reached through its own link and every peer's uplink
+            for link in self.links_into(node_id):
+                self.proxy("set", link, target=f"127.0.0.1:{port}")
             wait_healthy(f"127.0.0.1:{port}", START_TIMEOUT, credentials=self.client())
             if self._on_ready is not None:
                 self._on_ready(node_id)
@@ -275,21 +282,53 @@ class Federation(FederationClients):
             raise HarnessError(f"proxy: {answer.get('error')}")
         return answer
 
-    def partition(self, node_id: str) -> None:
+    def links_into(self, node_id: str) -> list[str]:
+        """The proxy links whose target is this node: a peer's own; for the hub, its own and every
+        peer's uplink."""
+        links = self.state["proxy"]["links"]
+        if node_id != self.state["hub"]:
+            return [node_id]
+        return [node_id] + [uplink(p) for p in self.state["nodes"] if uplink(p) in links]
+
+    def links_between(self, node_id: str, way: str = "both") -> list[str]:
+        """The proxy links that carry the traffic between the hub and node_id (for the hub:
+        between it and every peer), one way ("to-node": the hub's calls; "to-hub": the node's
+        calls) or both."""
+        if way not in WAYS:
+            raise HarnessError(f"way must be one of {', '.join(WAYS)}, not {way!r}")
         self.node(node_id)
-        self.proxy("set", node_id, partitioned=True)
+        links = self.state["proxy"]["links"]
+        peers = self.peer_ids if node_id == self.hub_id else [node_id]
+        names = []
+        if way in ("both", "to-node"):
+            names += peers
+        if way in ("both", "to-hub"):
+            ups = [uplink(p) for p in peers if uplink(p) in links]
+            # a federation brought up before uplinks existed: its peers reach the hub through the hub's link
+            names += ups if len(ups) == len(peers) and node_id != self.hub_id else [self.hub_id, *ups]
+        return names
+
+    def partition(self, node_id: str, way: str = "both") -> None:
+        """Cuts the link between the hub and node_id: new connections are refused, open ones cut.
+        way: "both", "to-node" (the hub cannot reach the node, the node can still Notify the hub)
+        or "to-hub" (the reverse)."""
+        for link in self.links_between(node_id, way):
+            self.proxy("set", link, partitioned=True)
 
     def delay(self, node_id: str, ms: int) -> None:
-        self.node(node_id)
-        self.proxy("set", node_id, delay_ms=ms)
+        """Delays every chunk on the links into the node."""
+        for link in self.links_into(node_id):
+            self.proxy("set", link, delay_ms=ms)
 
     def drop(self, node_id: str, after_bytes: int) -> None:
-        self.node(node_id)
-        self.proxy("set", node_id, drop_after_bytes=after_bytes)
+        """Cuts each connection into the node after after_bytes from it."""
+        for link in self.links_into(node_id):
+            self.proxy("set", link, drop_after_bytes=after_bytes)
 
     def heal(self, node_id: str) -> None:
-        self.node(node_id)
-        self.proxy("heal", node_id)
+        """Gives every link between the hub and node_id its clean state, both ways."""
+        for link in self.links_between(node_id, "both"):
+            self.proxy("heal", link)
 
     # -- tearing down -------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from node.model.rules import Entry
 from node.security.client import Credentials, open_channel
 from node.security.tls import ServerTls, server_credentials
 from node.sharing.workflow import Sharing
-from node.source.uplink import HubLink, HubNotifier
+from node.source.uplink import CHANNEL_OPTIONS as UPLINK_CHANNEL_OPTIONS, HubLink, HubNotifier
 from node.store import Store
 from node.store.compactor import Compactor
 from node.workers import WorkerPool, default_workers
@@ -80,7 +80,7 @@ class Node:
         self.hub_link = None
         if config.uplink:
             self.hub_link = HubLink(config.uplink, lambda address: open_channel(
-                address, self.credentials, server_name=config.hub_id))
+                address, self.credentials, server_name=config.hub_id, options=UPLINK_CHANNEL_OPTIONS))
         # Every commit that logged a change or queued a delivery wakes the jobs that act on it.
         self.notifier = HubNotifier(self.hub_link, self.store, config.node_id, self.log)
         self.store.on_commit(self.notifier.changed)

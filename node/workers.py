@@ -144,10 +144,12 @@ class Pending(Generic[T]):
                  pool: WorkerPool, fn: Callable[..., T], args: tuple):
         self._future, self._executor, self._pool, self._fn, self._args = future, executor, pool, fn, args
 
-    def result(self) -> T:
+    def result(self, timeout: float | None = None) -> T:
+        """The work's result; raises concurrent.futures.TimeoutError if a worker has not given it
+        within timeout seconds."""
         if self._future is not None:
             try:
-                return self._future.result()
+                return self._future.result(timeout)
             except BrokenProcessPool:
                 self._pool.forget(self._executor)
         return self._fn(*self._args)

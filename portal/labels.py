@@ -17,7 +17,7 @@ ITEM_TYPE = {"string": "字符串", "integer": "整数", "decimal": "小数", "d
              "boolean": "布尔", "binary": "二进制"}
 REQUEST_STATE = {"submitted": "已提交", "pending": "待审核", "granted": "已同意", "rejected": "已拒绝",
                  "withdrawn": "已撤回"}
-PEER_STATE = {"ok": "正常", "resyncing": "重新同步中", "failing": "拉取失败", "never": "尚未同步"}
+PEER_STATE = {"ok": "正常", "resyncing": "重新同步中", "failing": "拉取失败", "never": "尚未同步", "overdue": "拉取超时未结束"}
 ROLE = {"national": "国家平台", "provincial": "省级平台", "ministry": "部委平台"}
 REGIONS = {CENTRAL: "中央", **PROVINCES}
 

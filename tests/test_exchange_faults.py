@@ -44,8 +44,9 @@ def published_everywhere(fed, node: str, entry) -> None:
                f"the hub to hold {entry.resource_code}", ignoring=(grpc.RpcError,))
 
 
-def holding(fed, link) -> int:
-    return fed.proxy("status")["links"][link]["holding"]
+def holding(fed, node) -> int:
+    links = fed.proxy("status")["links"]
+    return sum(links[link]["holding"] for link in fed.links_into(node))
 
 
 def test_fetch_resumes_after_the_hub_and_then_the_owner_are_killed_mid_stream(federation, tmp_path):
@@ -76,7 +77,8 @@ def test_fetch_resumes_after_the_hub_and_then_the_owner_are_killed_mid_stream(fe
         # The link from the victim (towards the consumer) passes HOLD bytes, then stalls: the
         # fetch is held in the middle, whatever the speed of the machine.
         out = tmp_path / f"{victim}.csv"
-        fed.proxy("set", victim, hold_after_bytes=HOLD)
+        for link in fed.links_into(victim):  # the hub's: its own and every peer's uplink
+            fed.proxy("set", link, hold_after_bytes=HOLD)
         outcome = {}
 
         def run():

@@ -36,7 +36,7 @@ def test_harness_serves_every_nodes_metrics_and_a_partitioned_peers_lag_grows(fe
     hub = addresses[fed.hub_id]
     wait_until(lambda: Scrape(hub), 30, "the hub's first pull of Guangdong",
                until=lambda s: s.value("cascade_peer_up", peer="guangdong") == 1)
-    fed.partition("guangdong")
+    fed.partition("guangdong", "to-node")
     # Guangdong's Notify still reaches the hub, which learns its head but cannot pull it.
     fed.publish("guangdong", list(entries_for("440000001", "广东省公安厅", 5, seed="metrics")))
     cut = wait_until(lambda: Scrape(hub), 60, "the hub to see Guangdong behind and failing",

@@ -1,8 +1,9 @@
 """Cascade sync with real nodes on loopback: the hub converges to the union of its peers."""
 
 import dataclasses
+import socket
 
-from conftest import PEERS, free_port, make_entry, wait_until
+from conftest import PEERS, make_entry, wait_until
 from node import wire
 from node.proto import catalog_pb2
 from node.store import backup, restore
@@ -201,11 +202,13 @@ def test_a_peer_back_from_a_partition_is_pulled_within_an_interval_not_after_its
     c = cluster(interval=0.5, notify=True, hub_extra=slow_backoff)
     port = c.peers["guangdong"].node.port
     c.stop_peer("guangdong")
-    wait_until(lambda: c.status()["guangdong"], 60, "a failed pull of Guangdong, and a long backoff",
-               until=lambda peer: peer.failures >= 1 and peer.backoff_seconds >= 120)
+    cut = wait_until(lambda: c.status()["guangdong"], 60, "failed pulls of Guangdong",
+                     until=lambda peer: peer.failures >= 2)
+    # The hub cannot reach it (UNAVAILABLE): backing off would spare it nothing, so it is tried
+    # every interval instead of after a two-minute backoff.
+    assert cut.backoff_seconds <= 0.5, cut
     c.peers["guangdong"] = c.start_peer("guangdong", port)  # the link is back
-    publish(c.peers["guangdong"], make_entry("440300002", seq=6))  # its Notify says so
-    # Without the Notify the hub would wait out its two-minute backoff.
+    publish(c.peers["guangdong"], make_entry("440300002", seq=6))
     wait_until(lambda: hub_entry(c, "440300002/000006"), 60, "Guangdong's entry at the hub before the backoff ends",
                until=lambda entry: entry is not None)
 
@@ -213,9 +216,11 @@ def test_a_peer_back_from_a_partition_is_pulled_within_an_interval_not_after_its
 def test_a_peer_that_notifies_while_the_hub_cannot_reach_it_is_tried_every_interval(cluster):
     c = cluster(interval=1.0, notify=True, hub_extra={"sync": {"backoff_initial": 30, "backoff_max": 600,
                                                                "call_deadline": 5}})
-    # The hub's way to Guangdong is cut (its address is dead); Guangdong's way to the hub is not.
+    # The hub's way to Guangdong goes nowhere: a socket that takes connections and never answers
+    # (so pulls fail by their deadline, a failure that backs off); Guangdong's way to the hub works.
+    silent = socket.create_server(("127.0.0.1", 0))
     config = c.hub_config()
-    cut = tuple(dataclasses.replace(p, address=f"127.0.0.1:{free_port()}") if p.id == "guangdong" else p
+    cut = tuple(dataclasses.replace(p, address=f"127.0.0.1:{silent.getsockname()[1]}") if p.id == "guangdong" else p
                 for p in config.peers)
     c.hub.channel.close()
     c.hub.node.stop(0)
@@ -226,7 +231,8 @@ def test_a_peer_that_notifies_while_the_hub_cannot_reach_it_is_tried_every_inter
     peer = wait_until(lambda: c.status()["guangdong"], 60, "another failed pull, after the Notify",
                       until=lambda peer: peer.failures > before.failures)
     # Exponential backoff would now wait a minute; a peer that notifies is tried every interval.
-    assert peer.backoff_seconds == 1.0, peer
+    assert peer.backoff_seconds == 1.0 and "DEADLINE_EXCEEDED" in peer.last_error, peer
+    silent.close()
 
 
 def test_schedule_pulls_on_its_own(cluster):

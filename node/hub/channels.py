@@ -33,6 +33,12 @@ def describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def unreachable(exc: BaseException) -> bool:
+    """Whether a failed call says the link to the peer is down (the channel could not connect,
+    or lost its connection) rather than that the peer answered badly or too slowly."""
+    return isinstance(exc, grpc.RpcError) and hasattr(exc, "code") and exc.code() == grpc.StatusCode.UNAVAILABLE
+
+
 class PeerChannels:
     def __init__(self, peers: tuple[Peer, ...], open_channel: Callable[[Peer], grpc.Channel]):
         self.peers: dict[str, Peer] = {p.id: p for p in peers}

@@ -1,17 +1,20 @@
 """The hub's pull schedule: each peer on its own interval with jitter, exponential backoff on
 failure, a bounded pool of pulls at once, Notify to pull a peer sooner, never the same peer
-twice at once; and the operator's view of every peer (schedule state joined with the store's)."""
+twice at once; a watchdog for a pull that runs past its deadline; and the operator's view of every
+peer (schedule state joined with the store's)."""
 
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
+import traceback
 from concurrent import futures
 
 from node.config import Peer, SyncSettings
 from node.hub import apply
-from node.hub.channels import PeerChannels, describe
+from node.hub.channels import PeerChannels, describe, unreachable
 from node.hub.puller import Puller
 from node.model import rules
 from node.model.sync import PeerRow, PeerState, state_word
@@ -38,6 +41,8 @@ class PullScheduler:
         self._due = {p.id: now + self.rng.uniform(0, min(p.interval, 1.0) * settings.jitter) for p in self.peers.values()}
         self._running: set[str] = set()
         self._started: dict[str, float] = {}
+        self._threads: dict[str, int] = {}  # the thread running each pull under way (for the watchdog)
+        self._overdue: set[str] = set()  # pulls under way already reported past their deadline
         self._again: set[str] = set()
         self._failures = {p: 0 for p in self.peers}
         self._backoff = {p: 0.0 for p in self.peers}
@@ -66,6 +71,7 @@ class PullScheduler:
         with self._cond:
             while not self._stop.is_set():
                 now = time.monotonic()
+                self._watch(now)
                 for peer_id in sorted(self._due, key=self._due.get):
                     if len(self._running) >= self.settings.max_concurrent:
                         break
@@ -76,14 +82,32 @@ class PullScheduler:
                 # With every pull slot taken, only a finished pull (which notifies) frees one:
                 # waiting on a due time here would spin.
                 waiting = [d for p, d in self._due.items() if p not in self._running]
-                if waiting and len(self._running) < self.settings.max_concurrent:
-                    self._cond.wait(min(max(0.0, min(waiting) - now), 5.0))
-                else:
-                    self._cond.wait(5.0)
+                if not (waiting and len(self._running) < self.settings.max_concurrent):
+                    waiting = []
+                # wake also when a pull under way reaches its deadline, for the watchdog
+                waiting += [self._started[p] + self.settings.call_deadline for p in self._running - self._overdue]
+                self._cond.wait(min(max(0.01, min(waiting, default=now + 5.0) - now), 5.0))
+
+    def _watch(self, now: float) -> None:
+        """Reports, once per pull, a pull still running past its deadline: each of its calls has
+        what remains of the deadline, so such a pull waits outside a call (the store's writer,
+        a worker's result). Where it waits is in the log line; Status shows it as `overdue`."""
+        for peer_id in self._running - self._overdue:
+            past = now - self._started[peer_id] - self.settings.call_deadline
+            if past < 0:
+                continue
+            self._overdue.add(peer_id)
+            frame = sys._current_frames().get(self._threads.get(peer_id, 0))
+            where = " < ".join(f"{f.name} ({f.filename.rsplit('/', 1)[-1]}:{f.lineno})"
+                               for f in reversed(traceback.extract_stack(frame)[-6:])) if frame else "not started"
+            self.log.warning("sync.pull_overdue", peer=peer_id, deadline_seconds=self.settings.call_deadline,
+                             seconds_past=round(past, 1), waiting_in=where)
 
     def _pull(self, peer: Peer) -> None:
         started = time.monotonic()
-        error = ""
+        with self._cond:
+            self._threads[peer.id] = threading.get_ident()
+        error, link_down = "", False
         try:
             result = self.puller.pull(peer)
             if result.applied or result.resynced or result.refused or result.conflicts or result.requests:
@@ -92,18 +116,23 @@ class PullScheduler:
                               resynced=result.resynced, tombstoned=result.tombstoned,
                               seconds=round(time.monotonic() - started, 3))
         except Exception as exc:  # any failure backs off; the cursor keeps what was applied
-            error = describe(exc)
+            error, link_down = describe(exc), unreachable(exc)
         with self._cond:
             self._running.discard(peer.id)
+            self._overdue.discard(peer.id)
             self._completed[peer.id] += 1
             now = time.monotonic()
             if error:
                 self._failures[peer.id] += 1
                 backoff = min(self.settings.backoff_max,
                               self.settings.backoff_initial * 2 ** (self._failures[peer.id] - 1))
-                if self._notified.get(peer.id, -1.0) >= self._failed_at.get(peer.id, float("-inf")):
-                    # it told us it is alive since we last failed to reach it: a link cut one way
-                    # (or flapping) is tried every interval, so that its healing is noticed in one
+                if link_down or self._notified.get(peer.id, -1.0) >= self._failed_at.get(peer.id, float("-inf")):
+                    # Backoff spares a peer that answers badly or slowly. A peer the channel
+                    # cannot reach is not spared anything by it: while the channel has no
+                    # connection a pull fails inside the hub at once, and the channel retries its
+                    # connection every second by itself (channels.py). So such a peer, and one
+                    # that told us it is alive (a link cut one way), is tried every interval:
+                    # a link that heals is used within an interval whatever the peer does.
                     backoff = min(backoff, peer.interval)
                 self._failed_at[peer.id] = now
                 self._backoff[peer.id] = backoff
@@ -202,6 +231,8 @@ class PullScheduler:
                 conflicts, refused = counts.get(peer.id, (0, 0))
                 head = max(row.head_seq, cursor.seq)
                 pulling = peer.id in self._running
+                pulling_seconds = now - self._started[peer.id] if pulling else 0.0
+                overdue = max(0.0, pulling_seconds - self.settings.call_deadline) if pulling else 0.0
                 waiting, delivery_error = outbox.get(peer.id, (0, ""))
                 states.append(PeerState(
                     node_id=peer.id, role=peer.role, address=peer.address, cursor=cursor,
@@ -212,8 +243,8 @@ class PullScheduler:
                     next_pull_in=0.0 if pulling else max(0.0, self._due[peer.id] - now),
                     entries_at_hub=live.get(peer.id, 0), entries_at_peer=row.entries_at_peer,
                     conflicts=conflicts, refused=refused, pulling=pulling,
-                    state=state_word(row, failures, success, pulling), resyncs=row.resyncs,
-                    pulling_seconds=now - self._started[peer.id] if pulling else 0.0,
+                    state="overdue" if overdue else state_word(row, failures, success, pulling),
+                    resyncs=row.resyncs, pulling_seconds=pulling_seconds, overdue_seconds=overdue,
                     deliveries_waiting=waiting, delivery_error=delivery_error,
                 ))
         return states

@@ -106,6 +106,7 @@ class PeerState:
     state: str
     resyncs: int
     pulling_seconds: float = 0.0
+    overdue_seconds: float = 0.0  # how far the pull under way has run past its deadline
     deliveries_waiting: int = 0
     delivery_error: str = ""
 

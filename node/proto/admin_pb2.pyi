@@ -12,7 +12,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class PeerStatus(_message.Message):
-    __slots__ = ("node_id", "role", "address", "cursor", "head_seq", "behind", "seconds_since_success", "last_error", "failures", "backoff_seconds", "next_pull_in", "entries_at_hub", "entries_at_peer", "conflicts", "refused", "pulling", "state", "resyncs", "pulling_seconds", "deliveries_waiting", "delivery_error")
+    __slots__ = ("node_id", "role", "address", "cursor", "head_seq", "behind", "seconds_since_success", "last_error", "failures", "backoff_seconds", "next_pull_in", "entries_at_hub", "entries_at_peer", "conflicts", "refused", "pulling", "state", "resyncs", "pulling_seconds", "deliveries_waiting", "delivery_error", "overdue_seconds")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +34,7 @@ class PeerStatus(_message.Message):
     PULLING_SECONDS_FIELD_NUMBER: _ClassVar[int]
     DELIVERIES_WAITING_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_ERROR_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     role: str
     address: str
@@ -55,7 +56,8 @@ class PeerStatus(_message.Message):
     pulling_seconds: float
     deliveries_waiting: int
     delivery_error: str
-    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., address: _Optional[str] = ..., cursor: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., head_seq: _Optional[int] = ..., behind: _Optional[int] = ..., seconds_since_success: _Optional[float] = ..., last_error: _Optional[str] = ..., failures: _Optional[int] = ..., backoff_seconds: _Optional[float] = ..., next_pull_in: _Optional[float] = ..., entries_at_hub: _Optional[int] = ..., entries_at_peer: _Optional[int] = ..., conflicts: _Optional[int] = ..., refused: _Optional[int] = ..., pulling: _Optional[bool] = ..., state: _Optional[str] = ..., resyncs: _Optional[int] = ..., pulling_seconds: _Optional[float] = ..., deliveries_waiting: _Optional[int] = ..., delivery_error: _Optional[str] = ...) -> None: ...
+    overdue_seconds: float
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., address: _Optional[str] = ..., cursor: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., head_seq: _Optional[int] = ..., behind: _Optional[int] = ..., seconds_since_success: _Optional[float] = ..., last_error: _Optional[str] = ..., failures: _Optional[int] = ..., backoff_seconds: _Optional[float] = ..., next_pull_in: _Optional[float] = ..., entries_at_hub: _Optional[int] = ..., entries_at_peer: _Optional[int] = ..., conflicts: _Optional[int] = ..., refused: _Optional[int] = ..., pulling: _Optional[bool] = ..., state: _Optional[str] = ..., resyncs: _Optional[int] = ..., pulling_seconds: _Optional[float] = ..., deliveries_waiting: _Optional[int] = ..., delivery_error: _Optional[str] = ..., overdue_seconds: _Optional[float] = ...) -> None: ...
 
 class Conflict(_message.Message):
     __slots__ = ("peer", "resource_code", "held_by", "reason", "at")

@@ -23,6 +23,13 @@ T = TypeVar("T")
 LOOKUP_DEADLINE = 5.0
 NOTIFY_DEADLINE = 2.0
 NOTIFY_RETRY = 2.0  # seconds between notices while the hub cannot be told
+# A channel that lost the hub fails every call at once until its next reconnect attempt, and by
+# default those attempts back off to two minutes: a notice retried every NOTIFY_RETRY seconds
+# after a cut healed would fail for as long. Attempts at most NOTIFY_RETRY apart.
+CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", int(NOTIFY_RETRY * 1000)),
+]
 
 
 class HubLink:
