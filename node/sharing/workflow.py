@@ -8,10 +8,9 @@ audit trail."""
 from __future__ import annotations
 
 import dataclasses
-import typing
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from node import paging
 from node.model import rules
@@ -28,13 +27,14 @@ if TYPE_CHECKING:
 REFUSED_VERSION = "sharing.refused_version"
 
 
-class Receipt(typing.NamedTuple):
+class Receipt(NamedTuple):
     """What became of one version handed to this node: taken or not, the version now held, and
     why it was refused ("" unless its maker or signature did not check out)."""
 
     applied: bool
     version: int
     refused: str = ""
+
 
 MAX_TEXT = 500
 
