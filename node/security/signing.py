@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from node.security.pki import PkiError, identity_of
+from node.security.tls import TlsError
 
 KNOWN_CERTIFICATES = 1024  # more than a federation has nodes, rotations included
 
@@ -37,11 +38,19 @@ class NodeKey:
 
     def reload(self) -> None:
         """Reads the files again (after a rotation: SIGHUP); later signatures use the new key."""
-        cert = x509.load_pem_x509_certificate(self.paths[0].read_bytes())
-        key = serialization.load_pem_private_key(self.paths[1].read_bytes(), password=None)
+        try:
+            cert = x509.load_pem_x509_certificate(self.paths[0].read_bytes())
+            key = serialization.load_pem_private_key(self.paths[1].read_bytes(), password=None)
+            self.node_id, _ = identity_of(cert.public_bytes(serialization.Encoding.PEM))
+        except (OSError, ValueError, TypeError, PkiError) as error:  # TypeError: an encrypted key
+            raise TlsError(f"{self.paths[0]} / {self.paths[1]}: cannot sign with them: {error}") from None
         if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise PkiError(f"{self.paths[1]}: a node key must be an EC key to sign")
-        self.node_id, _ = identity_of(cert.public_bytes(serialization.Encoding.PEM))
+            raise TlsError(f"{self.paths[1]}: a node key must be an EC key to sign")
+        raw = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        if key.public_key().public_bytes(*raw) != cert.public_key().public_bytes(*raw):
+            # Half-way through a rotation (the new key, the old certificate): keep the old pair,
+            # whose signatures every node can still check.
+            raise TlsError(f"{self.paths[1]}: the key file does not belong to {self.paths[0]}")
         self._pair = (key, cert.public_bytes(serialization.Encoding.DER))
 
     def sign(self, data: bytes) -> tuple[bytes, bytes]:
@@ -54,7 +63,10 @@ class Verifier:
     """Checks signatures against the federation CA file (which may hold an old and a new CA)."""
 
     def __init__(self, ca: str | os.PathLike):
-        self.authorities = x509.load_pem_x509_certificates(Path(ca).read_bytes())
+        try:
+            self.authorities = x509.load_pem_x509_certificates(Path(ca).read_bytes())
+        except (OSError, ValueError) as error:
+            raise TlsError(f"{ca}: cannot read the federation CA: {error}") from None
         self._known: dict[bytes, tuple[str, ec.EllipticCurvePublicKey, x509.Certificate] | str] = {}
         self._lock = threading.Lock()
 
