@@ -71,12 +71,15 @@ def test_a_grant_forged_by_the_consumers_node_is_refused_everywhere_and_nothing_
     # made by the wrong node, or with the owner's signature of the pending version borrowed.
     borrowed = dataclasses.replace(pending.advanced("granted", OWNER, now(), "approved"), signer=pending.signer,
                                    signature=pending.signature, signer_cert=pending.signer_cert)
-    for attempt in (forged, borrowed):
+    unsigned = dataclasses.replace(borrowed, signature=b"", signer_cert=b"")
+    for attempt in (forged, borrowed, unsigned):
         assert not deliver_as_hub(federation, guangdong, attempt).applied
     assert guangdong.held(request_id).state == "pending"
     details = [r.detail for r in guangdong.denied(request_id)]
-    assert len(details) == 2 and "the signature of guangdong does not match the version" in details[1], details
-    assert guangdong.status().refused_versions >= 2
+    assert len(details) == 3, details
+    assert "not by hebei" in details[0] and "the signature of guangdong does not match the version" in details[1]
+    assert details[2].endswith("claimed by guangdong: unsigned")
+    assert guangdong.status().refused_versions >= 3
 
     # A forged grant that reached the owner's store some other way is still not served.
     with guangdong.node.store.transaction() as tx:
