@@ -5,6 +5,13 @@ checked on every call, against the same runs in plaintext, as ratios (goal: at m
 
 Each mode runs `rounds` times, alternating, on fresh databases; the best run of each is compared
 (the machine's noise only ever slows a run down).
+
+    python bench/security_bench.py --decisions [--round-trips 40] [--sync-entries 20000] [--requests 2000]
+
+measures signed decisions instead (node/sharing/seals.py): signing and checking one request
+version (µs), a request's round trip through a TLS federation in this process (hub, Hebei,
+Guangdong) and the hub's initial sync of a node holding entries and requests, each with the
+signatures made and checked and without (goal: at most 10% slower).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import argparse
 
 from common import full_federation_compose, report, scratch
+from decisions_bench import decisions
 from node_bench import grpc_bulk, start_node
 from sync_bench import initial_sync, load_peers
 
@@ -73,10 +81,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=int, default=50_000, help="entries bulk-published in each run")
     parser.add_argument("--call-size", type=int, default=5000)
-    parser.add_argument("--sync-entries", type=int, default=100_000, help="entries across the peers in each sync run")
+    parser.add_argument("--sync-entries", type=int, default=None,
+                        help="entries across the peers in each sync run (default 100,000; with --decisions 20,000)")
     parser.add_argument("--peers", type=int, default=8, help="provincial nodes in each sync run")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--decisions", action="store_true", help="measure signed decisions only (see above)")
+    parser.add_argument("--round-trips", type=int, default=40, help="with --decisions: requests per mode")
+    parser.add_argument("--requests", type=int, default=2000, help="with --decisions: requests in the synced node")
     args = parser.parse_args()
+    if args.decisions:
+        decisions(args.round_trips, args.sync_entries or 20_000, args.requests, max(args.rounds, 3))
+        return
+    args.sync_entries = args.sync_entries or 100_000
     entries = list(entries_for(DEPARTMENT, "石家庄市第01部门", args.entries, seed="bench", place="石家庄市"))
     with scratch() as folder:
         credentials = LocalCredentials(folder)

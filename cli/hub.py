@@ -45,6 +45,9 @@ def status(target: Target, as_json: bool) -> None:
     click.echo(f"{reply.node_id} ({reply.role}, region {reply.region_code}) epoch {reply.head.epoch} "
                f"seq {reply.head.seq}, {reply.live_entries} live entries ({reply.entries} with tombstones), "
                f"up {reply.uptime_seconds:.0f}s")
+    if reply.refused_versions:
+        click.echo(f"refused request versions: {reply.refused_versions} (made or signed by a node that may not "
+                   f"make them; `cascade audit tail` names each)")
     if reply.peers:
         print_peers(reply.peers)
     for c in reply.conflicts[:20]:

@@ -33,7 +33,9 @@ from node.hub.scheduler import PullScheduler
 from node.metrics import Metrics
 from node.model.rules import Entry
 from node.security.client import Credentials, open_channel
+from node.security.signing import NodeKey, Verifier
 from node.security.tls import ServerTls, server_credentials
+from node.sharing.seals import Seal
 from node.sharing.workflow import Sharing
 from node.source.uplink import CHANNEL_OPTIONS as UPLINK_CHANNEL_OPTIONS, HubLink, HubNotifier
 from node.store import Store
@@ -86,8 +88,12 @@ class Node:
         self.store.on_commit(self.notifier.changed)
 
         self.catalog = Catalog(self.store, config.node_id, departments, max_page_size=config.limits.max_page_size)
+        # A secure node signs the request versions it makes with its node key and takes another
+        # node's versions only from a maker that may make them (an insecure node has no key).
+        self.node_key = NodeKey(config.tls.cert, config.tls.key) if config.tls else None
+        self.seal = Seal(config.node_id, self.node_key.sign, Verifier(config.tls.ca).verify) if config.tls else None
         self.sharing = Sharing(self.store, config.node_id, departments, config.calendar, lookup=self.lookup_entry,
-                               relays=self.role.pulls_peers)
+                               relays=self.role.pulls_peers, seal=self.seal)
 
         # The hub's parts: channels to its peers, the courier that drains the outbox, the pull schedule.
         self.peer_channels: PeerChannels | None = None
@@ -107,7 +113,8 @@ class Node:
                               key_files=(config.tls.cert, config.tls.key, config.tls.ca) if config.tls else ())
         self.mounts = Mounts(self.store, config.node_id, departments, config.resources.mounts, access)
         self.exchange = Exchange(
-            self.store, config.node_id, config.hub_id, Provider(self.store, config.node_id, self.mounts, self.clock),
+            self.store, config.node_id, config.hub_id, Provider(self.store, config.node_id, self.mounts, self.clock,
+                                                                 self.seal.grant_refusal if self.seal else None),
             self.clock, self.log, hub_stub=self.hub_link.stub if self.hub_link else None,
             peer_stub=(lambda peer_id, make: self.peer_channels.stub(self.peer_channels.peer(peer_id), make))
             if self.peer_channels else None)
@@ -182,6 +189,7 @@ class Node:
         calls to other nodes use them from their next channel."""
         if self.server_tls is not None:
             self.server_tls.reload()
+            self.node_key.reload()
             self.log.info("node.tls_reloaded", cert=self.config.tls.cert)
 
     def wait(self) -> None:

@@ -163,6 +163,7 @@ def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | Non
     if request.filter_column:
         msg.row_filter.column, msg.row_filter.prefix = request.filter_column, request.filter_prefix
     msg.valid_until = request.valid_until
+    msg.signer, msg.signature, msg.signer_cert = request.signer, request.signature, request.signer_cert
     for event in request.history:
         msg.history.add(version=event.version, state=event.state, actor=event.actor, at=timestamp(event.at),
                         note=event.note)
@@ -186,6 +187,7 @@ def request_from_proto(msg: sharing_pb2.SharingRequest) -> Request:
         created_at=moment(msg.created_at), updated_at=moment(msg.updated_at), deadline=msg.deadline,
         history=tuple(Event(e.version, e.state, e.actor, moment(e.at), e.note) for e in msg.history),
         filter_column=msg.row_filter.column, filter_prefix=msg.row_filter.prefix, valid_until=msg.valid_until,
+        signer=msg.signer, signature=msg.signature, signer_cert=msg.signer_cert,
     )
 
 

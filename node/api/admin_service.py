@@ -16,6 +16,7 @@ from node.metrics import Metrics
 from node.model.sync import Cursor
 from node.proto import admin_pb2, admin_pb2_grpc
 from node.sharing.scorecard import scorecard
+from node.sharing.workflow import REFUSED_VERSION
 from node.store import Store
 
 
@@ -48,6 +49,7 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
             entries=count, live_entries=live, uptime_seconds=self.uptime(), secure=config.tls is not None,
         )
         reply.audit_seq, reply.audit_hash = store.audit_head()
+        reply.refused_versions = store.count_denied(REFUSED_VERSION)
         if self.scheduler is not None:
             reply.peers.extend(wire.peer_status_to_proto(s) for s in self.scheduler.peer_states())
             for peer, code, held_by, reason, at in store.conflicts():

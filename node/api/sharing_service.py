@@ -52,5 +52,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServicer):
     def DeliverRequest(self, request, context):
         if not request.HasField("request"):
             raise InvalidRequest("request", "is required")
-        applied, version = self.sharing.receive(wire.request_from_proto(request.request), request.from_node)
+        # A refused version (forged, or unsigned at a secure node) is answered `applied: false`, not
+        # with an error: the sender would only retry it, and the refusal is on the audit trail.
+        applied, version, _ = self.sharing.receive(wire.request_from_proto(request.request), request.from_node)
         return sharing_pb2.DeliverRequestResponse(applied=applied, version=version)

@@ -40,11 +40,16 @@ def check(request: Request | None, request_id: str, consumer_code: str, now: dat
 
 
 class Provider:
-    def __init__(self, store, node_id: str, mounts: Mounts, clock: Callable[[], datetime]):
+    """`grant_refusal` (a secure node's) says why a grant held here must not be served: it is
+    served only when this node, its owner, signed it and the signature checks."""
+
+    def __init__(self, store, node_id: str, mounts: Mounts, clock: Callable[[], datetime],
+                 grant_refusal: Callable[[Request], str | None] | None = None):
         self.store = store
         self.node_id = node_id
         self.mounts = mounts
         self.clock = clock
+        self.grant_refusal = grant_refusal
 
     def open(self, request_id: str, consumer_code: str, offset: int) -> tuple[Request, Grant, Source]:
         """The request, what it lets out, and its source opened; or the refusal."""
@@ -56,6 +61,9 @@ class Provider:
         if request.owner_node != self.node_id:
             raise FailedPrecondition("not_owner", f"request {request_id} is for node {request.owner_node}, "
                                                   f"not {self.node_id}")
+        why = self.grant_refusal(request) if self.grant_refusal is not None else None
+        if why:
+            raise PermissionDenied(f"request_id: the grant of request {request_id} does not check out: {why}")
         entry = self.store.get_entry(code)
         if entry is None or entry.withdrawn:
             raise FailedPrecondition("entry_withdrawn", f"entry {code} was withdrawn")

@@ -215,9 +215,14 @@ def _take_requests(tx: Transaction, peer: Peer, batch: Batch, stamp: str, result
             taken.append(request)
         else:
             problems.append((peer.id, request.request_id, "", f"request does not involve {peer.id}", stamp))
+    if taken and sharing is not None:
+        receipts = sharing.receive_in(tx, taken, source=peer.id)
+        result.requests = sum(receipt.applied for receipt in receipts)
+        # A version its sender could not have made (forged, or unsigned at a secure hub) counts
+        # against the peer that sent it, like an entry refused for its origin.
+        problems += [(peer.id, request.request_id, "", f"request version refused: {receipt.refused}", stamp)
+                     for request, receipt in zip(taken, receipts) if receipt.refused]
     if problems:
         tx.add_conflicts(problems)
         result.refused += len(problems)
         result.first_problem = result.first_problem or problems[0][3]
-    if taken and sharing is not None:
-        result.requests = sum(applied for applied, _ in sharing.receive_in(tx, taken, source=peer.id))

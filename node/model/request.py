@@ -6,15 +6,22 @@ change bumps its version at the node that makes it; a copy is replaced only by a
 (`newer`): a higher version, or at the same version a later state in the precedence
 submitted < pending < withdrawn < granted < rejected. Every node applies the same rule, so
 once every version has travelled, every copy is the same.
+
+A version is only as good as its maker: `maker_refusal` says which node may make which version
+(the consumer's node files and withdraws, the owner's node answers and scopes), and a secure
+node signs what it makes over `canonical` bytes, so that any node can tell who made a version
+(the signing itself lives in node/security/signing.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import date, datetime
 
 from node.model.rules import Entry
 from node.model.calendar import CHINA, Calendar
+from node.times import format_time
 
 STATES = ("submitted", "pending", "granted", "rejected", "withdrawn")
 PRECEDENCE = {"submitted": 0, "pending": 1, "withdrawn": 2, "granted": 3, "rejected": 4}
@@ -54,6 +61,11 @@ class Request:
     filter_column: str = ""
     filter_prefix: str = ""
     valid_until: str = ""
+    # Who made this version and their proof (node/security/signing.py): the maker's node id, its
+    # ECDSA signature over `canonical(self)`, its certificate (DER). Empty from an insecure node.
+    signer: str = ""
+    signature: bytes = b""
+    signer_cert: bytes = b""
 
     def advanced(self, state: str, actor: str, at: datetime, reason: str = "", deadline: str | None = None) -> "Request":
         """The next version of this request in `state`, with the transition in its history."""
@@ -61,6 +73,7 @@ class Request:
             self, state=state, reason=reason or self.reason, version=self.version + 1, updated_at=at,
             deadline=self.deadline if deadline is None else deadline,
             history=self.history + (Event(self.version + 1, state, actor, at, reason),),
+            signer="", signature=b"", signer_cert=b"",  # a new version is unsigned until its maker signs it
         )
 
     def expired(self, now: datetime) -> bool:
@@ -85,6 +98,60 @@ def newer(incoming: Request, current: Request | None) -> bool:
         return True
     return (incoming.version, PRECEDENCE[incoming.state], incoming.reason) > (
         current.version, PRECEDENCE[current.state], current.reason)
+
+
+# The fields the first version fixes: no later version, whoever makes it, may change them.
+IMMUTABLE = ("consumer_code", "consumer_node", "resource_code", "owner_code", "owner_node", "purpose", "basis",
+             "data_items", "created_at")
+SCOPE = ("filter_column", "filter_prefix", "valid_until")
+CONSUMER_MAKES = ("submitted", "withdrawn")
+OWNER_MAKES = ("pending", "granted", "rejected")
+
+
+def canonical(request: Request) -> bytes:
+    """The bytes a version's maker signs: every field of the version but the signature's own,
+    as sorted-key JSON with times in the store's text form, so that any copy of the version (read
+    from the wire or from a store) gives the same bytes, and any change of any field other ones."""
+    body = {
+        "request_id": request.request_id, "consumer_code": request.consumer_code,
+        "consumer_node": request.consumer_node, "resource_code": request.resource_code,
+        "owner_code": request.owner_code, "owner_node": request.owner_node, "purpose": request.purpose,
+        "basis": request.basis, "data_items": list(request.data_items), "share_type": request.share_type,
+        "state": request.state, "reason": request.reason, "version": request.version,
+        "created_at": format_time(request.created_at), "updated_at": format_time(request.updated_at),
+        "deadline": request.deadline, "filter_column": request.filter_column,
+        "filter_prefix": request.filter_prefix, "valid_until": request.valid_until,
+        "history": [[e.version, e.state, e.actor, format_time(e.at), e.note] for e in request.history],
+        "signer": request.signer,
+    }
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def maker_refusal(request: Request, held: Request | None) -> str | None:
+    """Why node `request.signer` may not have made this version (None: it may). The consumer's
+    node files and withdraws; the owner's node answers (pending, granted, rejected) and alone sets
+    a grant's scope; the request id names the consumer's node; and no version changes what the
+    first one fixed (`IMMUTABLE`) of the copy already held."""
+    maker = request.signer
+    if not request.request_id.startswith(request.consumer_node + "-"):
+        return f"request id {request.request_id} does not name its consumer's node {request.consumer_node}"
+    if held is not None:
+        changed = [name for name in IMMUTABLE if getattr(request, name) != getattr(held, name)]
+        if changed:
+            return f"changes {', '.join(changed)}, which the request's first version fixed"
+    if request.state in OWNER_MAKES and maker == request.owner_node:
+        return None
+    if request.state in CONSUMER_MAKES and maker == request.consumer_node:
+        if held is not None and any(getattr(request, name) != getattr(held, name) for name in SCOPE):
+            return "changes the grant's scope, which only the owner's node sets"
+        return None
+    if request.state == "rejected" and request.version == 2 and maker == request.consumer_node:
+        # Answered at filing: the entry was unknown or withdrawn, so the consumer's node refused
+        # its own request before it left (Sharing.submit); that only ever closes its own request.
+        return None
+    who = "the owner's node" if request.state in OWNER_MAKES else "the consumer's node"
+    party = request.owner_node if request.state in OWNER_MAKES else request.consumer_node
+    return f"{request.state} is made only by {who} {party or '(none)'}, not by {maker or 'an unsigned maker'}"
 
 
 def recipients(request: Request, here: str, source: str) -> set[str]:

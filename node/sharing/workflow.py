@@ -1,11 +1,16 @@
-"""Sharing requests at a node: filing, arrival at the owner's node, decisions and withdrawals."""
+"""Sharing requests at a node: filing, arrival at the owner's node, decisions and withdrawals.
+
+With a `seal` (a secure node), every version made here is signed by this node, and every
+version handed over by another node is taken only if its maker may make it and signed it
+(node/sharing/seals.py); a refused version is not stored and leaves a `denied` record on the
+audit trail."""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from node import paging
 from node.model import rules
@@ -15,7 +20,21 @@ from node.model.calendar import CHINA, Calendar
 from node.model.request import OPEN, STATES, Event, Request, arrive, newer, recipients
 
 if TYPE_CHECKING:
+    from node.sharing.seals import Seal
     from node.store import Store, Transaction
+
+# The audit trail's name for a request version this node refused to take from another node.
+REFUSED_VERSION = "sharing.refused_version"
+
+
+class Receipt(NamedTuple):
+    """What became of one version handed to this node: taken or not, the version now held, and
+    why it was refused ("" unless its maker or signature did not check out)."""
+
+    applied: bool
+    version: int
+    refused: str = ""
+
 
 MAX_TEXT = 500
 
@@ -34,7 +53,7 @@ class Sharing:
 
     def __init__(self, store: "Store", node_id: str, department_codes: set[str], calendar: Calendar,
                  lookup: Callable[[str], Entry | None], clock: Callable[[], datetime] = rules.utcnow,
-                 relays: bool = False):
+                 relays: bool = False, seal: "Seal | None" = None):
         self.store = store
         self.node_id = node_id
         self.department_codes = department_codes
@@ -42,6 +61,7 @@ class Sharing:
         self.lookup = lookup
         self.clock = clock
         self.relays = relays
+        self.seal = seal
 
     def submit(self, consumer_code: str, resource_code: str, purpose: str, basis: str,
                data_items: list[str]) -> Request:
@@ -74,6 +94,7 @@ class Sharing:
         if entry is None or entry.withdrawn or entry.origin == self.node_id:
             # Unknown, withdrawn, or owned here: answered at once, the request never leaves.
             request = arrive(request, entry, self.node_id, self.calendar, now)
+        request = self._made(request)
         with self.store.transaction() as tx:
             self._store(tx, [request], source=self.node_id)
         return request
@@ -130,7 +151,8 @@ class Sharing:
                 _text(prefix, "row_filter.prefix")
             state = "granted" if approve else "rejected"
             decided = current.advanced(state, department_code, self.clock(), reason or "approved by the owner")
-            decided = dataclasses.replace(decided, filter_column=column, filter_prefix=prefix, valid_until=valid_until)
+            decided = self._made(dataclasses.replace(decided, filter_column=column, filter_prefix=prefix,
+                                                     valid_until=valid_until))
             self._store(tx, [decided], source=self.node_id)
         return decided
 
@@ -141,35 +163,50 @@ class Sharing:
                 raise PermissionDenied(f"consumer_code: only {current.consumer_code} withdraws request {request_id}")
             if current.state not in OPEN:
                 raise FailedPrecondition("already_closed", f"request {request_id} is already {current.state}")
-            withdrawn = current.advanced("withdrawn", consumer_code, self.clock(), reason or "withdrawn by the consumer")
+            withdrawn = self._made(current.advanced("withdrawn", consumer_code, self.clock(),
+                                                    reason or "withdrawn by the consumer"))
             self._store(tx, [withdrawn], source=self.node_id)
         return withdrawn
 
-    def receive(self, request: Request, source: str) -> tuple[bool, int]:
+    def receive(self, request: Request, source: str) -> Receipt:
         """DeliverRequest: takes a copy from the hub if it is newer; a request arriving at its
         owner's node is answered by the entry's sharing type. Delivering the same version twice
         changes nothing."""
         with self.store.transaction() as tx:
             return self.receive_in(tx, [request], source)[0]
 
-    def receive_in(self, tx: "Transaction", requests: list[Request], source: str) -> list[tuple[bool, int]]:
+    def receive_in(self, tx: "Transaction", requests: list[Request], source: str) -> list[Receipt]:
+        """Takes the versions `source` handed over that are newer than the copies held here (and,
+        on a secure node, made and signed by a node that may make them)."""
         current = tx.requests(r.request_id for r in requests)
         results, copies, answered = [], [], []
         for request in requests:
             held = current.get(request.request_id)
             if not newer(request, held):
-                results.append((False, held.version))
+                results.append(Receipt(False, held.version))
+                continue
+            # The certificate must be valid now, in real time (not the sharing clock, which tests may fix).
+            why = self.seal.refusal(request, held, at=rules.utcnow()) if self.seal is not None else None
+            if why:
+                tx.deny(f"node:{source}", REFUSED_VERSION, request.request_id,
+                        f"version {request.version} ({request.state}) claimed by {request.signer or 'nobody'}: {why}")
+                results.append(Receipt(False, held.version if held else 0, why))
                 continue
             if request.state == "submitted" and request.owner_node == self.node_id:
                 entry = tx.entries([request.resource_code]).get(request.resource_code)
-                request = arrive(request, entry, self.node_id, self.calendar, self.clock())
+                request = self._made(arrive(request, entry, self.node_id, self.calendar, self.clock()))
                 answered.append(request)
             else:
                 copies.append(request)
-            results.append((True, request.version))
+            current[request.request_id] = request  # a batch may carry several versions of one request
+            results.append(Receipt(True, request.version))
         self._store(tx, copies, source=source)
         self._store(tx, answered, source=self.node_id)  # a new version: every party needs it
         return results
+
+    def _made(self, request: Request) -> Request:
+        """A version made here, signed by this node when it has a key."""
+        return self.seal.sign(request) if self.seal is not None else request
 
     def _held(self, tx: "Transaction", request_id: str) -> Request:
         current = tx.requests([request_id]).get(request_id)

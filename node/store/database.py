@@ -92,6 +92,10 @@ class DatabaseTransaction:
             self.written.add(kind, (key,))
         return list(range(head + 1, head + 1 + len(changes)))
 
+    def deny(self, actor: str, method: str, object: str, detail: str) -> None:
+        """Puts a refusal on the audit trail in this transaction (what was refused is not written)."""
+        audit.append(self.conn, actor, method, object, "denied", detail)
+
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
@@ -207,6 +211,13 @@ class Database:
         """(seq, hash) of the newest audit record."""
         with self.reading() as conn:
             return audit.head(conn)
+
+    def count_denied(self, method: str) -> int:
+        """How many refusals of `method` the audit trail holds."""
+        with self.reading() as conn:
+            ((count,),) = conn.execute("SELECT count(*) FROM audit WHERE method = ? AND outcome = 'denied'",
+                                       (method,)).fetchall()
+        return count
 
     def new_epoch(self) -> str:
         """Gives the database a new epoch, as after a restore: peers' cursors become stale."""

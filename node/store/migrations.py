@@ -144,8 +144,15 @@ def m007_entry_counts(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE peers DROP COLUMN live_entries")
 
 
+def m008_audit_denials(db: sqlite_utils.Database) -> None:
+    """Refusals on the audit trail by method, so that Status counts refused request versions
+    (node/sharing/workflow.py REFUSED_VERSION) without scanning a trail that grows with every
+    write. Partial: refusals are a sliver of the trail."""
+    db.execute("CREATE INDEX IF NOT EXISTS audit_denied ON audit(method) WHERE outcome = 'denied'")
+
+
 MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security, m006_exchange,
-              m007_entry_counts]
+              m007_entry_counts, m008_audit_denials]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -6,6 +6,7 @@ request writes that log one change per version.
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from typing import Iterable
@@ -27,6 +28,11 @@ def request_row(r: Request) -> tuple:
     if r.filter_column or r.valid_until:
         body["scope"] = {"filter_column": r.filter_column, "filter_prefix": r.filter_prefix,
                          "valid_until": r.valid_until}
+    if r.signer:
+        # In the body, not columns of their own: nothing selects by them, and rows from before
+        # signing read back as unsigned without a migration.
+        body["seal"] = {"signer": r.signer, "signature": base64.b64encode(r.signature).decode(),
+                        "signer_cert": base64.b64encode(r.signer_cert).decode()}
     return (r.request_id, r.consumer_code, r.consumer_node, r.owner_code, r.owner_node, r.resource_code, r.state,
             r.version, format_time(r.created_at), format_time(r.updated_at), r.deadline,
             json.dumps(body, ensure_ascii=False))
@@ -36,13 +42,16 @@ def row_request(row: tuple) -> Request:
     (request_id, consumer_code, consumer_node, owner_code, owner_node, resource_code, state, version,
      created_at, updated_at, deadline, body) = row
     data = json.loads(body)
+    seal = data.get("seal")
+    signed = dict(signer=seal["signer"], signature=base64.b64decode(seal["signature"]),
+                  signer_cert=base64.b64decode(seal["signer_cert"])) if seal else {}
     return Request(
         request_id=request_id, consumer_code=consumer_code, consumer_node=consumer_node,
         resource_code=resource_code, owner_code=owner_code, owner_node=owner_node, purpose=data["purpose"],
         basis=data["basis"], data_items=tuple(data["data_items"]), share_type=data["share_type"], state=state,
         reason=data["reason"], version=version, created_at=parse_time(created_at), updated_at=parse_time(updated_at),
         deadline=deadline, history=tuple(Event(v, s, a, parse_time(at), n) for v, s, a, at, n in data["history"]),
-        **data.get("scope", {}),
+        **data.get("scope", {}), **signed,
     )
 
 

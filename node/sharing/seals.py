@@ -1,0 +1,48 @@
+"""Who made a request version: signing the versions this node makes and checking those it is
+handed. The cryptography is the caller's (node/security/signing.py, wired in node/server.py);
+this module only knows which bytes of a version are signed (`canonical`) and who may make what
+(`maker_refusal`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Callable
+
+from node.model.request import Request, canonical, maker_refusal
+
+SignBytes = Callable[[bytes], tuple[bytes, bytes]]  # data -> (signature, signer's certificate)
+VerifyBytes = Callable[..., "str | None"]  # (signer, data, signature, certificate, at=) -> why not, or None
+
+
+class Seal:
+    """Signs as `node_id`; checks a version's maker against the rule and its signature."""
+
+    def __init__(self, node_id: str, sign_bytes: SignBytes, verify_bytes: VerifyBytes):
+        self.node_id = node_id
+        self.sign_bytes = sign_bytes
+        self.verify_bytes = verify_bytes
+
+    def sign(self, request: Request) -> Request:
+        unsigned = dataclasses.replace(request, signer=self.node_id, signature=b"", signer_cert=b"")
+        signature, cert = self.sign_bytes(canonical(unsigned))
+        return dataclasses.replace(unsigned, signature=signature, signer_cert=cert)
+
+    def signed(self, request: Request, at: datetime | None = None) -> str | None:
+        """Why the version's signature does not show that `request.signer` made it (None: it does)."""
+        if not request.signature:
+            return "unsigned"
+        return self.verify_bytes(request.signer, canonical(request), request.signature, request.signer_cert, at=at)
+
+    def refusal(self, request: Request, held: Request | None, at: datetime | None = None) -> str | None:
+        """Why this node must not take the version (None: it may): its maker may not make it, or
+        the signature does not show who made it."""
+        return maker_refusal(request, held) or self.signed(request, at)
+
+    def grant_refusal(self, request: Request) -> str | None:
+        """Why a grant held here must not be served: it must be signed by this node, its owner.
+        (No validity window: the grant was checked when it was made; a later rotation of this
+        node's certificate does not end it.)"""
+        if request.signer != self.node_id:
+            return f"the grant is signed by {request.signer or 'nobody'}, not by its owner's node {self.node_id}"
+        return maker_refusal(request, None) or self.signed(request)

@@ -1,0 +1,157 @@
+"""Decisions only their maker can make, through real nodes over mutual TLS: a hostile member node
+(Hebei) writes versions of requests into its own database, as a compromised node can. The hub
+and the owner's node (Guangdong) refuse them, put the refusal on their audit trail and count it
+in Status, and the owner's node serves nothing the owner did not grant."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+
+import grpc
+
+from exchange_support import CONSUMER, OWNER, ROWS, source_rows
+from node import wire
+from node.proto import sharing_pb2, sharing_pb2_grpc
+from node.security import pki
+from node.security.client import Credentials, open_channel
+from signed_support import DEADLINE, MPS_DEPARTMENT, fetch, forge, refused_fetch
+from signed_support import federation  # noqa: F401 (fixture)
+
+UNCONDITIONAL, CONDITIONAL = "440300002/000001", "440300002/000002"
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def refusals_at_hub(federation, request_id: str) -> int:
+    return len(federation.hub.denied(request_id))
+
+
+def deliver_as_hub(federation, member, request) -> sharing_pb2.DeliverRequestResponse:
+    """The hub's DeliverRequest, made with the hub's own certificate: what a hub relaying a forged
+    version (a compromised hub) would hand the owner's node."""
+    ca = member.ca
+    channel = open_channel(member.node.address, Credentials(str(ca / "national.pem"), str(ca / "national.key"),
+                                                            str(ca / pki.CA_CERT)))
+    try:
+        return sharing_pb2_grpc.SharingStub(channel).DeliverRequest(sharing_pb2.DeliverRequestRequest(
+            request=wire.request_to_proto(request), from_node="national"), timeout=DEADLINE)
+    finally:
+        channel.close()
+
+
+def test_a_grant_forged_by_the_consumers_node_is_refused_everywhere_and_nothing_is_served(federation):
+    hebei, guangdong, hub = federation.members["hebei"], federation.members["guangdong"], federation.hub
+    request_id = federation.request(CONSUMER, CONDITIONAL, ("企业名称",))
+    pending = hebei.held(request_id)
+    assert (pending.state, pending.signer) == ("pending", "guangdong")
+    refused_before = federation.hub.status().refused_versions
+
+    # Hebei grants its own request in the owner's department's name, signed with its own node key.
+    forged = hebei.node.seal.sign(pending.advanced("granted", OWNER, now(), "approved by the owner"))
+    forge(hebei, forged)
+    federation.settle(lambda: refusals_at_hub(federation, request_id) >= 1, "the hub's refusal of the forged grant")
+
+    assert hub.held(request_id).state == guangdong.held(request_id).state == "pending"
+    (record,) = hub.denied(request_id)
+    assert record.actor == "node:hebei" and record.method == "sharing.refused_version"
+    assert "version 3 (granted) claimed by hebei" in record.detail
+    assert "granted is made only by the owner's node guangdong, not by hebei" in record.detail
+    status = hub.status()
+    assert status.refused_versions == refused_before + 1
+    assert {p.node_id: p for p in status.peers}["hebei"].refused >= 1
+    assert any(c.peer == "hebei" and c.resource_code == request_id and "request version refused" in c.reason
+               for c in status.conflicts)
+    code, details = refused_fetch(hebei, request_id)
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "pending, not granted" in details
+
+    # Handed to the owner's node directly (a hub that relays it), the owner refuses it on its own:
+    # made by the wrong node, or with the owner's signature of the pending version borrowed.
+    borrowed = dataclasses.replace(pending.advanced("granted", OWNER, now(), "approved"), signer=pending.signer,
+                                   signature=pending.signature, signer_cert=pending.signer_cert)
+    unsigned = dataclasses.replace(borrowed, signature=b"", signer_cert=b"")
+    for attempt in (forged, borrowed, unsigned):
+        assert not deliver_as_hub(federation, guangdong, attempt).applied
+    assert guangdong.held(request_id).state == "pending"
+    details = [r.detail for r in guangdong.denied(request_id)]
+    assert len(details) == 3, details
+    assert "not by hebei" in details[0] and "the signature of guangdong does not match the version" in details[1]
+    assert details[2].endswith("claimed by guangdong: unsigned")
+    assert guangdong.status().refused_versions >= 3
+
+    # A forged grant that reached the owner's store some other way is still not served.
+    with guangdong.node.store.transaction() as tx:
+        tx.put_requests([forged], log=False)
+    code, details = refused_fetch(hebei, request_id)
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    assert "does not check out: the grant is signed by hebei, not by its owner's node guangdong" in details
+
+
+def test_widening_a_narrow_grant_is_refused_and_only_the_granted_rows_are_served(federation):
+    hebei, guangdong, hub = federation.members["hebei"], federation.members["guangdong"], federation.hub
+    request_id = federation.request(CONSUMER, CONDITIONAL, ("公民身份号码", "注册资本"))
+    guangdong.sharing(OWNER).DecideRequest(sharing_pb2.DecideRequestRequest(
+        request_id=request_id, department_code=OWNER, approve=True, reason="限深圳市户籍人员",
+        row_filter=sharing_pb2.RowFilter(column="公民身份号码", prefix="4403"), valid_until="2099-12-31"),
+        timeout=DEADLINE)
+    federation.settle(lambda: hebei.held(request_id).state == "granted", "the grant back at Hebei")
+    narrow = source_rows(federation.source, ["公民身份号码", "注册资本"], "WHERE 公民身份号码 LIKE '4403%'")
+    assert 0 < len(narrow) < ROWS and fetch(hebei, request_id) == narrow
+    grant = hebei.held(request_id)
+
+    # Hebei drops the filter and the end date: once with its own signature, once keeping the owner's.
+    widened = dataclasses.replace(grant.advanced("granted", OWNER, now(), grant.reason), filter_column="",
+                                  filter_prefix="", valid_until="")
+    own = hebei.node.seal.sign(widened)
+    kept = dataclasses.replace(widened, signer=grant.signer, signature=grant.signature, signer_cert=grant.signer_cert)
+    for attempt, why in ((own, "granted is made only by the owner's node guangdong, not by hebei"),
+                         (kept, "the signature of guangdong does not match the version")):
+        forge(hebei, attempt)
+        federation.settle(lambda: any(why in r.detail for r in hub.denied(request_id)),
+                          f"the hub's refusal: {why}")
+
+    for member in (hub, guangdong):
+        held = member.held(request_id)
+        assert (held.version, held.filter_prefix, held.valid_until) == (grant.version, "4403", "2099-12-31")
+    assert fetch(hebei, request_id) == narrow  # 9-odd rows, not every row of the source
+
+
+def test_a_node_restamping_another_nodes_grant_as_its_own_is_refused_and_the_real_consumer_is_served(federation):
+    hebei, guangdong, mps, hub = (federation.members["hebei"], federation.members["guangdong"],
+                                  federation.members["mps"], federation.hub)
+    request_id = federation.request(MPS_DEPARTMENT, UNCONDITIONAL, ("企业名称",))
+    grant = mps.held(request_id)
+    assert (grant.state, grant.signer) == ("granted", "guangdong")
+
+    # The same request re-stamped with Hebei as its consumer (its own signature), and a copy under
+    # a Hebei request id that keeps the owner's signature.
+    restamped = hebei.node.seal.sign(dataclasses.replace(
+        grant.advanced("granted", OWNER, now(), grant.reason), consumer_node="hebei", consumer_code=CONSUMER))
+    renamed = dataclasses.replace(grant, request_id="hebei-" + request_id.split("-", 1)[1], consumer_node="hebei",
+                                  consumer_code=CONSUMER)
+    forge(hebei, restamped)
+    forge(hebei, renamed)
+    federation.settle(lambda: hub.denied(request_id) and hub.denied(renamed.request_id), "the hub's refusals")
+    assert "does not name its consumer's node hebei" in hub.denied(request_id)[0].detail
+    assert "the signature of guangdong does not match" in hub.denied(renamed.request_id)[0].detail
+    assert renamed.request_id not in hub.node.store.get_requests([renamed.request_id])
+
+    for member in (hub, guangdong, mps):
+        assert (member.held(request_id).consumer_node, member.held(request_id).version) == ("mps", grant.version)
+    for stolen in (request_id, renamed.request_id):
+        code, _ = refused_fetch(hebei, stolen)
+        assert code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND), code
+    assert len(fetch(mps, request_id, MPS_DEPARTMENT)) == ROWS  # the real consumer is still served
+
+
+def test_every_version_a_secure_node_makes_is_signed_by_it(federation):
+    hebei, guangdong = federation.members["hebei"], federation.members["guangdong"]
+    request_id = federation.request(CONSUMER, UNCONDITIONAL, ("企业名称",))
+    held = hebei.held(request_id)
+    assert [e.state for e in held.history] == ["submitted", "granted"] and held.signer == "guangdong"
+    assert guangdong.node.seal.refusal(held, None) is None
+    reply = hebei.sharing(CONSUMER).GetRequest(sharing_pb2.GetRequestRequest(request_id=request_id),
+                                               timeout=DEADLINE)
+    assert reply.signer == "guangdong" and reply.signature and reply.signer_cert  # readers can check it too
