@@ -112,7 +112,7 @@ def node_config(ca: pathlib.Path, directory: pathlib.Path, node_id: str, role: s
         "tls": {"cert": str(ca / f"{node_id}.pem"), "key": str(ca / f"{node_id}.key"), "ca": str(ca / pki.CA_CERT)},
         "store": {"synchronous": "normal"},
         "log": {"level": "warning", "format": "json"},
-        "resources": {"allow": [str(directory / "sources")]},
+        "resources": {"allow": {code: [str(directory / "sources")] for code in departments}},
     }
     if hub_address:
         settings["hub"] = {"address": hub_address, "notify": True}
