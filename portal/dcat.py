@@ -182,13 +182,15 @@ def category_iri(base: str, category: str) -> str:
 def scheme_head(base: str, scheme: str) -> list[Triple]:
     iri = scheme_iri(base, scheme)
     title, description = SCHEMES[scheme]
-    return [_a(iri, "skos", "ConceptScheme"), (iri, "dct:title", _zh(title)), (iri, "dct:description", _zh(description))]
+    return [_a(iri, "skos", "ConceptScheme"), (iri, "dct:title", _zh(title)),
+            (iri, "dct:description", _zh(description))]
 
 
 def _concept(base: str, scheme: str, iri: str, label: str, notation: str, broader: str = "") -> list[Triple]:
     out = [_a(iri, "skos", "Concept"), (iri, "skos:prefLabel", _zh(label)), (iri, "skos:notation", Literal(notation)),
            (iri, "skos:inScheme", IRI(scheme_iri(base, scheme)))]
-    out.append((iri, "skos:broader", IRI(broader)) if broader else (iri, "skos:topConceptOf", IRI(scheme_iri(base, scheme))))
+    scheme_top = (iri, "skos:topConceptOf", IRI(scheme_iri(base, scheme)))
+    out.append((iri, "skos:broader", IRI(broader)) if broader else scheme_top)
     return out
 
 

@@ -45,7 +45,7 @@ def test_the_target_from_the_environment_is_the_one_named(nobody_listens):
     assert result.exit_code == 1 and f"no node answered at {nobody_listens}" in result.stderr
 
 
-def test_a_token_from_another_node_says_whose_it_is_and_that_the_certificate_needs_none(tls_node, config):
+def test_a_token_from_another_node_says_whose_it_is_and_that_the_certificate_needs_none(tls_node, config):  # noqa: F811
     operator = ["--target", tls_node.address, *tls_node.operator, "--server-name", "hebei"]
     foreign = cascade("token", "issue", "--config", config, "--department", "130100005", "-q").stdout.strip()
     result = cascade("status", *operator, "--token", foreign)
@@ -57,7 +57,7 @@ def test_a_token_from_another_node_says_whose_it_is_and_that_the_certificate_nee
     assert cascade("status", *operator).exit_code == 0  # as the hint says
 
 
-def test_entry_publish_quiet_prints_the_resource_code(tls_node):
+def test_entry_publish_quiet_prints_the_resource_code(tls_node):  # noqa: F811
     token = cascade("token", "issue", "--config", tls_node.config, "--department", "130000001",
                     "--scope", "publish", "-q")
     assert token.exit_code == 0 and token.stderr == ""

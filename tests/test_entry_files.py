@@ -85,7 +85,7 @@ def test_publish_reports_every_problem_before_calling_a_node(tmp_path):
     assert len(lines) == 2 and "node.proto.Entry" not in result.stderr
 
 
-def test_an_entry_in_a_lists_spellings_is_published_in_the_domains(tls_node, tmp_path):
+def test_an_entry_in_a_lists_spellings_is_published_in_the_domains(tls_node, tmp_path):  # noqa: F811
     token = cascade("token", "issue", "--config", tls_node.config, "--department", "130000001", "-q").stdout.strip()
     police = ["--target", tls_node.address, *tls_node.police, "--server-name", "hebei", "--token", token]
     path = tmp_path / "entry.yaml"
