@@ -27,6 +27,7 @@ from cli import lists  # noqa: F401  (adds entry import and entry export)
 
 
 @click.group()
+@click.version_option(package_name="catalog-cascade", prog_name="cascade", message="%(prog)s %(version)s")
 def main() -> None:
     """catalog cascade: the 1+32+N government data catalog node and its tools."""
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import functools
 import sys
@@ -49,15 +50,47 @@ def channel(target: Target):
         fail(str(exc))
 
 
+# The node the running command calls, set by client_options: what an error's hint names.
+_calling: contextvars.ContextVar[Target | None] = contextvars.ContextVar("calling", default=None)
+
+HOW_TO_TARGET = ("set the node with --target HOST:PORT (or CASCADE_TARGET) and, for a node with TLS, its "
+                 "credentials: `. data/pki/client.env` for the node of `cascade node init`, "
+                 "`eval $(cascade harness creds NODE --operator --env)` for a harness federation")
+
+
+def hint(code_name: str, details: str, target: Target | None) -> str:
+    """What to do about an error whose cause is usually on the caller's side ("" when none):
+    a node not reached, or a token shown to a node that did not issue it."""
+    address = target.address if target else "the node"
+    if code_name == "UNAVAILABLE" and ("failed to connect" in details or "connections to all backends" in details):
+        plain = target is not None and not target.cert
+        return (f"no node answered at {address}" + (" (in plaintext: no --cert/--key/--ca given)" if plain else "")
+                + f"; {HOW_TO_TARGET}")
+    if code_name == "UNAUTHENTICATED" and "bearer token is unknown" in details:
+        return (f"a token is valid only at the node that issued it, and {address} did not issue this one; "
+                "present that node's token, or none: the operator certificate (--cert/--key/--ca) needs no "
+                "token (`unset CASCADE_TOKEN`)")
+    return ""
+
+
+def rpc_failed(exc) -> None:
+    """A gRPC error as one line on stderr, a hint on the next when the fix is the caller's; exit 1."""
+    name, details = exc.code().name, exc.details() or ""
+    click.echo(f"error: {name}: {details}", err=True)
+    advice = hint(name, details, _calling.get())
+    if advice:
+        click.echo(f"hint: {advice}", err=True)
+    sys.exit(1)
+
+
 def call(fn, request, timeout: float = 30.0):
-    """Runs one RPC; a gRPC error becomes a one-line message and exit status 1."""
+    """Runs one RPC; a gRPC error becomes a one-line message (and a hint) and exit status 1."""
     import grpc
 
     try:
         return fn(request, timeout=timeout)
     except grpc.RpcError as exc:
-        click.echo(f"error: {exc.code().name}: {exc.details()}", err=True)
-        sys.exit(1)
+        rpc_failed(exc)
 
 
 def admin_stub(target: Target):
@@ -112,7 +145,9 @@ def client_options(fn):
             missing = [f"--{name}" for name in _TLS_FILES if not files[name]]
             fail(f"mutual TLS needs --cert, --key and --ca together (or CASCADE_CERT, CASCADE_KEY, CASCADE_CA); "
                  f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
-        return fn(*args, target=Target(target, server_name, cert, key, ca, token), **kwargs)
+        called = Target(target, server_name, cert, key, ca, token)
+        _calling.set(called)
+        return fn(*args, target=called, **kwargs)
 
     # wraps() shares fn's list of click parameters; a copy keeps fn's own list untouched.
     command.__click_params__ = list(getattr(fn, "__click_params__", []))
@@ -135,3 +170,7 @@ def page_options(what: str, default_size: int):
 def echo_next_page(token: str) -> None:
     if token:
         click.echo(f"next page: --page-token {token}")
+
+
+quiet_option = click.option("-q", "--quiet", is_flag=True,
+                            help="Print only the id of what was created, for `ID=$(cascade ...)`.")

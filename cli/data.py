@@ -4,12 +4,11 @@ of a granted request through the hub (共享交换)."""
 from __future__ import annotations
 
 import pathlib
-import sys
 import time
 
 import click
 
-from cli.common import Target, call, channel, client_options, fail
+from cli.common import Target, call, channel, client_options, fail, quiet_option, rpc_failed
 
 KINDS_HELP = "sqlite (share_method database), csv or xlsx (file), http (api)"
 
@@ -47,9 +46,11 @@ def print_mount(m) -> None:
 @click.option("--credential", default="", help="http: the name of one of your department's blocks of the node "
                                                "config's resources.credentials, sent only under its URL prefix "
                                                "(the secret never leaves the node).")
+@quiet_option
 @client_options
-def data_mount(resource_code, kind, location, table, columns, credential, target):
-    """Mount a source on an entry, at the entry's own node: its columns must cover the entry's data items."""
+def data_mount(resource_code, kind, location, table, columns, credential, quiet, target):
+    """Mount a source on an entry, at the entry's own node: its columns must cover the entry's data items.
+    With -q print only the resource_code."""
     from node.proto import exchange_pb2
 
     mapping = {}
@@ -60,9 +61,13 @@ def data_mount(resource_code, kind, location, table, columns, credential, target
         mapping[item] = column
     if kind != "http" and not pathlib.Path(location).is_absolute():
         location = str(pathlib.Path(location).resolve())
-    print_mount(call(exchange_stub(target).MountResource, exchange_pb2.MountResourceRequest(
+    mount = call(exchange_stub(target).MountResource, exchange_pb2.MountResourceRequest(
         resource_code=resource_code, kind=kind, location=location, table=table, columns=mapping,
-        credential=credential)))
+        credential=credential))
+    if quiet:
+        click.echo(mount.resource_code)
+    else:
+        print_mount(mount)
 
 
 @data.command("show")
@@ -124,8 +129,7 @@ def data_fetch(request_id, consumer, out, resume, retry_for, target):
         fail(str(exc))
     except grpc.RpcError as exc:
         shown.close(finished=False)
-        click.echo(f"error: {exc.code().name}: {exc.details()}", err=True)
-        sys.exit(1)
+        rpc_failed(exc)
     shown.close()
     seconds = time.monotonic() - started
     resumed = [offset for offset in result.resumed_from if offset] if len(result.resumed_from) > 1 or resume else []

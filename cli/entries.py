@@ -8,8 +8,9 @@ import sys
 import click
 import yaml
 
+from node.catalog import entry_files
 from node.model.rules import CATEGORIES, SHARE_TYPES, UPDATE_CYCLES
-from cli.common import Target, call, channel, client_options, echo_next_page, fail, page_options
+from cli.common import Target, call, channel, client_options, echo_next_page, fail, page_options, quiet_option
 from node.progress import progress, sending
 from cli.tables import print_table
 
@@ -50,31 +51,40 @@ def read_entries(path: str) -> list[dict]:
 
 @entry.command("publish")
 @click.argument("path", type=click.Path(allow_dash=True))
+@quiet_option
 @client_options
-def entry_publish(path: str, target: Target) -> None:
+def entry_publish(path: str, quiet: bool, target: Target) -> None:
     """Publish the entries in PATH (YAML or JSON; - for stdin). Several go as one bulk load:
-    all or nothing."""
+    all or nothing. Fields as `entry get` prints them (configs/examples/entry.yaml); enumerated values
+    also as a responsibility list spells them (有条件, 每日, 库表). Every bad field is reported
+    before anything is sent. With -q print only the resource_code (of a bulk load: each one the file gives)."""
     from google.protobuf import json_format
 
     from node.proto import catalog_pb2
 
-    messages = []
-    for i, data in enumerate(read_entries(path)):
-        try:
-            messages.append(json_format.ParseDict(data, catalog_pb2.Entry()))
-        except json_format.ParseError as exc:
-            fail(f"{path}: entry {i}: {exc}")
+    try:
+        mappings = entry_files.read_entries(read_entries(path))
+    except entry_files.EntryFileError as exc:
+        for problem in exc.problems[:-1]:
+            click.echo(f"error: {path}: {problem}", err=True)
+        fail(f"{path}: {exc.problems[-1]}")
+    messages = [json_format.ParseDict(data, catalog_pb2.Entry()) for data in mappings]
     stub = catalog_stub(target)
     if len(messages) == 1:
         reply = call(stub.PublishEntry, catalog_pb2.PublishEntryRequest(entry=messages[0]))
         e = reply.entry
-        click.echo(f"{reply.outcome} {e.resource_code} version {e.version}")
+        click.echo(e.resource_code if quiet else f"{reply.outcome} {e.resource_code} version {e.version}")
     else:
         chunks = [catalog_pb2.PublishEntriesRequest(entries=messages[i : i + BULK_CHUNK])
                   for i in range(0, len(messages), BULK_CHUNK)]
         with progress("publish", len(messages), show=len(messages) > BULK_CHUNK) as advance:
             reply = call(stub.PublishEntries, sending(chunks, advance), timeout=600)
-        click.echo(f"created {reply.created}, updated {reply.updated}, unchanged {reply.unchanged}")
+        if quiet:  # the reply counts; the codes a bulk load assigns are not sent back
+            for m in messages:
+                if m.resource_code.partition("/")[2]:
+                    click.echo(m.resource_code)
+        else:
+            click.echo(f"created {reply.created}, updated {reply.updated}, unchanged {reply.unchanged}")
 
 
 @entry.command("get")

@@ -58,7 +58,8 @@ def harness() -> None:
 @state_option
 @guarded
 def up(compose_file: str, seed_entries: int | None, wait: bool, state_dir: str) -> None:
-    """Start every node of COMPOSE_FILE as its own process and wait until all are healthy."""
+    """Start every node of COMPOSE_FILE as its own process and wait until all are healthy. If the
+    federation of COMPOSE_FILE is up already in --state, say so and exit 0."""
     from harness import compose as compose_mod
     from harness.runner import Federation
     from node.progress import progress
@@ -66,6 +67,11 @@ def up(compose_file: str, seed_entries: int | None, wait: bool, state_dir: str) 
     start = time.monotonic()
     with progress("up", len(compose_mod.load(compose_file).all), unit="nodes healthy") as advance:
         fed = Federation.up(compose_file, state_dir, on_ready=lambda node_id: advance(1))
+    if fed.already_up:
+        click.echo(f"already up: {len(fed.state['nodes'])} nodes of {fed.state['name']} from {compose_file} "
+                   f"(hub {fed.hub_id} at {fed.address(fed.hub_id)}; state in {fed.dir}); nothing started"
+                   + ("" if seed_entries is None else ", not seeded again (`cascade harness seed` seeds)"))
+        return
     click.echo(f"up: {len(fed.state['nodes'])} nodes of {fed.state['name']} healthy in {time.monotonic() - start:.1f}s "
                f"(hub {fed.hub_id} at {fed.address(fed.hub_id)}; state in {fed.dir})")
     if fed.state.get("portal"):

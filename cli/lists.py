@@ -10,7 +10,7 @@ import sys
 import click
 
 from node.model.rules import PROVIDER_CODE
-from cli.common import Target, client_options, fail
+from cli.common import Target, client_options, fail, rpc_failed
 from cli.entries import BULK_CHUNK, catalog_stub, entry, filter_options, make_filter
 from node.progress import progress, sending
 from cli.tables import print_table
@@ -162,8 +162,7 @@ def _held(target: Target, read) -> list:
     except grpc.RpcError as exc:
         if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
             raise _Unreachable(f"{exc.code().name}: {exc.details()}") from None
-        click.echo(f"error: {exc.code().name}: {exc.details()}", err=True)
-        sys.exit(1)
+        rpc_failed(exc)
     return list(held.values())
 
 
@@ -246,8 +245,7 @@ def entry_export(path: str, fmt: str | None, provider, region, category, share_t
         with progress("export", None) as advance:
             messages = list(_list_all(catalog_stub(target), where, advance))
     except grpc.RpcError as exc:
-        click.echo(f"error: {exc.code().name}: {exc.details()}", err=True)
-        sys.exit(1)
+        rpc_failed(exc)
     headers, rows = lists.entries_to_rows(wire.entry_from_proto(m) for m in messages)
     try:
         lists.write_sheet(path, headers, rows, fmt, stream=sys.stdout.buffer if path == "-" else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from cli.common import Target, admin_stub, call, channel, client_options, echo_next_page, page_options
+from cli.common import Target, admin_stub, call, channel, client_options, echo_next_page, page_options, quiet_option
 from cli.tables import print_table
 from node.model.request import STATES
 
@@ -48,9 +48,10 @@ def print_request(r, history: bool = False) -> None:
 @click.option("--wait", "wait_seconds", default=0.0, show_default=True,
               help="Seconds to wait for the owner's node to answer (granted, rejected or pending) before "
                    "printing the request; 0 prints it at once, as filed.")
+@quiet_option
 @client_options
-def requests_submit(consumer, resource_code, purpose, basis, items, wait_seconds, target):
-    """File a request at the consumer's own node and print it (its id comes first)."""
+def requests_submit(consumer, resource_code, purpose, basis, items, wait_seconds, quiet, target):
+    """File a request at the consumer's own node and print it (its id comes first; with -q only its id)."""
     import time
 
     from node.proto import sharing_pb2
@@ -62,7 +63,10 @@ def requests_submit(consumer, resource_code, purpose, basis, items, wait_seconds
     while reply.state == "submitted" and time.monotonic() < deadline:
         time.sleep(0.2)
         reply = call(stub.GetRequest, sharing_pb2.GetRequestRequest(request_id=reply.request_id))
-    print_request(reply)
+    if quiet:
+        click.echo(reply.request_id)
+    else:
+        print_request(reply)
 
 
 @requests.command("get")

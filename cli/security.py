@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import click
 
-from cli.common import config_option, fail, load_config
+from cli.common import config_option, fail, load_config, quiet_option
 from cli.tables import print_table
 from node.security import audit, tokens
 
@@ -151,9 +151,11 @@ def token() -> None:
 @click.option("--expires-days", default=DEFAULT_EXPIRY_DAYS, show_default=True, type=click.IntRange(min=1),
               help="Days until the token stops working.")
 @click.option("--note", default="", help="Who or what holds the token, for `token list` (default: none).")
-def token_issue(config_path: str, department: str, scope_text: str, expires_days: int, note: str) -> None:
+@quiet_option
+def token_issue(config_path: str, department: str, scope_text: str, expires_days: int, note: str,
+                quiet: bool) -> None:
     """Issue a token and print it, alone on stdout, once: the node keeps only its hash. A summary
-    goes to stderr, so `TOKEN=$(cascade token issue ...)` captures the token alone."""
+    goes to stderr (not with -q), so `TOKEN=$(cascade token issue ...)` captures the token alone."""
     scopes = frozenset(s.strip() for s in scope_text.replace(" ", ",").split(",") if s.strip())
     unknown = scopes - tokens.SCOPES
     if unknown:
@@ -175,6 +177,8 @@ def token_issue(config_path: str, department: str, scope_text: str, expires_days
                          + (f"; note {note}" if note else ""))
     who = f"{holder.code} {holder.name}" if holder else "operator"
     click.echo(secret)
+    if quiet:
+        return
     click.echo(f"issued token {info.token_id} for {who} at {cfg.node_id}, scopes {', '.join(sorted(info.scopes))}, "
                f"expires {moment(info.expires_at)}; it is shown only this once", err=True)
 

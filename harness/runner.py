@@ -42,8 +42,13 @@ class Federation(FederationClients):
         self.credentials = FederationCredentials(self.dir)
         self._channels: dict[tuple[str, str], grpc.Channel] = {}
         self._on_ready: Callable[[str], None] | None = None
+        self.already_up = False  # set by up() when the same compose file was up already
 
     # -- bringing it up --------------------------------------------------------------------
+
+    def is_up(self) -> bool:
+        """Whether a node this state dir records is running."""
+        return bool(self.state) and any(alive(n.get("pid")) for n in self.state.get("nodes", {}).values())
 
     @classmethod
     def up(cls, compose_path: str | pathlib.Path, state_dir: str | pathlib.Path,
@@ -52,8 +57,13 @@ class Federation(FederationClients):
         compose = compose_mod.load(compose_path)
         fed = cls(state_dir)
         fed._on_ready = on_ready
-        if fed.state and any(alive(n.get("pid")) for n in fed.state.get("nodes", {}).values()):
-            raise HarnessError(f"a federation is already up in {fed.dir}: `cascade harness down` first")
+        if fed.is_up():
+            # the same file twice is what a script re-run does: nothing to do, and not an error
+            if fed.state.get("compose") == str(pathlib.Path(compose_path).resolve()):
+                fed.already_up = True
+                return fed
+            raise HarnessError(f"a federation of {fed.state.get('compose')} is already up in {fed.dir}: "
+                               "`cascade harness down` first")
         for sub in ("configs", "logs", "data", "run"):
             make_dirs(fed.dir / sub)  # the federation's state: owner-only
         fed.state = {"compose": str(pathlib.Path(compose_path).resolve()), "name": compose.name,

@@ -1,6 +1,7 @@
 """The open-data API's routes: a read-only subset of CKAN's Action API (the actions are
 open_catalog's) and the DCAT-AP catalog (/catalog.jsonld, /catalog.ttl), both of the entries
-whose open_type is open."""
+whose open_type is open; and the SKOS concept schemes the catalog's regions and categories come
+from (/vocab/regions, /vocab/categories, each concept at its own IRI), as Turtle."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import json
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from portal import ckan, dcat
 from portal.open_catalog import ACTIONS, PAGE, BadParam, NotFound, open_filter
 from portal.site import Portal
+
+TURTLE = "text/turtle; charset=utf-8"
 
 
 async def _params(request: Request) -> dict:
@@ -85,7 +88,20 @@ def catalog_jsonld(request: Request):
 
 
 def catalog_turtle(request: Request):
-    return _catalog_stream(request, dcat.turtle_stream, "text/turtle; charset=utf-8")
+    return _catalog_stream(request, dcat.turtle_stream, TURTLE)
+
+
+def vocabulary(request: Request):
+    """A concept scheme, or one concept of it, that the catalog's IRIs name."""
+    base = request.app.state.portal.base_url(request)
+    scheme, notation = request.path_params["scheme"], request.path_params.get("notation")
+    if scheme not in dcat.SCHEMES:
+        return Response(f"no concept scheme {scheme}; the schemes are {', '.join(dcat.SCHEMES)}\n", 404,
+                        media_type="text/plain; charset=utf-8")
+    triples = dcat.scheme_triples(base, scheme) if notation is None else dcat.concept_triples(base, scheme, notation)
+    if triples is None:
+        return Response(f"no concept {notation} in {scheme}\n", 404, media_type="text/plain; charset=utf-8")
+    return Response(dcat.turtle_prefixes() + dcat.turtle(triples), media_type=TURTLE)
 
 
 routes = [
@@ -96,4 +112,6 @@ routes = [
     Route("/api", api_version),
     Route("/catalog.jsonld", catalog_jsonld),
     Route("/catalog.ttl", catalog_turtle),
+    Route("/vocab/{scheme}", vocabulary),
+    Route("/vocab/{scheme}/{notation}", vocabulary),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from exchange_support import CONSUMER, ITEMS, ROWS, digest, entry, granted, source_rows
 from exchange_support import fed  # noqa: F401 (fixture)
 from harness import data
@@ -59,3 +61,35 @@ def test_cascade_data_mount_and_show(fed, tmp_path):
     wrong = CliRunner().invoke(main, ["data", "mount", "--resource", "440300002/000009", "--kind", "sqlite",
                                       "--location", str(path), *target])
     assert wrong.exit_code == 1 and "INVALID_ARGUMENT: kind" in wrong.output
+
+
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[")  # the in-process nodes' log, on the same stdout
+
+
+def test_quiet_commands_print_only_the_id_for_the_next_command(fed, tmp_path):
+    """`REQ=$(cascade requests submit ... -q)` then `cascade data fetch "$REQ"`: no copying by hand."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    hebei = ["--target", fed.peers["hebei"].node.address]
+    submitted = CliRunner().invoke(main, ["requests", "submit", "--consumer", CONSUMER, "--resource", "440300002/000001",
+                                          "--purpose", "核验", "--basis", "条例", "--item", "企业名称",
+                                          "--wait", "30", "-q", *hebei])
+    assert submitted.exit_code == 0, submitted.output
+    printed = [line for line in submitted.stdout.splitlines() if not LOG_LINE.match(line)]
+    assert len(printed) == 1 and printed[0].startswith("hebei-") and " " not in printed[0]
+    request_id = printed[0]
+    out = tmp_path / "names.csv"
+    fetched = CliRunner().invoke(main, ["data", "fetch", request_id, "--consumer", CONSUMER, "--out", str(out), *hebei])
+    assert fetched.exit_code == 0, fetched.output
+    assert len(out.read_text(encoding="utf-8").splitlines()) == ROWS + 1
+
+    guangdong = ["--target", fed.peers["guangdong"].node.address]
+    path = tmp_path / "market.csv"
+    data.write_csv(path, ITEMS, 3, province="440000")
+    publish(fed.peers["guangdong"], entry(9, share_method="file"))
+    mounted = CliRunner().invoke(main, ["data", "mount", "--resource", "440300002/000009", "--kind", "csv",
+                                        "--location", str(path), "--quiet", *guangdong])
+    assert mounted.exit_code == 0, mounted.output
+    assert [line for line in mounted.stdout.splitlines() if not LOG_LINE.match(line)] == ["440300002/000009"]

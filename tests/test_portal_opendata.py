@@ -109,7 +109,7 @@ def test_the_dcat_catalog_parses_with_one_dataset_per_open_entry(served, path, f
     assert sorted(str(graph.value(d, DCTERMS.identifier)) for d in datasets) == OPEN
     catalog = next(graph.subjects(RDF.type, DCAT.Catalog))
     assert set(graph.objects(catalog, DCAT.dataset)) == datasets
-    one = rdflib.URIRef(f"{served.url}/entries/{OPEN[0]}")
+    one = rdflib.URIRef(f"{served.url}/entries/{OPEN[0]}#dataset")
     entry = next(e for e in CATALOG if e.resource_code == OPEN[0])
     assert str(graph.value(one, DCTERMS.title)) == entry.name
     schema = graph.value(graph.value(one, DCAT.distribution), CSVW.tableSchema)
@@ -127,7 +127,7 @@ def test_turtle_and_json_ld_escape_what_an_entry_may_hold():
     turtle = rdflib.Graph().parse(data=dcat.turtle_prefixes() + dcat.turtle(triples), format="turtle")
     jsonld = rdflib.Graph().parse(data=json.dumps({"@context": dcat.PREFIXES, "@graph": dcat.jsonld_nodes(triples)}),
                                   format="json-ld")
-    title = rdflib.URIRef("http://portal.example/entries/130100005/000001")
+    title = rdflib.URIRef("http://portal.example/entries/130100005/000001#dataset")
     assert str(turtle.value(title, DCTERMS.title)) == str(jsonld.value(title, DCTERMS.title)) == entry.name
     assert isomorphic(turtle, jsonld)
     closed = wire.entry_to_proto(make_entry(open_type="not_open"))
