@@ -61,12 +61,6 @@ class Answers:
             source.close()
             raise FailedPrecondition("no_keys", f"the source of {request.resource_code} is mounted without key "
                                                 "items: it answers fetches only")
-        # The key columns must be there too (open_for checked the granted ones).
-        missing = [k for k in mount.keys if mount.column_of(k) not in source.columns()]
-        if missing:
-            source.close()
-            raise FailedPrecondition("source_columns", f"the source of {request.resource_code} no longer has a "
-                                                       f"column for the key items {', '.join(missing)}")
         return request, grant, mount, source
 
     def _lookup(self, mount: Mount, source, grant: Grant, columns: Sequence[str], keys: list[tuple[str, ...]]):

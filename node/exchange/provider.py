@@ -76,10 +76,9 @@ class Provider:
         request, grant, _, source = self.open_for(request_id, consumer_code, "fetch")
         return request, grant, source
 
-    def open_for(self, request_id: str, consumer_code: str, mode: str,
-                 key_items: tuple[str, ...] = ()) -> tuple[Request, Grant, Mount, Source]:
+    def open_for(self, request_id: str, consumer_code: str, mode: str) -> tuple[Request, Grant, Mount, Source]:
         """The request, what it lets out in this mode, its mount and its source opened (covering
-        the key items too); or the refusal."""
+        the key items too, for a query or a verification); or the refusal."""
         request = check(self.store.get_requests([request_id]).get(request_id), request_id, consumer_code,
                         self.clock())
         if not grant_allows(request, mode):
@@ -101,7 +100,9 @@ class Provider:
             raise FailedPrecondition("source_refused", f"the source of {code} is refused: {exc}") from None
         except SourceError as exc:
             raise FailedPrecondition("source_unreadable", f"the source of {code} cannot be read: {exc}") from None
-        wanted = list(request.data_items) + ([request.filter_column] if request.filter_column else []) + list(key_items)
+        wanted = list(request.data_items) + ([request.filter_column] if request.filter_column else [])
+        if mode != "fetch":
+            wanted += mount.keys
         missing = missing_items(dict.fromkeys(wanted), mount, columns)
         if missing:
             source.close()
