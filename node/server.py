@@ -116,7 +116,8 @@ class Node:
             peer_stub=(lambda peer_id, make: self.peer_channels.stub(self.peer_channels.peer(peer_id), make))
             if self.peer_channels else None)
         # Query and Verify take FetchData's path; their counts are kept per request and hour.
-        self.calls = Calls(self.exchange, Answers(provider), CallBook(self.store, self.clock, self.log))
+        book = CallBook(self.store, self.clock, self.log, retention_hours=24 * config.limits.call_retention_days)
+        self.calls = Calls(self.exchange, Answers(provider), book)
 
         self.jobs: list[roles.Job] = self.role.jobs(roles.Jobs(
             compactor=self.compactor, notifier=self.notifier, scheduler=self.scheduler, courier=self.courier))
