@@ -153,6 +153,12 @@ def test_a_key_outside_the_row_filter_answers_exactly_like_a_missing_key(fed):
         assert reply.SerializeToString() == nowhere.SerializeToString()
         verdict = verify(fed.peers["hebei"], request_id, {"公民身份号码": number}, {"企业名称": "x"})
         assert (dict(verdict.results), verdict.overall) == ({"企业名称": "not_found"}, "not_found")
+    # So does the batch form, a key asked twice (once with a lower-case x) answered twice.
+    asked = inside[:5] + outside[:5] + inside[:1]
+    reply = query(fed.peers["hebei"], request_id, keys=[{"公民身份号码": n.lower()} for n, _ in asked])
+    assert [[tuple(r.values) for r in a.rows] for a in reply.answers] == (
+        [[(name, mask(n, "id_number"))] for n, name in inside[:5]] + [[]] * 5 + [[(inside[0][1], mask(inside[0][0],
+                                                                                                      "id_number"))]])
 
 
 def test_verify_says_match_mismatch_or_not_found_and_never_a_value(fed):

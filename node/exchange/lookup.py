@@ -21,6 +21,7 @@ from node.model.masking import normalise
 
 Key = tuple[str, ...]  # the values of the key columns, in the mount's key order
 MAX_FILES = 8  # file indexes kept at once: the node's memory does not grow with its mounts
+IN_LIMIT = 900  # spellings in one IN (...): under SQLite's limit on parameters, whatever its build
 
 
 def key_variants(value: str) -> list[str]:
@@ -83,12 +84,35 @@ def sqlite_lookup(source: SqliteSource, columns: Sequence[str], key_columns: Seq
     select = ", ".join(f"ifnull(CASE typeof({_quote(c)}) WHEN 'blob' THEN hex({_quote(c)}) "
                        f"ELSE CAST({_quote(c)} AS TEXT) END, '')" for c in columns)
     where, params = source._where(filter_column, filter_prefix)
+    if len(key_columns) == 1 and len(keys) > 1:
+        return _sqlite_batch(source, select, key_columns[0], keys, where, params)
     answers = []
     for key in keys:
         variants = [key_variants(v) for v in key]
         clauses = " AND ".join(f"{_quote(c)} IN ({', '.join('?' * len(v))})" for c, v in zip(key_columns, variants))
         sql = f"SELECT {select} FROM {_quote(source.table)} WHERE {clauses}{where.replace(' WHERE', ' AND')}{source.order}"
         answers.append(source.conn.execute(sql, [v for vs in variants for v in vs] + list(params)).fetchall())
+    return answers
+
+
+def _sqlite_batch(source: SqliteSource, select: str, key_column: str, keys: Sequence[Key], where: str,
+                  params: tuple) -> list[Batch]:
+    """A batch of single-column keys in a few statements (one per IN_LIMIT spellings) instead of
+    one per key: each row found goes to every key it is a spelling of, in rowid order."""
+    asked: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        for variant in key_variants(key[0]):
+            asked.setdefault(variant, []).append(i)
+    answers: list[Batch] = [[] for _ in keys]
+    spellings = list(asked)
+    column = _quote(key_column)
+    for start in range(0, len(spellings), IN_LIMIT):
+        part = spellings[start:start + IN_LIMIT]
+        sql = (f"SELECT CAST({column} AS TEXT), {select} FROM {_quote(source.table)} WHERE {column} IN "
+               f"({', '.join('?' * len(part))}){where.replace(' WHERE', ' AND')}{source.order}")
+        for row in source.conn.execute(sql, [*part, *params]):
+            for i in asked.get(row[0], ()):
+                answers[i].append(row[1:])
     return answers
 
 
