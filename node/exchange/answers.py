@@ -12,7 +12,7 @@ import dataclasses
 from typing import Mapping, Sequence
 
 from node.errors import FailedPrecondition, InvalidRequest, PermissionDenied
-from node.exchange.lookup import sqlite_lookup
+from node.exchange.lookup import HttpKeyedSource, sqlite_lookup
 from node.exchange.provider import Provider, masked_rows
 from node.exchange.sources import SourceError, SourceRefused, SqliteSource
 from node.model.exchange import Grant, Mount
@@ -68,6 +68,8 @@ class Answers:
         try:
             if isinstance(source, SqliteSource):
                 return sqlite_lookup(source, columns, key_columns, keys, grant.filter_column, grant.filter_prefix)
+            if isinstance(source, HttpKeyedSource):
+                return source.lookup(columns, key_columns, keys, grant.filter_column, grant.filter_prefix)
             return self.mounts.file_indexes.lookup(source, columns, key_columns, keys, grant.filter_column,
                                                    grant.filter_prefix)
         except SourceRefused as exc:

@@ -1,7 +1,8 @@
 """Looking a record up by its key without scanning the source: the checks a keyed mount must
 meet (an SQLite source has an index on the key columns, or the node creates one when told
-to), the look-up itself on an SQLite table, and the lookup index the node keeps for a CSV or
-XLSX file, built on first use and rebuilt when the file changes.
+to), the look-up itself on an SQLite table, the lookup index the node keeps for a CSV or
+XLSX file, built on first use and rebuilt when the file changes, and an HTTP JSON API that
+takes the key in its URL template.
 
 Key values are compared as node/model/masking.normalise makes them: an ID number asked with a
 lower-case x, or in full-width digits, finds the record."""
@@ -16,7 +17,7 @@ import urllib.parse
 from typing import Sequence
 
 from node.exchange.access import Gate
-from node.exchange.sources import Batch, SourceError, SqliteSource, _quote
+from node.exchange.sources import Batch, HttpSource, SourceError, SqliteSource, _quote, json_text
 from node.model.masking import normalise
 
 Key = tuple[str, ...]  # the values of the key columns, in the mount's key order
@@ -180,3 +181,75 @@ class FileIndexes:
             answers.append([tuple(row[i] for i in picks) for row in rows
                             if at < 0 or row[at].startswith(filter_prefix)])
         return answers
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+
+def placeholders(template: str) -> list[str]:
+    """The {ITEM} names in a URL template, in order."""
+    found, rest = [], template
+    while "{" in rest:
+        _, _, rest = rest.partition("{")
+        name, closed, rest = rest.partition("}")
+        if not closed:
+            break
+        found.append(name)
+    return found
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """The template with each {ITEM} replaced by its value, normalised and URL-quoted."""
+    url = template
+    for item, value in values.items():
+        url = url.replace("{" + item + "}", urllib.parse.quote(normalise(value), safe=""))
+    return url
+
+
+class HttpKeyedSource(HttpSource):
+    """An HTTP JSON API asked one key at a time: the mount's location is a URL template naming
+    every key item ({统一社会信用代码}). It cannot list every row, so it serves no fetch; its
+    columns are known only from an answer (columns() is None). Every URL passes the gate."""
+
+    def __init__(self, template: str, key_items: Sequence[str], gate: Gate | None = None):
+        super().__init__(template, gate)
+        self.key_items = tuple(key_items)
+
+    def columns(self):
+        return None
+
+    def count(self, filter_column="", filter_prefix="") -> int:
+        return -1
+
+    def batches(self, columns, filter_column="", filter_prefix="", size=1000):
+        raise SourceError("an http source mounted with a URL template answers by key only (query, verify), "
+                          "not a whole fetch")
+
+    def lookup(self, columns: Sequence[str], key_columns: Sequence[str], keys: Sequence[Key], filter_column: str = "",
+               filter_prefix: str = "") -> list[Batch]:
+        """Per key: the objects of the answer whose key columns hold the key (an API may answer
+        more than was asked), inside the filter, projected onto `columns`."""
+        answers = []
+        for key in keys:
+            url = fill(self.url, dict(zip(self.key_items, key)))
+            wanted = tuple(normalise(v) for v in key)
+            rows = []
+            for item in self._objects_at(url):
+                if tuple(normalise(json_text(item.get(c))) for c in key_columns) != wanted:
+                    continue
+                if filter_column and not json_text(item.get(filter_column)).startswith(filter_prefix):
+                    continue
+                lacking = [c for c in columns if c not in item]
+                if lacking:
+                    raise SourceError(f"the API's answer has no field {', '.join(lacking)}")
+                rows.append(tuple(json_text(item.get(c)) for c in columns))
+            answers.append(rows)
+        return answers
+
+    def _objects_at(self, url: str):
+        try:
+            objects, _ = self._page(url)
+        except SourceError as exc:
+            if "HTTP 404" in str(exc):  # an API that says "no such record" so
+                return []
+            raise
+        return [o for o in objects if isinstance(o, dict)]

@@ -13,7 +13,7 @@ from node.model.rules import Entry
 from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
 from node.model.exchange import KINDS, KINDS_FOR_METHOD, Mount
 from node.exchange.access import SourceAccess
-from node.exchange.lookup import FileIndexes, check_sqlite_key
+from node.exchange.lookup import FileIndexes, HttpKeyedSource, check_sqlite_key, fill, placeholders
 from node.exchange.sources import Source, SourceError, SourceRefused, open_source
 from node.model.masking import RULES as MASK_RULES
 
@@ -43,7 +43,10 @@ class Mounts:
     def open(self, mount: Mount) -> Source:
         """The mount's source, opened under its department's rules as they stand now: the
         entry's provider is the department that mounted it."""
-        return open_source(mount, self.access.gate(mount.resource_code[:9], mount.credential))
+        gate = self.access.gate(mount.resource_code[:9], mount.credential)
+        if mount.kind == "http" and mount.keys:
+            return HttpKeyedSource(mount.location, [mount.column_of(k) for k in mount.keys], gate)
+        return open_source(mount, gate)
 
     def mount(self, resource_code: str, kind: str, location: str, table: str = "",
               columns: Mapping[str, str] | None = None, credential: str = "", department: str = "",
@@ -68,20 +71,24 @@ class Mounts:
                 raise InvalidRequest("location", "must be an http(s) URL for an http source")
         if credential and kind != "http":
             raise InvalidRequest("credential", "only an http source takes a credential")
-        # The entry's provider mounts: only its own places and credentials.
-        self.access.check_mount(entry.provider_code, kind, location, credential)
+        # The entry's provider mounts: only its own places and credentials (a URL template as it
+        # would be called).
+        sample = fill(location, {name: "0" for name in placeholders(location)}) if kind == "http" else location
+        self.access.check_mount(entry.provider_code, kind, sample, credential)
         items = [item.name for item in entry.data_items]
         for item in columns or {}:
             if item not in items:
                 raise InvalidRequest(f"columns[{item}]", f"is not a data item of {resource_code}")
-        self._check_keys(resource_code, items, kind, tuple(keys), index, personal or {})
+        self._check_keys(resource_code, items, kind, location, tuple(keys), index, personal or {})
         mount = Mount(resource_code, kind, location, table, tuple(sorted((columns or {}).items())), credential,
                       self.clock(), department, keys=tuple(keys), personal=tuple(sorted((personal or {}).items())))
         try:
             source = self.open(mount)
             try:
                 source_columns = source.columns()
-                missing = missing_items(items, mount, source_columns)
+                # An API asked by key tells its columns only in an answer: they are checked as they come.
+                missing = [] if source_columns is None else missing_items(items, mount, source_columns)
+                source_columns = source_columns or []
                 if keys and kind == "sqlite" and not missing:
                     try:
                         check_sqlite_key(source, [mount.column_of(k) for k in keys], index == "create",
@@ -103,15 +110,21 @@ class Mounts:
         return mount, source_columns
 
     @staticmethod
-    def _check_keys(resource_code: str, items: list[str], kind: str, keys: tuple[str, ...], index: str,
+    def _check_keys(resource_code: str, items: list[str], kind: str, location: str, keys: tuple[str, ...], index: str,
                     personal: Mapping[str, str]) -> None:
         for i, key in enumerate(keys):
             if key not in items:
                 raise InvalidRequest(f"keys[{i}]", f"{key} is not a data item of {resource_code}")
         if len(set(keys)) != len(keys):
             raise InvalidRequest("keys", "names a data item twice")
-        if keys and kind == "http":
-            raise InvalidRequest("keys", "an http source cannot be looked up by key yet (a URL template is to come)")
+        if kind == "http" and keys:
+            named = placeholders(location)
+            if sorted(named) != sorted(keys):
+                raise InvalidRequest("location", f"an http source looked up by key takes the key in its URL: name each "
+                                                 f"key item once as {{ITEM}} ({', '.join('{' + k + '}' for k in keys)}), "
+                                                 f"and nothing else (it names: {', '.join(named) or 'none'})")
+        elif kind == "http" and placeholders(location):
+            raise InvalidRequest("location", "a URL template ({ITEM}) takes --key-item for each item it names")
         if index not in ("", "create"):
             raise InvalidRequest("index", 'must be "" (the index must exist) or "create"')
         for item, rule in personal.items():
@@ -128,7 +141,7 @@ class Mounts:
         try:
             source = self.open(mount)
             try:
-                return mount, source.columns()
+                return mount, source.columns() or []
             finally:
                 source.close()
         except SourceRefused as exc:

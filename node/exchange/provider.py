@@ -103,7 +103,10 @@ class Provider:
         wanted = list(request.data_items) + ([request.filter_column] if request.filter_column else [])
         if mode != "fetch":
             wanted += mount.keys
-        missing = missing_items(dict.fromkeys(wanted), mount, columns)
+        if columns is None and mode == "fetch":  # an API asked by key cannot list every row
+            source.close()
+            raise FailedPrecondition("key_only", f"the source of {code} answers by key only (query, verify)")
+        missing = [] if columns is None else missing_items(dict.fromkeys(wanted), mount, columns)
         if missing:
             source.close()
             raise FailedPrecondition("source_columns", f"the source of {code} no longer has a column for the data "
