@@ -5,13 +5,14 @@ none imports it. One module a command group:
     entries        entry ...; lists adds entry import and entry export (.xlsx or .csv)
     hub            status, sync now, verify
     requests       requests ..., scorecard
-    data           data mount, show, fetch, exchanges: the exchange
+    data           data mount, show, fetch, query, verify, exchanges, calls: the exchange
     security       pki, token, audit: files and the node's database, no network
     harness        the compose harness (harness/)
     portal         the web portal (portal/)
     sim            the simulator (sim/)
     deploy         a federation as a kustomize tree for Kubernetes (deploy/)
 
+verify_file reads a file of claims and writes the verdicts for `data verify --in`.
 common holds what they share (errors, the client options and the channel they describe, --config,
 load_config), tables the one table printer; node/progress.py shows the progress of long work.
 Modules that talk to nodes import grpc and node.proto inside their commands, so that `--help`

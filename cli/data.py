@@ -1,5 +1,7 @@
-"""`cascade data ...`: mount a source on an entry at its own node (资源挂接), and fetch the data
-of a granted request through the hub (共享交换)."""
+"""`cascade data ...`: mount a source on an entry at its own node (资源挂接), fetch the data of a
+granted request through the hub (共享交换), look one record up by its key (query) or check
+claimed values against it (verify, 核验; a file of claims in, a file of verdicts out), and the
+records of both."""
 
 from __future__ import annotations
 
@@ -30,6 +32,10 @@ def print_mount(m) -> None:
                f"{'  columns ' + mapped if mapped else ''}{'  credential ' + m.credential if m.credential else ''}"
                f"  ({m.origin})")
     click.echo(f"    source columns: {', '.join(m.source_columns)}")
+    if m.keys:
+        click.echo(f"    keys: {' + '.join(m.keys)}")
+    if m.personal:
+        click.echo(f"    personal: {', '.join(f'{item} ({rule})' for item, rule in sorted(m.personal.items()))}")
 
 
 @data.command("mount")
@@ -46,28 +52,43 @@ def print_mount(m) -> None:
 @click.option("--credential", default="", help="http: the name of one of your department's blocks of the node "
                                                "config's resources.credentials, sent only under its URL prefix "
                                                "(the secret never leaves the node).")
+@click.option("--key-item", "keys", multiple=True, metavar="ITEM",
+              help="A key item (查询键): a data item a consumer may look a record up by (repeat for a composite "
+                   "key). An sqlite source must have an index on its columns, unless --index create.")
+@click.option("--index", type=click.Choice(["create"]), default=None,
+              help="create: the node may create the index on the key columns in the sqlite source.")
+@click.option("--personal", multiple=True, metavar="ITEM=RULE",
+              help="A personal item and how it is masked before it leaves the node: RULE is id_number (first 6 "
+                   "and last 4), name (first character), phone (first 3 and last 4 digits), address (the "
+                   "district) or full (repeat for several).")
 @quiet_option
 @client_options
-def data_mount(resource_code, kind, location, table, columns, credential, quiet, target):
+def data_mount(resource_code, kind, location, table, columns, credential, keys, index, personal, quiet, target):
     """Mount a source on an entry, at the entry's own node: its columns must cover the entry's data items.
     With -q print only the resource_code."""
     from node.proto import exchange_pb2
 
-    mapping = {}
-    for pair in columns:
-        item, sep, column = pair.partition("=")
-        if not sep or not item or not column:
-            fail(f"--column {pair!r}: must be ITEM=COLUMN")
-        mapping[item] = column
+    mapping = pairs(columns, "--column", "ITEM=COLUMN")
     if kind != "http" and not pathlib.Path(location).is_absolute():
         location = str(pathlib.Path(location).resolve())
     mount = call(exchange_stub(target).MountResource, exchange_pb2.MountResourceRequest(
         resource_code=resource_code, kind=kind, location=location, table=table, columns=mapping,
-        credential=credential))
+        credential=credential, keys=keys, index=index or "", personal=pairs(personal, "--personal", "ITEM=RULE")))
     if quiet:
         click.echo(mount.resource_code)
     else:
         print_mount(mount)
+
+
+def pairs(given, option: str, shape: str) -> dict[str, str]:
+    """ITEM=VALUE options as a mapping (a value may hold '=')."""
+    found = {}
+    for pair in given:
+        item, sep, value = pair.partition("=")
+        if not sep or not item:
+            fail(f"{option} {pair!r}: must be {shape}")
+        found[item.strip()] = value
+    return found
 
 
 @data.command("show")
@@ -136,3 +157,91 @@ def data_fetch(request_id, consumer, out, resume, retry_for, target):
     click.echo(f"{out}: {result.rows:,} rows ({result.received:,} received now, {result.bytes:,} bytes, "
                f"{seconds:.1f}s{', resumed at ' + ', '.join(map(str, resumed)) if resumed else ''})")
     click.echo(f"sha256 {result.sha256} (verified against the owner's node)")
+
+
+@data.command("query")
+@click.argument("request_id")
+@click.option("--consumer", required=True, help="Your department's code: the request's consumer (your node is --target).")
+@click.option("--by", "by", multiple=True, required=True, metavar="ITEM=VALUE",
+              help="The record's key: each key item of the entry's mount with its value (repeat for a composite "
+                   "key). (--key is the TLS key file, as in every command that calls a node.)")
+@client_options
+def data_query(request_id, consumer, by, target):
+    """Look one record up by its key under the granted request REQUEST_ID, through the hub: the
+    granted items of its rows (personal items masked). Exit status 0 with rows, 3 with none (no
+    such record, or none inside the grant: the two are not told apart)."""
+    from cli.tables import print_table
+    from node.proto import exchange_pb2
+
+    reply = call(exchange_stub(target).Query, exchange_pb2.QueryRequest(
+        request_id=request_id, consumer_code=consumer, key=pairs(by, "--by", "ITEM=VALUE")))
+    if not reply.rows:
+        click.echo("not found")
+        sys.exit(3)
+    print_table(tuple(reply.columns), [tuple(r.values) for r in reply.rows])
+
+
+@data.command("verify")
+@click.argument("request_id")
+@click.option("--consumer", required=True, help="Your department's code: the request's consumer (your node is --target).")
+@click.option("--by", "by", multiple=True, required=True, metavar="ITEM=VALUE",
+              help="The record's key, ITEM=VALUE (repeat for a composite key); with --in, the names of the key "
+                   "columns of the file (ITEM).")
+@click.option("--claim", "claims", multiple=True, metavar="ITEM=VALUE",
+              help="A value claimed for a granted item (repeat for several).")
+@click.option("--in", "source", type=click.Path(exists=True, dir_okay=False),
+              help="A CSV file of claims (UTF-8, a header line): the --by columns and one column per claimed "
+                   "item; an empty cell claims nothing.")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="With --in: the CSV file of verdicts, one line per line of --in: the key, then match, mismatch "
+                   "or not_found per claimed item, then overall.")
+@click.option("--batch", "batch_size", default=500, show_default=True, help="With --in: claims per call.")
+@client_options
+def data_verify(request_id, consumer, by, claims, source, out, batch_size, target):
+    """Check claimed values against the owner's record under the granted request REQUEST_ID: the
+    owner's node answers match, mismatch or not_found per claim, never a value. One record
+    (--by, --claim; exit status 0 on match, 3 otherwise) or a file (--in, --out, with progress)."""
+    from node.proto import exchange_pb2
+
+    stub = exchange_stub(target)
+    if source is None:
+        if not claims:
+            fail("--claim: claim at least one value (or give a file with --in)")
+        reply = call(stub.Verify, exchange_pb2.VerifyClaimsRequest(
+            request_id=request_id, consumer_code=consumer, key=pairs(by, "--by", "ITEM=VALUE"),
+            claims=pairs(claims, "--claim", "ITEM=VALUE")))
+        for item, verdict in reply.results.items():
+            click.echo(f"{item}: {verdict}")
+        click.echo(f"overall: {reply.overall}")
+        sys.exit(0 if reply.overall == "match" else 3)
+    if out is None or claims:
+        fail("--in takes --out (and no --claim: the claims are the file's columns)")
+    if any("=" in item for item in by):
+        fail("--by: with --in, name the key columns of the file (ITEM), without values")
+    from cli.verify_file import verify_file
+
+    try:
+        done = verify_file(stub, request_id, consumer, list(by), source, out, batch_size)
+    except ValueError as exc:
+        fail(str(exc))
+    click.echo(f"{out}: {done.lines:,} lines, {done.matched:,} match, {done.mismatched:,} mismatch, "
+               f"{done.not_found:,} not found{f', {done.skipped:,} without a claim' if done.skipped else ''} "
+               f"({done.seconds:.1f}s)")
+
+
+@data.command("calls")
+@click.option("--request", "request_id", default="", help="Only the calls of this request. Default: all.")
+@click.option("--limit", default=50, show_default=True, help="The newest N rows.")
+@client_options
+def data_calls(request_id, limit, target):
+    """The query and verify calls the node at --target took part in, per request, part, mode and
+    hour: calls, keys asked, hits, not found, mismatches, refusals, mean time (an operator's call)."""
+    from cli.tables import print_table
+    from node.proto import exchange_pb2
+
+    reply = call(exchange_stub(target).ListCalls, exchange_pb2.ListCallsRequest(request_id=request_id, limit=limit))
+    print_table(("hour", "request", "part", "mode", "calls", "keys", "hits", "not found", "mismatches", "refusals",
+                 "ms/call"),
+                [(c.hour, c.request_id, c.role, c.mode, f"{c.calls:,}", f"{c.keys:,}", f"{c.hits:,}",
+                  f"{c.not_found:,}", f"{c.mismatches:,}", f"{c.refusals:,}", f"{c.millis / max(1, c.calls):.1f}")
+                 for c in reply.counts])

@@ -70,6 +70,8 @@ class Limits:
     idle_stream_seconds: float = 30.0
     # The same refusal (caller, method, reason) is recorded once per this many seconds, with a count.
     denial_fold_seconds: float = 10.0
+    # Days the hourly counts of query and verify calls are kept (node/exchange/usage.py).
+    call_retention_days: int = 90
 
 
 @dataclasses.dataclass(frozen=True)
@@ -279,6 +281,8 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
                                             default_limits.idle_stream_seconds)),
             denial_fold_seconds=float(r.get(limits, "limits", "denial_fold_seconds", is_number(0, 3600),
                                             default_limits.denial_fold_seconds)),
+            call_retention_days=r.get(limits, "limits", "call_retention_days", is_number(1, 3650, True),
+                                      default_limits.call_retention_days),
         ),
         tls=tls,
         insecure=insecure,

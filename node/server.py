@@ -23,9 +23,12 @@ from node.api.sharing_service import SharingServicer
 from node.catalog.publishing import Catalog
 from node.config import Config
 from node.exchange.access import SourceAccess
+from node.exchange.answers import Answers
+from node.exchange.calls import Calls
 from node.exchange.mounts import Mounts
 from node.exchange.provider import Provider
 from node.exchange.relay import Exchange
+from node.exchange.usage import CallBook
 from node.hub.channels import CHANNEL_OPTIONS, PeerChannels
 from node.hub.courier import Courier
 from node.hub.puller import Puller
@@ -112,12 +115,16 @@ class Node:
                               config.node_id, database=config.database, config_file=config.source,
                               key_files=(config.tls.cert, config.tls.key, config.tls.ca) if config.tls else ())
         self.mounts = Mounts(self.store, config.node_id, departments, config.resources.mounts, access)
+        provider = Provider(self.store, config.node_id, self.mounts, self.clock,
+                            self.seal.grant_refusal if self.seal else None)
         self.exchange = Exchange(
-            self.store, config.node_id, config.hub_id, Provider(self.store, config.node_id, self.mounts, self.clock,
-                                                                 self.seal.grant_refusal if self.seal else None),
+            self.store, config.node_id, config.hub_id, provider,
             self.clock, self.log, hub_stub=self.hub_link.stub if self.hub_link else None,
             peer_stub=(lambda peer_id, make: self.peer_channels.stub(self.peer_channels.peer(peer_id), make))
             if self.peer_channels else None)
+        # Query and Verify take FetchData's path; their counts are kept per request and hour.
+        book = CallBook(self.store, self.clock, self.log, retention_hours=24 * config.limits.call_retention_days)
+        self.calls = Calls(self.exchange, Answers(provider), book)
 
         self.jobs: list[roles.Job] = self.role.jobs(roles.Jobs(
             compactor=self.compactor, notifier=self.notifier, scheduler=self.scheduler, courier=self.courier))
@@ -143,7 +150,7 @@ class Node:
             sharing=SharingServicer(self.sharing, self.config.limits.max_page_size),
             cascade=CascadeServicer(self.store, self.notified),
             admin=AdminServicer(self.config, self.store, self.scheduler, self.metrics, self.clock, self.uptime),
-            exchange=ExchangeServicer(self.exchange, self.mounts))
+            exchange=ExchangeServicer(self.exchange, self.mounts, self.calls))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
         if self.config.tls:
@@ -181,6 +188,7 @@ class Node:
         if self.hub_link is not None:
             self.hub_link.close()
         self.workers.close()
+        self.calls.book.flush()  # the counts of the last calls, before the store closes
         self.store.close()
         self.log.info("node.stopped")
 

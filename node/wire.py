@@ -15,7 +15,7 @@ from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from node.errors import InvalidRequest
-from node.model.exchange import ExchangeRecord, Mount
+from node.model.exchange import CallCount, ExchangeRecord, Mount
 from node.model.request import STATES, Event, Request
 from node.model.rules import DataItem, DataItems, Entry, EntryFilter, data_items, derived
 from node.model.sync import Batch, Change, Cursor, PeerState, Slice, Verdict
@@ -274,7 +274,8 @@ def entry_filter_from_proto(msg: catalog_pb2.EntryFilter) -> EntryFilter:
 def mount_to_proto(mount: Mount, source_columns: list[str]) -> exchange_pb2.Mount:
     reply = exchange_pb2.Mount(resource_code=mount.resource_code, kind=mount.kind, location=mount.location,
                                table=mount.table, columns=dict(mount.columns), credential=mount.credential,
-                               source_columns=source_columns, mounted_by=mount.mounted_by, origin=mount.origin)
+                               source_columns=source_columns, mounted_by=mount.mounted_by, origin=mount.origin,
+                               keys=mount.keys, personal=dict(mount.personal))
     if mount.mounted_at is not None:
         timestamp(mount.mounted_at, reply.mounted_at)
     return reply
@@ -287,3 +288,9 @@ def exchange_record_to_proto(record: ExchangeRecord, message: exchange_pb2.Excha
     timestamp(record.started, message.started)
     if record.finished is not None:
         timestamp(record.finished, message.finished)
+
+
+def call_count_to_proto(count: CallCount, message: exchange_pb2.CallCount) -> None:
+    for name in ("request_id", "role", "mode", "hour", "calls", "keys", "hits", "not_found", "mismatches", "refusals",
+                 "millis"):
+        setattr(message, name, getattr(count, name))

@@ -279,7 +279,8 @@ def world(hebei, dial) -> World:
     catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=entry_proto(A, 4, share_method="database")),
                          timeout=DEADLINE)
     exchange_pb2_grpc.ExchangeStub(dial.channel(hebei, Who("tool", "A"))).MountResource(
-        exchange_pb2.MountResourceRequest(resource_code=f"{A}/000004", kind="sqlite", location=source, table="t"),
+        exchange_pb2.MountResourceRequest(resource_code=f"{A}/000004", kind="sqlite", location=source, table="t",
+                                          keys=["统一社会信用代码"], index="create"),  # Query and Verify by the code
         timeout=DEADLINE)
     fetchable = sharing.SubmitRequest(sharing_pb2.SubmitRequestRequest(
         consumer_code=B, resource_code=f"{A}/000004", purpose="办理企业开办", basis="《优化营商环境条例》",

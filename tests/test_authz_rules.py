@@ -101,7 +101,18 @@ def fetch(consumer: str, from_node: str = ""):
 
 def mount_source():
     return lambda w: exchange_pb2.MountResourceRequest(resource_code=w.mounted, kind="sqlite", location=w.source,
-                                                       table="t")
+                                                       table="t", keys=["统一社会信用代码"])
+
+
+def query(consumer: str, from_node: str = ""):
+    return lambda w: exchange_pb2.QueryRequest(request_id=w.fetchable, consumer_code=consumer, from_node=from_node,
+                                               key={"统一社会信用代码": "91130100MA00000000"})
+
+
+def verify(consumer: str, from_node: str = ""):
+    return lambda w: exchange_pb2.VerifyClaimsRequest(request_id=w.fetchable, consumer_code=consumer,
+                                                      from_node=from_node, key={"统一社会信用代码": "91130100MA00000000"},
+                                                      claims={"企业名称": "某公司"})
 
 
 def get_mount(w):
@@ -220,6 +231,17 @@ CASES = [
     Case(EXC + "FetchData", Who("national"), fetch(B), PERMISSION_DENIED, note="the-hub-not-naming-itself"),
     Case(EXC + "FetchData", Who("mps"), fetch(B, from_node="mps"), PERMISSION_DENIED, note="not-its-hub"),
     Case(EXC + "FetchData", Who("mps"), fetch(B, from_node="mps"), PERMISSION_DENIED, at="hub", note="not-a-peer"),
+    Case(EXC + "Query", Who("tool", "B"), query(B)),
+    Case(EXC + "Query", Who("tool", "A"), query(B), PERMISSION_DENIED, note="for-B"),
+    Case(EXC + "Query", tool, query(B), UNAUTHENTICATED),
+    Case(EXC + "Query", Who("national"), query(B, from_node="national"), note="the-hub-relaying"),
+    Case(EXC + "Query", Who("mps"), query(B, from_node="mps"), PERMISSION_DENIED, note="not-its-hub"),
+    Case(EXC + "Verify", Who("tool", "B"), verify(B)),
+    Case(EXC + "Verify", Who("tool", "A"), verify(B), PERMISSION_DENIED, note="for-B"),
+    Case(EXC + "Verify", Who("national"), verify(B, from_node="national"), note="the-hub-relaying"),
+    Case(EXC + "Verify", Who("national"), verify(B), PERMISSION_DENIED, note="the-hub-not-naming-itself"),
+    Case(EXC + "ListCalls", Who("operator"), lambda w: exchange_pb2.ListCallsRequest()),
+    Case(EXC + "ListCalls", Who("tool", "B"), lambda w: exchange_pb2.ListCallsRequest(), PERMISSION_DENIED),
     Case(EXC + "MountResource", Who("tool", "A"), mount_source(), writes_for=A),
     Case(EXC + "MountResource", Who("tool", "B"), mount_source(), PERMISSION_DENIED, note="for-A"),
     Case(EXC + "MountResource", Who("tool", "A-read"), mount_source(), PERMISSION_DENIED, note="no-publish-scope"),

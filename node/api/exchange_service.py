@@ -1,5 +1,6 @@
 """The Exchange service: FetchData (a granted request's data, streamed from the owner's node
-through the hub), MountResource and GetMount (a source on an entry, at its own node).
+through the hub), Query and Verify (one record by its key, the same path), MountResource and
+GetMount (a source on an entry, at its own node), ListExchanges and ListCalls (the records).
 
 FetchData's chunks are built once, at the owner's node, and passed on as bytes by every hop:
 the service is registered with a serializer that sends bytes as they are."""
@@ -10,6 +11,7 @@ import grpc
 
 from node import wire
 from node.api.status_codes import abort_with_status, rpc
+from node.exchange.calls import Calls
 from node.exchange.mounts import Mounts
 from node.exchange.relay import Exchange, Upstream
 from node.proto import exchange_pb2, exchange_pb2_grpc
@@ -19,9 +21,10 @@ SERVICE = "node.proto.Exchange"
 
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
-    def __init__(self, exchange: Exchange, mounts: Mounts):
+    def __init__(self, exchange: Exchange, mounts: Mounts, calls: Calls):
         self.exchange = exchange
         self.mounts = mounts
+        self.calls = calls
 
     def FetchData(self, request, context):
         remaining = context.time_remaining()  # the caller's deadline goes on to the next hop; none stays none
@@ -34,11 +37,35 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         except Exception as exc:
             abort_with_status(context, exc)
 
+    def _keyed(self, mode: str, request, context):
+        remaining = context.time_remaining()  # the caller's deadline goes on to the next hop
+        try:
+            return self.calls.call(mode, request, timeout=remaining if remaining < 10**8 else None)
+        except Upstream as exc:
+            context.abort(exc.code, exc.details)
+        except Exception as exc:
+            abort_with_status(context, exc)
+
+    def Query(self, request, context):
+        return self._keyed("query", request, context)
+
+    def Verify(self, request, context):
+        return self._keyed("verify", request, context)
+
+    @rpc
+    def ListCalls(self, request, context):
+        self.calls.book.flush()  # what was counted a moment ago shows
+        reply = exchange_pb2.ListCallsResponse()
+        for count in self.exchange.store.call_counts(request.request_id, limit=min(request.limit or 100, 10_000)):
+            wire.call_count_to_proto(count, reply.counts.add())
+        return reply
+
     @rpc
     def MountResource(self, request, context):
         mount, columns = self.mounts.mount(request.resource_code, request.kind, request.location, request.table,
                                            dict(request.columns), request.credential,
-                                           department=request.resource_code[:9])
+                                           department=request.resource_code[:9], keys=tuple(request.keys),
+                                           index=request.index, personal=dict(request.personal))
         return wire.mount_to_proto(mount, columns)
 
     @rpc
@@ -68,6 +95,15 @@ def add_to_server(servicer: ExchangeServicer, server: grpc.Server) -> None:
         "GetMount": grpc.unary_unary_rpc_method_handler(
             servicer.GetMount, request_deserializer=exchange_pb2.GetMountRequest.FromString,
             response_serializer=exchange_pb2.Mount.SerializeToString),
+        "Query": grpc.unary_unary_rpc_method_handler(
+            servicer.Query, request_deserializer=exchange_pb2.QueryRequest.FromString,
+            response_serializer=exchange_pb2.QueryResponse.SerializeToString),
+        "Verify": grpc.unary_unary_rpc_method_handler(
+            servicer.Verify, request_deserializer=exchange_pb2.VerifyClaimsRequest.FromString,
+            response_serializer=exchange_pb2.VerifyClaimsResponse.SerializeToString),
+        "ListCalls": grpc.unary_unary_rpc_method_handler(
+            servicer.ListCalls, request_deserializer=exchange_pb2.ListCallsRequest.FromString,
+            response_serializer=exchange_pb2.ListCallsResponse.SerializeToString),
         "ListExchanges": grpc.unary_unary_rpc_method_handler(
             servicer.ListExchanges, request_deserializer=exchange_pb2.ListExchangesRequest.FromString,
             response_serializer=exchange_pb2.ListExchangesResponse.SerializeToString),

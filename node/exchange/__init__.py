@@ -1,5 +1,6 @@
 """The data exchange (共享交换): sources mounted on entries, the owner's node streaming the
-granted rows of a request, the relay through the hub, and the record of every exchange.
+granted rows of a request, or answering one record by its key (query, verify), the relay
+through the hub, and the record of every exchange and call.
 
     access.py     each department's own places and credentials, checked at mounting and at every open
     sources.py    reading a source: SQLite table or view, CSV, XLSX, HTTP JSON; one protocol
@@ -8,6 +9,10 @@ granted rows of a request, the relay through the hub, and the record of every ex
     provider.py   the owner's node: check the request, project and filter, stream chunks from an offset
     relay.py      FetchData at any node: the consumer's node and the hub pass the stream on, the owner serves it
     records.py    the record of each exchange at each node it passes
+    lookup.py     a key looked up without a scan: SQLite index, CSV/XLSX lookup index, HTTP URL template
+    answers.py    Query and Verify at the owner's node: rows by key (masked), verdicts by claim
+    calls.py      Query and Verify at any node: the path of FetchData, one unary call a hop
+    usage.py      the counts of query and verify calls per request and hour; key hashes on the audit trail
     client.py     the consumer's side: rows to a CSV or JSON-lines file, resumed, retried, hash checked
 
 Mount, Grant and ExchangeRecord are plain data in node/model/exchange.py.

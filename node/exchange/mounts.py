@@ -13,7 +13,9 @@ from node.model.rules import Entry
 from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
 from node.model.exchange import KINDS, KINDS_FOR_METHOD, Mount
 from node.exchange.access import SourceAccess
+from node.exchange.lookup import FileIndexes, HttpKeyedSource, check_sqlite_key, fill, placeholders
 from node.exchange.sources import Source, SourceError, SourceRefused, open_source
+from node.model.masking import RULES as MASK_RULES
 
 
 def missing_items(items, mount: Mount, source_columns: list[str]) -> list[str]:
@@ -33,6 +35,7 @@ class Mounts:
         self.department_codes = department_codes
         self.configured = {m.resource_code: m for m in configured}
         self.clock = clock
+        self.file_indexes = FileIndexes()  # the lookup indexes of keyed CSV and XLSX mounts
 
     def get(self, resource_code: str) -> Mount | None:
         return self.configured.get(resource_code) or self.store.get_mount(resource_code)
@@ -40,12 +43,20 @@ class Mounts:
     def open(self, mount: Mount) -> Source:
         """The mount's source, opened under its department's rules as they stand now: the
         entry's provider is the department that mounted it."""
-        return open_source(mount, self.access.gate(mount.resource_code[:9], mount.credential))
+        gate = self.access.gate(mount.resource_code[:9], mount.credential)
+        if mount.kind == "http" and mount.keys:
+            return HttpKeyedSource(mount.location, [mount.column_of(k) for k in mount.keys], gate)
+        return open_source(mount, gate)
 
     def mount(self, resource_code: str, kind: str, location: str, table: str = "",
-              columns: Mapping[str, str] | None = None, credential: str = "", department: str = "") -> tuple[Mount, list[str]]:
+              columns: Mapping[str, str] | None = None, credential: str = "", department: str = "",
+              keys: tuple[str, ...] = (), index: str = "",
+              personal: Mapping[str, str] | None = None) -> tuple[Mount, list[str]]:
         """Mounts the source on the entry; returns the mount and the source's columns. The
-        source must be readable now and its columns must cover every data item of the entry."""
+        source must be readable now and its columns must cover every data item of the entry.
+        `keys` are the data items a record is looked up by: an sqlite source must have an index
+        on their columns (or `index` "create": the node creates it). `personal` maps a data item
+        to its masking rule (node/model/masking.py)."""
         if not rules.RESOURCE_CODE.match(resource_code):
             raise InvalidRequest("resource_code", rules.RESOURCE_CODE_RULE)
         entry = self._own_entry(resource_code)
@@ -60,25 +71,36 @@ class Mounts:
                 raise InvalidRequest("location", "must be an http(s) URL for an http source")
         if credential and kind != "http":
             raise InvalidRequest("credential", "only an http source takes a credential")
-        # The entry's provider mounts: only its own places and credentials.
-        self.access.check_mount(entry.provider_code, kind, location, credential)
+        # The entry's provider mounts: only its own places and credentials (a URL template as it
+        # would be called).
+        sample = fill(location, {name: "0" for name in placeholders(location)}) if kind == "http" else location
+        self.access.check_mount(entry.provider_code, kind, sample, credential)
         items = [item.name for item in entry.data_items]
         for item in columns or {}:
             if item not in items:
                 raise InvalidRequest(f"columns[{item}]", f"is not a data item of {resource_code}")
+        self._check_keys(resource_code, items, kind, location, tuple(keys), index, personal or {})
         mount = Mount(resource_code, kind, location, table, tuple(sorted((columns or {}).items())), credential,
-                      self.clock(), department)
+                      self.clock(), department, keys=tuple(keys), personal=tuple(sorted((personal or {}).items())))
         try:
             source = self.open(mount)
             try:
                 source_columns = source.columns()
+                # An API asked by key tells its columns only in an answer: they are checked as they come.
+                missing = [] if source_columns is None else missing_items(items, mount, source_columns)
+                source_columns = source_columns or []
+                if keys and kind == "sqlite" and not missing:
+                    try:
+                        check_sqlite_key(source, [mount.column_of(k) for k in keys], index == "create",
+                                         self.access.gate(mount.resource_code[:9]))
+                    except SourceError as exc:  # no index on the key: the field at fault is keys
+                        raise InvalidRequest("keys", str(exc)) from None
             finally:
                 source.close()
         except SourceRefused as exc:
             raise InvalidRequest(exc.field, exc.rule) from None
         except SourceError as exc:
             raise InvalidRequest("location", str(exc)) from None
-        missing = missing_items(items, mount, source_columns)
         if missing:
             raise InvalidRequest("columns", f"the source has no column for the data items {', '.join(missing)} "
                                             f"of {resource_code} (it has: {', '.join(source_columns) or 'none'}); "
@@ -86,6 +108,30 @@ class Mounts:
         with self.store.transaction() as tx:
             tx.put_mount(mount)
         return mount, source_columns
+
+    @staticmethod
+    def _check_keys(resource_code: str, items: list[str], kind: str, location: str, keys: tuple[str, ...], index: str,
+                    personal: Mapping[str, str]) -> None:
+        for i, key in enumerate(keys):
+            if key not in items:
+                raise InvalidRequest(f"keys[{i}]", f"{key} is not a data item of {resource_code}")
+        if len(set(keys)) != len(keys):
+            raise InvalidRequest("keys", "names a data item twice")
+        if kind == "http" and keys:
+            named = placeholders(location)
+            if sorted(named) != sorted(keys):
+                raise InvalidRequest("location", f"an http source looked up by key takes the key in its URL: name each "
+                                                 f"key item once as {{ITEM}} ({', '.join('{' + k + '}' for k in keys)}), "
+                                                 f"and nothing else (it names: {', '.join(named) or 'none'})")
+        elif kind == "http" and placeholders(location):
+            raise InvalidRequest("location", "a URL template ({ITEM}) takes --key-item for each item it names")
+        if index not in ("", "create"):
+            raise InvalidRequest("index", 'must be "" (the index must exist) or "create"')
+        for item, rule in personal.items():
+            if item not in items:
+                raise InvalidRequest(f"personal[{item}]", f"is not a data item of {resource_code}")
+            if rule not in MASK_RULES:
+                raise InvalidRequest(f"personal[{item}]", f"must be one of {', '.join(MASK_RULES)}")
 
     def describe(self, resource_code: str) -> tuple[Mount, list[str]]:
         """The entry's mount and the columns its source has now."""
@@ -95,7 +141,7 @@ class Mounts:
         try:
             source = self.open(mount)
             try:
-                return mount, source.columns()
+                return mount, source.columns() or []
             finally:
                 source.close()
         except SourceRefused as exc:

@@ -1,8 +1,9 @@
 """The owner's node: the only place that reads a mounted source and decides what leaves it.
 It checks the request (granted, the consumer's, still valid, entry live and mounted, the
-source covering the granted items), then streams only the granted data items, in the
-request's order, only the rows inside the grant's filter, from a row offset, ending with the
-row count and the hash of the whole result."""
+source covering the granted items, the grant allowing the mode of call), then streams only the
+granted data items, in the request's order, only the rows inside the grant's filter, from a
+row offset, ending with the row count and the hash of the whole result; personal items leave
+masked. Query and Verify (node/exchange/answers.py) open the source through the same checks."""
 
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ from node.exchange.digest import RowsHash, encode_rows
 from node.model.exchange import Grant
 from node.exchange.mounts import Mounts, missing_items
 from node.exchange.sources import Source, SourceError, SourceRefused
+from node.model.exchange import Mount
+from node.model.masking import mask
 from node.proto import exchange_pb2
 from node.model.request import Request
+
+MODES = ("fetch", "query", "verify")
 
 CHUNK_BYTES = 256 * 1024  # what a chunk aims at; chunks stay far below the 4 MiB message limit
 MAX_ROWS = 5000
@@ -39,6 +44,24 @@ def check(request: Request | None, request_id: str, consumer_code: str, now: dat
     return request
 
 
+def grant_allows(request: Request, mode: str) -> bool:
+    """Whether the request's grant allows this mode of call (fetch, query, verify). For now a
+    granted request allows all three on its granted items; the owner's decision is to name the
+    modes (with a daily quota and a rate) here, the one place that decides."""
+    return mode in MODES
+
+
+def grant_masks(request: Request, mount: Mount) -> tuple[str, ...]:
+    """Per granted item, the masking rule it leaves under ("" for plain). For now every item the
+    mount marks personal is masked; the owner's decision is to say plain or masked per item."""
+    return tuple(mount.mask_of(item) for item in request.data_items)
+
+
+def masked_rows(rows, masks: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The rows with each personal value masked by its item's rule."""
+    return [tuple(mask(v, m) if m else v for v, m in zip(row, masks)) for row in rows]
+
+
 class Provider:
     """`grant_refusal` (a secure node's) says why a grant held here must not be served: it is
     served only when this node, its owner, signed it and the signature checks."""
@@ -55,8 +78,16 @@ class Provider:
         """The request, what it lets out, and its source opened; or the refusal."""
         if offset < 0:
             raise InvalidRequest("offset", "must not be negative")
+        request, grant, _, source = self.open_for(request_id, consumer_code, "fetch")
+        return request, grant, source
+
+    def open_for(self, request_id: str, consumer_code: str, mode: str) -> tuple[Request, Grant, Mount, Source]:
+        """The request, what it lets out in this mode, its mount and its source opened (covering
+        the key items too, for a query or a verification); or the refusal."""
         request = check(self.store.get_requests([request_id]).get(request_id), request_id, consumer_code,
                         self.clock())
+        if not grant_allows(request, mode):
+            raise FailedPrecondition("mode_not_granted", f"the grant of request {request_id} does not allow {mode}")
         code = request.resource_code
         if request.owner_node != self.node_id:
             raise FailedPrecondition("not_owner", f"request {request_id} is for node {request.owner_node}, "
@@ -78,14 +109,20 @@ class Provider:
         except SourceError as exc:
             raise FailedPrecondition("source_unreadable", f"the source of {code} cannot be read: {exc}") from None
         wanted = list(request.data_items) + ([request.filter_column] if request.filter_column else [])
-        missing = missing_items(dict.fromkeys(wanted), mount, columns)
+        if mode != "fetch":
+            wanted += mount.keys
+        if columns is None and mode == "fetch":  # an API asked by key cannot list every row
+            source.close()
+            raise FailedPrecondition("key_only", f"the source of {code} answers by key only (query, verify)")
+        missing = [] if columns is None else missing_items(dict.fromkeys(wanted), mount, columns)
         if missing:
             source.close()
             raise FailedPrecondition("source_columns", f"the source of {code} no longer has a column for the data "
                                                        f"items {', '.join(missing)}")
         grant = Grant(request.data_items, tuple(mount.column_of(i) for i in request.data_items),
-                      mount.column_of(request.filter_column) if request.filter_column else "", request.filter_prefix)
-        return request, grant, source
+                      mount.column_of(request.filter_column) if request.filter_column else "", request.filter_prefix,
+                      grant_masks(request, mount))
+        return request, grant, mount, source
 
     def stream(self, grant: Grant, source: Source, offset: int, counted=None) -> Iterator[bytes]:
         """Serialized DataChunks: the header, the rows after `offset`, the tail with the count
@@ -96,6 +133,8 @@ class Provider:
             yield exchange_pb2.DataChunk(columns=grant.items, expected_rows=expected, offset=offset).SerializeToString()
             per_chunk, last_sent = 500, time.monotonic()
             for batch in source.batches(grant.source_columns, grant.filter_column, grant.filter_prefix):
+                if grant.masked:  # before hashing too: the hash is of what the consumer receives
+                    batch = masked_rows(batch, grant.masks)
                 start = 0
                 if digest.rows < offset:  # rows the consumer has: hashed, not sent
                     start = min(len(batch), offset - digest.rows)

@@ -26,9 +26,15 @@ class Mount:
     mounted_at: datetime | None = None
     mounted_by: str = ""
     origin: str = "rpc"  # rpc, or config (resources.mounts of the node config)
+    keys: tuple[str, ...] = ()  # the data items a record is looked up by (Query, Verify)
+    personal: tuple[tuple[str, str], ...] = ()  # (data item, masking rule): masked before leaving
 
     def column_of(self, item: str) -> str:
         return dict(self.columns).get(item, item)
+
+    def mask_of(self, item: str) -> str:
+        """The masking rule of a personal item, "" for any other."""
+        return dict(self.personal).get(item, "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +97,28 @@ class Grant:
     source_columns: tuple[str, ...]
     filter_column: str = ""  # a source column
     filter_prefix: str = ""
+    masks: tuple[str, ...] = ()  # per item: its masking rule, "" for plain (node/model/masking.py)
+
+    @property
+    def masked(self) -> bool:
+        return any(self.masks)
+
+
+@dataclasses.dataclass
+class CallCount:
+    """Query or verify calls at one node, in one part, for one request, in one hour (UTC)."""
+
+    request_id: str
+    role: str  # consumer, hub or owner
+    mode: str  # query or verify
+    hour: str  # YYYY-MM-DDTHH
+    calls: int = 0
+    keys: int = 0
+    hits: int = 0
+    not_found: int = 0
+    mismatches: int = 0
+    refusals: int = 0
+    millis: int = 0
 
 
 @dataclasses.dataclass

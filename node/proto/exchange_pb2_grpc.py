@@ -54,6 +54,21 @@ class ExchangeStub:
                 request_serializer=node_dot_proto_dot_exchange__pb2.ListExchangesRequest.SerializeToString,
                 response_deserializer=node_dot_proto_dot_exchange__pb2.ListExchangesResponse.FromString,
                 _registered_method=True)
+        self.Query = channel.unary_unary(
+                '/node.proto.Exchange/Query',
+                request_serializer=node_dot_proto_dot_exchange__pb2.QueryRequest.SerializeToString,
+                response_deserializer=node_dot_proto_dot_exchange__pb2.QueryResponse.FromString,
+                _registered_method=True)
+        self.Verify = channel.unary_unary(
+                '/node.proto.Exchange/Verify',
+                request_serializer=node_dot_proto_dot_exchange__pb2.VerifyClaimsRequest.SerializeToString,
+                response_deserializer=node_dot_proto_dot_exchange__pb2.VerifyClaimsResponse.FromString,
+                _registered_method=True)
+        self.ListCalls = channel.unary_unary(
+                '/node.proto.Exchange/ListCalls',
+                request_serializer=node_dot_proto_dot_exchange__pb2.ListCallsRequest.SerializeToString,
+                response_deserializer=node_dot_proto_dot_exchange__pb2.ListCallsResponse.FromString,
+                _registered_method=True)
 
 
 class ExchangeServicer:
@@ -85,6 +100,27 @@ class ExchangeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Query(self, request, context):
+        """One record (or a batch) by its key, through the same path and under the same grant as FetchData.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Verify(self, request, context):
+        """Claimed values against the owner's record: only the verdicts come back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCalls(self, request, context):
+        """The counts of query and verify calls this node took part in.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExchangeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -107,6 +143,21 @@ def add_ExchangeServicer_to_server(servicer, server):
                     servicer.ListExchanges,
                     request_deserializer=node_dot_proto_dot_exchange__pb2.ListExchangesRequest.FromString,
                     response_serializer=node_dot_proto_dot_exchange__pb2.ListExchangesResponse.SerializeToString,
+            ),
+            'Query': grpc.unary_unary_rpc_method_handler(
+                    servicer.Query,
+                    request_deserializer=node_dot_proto_dot_exchange__pb2.QueryRequest.FromString,
+                    response_serializer=node_dot_proto_dot_exchange__pb2.QueryResponse.SerializeToString,
+            ),
+            'Verify': grpc.unary_unary_rpc_method_handler(
+                    servicer.Verify,
+                    request_deserializer=node_dot_proto_dot_exchange__pb2.VerifyClaimsRequest.FromString,
+                    response_serializer=node_dot_proto_dot_exchange__pb2.VerifyClaimsResponse.SerializeToString,
+            ),
+            'ListCalls': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCalls,
+                    request_deserializer=node_dot_proto_dot_exchange__pb2.ListCallsRequest.FromString,
+                    response_serializer=node_dot_proto_dot_exchange__pb2.ListCallsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -217,6 +268,87 @@ class Exchange:
             '/node.proto.Exchange/ListExchanges',
             node_dot_proto_dot_exchange__pb2.ListExchangesRequest.SerializeToString,
             node_dot_proto_dot_exchange__pb2.ListExchangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Query(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/node.proto.Exchange/Query',
+            node_dot_proto_dot_exchange__pb2.QueryRequest.SerializeToString,
+            node_dot_proto_dot_exchange__pb2.QueryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Verify(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/node.proto.Exchange/Verify',
+            node_dot_proto_dot_exchange__pb2.VerifyClaimsRequest.SerializeToString,
+            node_dot_proto_dot_exchange__pb2.VerifyClaimsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCalls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/node.proto.Exchange/ListCalls',
+            node_dot_proto_dot_exchange__pb2.ListCallsRequest.SerializeToString,
+            node_dot_proto_dot_exchange__pb2.ListCallsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -142,6 +142,12 @@ RULES: dict[str, Rule] = {
     EXCHANGE + "FetchData": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,
                                  from_node=lambda m: m.from_node, budget=DATA,
                                  per_department=lambda m: m.consumer_code),
+    # Query and Verify take the same path in the same names; short calls, so no per-department cap.
+    EXCHANGE + "Query": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,
+                             from_node=lambda m: m.from_node, budget=DATA),
+    EXCHANGE + "Verify": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,
+                              from_node=lambda m: m.from_node, budget=DATA),
+    EXCHANGE + "ListCalls": Rule(OPERATOR),
     EXCHANGE + "MountResource": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]]),
     EXCHANGE + "GetMount": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]], or_operator=True),
     EXCHANGE + "ListExchanges": Rule(OPERATOR),

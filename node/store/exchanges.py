@@ -1,5 +1,6 @@
 """The exchange's tables in the node's SQLite file: mounts (never in the change log: a mount
-stays at its node) and the record of every exchange this node took part in.
+stays at its node), the record of every exchange this node took part in, and the counts of
+query and verify calls per request and hour.
 
 `ExchangeWrites` is mixed into `Transaction`, `ExchangeReads` into `Store`.
 """
@@ -9,17 +10,21 @@ from __future__ import annotations
 import json
 import urllib.parse
 
-from node.model.exchange import ExchangeRecord, Mount
+from node.model.exchange import CallCount, ExchangeRecord, Mount
 from node.times import format_time, parse_time
 
-_MOUNT = ("resource_code", "kind", "location", "table_name", "columns", "credential", "mounted_at", "mounted_by")
+_MOUNT = ("resource_code", "kind", "location", "table_name", "columns", "credential", "mounted_at", "mounted_by",
+          "keys", "personal")
+_COUNTS = ("calls", "keys", "hits", "not_found", "mismatches", "refusals", "millis")
 _RECORD = ("request_id", "role", "consumer_code", "owner_code", "resource_code", "start_offset", "rows", "bytes",
            "sha256", "started", "finished", "outcome", "detail")
 
 
 def _mount(row: tuple) -> Mount:
-    code, kind, location, table, columns, credential, at, by = row
-    return Mount(code, kind, location, table, tuple(json.loads(columns)), credential, parse_time(at), by)
+    code, kind, location, table, columns, credential, at, by, keys, personal = row
+    return Mount(code, kind, location, table, tuple(tuple(pair) for pair in json.loads(columns)), credential,
+                 parse_time(at), by, keys=tuple(json.loads(keys)),
+                 personal=tuple(tuple(pair) for pair in json.loads(personal)))
 
 
 def _record(row: tuple) -> ExchangeRecord:
@@ -40,6 +45,10 @@ def mount_detail(mount: Mount) -> str:
         parts.append(f"table {mount.table}")
     if mount.credential:
         parts.append(f"credential {mount.credential}")
+    if mount.keys:
+        parts.append(f"keys {'+'.join(mount.keys)}")
+    if mount.personal:
+        parts.append(f"personal {', '.join(f'{item} ({rule})' for item, rule in mount.personal)}")
     return ", ".join(parts)
 
 
@@ -48,8 +57,23 @@ class ExchangeWrites:
         self.conn.execute(f"INSERT OR REPLACE INTO mounts ({', '.join(_MOUNT)}) VALUES ({', '.join('?' * len(_MOUNT))})",
                           (mount.resource_code, mount.kind, mount.location, mount.table,
                            json.dumps([list(pair) for pair in mount.columns], ensure_ascii=False), mount.credential,
-                           format_time(mount.mounted_at), mount.mounted_by))
+                           format_time(mount.mounted_at), mount.mounted_by,
+                           json.dumps(list(mount.keys), ensure_ascii=False),
+                           json.dumps([list(pair) for pair in mount.personal], ensure_ascii=False)))
         self.record("mount", [mount.resource_code], mount_detail(mount))
+
+    def count_calls(self, counts: list[CallCount]) -> None:
+        """Adds the counts to their (request, part, mode, hour) rows."""
+        names = ("request_id", "role", "mode", "hour", *_COUNTS)
+        self.conn.executemany(
+            f"INSERT INTO calls ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
+            f"ON CONFLICT (request_id, role, mode, hour) DO UPDATE SET "
+            + ", ".join(f"{c} = {c} + excluded.{c}" for c in _COUNTS),
+            [tuple(getattr(c, n) for n in names) for c in counts])
+
+    def prune_calls(self, before_hour: str) -> int:
+        """Drops the counts of hours before `before_hour` (the retention); returns how many rows."""
+        return self.conn.execute("DELETE FROM calls WHERE hour < ?", (before_hour,)).rowcount
 
     def add_exchange(self, r: ExchangeRecord) -> None:
         self.conn.execute(f"INSERT INTO exchanges ({', '.join(_RECORD)}) VALUES ({', '.join('?' * len(_RECORD))})",
@@ -75,6 +99,15 @@ class ExchangeReads:
             rows = conn.execute(f"SELECT {', '.join(_RECORD)} FROM exchanges {where} ORDER BY id DESC LIMIT ?",
                                 [*params, limit]).fetchall()
         return [_record(r) for r in reversed(rows)]
+
+    def call_counts(self, request_id: str = "", limit: int = -1) -> list[CallCount]:
+        """The newest `limit` rows of call counts (of one request, or all), oldest first."""
+        names = ("request_id", "role", "mode", "hour", *_COUNTS)
+        where, params = ("WHERE request_id = ?", [request_id]) if request_id else ("", [])
+        with self.reading() as conn:
+            rows = conn.execute(f"SELECT {', '.join(names)} FROM calls {where} ORDER BY hour DESC, request_id, role, "
+                                f"mode LIMIT ?", [*params, limit]).fetchall()
+        return [CallCount(*r) for r in reversed(rows)]
 
     def exchange_totals(self, role: str) -> list[tuple[str, str, int, int]]:
         """(consumer_code, owner_code, rows delivered, fetches completed) over this node's records in that role."""

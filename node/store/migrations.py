@@ -151,8 +151,26 @@ def m008_audit_denials(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS audit_denied ON audit(method) WHERE outcome = 'denied'")
 
 
+
+def m009_calls(db: sqlite_utils.Database) -> None:
+    """A mount's key items and personal items; and the counts of query and verify calls, one row
+    per request, part, mode and hour (not one per call: a service window makes thousands an hour),
+    pruned after the node's retention."""
+    db.execute("ALTER TABLE mounts ADD COLUMN keys TEXT NOT NULL DEFAULT '[]'")  # [data item, ...]
+    db.execute("ALTER TABLE mounts ADD COLUMN personal TEXT NOT NULL DEFAULT '[]'")  # [[item, rule], ...]
+    db.execute("""
+        CREATE TABLE calls (
+            request_id TEXT NOT NULL, role TEXT NOT NULL, mode TEXT NOT NULL,
+            hour TEXT NOT NULL,               -- YYYY-MM-DDTHH, UTC
+            calls INTEGER NOT NULL, keys INTEGER NOT NULL, hits INTEGER NOT NULL, not_found INTEGER NOT NULL,
+            mismatches INTEGER NOT NULL, refusals INTEGER NOT NULL, millis INTEGER NOT NULL,
+            PRIMARY KEY (request_id, role, mode, hour)
+        ) WITHOUT ROWID""")
+    db.execute("CREATE INDEX calls_hour ON calls(hour)")
+
+
 MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security, m006_exchange,
-              m007_entry_counts, m008_audit_denials]
+              m007_entry_counts, m008_audit_denials, m009_calls]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -1,0 +1,146 @@
+"""Query and Verify through the hub: verify calls per second and their latency (p50, p99) with
+N callers at once at the consumer's node (consumer's node -> hub -> owner's node, each its own
+process, mutual TLS and a token; goal: 1,000 verify/s, p99 < 50 ms at 32 callers), and claims
+per second checked in batches (goal: 20,000 claims/s).
+
+    python bench/call_bench.py [--rows 100000] [--calls 5000] [--callers 32] [--claims 20000] [--batch 500]
+
+Calls refused by a node's limits (RESOURCE_EXHAUSTED: limits.max_calls_per_caller) are counted
+apart, not in the latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import threading
+import time
+
+import grpc
+import yaml
+
+from common import Timer, percentile, report, scratch
+
+from harness.runner import Federation
+from node.model.rules import DataItem, Entry
+from node.proto import exchange_pb2, exchange_pb2_grpc, sharing_pb2
+
+OWNER, CONSUMER = "440000005", "130000001"
+ITEMS = (("统一社会信用代码", "string"), ("企业名称", "string"), ("法定代表人", "string"), ("注册资本", "decimal"))
+KEY = "统一社会信用代码"
+COMPOSE = {
+    "name": "call-bench", "defaults": {"interval": 1, "notify": True},
+    "hub": {"id": "national", "departments": [{"code": "100000001", "name": "国家数据局"}]},
+    "nodes": [
+        {"id": "hebei", "role": "provincial", "region_code": "130000",
+         "departments": [{"code": CONSUMER, "name": "河北省公安厅"}]},
+        {"id": "guangdong", "role": "provincial", "region_code": "440000",
+         "departments": [{"code": OWNER, "name": "广东省市场监督管理局"}]},
+    ],
+}
+
+
+def granted(fed, entry) -> str:
+    consumer = fed.sharing("hebei", CONSUMER)
+    filed = consumer.SubmitRequest(sharing_pb2.SubmitRequestRequest(
+        consumer_code=CONSUMER, resource_code=entry.resource_code, purpose="企业信息核验", basis="《优化营商环境条例》",
+        data_items=["企业名称", "法定代表人"]), timeout=30)
+    deadline = time.monotonic() + 60
+    while consumer.GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id), timeout=10).state != "granted":
+        if time.monotonic() > deadline:
+            raise SystemExit("the request was not granted within 60 s")
+        time.sleep(0.2)
+    return filed.request_id
+
+
+def callers(stub, request_id, records, calls: int, n: int):
+    """Latencies (s) of `calls` verify calls made by n threads, the refused count, and the wall time."""
+    latencies, refused, lock = [], [0], threading.Lock()
+    per = calls // n
+
+    def run(seed: int) -> None:
+        rng, mine = random.Random(seed), []
+        for _ in range(per):
+            code, name, person = rng.choice(records)
+            started = time.perf_counter()
+            try:
+                stub.Verify(exchange_pb2.VerifyClaimsRequest(request_id=request_id, consumer_code=CONSUMER,
+                                                             key={KEY: code}, claims={"法定代表人": person}), timeout=30)
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    raise
+                with lock:
+                    refused[0] += 1
+                continue
+            mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    with Timer() as t:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return latencies, refused[0], t.seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000, help="rows of the mounted table")
+    parser.add_argument("--calls", type=int, default=5000, help="verify calls in the concurrent run")
+    parser.add_argument("--callers", type=int, default=32)
+    parser.add_argument("--claims", type=int, default=20_000, help="claims checked in batches")
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args()
+    with scratch() as folder:
+        compose = folder / "call-bench.yaml"
+        compose.write_text(yaml.safe_dump(COMPOSE, allow_unicode=True))
+        fed = Federation.up(compose, folder / "fed")
+        try:
+            entry = Entry(resource_code=f"{OWNER}/000001", name="广东省企业法人登记信息", summary="全省企业法人登记信息",
+                          provider_code=OWNER, provider_name="广东省市场监督管理局", region_code="440000",
+                          category="base", data_items=tuple(DataItem(n, t, 0) for n, t in ITEMS),
+                          share_type="unconditional", share_method="database", open_type="not_open",
+                          update_cycle="daily")
+            fed.publish("guangdong", [entry])
+            source = fed.mount_data("guangdong", entry, args.rows, seed="bench")
+            table = "t440000005_000001"
+            with sqlite3.connect(source) as db:
+                db.execute(f'CREATE INDEX IF NOT EXISTS key_uscc ON {table}("{KEY}")')
+                records = db.execute(f'SELECT "{KEY}", 企业名称, 法定代表人 FROM {table}').fetchall()
+            owner = exchange_pb2_grpc.ExchangeStub(fed.channel("guangdong", OWNER))
+            owner.MountResource(exchange_pb2.MountResourceRequest(resource_code=entry.resource_code, kind="sqlite",
+                                                                  location=str(source), table=table, keys=[KEY]),
+                                timeout=60)
+            request_id = granted(fed, entry)
+            stub = exchange_pb2_grpc.ExchangeStub(fed.channel("hebei", CONSUMER))
+            callers(stub, request_id, records, 200, 4)  # warm: channels, caches
+            latencies, refused, seconds = callers(stub, request_id, records, args.calls, args.callers)
+            rng = random.Random(7)
+            batch_claims = [rng.choice(records) for _ in range(args.claims)]
+            with Timer() as batched:
+                for start in range(0, len(batch_claims), args.batch):
+                    message = exchange_pb2.VerifyClaimsRequest(request_id=request_id, consumer_code=CONSUMER)
+                    for code, name, person in batch_claims[start:start + args.batch]:
+                        message.batch.add(key={KEY: code}, claims={"企业名称": name, "法定代表人": person})
+                    reply = stub.Verify(message, timeout=60)
+                    assert all(v.overall == "match" for v in reply.verdicts)
+        finally:
+            fed.down(purge=True)
+    done = len(latencies)
+    rows = [
+        ("table", f"{args.rows:,} rows, keyed by {KEY} (SQLite index)"),
+        (f"verify, {args.callers} callers", f"{done / seconds:,.0f} calls/s ({done:,} answered in {seconds:.1f}s; "
+                                            f"{refused:,} refused by a limit)  (goal >= 1,000/s)"),
+        ("latency p50 / p99", f"{percentile(latencies, 50) * 1000:.1f} / {percentile(latencies, 99) * 1000:.1f} ms  "
+                              "(goal p99 < 50 ms)"),
+        (f"batch verify ({args.batch} a call)", f"{args.claims / batched.seconds:,.0f} claims/s ({args.claims:,} in "
+                                                 f"{batched.seconds:.1f}s)  (goal >= 20,000/s)"),
+    ]
+    report("Query and Verify: Hebei's 公安厅 checking Guangdong's 市场监管局 records through the hub (mutual TLS)", rows)
+
+
+if __name__ == "__main__":
+    main()

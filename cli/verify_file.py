@@ -1,0 +1,93 @@
+"""`cascade data verify --in claims.csv --out verdicts.csv`: a file of claims checked in calls of
+a batch each, a file of verdicts written line for line, with progress (node/progress.py).
+The verdicts file holds the key and the verdicts, never the claimed values."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import sys
+import time
+
+import click
+
+
+@dataclasses.dataclass
+class Done:
+    lines: int = 0
+    matched: int = 0
+    mismatched: int = 0
+    not_found: int = 0
+    skipped: int = 0  # lines that claim nothing
+    seconds: float = 0.0
+
+
+def read_claims(path: str, key_items: list[str]) -> tuple[list[str], list[tuple[dict[str, str], dict[str, str]]]]:
+    """The claimed items (the columns that are not keys) and, per line, (key, claims) with empty
+    cells left out; ValueError names the line at fault."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = [name.strip() for name in next(reader, [])]
+        for item in key_items:
+            if item not in header:
+                raise ValueError(f"--in {path}: no column {item} (it has: {', '.join(header)})")
+        claimed = [name for name in header if name not in key_items]
+        if not claimed:
+            raise ValueError(f"--in {path}: no column besides the key: nothing is claimed")
+        lines = []
+        for number, row in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in row):
+                continue  # a blank line
+            row = row + [""] * (len(header) - len(row))
+            cells = dict(zip(header, row))
+            key = {item: cells[item] for item in key_items}
+            empty = [item for item, value in key.items() if not value.strip()]
+            if empty:
+                raise ValueError(f"--in {path}: line {number} has no {', '.join(empty)}")
+            lines.append((key, {item: cells[item] for item in claimed if cells[item].strip()}))
+    return claimed, lines
+
+
+def verify_file(stub, request_id: str, consumer: str, key_items: list[str], source: str, out: str,
+                batch_size: int) -> Done:
+    import grpc
+
+    from node.progress import Progress
+    from node.proto import exchange_pb2
+
+    if batch_size < 1:
+        raise ValueError("--batch: must be at least 1")
+    claimed, lines = read_claims(source, key_items)
+    done, started = Done(), time.monotonic()
+    shown = Progress(f"verify {request_id}", len(lines), unit="claims")
+    with open(out, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*key_items, *claimed, "overall"])
+        for start in range(0, len(lines), batch_size):
+            part = lines[start:start + batch_size]
+            message = exchange_pb2.VerifyClaimsRequest(request_id=request_id, consumer_code=consumer)
+            asked = [(key, claims) for key, claims in part if claims]
+            for key, claims in asked:
+                message.batch.add(key=key, claims=claims)
+            try:
+                verdicts = iter(stub.Verify(message, timeout=60).verdicts if asked else [])
+            except grpc.RpcError as exc:
+                shown.close(finished=False)
+                click.echo(f"error: {exc.code().name}: {exc.details()} (lines before {start + 2} are in {out})",
+                           err=True)
+                sys.exit(1)
+            for key, claims in part:
+                if not claims:
+                    done.skipped += 1
+                    writer.writerow([*key.values(), *[""] * len(claimed), "no_claim"])
+                    continue
+                verdict = next(verdicts)
+                done.matched += verdict.overall == "match"
+                done.mismatched += verdict.overall == "mismatch"
+                done.not_found += verdict.overall == "not_found"
+                writer.writerow([*key.values(), *[verdict.results.get(item, "") for item in claimed], verdict.overall])
+            done.lines += len(part)
+            shown.update(done.lines)
+    shown.close()
+    done.seconds = time.monotonic() - started
+    return done

@@ -1,0 +1,138 @@
+"""The owner's node answering Query and Verify: a record looked up by its key in the mounted
+source, through the same checks as a fetch (node/exchange/provider.py), read from the source's
+index (SQLite) or the node's lookup index (CSV, XLSX), never by loading the table.
+
+A key outside the grant's row filter finds nothing, exactly as a key that does not exist: the
+filter is part of the look-up, so both paths are the same. A verification returns verdicts
+only; the values it compares never leave the node."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Sequence
+
+from node.errors import FailedPrecondition, InvalidRequest, PermissionDenied
+from node.exchange.lookup import HttpKeyedSource, sqlite_lookup
+from node.exchange.provider import Provider, masked_rows
+from node.exchange.sources import SourceError, SourceRefused, SqliteSource
+from node.model.exchange import Grant, Mount
+from node.model.masking import same
+
+MAX_KEYS = 1000  # keys (or claims) in one call: a larger list goes in several calls
+MATCH, MISMATCH, NOT_FOUND = "match", "mismatch", "not_found"
+
+
+@dataclasses.dataclass
+class Verdict:
+    results: dict[str, str]  # data item -> match, mismatch or not_found
+    overall: str
+
+
+def key_values(mount: Mount, key: Mapping[str, str], field: str = "key") -> tuple[str, ...]:
+    """The key's values in the mount's key order; a key naming another item, or lacking one of
+    the mount's, is refused with the keys the consumer may ask by."""
+    ask_by = " + ".join(mount.keys)
+    for item in key:
+        if item not in mount.keys:
+            raise InvalidRequest(f"{field}[{item}]", f"is not a key of {mount.resource_code}: ask by {ask_by}")
+    missing = [item for item in mount.keys if item not in key]
+    if missing:
+        raise InvalidRequest(field, f"lacks {', '.join(missing)}: {mount.resource_code} is asked by {ask_by}")
+    return tuple(key[item] for item in mount.keys)
+
+
+def _check_count(n: int, field: str) -> None:
+    if n == 0:
+        raise InvalidRequest(field, "names no key")
+    if n > MAX_KEYS:
+        raise InvalidRequest(field, f"at most {MAX_KEYS} in one call (got {n}): send the rest in further calls")
+
+
+class Answers:
+    """Query and Verify at the owner's node."""
+
+    def __init__(self, provider: Provider):
+        self.provider = provider
+        self.mounts = provider.mounts
+
+    def _open(self, request_id: str, consumer_code: str, mode: str):
+        request, grant, mount, source = self.provider.open_for(request_id, consumer_code, mode)
+        if not mount.keys:
+            source.close()
+            raise FailedPrecondition("no_keys", f"the source of {request.resource_code} is mounted without key "
+                                                "items: it answers fetches only")
+        return request, grant, mount, source
+
+    def _lookup(self, mount: Mount, source, grant: Grant, columns: Sequence[str], keys: list[tuple[str, ...]]):
+        key_columns = [mount.column_of(k) for k in mount.keys]
+        try:
+            if isinstance(source, SqliteSource):
+                return sqlite_lookup(source, columns, key_columns, keys, grant.filter_column, grant.filter_prefix)
+            if isinstance(source, HttpKeyedSource):
+                return source.lookup(columns, key_columns, keys, grant.filter_column, grant.filter_prefix)
+            return self.mounts.file_indexes.lookup(source, columns, key_columns, keys, grant.filter_column,
+                                                   grant.filter_prefix)
+        except SourceRefused as exc:
+            raise FailedPrecondition("source_refused", f"the source of {mount.resource_code} is refused: {exc}") from None
+        except SourceError as exc:
+            raise FailedPrecondition("source_unreadable", f"the source of {mount.resource_code} cannot be read: "
+                                                          f"{exc}") from None
+        finally:
+            source.close()
+
+    def query(self, request_id: str, consumer_code: str,
+              keys: Sequence[Mapping[str, str]]) -> tuple[tuple[str, ...], list[list[tuple[str, ...]]]]:
+        """The granted items (columns) and, per key, its rows inside the filter (none: not found),
+        personal items masked."""
+        _check_count(len(keys), "keys")
+        _, grant, mount, source = self._open(request_id, consumer_code, "query")
+        try:
+            values = [key_values(mount, key, "key" if len(keys) == 1 else f"keys[{i}]") for i, key in enumerate(keys)]
+        except BaseException:
+            source.close()
+            raise
+        answers = self._lookup(mount, source, grant, grant.source_columns, values)
+        if grant.masked:
+            answers = [masked_rows(rows, grant.masks) for rows in answers]
+        return grant.items, answers
+
+    def verify(self, request_id: str, consumer_code: str,
+               claims: Sequence[tuple[Mapping[str, str], Mapping[str, str]]]) -> list[Verdict]:
+        """Per (key, claims): each claimed item's verdict against the record, and the overall one.
+        A record matches when one of the key's rows matches every claim; else the first row's
+        verdicts are given."""
+        _check_count(len(claims), "batch")
+        request, grant, mount, source = self._open(request_id, consumer_code, "verify")
+        try:
+            items: list[str] = []
+            values = []
+            for i, (key, claimed) in enumerate(claims):
+                field = "" if len(claims) == 1 else f"batch[{i}]."
+                values.append(key_values(mount, key, field + "key"))
+                if not claimed:
+                    raise InvalidRequest(field + "claims", "claims no value")
+                for item in claimed:
+                    if item not in request.data_items:
+                        raise PermissionDenied(f"{field}claims[{item}]: is not a granted item of request "
+                                               f"{request_id} (granted: {', '.join(request.data_items)})")
+                    if item not in items:
+                        items.append(item)
+        except BaseException:
+            source.close()
+            raise
+        answers = self._lookup(mount, source, grant, [mount.column_of(i) for i in items], values)
+        verdicts = []
+        for (_, claimed), rows in zip(claims, answers):
+            if not rows:
+                verdicts.append(Verdict({item: NOT_FOUND for item in claimed}, NOT_FOUND))
+                continue
+            best = None
+            for row in rows:
+                recorded = dict(zip(items, row))
+                results = {item: MATCH if same(value, recorded[item]) else MISMATCH for item, value in claimed.items()}
+                if best is None or all(r == MATCH for r in results.values()):
+                    best = results
+                if all(r == MATCH for r in results.values()):
+                    break
+            verdicts.append(Verdict(best, MATCH if all(r == MATCH for r in best.values()) else MISMATCH))
+        return verdicts

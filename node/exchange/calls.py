@@ -1,0 +1,152 @@
+"""Query and Verify at any node, in its part of the path, exactly as FetchData goes
+(node/exchange/relay.py): the consumer's node checks that the request is one of its
+department's and passes the call to its hub; the hub checks that the calling node is the
+request's consumer's and passes it to the owner's node; the owner's node answers
+(node/exchange/answers.py). Each hop calls the next over the channel it already holds, and
+counts the call (node/exchange/usage.py): a refusal as a refusal, never as served.
+
+    consumer department -> its node -> hub -> owner's node -> the source's index
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import grpc
+
+from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied, Unavailable
+from node.exchange.answers import MATCH, MISMATCH, NOT_FOUND, Answers
+from node.exchange.relay import BROKEN, Exchange, Upstream
+from node.exchange.usage import CallBook
+from node.model.request import Request
+from node.proto import exchange_pb2
+
+QUERY = "/node.proto.Exchange/Query"
+VERIFY = "/node.proto.Exchange/Verify"
+MESSAGES = {"query": (QUERY, exchange_pb2.QueryRequest, exchange_pb2.QueryResponse),
+            "verify": (VERIFY, exchange_pb2.VerifyClaimsRequest, exchange_pb2.VerifyClaimsResponse)}
+
+
+def _unary(mode: str) -> Callable[[grpc.Channel], Callable]:
+    path, request, response = MESSAGES[mode]
+    return lambda channel: channel.unary_unary(path, request_serializer=request.SerializeToString,
+                                               response_deserializer=response.FromString)
+
+
+def query_keys(message: exchange_pb2.QueryRequest) -> list[dict[str, str]]:
+    if message.key and message.keys:
+        raise InvalidRequest("keys", "ask by `key` or by `keys`, not both")
+    return [dict(k.items) for k in message.keys] if message.keys else [dict(message.key)] if message.key else []
+
+
+def verify_claims(message: exchange_pb2.VerifyClaimsRequest) -> list[tuple[dict[str, str], dict[str, str]]]:
+    if (message.key or message.claims) and message.batch:
+        raise InvalidRequest("batch", "send `key` and `claims`, or `batch`, not both")
+    if message.batch:
+        return [(dict(c.key), dict(c.claims)) for c in message.batch]
+    return [(dict(message.key), dict(message.claims))] if message.key or message.claims else []
+
+
+def tally(mode: str, reply) -> dict[str, int]:
+    """What a reply served: keys asked, hits, not found, mismatches."""
+    if mode == "query":
+        found = [len(a.rows) > 0 for a in reply.answers] if reply.answers else [len(reply.rows) > 0]
+        return dict(keys=len(found), hits=sum(found), not_found=len(found) - sum(found))
+    overall = [v.overall for v in reply.verdicts] if reply.verdicts else [reply.overall]
+    return dict(keys=len(overall), hits=overall.count(MATCH), not_found=overall.count(NOT_FOUND),
+                mismatches=overall.count(MISMATCH))
+
+
+class Calls:
+    """Query and Verify at this node: the path and the checks of `exchange` (its store, node,
+    hub and channels), the answers of the owner's node, and the book of calls."""
+
+    def __init__(self, exchange: Exchange, answers: Answers, book: CallBook):
+        self.exchange = exchange
+        self.answers = answers
+        self.book = book
+
+    def call(self, mode: str, message, timeout: float | None = None):
+        """The reply to a Query or Verify message (mode "query" or "verify") in this node's part."""
+        ex = self.exchange
+        started = time.monotonic()
+        request = ex.store.get_requests([message.request_id]).get(message.request_id)
+        role = "consumer" if not message.from_node else "hub" if ex.is_hub else "owner"
+        try:
+            if role == "owner":
+                if message.from_node != ex.hub_id:
+                    raise PermissionDenied(f"from_node: only this node's hub ({ex.hub_id}) relays a {mode} here")
+                reply = self._answer(mode, message)
+            else:
+                reply = self._route(mode, message, request, role, timeout)
+        except Exception:
+            self.book.count(message.request_id, role, mode, refused=True, seconds=time.monotonic() - started)
+            raise
+        self.book.count(message.request_id, role, mode, seconds=time.monotonic() - started, **tally(mode, reply))
+        return reply
+
+    def _route(self, mode: str, message, request: Request | None, role: str, timeout):
+        ex, request_id = self.exchange, message.request_id
+        if role == "consumer":
+            if request is None or request.consumer_node != ex.node_id:
+                raise NotFound(f"request_id: no request {request_id} of a department of node {ex.node_id}")
+        else:
+            if request is None:
+                raise NotFound(f"request_id: the hub has no request {request_id} (yet)")
+            if message.from_node != request.consumer_node:
+                raise PermissionDenied(f"from_node: request {request_id} is not one of node {message.from_node}'s")
+        if message.consumer_code != request.consumer_code:
+            raise PermissionDenied(f"consumer_code: {message.consumer_code or '(none)'} is not the consumer of "
+                                   f"request {request_id}")
+        if request.owner_node == ex.node_id:  # the owner is this node: its part is counted too
+            started = time.monotonic()
+            try:
+                reply = self._answer(mode, message)
+            except Exception:
+                self.book.count(request_id, "owner", mode, refused=True, seconds=time.monotonic() - started)
+                raise
+            self.book.count(request_id, "owner", mode, seconds=time.monotonic() - started, **tally(mode, reply))
+            return reply
+        if ex.is_hub:
+            if not request.owner_node:
+                raise FailedPrecondition("no_owner", f"request {request_id} has no owner's node")
+            call, hop = ex.peer_stub(request.owner_node, _unary(mode)), f"the owner's node {request.owner_node}"
+        else:
+            if ex.hub_stub is None:
+                raise Unavailable(f"node {ex.node_id} has no link to its hub (`hub:` in its config)")
+            call, hop = ex.hub_stub(_unary(mode)), "the hub"
+        onward = type(message)()
+        onward.CopyFrom(message)
+        onward.from_node = ex.node_id
+        try:
+            return call(onward, timeout=timeout)
+        except grpc.RpcError as exc:
+            if exc.code() in BROKEN:
+                raise Unavailable(f"{hop} cannot be reached or broke off ({exc.code().name}: {exc.details()})") from None
+            raise Upstream(exc.code(), exc.details() or exc.code().name) from None
+
+    def _answer(self, mode: str, message):
+        """The owner's part: the answer from the source, and the keys asked on the audit trail."""
+        if mode == "query":
+            keys = query_keys(message)
+            columns, answers = self.answers.query(message.request_id, message.consumer_code, keys)
+            reply = exchange_pb2.QueryResponse(columns=columns)
+            if message.keys:
+                for rows in answers:
+                    reply.answers.add().rows.extend(exchange_pb2.Row(values=r) for r in rows)
+            else:
+                reply.rows.extend(exchange_pb2.Row(values=r) for r in answers[0])
+        else:
+            claims = verify_claims(message)
+            keys = [key for key, _ in claims]
+            verdicts = self.answers.verify(message.request_id, message.consumer_code, claims)
+            reply = exchange_pb2.VerifyClaimsResponse()
+            if message.batch:
+                for v in verdicts:
+                    reply.verdicts.add(results=v.results, overall=v.overall)
+            else:
+                reply.results.update(verdicts[0].results)
+                reply.overall = verdicts[0].overall
+        self.book.audit(message.request_id, message.consumer_code, mode, keys)
+        return reply

@@ -1,0 +1,98 @@
+"""Records of use of Query and Verify: at each node a call passes (consumer, hub, owner), per
+request, part, mode and hour, the calls, keys asked, hits, not found, mismatches, refusals and
+time taken; and at the owner's node, on its audit trail, each call's grant and a hash of each
+key asked (never the key itself).
+
+Calls come by the thousand a second: they are summed in memory and written together, every
+FLUSH_CALLS calls or FLUSH_SECONDS, and whenever the counts are read or the node stops, so the
+tables grow by one row per request and hour and the audit trail by one record per flush, not
+one per call. Hours older than the retention are dropped as the hour turns."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Callable, Mapping
+
+from node.model.exchange import CallCount
+
+FLUSH_CALLS = 500
+FLUSH_SECONDS = 2.0
+RETENTION_HOURS = 24 * 90
+
+
+def hour_of(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H")
+
+
+def key_hash(request_id: str, key: Mapping[str, str]) -> str:
+    """What the audit trail keeps of a key: a hash of it, bound to the request. (An ID number
+    has few enough values to be found from a plain hash by trying them all; the hash tells an
+    auditor which calls asked the same key, not which key.)"""
+    text = json.dumps([request_id, sorted(key.items())], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class CallBook:
+    def __init__(self, store, clock: Callable[[], datetime], log, retention_hours: int = RETENTION_HOURS,
+                 flush_calls: int = FLUSH_CALLS, flush_seconds: float = FLUSH_SECONDS):
+        self.store, self.clock, self.log = store, clock, log
+        self.retention_hours = retention_hours
+        self.flush_calls, self.flush_seconds = flush_calls, flush_seconds
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, str, str, str], CallCount] = {}
+        self._audit: dict[tuple[str, str, str], list[str]] = {}  # (request, consumer, mode) -> key hashes
+        self._pending = 0
+        self._last_flush = time.monotonic()
+        self._pruned_hour = ""
+
+    def count(self, request_id: str, role: str, mode: str, *, keys: int = 0, hits: int = 0, not_found: int = 0,
+              mismatches: int = 0, refused: bool = False, seconds: float = 0.0) -> None:
+        hour = hour_of(self.clock())
+        with self._lock:
+            slot = (request_id, role, mode, hour)
+            c = self._counts.get(slot)
+            if c is None:
+                c = self._counts[slot] = CallCount(request_id, role, mode, hour)
+            c.calls += 1
+            c.keys += keys
+            c.hits += hits
+            c.not_found += not_found
+            c.mismatches += mismatches
+            c.refusals += int(refused)
+            c.millis += round(seconds * 1000)
+            self._pending += 1
+            due = self._pending >= self.flush_calls or time.monotonic() - self._last_flush >= self.flush_seconds
+        if due:
+            self.flush()
+
+    def audit(self, request_id: str, consumer_code: str, mode: str, keys: list[Mapping[str, str]]) -> None:
+        """The owner's part: the keys a served call asked, for the audit trail (as hashes)."""
+        with self._lock:
+            self._audit.setdefault((request_id, consumer_code, mode), []).extend(key_hash(request_id, k) for k in keys)
+
+    def flush(self) -> None:
+        """Writes what was counted since the last flush in one transaction, with one audit record."""
+        with self._lock:
+            counts, self._counts = list(self._counts.values()), {}
+            audit, self._audit = self._audit, {}
+            self._pending, self._last_flush = 0, time.monotonic()
+        if not counts and not audit:
+            return
+        hour = hour_of(self.clock())
+        try:
+            with self.store.transaction() as tx:
+                if hour != self._pruned_hour:  # the hour turned: drop what is past the retention first
+                    tx.prune_calls(hour_of(self.clock() - timedelta(hours=self.retention_hours)))
+                    self._pruned_hour = hour
+                tx.count_calls(counts)
+                if audit:
+                    tx.record("call", sorted({request_id for request_id, _, _ in audit}),
+                              "; ".join(f"{mode} by {consumer} under request {request_id}: {len(hashes)} keys, "
+                                        f"sha256 {' '.join(hashes)}"
+                                        for (request_id, consumer, mode), hashes in sorted(audit.items())))
+        except Exception as failure:  # the store is closing: the counts of the last moments are lost, not the calls
+            self.log.warning("calls.flush_failed", error=str(failure), counts=len(counts))

@@ -1,0 +1,66 @@
+"""`cascade data query`, `verify` (one record, and a file of claims in, a file of verdicts out),
+`calls`, and `mount --key --personal`, against real nodes."""
+
+from __future__ import annotations
+
+import csv
+
+from click.testing import CliRunner
+
+from cli import main
+from exchange_support import CONSUMER, source_rows
+from test_exchange_query import PERSON_ITEMS, PERSONS, fed, granted  # noqa: F401 (fixture)
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_cascade_data_query_and_verify_one_record(fed):
+    request_id = granted(fed, "440300002/000010", PERSON_ITEMS)
+    target = ["--target", fed.peers["hebei"].node.address]
+    found = run("data", "query", request_id, "--consumer", CONSUMER, "--by", f"公民身份号码={PERSONS[0][0]}", *target)
+    assert found.exit_code == 0, found.output
+    assert "440305********123X" in found.output and "张**" in found.output and "张三丰" not in found.output
+    missing = run("data", "query", request_id, "--consumer", CONSUMER, "--by", "公民身份号码=110101190001011234",
+                  *target)
+    assert missing.exit_code == 3 and "not found" in missing.output
+    right = run("data", "verify", request_id, "--consumer", CONSUMER, "--by", f"公民身份号码={PERSONS[0][0].lower()}",
+                "--claim", "姓名=张三丰", "--claim", "联系电话=13812345678", *target)
+    assert right.exit_code == 0 and "姓名: match" in right.output and "overall: match" in right.output
+    wrong = run("data", "verify", request_id, "--consumer", CONSUMER, "--by", f"公民身份号码={PERSONS[0][0]}",
+                "--claim", "姓名=张三", *target)
+    assert wrong.exit_code == 3 and "姓名: mismatch" in wrong.output
+    bad = run("data", "verify", request_id, "--consumer", CONSUMER, "--by", "姓名=张三丰", "--claim", "姓名=张三丰",
+              *target)
+    assert bad.exit_code == 1 and "INVALID_ARGUMENT: key[姓名]: is not a key" in bad.output
+    calls = run("data", "calls", "--request", request_id, "--target", fed.peers["guangdong"].node.address)
+    assert calls.exit_code == 0 and "owner" in calls.output and "verify" in calls.output
+
+
+def test_cascade_data_verify_a_file_of_claims(fed, tmp_path):
+    request_id = granted(fed, "440300002/000001", ("企业名称", "法定代表人"))
+    source = source_rows(fed.source, ("统一社会信用代码", "企业名称", "法定代表人"))
+    claims, expected = tmp_path / "claims.csv", []
+    with open(claims, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["统一社会信用代码", "企业名称", "法定代表人"])
+        for i, (code, name, person) in enumerate(source):
+            if i % 3 == 0:
+                writer.writerow([code, name, person])
+                expected.append([code, "match", "match", "match"])
+            elif i % 3 == 1:
+                writer.writerow([code, name, person + "某"])
+                expected.append([code, "match", "mismatch", "mismatch"])
+            else:
+                writer.writerow([code[:-1] + "#", name, ""])  # a wrong check character: a question all the same
+                expected.append([code[:-1] + "#", "not_found", "", "not_found"])
+    out = tmp_path / "verdicts.csv"
+    done = run("data", "verify", request_id, "--consumer", CONSUMER, "--by", "统一社会信用代码", "--in", claims,
+               "--out", out, "--batch", 7, "--target", fed.peers["hebei"].node.address)
+    assert done.exit_code == 0, done.output
+    assert f"{len(source):,} lines, {len(source) // 3:,} match" in done.output
+    with open(out, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["统一社会信用代码", "企业名称", "法定代表人", "overall"] and rows[1:] == expected
+    assert not any(person in out.read_text(encoding="utf-8") for _, _, person in source)  # verdicts, never values

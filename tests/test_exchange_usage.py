@@ -1,0 +1,68 @@
+"""The book of query and verify calls on a real store: one row per request, part, mode and hour,
+written every so many calls (not one transaction per call), hours past the retention dropped,
+and one audit record per write holding hashes of the keys, never the keys."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import structlog
+
+from clock_support import Clock
+from node.exchange.usage import CallBook, key_hash
+from node.security import audit
+from node.store import Store
+
+
+def book(tmp_path, **options):
+    store = Store(tmp_path / "node.db")
+    clock = Clock(datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc))
+    return store, clock, CallBook(store, clock, structlog.get_logger(), **options)
+
+
+def test_calls_are_summed_per_hour_and_written_every_so_many_calls(tmp_path):
+    store, clock, calls = book(tmp_path, flush_calls=3, flush_seconds=3600)
+    calls.count("r1", "owner", "query", keys=1, hits=1, seconds=0.004)
+    calls.count("r1", "owner", "query", keys=1, not_found=1, seconds=0.002)
+    assert store.call_counts() == []  # not yet: two calls
+    calls.count("r1", "owner", "query", refused=True)
+    [row] = store.call_counts()
+    assert (row.hour, row.calls, row.keys, row.hits, row.not_found, row.refusals, row.millis) == (
+        "2026-03-02T09", 3, 2, 1, 1, 1, 6)
+    clock.at += timedelta(hours=1)
+    calls.count("r1", "owner", "verify", keys=2, mismatches=1)
+    calls.flush()
+    assert [(c.hour, c.mode, c.calls) for c in store.call_counts("r1")] == [
+        ("2026-03-02T09", "query", 3), ("2026-03-02T10", "verify", 1)]
+    store.close()
+
+
+def test_hours_past_the_retention_are_dropped_as_the_hour_turns(tmp_path):
+    store, clock, calls = book(tmp_path, retention_hours=48)
+    calls.count("r1", "consumer", "query", keys=1, hits=1)
+    calls.flush()
+    clock.at += timedelta(hours=47)
+    calls.count("r1", "consumer", "query", keys=1, hits=1)
+    calls.flush()
+    assert len(store.call_counts()) == 2
+    clock.at += timedelta(hours=2)
+    calls.count("r1", "consumer", "query", keys=1, hits=1)
+    calls.flush()
+    assert [c.hour for c in store.call_counts()] == ["2026-03-04T08", "2026-03-04T10"]
+    store.close()
+
+
+def test_one_audit_record_per_write_with_hashes_of_the_keys(tmp_path):
+    store, clock, calls = book(tmp_path)
+    keys = [{"公民身份号码": f"44030519800101{i:03d}X"} for i in range(5)]
+    calls.audit("r1", "130100005", "query", keys[:3])
+    calls.audit("r1", "130100005", "verify", keys[3:])
+    seq = store.audit_head()[0]
+    calls.flush()
+    with store.reading() as conn:
+        records = [r for r in audit.tail(conn, 10) if r.seq > seq]
+    assert len(records) == 1
+    detail = records[0].detail
+    assert "query by 130100005 under request r1: 3 keys" in detail and "verify by 130100005" in detail
+    assert all(key_hash("r1", k) in detail and k["公民身份号码"] not in detail for k in keys)
+    store.close()
