@@ -6,6 +6,7 @@ records of both."""
 from __future__ import annotations
 
 import pathlib
+import sys
 import time
 
 import click
