@@ -20,10 +20,9 @@ import time
 import grpc
 import yaml
 
-from common import Timer, percentile, report, scratch
+from common import Timer, enterprise_entry, percentile, report, scratch
 
 from harness.runner import Federation
-from node.model.rules import DataItem, Entry
 from node.proto import exchange_pb2, exchange_pb2_grpc, sharing_pb2
 
 OWNER, CONSUMER = "440000005", "130000001"
@@ -99,11 +98,7 @@ def main() -> None:
         compose.write_text(yaml.safe_dump(COMPOSE, allow_unicode=True))
         fed = Federation.up(compose, folder / "fed")
         try:
-            entry = Entry(resource_code=f"{OWNER}/000001", name="广东省企业法人登记信息", summary="全省企业法人登记信息",
-                          provider_code=OWNER, provider_name="广东省市场监督管理局", region_code="440000",
-                          category="base", data_items=tuple(DataItem(n, t, 0) for n, t in ITEMS),
-                          share_type="unconditional", share_method="database", open_type="not_open",
-                          update_cycle="daily")
+            entry = enterprise_entry(OWNER, ITEMS)
             fed.publish("guangdong", [entry])
             source = fed.mount_data("guangdong", entry, args.rows, seed="bench")
             table = "t440000005_000001"
