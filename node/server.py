@@ -94,7 +94,8 @@ class Node:
         # A secure node signs the request versions it makes with its node key and takes another
         # node's versions only from a maker that may make them (an insecure node has no key).
         self.node_key = NodeKey(config.tls.cert, config.tls.key) if config.tls else None
-        self.seal = Seal(config.node_id, self.node_key.sign, Verifier(config.tls.ca).verify) if config.tls else None
+        self.verifier = Verifier(config.tls.ca) if config.tls else None
+        self.seal = Seal(config.node_id, self.node_key.sign, self.verifier.verify) if config.tls else None
         self.sharing = Sharing(self.store, config.node_id, departments, config.calendar, lookup=self.lookup_entry,
                                relays=self.role.pulls_peers, seal=self.seal)
 
@@ -107,7 +108,8 @@ class Node:
                 peer.address, self.credentials, server_name=peer.id, options=CHANNEL_OPTIONS))
             self.courier = Courier(self.store, self.peer_channels, config.node_id, self.log)
             self.store.on_commit(self.courier.wake)
-            puller = Puller(self.store, self.peer_channels, config.sync, self.sharing, self.log, workers=self.workers)
+            puller = Puller(self.store, self.peer_channels, config.sync, self.sharing, self.log, workers=self.workers,
+                            ca_pem=self.verifier.ca_pem if self.verifier else None)
             self.scheduler = PullScheduler(self.store, self.peer_channels, puller, config.sync, self.log)
 
         # The data exchange: sources mounted here, and FetchData in whichever part this node plays.

@@ -15,10 +15,12 @@ from node import wire
 from node.proto import sharing_pb2, sharing_pb2_grpc
 from node.security import pki
 from node.security.client import Credentials, open_channel
+from node.workers import MIN_ITEMS
 from signed_support import DEADLINE, MPS_DEPARTMENT, fetch, forge, refused_fetch
 from signed_support import federation  # noqa: F401 (fixture)
 
 UNCONDITIONAL, CONDITIONAL = "440300002/000001", "440300002/000002"
+WORKER_BATCH = 60  # request versions of about 1 KB each: a pulled message of well over MIN_ITEMS entries' bytes
 
 
 def now() -> datetime:
@@ -155,3 +157,42 @@ def test_every_version_a_secure_node_makes_is_signed_by_it(federation):
     reply = hebei.sharing(CONSUMER).GetRequest(sharing_pb2.GetRequestRequest(request_id=request_id),
                                                timeout=DEADLINE)
     assert reply.signer == "guangdong" and reply.signature and reply.signer_cert  # readers can check it too
+
+
+def test_forged_versions_in_a_pulled_batch_large_enough_for_a_worker_are_still_refused(federation, monkeypatch):
+    hebei, hub = federation.members["hebei"], federation.hub
+    first, second = (hebei.held(federation.request(CONSUMER, CONDITIONAL, ("企业名称",))) for _ in range(2))
+    refused_before = hub.status().refused_versions
+    # The hub stages the batch in a worker process, which checks its signatures there: the hub's
+    # applying thread checks none itself.
+    monkeypatch.setattr(hub.node.workers, "workers", 2)
+    staged_items = []
+    run = hub.node.workers.run
+    monkeypatch.setattr(hub.node.workers, "run", lambda fn, *args, items: staged_items.append(items) or run(
+        fn, *args, items=items))
+    checked_here = []
+    verify = hub.node.seal.verify_bytes
+    monkeypatch.setattr(hub.node.seal, "verify_bytes", lambda *args, **kw: checked_here.append(args) or verify(
+        *args, **kw))
+
+    # Hebei's own filings, enough to make its next batch a worker's, written in one transaction
+    # with a grant it made itself and one that borrows the owner's signature.
+    filings = [hebei.node.seal.sign(dataclasses.replace(
+        first, request_id=f"hebei-bulk{i:04d}{first.request_id[-6:]}", state="submitted", version=1, reason="",
+        deadline="", history=first.history[:1])) for i in range(WORKER_BATCH)]
+    forged = hebei.node.seal.sign(first.advanced("granted", OWNER, now(), "approved by the owner"))
+    borrowed = dataclasses.replace(second.advanced("granted", OWNER, now(), "approved"), signer=second.signer,
+                                   signature=second.signature, signer_cert=second.signer_cert)
+    with hebei.node.store.transaction() as tx:
+        tx.put_requests([*filings, forged, borrowed], log=True)
+    federation.settle(lambda: hub.denied(first.request_id) and hub.denied(second.request_id),
+                      "the hub's refusals of both forged grants")
+
+    assert max(staged_items) >= MIN_ITEMS, staged_items  # the batch went to a worker
+    assert checked_here == []
+    assert hub.held(first.request_id).state == hub.held(second.request_id).state == "pending"
+    (made,), (signed,) = hub.denied(first.request_id), hub.denied(second.request_id)
+    assert "granted is made only by the owner's node guangdong, not by hebei" in made.detail
+    assert "claimed by guangdong: the signature of guangdong does not match the version" in signed.detail
+    assert hub.status().refused_versions == refused_before + 2
+    assert all(hub.held(f.request_id).signer == "hebei" for f in filings)  # the filings themselves were taken

@@ -21,6 +21,8 @@ from node.config import Peer
 from node.errors import InvalidEntry
 from node.model.request import Request
 from node.model.sync import Batch, Slice
+from node.security.signing import verifier_for
+from node.sharing.seals import signature_refusal
 from node.store import Staged, Transaction, stage
 from node.times import format_time
 
@@ -69,11 +71,14 @@ def refusal(peer: Peer, entry: Entry) -> str | None:
 class PreparedBatch:
     """A batch checked and turned into rows before the write lock is taken (in a worker process
     for a large batch, see node/workers.py): `entries` are the batch's entries staged, with no
-    rows for those refused for `reasons`; `batch` holds the rest of the batch."""
+    rows for those refused for `reasons`; `batch` holds the rest of the batch. At a secure hub,
+    `signatures` says for each of the batch's request versions why its signature does not show
+    who made it (None: it does), checked against the federation CA off the applying thread."""
 
     batch: Batch
     entries: list[Staged]
     reasons: list[str | None]
+    signatures: list[str | None] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,8 +91,14 @@ class PreparedSlice:
     reasons: list[str | None]
 
 
-def prepare_batch(peer: Peer, batch: Batch) -> PreparedBatch:
-    return PreparedBatch(dataclasses.replace(batch, entries=[]), *_staged(peer, batch.entries))
+def prepare_batch(peer: Peer, batch: Batch, ca_pem: bytes | None = None) -> PreparedBatch:
+    """The batch checked and staged; with the federation CA (`ca_pem`), its request versions'
+    signatures checked too (the maker rule, which needs the hub's copy, waits for the transaction)."""
+    signatures = None
+    if ca_pem is not None:
+        verify, now = verifier_for(ca_pem).verify, rules.utcnow()  # certificates valid now, in real time
+        signatures = [signature_refusal(verify, request, now) for request in batch.requests]
+    return PreparedBatch(dataclasses.replace(batch, entries=[]), *_staged(peer, batch.entries), signatures)
 
 
 def prepare_slice(peer: Peer, part: Slice) -> PreparedSlice:
@@ -110,7 +121,7 @@ def apply_batch(tx: Transaction, peer: Peer, prepared: PreparedBatch, now: datet
     tx.put_rows([e.rows for e in writes], log=False)
     tx.record("entry", (e.resource_code for e in writes))
     result.applied, result.unchanged, result.batches = len(writes), len(accepted) - len(writes), 1
-    _take_requests(tx, peer, batch, stamp, result, sharing)
+    _take_requests(tx, peer, batch, stamp, result, sharing, prepared.signatures)
     fields = dict(epoch=batch.next.epoch, seq=batch.next.seq, head_seq=batch.head_seq, last_success=stamp,
                   last_error="", failures=0)
     if batch.last:
@@ -204,19 +215,22 @@ def _screen(tx: Transaction, peer: Peer, entries: list[Staged], reasons: list[st
 
 
 def _take_requests(tx: Transaction, peer: Peer, batch: Batch, stamp: str, result: PullResult,
-                   sharing: "Sharing | None") -> None:
+                   sharing: "Sharing | None", signatures: list[str | None] | None) -> None:
     """Takes the peer's request versions (a peer speaks only for requests it is a party to) and
-    hands them to the hub's sharing, whose router queues their delivery."""
+    hands them to the hub's sharing, whose router queues their delivery; `signatures`, when
+    the batch's signatures were checked already (`prepare_batch`)."""
     problems = [(peer.id, request_id, "", f"invalid request: {why}", stamp)
                 for request_id, why in batch.unreadable_requests]
-    taken = []
-    for request in batch.requests:
+    taken, signed = [], []
+    checked = signatures if signatures is not None else [None] * len(batch.requests)
+    for request, signature in zip(batch.requests, checked):
         if peer.id in (request.consumer_node, request.owner_node):
             taken.append(request)
+            signed.append(signature)
         else:
             problems.append((peer.id, request.request_id, "", f"request does not involve {peer.id}", stamp))
     if taken and sharing is not None:
-        receipts = sharing.receive_in(tx, taken, source=peer.id)
+        receipts = sharing.receive_in(tx, taken, source=peer.id, signed=signed if signatures is not None else None)
         result.requests = sum(receipt.applied for receipt in receipts)
         # A version its sender could not have made (forged, or unsigned at a secure hub) counts
         # against the peer that sent it, like an entry refused for its origin.

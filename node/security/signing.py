@@ -14,6 +14,7 @@ by their DER bytes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import threading
 from pathlib import Path
@@ -62,9 +63,12 @@ class NodeKey:
 class Verifier:
     """Checks signatures against the federation CA file (which may hold an old and a new CA)."""
 
-    def __init__(self, ca: str | os.PathLike):
+    def __init__(self, ca: str | os.PathLike, pem: bytes | None = None):
         try:
-            self.authorities = x509.load_pem_x509_certificates(Path(ca).read_bytes())
+            # The CA file's bytes are kept so that a worker process can check with the same CAs
+            # (`verifier_for`), even if the file has changed since.
+            self.ca_pem = Path(ca).read_bytes() if pem is None else pem
+            self.authorities = x509.load_pem_x509_certificates(self.ca_pem)
         except (OSError, ValueError) as error:
             raise TlsError(f"{ca}: cannot read the federation CA: {error}") from None
         self._known: dict[bytes, tuple[str, ec.EllipticCurvePublicKey, x509.Certificate] | str] = {}
@@ -121,3 +125,10 @@ class Verifier:
                 continue
             return name, public_key, cert
         return f"the certificate of {name} was not issued by the federation CA"
+
+
+@functools.lru_cache(maxsize=4)
+def verifier_for(ca_pem: bytes) -> Verifier:
+    """A verifier of the CAs in `ca_pem`, one per process (a worker process checks the signatures
+    of many batches, and its verifier keeps the certificates it has checked)."""
+    return Verifier("(federation CA)", pem=ca_pem)

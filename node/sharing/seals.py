@@ -30,14 +30,18 @@ class Seal:
 
     def signed(self, request: Request, at: datetime | None = None) -> str | None:
         """Why the version's signature does not show that `request.signer` made it (None: it does)."""
-        if not request.signature:
-            return "unsigned"
-        return self.verify_bytes(request.signer, canonical(request), request.signature, request.signer_cert, at=at)
+        return signature_refusal(self.verify_bytes, request, at)
 
     def refusal(self, request: Request, held: Request | None, at: datetime | None = None) -> str | None:
         """Why this node must not take the version (None: it may): its maker may not make it, or
         the signature does not show who made it."""
         return maker_refusal(request, held) or self.signed(request, at)
+
+    @staticmethod
+    def refusal_checked(request: Request, held: Request | None, signed: str | None) -> str | None:
+        """`refusal` for a version whose signature was checked already (`signature_refusal`,
+        in a worker process for a pulled batch): `signed` is that check's answer."""
+        return maker_refusal(request, held) or signed
 
     def grant_refusal(self, request: Request) -> str | None:
         """Why a grant held here must not be served: it must be signed by this node, its owner.
@@ -46,3 +50,10 @@ class Seal:
         if request.signer != self.node_id:
             return f"the grant is signed by {request.signer or 'nobody'}, not by its owner's node {self.node_id}"
         return maker_refusal(request, None) or self.signed(request)
+
+
+def signature_refusal(verify_bytes: VerifyBytes, request: Request, at: datetime | None = None) -> str | None:
+    """Why the version's signature does not show that `request.signer` made it (None: it does)."""
+    if not request.signature:
+        return "unsigned"
+    return verify_bytes(request.signer, canonical(request), request.signature, request.signer_cert, at=at)

@@ -175,18 +175,25 @@ class Sharing:
         with self.store.transaction() as tx:
             return self.receive_in(tx, [request], source)[0]
 
-    def receive_in(self, tx: "Transaction", requests: list[Request], source: str) -> list[Receipt]:
+    def receive_in(self, tx: "Transaction", requests: list[Request], source: str,
+                   signed: list[str | None] | None = None) -> list[Receipt]:
         """Takes the versions `source` handed over that are newer than the copies held here (and,
-        on a secure node, made and signed by a node that may make them)."""
+        on a secure node, made and signed by a node that may make them). `signed`: the versions'
+        signatures checked already, off this thread (node/sharing/seals.py `signature_refusal`)."""
         current = tx.requests(r.request_id for r in requests)
         results, copies, answered = [], [], []
-        for request in requests:
+        for i, request in enumerate(requests):
             held = current.get(request.request_id)
             if not newer(request, held):
                 results.append(Receipt(False, held.version))
                 continue
-            # The certificate must be valid now, in real time (not the sharing clock, which tests may fix).
-            why = self.seal.refusal(request, held, at=rules.utcnow()) if self.seal is not None else None
+            if self.seal is None:
+                why = None
+            elif signed is not None:
+                why = self.seal.refusal_checked(request, held, signed[i])
+            else:
+                # The certificate must be valid now, in real time (not the sharing clock, which tests may fix).
+                why = self.seal.refusal(request, held, at=rules.utcnow())
             if why:
                 tx.deny(f"node:{source}", REFUSED_VERSION, request.request_id,
                         f"version {request.version} ({request.state}) claimed by {request.signer or 'nobody'}: {why}")
