@@ -155,7 +155,9 @@ class Puller:
         # Each batch is decoded, checked and turned into rows (in a worker process when large)
         # while the one before it is applied.
         pull_changes = self.channels.stub(peer, _undecoded("PullChanges", cascade_pb2.PullChangesRequest))
-        staging = (self.workers.run(stage_batch, peer, message, self.ca_pem, items=len(message) // BYTES_PER_ENTRY)
+        # Signatures are checked only for a sharing that checks them (one with a seal).
+        ca_pem = self.ca_pem if self.sharing is not None and self.sharing.seal is not None else None
+        staging = (self.workers.run(stage_batch, peer, message, ca_pem, items=len(message) // BYTES_PER_ENTRY)
                    for message in pull_changes(request, timeout=self._left(deadline)))
         for pending in _one_ahead(staging):
             prepared = self._result(pending, deadline)
