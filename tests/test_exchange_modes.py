@@ -1,7 +1,8 @@
 """Grants say which modes of call they allow (fetch, query, verify), with the owner's daily quota
 and rate, through real nodes (Hebei's department asks, the hub relays, Guangdong's node answers
 and counts): a mode not granted is refused naming it, the quota and the rate are refused naming
-the limit and when it allows calls again, and the owner's decision only narrows the modes."""
+the limit and when it allows calls again, the owner's decision only narrows the modes, and a
+retried call is counted once, across a restart too."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from datetime import datetime, timedelta, timezone
 import grpc
 
 from exchange_support import CONSUMER, OWNER, exchange
+from node.errors import ResourceExhausted
+from node.exchange.allowance import Allowance
+from node.model.request import Request
 from node.proto import exchange_pb2, sharing_pb2
+from node.store import Store
 from test_exchange_query import fed, query, refused, source_rows, verify  # noqa: F401 (fed: fixture)
-from test_sharing import sharing, submit, wait_state
+from test_sharing import sharing, wait_state
 
 DENIED, EXHAUSTED, INVALID = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.RESOURCE_EXHAUSTED,
                               grpc.StatusCode.INVALID_ARGUMENT)
@@ -105,3 +110,39 @@ def test_a_rate_refuses_a_burst_and_a_batch_larger_than_a_seconds_calls(fed):
         except grpc.RpcError as exc:
             outcomes.append(exc.code())
     assert outcomes[0] is True and EXHAUSTED in outcomes, outcomes
+
+
+def test_a_call_retried_with_its_id_is_counted_once_against_the_quota(fed):
+    request_id = granted(fed, daily_quota=2)
+    (key,) = keys(fed, 1)
+
+    def ask(call_id):
+        return exchange(fed.peers["hebei"]).Query(exchange_pb2.QueryRequest(
+            request_id=request_id, consumer_code=CONSUMER, key=key, call_id=call_id), timeout=30)
+
+    assert ask("call-1").rows and ask("call-1").rows  # the answer was lost: the client asks again, same id
+    assert ask("call-2").rows
+    code, details = refused(lambda: ask("call-3"))
+    assert code == EXHAUSTED and "has used 2" in details
+    assert ask("call-2").rows  # a retry of a counted call is still answered
+
+
+def test_the_days_count_survives_a_restart_of_the_owners_node(tmp_path):
+    now = datetime(2026, 3, 3, 15, 59, tzinfo=timezone.utc)  # 23:59 in Beijing
+    grant = Request("hebei-1", CONSUMER, "hebei", CONDITIONAL, OWNER, "guangdong", "p", "b", ITEMS, "conditional",
+                    "granted", "", 3, now, now, daily_quota=3)
+    store = Store(tmp_path / "owner.db", synchronous="normal")
+    Allowance(store, lambda: now).take(grant, 2, "batch-1")
+    store.close()
+    store = Store(tmp_path / "owner.db", synchronous="normal")  # the owner's node restarted
+    allowance = Allowance(store, lambda: now)
+    allowance.take(grant, 2, "batch-1")  # the batch retried after the restart: already counted
+    allowance.take(grant, 1, "call-2")
+    try:
+        allowance.take(grant, 1, "call-3")
+        raise AssertionError("a fourth call was allowed")
+    except ResourceExhausted as exc:
+        assert "has used 3 on 2026-03-03 (Beijing)" in str(exc) and "resets at 2026-03-04T00:00+08:00" in str(exc)
+    allowance.clock = lambda: now + timedelta(minutes=1)  # past Beijing midnight: a new day
+    allowance.take(grant, 3, "call-4")
+    store.close()

@@ -2,15 +2,18 @@
 rate (calls per second), counted per grant where the data leaves (docs/exchange.md "Modes and
 quotas"). A batch counts its keys; a fetch counts one, and its resumption from an offset none.
 
-The counts are held in memory: the rate by a token bucket per grant that holds a second's worth
-of calls, the quota by a count per grant for the current Beijing day. A call refused here uses
-neither, so a consumer that retries a refused call is not charged for it.
+The rate is a token bucket per grant in memory that holds a second's worth of calls. The quota
+is counted in the node's database, one row per call by the client's call id, so that a restart
+keeps the day's count and a call retried with its id (the hub or the owner killed before the
+answer came back) is counted once. A call refused here uses neither, so a consumer that retries
+a refused call is not charged for it.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -26,31 +29,36 @@ def next_midnight(now: datetime) -> datetime:
 
 
 class Allowance:
-    """Per grant: calls today against `daily_quota`, and a bucket of `rate` tokens refilled at
-    `rate` a second. `clock` is the node's (for the day), `monotonic` measures the refill."""
+    """Per grant: calls today against `daily_quota` (in `store`), and a bucket of `rate` tokens
+    refilled at `rate` a second. `clock` is the node's (for the day), `monotonic` measures the refill."""
 
-    def __init__(self, clock: Callable[[], datetime], monotonic: Callable[[], float] = time.monotonic):
-        self.clock, self.monotonic = clock, monotonic
-        self._lock = threading.Lock()
-        self._today: dict[str, tuple[str, int]] = {}  # request id -> (Beijing day, calls that day)
+    def __init__(self, store, clock: Callable[[], datetime], monotonic: Callable[[], float] = time.monotonic):
+        self.store, self.clock, self.monotonic = store, clock, monotonic
+        self._lock = threading.Lock()  # one grant's check and count at a time: no two calls take the last one
         self._buckets: dict[str, tuple[float, float]] = {}  # request id -> (tokens, when counted)
+        self._pruned_day = ""
 
-    def take(self, request: Request, calls: int) -> None:
+    def take(self, request: Request, calls: int, call_id: str = "") -> None:
         """Counts `calls` against the grant, or refuses them all (ResourceExhausted naming the
-        limit and when it allows them again) without counting any."""
+        limit and when it allows them again) without counting any. A call whose `call_id` was
+        counted already (a retry) is not counted again."""
         if calls <= 0 or not (request.daily_quota or request.rate):
             return
         now, tick = self.clock(), self.monotonic()
         day = now.astimezone(CHINA).date().isoformat()
         rid = request.request_id
-        with self._lock:
-            counted_day, used = self._today.get(rid, (day, 0))
-            used = used if counted_day == day else 0
+        with self._lock, self.store.transaction() as tx:
+            if day != self._pruned_day:  # the day turned: yesterday's count is kept for a look, older dropped
+                tx.prune_grant_calls((now.astimezone(CHINA).date() - timedelta(days=1)).isoformat())
+                self._pruned_day = day
+            used, retried = tx.grant_calls(rid, day, call_id) if request.daily_quota else (0, False)
+            if retried:
+                return
             if request.daily_quota and used + calls > request.daily_quota:
                 resets = next_midnight(now).isoformat(timespec="minutes")
-                raise ResourceExhausted(
-                    f"daily_quota: request {rid} allows {request.daily_quota} calls a day and has used {used} on "
-                    f"{day} (Beijing){'' if calls == 1 else f'; this batch asks {calls}'}; the quota resets at {resets}")
+                batch = "" if calls == 1 else f"; this batch asks {calls}"
+                raise ResourceExhausted(f"daily_quota: request {rid} allows {request.daily_quota} calls a day and has "
+                                        f"used {used} on {day} (Beijing){batch}; the quota resets at {resets}")
             if request.rate:
                 tokens, then = self._buckets.get(rid, (float(request.rate), tick))
                 tokens = min(float(request.rate), tokens + (tick - then) * request.rate)
@@ -62,4 +70,5 @@ class Allowance:
                     raise ResourceExhausted(f"rate: request {rid} allows {request.rate} calls a second and "
                                             f"{calls} {'was' if calls == 1 else 'were'} asked; {wait}")
                 self._buckets[rid] = (tokens - calls, tick)
-            self._today[rid] = (day, used + calls)
+            if request.daily_quota:
+                tx.charge_grant(rid, call_id or uuid.uuid4().hex, day, calls)

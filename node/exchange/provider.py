@@ -72,7 +72,7 @@ class Provider:
         self.mounts = mounts
         self.clock = clock
         self.grant_refusal = grant_refusal
-        self.allowance = Allowance(clock)
+        self.allowance = Allowance(store, clock)
 
     def open(self, request_id: str, consumer_code: str, offset: int) -> tuple[Request, Grant, Source]:
         """The request, what it lets out, and its source opened; or the refusal."""
@@ -83,10 +83,10 @@ class Provider:
         return request, grant, source
 
     def open_for(self, request_id: str, consumer_code: str, mode: str,
-                 calls: int = 1) -> tuple[Request, Grant, Mount, Source]:
+                 calls: int = 1, call_id: str = "") -> tuple[Request, Grant, Mount, Source]:
         """The request, what it lets out in this mode, its mount and its source opened (covering
         the key items too, for a query or a verification), with `calls` counted against the
-        grant's quota and rate; or the refusal (which counts none)."""
+        grant's quota and rate (once per `call_id`); or the refusal (which counts none)."""
         request = check(self.store.get_requests([request_id]).get(request_id), request_id, consumer_code,
                         self.clock())
         if not grant_allows(request, mode):
@@ -130,7 +130,7 @@ class Provider:
             if mode != "fetch" and not mount.keys:
                 raise FailedPrecondition("no_keys", f"the source of {code} is mounted without key items: it "
                                                     "answers fetches only")
-            self.allowance.take(request, calls)
+            self.allowance.take(request, calls, call_id)
         except BaseException:
             source.close()
             raise
