@@ -11,6 +11,7 @@ a refused call is not charged for it.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -34,7 +35,7 @@ class Allowance:
 
     def __init__(self, store, clock: Callable[[], datetime], monotonic: Callable[[], float] = time.monotonic):
         self.store, self.clock, self.monotonic = store, clock, monotonic
-        self._lock = threading.Lock()  # one grant's check and count at a time: no two calls take the last one
+        self._lock = threading.Lock()  # one check and count at a time: no two calls take the last one
         self._buckets: dict[str, tuple[float, float]] = {}  # request id -> (tokens, when counted)
         self._pruned_day = ""
 
@@ -47,8 +48,9 @@ class Allowance:
         now, tick = self.clock(), self.monotonic()
         day = now.astimezone(CHINA).date().isoformat()
         rid = request.request_id
-        with self._lock, self.store.transaction() as tx:
-            if day != self._pruned_day:  # the day turned: yesterday's count is kept for a look, older dropped
+        # A grant with a rate only is counted in memory: no write for it.
+        with self._lock, self.store.transaction() if request.daily_quota else contextlib.nullcontext() as tx:
+            if tx is not None and day != self._pruned_day:  # the day turned: yesterday's count is kept for a look, older dropped
                 tx.prune_grant_calls((now.astimezone(CHINA).date() - timedelta(days=1)).isoformat())
                 self._pruned_day = day
             used, retried = tx.grant_calls(rid, day, call_id) if request.daily_quota else (0, False)
