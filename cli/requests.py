@@ -7,7 +7,7 @@ import click
 
 from cli.common import Target, admin_stub, call, channel, client_options, echo_next_page, page_options, quiet_option
 from cli.tables import print_table
-from node.model.request import STATES
+from node.model.request import MODES, STATES
 
 SCORECARD_HEADER = ("node", "department", "entries", "uncond/cond/not", "received", "answered", "in time",
                     "median h", "overdue", "asked", "rows out (fetches)", "rows in (fetches)")
@@ -33,6 +33,10 @@ def print_request(r, history: bool = False) -> None:
         scope = [f"rows whose {r.row_filter.column} starts with {r.row_filter.prefix}"] if r.row_filter.column else []
         scope += [f"valid until {r.valid_until}"] if r.valid_until else []
         click.echo(f"    granted: {'; '.join(scope)}")
+    if list(r.modes) not in ([], list(MODES)) or r.daily_quota or r.rate:
+        limits = [f"{r.daily_quota} calls a day"] if r.daily_quota else []
+        limits += [f"{r.rate} calls a second"] if r.rate else []
+        click.echo(f"    modes: {', '.join(r.modes) or ', '.join(MODES)}{'; ' if limits else ''}{'; '.join(limits)}")
     if history:
         for e in r.history:
             click.echo(f"    v{e.version} {e.at.ToDatetime():%Y-%m-%d %H:%M:%S}Z {e.state:<10} by {e.actor}  {e.note}")
@@ -45,12 +49,14 @@ def print_request(r, history: bool = False) -> None:
 @click.option("--basis", required=True, help="依据: the legal or business basis.")
 @click.option("--item", "items", multiple=True, required=True,
               help="A data item of the entry wanted, by name (repeat for several; at least one).")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(MODES),
+              help="A mode of call asked for (repeat for several). Default: all of fetch, query, verify.")
 @click.option("--wait", "wait_seconds", default=0.0, show_default=True,
               help="Seconds to wait for the owner's node to answer (granted, rejected or pending) before "
                    "printing the request; 0 prints it at once, as filed.")
 @quiet_option
 @client_options
-def requests_submit(consumer, resource_code, purpose, basis, items, wait_seconds, quiet, target):
+def requests_submit(consumer, resource_code, purpose, basis, items, modes, wait_seconds, quiet, target):
     """File a request at the consumer's own node and print it (its id comes first; with -q only its id)."""
     import time
 
@@ -58,7 +64,8 @@ def requests_submit(consumer, resource_code, purpose, basis, items, wait_seconds
 
     stub = sharing_stub(target)
     reply = call(stub.SubmitRequest, sharing_pb2.SubmitRequestRequest(
-        consumer_code=consumer, resource_code=resource_code, purpose=purpose, basis=basis, data_items=list(items)))
+        consumer_code=consumer, resource_code=resource_code, purpose=purpose, basis=basis, data_items=list(items),
+        modes=list(modes)))
     deadline = time.monotonic() + wait_seconds
     while reply.state == "submitted" and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -109,8 +116,15 @@ def requests_list(consumer, owner, state, overdue, page_size, page_token, target
                    "e.g. 公民身份号码=1311. Default: every row.")
 @click.option("--valid-until", default="", metavar="YYYY-MM-DD",
               help="The last day the data may be fetched. Default: until the entry is withdrawn.")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(MODES),
+              help="Grant only this mode of call, one the request asks for (repeat for several). Default: as asked.")
+@click.option("--daily-quota", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Calls a Beijing day the grant allows (a batch counts its keys); 0 = no limit.")
+@click.option("--rate", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Calls a second the grant allows; 0 = no limit.")
 @client_options
-def requests_decide(request_id, department, approve, reason, row_filter, valid_until, target):
+def requests_decide(request_id, department, approve, reason, row_filter, valid_until, modes, daily_quota, rate,
+                    target):
     """Approve or reject the pending request REQUEST_ID, at the owner's node."""
     from cli.common import fail
     from node.proto import sharing_pb2
@@ -120,7 +134,8 @@ def requests_decide(request_id, department, approve, reason, row_filter, valid_u
         fail(f"--filter {row_filter!r}: must be ITEM=PREFIX")
     print_request(call(sharing_stub(target).DecideRequest, sharing_pb2.DecideRequestRequest(
         request_id=request_id, department_code=department, approve=approve, reason=reason,
-        row_filter=sharing_pb2.RowFilter(column=column, prefix=prefix), valid_until=valid_until)))
+        row_filter=sharing_pb2.RowFilter(column=column, prefix=prefix), valid_until=valid_until,
+        modes=list(modes), daily_quota=daily_quota, rate=rate)))
 
 
 @requests.command("withdraw")

@@ -16,7 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from node.errors import InvalidRequest
 from node.model.exchange import CallCount, ExchangeRecord, Mount
-from node.model.request import STATES, Event, Request
+from node.model.request import MODES, STATES, Event, Request
 from node.model.rules import DataItem, DataItems, Entry, EntryFilter, data_items, derived
 from node.model.sync import Batch, Change, Cursor, PeerState, Slice, Verdict
 from node.proto import admin_pb2, cascade_pb2, catalog_pb2, exchange_pb2, sharing_pb2
@@ -163,6 +163,8 @@ def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | Non
     if request.filter_column:
         msg.row_filter.column, msg.row_filter.prefix = request.filter_column, request.filter_prefix
     msg.valid_until = request.valid_until
+    msg.modes.extend(request.modes)
+    msg.daily_quota, msg.rate = request.daily_quota, request.rate
     msg.signer, msg.signature, msg.signer_cert = request.signer, request.signature, request.signer_cert
     for event in request.history:
         msg.history.add(version=event.version, state=event.state, actor=event.actor, at=timestamp(event.at),
@@ -187,6 +189,7 @@ def request_from_proto(msg: sharing_pb2.SharingRequest) -> Request:
         created_at=moment(msg.created_at), updated_at=moment(msg.updated_at), deadline=msg.deadline,
         history=tuple(Event(e.version, e.state, e.actor, moment(e.at), e.note) for e in msg.history),
         filter_column=msg.row_filter.column, filter_prefix=msg.row_filter.prefix, valid_until=msg.valid_until,
+        modes=tuple(msg.modes) or MODES, daily_quota=msg.daily_quota, rate=msg.rate,
         signer=msg.signer, signature=msg.signature, signer_cert=msg.signer_cert,
     )
 

@@ -120,6 +120,32 @@ def test_widening_a_narrow_grant_is_refused_and_only_the_granted_rows_are_served
     assert fetch(hebei, request_id) == narrow  # 9-odd rows, not every row of the source
 
 
+def test_a_wider_quota_forged_by_the_consumers_node_is_refused_and_the_owners_quota_holds(federation):
+    hebei, guangdong, hub = federation.members["hebei"], federation.members["guangdong"], federation.hub
+    request_id = federation.request(CONSUMER, CONDITIONAL, ("企业名称",))
+    guangdong.sharing(OWNER).DecideRequest(sharing_pb2.DecideRequestRequest(
+        request_id=request_id, department_code=OWNER, approve=True, reason="每日一次", modes=["fetch"],
+        daily_quota=1), timeout=DEADLINE)
+    federation.settle(lambda: hebei.held(request_id).state == "granted", "the grant back at Hebei")
+    grant = hebei.held(request_id)
+
+    # Hebei lifts the quota and adds query, as a withdrawal of its own and as the owner's grant.
+    wider = dict(daily_quota=0, modes=("fetch", "query"))
+    own = hebei.node.seal.sign(dataclasses.replace(grant.advanced("withdrawn", CONSUMER, now(), "x"), **wider))
+    kept = dataclasses.replace(grant.advanced("granted", OWNER, now(), grant.reason), signer=grant.signer,
+                               signature=grant.signature, signer_cert=grant.signer_cert, **wider)
+    for attempt, why in ((own, "changes the grant's scope, which only the owner's node sets"),
+                         (kept, "the signature of guangdong does not match the version")):
+        forge(hebei, attempt)
+        federation.settle(lambda: any(why in r.detail for r in hub.denied(request_id)), f"the hub's refusal: {why}")
+
+    held = guangdong.held(request_id)
+    assert (held.version, held.modes, held.daily_quota) == (grant.version, ("fetch",), 1)
+    assert len(fetch(hebei, request_id)) == ROWS
+    code, details = refused_fetch(hebei, request_id)
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "allows 1 calls a day" in details
+
+
 def test_a_node_restamping_another_nodes_grant_as_its_own_is_refused_and_the_real_consumer_is_served(federation):
     hebei, guangdong, mps, hub = (federation.members["hebei"], federation.members["guangdong"],
                                   federation.members["mps"], federation.hub)

@@ -22,7 +22,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServicer):
     @rpc
     def SubmitRequest(self, request, context):
         return self._reply(self.sharing.submit(request.consumer_code, request.resource_code, request.purpose,
-                                               request.basis, list(request.data_items)))
+                                               request.basis, list(request.data_items), list(request.modes)))
 
     @rpc
     def GetRequest(self, request, context):
@@ -42,7 +42,8 @@ class SharingServicer(sharing_pb2_grpc.SharingServicer):
     def DecideRequest(self, request, context):
         return self._reply(self.sharing.decide(request.request_id, request.department_code, request.approve,
                                                request.reason, (request.row_filter.column, request.row_filter.prefix),
-                                               request.valid_until))
+                                               request.valid_until, list(request.modes), request.daily_quota,
+                                               request.rate))
 
     @rpc
     def WithdrawRequest(self, request, context):

@@ -55,13 +55,9 @@ class Answers:
         self.provider = provider
         self.mounts = provider.mounts
 
-    def _open(self, request_id: str, consumer_code: str, mode: str):
-        request, grant, mount, source = self.provider.open_for(request_id, consumer_code, mode)
-        if not mount.keys:
-            source.close()
-            raise FailedPrecondition("no_keys", f"the source of {request.resource_code} is mounted without key "
-                                                "items: it answers fetches only")
-        return request, grant, mount, source
+    def _open(self, request_id: str, consumer_code: str, mode: str, calls: int, call_id: str):
+        # A source mounted without key items is refused by the provider, before the calls are counted.
+        return self.provider.open_for(request_id, consumer_code, mode, calls, call_id)
 
     def _lookup(self, mount: Mount, source, grant: Grant, columns: Sequence[str], keys: list[tuple[str, ...]]):
         key_columns = [mount.column_of(k) for k in mount.keys]
@@ -81,11 +77,12 @@ class Answers:
             source.close()
 
     def query(self, request_id: str, consumer_code: str,
-              keys: Sequence[Mapping[str, str]]) -> tuple[tuple[str, ...], list[list[tuple[str, ...]]]]:
+              keys: Sequence[Mapping[str, str]],
+              call_id: str = "") -> tuple[tuple[str, ...], list[list[tuple[str, ...]]]]:
         """The granted items (columns) and, per key, its rows inside the filter (none: not found),
         personal items masked."""
         _check_count(len(keys), "keys")
-        _, grant, mount, source = self._open(request_id, consumer_code, "query")
+        _, grant, mount, source = self._open(request_id, consumer_code, "query", len(keys), call_id)
         try:
             values = [key_values(mount, key, "key" if len(keys) == 1 else f"keys[{i}]") for i, key in enumerate(keys)]
         except BaseException:
@@ -97,12 +94,13 @@ class Answers:
         return grant.items, answers
 
     def verify(self, request_id: str, consumer_code: str,
-               claims: Sequence[tuple[Mapping[str, str], Mapping[str, str]]]) -> list[Verdict]:
+               claims: Sequence[tuple[Mapping[str, str], Mapping[str, str]]],
+               call_id: str = "") -> list[Verdict]:
         """Per (key, claims): each claimed item's verdict against the record, and the overall one.
         A record matches when one of the key's rows matches every claim; else the first row's
         verdicts are given."""
         _check_count(len(claims), "batch")
-        request, grant, mount, source = self._open(request_id, consumer_code, "verify")
+        request, grant, mount, source = self._open(request_id, consumer_code, "verify", len(claims), call_id)
         try:
             items: list[str] = []
             values = []

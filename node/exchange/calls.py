@@ -130,7 +130,8 @@ class Calls:
         """The owner's part: the answer from the source, and the keys asked on the audit trail."""
         if mode == "query":
             keys = query_keys(message)
-            columns, answers = self.answers.query(message.request_id, message.consumer_code, keys)
+            columns, answers = self.answers.query(message.request_id, message.consumer_code, keys,
+                                                message.call_id)
             reply = exchange_pb2.QueryResponse(columns=columns)
             if message.keys:
                 for rows in answers:
@@ -140,7 +141,7 @@ class Calls:
         else:
             claims = verify_claims(message)
             keys = [key for key, _ in claims]
-            verdicts = self.answers.verify(message.request_id, message.consumer_code, claims)
+            verdicts = self.answers.verify(message.request_id, message.consumer_code, claims, message.call_id)
             reply = exchange_pb2.VerifyClaimsResponse()
             if message.batch:
                 for v in verdicts:

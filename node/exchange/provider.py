@@ -11,6 +11,7 @@ import time
 from datetime import datetime
 from typing import Callable, Iterator
 
+from node.exchange.allowance import Allowance
 from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
 from node.exchange.digest import RowsHash, encode_rows
 from node.model.exchange import Grant
@@ -21,7 +22,6 @@ from node.model.masking import mask
 from node.proto import exchange_pb2
 from node.model.request import Request
 
-MODES = ("fetch", "query", "verify")
 
 CHUNK_BYTES = 256 * 1024  # what a chunk aims at; chunks stay far below the 4 MiB message limit
 MAX_ROWS = 5000
@@ -45,10 +45,9 @@ def check(request: Request | None, request_id: str, consumer_code: str, now: dat
 
 
 def grant_allows(request: Request, mode: str) -> bool:
-    """Whether the request's grant allows this mode of call (fetch, query, verify). For now a
-    granted request allows all three on its granted items; the owner's decision is to name the
-    modes (with a daily quota and a rate) here, the one place that decides."""
-    return mode in MODES
+    """Whether the request's grant allows this mode of call (fetch, query, verify): one the
+    request asked for and the owner's decision kept (its quota and rate: node/exchange/allowance.py)."""
+    return mode in request.modes
 
 
 def grant_masks(request: Request, mount: Mount) -> tuple[str, ...]:
@@ -73,21 +72,26 @@ class Provider:
         self.mounts = mounts
         self.clock = clock
         self.grant_refusal = grant_refusal
+        self.allowance = Allowance(store, clock)
 
     def open(self, request_id: str, consumer_code: str, offset: int) -> tuple[Request, Grant, Source]:
         """The request, what it lets out, and its source opened; or the refusal."""
         if offset < 0:
             raise InvalidRequest("offset", "must not be negative")
-        request, grant, _, source = self.open_for(request_id, consumer_code, "fetch")
+        # A fetch counts one call; its resumption from an offset is the same call, not another.
+        request, grant, _, source = self.open_for(request_id, consumer_code, "fetch", calls=0 if offset else 1)
         return request, grant, source
 
-    def open_for(self, request_id: str, consumer_code: str, mode: str) -> tuple[Request, Grant, Mount, Source]:
+    def open_for(self, request_id: str, consumer_code: str, mode: str,
+                 calls: int = 1, call_id: str = "") -> tuple[Request, Grant, Mount, Source]:
         """The request, what it lets out in this mode, its mount and its source opened (covering
-        the key items too, for a query or a verification); or the refusal."""
+        the key items too, for a query or a verification), with `calls` counted against the
+        grant's quota and rate (once per `call_id`); or the refusal (which counts none)."""
         request = check(self.store.get_requests([request_id]).get(request_id), request_id, consumer_code,
                         self.clock())
         if not grant_allows(request, mode):
-            raise FailedPrecondition("mode_not_granted", f"the grant of request {request_id} does not allow {mode}")
+            raise PermissionDenied(f"mode: the grant of request {request_id} does not allow {mode} "
+                                   f"(it allows {', '.join(request.modes)})")
         code = request.resource_code
         if request.owner_node != self.node_id:
             raise FailedPrecondition("not_owner", f"request {request_id} is for node {request.owner_node}, "
@@ -122,6 +126,14 @@ class Provider:
         grant = Grant(request.data_items, tuple(mount.column_of(i) for i in request.data_items),
                       mount.column_of(request.filter_column) if request.filter_column else "", request.filter_prefix,
                       grant_masks(request, mount))
+        try:
+            if mode != "fetch" and not mount.keys:
+                raise FailedPrecondition("no_keys", f"the source of {code} is mounted without key items: it "
+                                                    "answers fetches only")
+            self.allowance.take(request, calls, call_id)
+        except BaseException:
+            source.close()
+            raise
         return request, grant, mount, source
 
     def stream(self, grant: Grant, source: Source, offset: int, counted=None) -> Iterator[bytes]:

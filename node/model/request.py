@@ -26,6 +26,7 @@ from node.times import format_time
 STATES = ("submitted", "pending", "granted", "rejected", "withdrawn")
 PRECEDENCE = {"submitted": 0, "pending": 1, "withdrawn": 2, "granted": 3, "rejected": 4}
 OPEN = ("submitted", "pending")
+MODES = ("fetch", "query", "verify")  # the modes of call a grant may allow
 
 
 @dataclasses.dataclass(slots=True)
@@ -61,6 +62,12 @@ class Request:
     filter_column: str = ""
     filter_prefix: str = ""
     valid_until: str = ""
+    # What the grant lets the consumer do (docs/exchange.md "Modes and quotas"): the modes of call
+    # asked for at filing (narrowed only by the owner), and the owner's daily quota (calls per
+    # Beijing day) and rate (calls per second); 0 is no limit.
+    modes: tuple[str, ...] = MODES
+    daily_quota: int = 0
+    rate: int = 0
     # Who made this version and their proof (node/security/signing.py): the maker's node id, its
     # ECDSA signature over `canonical(self)`, its certificate (DER). Empty from an insecure node.
     signer: str = ""
@@ -103,7 +110,7 @@ def newer(incoming: Request, current: Request | None) -> bool:
 # The fields the first version fixes: no later version, whoever makes it, may change them.
 IMMUTABLE = ("consumer_code", "consumer_node", "resource_code", "owner_code", "owner_node", "purpose", "basis",
              "data_items", "created_at")
-SCOPE = ("filter_column", "filter_prefix", "valid_until")
+SCOPE = ("filter_column", "filter_prefix", "valid_until", "modes", "daily_quota", "rate")
 CONSUMER_MAKES = ("submitted", "withdrawn")
 OWNER_MAKES = ("pending", "granted", "rejected")
 
@@ -124,6 +131,13 @@ def canonical(request: Request) -> bytes:
         "history": [[e.version, e.state, e.actor, format_time(e.at), e.note] for e in request.history],
         "signer": request.signer,
     }
+    # Only when not the defaults, so that versions signed before grants named modes keep their bytes.
+    if request.modes != MODES:
+        body["modes"] = list(request.modes)
+    if request.daily_quota:
+        body["daily_quota"] = request.daily_quota
+    if request.rate:
+        body["rate"] = request.rate
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 

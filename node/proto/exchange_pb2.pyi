@@ -187,7 +187,7 @@ class Key(_message.Message):
     def __init__(self, items: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class QueryRequest(_message.Message):
-    __slots__ = ("request_id", "consumer_code", "key", "from_node", "keys")
+    __slots__ = ("request_id", "consumer_code", "key", "from_node", "keys", "call_id")
     class KeyEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -200,12 +200,14 @@ class QueryRequest(_message.Message):
     KEY_FIELD_NUMBER: _ClassVar[int]
     FROM_NODE_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     consumer_code: str
     key: _containers.ScalarMap[str, str]
     from_node: str
     keys: _containers.RepeatedCompositeFieldContainer[Key]
-    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., key: _Optional[_Mapping[str, str]] = ..., from_node: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[Key, _Mapping]]] = ...) -> None: ...
+    call_id: str
+    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., key: _Optional[_Mapping[str, str]] = ..., from_node: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[Key, _Mapping]]] = ..., call_id: _Optional[str] = ...) -> None: ...
 
 class Answer(_message.Message):
     __slots__ = ("rows",)
@@ -246,7 +248,7 @@ class Claim(_message.Message):
     def __init__(self, key: _Optional[_Mapping[str, str]] = ..., claims: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class VerifyClaimsRequest(_message.Message):
-    __slots__ = ("request_id", "consumer_code", "key", "claims", "from_node", "batch")
+    __slots__ = ("request_id", "consumer_code", "key", "claims", "from_node", "batch", "call_id")
     class KeyEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -267,13 +269,15 @@ class VerifyClaimsRequest(_message.Message):
     CLAIMS_FIELD_NUMBER: _ClassVar[int]
     FROM_NODE_FIELD_NUMBER: _ClassVar[int]
     BATCH_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     consumer_code: str
     key: _containers.ScalarMap[str, str]
     claims: _containers.ScalarMap[str, str]
     from_node: str
     batch: _containers.RepeatedCompositeFieldContainer[Claim]
-    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., key: _Optional[_Mapping[str, str]] = ..., claims: _Optional[_Mapping[str, str]] = ..., from_node: _Optional[str] = ..., batch: _Optional[_Iterable[_Union[Claim, _Mapping]]] = ...) -> None: ...
+    call_id: str
+    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., key: _Optional[_Mapping[str, str]] = ..., claims: _Optional[_Mapping[str, str]] = ..., from_node: _Optional[str] = ..., batch: _Optional[_Iterable[_Union[Claim, _Mapping]]] = ..., call_id: _Optional[str] = ...) -> None: ...
 
 class Verdict(_message.Message):
     __slots__ = ("results", "overall")

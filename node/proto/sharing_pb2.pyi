@@ -24,7 +24,7 @@ class RequestEvent(_message.Message):
     def __init__(self, version: _Optional[int] = ..., state: _Optional[str] = ..., actor: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., note: _Optional[str] = ...) -> None: ...
 
 class SharingRequest(_message.Message):
-    __slots__ = ("request_id", "consumer_code", "consumer_node", "resource_code", "owner_code", "owner_node", "purpose", "basis", "data_items", "share_type", "state", "reason", "version", "created_at", "updated_at", "deadline", "overdue", "history", "at_node", "row_filter", "valid_until", "signer", "signature", "signer_cert")
+    __slots__ = ("request_id", "consumer_code", "consumer_node", "resource_code", "owner_code", "owner_node", "purpose", "basis", "data_items", "share_type", "state", "reason", "version", "created_at", "updated_at", "deadline", "overdue", "history", "at_node", "row_filter", "valid_until", "signer", "signature", "signer_cert", "modes", "daily_quota", "rate")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CONSUMER_CODE_FIELD_NUMBER: _ClassVar[int]
     CONSUMER_NODE_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,9 @@ class SharingRequest(_message.Message):
     SIGNER_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     SIGNER_CERT_FIELD_NUMBER: _ClassVar[int]
+    MODES_FIELD_NUMBER: _ClassVar[int]
+    DAILY_QUOTA_FIELD_NUMBER: _ClassVar[int]
+    RATE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     consumer_code: str
     consumer_node: str
@@ -73,7 +76,10 @@ class SharingRequest(_message.Message):
     signer: str
     signature: bytes
     signer_cert: bytes
-    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., consumer_node: _Optional[str] = ..., resource_code: _Optional[str] = ..., owner_code: _Optional[str] = ..., owner_node: _Optional[str] = ..., purpose: _Optional[str] = ..., basis: _Optional[str] = ..., data_items: _Optional[_Iterable[str]] = ..., share_type: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[str] = ..., overdue: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[RequestEvent, _Mapping]]] = ..., at_node: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ..., signer: _Optional[str] = ..., signature: _Optional[bytes] = ..., signer_cert: _Optional[bytes] = ...) -> None: ...
+    modes: _containers.RepeatedScalarFieldContainer[str]
+    daily_quota: int
+    rate: int
+    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., consumer_node: _Optional[str] = ..., resource_code: _Optional[str] = ..., owner_code: _Optional[str] = ..., owner_node: _Optional[str] = ..., purpose: _Optional[str] = ..., basis: _Optional[str] = ..., data_items: _Optional[_Iterable[str]] = ..., share_type: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[str] = ..., overdue: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[RequestEvent, _Mapping]]] = ..., at_node: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ..., signer: _Optional[str] = ..., signature: _Optional[bytes] = ..., signer_cert: _Optional[bytes] = ..., modes: _Optional[_Iterable[str]] = ..., daily_quota: _Optional[int] = ..., rate: _Optional[int] = ...) -> None: ...
 
 class RowFilter(_message.Message):
     __slots__ = ("column", "prefix")
@@ -84,18 +90,20 @@ class RowFilter(_message.Message):
     def __init__(self, column: _Optional[str] = ..., prefix: _Optional[str] = ...) -> None: ...
 
 class SubmitRequestRequest(_message.Message):
-    __slots__ = ("consumer_code", "resource_code", "purpose", "basis", "data_items")
+    __slots__ = ("consumer_code", "resource_code", "purpose", "basis", "data_items", "modes")
     CONSUMER_CODE_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_CODE_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
     BASIS_FIELD_NUMBER: _ClassVar[int]
     DATA_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    MODES_FIELD_NUMBER: _ClassVar[int]
     consumer_code: str
     resource_code: str
     purpose: str
     basis: str
     data_items: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, consumer_code: _Optional[str] = ..., resource_code: _Optional[str] = ..., purpose: _Optional[str] = ..., basis: _Optional[str] = ..., data_items: _Optional[_Iterable[str]] = ...) -> None: ...
+    modes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, consumer_code: _Optional[str] = ..., resource_code: _Optional[str] = ..., purpose: _Optional[str] = ..., basis: _Optional[str] = ..., data_items: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetRequestRequest(_message.Message):
     __slots__ = ("request_id",)
@@ -128,20 +136,26 @@ class ListRequestsResponse(_message.Message):
     def __init__(self, requests: _Optional[_Iterable[_Union[SharingRequest, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class DecideRequestRequest(_message.Message):
-    __slots__ = ("request_id", "department_code", "approve", "reason", "row_filter", "valid_until")
+    __slots__ = ("request_id", "department_code", "approve", "reason", "row_filter", "valid_until", "modes", "daily_quota", "rate")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_CODE_FIELD_NUMBER: _ClassVar[int]
     APPROVE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ROW_FILTER_FIELD_NUMBER: _ClassVar[int]
     VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    MODES_FIELD_NUMBER: _ClassVar[int]
+    DAILY_QUOTA_FIELD_NUMBER: _ClassVar[int]
+    RATE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     department_code: str
     approve: bool
     reason: str
     row_filter: RowFilter
     valid_until: str
-    def __init__(self, request_id: _Optional[str] = ..., department_code: _Optional[str] = ..., approve: _Optional[bool] = ..., reason: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ...) -> None: ...
+    modes: _containers.RepeatedScalarFieldContainer[str]
+    daily_quota: int
+    rate: int
+    def __init__(self, request_id: _Optional[str] = ..., department_code: _Optional[str] = ..., approve: _Optional[bool] = ..., reason: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ..., modes: _Optional[_Iterable[str]] = ..., daily_quota: _Optional[int] = ..., rate: _Optional[int] = ...) -> None: ...
 
 class WithdrawRequestRequest(_message.Message):
     __slots__ = ("request_id", "consumer_code", "reason")

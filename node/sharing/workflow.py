@@ -17,7 +17,7 @@ from node.model import rules
 from node.model.rules import Entry
 from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
 from node.model.calendar import CHINA, Calendar
-from node.model.request import OPEN, STATES, Event, Request, arrive, newer, recipients
+from node.model.request import MODES, OPEN, STATES, Event, Request, arrive, newer, recipients
 
 if TYPE_CHECKING:
     from node.sharing.seals import Seal
@@ -46,6 +46,19 @@ def _text(value: str, field: str) -> None:
         raise InvalidRequest(field, f"must be at most {MAX_TEXT} characters")
 
 
+def _modes(modes: list[str], field: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """The modes named, in the order of MODES; each must be one of `allowed` (at filing, every mode;
+    at the owner's decision, the modes the request asks for: a grant narrows, never widens)."""
+    for i, mode in enumerate(modes):
+        if mode not in allowed:
+            rule = (f"must be one of {', '.join(MODES)}" if allowed == MODES else
+                    f"was not asked for: a grant only narrows the modes the request asks for ({', '.join(allowed)})")
+            raise InvalidRequest(f"{field}[{i}]", f"{mode!r} {rule}")
+    if len(set(modes)) != len(modes):
+        raise InvalidRequest(field, "must not name a mode twice")
+    return tuple(m for m in MODES if m in modes)
+
+
 class Sharing:
     """The requests of one node. `lookup` finds an entry here or at the hub. A node that
     `relays` (the hub) queues every request version it stores in its outbox for the parties that
@@ -64,7 +77,8 @@ class Sharing:
         self.seal = seal
 
     def submit(self, consumer_code: str, resource_code: str, purpose: str, basis: str,
-               data_items: list[str]) -> Request:
+               data_items: list[str], modes: list[str] | None = None) -> Request:
+        """Files a request for `data_items` in `modes` (fetch, query, verify; none named: all three)."""
         if consumer_code not in self.department_codes:
             raise PermissionDenied(f"consumer_code: {consumer_code} is not a department of node {self.node_id}")
         if not rules.RESOURCE_CODE.match(resource_code):
@@ -82,6 +96,7 @@ class Sharing:
                                                       f"(it has: {', '.join(sorted(known))})")
         if len(set(data_items)) != len(data_items):
             raise InvalidRequest("data_items", "must not name an item twice")
+        asked = _modes(modes or list(MODES), "modes", MODES)
         now = self.clock()
         request = Request(
             request_id=f"{self.node_id}-{uuid.uuid4().hex[:20]}", consumer_code=consumer_code,
@@ -89,7 +104,7 @@ class Sharing:
             owner_node=entry.origin if entry is not None else "", purpose=purpose, basis=basis,
             data_items=tuple(data_items), share_type=entry.share_type if entry is not None else "",
             state="submitted", reason="", version=1, created_at=now, updated_at=now,
-            history=(Event(1, "submitted", consumer_code, now, purpose),),
+            history=(Event(1, "submitted", consumer_code, now, purpose),), modes=asked,
         )
         if entry is None or entry.withdrawn or entry.origin == self.node_id:
             # Unknown, withdrawn, or owned here: answered at once, the request never leaves.
@@ -118,15 +133,22 @@ class Sharing:
         return found[:size], str(offset + size) if more else ""
 
     def decide(self, request_id: str, department_code: str, approve: bool, reason: str,
-               row_filter: tuple[str, str] = ("", ""), valid_until: str = "") -> Request:
+               row_filter: tuple[str, str] = ("", ""), valid_until: str = "", modes: list[str] | None = None,
+               daily_quota: int = 0, rate: int = 0) -> Request:
         """The owner's answer; an approval may narrow the grant to rows whose column starts with a
-        prefix (row_filter) and to a last day (valid_until, YYYY-MM-DD)."""
+        prefix (row_filter), to a last day (valid_until, YYYY-MM-DD), to some of the modes asked
+        for, and set a daily quota and a rate (calls per second; 0 = no limit)."""
         if not approve and not reason.strip():
             raise InvalidRequest("reason", "a refusal always states its reason")
         if len(reason) > MAX_TEXT:
             raise InvalidRequest("reason", f"must be at most {MAX_TEXT} characters")
-        if not approve and (any(row_filter) or valid_until):
-            raise InvalidRequest("row_filter" if any(row_filter) else "valid_until", "only an approval has a scope")
+        scoped = [name for name, value in (("row_filter", any(row_filter)), ("valid_until", valid_until),
+                                           ("modes", modes), ("daily_quota", daily_quota), ("rate", rate)) if value]
+        if not approve and scoped:
+            raise InvalidRequest(scoped[0], "only an approval has a scope")
+        for name, value in (("daily_quota", daily_quota), ("rate", rate)):
+            if value < 0:
+                raise InvalidRequest(name, "must not be negative (0 is no limit)")
         column, prefix = row_filter
         if valid_until:
             try:
@@ -149,10 +171,12 @@ class Sharing:
                     raise InvalidRequest("row_filter.column", f"must be a data item the request asks for "
                                                               f"({', '.join(current.data_items)})")
                 _text(prefix, "row_filter.prefix")
+            granted = _modes(modes, "modes", current.modes) if modes else current.modes
             state = "granted" if approve else "rejected"
             decided = current.advanced(state, department_code, self.clock(), reason or "approved by the owner")
             decided = self._made(dataclasses.replace(decided, filter_column=column, filter_prefix=prefix,
-                                                     valid_until=valid_until))
+                                                     valid_until=valid_until, modes=granted,
+                                                     daily_quota=daily_quota, rate=rate))
             self._store(tx, [decided], source=self.node_id)
         return decided
 

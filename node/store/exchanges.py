@@ -71,6 +71,21 @@ class ExchangeWrites:
             + ", ".join(f"{c} = {c} + excluded.{c}" for c in _COUNTS),
             [tuple(getattr(c, n) for n in names) for c in counts])
 
+    def grant_calls(self, request_id: str, day: str, call_id: str) -> tuple[int, bool]:
+        """The calls counted against the grant on `day`, and whether `call_id` is one of them."""
+        (used,) = self.conn.execute("SELECT COALESCE(SUM(calls), 0) FROM grant_calls WHERE request_id = ? AND day = ?",
+                                    (request_id, day)).fetchone()
+        seen = bool(call_id) and self.conn.execute("SELECT 1 FROM grant_calls WHERE request_id = ? AND call_id = ?",
+                                                   (request_id, call_id)).fetchone() is not None
+        return used, seen
+
+    def charge_grant(self, request_id: str, call_id: str, day: str, calls: int) -> None:
+        self.conn.execute("INSERT INTO grant_calls (request_id, call_id, day, calls) VALUES (?, ?, ?, ?)",
+                          (request_id, call_id, day, calls))
+
+    def prune_grant_calls(self, before_day: str) -> None:
+        self.conn.execute("DELETE FROM grant_calls WHERE day < ?", (before_day,))
+
     def prune_calls(self, before_hour: str) -> int:
         """Drops the counts of hours before `before_hour` (the retention); returns how many rows."""
         return self.conn.execute("DELETE FROM calls WHERE hour < ?", (before_hour,)).rowcount

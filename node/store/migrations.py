@@ -169,8 +169,22 @@ def m009_calls(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX calls_hour ON calls(hour)")
 
 
+def m010_grant_calls(db: sqlite_utils.Database) -> None:
+    """The calls counted against a grant's daily quota at the owner's node, one row per call (only
+    grants with a quota have any), by the client's call id, so that a retried call is counted once
+    even across a restart; days before yesterday are dropped as the day turns."""
+    db.execute("""
+        CREATE TABLE grant_calls (
+            request_id TEXT NOT NULL, call_id TEXT NOT NULL,
+            day TEXT NOT NULL,                -- YYYY-MM-DD, Beijing
+            calls INTEGER NOT NULL,           -- keys of a batch, else 1
+            PRIMARY KEY (request_id, call_id)
+        ) WITHOUT ROWID""")
+    db.execute("CREATE INDEX grant_calls_day ON grant_calls(request_id, day)")
+
+
 MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security, m006_exchange,
-              m007_entry_counts, m008_audit_denials, m009_calls]
+              m007_entry_counts, m008_audit_denials, m009_calls, m010_grant_calls]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from typing import Iterable
 
-from node.model.request import Event, Request
+from node.model.request import MODES, Event, Request
 from node.times import format_time, parse_time
 
 _COLUMNS = ("request_id", "consumer_code", "consumer_node", "owner_code", "owner_node", "resource_code", "state",
@@ -28,6 +28,8 @@ def request_row(r: Request) -> tuple:
     if r.filter_column or r.valid_until:
         body["scope"] = {"filter_column": r.filter_column, "filter_prefix": r.filter_prefix,
                          "valid_until": r.valid_until}
+    if r.modes != MODES or r.daily_quota or r.rate:
+        body["grant"] = {"modes": list(r.modes), "daily_quota": r.daily_quota, "rate": r.rate}
     if r.signer:
         # In the body, not columns of their own: nothing selects by them, and rows from before
         # signing read back as unsigned without a migration.
@@ -43,6 +45,8 @@ def row_request(row: tuple) -> Request:
      created_at, updated_at, deadline, body) = row
     data = json.loads(body)
     seal = data.get("seal")
+    grant = data.get("grant")
+    allowed = dict(modes=tuple(grant["modes"]), daily_quota=grant["daily_quota"], rate=grant["rate"]) if grant else {}
     signed = dict(signer=seal["signer"], signature=base64.b64decode(seal["signature"]),
                   signer_cert=base64.b64decode(seal["signer_cert"])) if seal else {}
     return Request(
@@ -51,7 +55,7 @@ def row_request(row: tuple) -> Request:
         basis=data["basis"], data_items=tuple(data["data_items"]), share_type=data["share_type"], state=state,
         reason=data["reason"], version=version, created_at=parse_time(created_at), updated_at=parse_time(updated_at),
         deadline=deadline, history=tuple(Event(v, s, a, parse_time(at), n) for v, s, a, at, n in data["history"]),
-        **data.get("scope", {}), **signed,
+        **data.get("scope", {}), **allowed, **signed,
     )
 
 

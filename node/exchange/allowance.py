@@ -1,0 +1,76 @@
+"""What a grant still allows at the owner's node: its daily quota (calls per Beijing day) and its
+rate (calls per second), counted per grant where the data leaves (docs/exchange.md "Modes and
+quotas"). A batch counts its keys; a fetch counts one, and its resumption from an offset none.
+
+The rate is a token bucket per grant in memory that holds a second's worth of calls. The quota
+is counted in the node's database, one row per call by the client's call id, so that a restart
+keeps the day's count and a call retried with its id (the hub or the owner killed before the
+answer came back) is counted once. A call refused here uses neither, so a consumer that retries
+a refused call is not charged for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Callable
+
+from node.errors import ResourceExhausted
+from node.model.calendar import CHINA
+from node.model.request import Request
+
+
+def next_midnight(now: datetime) -> datetime:
+    """The next Beijing midnight after `now`, when a daily quota resets."""
+    day = now.astimezone(CHINA).date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=CHINA)
+
+
+class Allowance:
+    """Per grant: calls today against `daily_quota` (in `store`), and a bucket of `rate` tokens
+    refilled at `rate` a second. `clock` is the node's (for the day), `monotonic` measures the refill."""
+
+    def __init__(self, store, clock: Callable[[], datetime], monotonic: Callable[[], float] = time.monotonic):
+        self.store, self.clock, self.monotonic = store, clock, monotonic
+        self._lock = threading.Lock()  # one check and count at a time: no two calls take the last one
+        self._buckets: dict[str, tuple[float, float]] = {}  # request id -> (tokens, when counted)
+        self._pruned_day = ""
+
+    def take(self, request: Request, calls: int, call_id: str = "") -> None:
+        """Counts `calls` against the grant, or refuses them all (ResourceExhausted naming the
+        limit and when it allows them again) without counting any. A call whose `call_id` was
+        counted already (a retry) is not counted again."""
+        if calls <= 0 or not (request.daily_quota or request.rate):
+            return
+        now, tick = self.clock(), self.monotonic()
+        day = now.astimezone(CHINA).date().isoformat()
+        rid = request.request_id
+        # A grant with a rate only is counted in memory: no write for it.
+        with self._lock, self.store.transaction() if request.daily_quota else contextlib.nullcontext() as tx:
+            if tx is not None and day != self._pruned_day:  # the day turned: yesterday's count is kept for a look, older dropped
+                tx.prune_grant_calls((now.astimezone(CHINA).date() - timedelta(days=1)).isoformat())
+                self._pruned_day = day
+            used, retried = tx.grant_calls(rid, day, call_id) if request.daily_quota else (0, False)
+            if retried:
+                return
+            if request.daily_quota and used + calls > request.daily_quota:
+                resets = next_midnight(now).isoformat(timespec="minutes")
+                batch = "" if calls == 1 else f"; this batch asks {calls}"
+                raise ResourceExhausted(f"daily_quota: request {rid} allows {request.daily_quota} calls a day and has "
+                                        f"used {used} on {day} (Beijing){batch}; the quota resets at {resets}")
+            if request.rate:
+                tokens, then = self._buckets.get(rid, (float(request.rate), tick))
+                tokens = min(float(request.rate), tokens + (tick - then) * request.rate)
+                if calls > tokens:
+                    if calls > request.rate:
+                        wait = "a batch this size is never allowed: split it"
+                    else:
+                        wait = f"try again in {(calls - tokens) / request.rate:.2f} s"
+                    raise ResourceExhausted(f"rate: request {rid} allows {request.rate} calls a second and "
+                                            f"{calls} {'was' if calls == 1 else 'were'} asked; {wait}")
+                self._buckets[rid] = (tokens - calls, tick)
+            if request.daily_quota:
+                tx.charge_grant(rid, call_id or uuid.uuid4().hex, day, calls)

@@ -1,0 +1,148 @@
+"""Grants say which modes of call they allow (fetch, query, verify), with the owner's daily quota
+and rate, through real nodes (Hebei's department asks, the hub relays, Guangdong's node answers
+and counts): a mode not granted is refused naming it, the quota and the rate are refused naming
+the limit and when it allows calls again, the owner's decision only narrows the modes, and a
+retried call is counted once, across a restart too."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import grpc
+
+from exchange_support import CONSUMER, OWNER, exchange
+from node.errors import ResourceExhausted
+from node.exchange.allowance import Allowance
+from node.model.request import Request
+from node.proto import exchange_pb2, sharing_pb2
+from node.store import Store
+from test_exchange_query import fed, query, refused, source_rows, verify  # noqa: F401 (fed: fixture)
+from test_sharing import sharing, wait_state
+
+DENIED, EXHAUSTED, INVALID = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                              grpc.StatusCode.INVALID_ARGUMENT)
+CONDITIONAL = "440300002/000002"  # keyed by 公民身份号码
+ITEMS = ("企业名称", "公民身份号码")
+
+
+def file(fed, asked=()):
+    return sharing(fed.peers["hebei"]).SubmitRequest(sharing_pb2.SubmitRequestRequest(
+        consumer_code=CONSUMER, resource_code=CONDITIONAL, purpose="办理企业开办", basis="《优化营商环境条例》",
+        data_items=list(ITEMS), modes=list(asked)))
+
+
+def decide(fed, request_id, **scope):
+    return sharing(fed.peers["guangdong"]).DecideRequest(sharing_pb2.DecideRequestRequest(
+        request_id=request_id, department_code=OWNER, approve=True, reason="同意", **scope))
+
+
+def granted(fed, asked=(), **scope) -> str:
+    """A conditional request filed asking for the modes `asked`, granted by the owner with
+    `scope`, back at Hebei."""
+    filed = file(fed, asked)
+    wait_state(fed.peers["guangdong"], filed.request_id, {"pending"})
+    decide(fed, filed.request_id, **scope)
+    wait_state(fed.peers["hebei"], filed.request_id, {"granted"})
+    return filed.request_id
+
+
+def fetch_once(fed, request_id):
+    return list(exchange(fed.peers["hebei"]).FetchData(exchange_pb2.FetchDataRequest(
+        request_id=request_id, consumer_code=CONSUMER), timeout=60))
+
+
+def keys(fed, n):
+    return [{"公民身份号码": code} for (code,) in source_rows(fed.source, ("公民身份号码",))[:n]]
+
+
+def test_a_grant_of_verify_only_answers_verify_and_refuses_query_and_fetch_naming_the_mode(fed):
+    request_id = granted(fed, asked=("fetch", "query", "verify"), modes=["verify"])
+    held = sharing(fed.peers["hebei"]).GetRequest(sharing_pb2.GetRequestRequest(request_id=request_id))
+    assert list(held.modes) == ["verify"]
+    (key,) = keys(fed, 1)
+    name = source_rows(fed.source, ("企业名称",), f"WHERE 公民身份号码 = '{key['公民身份号码']}'")[0][0]
+    assert verify(fed.peers["hebei"], request_id, key, {"企业名称": name}).overall == "match"
+    code, details = refused(lambda: query(fed.peers["hebei"], request_id, key))
+    assert code == DENIED and "does not allow query (it allows verify)" in details
+    code, details = refused(lambda: fetch_once(fed, request_id))
+    assert code == DENIED and "does not allow fetch (it allows verify)" in details
+
+
+def test_the_owner_only_narrows_the_modes_asked_for_and_a_filing_names_known_modes(fed):
+    code, details = refused(lambda: file(fed, ("verify", "download")))
+    assert code == INVALID and "modes[1]" in details and "must be one of fetch, query, verify" in details
+    filed = file(fed, ("query",))
+    wait_state(fed.peers["guangdong"], filed.request_id, {"pending"})
+    code, details = refused(lambda: decide(fed, filed.request_id, modes=["query", "fetch"]))
+    assert code == INVALID and "modes[1]" in details and "'fetch' was not asked for" in details
+    assert list(decide(fed, filed.request_id, modes=["query"], daily_quota=5, rate=2).modes) == ["query"]
+    held = wait_state(fed.peers["hebei"], filed.request_id, {"granted"})
+    assert (list(held.modes), held.daily_quota, held.rate) == (["query"], 5, 2)
+    # Filed without modes, as before modes existed: all three.
+    assert list(file(fed).modes) == ["fetch", "query", "verify"]
+
+
+def test_a_daily_quota_of_three_allows_three_calls_then_says_when_it_resets(fed):
+    request_id = granted(fed, daily_quota=3)
+    two, one = keys(fed, 2), keys(fed, 1)
+    assert len(query(fed.peers["hebei"], request_id, keys=two).answers) == 2  # a batch counts its keys
+    code, details = refused(lambda: query(fed.peers["hebei"], request_id, keys=two))
+    assert code == EXHAUSTED and "allows 3 calls a day and has used 2" in details and "this batch asks 2" in details
+    assert query(fed.peers["hebei"], request_id, one[0]).rows  # the refused batch was not counted
+    code, details = refused(lambda: verify(fed.peers["hebei"], request_id, one[0], {"企业名称": "某"}))
+    assert code == EXHAUSTED and details.startswith("daily_quota:") and "has used 3" in details
+    resets = datetime.fromisoformat(details.rsplit("the quota resets at ", 1)[1])
+    assert (resets.utcoffset(), resets.hour, resets.minute) == (timedelta(hours=8), 0, 0)  # a Beijing midnight
+    assert timedelta(0) < resets - datetime.now(timezone.utc) <= timedelta(days=1)  # the next one
+    code, _ = refused(lambda: fetch_once(fed, request_id))  # a fetch is a call too
+    assert code == EXHAUSTED
+
+
+def test_a_rate_refuses_a_burst_and_a_batch_larger_than_a_seconds_calls(fed):
+    request_id = granted(fed, rate=1)
+    code, details = refused(lambda: query(fed.peers["hebei"], request_id, keys=keys(fed, 2)))
+    assert code == EXHAUSTED and details.startswith("rate:") and "allows 1 calls a second and 2 were asked" in details
+    (key,) = keys(fed, 1)
+    outcomes = []
+    for _ in range(10):  # back to back: far more than one a second
+        try:
+            outcomes.append(bool(query(fed.peers["hebei"], request_id, key).rows))
+        except grpc.RpcError as exc:
+            outcomes.append(exc.code())
+    assert outcomes[0] is True and EXHAUSTED in outcomes, outcomes
+
+
+def test_a_call_retried_with_its_id_is_counted_once_against_the_quota(fed):
+    request_id = granted(fed, daily_quota=2)
+    (key,) = keys(fed, 1)
+
+    def ask(call_id):
+        return exchange(fed.peers["hebei"]).Query(exchange_pb2.QueryRequest(
+            request_id=request_id, consumer_code=CONSUMER, key=key, call_id=call_id), timeout=30)
+
+    assert ask("call-1").rows and ask("call-1").rows  # the answer was lost: the client asks again, same id
+    assert ask("call-2").rows
+    code, details = refused(lambda: ask("call-3"))
+    assert code == EXHAUSTED and "has used 2" in details
+    assert ask("call-2").rows  # a retry of a counted call is still answered
+
+
+def test_the_days_count_survives_a_restart_of_the_owners_node(tmp_path):
+    now = datetime(2026, 3, 3, 15, 59, tzinfo=timezone.utc)  # 23:59 in Beijing
+    grant = Request("hebei-1", CONSUMER, "hebei", CONDITIONAL, OWNER, "guangdong", "p", "b", ITEMS, "conditional",
+                    "granted", "", 3, now, now, daily_quota=3)
+    store = Store(tmp_path / "owner.db", synchronous="normal")
+    Allowance(store, lambda: now).take(grant, 2, "batch-1")
+    store.close()
+    store = Store(tmp_path / "owner.db", synchronous="normal")  # the owner's node restarted
+    allowance = Allowance(store, lambda: now)
+    allowance.take(grant, 2, "batch-1")  # the batch retried after the restart: already counted
+    allowance.take(grant, 1, "call-2")
+    try:
+        allowance.take(grant, 1, "call-3")
+        raise AssertionError("a fourth call was allowed")
+    except ResourceExhausted as exc:
+        assert "has used 3 on 2026-03-03 (Beijing)" in str(exc) and "resets at 2026-03-04T00:00+08:00" in str(exc)
+    allowance.clock = lambda: now + timedelta(minutes=1)  # past Beijing midnight: a new day
+    allowance.take(grant, 3, "call-4")
+    store.close()
