@@ -20,7 +20,8 @@ from node.model.request import MODES, STATES, Event, Request
 from node.model.rules import DataItem, DataItems, Entry, EntryFilter, data_items, derived
 from node.model.sync import Batch, Change, Cursor, PeerState, Slice, Verdict
 from node.proto import admin_pb2, cascade_pb2, catalog_pb2, exchange_pb2, sharing_pb2
-from node.store.rows import StoredEntry
+from node.model.quality import ItemQuality, Quality
+from node.store.rows import StoredEntry, quality_from_json
 from node.times import format_time, parse_time
 
 
@@ -51,7 +52,7 @@ def _moment(seconds: int, nanos: int) -> datetime:
 def _add_items(msg: catalog_pb2.Entry, items: tuple[DataItem, ...]) -> catalog_pb2.Entry:
     add = msg.data_items.add  # a third of the cost of building each DataItem message and extending
     for i in items:
-        add(name=i.name, type=i.type, length=i.length, description=i.description)
+        add(name=i.name, type=i.type, length=i.length, description=i.description, element=i.element)
     return msg
 
 
@@ -72,16 +73,33 @@ def entry_to_proto(entry: Entry, message: catalog_pb2.Entry | None = None) -> ca
     timestamp(entry.published_at, msg.published_at)  # none: the field stays unset
     timestamp(entry.updated_at, msg.updated_at)
     msg.withdrawn = entry.withdrawn
+    if entry.quality is not None:
+        quality_to_proto(entry.quality, msg.quality)
     return msg
+
+
+def quality_to_proto(quality: Quality, msg: catalog_pb2.Quality) -> catalog_pb2.Quality:
+    msg.score, msg.rows = quality.score, quality.rows
+    timestamp(quality.checked_at, msg.checked_at)
+    for i in quality.items:
+        msg.items.add(item=i.item, element=i.element, rule=i.rule, failed=i.failed, empty=i.empty)
+    return msg
+
+
+def quality_from_proto(msg: catalog_pb2.Quality) -> Quality:
+    return Quality(msg.score, moment(msg.checked_at), msg.rows,
+                   tuple(ItemQuality(i.item, i.element, i.rule, i.failed, i.empty) for i in msg.items))
 
 
 def stored_entry_to_proto(row: StoredEntry, message: catalog_pb2.Entry) -> catalog_pb2.Entry:
     """`entry_to_proto` of an entry as stored, without decoding it into an `Entry` first (the
     source side of a pull sends every entry it reads, and uses none)."""
     add = message.data_items.add
-    for name, type_, length, description in orjson.loads(row.data_items):
-        add(name=name, type=type_, length=length, description=description)
+    for item in orjson.loads(row.data_items):
+        add(name=item[0], type=item[1], length=item[2], description=item[3], element=item[4] if len(item) > 4 else "")
     _copy_fields(row, message)
+    if row.quality:
+        quality_to_proto(quality_from_json(row.quality), message.quality)
     message.keywords.extend(orjson.loads(row.keywords))
     timestamp(parse_time(row.published_at), message.published_at)
     timestamp(parse_time(row.updated_at), message.updated_at)
@@ -107,6 +125,7 @@ def _copy_fields(source: Entry | StoredEntry, msg: catalog_pb2.Entry) -> None:
     msg.source_system = source.source_system
     msg.origin = source.origin
     msg.version = source.version
+    msg.derived_from = source.derived_from
 
 
 def entry_from_proto(msg: catalog_pb2.Entry, *, with_node_fields: bool = True) -> Entry:
@@ -122,16 +141,19 @@ def entry_from_proto(msg: catalog_pb2.Entry, *, with_node_fields: bool = True) -
             published_at=moment(msg.published_at, msg.HasField("published_at")),
             updated_at=moment(msg.updated_at, msg.HasField("updated_at")),
             origin=intern(msg.origin), version=msg.version, withdrawn=msg.withdrawn,
+            quality=quality_from_proto(msg.quality) if msg.HasField("quality") else None,
         )
     return Entry(
         resource_code=msg.resource_code, name=msg.name, summary=msg.summary,
         provider_code=intern(msg.provider_code), provider_name=intern(msg.provider_name),
         region_code=intern(msg.region_code), category=intern(msg.category),
-        data_items=data_items(tuple((i.name, i.type, i.length, i.description) for i in msg.data_items)),
+        data_items=data_items(tuple((i.name, i.type, i.length, i.description, i.element) if i.element
+                                    else (i.name, i.type, i.length, i.description) for i in msg.data_items)),
         share_type=intern(msg.share_type), share_condition=msg.share_condition,
         not_shared_basis=msg.not_shared_basis, share_method=intern(msg.share_method),
         open_type=intern(msg.open_type), update_cycle=intern(msg.update_cycle),
-        source_system=intern(msg.source_system), keywords=tuple(msg.keywords), **node_fields,
+        source_system=intern(msg.source_system), keywords=tuple(msg.keywords), derived_from=msg.derived_from,
+        **node_fields,
     )
 
 

@@ -11,7 +11,7 @@ from node.model import regions, rules, search
 from node.model.rules import Entry, EntryFilter, Matches
 from node.errors import Invalid, InvalidEntry, NotFound, PermissionDenied
 from node.store import Staged, Store, code_id, restamp, stage
-from node.store.rows import row_entry
+from node.store.rows import quality_json, row_entry
 from node.times import format_time
 
 MAX_QUERY = 200
@@ -181,7 +181,7 @@ class Catalog:
         call.counts["created" if old is None else "updated"] += 1
         rows = restamp(s.rows, code=s.resource_code, origin=self.node_id, version=1 if old is None else old.version + 1,
                        published_at=call.stamp if old is None else format_time(old.published_at),
-                       updated_at=call.stamp)
+                       updated_at=call.stamp, quality=quality_json(old.quality) if old is not None else "")
         if call.keep:
             call.stored.append(rows)
         yield rows

@@ -183,8 +183,17 @@ def m010_grant_calls(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX grant_calls_day ON grant_calls(request_id, day)")
 
 
+def m011_elements(db: sqlite_utils.Database) -> None:
+    """An entry's `derived_from` (the authoritative entry it copies) and `quality` (its last
+    format check, as JSON, "" when never checked). The registry of data elements lives in meta."""
+    columns = db["entries"].columns_dict  # a file rolled back to an older version may keep them
+    for column in ("derived_from", "quality"):
+        if column not in columns:
+            db.execute(f"ALTER TABLE entries ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security, m006_exchange,
-              m007_entry_counts, m008_audit_denials, m009_calls, m010_grant_calls]
+              m007_entry_counts, m008_audit_denials, m009_calls, m010_grant_calls, m011_elements]
 
 
 def migrate(db: sqlite_utils.Database) -> int:
