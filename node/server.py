@@ -20,6 +20,9 @@ from node.api.catalog_service import CatalogServicer
 from node.api.exchange_service import ExchangeServicer
 from node.api.interceptors import Guard
 from node.api.sharing_service import SharingServicer
+from node.api.governance_service import GovernanceServicer
+from node.catalog.elements import ElementRegistry
+from node.catalog.governance import Governance
 from node.catalog.publishing import Catalog
 from node.config import Config
 from node.exchange.access import SourceAccess
@@ -40,6 +43,7 @@ from node.security.signing import NodeKey, Verifier
 from node.security.tls import ServerTls, server_credentials
 from node.sharing.seals import Seal
 from node.sharing.workflow import Sharing
+from node.source.elements import RegistryFetcher
 from node.source.uplink import CHANNEL_OPTIONS as UPLINK_CHANNEL_OPTIONS, HubLink, HubNotifier
 from node.store import Store
 from node.store.compactor import Compactor
@@ -90,7 +94,14 @@ class Node:
         self.notifier = HubNotifier(self.hub_link, self.store, config.node_id, self.log)
         self.store.on_commit(self.notifier.changed)
 
-        self.catalog = Catalog(self.store, config.node_id, departments, max_page_size=config.limits.max_page_size)
+        # The registry of data elements: kept at the hub (the bundled default at its first start),
+        # taken from the hub elsewhere and kept in the store for when the hub cannot be reached.
+        self.elements = ElementRegistry(self.store)
+        if self.role.pulls_peers:
+            self.elements.seed_default()
+        self.registry_fetcher = RegistryFetcher(self.hub_link, self.elements.version, self.elements.take, self.log)
+        self.catalog = Catalog(self.store, config.node_id, departments, max_page_size=config.limits.max_page_size,
+                               elements=self.elements.current)
         # A secure node signs the request versions it makes with its node key and takes another
         # node's versions only from a maker that may make them (an insecure node has no key).
         self.node_key = NodeKey(config.tls.cert, config.tls.key) if config.tls else None
@@ -109,7 +120,8 @@ class Node:
             self.courier = Courier(self.store, self.peer_channels, config.node_id, self.log)
             self.store.on_commit(self.courier.wake)
             puller = Puller(self.store, self.peer_channels, config.sync, self.sharing, self.log, workers=self.workers,
-                            ca_pem=self.verifier.ca_pem if self.verifier else None)
+                            ca_pem=self.verifier.ca_pem if self.verifier else None,
+                            elements_version=self.elements.version)
             self.scheduler = PullScheduler(self.store, self.peer_channels, puller, config.sync, self.log)
 
         # The data exchange: sources mounted here, and FetchData in whichever part this node plays.
@@ -130,6 +142,8 @@ class Node:
 
         self.jobs: list[roles.Job] = self.role.jobs(roles.Jobs(
             compactor=self.compactor, notifier=self.notifier, scheduler=self.scheduler, courier=self.courier))
+        self.jobs.append(self.registry_fetcher)  # runs at every node with a hub (enabled() says)
+        self.governance = Governance(self.store, self.elements, config.node_id, self.clock)
         # Prometheus metrics when the config has `metrics:`; the deadline clock is read at each scrape.
         self.metrics = Metrics(config, self.store, self.scheduler, self.clock, self.log) if config.metrics else None
         self.guard = Guard(config, self.store, WORKERS, self.log,
@@ -150,9 +164,12 @@ class Node:
             catalog=CatalogServicer(self.catalog, self.workers, max_publish_bytes=self.config.limits.max_publish_bytes,
                                     spool_dir=self.spool_dir),
             sharing=SharingServicer(self.sharing, self.config.limits.max_page_size),
-            cascade=CascadeServicer(self.store, self.notified),
-            admin=AdminServicer(self.config, self.store, self.scheduler, self.metrics, self.clock, self.uptime),
-            exchange=ExchangeServicer(self.exchange, self.mounts, self.calls))
+            cascade=CascadeServicer(self.store, self.notified, self.registry_fetcher.announced),
+            admin=AdminServicer(self.config, self.store, self.scheduler, self.metrics, self.clock, self.uptime,
+                                self.governance),
+            exchange=ExchangeServicer(self.exchange, self.mounts, self.calls),
+            governance=GovernanceServicer(self.elements, self.governance, self.mounts, self.role.pulls_peers,
+                                          self.clock))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
         if self.config.tls:

@@ -15,11 +15,12 @@ from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from node.errors import InvalidRequest
+from node.model.elements import Duplicate, Element, Registry, Source
 from node.model.exchange import CallCount, ExchangeRecord, Mount
 from node.model.request import MODES, STATES, Event, Request
 from node.model.rules import DataItem, DataItems, Entry, EntryFilter, data_items, derived
 from node.model.sync import Batch, Change, Cursor, PeerState, Slice, Verdict
-from node.proto import admin_pb2, cascade_pb2, catalog_pb2, exchange_pb2, sharing_pb2
+from node.proto import admin_pb2, cascade_pb2, catalog_pb2, exchange_pb2, governance_pb2, sharing_pb2
 from node.model.quality import ItemQuality, Quality
 from node.store.rows import StoredEntry, quality_from_json
 from node.times import format_time, parse_time
@@ -319,3 +320,37 @@ def call_count_to_proto(count: CallCount, message: exchange_pb2.CallCount) -> No
     for name in ("request_id", "role", "mode", "hour", "calls", "keys", "hits", "not_found", "mismatches", "refusals",
                  "millis"):
         setattr(message, name, getattr(count, name))
+
+
+# -- data elements and duplicate collections (protos/node/proto/governance.proto) ---------------
+
+def element_to_proto(element: Element, msg: governance_pb2.DataElement | None = None) -> governance_pb2.DataElement:
+    msg = governance_pb2.DataElement() if msg is None else msg
+    msg.name, msg.type, msg.rule, msg.description = element.name, element.type, element.rule, element.description
+    msg.synonyms.extend(element.synonyms)
+    for s in element.sources:
+        msg.sources.add(scope=s.scope, department_code=s.department_code, department_name=s.department_name)
+    return msg
+
+
+def element_from_proto(msg: governance_pb2.DataElement) -> Element:
+    return Element(name=msg.name, type=msg.type, rule=msg.rule, synonyms=tuple(msg.synonyms),
+                   description=msg.description,
+                   sources=tuple(Source(s.scope, s.department_code, s.department_name) for s in msg.sources))
+
+
+def registry_to_proto(registry: Registry, with_elements: bool = True) -> governance_pb2.ElementRegistry:
+    reply = governance_pb2.ElementRegistry(version=registry.version)
+    if with_elements:
+        for element in registry.elements:
+            element_to_proto(element, reply.elements.add())
+    return reply
+
+
+def registry_from_proto(msg: governance_pb2.ElementRegistry) -> Registry:
+    return Registry(msg.version, tuple(element_from_proto(e) for e in msg.elements))
+
+
+def duplicate_to_proto(duplicate: Duplicate, msg: governance_pb2.DuplicateCollection) -> None:
+    for field in dataclasses.fields(duplicate):
+        setattr(msg, field.name, getattr(duplicate, field.name))

@@ -26,7 +26,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from conftest import make_entry
 from node import config as config_mod, wire
 from node.proto import (admin_pb2, admin_pb2_grpc, cascade_pb2, cascade_pb2_grpc, catalog_pb2, catalog_pb2_grpc,
-                        exchange_pb2, exchange_pb2_grpc, sharing_pb2, sharing_pb2_grpc)
+                        exchange_pb2, exchange_pb2_grpc, governance_pb2, governance_pb2_grpc, sharing_pb2,
+                        sharing_pb2_grpc)
 from node.security import audit, authz, pki, tokens
 from node.security.client import Credentials, open_channel
 from node.server import Node
@@ -53,6 +54,7 @@ SERVICES = {
         (admin_pb2.DESCRIPTOR.services_by_name["Admin"], admin_pb2_grpc.AdminStub),
         (sharing_pb2.DESCRIPTOR.services_by_name["Sharing"], sharing_pb2_grpc.SharingStub),
         (exchange_pb2.DESCRIPTOR.services_by_name["Exchange"], exchange_pb2_grpc.ExchangeStub),
+        (governance_pb2.DESCRIPTOR.services_by_name["Governance"], governance_pb2_grpc.GovernanceStub),
         (health_pb2.DESCRIPTOR.services_by_name["Health"], health_pb2_grpc.HealthStub),
         (reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"], reflection_pb2_grpc.ServerReflectionStub),
     )
@@ -336,6 +338,7 @@ def denial_recorded(site: Site, since: int, method: str, actor: str) -> bool:
 CAT, CAS, SHR, ADM = authz.CATALOG, authz.CASCADE, authz.SHARING, authz.ADMIN
 HEALTH, REFLECTION = "/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/"
 EXC = authz.EXCHANGE
+GOV = authz.GOVERNANCE
 tool = Who("tool")
 
 

@@ -12,9 +12,9 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from hypothesis import assume, given, settings, strategies as st
 
 from node.proto import (admin_pb2, admin_pb2_grpc, cascade_pb2, catalog_pb2, catalog_pb2_grpc, exchange_pb2,
-                        sharing_pb2, sharing_pb2_grpc)
+                        governance_pb2, sharing_pb2, sharing_pb2_grpc)
 from node.security import authz
-from security_support import (A, ADM, B, C, CAS, CAT, DEADLINE, EXC, HEALTH, OK, PERMISSION_DENIED, REFLECTION,
+from security_support import (A, ADM, B, C, CAS, CAT, DEADLINE, EXC, GOV, HEALTH, OK, PERMISSION_DENIED, REFLECTION,
                               SERVED, SERVICES, SHR, UNAUTHENTICATED, Site, Who, World, denial_recorded, entry_proto,
                               invoke, outcome, tool)
 from security_support import ca, dial, hebei, hub, world  # noqa: F401 (fixtures)
@@ -117,6 +117,14 @@ def verify(consumer: str, from_node: str = ""):
 
 def get_mount(w):
     return exchange_pb2.GetMountRequest(resource_code=w.mounted)
+
+
+def put_element(w):
+    return governance_pb2.PutElementRequest(element=governance_pb2.DataElement(name="测试数据元", type="string"))
+
+
+def check_data(w):
+    return governance_pb2.CheckDataRequest(resource_code=w.mounted)
 
 
 READS = {
@@ -250,6 +258,16 @@ CASES = [
     Case(EXC + "GetMount", Who("tool", "B"), get_mount, PERMISSION_DENIED, note="for-A"),
     Case(EXC + "ListExchanges", Who("operator"), lambda w: exchange_pb2.ListExchangesRequest()),
     Case(EXC + "ListExchanges", Who("tool", "B"), lambda w: exchange_pb2.ListExchangesRequest(), PERMISSION_DENIED),
+    # The registry of data elements: read by anyone with a token or a node's certificate, changed by the operator.
+    Case(GOV + "GetElements", Who("tool", "B"), lambda w: governance_pb2.GetElementsRequest()),
+    Case(GOV + "GetElements", Who("hebei"), lambda w: governance_pb2.GetElementsRequest(), at="hub"),
+    Case(GOV + "GetElements", tool, lambda w: governance_pb2.GetElementsRequest(), UNAUTHENTICATED),
+    Case(GOV + "PutElement", Who("operator"), put_element, at="hub"),
+    Case(GOV + "PutElement", Who("tool", "B"), put_element, PERMISSION_DENIED),
+    Case(GOV + "ListDuplicates", Who("tool", "B"), lambda w: governance_pb2.DuplicatesRequest()),
+    Case(GOV + "ListDuplicates", tool, lambda w: governance_pb2.DuplicatesRequest(), UNAUTHENTICATED),
+    Case(GOV + "CheckData", Who("tool", "A"), check_data, writes_for=A),
+    Case(GOV + "CheckData", Who("tool", "B"), check_data, PERMISSION_DENIED, note="for-A"),
 ]
 
 

@@ -8,6 +8,7 @@ from typing import Callable
 
 from node import roles, wire
 from node.api.status_codes import rpc
+from node.catalog.governance import Governance
 from node.config import Config
 from node.errors import FailedPrecondition
 from node.hub import verify
@@ -25,13 +26,14 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
     clock; `uptime` the seconds since the node started."""
 
     def __init__(self, config: Config, store: Store, scheduler: PullScheduler | None, metrics: Metrics | None,
-                 clock: Callable[[], datetime], uptime: Callable[[], float]):
+                 clock: Callable[[], datetime], uptime: Callable[[], float], governance: Governance | None = None):
         self.config = config
         self.store = store
         self.scheduler = scheduler
         self.metrics = metrics
         self.clock = clock
         self.uptime = uptime
+        self.governance = governance  # duplicate collections and quality per department
 
     def _hub_scheduler(self) -> PullScheduler:
         if self.scheduler is None:
@@ -79,7 +81,10 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
 
     @rpc
     def Scorecard(self, request, context):
-        departments, nodes = scorecard(self.store, self.config.calendar, self.clock())
+        kept = self.governance.by_department() if self.governance is not None else None
+        departments, nodes = scorecard(self.store, self.config.calendar, self.clock(),
+                                       duplicates=kept.duplicates if kept else None,
+                                       quality=kept.quality if kept else None)
         reply = admin_pb2.ScorecardResponse()
         for target, rows in ((reply.departments, departments), (reply.nodes, nodes)):
             for score in rows:

@@ -152,7 +152,7 @@ class ScorecardRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ScoreRow(_message.Message):
-    __slots__ = ("node_id", "department_code", "department_name", "entries", "unconditional", "conditional", "not_shared", "requests_received", "answered", "answered_in_time", "median_hours_to_answer", "overdue_now", "requests_made", "rows_provided", "exchanges_provided", "rows_received", "exchanges_received")
+    __slots__ = ("node_id", "department_code", "department_name", "entries", "unconditional", "conditional", "not_shared", "requests_received", "answered", "answered_in_time", "median_hours_to_answer", "overdue_now", "requests_made", "rows_provided", "exchanges_provided", "rows_received", "exchanges_received", "duplicate_collections", "quality_score")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_CODE_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -170,6 +170,8 @@ class ScoreRow(_message.Message):
     EXCHANGES_PROVIDED_FIELD_NUMBER: _ClassVar[int]
     ROWS_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     EXCHANGES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_COLLECTIONS_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_SCORE_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     department_code: str
     department_name: str
@@ -187,7 +189,9 @@ class ScoreRow(_message.Message):
     exchanges_provided: int
     rows_received: int
     exchanges_received: int
-    def __init__(self, node_id: _Optional[str] = ..., department_code: _Optional[str] = ..., department_name: _Optional[str] = ..., entries: _Optional[int] = ..., unconditional: _Optional[int] = ..., conditional: _Optional[int] = ..., not_shared: _Optional[int] = ..., requests_received: _Optional[int] = ..., answered: _Optional[int] = ..., answered_in_time: _Optional[int] = ..., median_hours_to_answer: _Optional[float] = ..., overdue_now: _Optional[int] = ..., requests_made: _Optional[int] = ..., rows_provided: _Optional[int] = ..., exchanges_provided: _Optional[int] = ..., rows_received: _Optional[int] = ..., exchanges_received: _Optional[int] = ...) -> None: ...
+    duplicate_collections: int
+    quality_score: float
+    def __init__(self, node_id: _Optional[str] = ..., department_code: _Optional[str] = ..., department_name: _Optional[str] = ..., entries: _Optional[int] = ..., unconditional: _Optional[int] = ..., conditional: _Optional[int] = ..., not_shared: _Optional[int] = ..., requests_received: _Optional[int] = ..., answered: _Optional[int] = ..., answered_in_time: _Optional[int] = ..., median_hours_to_answer: _Optional[float] = ..., overdue_now: _Optional[int] = ..., requests_made: _Optional[int] = ..., rows_provided: _Optional[int] = ..., exchanges_provided: _Optional[int] = ..., rows_received: _Optional[int] = ..., exchanges_received: _Optional[int] = ..., duplicate_collections: _Optional[int] = ..., quality_score: _Optional[float] = ...) -> None: ...
 
 class ScorecardResponse(_message.Message):
     __slots__ = ("departments", "nodes")

@@ -117,6 +117,7 @@ def _named(*codes: str) -> list[str]:
 CATALOG, CASCADE, SHARING, ADMIN = ("/node.proto.Catalog/", "/node.proto.Cascade/", "/node.proto.Sharing/",
                                     "/node.proto.Admin/")
 EXCHANGE = "/node.proto.Exchange/"
+GOVERNANCE = "/node.proto.Governance/"
 RULES: dict[str, Rule] = {
     CATALOG + "PublishEntry": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.entry.provider_code]),
     CATALOG + "PublishEntries": Rule(DEPARTMENT, "publish", speaks_for=_entries_of),
@@ -151,6 +152,11 @@ RULES: dict[str, Rule] = {
     EXCHANGE + "MountResource": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]]),
     EXCHANGE + "GetMount": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]], or_operator=True),
     EXCHANGE + "ListExchanges": Rule(OPERATOR),
+    # The registry is no secret: every node takes it from its hub, the portal shows it.
+    GOVERNANCE + "GetElements": Rule(READER),
+    GOVERNANCE + "PutElement": Rule(OPERATOR),
+    GOVERNANCE + "ListDuplicates": Rule(READER),
+    GOVERNANCE + "CheckData": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]], or_operator=True),
     ADMIN + "Status": Rule(OPERATOR),
     ADMIN + "SyncNow": Rule(OPERATOR),
     ADMIN + "Verify": Rule(OPERATOR),

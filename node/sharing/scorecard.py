@@ -31,6 +31,10 @@ class Score:
     rows_received: int = 0
     exchanges_received: int = 0
     hours: list[float] = dataclasses.field(default_factory=list)
+    # Governance (node/catalog/governance.py): elements re-collected from another department's
+    # source (不得重复收集), and the mean quality score of the department's checked entries.
+    duplicate_collections: int = 0
+    quality_score: float = -1.0  # -1: no entry checked
 
     @property
     def median_hours_to_answer(self) -> float:
@@ -49,8 +53,10 @@ def in_time(request: Request, decided: datetime) -> bool:
     return not request.deadline or decided.astimezone(CHINA).date() <= date.fromisoformat(request.deadline)
 
 
-def scorecard(store, calendar: Calendar, now: datetime) -> tuple[list[Score], list[Score]]:
-    """(per department, per node) rows, from the hub's copies of every entry and request."""
+def scorecard(store, calendar: Calendar, now: datetime, duplicates: dict[str, int] | None = None,
+              quality: dict[str, float] | None = None) -> tuple[list[Score], list[Score]]:
+    """(per department, per node) rows, from the hub's copies of every entry and request, and
+    each department's duplicate collections and quality score when given."""
     departments: dict[str, Score] = {}
 
     def row(origin: str, code: str, name: str = "") -> Score:
@@ -87,8 +93,13 @@ def scorecard(store, calendar: Calendar, now: datetime) -> tuple[list[Score], li
         received = departments.get(consumer_code) or row("", consumer_code)
         received.rows_received += rows
         received.exchanges_received += completed
+    for code, count in (duplicates or {}).items():
+        (departments.get(code) or row("", code)).duplicate_collections = count
+    for code, mean in (quality or {}).items():
+        (departments.get(code) or row("", code)).quality_score = mean
     nodes: dict[str, Score] = {}
     for score in departments.values():
         nodes.setdefault(score.node_id, Score(score.node_id)).add(score)
+        nodes[score.node_id].duplicate_collections += score.duplicate_collections
     by_code = sorted(departments.values(), key=lambda s: (s.node_id, s.department_code))
     return by_code, sorted(nodes.values(), key=lambda s: s.node_id)
