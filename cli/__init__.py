@@ -6,6 +6,7 @@ none imports it. One module a command group:
     hub            status, sync now, verify
     requests       requests ..., scorecard
     data           data mount, show, fetch, query, verify, exchanges, calls: the exchange
+    governance     element add, list, show; governance duplicates; data check (quality)
     security       pki, token, audit: files and the node's database, no network
     harness        the compose harness (harness/)
     portal         the web portal (portal/)
@@ -24,6 +25,7 @@ from __future__ import annotations
 import click
 
 from cli import data, deploy, entries, harness, hub, node_commands, portal, requests, security, sim
+from cli import governance
 from cli import lists  # noqa: F401  (adds entry import and entry export)
 
 
@@ -36,5 +38,5 @@ def main() -> None:
 # the modules, not their commands, are imported: the `requests` group would hide its module
 for _command in (node_commands.node, entries.entry, hub.status, hub.sync, hub.verify, requests.requests,
                  requests.scorecard, security.pki, security.token, security.audit_group, data.data,
-                 harness.harness, portal.portal, sim.sim, deploy.deploy):
+                 harness.harness, portal.portal, sim.sim, deploy.deploy, governance.element, governance.governance):
     main.add_command(_command)
