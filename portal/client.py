@@ -12,7 +12,8 @@ from typing import Callable
 
 import grpc
 
-from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc, sharing_pb2, sharing_pb2_grpc
+from node.proto import (admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc, governance_pb2, governance_pb2_grpc,
+                        sharing_pb2, sharing_pb2_grpc)
 from node.security.client import Credentials, open_channel
 
 MAX_MESSAGE = 64 * 1024 * 1024
@@ -72,6 +73,7 @@ class NodeClient:
         self._channel = open_channel(target, identities.reader, server_name=server_name, options=options)
         self.catalog = catalog_pb2_grpc.CatalogStub(self._channel)
         self.admin = admin_pb2_grpc.AdminStub(self._channel)
+        self.governance = governance_pb2_grpc.GovernanceStub(self._channel)
         self._department_channels: dict[str, grpc.Channel] = {}
         self._lock = threading.Lock()
         self._addresses: tuple[float, dict[str, str]] = (0.0, {})
@@ -116,6 +118,14 @@ class NodeClient:
 
     def get_entry(self, resource_code: str):
         return self._call(self.target, self.catalog.GetEntry, catalog_pb2.GetEntryRequest(resource_code=resource_code))
+
+    def duplicates(self, resource_code: str) -> list:
+        """The duplicate collections (不得重复收集) the target finds in one entry; none when it cannot tell."""
+        request = governance_pb2.DuplicatesRequest(resource_code=resource_code)
+        try:
+            return list(self._call(self.target, self.governance.ListDuplicates, request).duplicates)
+        except (NodeUnreachable, NodeRefused):
+            return []
 
     def status(self, timeout: float = 3.0):
         status = self._call(self.target, self.admin.Status, admin_pb2.StatusRequest(), timeout=timeout)

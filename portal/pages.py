@@ -91,7 +91,8 @@ def entry(request: Request):
     portal: Portal = request.app.state.portal
     code = request.path_params["code"]
     found = portal.client.get_entry(code)
-    return portal.page(request, "entry.html", {"entry": found})
+    duplicates = portal.client.duplicates(found.resource_code) if not found.withdrawn else []
+    return portal.page(request, "entry.html", {"entry": found, "duplicates": duplicates})
 
 
 routes = [

@@ -230,3 +230,21 @@ def test_a_format_check_needs_a_mounted_source_at_the_entry_s_own_node(fed):
     with pytest.raises(grpc.RpcError) as refused:
         gov(fed.hub).CheckData(governance_pb2.CheckDataRequest(resource_code=f"{POLICE}/000030"), timeout=10)
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+# -- the portal ----------------------------------------------------------------------------
+
+def test_the_portal_s_entry_page_shows_duplicate_collections_the_source_copied_and_the_quality(fed):
+    from starlette.testclient import TestClient
+
+    from portal.app import create_app
+    from portal.client import Identities, NodeClient
+
+    fed.sync()
+    with TestClient(create_app(NodeClient(fed.hub.node.address, Identities()))) as browser:
+        copy = browser.get("/entries/100000130/000001").text
+        assert "重复收集" in copy and "<td>身份证号码</td><td>公民身份号码</td><td>公安部（100000110）</td>" in copy
+        derived = browser.get(f"/entries/{CIVIL}/000011").text
+        assert "重复收集" not in derived and f'复制自权威目录 <a href="/entries/{POLICE}/000010">' in derived
+        checked = browser.get(f"/entries/{POLICE}/000020").text
+        assert "99.00 分（200 行" in checked

@@ -40,6 +40,9 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "cascade_outbox_deliveries": ("gauge", ("target",), "Request versions the hub's courier still has to deliver."),
     "cascade_outbox_oldest_age_seconds": (
         "gauge", ("target",), "Seconds since the oldest request version waiting for the target was made."),
+    "cascade_elements_registry_version": ("gauge", (), "Version of the registry of data elements this node holds."),
+    "cascade_duplicate_collections": ("gauge", ("department",),
+                                      "Hub: elements a department collects while another is their source."),
     "cascade_metrics_collect_errors": ("counter", ("section",),
                                        "Scrapes that could not read part of the node's state."),
 }
