@@ -6,6 +6,7 @@ of the entry so that it travels to the hub."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
 from datetime import datetime
@@ -17,7 +18,8 @@ from node.model import elements, rules
 from node.model.elements import Duplicate
 from node.model.quality import Quality
 from node.model.rules import Entry, EntryFilter
-from node.store import Store, code_id
+from node.store import Store
+from node.store.rows import items_from_json, quality_from_json
 
 PAGE = 1000
 # Seconds a department count is kept: a metrics scrape or a scorecard reads it often, and it
@@ -43,23 +45,38 @@ class Governance:
         self._counts: tuple[float, int, DepartmentGovernance] | None = None
         self._lock = threading.Lock()
 
-    def entries(self, provider_code: str = "") -> Iterator[Entry]:
-        """Every live entry the node holds (of one department), in code order, a page at a time."""
+    def _rows(self, provider_code: str = "") -> Iterator[tuple]:
+        """`Store.governed_rows` of every live entry (of one department), a page at a time."""
         after = -1
+        where = EntryFilter(provider_code=provider_code)
         while True:
-            page = self.store.list_entries(EntryFilter(provider_code=provider_code), after, PAGE)
+            page = self.store.governed_rows(where, after, PAGE)
             yield from page
             if len(page) < PAGE:
                 return
-            after = code_id(page[-1].resource_code)
+            after = page[-1][0]
+
+    def _found(self, provider_code: str = "") -> Iterator[tuple[tuple, list[tuple[str, str, str, str]]]]:
+        """Each live entry's row and its re-collected elements. A national catalog repeats its
+        standard lists in every province: the elements of a list are found once per list,
+        region and department, not once per entry."""
+        registry = self.registry.current()
+
+        @functools.lru_cache(maxsize=8192)
+        def found(items: str, region_code: str, provider: str) -> list[tuple[str, str, str, str]]:
+            return elements.re_collected(items_from_json(items), region_code, provider, registry)
+
+        for row in self._rows(provider_code):
+            _, _, provider, _, region_code, items, derived_from, _ = row
+            yield row, ([] if derived_from else found(items, region_code, provider))
 
     def duplicates(self, provider_code: str = "", resource_code: str = "") -> list[Duplicate]:
         """The duplicate collections among the node's entries (of one department, or one entry)."""
-        registry = self.registry.current()
         if resource_code:
             entry = self.store.get_entry(resource_code)
-            return list(elements.duplicates(entry, registry)) if entry is not None else []
-        return [d for entry in self.entries(provider_code) for d in elements.duplicates(entry, registry)]
+            return list(elements.duplicates(entry, self.registry.current())) if entry is not None else []
+        return [Duplicate(code, provider, provider_name, *one)
+                for (_, code, provider, provider_name, *_), found in self._found(provider_code) for one in found]
 
     def by_department(self) -> DepartmentGovernance:
         """Each department's duplicate collections and mean quality score, kept COUNTS_TTL
@@ -69,15 +86,13 @@ class Governance:
             kept = self._counts
             if kept is not None and kept[1] == version and time.monotonic() - kept[0] < COUNTS_TTL:
                 return kept[2]
-            registry = self.registry.current()
             duplicates: dict[str, int] = {}
             scores: dict[str, list[float]] = {}
-            for entry in self.entries():
-                found = sum(1 for _ in elements.duplicates(entry, registry))
+            for (_, _, provider, _, _, _, _, quality), found in self._found():
                 if found:
-                    duplicates[entry.provider_code] = duplicates.get(entry.provider_code, 0) + found
-                if entry.quality is not None:
-                    scores.setdefault(entry.provider_code, []).append(entry.quality.score)
+                    duplicates[provider] = duplicates.get(provider, 0) + len(found)
+                if quality:
+                    scores.setdefault(provider, []).append(quality_from_json(quality).score)
             counts = DepartmentGovernance(duplicates, {code: round(sum(s) / len(s), 2) for code, s in scores.items()})
             self._counts = (time.monotonic(), version, counts)
             return counts

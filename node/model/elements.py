@@ -214,17 +214,23 @@ def duplicates(entry: Entry, registry: Registry) -> Iterator[Duplicate]:
     names the authoritative entry it copies (`derived_from`) re-collects nothing."""
     if entry.derived_from or entry.withdrawn:
         return
-    for item in entry.data_items:
+    for item, element, code, name in re_collected(entry.data_items, entry.region_code, entry.provider_code, registry):
+        yield Duplicate(entry.resource_code, entry.provider_code, entry.provider_name, item, element, code, name)
+
+
+def re_collected(items: Iterable[DataItem], region_code: str, provider_code: str,
+                 registry: Registry) -> list[tuple[str, str, str, str]]:
+    """(item, element, source department code, its name) for each of these items of a
+    department's entry of this region that refers to an element another department is the
+    source of (the entry's `derived_from` aside: see `duplicates`)."""
+    found = []
+    province = regions.province_of(region_code)
+    for item in items:
         element = element_of(item, registry)
-        if element is None:
-            continue
-        source = source_for(element, entry.region_code)
-        if source is None:
-            continue
-        code = source.department_in(regions.province_of(entry.region_code))
-        if code != entry.provider_code:
-            yield Duplicate(entry.resource_code, entry.provider_code, entry.provider_name, item.name,
-                            element.name, code, source.department_name)
+        source = source_for(element, region_code) if element is not None else None
+        if source is not None and source.department_in(province) != provider_code:
+            found.append((item.name, element.name, source.department_in(province), source.department_name))
+    return found
 
 
 # -- as plain mappings (the bundled YAML, the CLI's files, the store's JSON) -----------------

@@ -196,6 +196,15 @@ class EntryReads:
         )
         return [row_entry(r) for r in rows]
 
+    def governed_rows(self, filter: EntryFilter, after_id: int, limit: int) -> list[tuple]:
+        """(id, resource_code, provider_code, provider_name, region_code, data items JSON,
+        derived_from, quality JSON) of live entries under the filter after `after_id`, in code
+        order: what governance reads of every entry, without decoding whole entries."""
+        where, params = filter_sql(filter)
+        return self._all(
+            "SELECT id, resource_code, provider_code, provider_name, region_code, data_items, derived_from, quality "
+            f"FROM entries WHERE id > ? AND withdrawn = 0 {where} ORDER BY id LIMIT ?", [after_id, *params, limit])
+
     def count_live(self, filter: EntryFilter) -> int:
         """Live entries under the filter: from the kept counts when it names at most an origin."""
         if filter == EntryFilter(origin=filter.origin):
