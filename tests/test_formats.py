@@ -109,3 +109,17 @@ def test_the_bundled_registry_is_valid():
 
     registry = bundled_default()
     assert registry.version == 1 and registry.named("身份证号").name == "公民身份号码"
+
+
+def test_a_responsibility_list_row_keeps_the_elements_and_derived_from_of_the_entry_it_updates():
+    import dataclasses
+
+    from node.catalog import lists
+
+    held = make_entry("130000002", 1, data_items=(DataItem("号码", "string", 18, element="公民身份号码"),
+                                                  DataItem("姓名", "string", 50)), derived_from="130000001/000001")
+    row = dataclasses.replace(held, resource_code="", derived_from="",  # as a sheet gives it: no such columns
+                              data_items=tuple(dataclasses.replace(i, element="") for i in held.data_items))
+    planned, problems = lists.plan(lists.rows.Read([lists.Row(2, row)], [], [], {}), [held])
+    assert not problems and planned[0].outcome == "unchanged"
+    assert planned[0].entry.data_items[0].element == "公民身份号码" and planned[0].entry.derived_from
