@@ -107,7 +107,8 @@ def governance_duplicates(provider_code, target):
     print_table(("resource_code", "department", "item", "element", "source"),
                 [(d.resource_code, f"{d.provider_code} {d.provider_name}", d.item, d.element,
                   f"{d.source_code} {d.source_name}".strip()) for d in reply.duplicates],
-                footer=f"{len(reply.duplicates)} duplicate collections by {len(departments)} departments "
+                footer=f"{len(reply.duplicates)} duplicate collection{'' if len(reply.duplicates) == 1 else 's'} by "
+                       f"{len(departments)} department{'' if len(departments) == 1 else 's'} "
                        f"(registry version {reply.registry_version})")
 
 
