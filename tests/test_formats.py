@@ -4,6 +4,7 @@ telephone numbers; and the rules on elements and their sources."""
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from datetime import date
 
@@ -123,3 +124,35 @@ def test_a_responsibility_list_row_keeps_the_elements_and_derived_from_of_the_en
     planned, problems = lists.plan(lists.rows.Read([lists.Row(2, row)], [], [], {}), [held])
     assert not problems and planned[0].outcome == "unchanged"
     assert planned[0].entry.data_items[0].element == "公民身份号码" and planned[0].entry.derived_from
+
+
+def governed_entries():
+    """Entries whose items name elements, with derived_from and a quality: as test_domain's, plus these."""
+    from test_domain import valid_entries
+
+    from node.model.quality import ItemQuality, Quality
+    from node.model.rules import utcnow
+
+    qualities = st.one_of(st.none(), st.builds(
+        lambda score, rows, failed: Quality(score, utcnow(), rows, (ItemQuality("号码", "公民身份号码", "id_number",
+                                                                              failed, rows - failed),)),
+        st.floats(0, 100), st.integers(0, 10**9), st.integers(0, 10)))
+    return st.builds(
+        lambda entry, elements_named, derived, quality: dataclasses.replace(
+            entry, quality=quality, derived_from=f"130000001/{derived:06d}" if derived else "",
+            data_items=tuple(dataclasses.replace(i, element=e) for i, e in zip(entry.data_items, elements_named))),
+        valid_entries(), st.lists(st.sampled_from(["", "公民身份号码", "姓名"]), max_size=5), st.integers(0, 99),
+        qualities)
+
+
+@given(governed_entries())
+def test_elements_derived_from_and_quality_round_trip_through_protobuf_and_the_store(entry):
+    from node import wire
+    from node.proto import catalog_pb2
+    from node.store.rows import StoredEntry, prepare, row_entry
+
+    assert wire.entry_from_proto(catalog_pb2.Entry.FromString(wire.entry_to_proto(entry).SerializeToString())) == entry
+    assert row_entry(prepare(entry)[1]) == entry
+    assert wire.stored_entry_to_proto(StoredEntry(*prepare(entry)[1]), catalog_pb2.Entry()) == wire.entry_to_proto(entry)
+    caller = wire.entry_from_proto(wire.entry_to_proto(entry), with_node_fields=False)
+    assert caller.quality is None and caller.derived_from == entry.derived_from  # the node sets the quality
