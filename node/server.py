@@ -156,7 +156,8 @@ class Node:
                                     spool_dir=self.spool_dir),
             sharing=SharingServicer(self.sharing, self.config.limits.max_page_size),
             cascade=CascadeServicer(self.store, self.notified),
-            admin=AdminServicer(self.config, self.store, self.scheduler, self.metrics, self.clock, self.uptime),
+            admin=AdminServicer(self.config, self.store, self.scheduler, self.metrics, self.clock, self.uptime,
+                                mounts=self.mounts),
             exchange=ExchangeServicer(self.exchange, self.mounts, self.calls))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
