@@ -162,3 +162,25 @@ def test_the_cli_prints_the_period_and_writes_the_workbook(history, tmp_path):
     assert (owner["收到需求"], owner["按时答复"], owner["按时答复率"]) == (4, 3, 0.75)
     assert (owner["需求满足率"], owner["挂接率"], owner["更新及时率"]) == (0.75, 0.4, 0.5)
     assert "节点" in openpyxl.load_workbook(out).sheetnames
+
+
+def test_the_portal_shows_the_period_and_the_new_columns(history):
+    from starlette.testclient import TestClient
+
+    from portal.app import create_app
+    from portal.client import Identities, NodeClient
+    from portal_support import LabelCheck
+
+    with TestClient(create_app(NodeClient(history.hub.node.address, Identities())), follow_redirects=False) as web:
+        page = web.get("/dashboard?from=2026-01-01&to=2026-01-31")
+        assert page.status_code == 200
+        assert "考核期间：2026-01-01 至 2026-01-31" in page.text
+        for column in ("挂接率", "更新及时率", "按时答复率", "需求满足率", "延期", "异议"):
+            assert column in page.text
+        score = page.text[page.text.index('id="score-heading"'):]
+        guangdong = score[score.index('<th scope="row">guangdong</th>'):]
+        guangdong = guangdong[:guangdong.index("</tr>")]
+        assert "75%" in guangdong and "40%" in guangdong and "50%" in guangdong
+        assert LabelCheck().unlabelled(page.text) == []
+        wrong = web.get("/dashboard?from=2026-13-01")
+        assert wrong.status_code == 200 and "日期须为 YYYY-MM-DD 格式" in wrong.text
