@@ -90,7 +90,7 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
         reported, unreachable = [], []
         if self.scheduler is not None and not request.own:  # the hub: each peer's own figures too
             reported, unreachable = reports.gather(self.scheduler.channels, list(self.scheduler.peers.values()),
-                                                   period, config.sync.call_deadline)
+                                                   period)
         departments, nodes = scorecard(self.store, config.calendar, now, period, node_id=config.node_id,
                                        own=request.own, departments={d.code: d.name for d in config.departments},
                                        sources=sources, reported=reported)

@@ -15,6 +15,9 @@ from node.proto import admin_pb2, admin_pb2_grpc
 from node.sharing.scorecard import COUNTS, Period, Score
 
 MAX_AT_ONCE = 8
+# Seconds a peer has to report: a scorecard is read by people and by the portal (10 s), so a
+# peer that hangs is named as unreachable rather than holding the page.
+REPORT_DEADLINE = 5.0
 
 
 def _own_figures(channels: PeerChannels, peer: Peer, request: admin_pb2.ScorecardRequest,
@@ -24,7 +27,8 @@ def _own_figures(channels: PeerChannels, peer: Peer, request: admin_pb2.Scorecar
             for row in reply.departments]
 
 
-def gather(channels: PeerChannels, peers: list[Peer], period: Period, deadline: float) -> tuple[list[Score], list[str]]:
+def gather(channels: PeerChannels, peers: list[Peer], period: Period,
+           deadline: float = REPORT_DEADLINE) -> tuple[list[Score], list[str]]:
     """(every peer's own rows, the peers that did not answer)."""
     if not peers:
         return [], []
