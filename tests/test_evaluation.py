@@ -4,18 +4,23 @@ for January 2026, requests between two departments of one node counted at the hu
 terminal table and the workbook of `cascade scorecard`."""
 
 import os
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import grpc
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cli import main
 from clock_support import fix_clock
 from conftest import make_entry, wait_until
 from exchange_support import mount
 from node import wire
+from node.errors import Invalid
+from node.exchange.freshness import ALLOWED_AGE, is_fresh
+from node.sharing.scorecard import Period
 from node.model.calendar import CHINA
 from node.proto import admin_pb2, catalog_pb2, sharing_pb2, sharing_pb2_grpc
 
@@ -184,3 +189,27 @@ def test_the_portal_shows_the_period_and_the_new_columns(history):
         assert LabelCheck().unlabelled(page.text) == []
         wrong = web.get("/dashboard?from=2026-13-01")
         assert wrong.status_code == 200 and "日期须为 YYYY-MM-DD 格式" in wrong.text
+
+
+@settings(max_examples=200, deadline=None)
+@given(first=st.one_of(st.just(""), st.dates().map(date.isoformat), st.text(max_size=12)),
+       last=st.one_of(st.just(""), st.dates().map(date.isoformat), st.text(max_size=12)))
+def test_a_period_is_two_dates_in_order_or_a_refusal_naming_the_field(first, last):
+    try:
+        period = Period.parse(first, last)
+    except Invalid as refused:
+        assert refused.field in ("from_date", "to_date")
+        return
+    assert (period.first is None) == (first == "") and (period.last is None) == (last == "")
+    assert period.first is None or period.last is None or period.first <= period.last
+
+
+@settings(max_examples=200, deadline=None)
+@given(cycle=st.sampled_from(sorted(ALLOWED_AGE)), age=st.integers(0, 400), later=st.integers(0, 400))
+def test_an_older_source_is_never_fresher(cycle, age, later):
+    judged = datetime(2026, 6, 30, tzinfo=CHINA)
+    newer = is_fresh(cycle, judged - timedelta(days=age), judged)
+    older = is_fresh(cycle, judged - timedelta(days=age + later), judged)
+    assert newer or not older
+    assert is_fresh(cycle, judged - ALLOWED_AGE[cycle], judged)  # exactly one cycle old: in time
+    assert is_fresh("irregular", judged - timedelta(days=age), judged) is None
