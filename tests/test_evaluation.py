@@ -21,6 +21,7 @@ from node import wire
 from node.errors import Invalid
 from node.exchange.freshness import ALLOWED_AGE, is_fresh
 from node.sharing.scorecard import Period
+from security_support import ca, dial, hebei, hub, world  # noqa: F401 (fixtures: a TLS hub and Hebei)
 from node.model.calendar import CHINA
 from node.proto import admin_pb2, catalog_pb2, sharing_pb2, sharing_pb2_grpc
 
@@ -213,3 +214,15 @@ def test_an_older_source_is_never_fresher(cycle, age, later):
     assert newer or not older
     assert is_fresh(cycle, judged - ALLOWED_AGE[cycle], judged)  # exactly one cycle old: in time
     assert is_fresh("irregular", judged - timedelta(days=age), judged) is None
+
+
+def test_over_mutual_tls_the_hub_hears_each_peers_own_requests(hub, hebei, world, dial):
+    """Hebei's B asked its A (the world's pending request): the hub, asked by an operator, has
+    it from Hebei's own report, its node certificate being enough to ask."""
+    from node.proto import admin_pb2_grpc
+    from security_support import A, Who
+
+    card = admin_pb2_grpc.AdminStub(dial.channel(hub, Who("operator"))).Scorecard(admin_pb2.ScorecardRequest(),
+                                                                                  timeout=30)
+    assert list(card.unreachable) == []
+    assert row(card, A).requests_received >= 1 and row(card, A).node_id == "hebei"
