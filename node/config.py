@@ -114,7 +114,7 @@ class Config:
     listen: str
     database: str
     name: str = ""
-    data_authority: str = ""  # the department code of the node's data authority (数据主管部门)
+    data_authority: str = ""
     departments: tuple[Department, ...] = ()
     peers: tuple[Peer, ...] = ()
     sync: SyncSettings = SyncSettings()
