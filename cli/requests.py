@@ -1,16 +1,11 @@
-"""`cascade requests ...` and `cascade scorecard`: file, follow and answer sharing requests
-(供需对接), and see how each department answers them."""
+"""`cascade requests ...`: file, follow and answer sharing requests (供需对接)."""
 
 from __future__ import annotations
 
 import click
 
-from cli.common import Target, admin_stub, call, channel, client_options, echo_next_page, page_options, quiet_option
-from cli.tables import print_table
+from cli.common import Target, call, channel, client_options, echo_next_page, page_options, quiet_option
 from node.model.request import MODES, STATES
-
-SCORECARD_HEADER = ("node", "department", "entries", "uncond/cond/not", "received", "answered", "in time",
-                    "median h", "overdue", "asked", "rows out (fetches)", "rows in (fetches)")
 
 
 @click.group()
@@ -149,24 +144,3 @@ def requests_withdraw(request_id, consumer, reason, target):
 
     print_request(call(sharing_stub(target).WithdrawRequest, sharing_pb2.WithdrawRequestRequest(
         request_id=request_id, consumer_code=consumer, reason=reason)))
-
-
-@click.command("scorecard")
-@click.option("--nodes", "by_node", is_flag=True, help="One row per node instead of one per department.")
-@client_options
-def scorecard(by_node: bool, target: Target) -> None:
-    """The sharing scorecard at the hub: entries, share-type mix, requests received, answered in time,
-    median time to answer (hours), overdue now, requests made; rows of data provided and received
-    through the hub, with the fetches completed."""
-    from node.proto import admin_pb2
-
-    reply = call(admin_stub(target).Scorecard, admin_pb2.ScorecardRequest())
-    rows = []
-    for r in reply.nodes if by_node else reply.departments:
-        median = "-" if r.median_hours_to_answer < 0 else f"{r.median_hours_to_answer:.1f}"
-        in_time = f"{r.answered_in_time / r.answered:.0%}" if r.answered else "-"
-        rows.append((r.node_id, f"{r.department_code} {r.department_name}".strip(), str(r.entries),
-                     f"{r.unconditional}/{r.conditional}/{r.not_shared}", str(r.requests_received), str(r.answered),
-                     in_time, median, str(r.overdue_now), str(r.requests_made),
-                     f"{r.rows_provided:,} ({r.exchanges_provided})", f"{r.rows_received:,} ({r.exchanges_received})"))
-    print_table(SCORECARD_HEADER, rows)

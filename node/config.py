@@ -13,12 +13,12 @@ from typing import Any
 
 from node import roles
 from node.model import regions
-from node.config_rules import (Reader, dates, is_address, is_boolean, is_choice, is_file_at, is_list, is_node_id,
-                               is_number, is_region, is_text, read_yaml)
+from node.config_rules import (Reader, is_address, is_boolean, is_choice, is_file_at, is_list, is_node_id, is_number,
+                               is_region, is_text, official_calendar, read_yaml)
 from node.errors import ConfigError
 from node.model.rules import PROVIDER_CODE, RESOURCE_CODE, RESOURCE_CODE_RULE
 from node.model.exchange import KINDS, Credential, Mount, is_url, url_problem, url_under
-from node.model.calendar import Calendar
+from node.model.calendar import OFFICIAL, Calendar
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +114,7 @@ class Config:
     listen: str
     database: str
     name: str = ""
+    data_authority: str = ""
     departments: tuple[Department, ...] = ()
     peers: tuple[Peer, ...] = ()
     sync: SyncSettings = SyncSettings()
@@ -128,7 +129,7 @@ class Config:
     tls: Tls | None = None
     insecure: bool = False
     grace: float = 5.0
-    calendar: Calendar = Calendar()
+    calendar: Calendar = OFFICIAL
     resources: Resources = Resources()
     metrics: MetricsSettings | None = None
 
@@ -156,7 +157,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     d = functools.partial(_default, Config)
     top = r.mapping(data, "", {"node", "listen", "database", "departments", "peers", "sync", "hub",
                                "change_log", "store", "log", "limits", "shutdown_grace", "sharing", "tls", "insecure",
-                               "resources", "metrics"})
+                               "resources", "metrics", "data_authority"})
     node = r.mapping(r.get(top, "", "node", lambda v: None), "node", {"id", "role", "region_code", "name"})
     role_name = r.get(node, "node", "role", is_choice(roles.NAMES))
     role = roles.get(role_name)
@@ -178,6 +179,10 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         if any(d.code == code for d in departments):
             r.fail(f"{path}.code", f"repeats {code}")
         departments.append(Department(code=code, name=r.get(item, path, "name", is_text())))
+
+    data_authority = r.get(top, "", "data_authority", is_text(PROVIDER_CODE, "must be a 9-digit department code"), "")
+    if data_authority and all(d.code != data_authority for d in departments):
+        r.fail("data_authority", f"must be one of the node's departments (got {data_authority})")
 
     peers = []
     raw_peers = r.get(top, "", "peers", is_list, default=[])
@@ -236,12 +241,8 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     log = r.mapping(top.get("log") or {}, "log", {"level", "format"})
     limits = r.mapping(top.get("limits") or {}, "limits", {f.name for f in dataclasses.fields(Limits)})
     default_limits = Limits()
-    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays"})
-    calendar = Calendar(
-        answer_days=r.get(sharing, "sharing", "answer_days", is_number(1, 365, True), _default(Calendar, "answer_days")),
-        holidays=frozenset(dates(r, sharing.get("holidays") or [], "sharing.holidays")),
-        workdays=frozenset(dates(r, sharing.get("workdays") or [], "sharing.workdays")),
-    )
+    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays", "beyond_calendar"})
+    calendar = official_calendar(r, sharing)
     metrics = None
     if top.get("metrics") is not None:
         m = r.mapping(top["metrics"], "metrics", {f.name for f in dataclasses.fields(MetricsSettings)})
@@ -254,6 +255,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         role=role_name,
         region_code=region,
         name=r.get(node, "node", "name", is_text(), default=d("name")),
+        data_authority=data_authority,
         listen=r.get(top, "", "listen", is_address),
         database=database,
         departments=tuple(departments),

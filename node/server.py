@@ -37,6 +37,8 @@ from node.hub.courier import Courier
 from node.hub.puller import Puller
 from node.hub.scheduler import PullScheduler
 from node.metrics import Metrics
+from node.errors import ConfigError
+from node.model.calendar import CHINA, CalendarNotCovered
 from node.model.rules import Entry
 from node.security.client import Credentials, open_channel
 from node.security.signing import NodeKey, Verifier
@@ -69,6 +71,9 @@ class Node:
     """Node(config).start() serves until stop(); `port` is the bound port (listen on :0 to pick one)."""
 
     def __init__(self, config: Config):
+        today = datetime.now(CHINA).date()
+        if not config.calendar.covers(today):  # every deadline would fail: say so at start, not at the first request
+            raise ConfigError(config.source, "sharing.beyond_calendar", CalendarNotCovered(today).args[0])
         self.config = config
         self.role = roles.get(config.role)
         self.log = logs.logger(config.node_id, config.role)
@@ -168,7 +173,7 @@ class Node:
             sharing=SharingServicer(self.sharing, self.config.limits.max_page_size),
             cascade=CascadeServicer(self.store, self.notified, self.registry_fetcher.announced),
             admin=AdminServicer(self.config, self.store, self.scheduler, self.metrics, self.clock, self.uptime,
-                                self.governance),
+                                mounts=self.mounts, governance=self.governance),
             exchange=ExchangeServicer(self.exchange, self.mounts, self.calls),
             governance=GovernanceServicer(self.elements, self.governance, self.mounts, self.role.pulls_peers,
                                           self.clock))

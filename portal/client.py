@@ -132,8 +132,10 @@ class NodeClient:
         self.hub_id = status.node_id
         return status
 
-    def scorecard(self):
-        return self._call(self.target, self.admin.Scorecard, admin_pb2.ScorecardRequest(), timeout=10.0)
+    def scorecard(self, from_date: str = "", to_date: str = ""):
+        """The scorecard for a period of days (YYYY-MM-DD, both included; empty: unbounded)."""
+        return self._call(self.target, self.admin.Scorecard,
+                          admin_pb2.ScorecardRequest(from_date=from_date, to_date=to_date), timeout=10.0)
 
     # -- the departments' nodes ----------------------------------------------------------------
 

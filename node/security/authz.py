@@ -88,6 +88,9 @@ class Rule:
     # Whether a node may also make this call, relaying it in its own name (from_node): this
     # node's hub, or one of this hub's peers (a data fetch on its way to the owner's node).
     or_relay: bool = False
+    # Whether the node's data authority may make this call for any of the node's departments
+    # with a token of scope `compile` (目录编制: a region's catalog is compiled under it).
+    or_compile: bool = False
     # The budget the call is counted in while under way (CONTROL or DATA).
     budget: str = CONTROL
     # The department a data stream is for: its streams under way are counted together at every
@@ -98,6 +101,8 @@ class Rule:
         text = WHO[self.who].format(scope=self.scope)
         if self.or_relay:
             text += "; or, relaying it in its own name (`from_node`), this node's hub or one of this hub's peers"
+        if self.or_compile:
+            text += "; or, for any department of the node, the node's data authority (`data_authority`) with scope `compile`"
         return text + ("; or an operator" if self.or_operator else "")
 
 
@@ -119,10 +124,12 @@ CATALOG, CASCADE, SHARING, ADMIN = ("/node.proto.Catalog/", "/node.proto.Cascade
 EXCHANGE = "/node.proto.Exchange/"
 GOVERNANCE = "/node.proto.Governance/"
 RULES: dict[str, Rule] = {
-    CATALOG + "PublishEntry": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.entry.provider_code]),
-    CATALOG + "PublishEntries": Rule(DEPARTMENT, "publish", speaks_for=_entries_of),
+    CATALOG + "PublishEntry": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.entry.provider_code],
+                                   or_compile=True),
+    CATALOG + "PublishEntries": Rule(DEPARTMENT, "publish", speaks_for=_entries_of, or_compile=True),
     # A resource code starts with its provider's code.
-    CATALOG + "WithdrawEntry": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]]),
+    CATALOG + "WithdrawEntry": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]],
+                                    or_compile=True),
     CATALOG + "GetEntry": Rule(READER),
     CATALOG + "ListEntries": Rule(READER),
     CATALOG + "SearchEntries": Rule(READER),
@@ -172,10 +179,13 @@ RULES: dict[str, Rule] = {
 class Policy:
     """The table applied for one node, which knows its hub and its peers."""
 
-    def __init__(self, hub_id: str, peer_ids: Iterable[str], rules: dict[str, Rule] = RULES):
+    def __init__(self, hub_id: str, peer_ids: Iterable[str], rules: dict[str, Rule] = RULES, *,
+                 data_authority: str = "", departments: Iterable[str] = ()):
         self.hub_id = hub_id
         self.peer_ids = frozenset(peer_ids)
         self.rules = rules
+        self.data_authority = data_authority  # "" when the config names none: nobody compiles
+        self.departments = frozenset(departments)
 
     def rule(self, method: str) -> Rule:
         rule = self.rules.get(method)
@@ -215,7 +225,7 @@ class Policy:
             raise Unauthenticated("a department's bearer token is required (authorization: Bearer ...)")
         if not caller.department:
             raise PermissionDenied(f"a department's token is required; {caller.actor} speaks for none")
-        if rule.scope not in caller.scopes:
+        if rule.scope not in caller.scopes and not (rule.or_compile and "compile" in caller.scopes):
             raise PermissionDenied(f"the token of {caller.department} lacks the scope {rule.scope!r} "
                                    f"(it has: {', '.join(sorted(caller.scopes)) or 'none'})")
 
@@ -232,8 +242,30 @@ class Policy:
         if rule.speaks_for is None or (rule.or_operator and caller.is_operator):
             return
         for code in rule.speaks_for(message):
-            if code and code != caller.department:
+            if not code or (code == caller.department and rule.scope in caller.scopes):
+                continue
+            if not (rule.or_compile and "compile" in caller.scopes):
                 raise PermissionDenied(f"department {caller.department} may act only for itself, not for {code}")
+            self.check_compiling(caller, code)
+
+    def acting_for(self, rule: Rule, caller: Caller, message) -> set[str]:
+        """The departments a checked request acts for other than the caller's own (the data
+        authority compiling the node's catalog), for the audit trail."""
+        if not rule.or_compile or rule.speaks_for is None or caller.kind == "node":
+            return set()
+        return {code for code in rule.speaks_for(message) if code and code != caller.department}
+
+    def check_compiling(self, caller: Caller, code: str) -> None:
+        """Whether the caller, with scope `compile`, may act for department `code`: only the
+        node's data authority, and only for a department of this node."""
+        if not self.data_authority or caller.department != self.data_authority:
+            raise PermissionDenied(
+                f"scope compile acts for the node's departments only in the hands of its data authority "
+                f"(data_authority: {self.data_authority or 'none configured'}); department {caller.department} "
+                f"is not it and may not act for {code}")
+        if code not in self.departments:
+            raise PermissionDenied(f"the data authority {caller.department} compiles only for this node's "
+                                   f"departments; {code} is not one")
 
     def check_reply(self, rule: Rule, caller: Caller, reply) -> None:
         """Whether what the call found is the caller's to read."""

@@ -27,8 +27,8 @@ from datetime import datetime, timedelta, timezone
 
 from node.times import format_time, parse_time
 
-SCOPES = frozenset({"publish", "request", "decide", "read", "operator"})
-DEPARTMENT_SCOPES = frozenset({"publish", "request", "decide", "read"})
+SCOPES = frozenset({"publish", "request", "decide", "read", "review", "coordinate", "compile", "operator"})
+DEPARTMENT_SCOPES = frozenset({"publish", "request", "decide", "read", "review", "coordinate", "compile"})
 OPERATOR_SCOPES = frozenset({"operator"})
 OPERATOR = ""  # the department code of an operator token
 DEPARTMENT_CODE = re.compile(r"[0-9]{9}")  # not \d, which also takes other scripts' digits
