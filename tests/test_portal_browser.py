@@ -167,7 +167,7 @@ def test_the_dashboard_shows_a_partitioned_province_go_stale_and_recover(federat
 
     fed.partition("xpcc")
     wait_until(lambda: "拉取失败" in row.inner_text(), 60, "xpcc shown as failing on the live dashboard", poll=0.5)
-    assert "xpcc" in page.locator("#peer-rows tr.stale").inner_text()
+    assert "新疆生产建设兵团政务数据平台" in page.locator("#peer-rows tr.stale").inner_text()  # its name, not its id
     assert row.locator("td.error-text").inner_text() not in ("", "—")
     shot(page, "11-dashboard-xpcc-partitioned")
 
