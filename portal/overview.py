@@ -89,7 +89,14 @@ class Overview:
         except (NodeUnreachable, NodeRefused):
             return []
         newest = sorted(page.entries, key=lambda e: (e.updated_at.seconds, e.resource_code), reverse=True)
-        return newest[:SHOWN]
+        shown, per_department = [], collections.Counter()
+        for entry in newest:  # one busy department does not fill the list: at most two of each
+            if per_department[entry.provider_code] < 2:
+                shown.append(entry)
+                per_department[entry.provider_code] += 1
+            if len(shown) == SHOWN:
+                break
+        return shown
 
     def _requested(self) -> list:
         try:
