@@ -53,7 +53,7 @@ def imports_of(name: str, path, known: set[str]) -> set[str]:
 
 
 def room(module: str) -> str:
-    """The README's unit for a module: node/<first part> inside node, else the top package."""
+    """The table of rooms' unit for a module: node/<first part> inside node, else the top package."""
     parts = module.split(".")
     return f"node/{parts[1]}" if parts[0] == "node" and len(parts) > 1 else parts[0]
 

@@ -16,5 +16,5 @@ through the hub, and the record of every exchange and call.
     client.py     the consumer's side: rows to a CSV or JSON-lines file, resumed, retried, hash checked
 
 Mount, Grant and ExchangeRecord are plain data in node/model/exchange.py.
-What it may import: the README's table of rooms, kept by tests/test_layering.py.
+What it may import: the table of rooms in docs/architecture.md, kept by tests/test_layering.py.
 """
