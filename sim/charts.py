@@ -160,7 +160,8 @@ def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
                     label=label if node == hub else f"{label}（{names.get(node, node)}）")
     ax.set(title="节点进程常驻内存（RSS）", xlabel="模拟时间（天）", ylabel="MiB")
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
+    if ax.get_lines():  # a run that sampled no memory has no line to name
+        ax.legend(fontsize=8)
     _save(fig, out / CHARTS["memory"])
 
     # one bar per owner department, or per owner node where a national run has too many to read
