@@ -179,7 +179,7 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
     if spec.role == "national":
         data["peers"] = [
             {"id": n.id, "role": n.role, "address": peer_addresses[n.id], "region_code": n.region_code,
-             "interval": n.interval}
+             "interval": n.interval, **({"name": n.name} if n.name else {})}
             for n in compose.nodes
         ]
         if compose.sync:

@@ -34,6 +34,7 @@ class Peer:
     address: str
     region_code: str
     interval: float = 30.0
+    name: str = ""  # display name, e.g. 河北省政务数据平台 (the portal shows it)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,6 +198,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
             address=r.get(item, path, "address", is_address),
             region_code=r.get(item, path, "region_code", is_region),
             interval=float(r.get(item, path, "interval", is_number(0.05, 86400), _default(Peer, "interval"))),
+            name=r.get(item, path, "name", is_text(), ""),
         )
         if any(p.id == peer.id for p in peers):
             r.fail(f"{path}.id", f"repeats {peer.id}")

@@ -132,6 +132,12 @@ class NodeClient:
         self.hub_id = status.node_id
         return status
 
+    def requests_at_target(self, newest: int):
+        """Up to `newest` of the target's sharing requests (at the hub: every request that crossed
+        nodes), under the portal's operator identity; for counts, never shown one by one."""
+        request = sharing_pb2.ListRequestsRequest(page_size=min(newest, 1000))
+        return list(self._call(self.target, sharing_pb2_grpc.SharingStub(self._channel).ListRequests, request).requests)
+
     def scorecard(self, from_date: str = "", to_date: str = ""):
         """The scorecard for a period of days (YYYY-MM-DD, both included; empty: unbounded)."""
         return self._call(self.target, self.admin.Scorecard,

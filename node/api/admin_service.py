@@ -53,6 +53,7 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
             node_id=config.node_id, role=config.role, region_code=config.region_code,
             head=wire.cursor_to_proto(Cursor(store.epoch, store.head_seq())),
             entries=count, live_entries=live, uptime_seconds=self.uptime(), secure=config.tls is not None,
+            name=config.name,
         )
         reply.audit_seq, reply.audit_hash = store.audit_head()
         reply.refused_versions = store.count_denied(REFUSED_VERSION)

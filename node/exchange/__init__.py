@@ -17,5 +17,5 @@ through the hub, and the record of every exchange and call.
     freshness.py  whether each mounted source is updated as often as its entry promises (更新及时率)
 
 Mount, Grant and ExchangeRecord are plain data in node/model/exchange.py.
-What it may import: the README's table of rooms, kept by tests/test_layering.py.
+What it may import: the table of rooms in docs/architecture.md, kept by tests/test_layering.py.
 """

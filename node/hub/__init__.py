@@ -3,5 +3,5 @@ schedule, applying pulled batches and snapshot slices exactly once, verifying di
 operator's view of every peer, the courier that drains the outbox to the nodes a request
 concerns, and the peers' own scorecard figures gathered for the hub's (reports.py).
 
-What it may import: the README's table of rooms, kept by tests/test_layering.py.
+What it may import: the table of rooms in docs/architecture.md, kept by tests/test_layering.py.
 """

@@ -9,5 +9,5 @@
     sync.py      the cascade: cursor, change-log row, batch, snapshot slice, the hub's peer row
                  and what an operator sees of a peer, digests and verdicts
 
-What it may import: the README's table of rooms, kept by tests/test_layering.py.
+What it may import: the table of rooms in docs/architecture.md, kept by tests/test_layering.py.
 """

@@ -12,7 +12,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class PeerStatus(_message.Message):
-    __slots__ = ("node_id", "role", "address", "cursor", "head_seq", "behind", "seconds_since_success", "last_error", "failures", "backoff_seconds", "next_pull_in", "entries_at_hub", "entries_at_peer", "conflicts", "refused", "pulling", "state", "resyncs", "pulling_seconds", "deliveries_waiting", "delivery_error", "overdue_seconds")
+    __slots__ = ("node_id", "role", "address", "cursor", "head_seq", "behind", "seconds_since_success", "last_error", "failures", "backoff_seconds", "next_pull_in", "entries_at_hub", "entries_at_peer", "conflicts", "refused", "pulling", "state", "resyncs", "pulling_seconds", "deliveries_waiting", "delivery_error", "overdue_seconds", "name")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
@@ -35,6 +35,7 @@ class PeerStatus(_message.Message):
     DELIVERIES_WAITING_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_ERROR_FIELD_NUMBER: _ClassVar[int]
     OVERDUE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     role: str
     address: str
@@ -57,7 +58,8 @@ class PeerStatus(_message.Message):
     deliveries_waiting: int
     delivery_error: str
     overdue_seconds: float
-    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., address: _Optional[str] = ..., cursor: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., head_seq: _Optional[int] = ..., behind: _Optional[int] = ..., seconds_since_success: _Optional[float] = ..., last_error: _Optional[str] = ..., failures: _Optional[int] = ..., backoff_seconds: _Optional[float] = ..., next_pull_in: _Optional[float] = ..., entries_at_hub: _Optional[int] = ..., entries_at_peer: _Optional[int] = ..., conflicts: _Optional[int] = ..., refused: _Optional[int] = ..., pulling: _Optional[bool] = ..., state: _Optional[str] = ..., resyncs: _Optional[int] = ..., pulling_seconds: _Optional[float] = ..., deliveries_waiting: _Optional[int] = ..., delivery_error: _Optional[str] = ..., overdue_seconds: _Optional[float] = ...) -> None: ...
+    name: str
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., address: _Optional[str] = ..., cursor: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., head_seq: _Optional[int] = ..., behind: _Optional[int] = ..., seconds_since_success: _Optional[float] = ..., last_error: _Optional[str] = ..., failures: _Optional[int] = ..., backoff_seconds: _Optional[float] = ..., next_pull_in: _Optional[float] = ..., entries_at_hub: _Optional[int] = ..., entries_at_peer: _Optional[int] = ..., conflicts: _Optional[int] = ..., refused: _Optional[int] = ..., pulling: _Optional[bool] = ..., state: _Optional[str] = ..., resyncs: _Optional[int] = ..., pulling_seconds: _Optional[float] = ..., deliveries_waiting: _Optional[int] = ..., delivery_error: _Optional[str] = ..., overdue_seconds: _Optional[float] = ..., name: _Optional[str] = ...) -> None: ...
 
 class Conflict(_message.Message):
     __slots__ = ("peer", "resource_code", "held_by", "reason", "at")
@@ -74,7 +76,7 @@ class Conflict(_message.Message):
     def __init__(self, peer: _Optional[str] = ..., resource_code: _Optional[str] = ..., held_by: _Optional[str] = ..., reason: _Optional[str] = ..., at: _Optional[str] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
-    __slots__ = ("node_id", "role", "region_code", "head", "entries", "live_entries", "peers", "conflicts", "uptime_seconds", "audit_seq", "audit_hash", "secure", "refused_versions")
+    __slots__ = ("node_id", "role", "region_code", "head", "entries", "live_entries", "peers", "conflicts", "uptime_seconds", "audit_seq", "audit_hash", "secure", "refused_versions", "name")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     REGION_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +90,7 @@ class NodeStatus(_message.Message):
     AUDIT_HASH_FIELD_NUMBER: _ClassVar[int]
     SECURE_FIELD_NUMBER: _ClassVar[int]
     REFUSED_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     role: str
     region_code: str
@@ -101,7 +104,8 @@ class NodeStatus(_message.Message):
     audit_hash: str
     secure: bool
     refused_versions: int
-    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., region_code: _Optional[str] = ..., head: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., entries: _Optional[int] = ..., live_entries: _Optional[int] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., uptime_seconds: _Optional[float] = ..., audit_seq: _Optional[int] = ..., audit_hash: _Optional[str] = ..., secure: _Optional[bool] = ..., refused_versions: _Optional[int] = ...) -> None: ...
+    name: str
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., region_code: _Optional[str] = ..., head: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., entries: _Optional[int] = ..., live_entries: _Optional[int] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., uptime_seconds: _Optional[float] = ..., audit_seq: _Optional[int] = ..., audit_hash: _Optional[str] = ..., secure: _Optional[bool] = ..., refused_versions: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
 
 class SyncNowRequest(_message.Message):
     __slots__ = ("peer", "wait")

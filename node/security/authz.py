@@ -276,7 +276,7 @@ class Policy:
 
 
 def table() -> str:
-    """The policy as a Markdown table, for the README (a test keeps the two the same)."""
+    """The policy as a Markdown table, for docs/access.md (a test keeps the two the same)."""
     lines = ["| method | who may call it |", "| --- | --- |"]
     lines += [f"| `{method.lstrip('/')}` | {rule.describe()} |" for method, rule in RULES.items()]
     return "\n".join(lines)
