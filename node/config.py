@@ -19,6 +19,8 @@ from node.errors import ConfigError
 from node.model.rules import PROVIDER_CODE, RESOURCE_CODE, RESOURCE_CODE_RULE
 from node.model.exchange import KINDS, Credential, Mount, is_url, url_problem, url_under
 from node.model.calendar import Calendar
+from node.model.lifecycle import LIFECYCLE_KEYS, Lifecycle
+from node.config_rules import data_authority_code, lifecycle_settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +116,7 @@ class Config:
     listen: str
     database: str
     name: str = ""
+    data_authority: str = ""  # the department code of the node's data authority (数据主管部门)
     departments: tuple[Department, ...] = ()
     peers: tuple[Peer, ...] = ()
     sync: SyncSettings = SyncSettings()
@@ -131,6 +134,7 @@ class Config:
     calendar: Calendar = Calendar()
     resources: Resources = Resources()
     metrics: MetricsSettings | None = None
+    lifecycle: Lifecycle = Lifecycle()
 
     @property
     def hub_id(self) -> str:
@@ -156,7 +160,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     d = functools.partial(_default, Config)
     top = r.mapping(data, "", {"node", "listen", "database", "departments", "peers", "sync", "hub",
                                "change_log", "store", "log", "limits", "shutdown_grace", "sharing", "tls", "insecure",
-                               "resources", "metrics"})
+                               "resources", "metrics", "data_authority"})
     node = r.mapping(r.get(top, "", "node", lambda v: None), "node", {"id", "role", "region_code", "name"})
     role_name = r.get(node, "node", "role", is_choice(roles.NAMES))
     role = roles.get(role_name)
@@ -236,7 +240,8 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     log = r.mapping(top.get("log") or {}, "log", {"level", "format"})
     limits = r.mapping(top.get("limits") or {}, "limits", {f.name for f in dataclasses.fields(Limits)})
     default_limits = Limits()
-    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays"})
+    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays",
+                                                              *LIFECYCLE_KEYS})
     calendar = Calendar(
         answer_days=r.get(sharing, "sharing", "answer_days", is_number(1, 365, True), _default(Calendar, "answer_days")),
         holidays=frozenset(dates(r, sharing.get("holidays") or [], "sharing.holidays")),
@@ -254,6 +259,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         role=role_name,
         region_code=region,
         name=r.get(node, "node", "name", is_text(), default=d("name")),
+        data_authority=data_authority_code(r, top, {d.code for d in departments}),
         listen=r.get(top, "", "listen", is_address),
         database=database,
         departments=tuple(departments),
@@ -290,7 +296,9 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         calendar=calendar,
         resources=_resources(r, top.get("resources"), base_dir, {d.code for d in departments}, tls is not None),
         metrics=metrics,
+        lifecycle=lifecycle_settings(r, sharing, "data_authority" in top),
     )
+
 
 
 def _place(r: Reader, path: str, place: Any, base_dir: pathlib.Path | None) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Callable
 import yaml
 
 from node.model import regions
+from node.model.lifecycle import LIFECYCLE_KEYS, Lifecycle
 from node.errors import ConfigError
 
 NODE_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -128,3 +129,24 @@ def dates(r: Reader, values: Any, path: str) -> list:
         except ValueError:
             r.fail(f"{path}[{i}]", "must be a date YYYY-MM-DD")
     return out
+
+
+def data_authority_code(r: Reader, top: dict, departments: set[str]) -> str:
+    """A node config's `data_authority`: the code of its data authority, one of its departments ("": none)."""
+    code = top.get("data_authority")
+    if code is None:
+        return ""
+    if not isinstance(code, str) or code not in departments:
+        r.fail("data_authority", "must be the code of one of this node's departments (departments[].code), quoted")
+    return code
+
+
+def lifecycle_settings(r: Reader, sharing: dict, has_authority: bool) -> Lifecycle:
+    """The lifecycle's keys of a node config's `sharing:` (node/model/lifecycle.py)."""
+    default = Lifecycle()
+    days = {name: r.get(sharing, "sharing", name, is_number(0 if name == "escalation_days" else 1, 365, True),
+                        getattr(default, name)) for name in LIFECYCLE_KEYS if name != "review"}
+    review = r.get(sharing, "sharing", "review", is_boolean, default.review)
+    if review and not has_authority:
+        r.fail("sharing.review", "needs `data_authority`: the department that reviews the node's requests")
+    return Lifecycle(review=review, **days)
