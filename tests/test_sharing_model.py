@@ -1,5 +1,6 @@
-"""A hypothesis state machine: random requests, decisions, withdrawals and node restarts
-always end with the consumer's, the owner's and the hub's copies of every request agreeing."""
+"""A hypothesis state machine: random requests, decisions, extensions, withdrawals, objections,
+the hub's coordinations and node restarts always end with the consumer's, the owner's and the
+hub's copies of every request agreeing."""
 
 import dataclasses
 import pathlib
@@ -18,6 +19,7 @@ from node.proto import catalog_pb2, catalog_pb2_grpc
 from node.server import Node
 
 PEERS = {"hebei": ("130000", "130100005"), "guangdong": ("440000", "440300002")}
+NATIONAL = "100000001"  # the hub's data authority: it coordinates objections between the two provinces
 SHARE = {1: dict(share_type="unconditional"), 2: dict(share_type="conditional", share_condition="须审核"),
          3: dict(share_type="not_shared", not_shared_basis="《保守国家秘密法》")}
 
@@ -48,7 +50,8 @@ class SharingModel(RuleBasedStateMachine):
     def start_hub(self) -> Node:
         peers = [{"id": p, "role": "provincial", "address": n.address, "region_code": PEERS[p][0], "interval": 3600}
                  for p, n in self.peers.items()]
-        cfg = node_config(self.folder, "national", "national", "100000", peers=peers)
+        cfg = node_config(self.folder, "national", "national", "100000", departments=[NATIONAL], peers=peers,
+                          extra={"data_authority": NATIONAL})
         return Node(dataclasses.replace(cfg, listen=self.hub_address)).start()
 
     @rule(consumer=st.sampled_from(sorted(PEERS)), seq=st.sampled_from(sorted(SHARE)))
@@ -78,6 +81,48 @@ class SharingModel(RuleBasedStateMachine):
                     node.sharing.withdraw(request_id, held.consumer_code, "不再需要")
                 except FailedPrecondition:
                     pass
+
+    def at_owner(self, request_id):
+        for node in self.peers.values():
+            held = node.store.get_requests([request_id]).get(request_id)
+            if held is not None and held.owner_node == node.config.node_id:
+                return node, held
+        return None, None
+
+    def at_consumer(self, request_id):
+        for node in self.peers.values():
+            held = node.store.get_requests([request_id]).get(request_id)
+            if held is not None and held.consumer_node == node.config.node_id:
+                return node, held
+        return None, None
+
+    @precondition(lambda self: self.requests)
+    @rule(data=st.data())
+    def extend(self, data):
+        node, held = self.at_owner(data.draw(st.sampled_from(self.requests)))
+        if held is not None and held.state == "pending":
+            try:
+                node.sharing.extend(held.request_id, held.owner_code, "需核实")
+            except FailedPrecondition:  # extended once already
+                pass
+
+    @precondition(lambda self: self.requests)
+    @rule(data=st.data())
+    def object(self, data):
+        node, held = self.at_consumer(data.draw(st.sampled_from(self.requests)))
+        if held is not None and held.state == "rejected":
+            try:
+                node.sharing.object(held.request_id, held.consumer_code, "依据充分")
+            except FailedPrecondition:  # objected to once already, or refused at filing
+                pass
+
+    @precondition(lambda self: self.requests)
+    @rule(data=st.data(), share=st.booleans())
+    def coordinate(self, data, share):
+        request_id = data.draw(st.sampled_from(self.requests))
+        held = self.hub.store.get_requests([request_id]).get(request_id)
+        if held is not None and held.state == "objected":
+            self.hub.sharing.coordinate(request_id, NATIONAL, share, "经协调")
 
     @rule(peer=st.sampled_from(sorted(PEERS)))
     def pull(self, peer):
