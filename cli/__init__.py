@@ -4,7 +4,7 @@ none imports it. One module a command group:
     node_commands  node run, check-config, backup, restore (node init in init)
     entries        entry ...; lists adds entry import and entry export (.xlsx or .csv)
     hub            status, sync now, verify
-    requests       requests ..., scorecard
+    requests       requests ..., scorecard; request_steps adds the lifecycle's steps (review, extend, ...)
     data           data mount, show, fetch, query, verify, exchanges, calls: the exchange
     security       pki, token, audit: files and the node's database, no network
     harness        the compose harness (harness/)
@@ -25,6 +25,7 @@ import click
 
 from cli import data, deploy, entries, harness, hub, node_commands, portal, requests, security, sim
 from cli import lists  # noqa: F401  (adds entry import and entry export)
+from cli import request_steps  # noqa: F401  (adds requests review, resubmit, extend, object, coordinate)
 
 
 @click.group()

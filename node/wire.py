@@ -140,7 +140,8 @@ def entry_to_mapping(entry: Entry) -> dict:
 
 
 def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | None = None, *, overdue: bool = False,
-                     at_node: str = "", escalated: bool = False, authority_code: str = "") -> sharing_pb2.SharingRequest:
+                     at_node: str = "", escalated: bool = False,
+                     authority_code: str = "") -> sharing_pb2.SharingRequest:
     msg = sharing_pb2.SharingRequest() if message is None else message
     msg.request_id = request.request_id
     msg.consumer_code = request.consumer_code

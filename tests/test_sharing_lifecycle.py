@@ -295,3 +295,45 @@ def test_a_withdrawal_crossing_the_owners_answer_converges_and_numbers_differ(fe
     assert (withdrawn.history[-1].maker, at_owner.history[-1].maker) == ("guangdong", "hebei")  # 2·guangdong ≠ 2·hebei
     final = settle(fed, filed.request_id, "withdrawn", "hebei", "guangdong", "national")
     assert [e.number for e in final.history] == ["1·guangdong", "2·guangdong"]
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+def cascade(*args, target):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    return CliRunner().invoke(main, [*args, "--target", target.node.address])
+
+
+def test_the_steps_from_the_command_line(fed):
+    hebei, guangdong = fed.peers["hebei"], fed.peers["guangdong"]
+    filed = file(fed, f"{OWNER}/000002")
+    result = cascade("requests", "review", filed.request_id, "--department", AUTHORITY, "--return",
+                     "--reason", "请补充依据", "-q", target=hebei)
+    assert result.exit_code == 0 and result.output.strip() == filed.request_id, result.output
+    result = cascade("requests", "resubmit", filed.request_id, "--consumer", CONSUMER, "--basis", "《条例》第十条",
+                     target=hebei)
+    assert result.exit_code == 0 and "  review  " in result.output, result.output
+    cascade("requests", "review", filed.request_id, "--department", AUTHORITY, "--pass", target=hebei)
+    settle(fed, filed.request_id, "pending", "hebei", "guangdong")
+    result = cascade("requests", "extend", filed.request_id, "--department", OWNER, "--reason", "需核实", target=guangdong)
+    assert result.exit_code == 0 and "due 2026-03-23" in result.output, result.output
+    result = cascade("requests", "extend", filed.request_id, "--department", OWNER, "--reason", "再议", target=guangdong)
+    assert result.exit_code != 0 and "FAILED_PRECONDITION: already_extended" in result.output, result.output
+    cascade("requests", "decide", filed.request_id, "--department", OWNER, "--reject", "--reason", "不符合条件",
+            target=guangdong)
+    settle(fed, filed.request_id, "rejected", "hebei", "guangdong", "national")
+    result = cascade("requests", "object", filed.request_id, "--consumer", CONSUMER, "--reason", "依据充分", "-q",
+                     target=hebei)
+    assert result.output.strip() == filed.request_id, result.output
+    settle(fed, filed.request_id, "objected", "hebei", "guangdong", "national")
+    listed = cascade("requests", "list", "--inbox", "coordinate", "--authority", NATIONAL, target=fed.hub)
+    assert filed.request_id in listed.output, listed.output
+    result = cascade("requests", "coordinate", filed.request_id, "--department", NATIONAL, "--share",
+                     "--reason", "经协调同意", "--filter", "企业名称=深圳", target=fed.hub)
+    assert result.exit_code == 0 and "granted" in result.output and "starts with 深圳" in result.output, result.output
+    settle(fed, filed.request_id, "granted", "hebei", "guangdong", "national")
+    shown = cascade("requests", "get", filed.request_id, target=hebei)
+    assert "v1·hebei" in shown.output and "·national" in shown.output, shown.output

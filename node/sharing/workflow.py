@@ -7,7 +7,6 @@ audit trail."""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable, NamedTuple
@@ -17,7 +16,6 @@ from node.model import rules
 from node.model.rules import Entry
 from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
 from node.model.calendar import CHINA, Calendar
-from node.model.lifecycle import working_days_after
 from node.model.request import MODES, OPEN, STATES, WAITING, Event, Request, arrive, newer, recipients
 from node.sharing import fields
 from node.sharing.fields import Scope
@@ -116,7 +114,8 @@ class Sharing(LifecycleSteps):
         return found
 
     def list(self, consumer_code: str, owner_code: str, state: str, overdue_only: bool, page_size: int,
-             page_token: str, max_page: int = 1000, authority_code: str = "", inbox: str = "") -> tuple[list[Request], str]:
+             page_token: str, max_page: int = 1000, authority_code: str = "",
+             inbox: str = "") -> tuple[list[Request], str]:
         """Requests by party and state; `overdue_only`: those whose waiting step is past its
         deadline; `inbox` (with `authority_code`, the node's data authority): its reviews,
         coordinations or escalations (node/sharing/lifecycle.py `in_inbox`)."""

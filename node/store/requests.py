@@ -57,7 +57,9 @@ def row_request(row: tuple) -> Request:
         resource_code=resource_code, owner_code=owner_code, owner_node=owner_node, purpose=data["purpose"],
         basis=data["basis"], data_items=tuple(data["data_items"]), share_type=data["share_type"], state=state,
         reason=data["reason"], version=version, created_at=parse_time(created_at), updated_at=parse_time(updated_at),
-        deadline=deadline, history=tuple(Event(v, s, a, parse_time(at), n, *rest) for v, s, a, at, n, *rest in data["history"]),
+        deadline=deadline,
+        # an event's sixth element, its maker, only on versions made since makers were named
+        history=tuple(Event(v, s, a, parse_time(at), n, *maker) for v, s, a, at, n, *maker in data["history"]),
         maker=data.get("maker", ""),
         **data.get("scope", {}), **allowed, **signed,
     )
