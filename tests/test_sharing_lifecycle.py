@@ -16,7 +16,7 @@ from clock_support import fix_clock
 from conftest import Client, Cluster, make_entry, wait_until
 from node import wire
 from node.model.calendar import CHINA
-from node.proto import catalog_pb2, sharing_pb2, sharing_pb2_grpc
+from node.proto import admin_pb2, catalog_pb2, sharing_pb2, sharing_pb2_grpc
 from node.security import audit
 from node.server import Node
 
@@ -269,6 +269,8 @@ def test_a_late_answer_is_escalated_to_the_owners_authority_and_the_national_one
             authority_code=authority, inbox="escalated")).requests
         found = [r for r in listed if r.request_id == pending.request_id]
         assert found and found[0].escalated and found[0].overdue
+    status = fed.hub.admin.Status(admin_pb2.StatusRequest())
+    assert status.requests_escalated >= 1 and status.requests_overdue >= status.requests_escalated
     assert not stub(fed.peers["hebei"]).ListRequests(sharing_pb2.ListRequestsRequest(
         authority_code=AUTHORITY, inbox="escalated")).requests  # not the owner's node, nor the hub
     refused(lambda: stub(fed.peers["guangdong"]).ListRequests(sharing_pb2.ListRequestsRequest(
