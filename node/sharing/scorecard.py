@@ -68,8 +68,8 @@ def scorecard(store, calendar: Calendar, now: datetime) -> tuple[list[Score], li
     for request in store.all_requests():
         made = row(request.consumer_node, request.consumer_code)
         made.requests_made += 1
-        if request.state == "submitted" or not request.owner_node:
-            continue
+        if request.state in ("submitted", "review", "returned") or not request.owner_node:
+            continue  # not at the owner's yet
         owner = row(request.owner_node, request.owner_code)
         owner.requests_received += 1
         decided = request.decided_at()
@@ -77,7 +77,7 @@ def scorecard(store, calendar: Calendar, now: datetime) -> tuple[list[Score], li
             owner.answered += 1
             owner.answered_in_time += in_time(request, decided)
             owner.hours.append((decided - request.created_at).total_seconds() / 3600)
-        if request.overdue(now):
+        if request.state == "pending" and request.overdue(now):  # the owner's answer, not a review or a coordination
             owner.overdue_now += 1
     for consumer_code, owner_code, rows, completed in store.exchange_totals("hub"):
         if owner_code:
