@@ -107,8 +107,7 @@ class LifecycleSteps:
                 raise FailedPrecondition("not_returned", f"request {request_id} is {current.state}: only a request "
                                                          f"its data authority returned is resubmitted")
             deadline = working_days_after(self.calendar, now, self.authority.settings.review_days).isoformat()
-            amended = dataclasses.replace(current, purpose=purpose, basis=basis, data_items=items,
-                                          modes=current.modes)
+            amended = dataclasses.replace(current, purpose=purpose, basis=basis, data_items=items)
             amended = self._made(amended.advanced("review", consumer_code, now, "resubmitted: " + purpose,
                                                   deadline=deadline, step="resubmitted"))
             self._store(tx, [amended], source=self.node_id)
