@@ -257,3 +257,35 @@ def test_the_hubs_coordination_binds_the_owners_node_and_a_coordination_forged_b
     rows = fetch(hebei, request_id)
     expected = source_rows(federation.source, ["企业名称", "公民身份号码"], "WHERE 公民身份号码 LIKE '4403%'")
     assert rows == expected and 0 < len(rows) < ROWS
+
+
+def test_a_returned_request_amended_at_the_consumers_node_is_taken_everywhere(federation):
+    """Only a resubmission after a return may change what the first version fixed; the hub, which
+    held the request as returned and is handed it already passed, takes it as the consumer's node signed it."""
+    hebei, guangdong, hub = federation.members["hebei"], federation.members["guangdong"], federation.hub
+    sharing = hebei.node.sharing
+    before = sharing.authority
+    # Hebei reviews, its only department its data authority (the fixture's config names none).
+    sharing.authority = dataclasses.replace(before, code=CONSUMER,
+                                            settings=dataclasses.replace(before.settings, review=True))
+    try:
+        filed = sharing.submit(CONSUMER, CONDITIONAL, "办理企业开办", "不明", ["企业名称"])
+        sharing.review(filed.request_id, CONSUMER, False, "依据不明确")
+        federation.settle(lambda: federation.state_at(hub, filed.request_id) == "returned", "the return at the hub")
+        sharing.resubmit(filed.request_id, CONSUMER, "", "《优化营商环境条例》第十条", ["企业名称", "公民身份号码"])
+        sharing.review(filed.request_id, CONSUMER, True, "符合要求")
+    finally:
+        sharing.authority = before
+    federation.settle(lambda: federation.state_at(hebei, filed.request_id) == "pending", "the owner's answer at Hebei")
+    for member in (hub, guangdong):
+        copy = member.held(filed.request_id)
+        assert (copy.basis, copy.data_items) == ("《优化营商环境条例》第十条", ("企业名称", "公民身份号码"))
+    assert not hub.denied(filed.request_id) and not guangdong.denied(filed.request_id)
+
+    # A version that changes the basis without a resubmission is still refused.
+    pending = hebei.held(filed.request_id)
+    forged = hebei.node.seal.sign(dataclasses.replace(pending.advanced("withdrawn", CONSUMER, now(), "撤回"),
+                                                      basis="另一依据"))
+    forge(hebei, forged)
+    federation.settle(lambda: refusals_at_hub(federation, filed.request_id) >= 1, "the hub's refusal of the change")
+    assert "changes basis, which the request's first version fixed" in hub.denied(filed.request_id)[0].detail

@@ -196,10 +196,12 @@ def canonical(request: Request) -> bytes:
 
 
 def amended(request: Request, held: Request) -> bool:
-    """Whether `request` may amend what `held` fixed: a resubmission for review, after a return
-    the held copy had not left (a copy may have missed the return and see only the resubmission)."""
-    return request.state == "review" and held.state in ("review", "returned") and any(
-        event.state == "returned" and event.version >= held.version for event in request.history)
+    """Whether `request` may change what `held` fixed: the consumer resubmitted it, amended, after
+    the held copy (still in review or returned: it had not left the consumer's side). A copy sees
+    only the versions it is handed, so the resubmission may be followed already by a return, a
+    pass or a withdrawal."""
+    return held.state in ("review", "returned") and any(
+        event.state == "resubmitted" and event.version > held.version for event in request.history)
 
 
 def maker_refusal(request: Request, held: Request | None, hub: str = "") -> str | None:
