@@ -56,7 +56,8 @@ def fed(tmp_path_factory):
     yield cluster
     for client in reversed(started):
         client.channel.close()
-        client.node.stop(0)
+        if not client.node.store._closed:  # a node a test stopped is stopped already
+            client.node.stop(0)
 
 
 @pytest.fixture(autouse=True)
@@ -351,3 +352,22 @@ def test_the_steps_from_the_command_line(fed):
     settle(fed, filed.request_id, "granted", "hebei", "guangdong", "national")
     shown = cascade("requests", "get", filed.request_id, target=hebei)
     assert "v1·hebei" in shown.output and "·national" in shown.output, shown.output
+
+
+# -- a node down in the middle -----------------------------------------------------------------------
+
+def test_a_coordination_made_while_the_owners_node_is_down_reaches_it_when_it_is_back(fed):
+    rejected = refused_request(fed)
+    objection(fed, rejected.request_id)
+    settle(fed, rejected.request_id, "objected", "hebei", "guangdong", "national")
+    fed.stop_peer("guangdong")  # down between the objection and the decision
+    try:
+        coordinate(fed.hub, rejected.request_id, NATIONAL, "share")
+        fed.sync("hebei")
+        assert held(fed.hub, rejected.request_id).state == "granted"
+        assert fed.hub.node.store.due_deliveries(fed.clock().timestamp() + 10**9)  # waiting for Guangdong
+    finally:
+        fed.peers["guangdong"] = fed.start_peer("guangdong", fed.peers["guangdong"].node.port)
+        fed.peers["guangdong"].node.sharing.clock = fed.clock
+    copy = settle(fed, rejected.request_id, "granted", "hebei", "guangdong", "national")
+    assert copy.maker == "national"
