@@ -43,7 +43,7 @@ def steps(node: str, held: Request) -> list[tuple[str, str]]:
     return [("granted", "granted"), ("rejected", "rejected")] if held.state == "objected" else []
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_copies_converge_and_every_number_names_one_version(data):
     copies: dict[str, Request | None] = {CONSUMER: first(), OWNER: None, HUB: None}
