@@ -4,7 +4,7 @@ none imports it. One module a command group:
     node_commands  node run, check-config, backup, restore (node init in init)
     entries        entry ...; lists adds entry import and entry export (.xlsx or .csv)
     hub            status, sync now, verify
-    requests       requests ...
+    requests       requests ...; request_steps adds the lifecycle's steps (review, extend, ...)
     scorecard      scorecard [export]: the evaluation by period
     data           data mount, show, fetch, query, verify, exchanges, calls: the exchange
     governance     element add, list, show; governance duplicates; data check (quality)
@@ -28,6 +28,7 @@ import click
 from cli import data, deploy, entries, harness, hub, node_commands, portal, requests, scorecard, security, sim
 from cli import governance
 from cli import lists  # noqa: F401  (adds entry import and entry export)
+from cli import request_steps  # noqa: F401  (adds requests review, resubmit, extend, object, coordinate)
 
 
 @click.group()

@@ -20,7 +20,7 @@ def sharing_stub(target: Target):
 
 
 def print_request(r, history: bool = False) -> None:
-    flag = "  OVERDUE" if r.overdue else ""
+    flag = ("  OVERDUE" if r.overdue else "") + ("  ESCALATED" if r.escalated else "")
     click.echo(f"{r.request_id}  {r.state}{flag}  v{r.version}  {r.consumer_code}@{r.consumer_node} -> "
                f"{r.resource_code} ({r.owner_code}@{r.owner_node or '?'})"
                f"{'  due ' + r.deadline if r.deadline else ''}{'  ' + r.reason if r.reason else ''}")
@@ -34,7 +34,8 @@ def print_request(r, history: bool = False) -> None:
         click.echo(f"    modes: {', '.join(r.modes) or ', '.join(MODES)}{'; ' if limits else ''}{'; '.join(limits)}")
     if history:
         for e in r.history:
-            click.echo(f"    v{e.version} {e.at.ToDatetime():%Y-%m-%d %H:%M:%S}Z {e.state:<10} by {e.actor}  {e.note}")
+            number = f"{e.version}·{e.maker}" if e.maker else str(e.version)
+            click.echo(f"    v{number} {e.at.ToDatetime():%Y-%m-%d %H:%M:%S}Z {e.state:<10} by {e.actor}  {e.note}")
 
 
 @requests.command("submit")
@@ -85,16 +86,21 @@ def requests_get(request_id, target):
 @click.option("--consumer", default="", help="Only requests of this consumer department (its code). Default: any.")
 @click.option("--owner", default="", help="Only requests to this owner department (its code). Default: any.")
 @click.option("--state", default="", help=f"Only requests in this state: {', '.join(STATES)}. Default: any.")
-@click.option("--overdue", is_flag=True, help="Only pending requests past their deadline (--state is then ignored).")
+@click.option("--overdue", is_flag=True, help="Only requests waiting past the deadline of their step (a review, the "
+                                             "owner's answer, a coordination); --state is then ignored.")
+@click.option("--inbox", default="", type=click.Choice(["", "review", "coordinate", "escalated"]),
+              help="The data authority's inbox (with --authority): requests waiting for its review, objections it "
+                   "coordinates, answers and coordinations escalated to it (督办).")
+@click.option("--authority", default="", help="The node's data authority (its code), for --inbox.")
 @page_options("requests", 50)
 @client_options
-def requests_list(consumer, owner, state, overdue, page_size, page_token, target):
+def requests_list(consumer, owner, state, overdue, inbox, authority, page_size, page_token, target):
     """List requests held at a node (at the hub: every request that crossed nodes)."""
     from node.proto import sharing_pb2
 
     reply = call(sharing_stub(target).ListRequests, sharing_pb2.ListRequestsRequest(
         consumer_code=consumer, owner_code=owner, state=state, overdue_only=overdue, page_size=page_size,
-        page_token=page_token))
+        page_token=page_token, authority_code=authority, inbox=inbox))
     for r in reply.requests:
         print_request(r)
     click.echo(f"({len(reply.requests)} shown)")

@@ -14,11 +14,12 @@ from typing import Any
 from node import roles
 from node.model import regions
 from node.config_rules import (Reader, is_address, is_boolean, is_choice, is_file_at, is_list, is_node_id, is_number,
-                               is_region, is_text, official_calendar, read_yaml)
+                               is_region, is_text, lifecycle_settings, official_calendar, read_yaml)
 from node.errors import ConfigError
 from node.model.rules import PROVIDER_CODE, RESOURCE_CODE, RESOURCE_CODE_RULE
 from node.model.exchange import KINDS, Credential, Mount, is_url, url_problem, url_under
 from node.model.calendar import OFFICIAL, Calendar
+from node.model.lifecycle import LIFECYCLE_KEYS, Lifecycle
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,7 +116,7 @@ class Config:
     listen: str
     database: str
     name: str = ""
-    data_authority: str = ""
+    data_authority: str = ""  # the department code of the node's data authority (数据主管部门)
     departments: tuple[Department, ...] = ()
     peers: tuple[Peer, ...] = ()
     sync: SyncSettings = SyncSettings()
@@ -133,6 +134,7 @@ class Config:
     calendar: Calendar = OFFICIAL
     resources: Resources = Resources()
     metrics: MetricsSettings | None = None
+    lifecycle: Lifecycle = Lifecycle()
 
     @property
     def hub_id(self) -> str:
@@ -243,7 +245,8 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     log = r.mapping(top.get("log") or {}, "log", {"level", "format"})
     limits = r.mapping(top.get("limits") or {}, "limits", {f.name for f in dataclasses.fields(Limits)})
     default_limits = Limits()
-    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays", "beyond_calendar"})
+    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays", "beyond_calendar",
+                                                              *LIFECYCLE_KEYS})
     calendar = official_calendar(r, sharing)
     metrics = None
     if top.get("metrics") is not None:
@@ -294,7 +297,9 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         calendar=calendar,
         resources=_resources(r, top.get("resources"), base_dir, {d.code for d in departments}, tls is not None),
         metrics=metrics,
+        lifecycle=lifecycle_settings(r, sharing, "data_authority" in top),
     )
+
 
 
 def _place(r: Reader, path: str, place: Any, base_dir: pathlib.Path | None) -> str:

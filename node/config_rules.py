@@ -13,6 +13,7 @@ import yaml
 
 from node.model import regions
 from node.model.calendar import BEYOND, OFFICIAL, OFFICIAL_YEARS, PACKAGE, Calendar, covered_years
+from node.model.lifecycle import LIFECYCLE_KEYS, Lifecycle
 from node.errors import ConfigError
 
 NODE_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -147,3 +148,14 @@ def official_calendar(r: Reader, sharing: dict, path: str = "sharing") -> Calend
                                             f"{covered_years()} ({PACKAGE})")
     return Calendar(answer_days=r.get(sharing, path, "answer_days", is_number(1, 365, True), OFFICIAL.answer_days),
                     holidays=frozenset(days_off), official=True, beyond=beyond)
+
+
+def lifecycle_settings(r: Reader, sharing: dict, has_authority: bool) -> Lifecycle:
+    """The lifecycle's keys of a node config's `sharing:` (node/model/lifecycle.py)."""
+    default = Lifecycle()
+    days = {name: r.get(sharing, "sharing", name, is_number(0 if name == "escalation_days" else 1, 365, True),
+                        getattr(default, name)) for name in LIFECYCLE_KEYS if name != "review"}
+    review = r.get(sharing, "sharing", "review", is_boolean, default.review)
+    if review and not has_authority:
+        r.fail("sharing.review", "needs `data_authority`: the department that reviews the node's requests")
+    return Lifecycle(review=review, **days)

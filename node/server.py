@@ -44,6 +44,7 @@ from node.security.client import Credentials, open_channel
 from node.security.signing import NodeKey, Verifier
 from node.security.tls import ServerTls, server_credentials
 from node.sharing.seals import Seal
+from node.sharing.lifecycle import Authority
 from node.sharing.workflow import Sharing
 from node.source.elements import RegistryFetcher
 from node.source.uplink import CHANNEL_OPTIONS as UPLINK_CHANNEL_OPTIONS, HubLink, HubNotifier
@@ -111,9 +112,12 @@ class Node:
         # node's versions only from a maker that may make them (an insecure node has no key).
         self.node_key = NodeKey(config.tls.cert, config.tls.key) if config.tls else None
         self.verifier = Verifier(config.tls.ca) if config.tls else None
-        self.seal = Seal(config.node_id, self.node_key.sign, self.verifier.verify) if config.tls else None
+        # The federation's hub: the coordinator of objections between two nodes.
+        hub = config.node_id if self.role.pulls_peers else config.hub_id
+        self.seal = Seal(config.node_id, self.node_key.sign, self.verifier.verify, hub=hub) if config.tls else None
         self.sharing = Sharing(self.store, config.node_id, departments, config.calendar, lookup=self.lookup_entry,
-                               relays=self.role.pulls_peers, seal=self.seal)
+                               relays=self.role.pulls_peers, seal=self.seal,
+                               authority=Authority(config.data_authority, hub, config.lifecycle))
 
         # The hub's parts: channels to its peers, the courier that drains the outbox, the pull schedule.
         self.peer_channels: PeerChannels | None = None

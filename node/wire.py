@@ -163,7 +163,8 @@ def entry_to_mapping(entry: Entry) -> dict:
 
 
 def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | None = None, *, overdue: bool = False,
-                     at_node: str = "") -> sharing_pb2.SharingRequest:
+                     at_node: str = "", escalated: bool = False,
+                     authority_code: str = "") -> sharing_pb2.SharingRequest:
     msg = sharing_pb2.SharingRequest() if message is None else message
     msg.request_id = request.request_id
     msg.consumer_code = request.consumer_code
@@ -182,7 +183,10 @@ def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | Non
     timestamp(request.updated_at, msg.updated_at)
     msg.deadline = request.deadline
     msg.overdue = overdue
+    msg.escalated = escalated
+    msg.authority_code = authority_code
     msg.at_node = at_node
+    msg.maker = request.maker
     if request.filter_column:
         msg.row_filter.column, msg.row_filter.prefix = request.filter_column, request.filter_prefix
     msg.valid_until = request.valid_until
@@ -191,7 +195,7 @@ def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | Non
     msg.signer, msg.signature, msg.signer_cert = request.signer, request.signature, request.signer_cert
     for event in request.history:
         msg.history.add(version=event.version, state=event.state, actor=event.actor, at=timestamp(event.at),
-                        note=event.note)
+                        note=event.note, maker=event.maker)
     return msg
 
 
@@ -210,10 +214,10 @@ def request_from_proto(msg: sharing_pb2.SharingRequest) -> Request:
         purpose=msg.purpose, basis=msg.basis, data_items=tuple(msg.data_items), share_type=msg.share_type,
         state=msg.state, reason=msg.reason, version=msg.version,
         created_at=moment(msg.created_at), updated_at=moment(msg.updated_at), deadline=msg.deadline,
-        history=tuple(Event(e.version, e.state, e.actor, moment(e.at), e.note) for e in msg.history),
+        history=tuple(Event(e.version, e.state, e.actor, moment(e.at), e.note, e.maker) for e in msg.history),
         filter_column=msg.row_filter.column, filter_prefix=msg.row_filter.prefix, valid_until=msg.valid_until,
         modes=tuple(msg.modes) or MODES, daily_quota=msg.daily_quota, rate=msg.rate,
-        signer=msg.signer, signature=msg.signature, signer_cert=msg.signer_cert,
+        signer=msg.signer, signature=msg.signature, signer_cert=msg.signer_cert, maker=msg.maker,
     )
 
 

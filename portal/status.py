@@ -68,7 +68,8 @@ class StatusFeed:
         return {**view, "error": "", "node_id": status.node_id, "node_name": status.name or f"节点 {status.node_id}", "role": labels.ROLE.get(status.role, status.role),
                 "live_entries": status.live_entries, "uptime": round(status.uptime_seconds),
                 "peers": [peer_view(p, now) for p in status.peers],
-                "stale": sum(p.state in ("failing", "never") for p in status.peers)}
+                "stale": sum(p.state in ("failing", "never") for p in status.peers),
+                "overdue": status.requests_overdue, "escalated": status.requests_escalated}
 
     async def snapshot(self) -> dict:
         async with self._lock:

@@ -208,6 +208,35 @@ CASES = [
          note="and-A's"),
     Case(SHR + "ListRequests", Who("tool", "C"), list_requests(consumer_code=B), PERMISSION_DENIED, note="B's"),
     Case(SHR + "ListRequests", tool, list_requests(consumer_code=B), UNAUTHENTICATED),
+    # The lifecycle: the owner extends, the consumer objects and resubmits, the data authority (B,
+    # with a token carrying `review` and `coordinate`) reviews and coordinates.
+    Case(SHR + "ExtendRequest", Who("tool", "A"), lambda w: sharing_pb2.ExtendRequestRequest(
+        request_id=w.to_extend, department_code=A, reason="需核实"), writes_for=A),
+    Case(SHR + "ExtendRequest", Who("tool", "B"), lambda w: sharing_pb2.ExtendRequestRequest(
+        request_id=w.to_extend, department_code=A, reason="需核实"), PERMISSION_DENIED, note="as-A"),
+    Case(SHR + "ObjectRequest", Who("tool", "B"), lambda w: sharing_pb2.ObjectRequestRequest(
+        request_id=w.to_object, consumer_code=B, reason="依据充分"), writes_for=B),
+    Case(SHR + "ObjectRequest", Who("tool", "A"), lambda w: sharing_pb2.ObjectRequestRequest(
+        request_id=w.to_object, consumer_code=B, reason="依据充分"), PERMISSION_DENIED, note="as-B"),
+    Case(SHR + "CoordinateRequest", Who("tool", "B-auth"), lambda w: sharing_pb2.CoordinateRequestRequest(
+        request_id=w.to_coordinate, department_code=B, decision="share", reason="依据充分"), writes_for=B),
+    Case(SHR + "CoordinateRequest", Who("tool", "B"), lambda w: sharing_pb2.CoordinateRequestRequest(
+        request_id=w.to_coordinate, department_code=B, decision="share", reason="依据充分"), PERMISSION_DENIED,
+         note="no-coordinate-scope"),
+    Case(SHR + "CoordinateRequest", Who("tool", "A"), lambda w: sharing_pb2.CoordinateRequestRequest(
+        request_id=w.to_coordinate, department_code=A, decision="share", reason="依据充分"), PERMISSION_DENIED,
+         note="A-not-the-authority"),
+    Case(SHR + "ReviewRequest", Who("tool", "B-auth"), lambda w: sharing_pb2.ReviewRequestRequest(
+        request_id=w.to_review, department_code=B, decision="pass"), writes_for=B),
+    Case(SHR + "ReviewRequest", Who("tool", "A"), lambda w: sharing_pb2.ReviewRequestRequest(
+        request_id=w.to_review, department_code=B, decision="pass"), PERMISSION_DENIED, note="as-B"),
+    Case(SHR + "ResubmitRequest", Who("tool", "B"), lambda w: sharing_pb2.ResubmitRequestRequest(
+        request_id=w.to_resubmit, consumer_code=B, basis="《优化营商环境条例》第十条"), writes_for=B),
+    Case(SHR + "ResubmitRequest", Who("tool", "A"), lambda w: sharing_pb2.ResubmitRequestRequest(
+        request_id=w.to_resubmit, consumer_code=B, basis="x"), PERMISSION_DENIED, note="as-B"),
+    Case(SHR + "ListRequests", Who("tool", "B-auth"), list_requests(authority_code=B, inbox="coordinate")),
+    Case(SHR + "ListRequests", Who("tool", "A"), list_requests(authority_code=A, inbox="coordinate"),
+         PERMISSION_DENIED, note="A-not-the-authority"),
     Case(SHR + "DeliverRequest", Who("national"),
          lambda w: sharing_pb2.DeliverRequestRequest(request=w.request, from_node="national")),
     *[Case(SHR + "DeliverRequest", who, lambda w: sharing_pb2.DeliverRequestRequest(request=w.request,

@@ -16,6 +16,8 @@ from node.exchange.mounts import Mounts
 from node.hub import reports, verify
 from node.hub.scheduler import PullScheduler
 from node.metrics import Metrics
+from node.model.calendar import CHINA
+from node.model.lifecycle import escalation_bound
 from node.model.sync import Cursor
 from node.proto import admin_pb2, admin_pb2_grpc
 from node.sharing.scorecard import Period, scorecard
@@ -57,6 +59,9 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
         )
         reply.audit_seq, reply.audit_hash = store.audit_head()
         reply.refused_versions = store.count_denied(REFUSED_VERSION)
+        today = self.clock().astimezone(CHINA).date()
+        _, reply.requests_overdue, reply.requests_escalated = store.count_requests(
+            today.isoformat(), escalation_bound(config.calendar, today, config.lifecycle.escalation_days))
         if self.scheduler is not None:
             reply.peers.extend(wire.peer_status_to_proto(s) for s in self.scheduler.peer_states())
             for peer, code, held_by, reason, at in store.conflicts():

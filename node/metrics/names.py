@@ -14,7 +14,10 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "cascade_change_log_head_seq": ("gauge", (), "Sequence number of the newest change in this node's change log."),
     "cascade_store_size_bytes": ("gauge", (), "Size of the node's SQLite file and its write-ahead log."),
     "cascade_requests": ("gauge", ("state",), "Sharing requests this node holds, by state."),
-    "cascade_requests_overdue": ("gauge", (), "Pending sharing requests past their reply deadline."),
+    "cascade_requests_overdue": ("gauge", (), "Sharing requests waiting past the deadline of their step "
+                                              "(a review, the owner's answer, a coordination)."),
+    "cascade_requests_escalated": ("gauge", (), "Owners' answers and coordinations past their deadline by the "
+                                                "escalation margin (督办), held at this node."),
     # The hub's view of each peer.
     "cascade_peer_cursor_seq": ("gauge", ("peer",), "Change-log sequence the hub has applied up to, per peer."),
     "cascade_peer_head_seq": ("gauge", ("peer",), "Newest change-log sequence the hub knows the peer has."),

@@ -96,6 +96,9 @@ class Rule:
     # The department a data stream is for: its streams under way are counted together at every
     # hop, whoever relays them (limits.max_fetches_per_department).
     per_department: Callable[[object], str] | None = None
+    # Whether a refusal by the call's own rules (FAILED_PRECONDITION: a second extension, an
+    # objection out of time) is a `denied` record on the audit trail too, as a PERMISSION_DENIED is.
+    audit_refusals: bool = False
 
     def describe(self) -> str:
         text = WHO[self.who].format(scope=self.scope)
@@ -140,11 +143,25 @@ RULES: dict[str, Rule] = {
     SHARING + "SubmitRequest": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.consumer_code]),
     SHARING + "WithdrawRequest": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.consumer_code]),
     SHARING + "DecideRequest": Rule(DEPARTMENT, "decide", speaks_for=lambda m: [m.department_code]),
-    SHARING + "GetRequest": Rule(DEPARTMENT, "read", reply_about=lambda r: [r.consumer_code, r.owner_code],
-                                 or_operator=True),
-    SHARING + "ListRequests": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.consumer_code, m.owner_code),
+    # The node's data authority reads the requests its node holds (authority_code: the reply's, the listing's).
+    SHARING + "GetRequest": Rule(DEPARTMENT, "read", reply_about=lambda r: [r.consumer_code, r.owner_code,
+                                                                             r.authority_code], or_operator=True),
+    SHARING + "ListRequests": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.consumer_code, m.owner_code,
+                                                                                   m.authority_code),
                                    or_operator=True),
     SHARING + "DeliverRequest": Rule(HUB, from_node=lambda m: m.from_node),
+    # The lifecycle (docs/sharing.md); only the node's data authority reviews and coordinates,
+    # which the domain checks (node/sharing/lifecycle.py): the token's scope is not enough.
+    SHARING + "ReviewRequest": Rule(DEPARTMENT, "review", speaks_for=lambda m: [m.department_code],
+                                    audit_refusals=True),
+    SHARING + "ResubmitRequest": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.consumer_code],
+                                      audit_refusals=True),
+    SHARING + "ExtendRequest": Rule(DEPARTMENT, "decide", speaks_for=lambda m: [m.department_code],
+                                    audit_refusals=True),
+    SHARING + "ObjectRequest": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.consumer_code],
+                                    audit_refusals=True),
+    SHARING + "CoordinateRequest": Rule(DEPARTMENT, "coordinate", speaks_for=lambda m: [m.department_code],
+                                        audit_refusals=True),
     # A consumer fetches its own request's data at its own node; the node relays to the hub,
     # the hub to the owner's node, each in its own name.
     EXCHANGE + "FetchData": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,

@@ -16,11 +16,12 @@ from node.model.calendar import CHINA, Calendar
 from node.model.request import Request
 from node.times import format_time
 
-# The request lifecycle's steps the scorecard counts, by the state their history event carries:
-# a review's pass or return (counted for the consumer), an extension, an objection and the
-# coordinator's two decisions (counted for the owner).
-LIFECYCLE = {"reviewed": ("passed", "returned"), "extensions": ("extended",), "objections": ("objected",),
-             "objections_upheld": ("upheld",), "objections_shared": ("shared",)}
+# The request lifecycle's steps the scorecard counts, by the name their history event carries
+# (node/sharing/lifecycle.py): a review's pass or return (counted for the consumer), an extension
+# and an objection (for the owner). The coordinator's decision is the `granted` (shared) or
+# `rejected` (upheld) event that follows an objection.
+LIFECYCLE = {"reviewed": ("passed", "returned"), "extensions": ("extended",), "objections": ("objected",)}
+NOT_AT_THE_OWNER = ("submitted", "review", "returned")  # filed, in review or sent back: not received yet
 REVIEW_DAYS = 2  # working days the consumer's data authority has for a conformity review
 
 COUNTS = ("entries", "unconditional", "conditional", "not_shared", "requests_received", "answered",
@@ -165,7 +166,7 @@ class Card:
         made.requests_made += 1
         owner = self.row(request.owner_node, request.owner_code) if request.owner_node else None
         self._count_steps(request, made, owner, calendar)
-        if request.state == "submitted" or owner is None:
+        if request.state in NOT_AT_THE_OWNER or owner is None:
             return
         owner.requests_received += 1
         decided = request.decided_at()
@@ -183,8 +184,17 @@ class Card:
 
     @staticmethod
     def _count_steps(request: Request, made: Score, owner: Score | None, calendar: Calendar) -> None:
-        """The lifecycle's steps in the request's history, by event name (LIFECYCLE)."""
+        """The lifecycle's steps in the request's history, by event name (LIFECYCLE), and the
+        coordinator's decision after an objection."""
+        objected = False
         for event in request.history:
+            if objected and owner is not None and event.state in ("granted", "rejected"):
+                if event.state == "granted":
+                    owner.objections_shared += 1
+                else:
+                    owner.objections_upheld += 1
+                objected = False
+            objected = objected or event.state == "objected"
             for field, names in LIFECYCLE.items():
                 if event.state not in names:
                     continue

@@ -9,22 +9,25 @@ import dataclasses
 from datetime import datetime
 from typing import Callable
 
-from node.model.request import Request, canonical, maker_refusal
+from node.model.request import Request, canonical, coordinated, coordinator_node, maker_refusal
 
 SignBytes = Callable[[bytes], tuple[bytes, bytes]]  # data -> (signature, signer's certificate)
 VerifyBytes = Callable[..., "str | None"]  # (signer, data, signature, certificate, at=) -> why not, or None
 
 
 class Seal:
-    """Signs as `node_id`; checks a version's maker against the rule and its signature."""
+    """Signs as `node_id`; checks a version's maker against the rule and its signature. `hub`:
+    the federation's hub, whose node alone decides objections between two nodes."""
 
-    def __init__(self, node_id: str, sign_bytes: SignBytes, verify_bytes: VerifyBytes):
+    def __init__(self, node_id: str, sign_bytes: SignBytes, verify_bytes: VerifyBytes, hub: str = ""):
         self.node_id = node_id
         self.sign_bytes = sign_bytes
         self.verify_bytes = verify_bytes
+        self.hub = hub
 
     def sign(self, request: Request) -> Request:
-        unsigned = dataclasses.replace(request, signer=self.node_id, signature=b"", signer_cert=b"")
+        unsigned = dataclasses.replace(request.made_by(self.node_id), signer=self.node_id, signature=b"",
+                                       signer_cert=b"")
         signature, cert = self.sign_bytes(canonical(unsigned))
         return dataclasses.replace(unsigned, signature=signature, signer_cert=cert)
 
@@ -35,21 +38,26 @@ class Seal:
     def refusal(self, request: Request, held: Request | None, at: datetime | None = None) -> str | None:
         """Why this node must not take the version (None: it may): its maker may not make it, or
         the signature does not show who made it."""
-        return maker_refusal(request, held) or self.signed(request, at)
+        return maker_refusal(request, held, self.hub) or self.signed(request, at)
 
-    @staticmethod
-    def refusal_checked(request: Request, held: Request | None, signed: str | None) -> str | None:
+    def refusal_checked(self, request: Request, held: Request | None, signed: str | None) -> str | None:
         """`refusal` for a version whose signature was checked already (`signature_refusal`,
         in a worker process for a pulled batch): `signed` is that check's answer."""
-        return maker_refusal(request, held) or signed
+        return maker_refusal(request, held, self.hub) or signed
 
     def grant_refusal(self, request: Request) -> str | None:
-        """Why a grant held here must not be served: it must be signed by this node, its owner.
-        (No validity window: the grant was checked when it was made; a later rotation of this
-        node's certificate does not end it.)"""
-        if request.signer != self.node_id:
+        """Why a grant held here must not be served: it must be signed by this node, its owner,
+        or be the coordinator's decision on an objection, signed by the coordinator's node, which
+        binds the owner. (No validity window: the grant was checked when it was made; a later
+        rotation of a certificate does not end it.)"""
+        if coordinated(request):
+            coordinator = coordinator_node(request, self.hub)
+            if request.signer != coordinator:
+                return (f"the coordinator's grant is signed by {request.signer or 'nobody'}, not by the coordinator's "
+                        f"node {coordinator}")
+        elif request.signer != self.node_id:
             return f"the grant is signed by {request.signer or 'nobody'}, not by its owner's node {self.node_id}"
-        return maker_refusal(request, None) or self.signed(request)
+        return maker_refusal(request, None, self.hub) or self.signed(request)
 
 
 def signature_refusal(verify_bytes: VerifyBytes, request: Request, at: datetime | None = None) -> str | None:
