@@ -206,17 +206,22 @@ def address(node: str, state_dir: str) -> None:
 @click.option("--operator", "as_operator", is_flag=True,
               help="Print the operator's certificate instead (Status, SyncNow, Verify, ListExchanges: every node, "
                    "every department's requests). Never hand it to a department.")
+@click.option("--authority", "as_authority", is_flag=True,
+              help="Act as NODE's data authority (数据主管部门): its department's certificate and token, which "
+                   "also carries review, coordinate and compile (docs/sharing.md).")
 @click.option("--env", "as_env", is_flag=True,
               help="Print `export CASCADE_...=...` lines for `eval`, so that every `cascade` command uses them.")
 @state_option
 @guarded
-def creds(node: str, department: str, as_operator: bool, as_env: bool, state_dir: str) -> None:
+def creds(node: str, department: str, as_operator: bool, as_authority: bool, as_env: bool, state_dir: str) -> None:
     """Print what an outside tool reaches NODE with, and NODE's address: DEPARTMENT's own client
-    certificate, key, CA and token (it may act only as that department), or with --operator the
-    operator's certificate."""
+    certificate, key, CA and token (it may act only as that department), with --authority the
+    node's data authority's, or with --operator the operator's certificate."""
     fed = fed_of(state_dir)
     if not fed.secure:
         raise click.ClickException("this federation runs plaintext (compose `secure: false`): no credentials needed")
+    if as_authority:
+        department = department or _authority(fed, node)
     if bool(department) == as_operator:
         raise click.ClickException("name a DEPARTMENT of NODE (its own certificate and token), or pass --operator "
                                    "for the operator's certificate")
@@ -235,15 +240,19 @@ def creds(node: str, department: str, as_operator: bool, as_env: bool, state_dir
 @click.argument("node")
 @click.argument("department")
 @click.option("--scope", default="",
-              help="Issue a new token with only these scopes (comma-separated: publish, request, decide, read). "
+              help="Issue a new token with only these scopes (comma-separated: publish, request, decide, read; "
+                   "at the node's data authority also review, coordinate, compile). "
                    "Default: print the department's token, which has them all.")
 @state_option
 @guarded
 def token(node: str, department: str, scope: str, state_dir: str) -> None:
-    """Print the bearer token of DEPARTMENT at NODE (for --token or CASCADE_TOKEN)."""
+    """Print the bearer token of DEPARTMENT at NODE (for --token or CASCADE_TOKEN); DEPARTMENT
+    `authority` is NODE's data authority."""
     fed = fed_of(state_dir)
     if not fed.secure:
         raise click.ClickException("this federation runs plaintext (compose `secure: false`): no tokens needed")
+    if department == "authority":
+        department = _authority(fed, node)
     try:
         if scope:
             click.echo(fed.credentials.issue(fed.node(node)["database"], department,
@@ -323,3 +332,11 @@ def converge(timeout: float, state_dir: str) -> None:
     """Wait (without pulling) until the hub's copy of every peer equals the peer."""
     seconds = fed_of(state_dir).wait_converged(timeout=timeout)
     click.echo(f"converged in {seconds:.1f}s")
+
+
+def _authority(fed, node: str) -> str:
+    """The department code of NODE's data authority, as the harness wrote it into NODE's config."""
+    code = fed.node(node).get("data_authority", "")
+    if not code:
+        raise click.ClickException(f"node {node} names no data authority (compose `data_authority`)")
+    return code

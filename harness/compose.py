@@ -3,19 +3,24 @@
     name: federation-small
     secure: true                         # mutual TLS and department tokens (the default)
     portal: true                         # also serve the web portal in front of the hub
-    defaults: {interval: 2, notify: true}
+    defaults: {interval: 2, notify: true, review: false}   # review: member nodes' requests wait for
+                                                           # their data authority's conformity review
     hub:
       id: national
-      departments: [{code: "100000001", name: 国家数据局}]
+      departments: [{code: "100000001", name: 国家数据局}]     # data authority: the national data administration
       sync: {max_concurrent: 8}
     nodes:
       - id: hebei
         role: provincial
         region_code: "130000"
-        departments: [{code: "130000001", name: 河北省公安厅}]
+        departments: [{code: "130000001", name: 河北省公安厅}, {code: "130000008", name: 河北省政务服务和数据管理局}]
+        data_authority: "130000008"      # optional: else the node's own 数据局 (data_authority_of)
         interval: 2                      # optional, else defaults.interval
         link: {delay_ms: 0}              # optional fault on the hub's link at start
     seed: {entries_per_department: 20}
+
+Each node's config names its data authority (数据主管部门, docs/sharing.md): the `data_authority`
+given, else `data_authority_of` picks it from the node's departments.
 
 Validated like a node config: errors name the file, the key path and the rule.
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import re
 from typing import Any
 
 from node import config as node_config
@@ -49,6 +55,7 @@ class NodeSpec:
     interval: float
     link: Link = Link()
     name: str = ""
+    data_authority: str = ""  # the department code of the node's data authority, "" for none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +70,7 @@ class Compose:
     entries_per_department: int = 20
     secure: bool = True
     portal: bool = False
+    review: bool = False  # member nodes turn `sharing.review` on
 
     def node(self, node_id: str) -> NodeSpec:
         for spec in (self.hub, *self.nodes):
@@ -79,6 +87,30 @@ def load(path: str | pathlib.Path) -> Compose:
     return parse(read_yaml(path), str(path))
 
 
+# A department whose name says it is the region's data administration: 国家数据局, 河北省政务服务和
+# 数据管理局, 衡水市数据和政务服务局, 贵州省大数据发展管理局.
+AUTHORITY_NAME = re.compile(r"数据局$|数据管理局$|数据和政务服务局$|大数据.*局$")
+
+
+def data_authority_of(role: str, region_code: str, departments: tuple[tuple[str, str], ...]) -> str:
+    """The data authority a node gets when its compose entry names none: the data administration
+    of the node's own region (a province's, not one of its cities'), else any of the node's; at a
+    ministry, which has no such bureau, the ministry itself (its first department); else none."""
+    named = [code for code, name in departments if AUTHORITY_NAME.search(name)]
+    own = [code for code in named if code[:6] == region_code]
+    if own or named:
+        return (own or named)[0]
+    return departments[0][0] if role == "ministry" and departments else ""
+
+
+def _authority(r: Reader, item: dict, path: str, role: str, region_code: str,
+               departments: tuple[tuple[str, str], ...]) -> str:
+    given = r.get(item, path, "data_authority", is_text(), "")
+    if given and given not in {code for code, _ in departments}:
+        r.fail(f"{path}.data_authority", f"must be one of the node's departments (got {given})")
+    return given or data_authority_of(role, region_code, departments)
+
+
 def _departments(r: Reader, items: Any, path: str) -> tuple[tuple[str, str], ...]:
     if not isinstance(items, list) or not items:
         r.fail(path, "must be a non-empty list of {code, name}")
@@ -92,25 +124,29 @@ def _departments(r: Reader, items: Any, path: str) -> tuple[tuple[str, str], ...
 def parse(data: Any, file: str = "<compose>") -> Compose:
     r = Reader(file)
     top = r.mapping(data, "", {"name", "secure", "portal", "defaults", "hub", "nodes", "seed"})
-    defaults = r.mapping(top.get("defaults") or {}, "defaults", {"interval", "notify", "sync", "change_log_keep"})
+    defaults = r.mapping(top.get("defaults") or {}, "defaults", {"interval", "notify", "sync", "change_log_keep",
+                                                                      "review"})
     interval = float(r.get(defaults, "defaults", "interval", is_number(0.05, 86400), 5.0))
-    hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync"})
+    hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync", "data_authority"})
+    hub_departments = _departments(r, hub.get("departments") or [], "hub.departments") if hub.get("departments") else ()
     hub_spec = NodeSpec(
         id=r.get(hub, "hub", "id", is_node_id), role="national", region_code="100000",
-        departments=_departments(r, hub.get("departments") or [], "hub.departments") if hub.get("departments") else (),
-        interval=interval, name=r.get(hub, "hub", "name", is_text(), ""),
+        departments=hub_departments, interval=interval, name=r.get(hub, "hub", "name", is_text(), ""),
+        data_authority=_authority(r, hub, "hub", "national", "100000", hub_departments),
     )
     nodes = []
     raw_nodes = r.get(top, "", "nodes", lambda v: None if isinstance(v, list) and v else "must be a non-empty list")
     for i, item in enumerate(raw_nodes):
         path = f"nodes[{i}]"
-        item = r.mapping(item, path, {"id", "role", "region_code", "departments", "interval", "link", "name"})
+        item = r.mapping(item, path, {"id", "role", "region_code", "departments", "interval", "link", "name",
+                                           "data_authority"})
         link = r.mapping(item.get("link") or {}, f"{path}.link", LINK_KEYS)
+        role = r.get(item, path, "role", lambda v: None if v in ("provincial", "ministry") else "must be provincial or ministry")
+        region_code = r.get(item, path, "region_code", is_region)
+        departments = _departments(r, item.get("departments"), f"{path}.departments")
         spec = NodeSpec(
-            id=r.get(item, path, "id", is_node_id),
-            role=r.get(item, path, "role", lambda v: None if v in ("provincial", "ministry") else "must be provincial or ministry"),
-            region_code=r.get(item, path, "region_code", is_region),
-            departments=_departments(r, item.get("departments"), f"{path}.departments"),
+            id=r.get(item, path, "id", is_node_id), role=role, region_code=region_code, departments=departments,
+            data_authority=_authority(r, item, path, role, region_code, departments),
             interval=float(r.get(item, path, "interval", is_number(0.05, 86400), interval)),
             link=Link(
                 delay_ms=r.get(link, f"{path}.link", "delay_ms", is_number(0, 600_000, True), 0),
@@ -132,7 +168,11 @@ def parse(data: Any, file: str = "<compose>") -> Compose:
         entries_per_department=r.get(seed, "seed", "entries_per_department", is_number(0, 1_000_000, True), 20),
         secure=r.get(top, "", "secure", is_boolean, True),
         portal=r.get(top, "", "portal", is_boolean, False),
+        review=r.get(defaults, "defaults", "review", is_boolean, False),
     )
+    if compose.review and (without := [n.id for n in compose.nodes if not n.data_authority]):
+        r.fail("defaults.review", f"needs a data authority at every member node: none at {', '.join(without)} "
+                                  "(name one with `data_authority`)")
     # Every node's own config must be valid too: build each once, naming the node on error.
     for spec in compose.all:
         try:
@@ -172,6 +212,11 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
     # Where the harness writes each department's synthetic data (harness/clients.py mount_data):
     # a directory of its own, which only that department may mount.
     data["resources"] = {"allow": {code: [str(department_sources(database, code))] for code, _ in spec.departments}}
+    if spec.data_authority:
+        data["data_authority"] = spec.data_authority
+        # a member node's departments' requests wait for its review; the hub files none of its own to review
+        if compose.review and spec.role != "national":
+            data["sharing"]["review"] = True
     if spec.name:
         data["node"]["name"] = spec.name
     if compose.change_log_keep:

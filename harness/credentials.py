@@ -59,9 +59,10 @@ class FederationCredentials:
             pki.issue(self.pki, PORTAL, kind="client", hosts=HOSTS)
         return Credentials(str(self.pki / f"{PORTAL}.pem"), str(self.pki / f"{PORTAL}.key"), str(self.pki / pki.CA_CERT))
 
-    def issue_tokens(self, node_id: str, database: str, departments: list[str]) -> None:
+    def issue_tokens(self, node_id: str, database: str, departments: list[str], authority: str = "") -> None:
         """A token for every department of a node, written into its database (before it starts,
-        or while it runs: SQLite takes one writer at a time)."""
+        or while it runs: SQLite takes one writer at a time); the node's data authority's also
+        carries the authority's scopes (review, coordinate, compile), as `cascade node init` issues it."""
         known = self._tokens()
         wanted = [code for code in departments if code not in known.get(node_id, {})]
         if not wanted:
@@ -70,7 +71,8 @@ class FederationCredentials:
         try:
             with store.transaction() as tx:
                 for code in wanted:
-                    token, _ = tokens.issue(tx.conn, code, note="harness")
+                    scopes = tokens.DEPARTMENT_SCOPES | (tokens.AUTHORITY_SCOPES if code == authority else frozenset())
+                    token, _ = tokens.issue(tx.conn, code, scopes, note="harness")
                     known.setdefault(node_id, {})[code] = token
         finally:
             store.close()

@@ -107,11 +107,13 @@ class Federation(FederationClients):
                                      str(self.dir / "data" / f"{spec.id}.db"), hub_address,
                                      self.credentials.tls(spec.id) if compose.secure else None)
         if compose.secure:
-            self.credentials.issue_tokens(spec.id, data["database"], [code for code, _ in spec.departments])
+            self.credentials.issue_tokens(spec.id, data["database"], [code for code, _ in spec.departments],
+                                          spec.data_authority)
         path = self.dir / "configs" / f"{spec.id}.yaml"
         path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
         self.state["nodes"][spec.id] = {
             "role": spec.role, "region_code": spec.region_code, "config": str(path),
+            "data_authority": spec.data_authority,
             "log": str(self.dir / "logs" / f"{spec.id}.log"), "database": data["database"],
             "link_port": self.state["proxy"]["links"][spec.id], "port": 0, "pid": None, "paused": False,
         }
