@@ -10,11 +10,17 @@ import pathlib
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei")
 CHARTS = {"lag": "lag.png", "convergence": "convergence.png", "throughput": "throughput.png",
-          "latency": "latency.png", "requests": "requests_in_time.png", "memory": "memory.png"}
+          "latency": "latency.png", "requests": "requests_in_time.png", "memory": "memory.png",
+          "steps": "lifecycle_steps.png"}
 MAX_BARS = 25  # more owner departments than this: the requests chart has a bar per node
 MAX_LINES = 8  # more peers than this: the lag chart names the most lagging, the others are grey
 KIND_NAMES = {"publish": "发布", "update": "更新", "withdraw": "撤销", "request": "共享申请", "decide": "审批答复",
-              "search": "检索"}
+              "search": "检索", "review": "符合性审查", "resubmit": "重新提交", "extend": "延期", "object": "异议",
+              "coordinate": "协调", "escalate": "督办核查"}
+# the lifecycle's steps (sim/steps.py), in the order a request meets them
+STEP_NAMES = {"pass": "审查通过", "return": "审查退回", "resubmit": "修改后重新提交", "decide": "提供方答复",
+              "extend": "延期答复", "object": "提出异议", "share": "协调：同意共享", "uphold": "协调：维持拒绝",
+              "escalate": "逾期督办"}
 FAULT_NAMES = {"kill": "进程被杀", "pause": "进程暂停", "partition": "断网", "delay": "链路延迟",
                "restore_backup": "恢复旧备份"}
 # (dash, marker) per coloured line: lines on top of each other at zero still show each one
@@ -185,6 +191,34 @@ def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
     ax.invert_yaxis()
     ax.legend(fontsize=8)
     _save(fig, out / CHARTS["requests"])
+    steps_chart(result, out)
+
+
+def steps_chart(result: dict, out: pathlib.Path) -> None:
+    """Each lifecycle step: how many were taken, and how long their party took (median and p90,
+    simulated days from the moment the step could be taken)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    steps = {k: v for k, v in (result.get("steps") or {}).items() if v["count"]}
+    labels = [STEP_NAMES.get(k, k) for k in steps] or ["（无）"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, max(3, 0.45 * len(labels) + 1.5)), sharey=True)
+    bars = left.barh(labels, [v["count"] for v in steps.values()] or [0], color="tab:blue")
+    left.bar_label(bars, fontsize=8, padding=2)
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
+    left.margins(x=0.15)
+    left.set(title="申请全流程各环节次数", xlabel="次数")
+    y = range(len(steps))
+    for offset, q, color in ((-0.2, "median_days", "tab:green"), (0.2, "p90_days", "tab:orange")):
+        bars = right.barh([i + offset for i in y], [v[q] for v in steps.values()], 0.4, color=color,
+                          label="中位数" if q == "median_days" else "90 分位")
+        right.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+    right.margins(x=0.15)
+    right.set(title="各环节用时（模拟天，自可办理时起）", xlabel="模拟天")
+    if steps:
+        right.legend(fontsize=8)
+    left.invert_yaxis()
+    _save(fig, out / CHARTS["steps"])
 
 
 def _save(fig, path: pathlib.Path) -> None:

@@ -35,6 +35,22 @@ class Filed:
     decided_at: float | None = None  # when the owner's DecideRequest was answered
     decision: str = ""
     lost_by_restore: bool = False
+    # the lifecycle's steps (sim/steps.py), in simulated seconds
+    waiting_since: float = 0.0  # when the step now waiting began (the review: filing or resubmission)
+    sent_at: float | None = None  # when it left for its owner: filed, or passed the review
+    returns: int = 0
+    extended_at: float | None = None
+    objected_at: float | None = None
+    coordinator_node: str = ""
+    coordinated_at: float | None = None
+    coordination: str = ""  # the coordinator's decision: granted (shared) or rejected (upheld)
+    escalated: list = dataclasses.field(default_factory=list)  # the waits escalated: answer, coordinate
+
+    @property
+    def final(self) -> str:
+        """The state every copy must end in, as far as the workload knows: the coordinator's
+        decision binds over the owner's refusal; an objection the run ended on waits for it."""
+        return self.coordination or ("objected" if self.objected_at is not None else self.decision)
 
 
 class Books:
@@ -46,6 +62,7 @@ class Books:
         self.requests: dict[str, Filed] = {}
         self.rolled_back: set[tuple[str, int]] = set()
         self.seeded: dict[str, list[int]] = {}  # node -> [entries sent in bulk, acknowledged]
+        self.steps: list[dict] = []  # each lifecycle step taken: what, when, and how long its party took
 
     def bulk(self, node: str, sent: int, acknowledged: int) -> None:
         """A bulk publish of the seeded catalog: too many entries to keep one by one; the hub's
@@ -62,6 +79,10 @@ class Books:
     def filed(self, request: Filed) -> None:
         with self.lock:
             self.requests[request.request_id] = request
+
+    def step(self, kind: str, filed: Filed, at: float, waited: float) -> None:
+        with self.lock:
+            self.steps.append({"step": kind, "request_id": filed.request_id, "at": at, "waited": max(waited, 0.0)})
 
     def roll_back(self, node: str, since: float) -> int:
         """A node restored from a backup taken at `since` lost what it acknowledged afterwards."""
@@ -112,23 +133,35 @@ def _copy(fed, node: str, department: str, request_id: str):
         return exc.code().name
 
 
+ONCE = ("submitted", "passed", "pending", "extended", "objected", "withdrawn")  # steps a request takes once at most
+
+
 def history_problems(copy) -> list[str]:
+    """What a request's history must not hold (docs/sharing.md): a once-only step twice, versions
+    out of order, or two answers on one side of an objection. A review may come again after a
+    return; a refusal followed by the coordinator's grant (or its upholding) is one answer by the
+    owner and one decision by the coordinator, not an answer twice."""
     states = [e.state for e in copy.history]
     versions = [e.version for e in copy.history]
     problems = []
-    if len(set(states)) != len(states):
-        problems.append(f"a state twice in its history: {' > '.join(states)}")
+    if twice := [s for s in ONCE if states.count(s) > 1]:
+        problems.append(f"{', '.join(twice)} twice in its history: {' > '.join(states)}")
     if versions != sorted(set(versions)):
         problems.append(f"versions not increasing: {versions}")
-    if sum(s in ("granted", "rejected") for s in states) > 1:
+    split = states.index("objected") if "objected" in states else len(states)
+    before, after = states[:split], states[split + 1:]
+    if sum(s in ("granted", "rejected") for s in before) > 1 or sum(s in ("granted", "rejected") for s in after) > 1:
         problems.append("answered twice")
+    if after and before[-1:] != ["rejected"]:
+        problems.append(f"objected to what was not refused: {' > '.join(states)}")
     return problems
 
 
 def check_requests(fed, books: Books, timeout: float = 60.0) -> dict:
     """No request lost or answered twice: every filed request is at the hub, its consumer's node
     and its owner's node (a request between departments of one node: at that node) in the same
-    final state and version, its history with no state twice and at most one answer."""
+    final state and version (the coordinator's decision, when there was one, else the owner's),
+    its history with no once-only step twice and one answer on each side of an objection."""
     deadline = time.monotonic() + timeout
     pending = {rid: f for rid, f in books.requests.items() if not f.lost_by_restore}
     problems: dict[str, list[str]] = {}
@@ -139,6 +172,10 @@ def check_requests(fed, books: Books, timeout: float = 60.0) -> dict:
             if filed.owner_node == filed.consumer_node:
                 # between two departments of one node: it never leaves that node (node/source/changes.py)
                 places = {filed.consumer_node: filed.consumer_code}
+            elif filed.sent_at is None:
+                # still in its review (or returned) when the run ended: it has not left its node
+                # for the owner's, and the hub keeps a copy
+                places = {fed.hub_id: "", filed.consumer_node: filed.consumer_code}
             else:
                 places = {fed.hub_id: "", filed.consumer_node: filed.consumer_code}
                 places.setdefault(filed.owner_node or fed.hub_id, filed.owner_code)
@@ -156,8 +193,8 @@ def check_requests(fed, books: Books, timeout: float = 60.0) -> dict:
             hub_copy = copies.get(fed.hub_id, copies[filed.consumer_node])
             if not isinstance(hub_copy, str):
                 states[hub_copy.state] = states.get(hub_copy.state, 0) + 1
-                if filed.decision and hub_copy.state != filed.decision:
-                    found.append(f"decided {filed.decision} but the hub holds {hub_copy.state}")
+                if filed.final and hub_copy.state != filed.final:
+                    found.append(f"decided {filed.final} but the hub holds {hub_copy.state}")
             if found:
                 problems[rid] = found
         if not problems or time.monotonic() > deadline:

@@ -10,7 +10,8 @@ import json
 import pathlib
 import statistics
 
-from sim.charts import CHARTS, CJK_FONTS, KIND_NAMES, MAX_BARS, charts, cjk_font  # noqa: F401 (the report's names)
+from sim.charts import (CHARTS, CJK_FONTS, KIND_NAMES, MAX_BARS, STEP_NAMES, charts,  # noqa: F401 (the report's names)
+                        cjk_font)
 from sim.invariants import Books
 from sim.workload import Metrics
 
@@ -62,6 +63,7 @@ def build(scenario, clock, run: Played, checks: dict, known) -> dict:
         "faults": [dict(f, requests=_requests_during(f, clock, books)) for f in faults],
         "requests": _requests(clock, books, known),
         "pairs": _pairs(scenario, clock, books, known),
+        "steps": _steps(books),
         "invariants": checks,
         "all_invariants_held": all(c["held"] for c in checks.values()),
     }
@@ -112,8 +114,9 @@ def _requests(clock, books, known) -> dict:
         row["conditional"] += 1
         if filed.decided_at is not None:
             row["answered"] += 1
-            row["in_time"] += clock.in_time(filed.at, filed.decided_at)
-            row["answer_days"].append(clock.working_days_between(filed.at, filed.decided_at))
+            sent = filed.at if filed.sent_at is None else filed.sent_at  # its answer is due from its arrival
+            row["in_time"] += clock.in_time(sent, filed.decided_at)
+            row["answer_days"].append(clock.working_days_between(sent, filed.decided_at))
     nodes: dict[str, dict] = {}
     for row in rows.values():
         days = row.pop("answer_days")
@@ -126,6 +129,18 @@ def _requests(clock, books, known) -> dict:
     return {"filed": len(books.requests), "decided_by_owner": sum(v for k, v in states.items() if k),
             "per_owner_department": dict(sorted(rows.items())), "per_owner_node": dict(sorted(nodes.items())),
             "filed_requests": [dataclasses.asdict(f) for f in books.requests.values()]}
+
+
+def _steps(books) -> dict:
+    """Each lifecycle step taken (sim/steps.py): how many, and how long its party took, in
+    simulated days from the moment it could be taken (median, 90th percentile, longest)."""
+    out = {}
+    for step in STEP_NAMES:
+        days = sorted(s["waited"] / 86400 for s in books.steps if s["step"] == step)
+        pick = lambda q: round(days[min(len(days) - 1, int(q * len(days)))], 2) if days else 0.0  # noqa: E731
+        out[step] = {"count": len(days), "median_days": pick(0.5), "p90_days": pick(0.9),
+                     "max_days": round(days[-1], 2) if days else 0.0}
+    return out
 
 
 def _pairs(scenario, clock, books, known) -> list[dict]:
@@ -242,6 +257,15 @@ def markdown(result: dict) -> str:
             lines.append(f"| {r['department']} ({code}) | {r['received']} | {r['conditional']} | {r['answered']} | "
                          f"{r['in_time']} | {'' if r['median_working_days'] is None else r['median_working_days']} |")
     lines += ["", f"![requests]({CHARTS['requests']})", ""]
+    if any(v["count"] for v in result.get("steps", {}).values()):
+        lines += ["## The request lifecycle", "", "Each step taken, and how long its party took, in simulated days "
+                  "from the moment it could be taken (a review from filing or resubmission, an answer from its "
+                  "arrival at the owner, an objection from the refusal, a coordination from the objection, an "
+                  "escalation from the start of the wait it escalates).", "",
+                  "| step | count | median days | p90 days | longest |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {STEP_NAMES[k]} ({k}) | {v['count']} | {v['median_days']} | {v['p90_days']} | {v['max_days']} |"
+                  for k, v in result["steps"].items()]
+        lines += ["", f"![steps]({CHARTS['steps']})", ""]
     if result["pairs"]:
         lines += ["## Watched pairs", "", "| consumer | owner | filed | answered | in time | simulated hours to answer |",
                   "| --- | --- | --- | --- | --- | --- |"]

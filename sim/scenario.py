@@ -15,6 +15,7 @@ from harness import compose as compose_mod
 from node.config import Reader, is_choice, is_number, is_text
 from node.config_rules import is_boolean, is_list, read_yaml
 from node.model.calendar import CHINA, Calendar
+from sim import steps as steps_mod
 
 SHARE_TYPES = ("unconditional", "conditional", "not_shared")
 CYCLES = ("realtime", "daily", "weekly", "monthly", "quarterly", "half_yearly", "yearly", "irregular")
@@ -67,6 +68,7 @@ class Workload:
     # transport bureau asking the data bureau
     pairs: tuple[tuple[str, str], ...] = ()
     queries: tuple[str, ...] = ("人口", "企业", "社保", "交通", "不动产", "许可", "信用", "医疗")
+    steps: steps_mod.Steps = steps_mod.Steps()  # the lifecycle's steps beyond filing and answering
 
     def answer_for(self, department: str) -> AnswerTime:
         return dict(self.answer_by_department).get(department, self.answer)
@@ -281,7 +283,7 @@ def _answer(r: Reader, data: Any, path: str, base: AnswerTime) -> AnswerTime:
 def _workload(r: Reader, data: Any, departments: set[str]) -> Workload:
     counts = ("publishes", "updates", "withdrawals", "requests", "searches")
     r.mapping(data, "workload", set(counts) | {"approve_share", "answer_days", "answer_days_by_department", "pairs",
-                                                 "queries"})
+                                                 "queries", "steps"})
     count = {k: r.get(data, "workload", k, is_number(0, 1_000_000, integer=True), 0) for k in counts}
     answer = _answer(r, r.get(data, "workload", "answer_days", lambda v: None, {}), "workload.answer_days", AnswerTime())
     by_department = []
@@ -303,7 +305,7 @@ def _workload(r: Reader, data: Any, departments: set[str]) -> Workload:
             r.fail(f"workload.queries[{i}]", problem)
     return Workload(**count, approve_share=float(r.get(data, "workload", "approve_share", is_number(0, 1), 0.8)),
                     answer=answer, answer_by_department=tuple(by_department), pairs=tuple(pairs),
-                    queries=tuple(queries))
+                    queries=tuple(queries), steps=steps_mod.parse(r, data.get("steps")))
 
 
 def _fault(r: Reader, data: Any, path: str, nodes: dict, hub: str, duration: float) -> Fault:

@@ -22,6 +22,7 @@ from sim import synthetic
 from sim.clock import SimClock
 from sim.invariants import Books, Filed, Write
 from sim.scenario import Scenario
+from sim.steps import STEP_KINDS, LifecycleWork, Retry
 
 CALL_TIMEOUT = 10.0
 REJECT_REASONS = ("用途与共享条件不符", "未提供法定依据", "申请的数据项超出履职需要")
@@ -33,11 +34,11 @@ PURPOSES = (("跨省通办", "《国务院关于加快推进政务服务跨省�
 @dataclasses.dataclass(frozen=True)
 class Event:
     at: float  # simulated seconds after the start
-    kind: str  # publish | update | withdraw | request | decide | search
+    kind: str  # publish | update | withdraw | request | decide | search, or a lifecycle step (sim/steps.py)
     node: str = ""
     department: str = ""
     resource_code: str = ""
-    query: str = ""
+    query: str = ""  # a search's words; an escalation's step (answer, coordinate)
     request_id: str = ""
     attempt: int = 0
 
@@ -53,6 +54,7 @@ class Catalog:
     def __init__(self, scenario: Scenario, compose):
         self.scenario = scenario
         self.departments: dict[str, tuple[str, str]] = {}  # code -> (node, name)
+        self.authority = {spec.id: spec.data_authority for spec in compose.all}  # node -> its data authority
         self.seeded: dict[str, int] = {}  # department -> entries in its seeded list
         self.entries: dict[str, Entry] = {}
         self.node_of: dict[str, str] = {}
@@ -167,8 +169,11 @@ class Metrics:
         return out
 
 
-class Worker:
+class Worker(LifecycleWork):
     """Carries out events against the federation; decisions it schedules go back through `schedule`."""
+
+    Event = Event
+    timeout = CALL_TIMEOUT
 
     def __init__(self, fed, scenario: Scenario, clock: SimClock, known: Catalog, books: Books, metrics: Metrics,
                  now: Callable[[], float], schedule: Callable[[Event], None]):
@@ -177,6 +182,7 @@ class Worker:
         self.now, self.schedule = now, schedule
         self.lock = threading.Lock()
         self.answering = random.Random(f"{scenario.seed}:answers")
+        self.steps = scenario.workload.steps
 
     def run(self, event: Event) -> None:
         began = time.monotonic()
@@ -185,6 +191,8 @@ class Worker:
             outcome = "ok"
         except grpc.RpcError as exc:
             outcome = exc.code().name
+            if exc.code() == grpc.StatusCode.UNAVAILABLE and event.kind in STEP_KINDS:
+                self._again(event)  # its node is down or cut off: the step is still to take
         except Retry:
             outcome = "retried"
         self.metrics.record(event.kind, outcome, (time.monotonic() - began) * 1000, self.now())
@@ -230,15 +238,10 @@ class Worker:
             data_items=[entry.data_items[0].name]), timeout=CALL_TIMEOUT)
         at = self.now()
         owner_node = self.known.node_of[event.resource_code]
-        self.books.filed(Filed(reply.request_id, event.department, event.node, entry.provider_code, owner_node,
-                               event.resource_code, entry.share_type, at))
-        if entry.share_type == "conditional":
-            answer = self.scenario.workload.answer_for(entry.provider_code)
-            with self.lock:
-                days = min(answer.max, answer.median * math.exp(self.answering.gauss(0, answer.spread)))
-            due = self.clock.add_working_days(at, days)
-            self.schedule(Event(due, "decide", owner_node, entry.provider_code, event.resource_code,
-                                request_id=reply.request_id))
+        filed = Filed(reply.request_id, event.department, event.node, entry.provider_code, owner_node,
+                      event.resource_code, entry.share_type, at, waiting_since=at)
+        self.books.filed(filed)
+        self.after_filing(filed, reply.state, at)
 
     def _decide(self, event: Event) -> None:
         stub = self.fed.sharing(event.node, event.department)
@@ -264,9 +267,11 @@ class Worker:
             if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 self._again(event)
             raise
-        filed = self.books.requests.get(event.request_id)
-        if filed is not None:
-            filed.decided_at, filed.decision = self.now(), reply.state
+        filed = self.books.requests[event.request_id]
+        filed.decided_at, filed.decision = self.now(), reply.state
+        self.books.step("decide", filed, filed.decided_at, filed.decided_at - filed.sent_at)
+        if reply.state == "rejected":
+            self.maybe_object(filed, filed.decided_at)
 
     def _again(self, event: Event) -> None:
         wall_later = 1.0 + min(event.attempt, 5)  # seconds of wall time, whatever the factor
@@ -276,7 +281,3 @@ class Worker:
     def _search(self, event: Event) -> None:
         self.fed.catalog(self.fed.hub_id).SearchEntries(
             catalog_pb2.SearchEntriesRequest(query=event.query, page_size=20), timeout=CALL_TIMEOUT)
-
-
-class Retry(Exception):
-    """The event was put back for later."""
