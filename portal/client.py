@@ -180,9 +180,12 @@ class NodeClient:
         return sharing_pb2_grpc.SharingStub(channel)
 
     def list_requests(self, node_id: str, token: str, *, consumer: str = "", owner: str = "", state: str = "",
-                      page_size: int = 50, page_token: str = ""):
+                      page_size: int = 50, page_token: str = "", authority: str = "", inbox: str = ""):
+        """A department's requests (as consumer or owner), or with `authority` and `inbox` (review,
+        coordinate, escalated) the node's data authority's inbox."""
         request = sharing_pb2.ListRequestsRequest(consumer_code=consumer, owner_code=owner, state=state,
-                                                  page_size=page_size, page_token=page_token)
+                                                  page_size=page_size, page_token=page_token,
+                                                  authority_code=authority, inbox=inbox)
         return self._call(node_id, self._department_stub(node_id).ListRequests, request, token=token)
 
     def get_request(self, node_id: str, token: str, request_id: str):

@@ -155,6 +155,25 @@ def inbox(request: Request):
                                          "who": who, "state": state})
 
 
+AUTHORITY_INBOXES = {"review": "待符合性审查", "coordinate": "待协调异议", "escalated": "督办"}
+
+
+def authority(request: Request):
+    """The data authority's inboxes (docs/sharing.md): requests its node's departments filed that
+    wait for its review, objections it coordinates, and late answers and coordinations escalated
+    to it. Another department signed in gets the node's refusal, which names the data authority."""
+    who = signed_in(request)
+    if who is None:
+        return _need_signin(request)
+    inbox = request.query_params.get("inbox", "review")
+    inbox = inbox if inbox in AUTHORITY_INBOXES else "review"
+    reply = request.app.state.portal.client.list_requests(
+        who["node"], who["token"], authority=who["dept"], inbox=inbox, page_size=50,
+        page_token=request.query_params.get("page_token", ""))
+    return _page(request, "authority.html", {"requests": reply.requests, "next_token": reply.next_page_token,
+                                             "who": who, "inbox": inbox, "inboxes": AUTHORITY_INBOXES})
+
+
 def detail(request: Request):
     who = signed_in(request)
     if who is None:
@@ -239,6 +258,7 @@ routes = [
     Route("/signout", signout, methods=["POST"]),
     Route("/requests", mine),
     Route("/requests/inbox", inbox),
+    Route("/requests/authority", authority),
     Route("/requests/new", new, methods=["GET"]),
     Route("/requests/new", new_post, methods=["POST"]),
     Route("/requests/{request_id}", detail),
