@@ -73,12 +73,14 @@ def test_harness_up_gives_each_node_an_authority_whose_token_reviews(fed):
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED and "review" in refused.value.details()
 
     # the tester acts as the authority with what `cascade harness creds hebei --authority` prints
-    result = subprocess.run([sys.executable, "-m", "cli", "harness", "creds", "hebei", "--authority", "--env"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=60,
-                            env=dict(os.environ, CASCADE_HARNESS_DIR=str(fed.dir)))
-    assert result.returncode == 0, result.stderr
-    env = dict(line[len("export "):].split("=", 1) for line in result.stdout.splitlines())
-    assert env["CASCADE_TOKEN"] == fed.token("hebei", "130000008")
+    def cascade(*args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "cli", "harness", *args], capture_output=True, text=True,
+                                cwd=ROOT, timeout=60, env=dict(os.environ, CASCADE_HARNESS_DIR=str(fed.dir)))
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    env = dict(line[len("export "):].split("=", 1) for line in cascade("creds", "hebei", "--authority", "--env").splitlines())
+    assert env["CASCADE_TOKEN"] == fed.token("hebei", "130000008") == cascade("token", "hebei", "authority").strip()
     inbox = fed.sharing("hebei", "130000008").ListRequests(sharing_pb2.ListRequestsRequest(
         authority_code="130000008", inbox="review"))
     assert [r.request_id for r in inbox.requests] == [filed.request_id]
