@@ -240,9 +240,11 @@ def batch_to_proto(batch: Batch) -> cascade_pb2.ChangeBatch:
     return reply
 
 
-def batch_from_proto(msg: cascade_pb2.ChangeBatch) -> Batch:
+def batch_from_proto(msg: cascade_pb2.ChangeBatch, *, with_changes: bool = True) -> Batch:
     """A peer's batch as the hub applies it. A request copy that cannot be one is set aside in
-    `unreadable_requests` with the reason, so that the rest of the batch still applies."""
+    `unreadable_requests` with the reason, so that the rest of the batch still applies. With
+    with_changes=False the change records are left out: applying a batch needs only its entries,
+    requests and cursor, and a change each cost decoding, then pickling from a worker process."""
     requests, unreadable = [], []
     for message in msg.requests:
         try:
@@ -250,7 +252,7 @@ def batch_from_proto(msg: cascade_pb2.ChangeBatch) -> Batch:
         except InvalidRequest as exc:
             unreadable.append((message.request_id or "?", str(exc)))
     changes = [Change((c.seq, c.kind, c.key, c.version, c.op, format_time(moment(c.at, c.HasField("at")))))
-               for c in msg.changes]
+               for c in msg.changes] if with_changes else []
     return Batch(changes, [entry_from_proto(m) for m in msg.entries], cursor_from_proto(msg.next), msg.head_seq,
                  msg.last, msg.live_entries, requests, unreadable)
 

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 def stage_batch(peer: Peer, message: bytes, ca_pem: bytes | None = None) -> apply.PreparedBatch:
     """A `PullChanges` message as the hub applies it (runs in a worker process); with the
     federation CA, its request versions' signatures checked."""
-    return apply.prepare_batch(peer, wire.batch_from_proto(cascade_pb2.ChangeBatch.FromString(message)), ca_pem)
+    return apply.prepare_batch(peer, wire.batch_from_proto(cascade_pb2.ChangeBatch.FromString(message),
+                                                       with_changes=False), ca_pem)
 
 
 def stage_slice(peer: Peer, message: bytes) -> apply.PreparedSlice:

@@ -9,12 +9,13 @@ themselves: node/store/rows.py).
 from __future__ import annotations
 
 import hashlib
+import operator
 import sqlite3
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from node.model import regions
 from node.model.rules import Entry, EntryFilter, Matches
-from node.store.rows import (CODE, SELECT_ENTRY, UPDATED_AT, UPSERT_ENTRY, VERSION, WITHDRAWN, StoredEntry, code_id,
+from node.store.rows import (CODE, ENTRY_COLUMNS, SELECT_ENTRY, UPDATED_AT, UPSERT_ENTRY, VERSION, WITHDRAWN, StoredEntry, code_id,
                              prepare, row_entry)
 from node.times import format_time
 
@@ -332,6 +333,12 @@ def _matches(conn: sqlite3.Connection, match: str, filter: EntryFilter, limit: i
     return [r[0] for r in rows]
 
 
+# The columns that can be long (the rest are codes, choices and times, a few dozen characters in
+# all): summing these alone costs half as much per row on the hub's applying thread.
+_LONG_TEXT = operator.itemgetter(*map(ENTRY_COLUMNS.index, (
+    "name", "summary", "share_condition", "not_shared_basis", "data_items", "keywords", "quality")))
+
+
 def _chunks(prepared: Iterator[tuple]) -> Iterator[list[tuple]]:
     """Consecutive chunks of prepared rows, each of at most WRITE_CHUNK entries and not much
     over WRITE_CHUNK_CHARS of text."""
@@ -340,7 +347,7 @@ def _chunks(prepared: Iterator[tuple]) -> Iterator[list[tuple]]:
     for rows in prepared:
         chunk.append(rows)
         _, row, fts = rows
-        chars += sum(len(v) for v in row if type(v) is str) + (len(fts[2]) if fts is not None else 0)
+        chars += sum(map(len, _LONG_TEXT(row))) + (len(fts[2]) if fts is not None else 0)
         if len(chunk) >= WRITE_CHUNK or chars >= WRITE_CHUNK_CHARS:
             yield chunk
             chunk, chars = [], 0
