@@ -62,6 +62,8 @@ class Limits:
     max_page_size: int = 1000
     # Calls one identity may have under way at once; more get RESOURCE_EXHAUSTED.
     max_calls_per_caller: int = 16
+    # Query and Verify calls one identity may have under way at once (their own budget).
+    max_keyed_calls_per_caller: int = 48
     # Data fetches of one consumer department under way through this node, whoever relays them.
     max_fetches_per_department: int = 4
     # Bytes of entries one PublishEntries call may carry; the call is refused once past it.
@@ -273,6 +275,8 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
                                 default_limits.max_page_size),
             max_calls_per_caller=r.get(limits, "limits", "max_calls_per_caller", is_number(1, 10000, True),
                                        default_limits.max_calls_per_caller),
+            max_keyed_calls_per_caller=r.get(limits, "limits", "max_keyed_calls_per_caller", is_number(1, 10000, True),
+                                             default_limits.max_keyed_calls_per_caller),
             max_fetches_per_department=r.get(limits, "limits", "max_fetches_per_department",
                                              is_number(1, 10000, True), default_limits.max_fetches_per_department),
             max_publish_bytes=r.get(limits, "limits", "max_publish_bytes", is_number(1024, 16 * 1024 ** 3, True),

@@ -191,6 +191,7 @@ class Node:
             self.hub_link.close()
         self.workers.close()
         self.calls.book.flush()  # the counts of the last calls, before the store closes
+        self.mounts.kept.close()
         self.store.close()
         self.log.info("node.stopped")
 

@@ -28,6 +28,10 @@ PEER = "peer"  # one of this hub's peers, by its certificate
 # the slots of the hub's pulls, snapshots, digests, deliveries and notices.
 CONTROL = "control"
 DATA = "data"  # relayed and served data fetches; they share the node's threads with departments
+# Query and Verify: short calls that come by the hundred at once from one department (a service
+# hall's windows) and through one relaying node, counted apart from fetches and control calls
+# against limits.max_keyed_calls_per_caller.
+KEYED = "keyed"
 
 WHO = {
     ANYONE: "any caller with a federation certificate",
@@ -88,7 +92,7 @@ class Rule:
     # Whether a node may also make this call, relaying it in its own name (from_node): this
     # node's hub, or one of this hub's peers (a data fetch on its way to the owner's node).
     or_relay: bool = False
-    # The budget the call is counted in while under way (CONTROL or DATA).
+    # The budget the call is counted in while under way (CONTROL, DATA or KEYED).
     budget: str = CONTROL
     # The department a data stream is for: its streams under way are counted together at every
     # hop, whoever relays them (limits.max_fetches_per_department).
@@ -144,9 +148,9 @@ RULES: dict[str, Rule] = {
                                  per_department=lambda m: m.consumer_code),
     # Query and Verify take the same path in the same names; short calls, so no per-department cap.
     EXCHANGE + "Query": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,
-                             from_node=lambda m: m.from_node, budget=DATA),
+                             from_node=lambda m: m.from_node, budget=KEYED),
     EXCHANGE + "Verify": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,
-                              from_node=lambda m: m.from_node, budget=DATA),
+                              from_node=lambda m: m.from_node, budget=KEYED),
     EXCHANGE + "ListCalls": Rule(OPERATOR),
     EXCHANGE + "MountResource": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]]),
     EXCHANGE + "GetMount": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]], or_operator=True),
