@@ -4,6 +4,7 @@ runs the role's background jobs."""
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from concurrent import futures
@@ -35,6 +36,7 @@ from node.hub.puller import Puller
 from node.hub.scheduler import PullScheduler
 from node.metrics import Metrics
 from node.model.rules import Entry
+from node.security import audit_key
 from node.security.client import Credentials, open_channel
 from node.security.signing import NodeKey, Verifier
 from node.security.tls import ServerTls, server_credentials
@@ -125,7 +127,12 @@ class Node:
             peer_stub=(lambda peer_id, make: self.peer_channels.stub(self.peer_channels.peer(peer_id), make))
             if self.peer_channels else None)
         # Query and Verify take FetchData's path; their counts are kept per request and hour.
-        book = CallBook(self.store, self.clock, self.log, retention_hours=24 * config.limits.call_retention_days)
+        # The keys asked go on the owner's audit trail as HMACs under the node's own secret.
+        secret, made = audit_key.load_or_create(config.database)
+        if made and config.database != ":memory:":
+            self.log.info("node.audit_key_created", file=audit_key.key_file(config.database))
+        book = CallBook(self.store, self.clock, self.log, functools.partial(audit_key.key_hash, secret),
+                        retention_hours=24 * config.limits.call_retention_days)
         self.calls = Calls(self.exchange, Answers(provider), book)
 
         self.jobs: list[roles.Job] = self.role.jobs(roles.Jobs(

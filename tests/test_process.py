@@ -134,6 +134,7 @@ def test_bundled_configs_are_valid_once_node_init_made_their_files(tmp_path):
         made = cascade("node", "init", "--config", str(copy), timeout=60)
         assert made.returncode == 0, made.stderr
         assert "created a local CA" in made.stdout and "department tokens" in made.stdout
+        assert "the node's audit key" in made.stdout
         result = cascade("node", "check-config", str(copy), timeout=30)
         assert result.returncode == 0, result.stderr
         assert cascade("node", "init", "--config", str(copy), timeout=60).stdout.startswith("nothing to create")

@@ -71,7 +71,7 @@ class Calls:
         """The reply to a Query or Verify message (mode "query" or "verify") in this node's part."""
         ex = self.exchange
         started = time.monotonic()
-        request = ex.store.get_requests([message.request_id]).get(message.request_id)
+        request = ex.store.get_request(message.request_id)
         role = "consumer" if not message.from_node else "hub" if ex.is_hub else "owner"
         try:
             if role == "owner":

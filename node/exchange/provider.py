@@ -101,7 +101,7 @@ class Provider:
         """The request, what it lets out in this mode, its mount and its source opened (covering
         the key items too, for a query or a verification), with `calls` counted against the
         grant's quota and rate (once per `call_id`); or the refusal (which counts none)."""
-        request = check(self.store.get_requests([request_id]).get(request_id), request_id, consumer_code,
+        request = check(self.store.get_request(request_id), request_id, consumer_code,
                         self.clock())
         if not grant_allows(request, mode):
             raise PermissionDenied(f"mode: the grant of request {request_id} does not allow {mode} "

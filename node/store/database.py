@@ -158,6 +158,8 @@ class Database:
         self._streams: set[StreamedRead] = set()
         self._closed = False
         self._commit_listeners: list[Callable[[], None]] = []
+        # Counts commits: a value read under this count is current while the count stands.
+        self.generation = 0
         self._active = 0  # reads under way
         self._active_lock = threading.Condition()
         # The thread that runs SQLite inserts while the caller's thread prepares the next rows.
@@ -203,6 +205,7 @@ class Database:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+            self.generation += 1
         if tx.wakes:
             for listener in self._commit_listeners:
                 listener()

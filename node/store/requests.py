@@ -109,6 +109,22 @@ class RequestReads:
         with self.reading() as conn:
             return requests_by_id(conn, ids)
 
+    def get_request(self, request_id: str) -> Request | None:
+        """One request, as the last commit left it: kept between commits, since Query and
+        Verify read the same request at every call, hundreds of times a second, at every hop."""
+        kept = getattr(self, "_kept_requests", None)
+        if kept is None:
+            kept = self._kept_requests = {}
+        generation = self.generation  # read before the request: a commit in between makes it stale
+        found = kept.get(request_id)
+        if found is not None and found[0] == generation:
+            return found[1]
+        request = self.get_requests([request_id]).get(request_id)
+        if len(kept) >= 10_000:
+            kept.clear()
+        kept[request_id] = (generation, request)
+        return request
+
     def list_requests(self, consumer_code: str, owner_code: str, state: str, due_before: str, offset: int,
                       limit: int) -> list[Request]:
         with self.reading() as conn:
