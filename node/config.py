@@ -131,6 +131,9 @@ class Config:
     insecure: bool = False
     grace: float = 5.0
     calendar: Calendar = Calendar()
+    # The daily quota (calls per Beijing day) of a grant made on arrival for an unconditional
+    # entry; 0: none. A conditional grant's is the owner's decision.
+    default_daily_quota: int = 0
     resources: Resources = Resources()
     metrics: MetricsSettings | None = None
 
@@ -238,7 +241,8 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     log = r.mapping(top.get("log") or {}, "log", {"level", "format"})
     limits = r.mapping(top.get("limits") or {}, "limits", {f.name for f in dataclasses.fields(Limits)})
     default_limits = Limits()
-    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays"})
+    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays",
+                                                             "default_daily_quota"})
     calendar = Calendar(
         answer_days=r.get(sharing, "sharing", "answer_days", is_number(1, 365, True), _default(Calendar, "answer_days")),
         holidays=frozenset(dates(r, sharing.get("holidays") or [], "sharing.holidays")),
@@ -292,6 +296,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         insecure=insecure,
         grace=float(r.get(top, "", "shutdown_grace", is_number(0, 600), d("grace"))),
         calendar=calendar,
+        default_daily_quota=r.get(sharing, "sharing", "default_daily_quota", is_number(0, 10**9, True), 0),
         resources=_resources(r, top.get("resources"), base_dir, {d.code for d in departments}, tls is not None),
         metrics=metrics,
     )

@@ -99,7 +99,8 @@ class Node:
         self.verifier = Verifier(config.tls.ca) if config.tls else None
         self.seal = Seal(config.node_id, self.node_key.sign, self.verifier.verify) if config.tls else None
         self.sharing = Sharing(self.store, config.node_id, departments, config.calendar, lookup=self.lookup_entry,
-                               relays=self.role.pulls_peers, seal=self.seal)
+                               relays=self.role.pulls_peers, seal=self.seal,
+                               default_daily_quota=config.default_daily_quota)
 
         # The hub's parts: channels to its peers, the courier that drains the outbox, the pull schedule.
         self.peer_channels: PeerChannels | None = None

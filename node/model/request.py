@@ -174,14 +174,17 @@ def recipients(request: Request, here: str, source: str) -> set[str]:
     return {request.consumer_node, request.owner_node} - {here, source, ""}
 
 
-def arrive(request: Request, entry: Entry | None, node_id: str, calendar: Calendar, now: datetime) -> Request:
-    """What the owner's node does when a request reaches it: the entry's sharing type decides."""
+def arrive(request: Request, entry: Entry | None, node_id: str, calendar: Calendar, now: datetime,
+           daily_quota: int = 0) -> Request:
+    """What the owner's node does when a request reaches it: the entry's sharing type decides.
+    An unconditional grant gets the owner node's default `daily_quota` (0: none)."""
     if entry is None:
         return request.advanced("rejected", node_id, now, f"no catalog entry {request.resource_code}")
     if entry.withdrawn:
         return request.advanced("rejected", node_id, now, f"entry {request.resource_code} was withdrawn")
     if entry.share_type == "unconditional":
-        return request.advanced("granted", node_id, now, "unconditional sharing: granted on arrival")
+        granted = request.advanced("granted", node_id, now, "unconditional sharing: granted on arrival")
+        return dataclasses.replace(granted, daily_quota=daily_quota) if daily_quota else granted
     if entry.share_type == "not_shared":
         return request.advanced("rejected", node_id, now, f"not shared: {entry.not_shared_basis}")
     return request.advanced("pending", node_id, now, f"conditional: {entry.share_condition}",

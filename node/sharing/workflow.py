@@ -66,8 +66,9 @@ class Sharing:
 
     def __init__(self, store: "Store", node_id: str, department_codes: set[str], calendar: Calendar,
                  lookup: Callable[[str], Entry | None], clock: Callable[[], datetime] = rules.utcnow,
-                 relays: bool = False, seal: "Seal | None" = None):
+                 relays: bool = False, seal: "Seal | None" = None, default_daily_quota: int = 0):
         self.store = store
+        self.default_daily_quota = default_daily_quota  # of a grant made on arrival (unconditional)
         self.node_id = node_id
         self.department_codes = department_codes
         self.calendar = calendar
@@ -108,7 +109,7 @@ class Sharing:
         )
         if entry is None or entry.withdrawn or entry.origin == self.node_id:
             # Unknown, withdrawn, or owned here: answered at once, the request never leaves.
-            request = arrive(request, entry, self.node_id, self.calendar, now)
+            request = arrive(request, entry, self.node_id, self.calendar, now, self.default_daily_quota)
         request = self._made(request)
         with self.store.transaction() as tx:
             self._store(tx, [request], source=self.node_id)
@@ -225,7 +226,8 @@ class Sharing:
                 continue
             if request.state == "submitted" and request.owner_node == self.node_id:
                 entry = tx.entries([request.resource_code]).get(request.resource_code)
-                request = self._made(arrive(request, entry, self.node_id, self.calendar, self.clock()))
+                request = self._made(arrive(request, entry, self.node_id, self.calendar, self.clock(),
+                                              self.default_daily_quota))
                 answered.append(request)
             else:
                 copies.append(request)
