@@ -165,6 +165,7 @@ def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | Non
     msg.valid_until = request.valid_until
     msg.modes.extend(request.modes)
     msg.daily_quota, msg.rate = request.daily_quota, request.rate
+    msg.plain.extend(request.plain)
     msg.signer, msg.signature, msg.signer_cert = request.signer, request.signature, request.signer_cert
     for event in request.history:
         msg.history.add(version=event.version, state=event.state, actor=event.actor, at=timestamp(event.at),
@@ -189,7 +190,7 @@ def request_from_proto(msg: sharing_pb2.SharingRequest) -> Request:
         created_at=moment(msg.created_at), updated_at=moment(msg.updated_at), deadline=msg.deadline,
         history=tuple(Event(e.version, e.state, e.actor, moment(e.at), e.note) for e in msg.history),
         filter_column=msg.row_filter.column, filter_prefix=msg.row_filter.prefix, valid_until=msg.valid_until,
-        modes=tuple(msg.modes) or MODES, daily_quota=msg.daily_quota, rate=msg.rate,
+        modes=tuple(msg.modes) or MODES, daily_quota=msg.daily_quota, rate=msg.rate, plain=tuple(msg.plain),
         signer=msg.signer, signature=msg.signature, signer_cert=msg.signer_cert,
     )
 

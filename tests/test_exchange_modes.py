@@ -202,3 +202,19 @@ def test_an_unconditional_grant_takes_the_owners_default_daily_quota(cluster):
     at_consumer = wait_state(c.peers["hebei"], filed.request_id, {"granted"})
     assert at_consumer.daily_quota == 500  # signed by the owner's node, seen by the consumer
     assert wait_state(c.hub, filed.request_id, {"granted"}).daily_quota == 500
+
+
+def test_the_owners_decision_lets_a_personal_item_out_plain_or_leaves_it_masked(fed):
+    (key,) = keys(fed, 1)
+    number = key["公民身份号码"]
+    masked = granted(fed)
+    assert [tuple(r.values)[1] for r in query(fed.peers["hebei"], masked, key).rows] == [
+        number[:6] + "*" * (len(number) - 10) + number[-4:]]
+    plain = granted(fed, plain=["公民身份号码"])
+    assert [tuple(r.values)[1] for r in query(fed.peers["hebei"], plain, key).rows] == [number]
+    got = sharing(fed.peers["hebei"]).GetRequest(sharing_pb2.GetRequestRequest(request_id=plain))
+    assert list(got.plain) == ["公民身份号码"]  # part of the grant the consumer holds
+    filed = file(fed)
+    wait_state(fed.peers["guangdong"], filed.request_id, {"pending"})
+    code, details = refused(lambda: decide(fed, filed.request_id, plain=["法定代表人"]))
+    assert code == INVALID and details.startswith("plain[0]: 法定代表人 is not a data item the request asks for")

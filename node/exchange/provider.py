@@ -51,9 +51,9 @@ def grant_allows(request: Request, mode: str) -> bool:
 
 
 def grant_masks(request: Request, mount: Mount) -> tuple[str, ...]:
-    """Per granted item, the masking rule it leaves under ("" for plain). For now every item the
-    mount marks personal is masked; the owner's decision is to say plain or masked per item."""
-    return tuple(mount.mask_of(item) for item in request.data_items)
+    """Per granted item, the masking rule it leaves under ("" for plain): every item the mount
+    marks personal leaves masked, unless the owner's decision granted it plain."""
+    return tuple("" if item in request.plain else mount.mask_of(item) for item in request.data_items)
 
 
 def masked_rows(rows, masks: tuple[str, ...]) -> list[tuple[str, ...]]:

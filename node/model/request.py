@@ -68,6 +68,8 @@ class Request:
     modes: tuple[str, ...] = MODES
     daily_quota: int = 0
     rate: int = 0
+    # Personal items this grant lets out plain (the owner's decision); the others leave masked.
+    plain: tuple[str, ...] = ()
     # Who made this version and their proof (node/security/signing.py): the maker's node id, its
     # ECDSA signature over `canonical(self)`, its certificate (DER). Empty from an insecure node.
     signer: str = ""
@@ -110,7 +112,7 @@ def newer(incoming: Request, current: Request | None) -> bool:
 # The fields the first version fixes: no later version, whoever makes it, may change them.
 IMMUTABLE = ("consumer_code", "consumer_node", "resource_code", "owner_code", "owner_node", "purpose", "basis",
              "data_items", "created_at")
-SCOPE = ("filter_column", "filter_prefix", "valid_until", "modes", "daily_quota", "rate")
+SCOPE = ("filter_column", "filter_prefix", "valid_until", "modes", "daily_quota", "rate", "plain")
 CONSUMER_MAKES = ("submitted", "withdrawn")
 OWNER_MAKES = ("pending", "granted", "rejected")
 
@@ -138,6 +140,8 @@ def canonical(request: Request) -> bytes:
         body["daily_quota"] = request.daily_quota
     if request.rate:
         body["rate"] = request.rate
+    if request.plain:
+        body["plain"] = list(request.plain)
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 

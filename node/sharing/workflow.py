@@ -135,16 +135,18 @@ class Sharing:
 
     def decide(self, request_id: str, department_code: str, approve: bool, reason: str,
                row_filter: tuple[str, str] = ("", ""), valid_until: str = "", modes: list[str] | None = None,
-               daily_quota: int = 0, rate: int = 0) -> Request:
+               daily_quota: int = 0, rate: int = 0, plain: list[str] | None = None) -> Request:
         """The owner's answer; an approval may narrow the grant to rows whose column starts with a
         prefix (row_filter), to a last day (valid_until, YYYY-MM-DD), to some of the modes asked
-        for, and set a daily quota and a rate (calls per second; 0 = no limit)."""
+        for, set a daily quota and a rate (calls per second; 0 = no limit), and let some of the
+        items it asks for out plain (`plain`; personal items leave masked otherwise)."""
         if not approve and not reason.strip():
             raise InvalidRequest("reason", "a refusal always states its reason")
         if len(reason) > MAX_TEXT:
             raise InvalidRequest("reason", f"must be at most {MAX_TEXT} characters")
         scoped = [name for name, value in (("row_filter", any(row_filter)), ("valid_until", valid_until),
-                                           ("modes", modes), ("daily_quota", daily_quota), ("rate", rate)) if value]
+                                           ("modes", modes), ("daily_quota", daily_quota), ("rate", rate),
+                                           ("plain", plain)) if value]
         if not approve and scoped:
             raise InvalidRequest(scoped[0], "only an approval has a scope")
         for name, value in (("daily_quota", daily_quota), ("rate", rate)):
@@ -173,11 +175,16 @@ class Sharing:
                                                               f"({', '.join(current.data_items)})")
                 _text(prefix, "row_filter.prefix")
             granted = _modes(modes, "modes", current.modes) if modes else current.modes
+            for i, item in enumerate(plain or ()):
+                if item not in current.data_items:
+                    raise InvalidRequest(f"plain[{i}]", f"{item} is not a data item the request asks for "
+                                                        f"({', '.join(current.data_items)})")
             state = "granted" if approve else "rejected"
             decided = current.advanced(state, department_code, self.clock(), reason or "approved by the owner")
             decided = self._made(dataclasses.replace(decided, filter_column=column, filter_prefix=prefix,
                                                      valid_until=valid_until, modes=granted,
-                                                     daily_quota=daily_quota, rate=rate))
+                                                     daily_quota=daily_quota, rate=rate,
+                                                     plain=tuple(dict.fromkeys(plain or ()))))
             self._store(tx, [decided], source=self.node_id)
         return decided
 
