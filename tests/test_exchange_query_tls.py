@@ -7,6 +7,7 @@ from __future__ import annotations
 import pathlib
 import sqlite3
 
+import grpc
 import pytest
 
 from conftest import free_port, make_entry, wait_until
@@ -110,3 +111,14 @@ def test_query_and_verify_cross_three_nodes_over_mutual_tls(federation):
             exchange_pb2.ListCallsRequest(request_id=filed.request_id), timeout=DEADLINE)
         assert sorted((c.role, c.mode, c.calls, c.hits) for c in listed.counts) == [
             (role, "query", 50, 50), (role, "verify", 50, 50)]
+    # The consumer department sees its own request's calls at its node (the portal's "use today").
+    own = stub.ListCalls(exchange_pb2.ListCallsRequest(request_id=filed.request_id, department_code=CONSUMER),
+                         timeout=DEADLINE)
+    assert sum(c.keys for c in own.counts if c.mode == "verify") == 50
+    with pytest.raises(grpc.RpcError) as other:  # another request, or every request: not a department's to see
+        stub.ListCalls(exchange_pb2.ListCallsRequest(request_id="hebei-0000", department_code=CONSUMER),
+                       timeout=DEADLINE)
+    assert other.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as every:
+        stub.ListCalls(exchange_pb2.ListCallsRequest(), timeout=DEADLINE)
+    assert every.value.code() == grpc.StatusCode.PERMISSION_DENIED

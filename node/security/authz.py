@@ -151,7 +151,8 @@ RULES: dict[str, Rule] = {
                              from_node=lambda m: m.from_node, budget=KEYED),
     EXCHANGE + "Verify": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,
                               from_node=lambda m: m.from_node, budget=KEYED),
-    EXCHANGE + "ListCalls": Rule(OPERATOR),
+    # A department sees the calls of its own requests (the servicer checks it is a party); an operator all.
+    EXCHANGE + "ListCalls": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.department_code), or_operator=True),
     EXCHANGE + "MountResource": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]]),
     EXCHANGE + "GetMount": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]], or_operator=True),
     EXCHANGE + "ListExchanges": Rule(OPERATOR),
