@@ -60,6 +60,7 @@ class Compose:
     notify: bool = True
     sync: dict = dataclasses.field(default_factory=dict)
     change_log_keep: int = 0
+    default_daily_quota: int = 0  # each node's sharing.default_daily_quota (unconditional grants)
     entries_per_department: int = 20
     secure: bool = True
     portal: bool = False
@@ -92,7 +93,8 @@ def _departments(r: Reader, items: Any, path: str) -> tuple[tuple[str, str], ...
 def parse(data: Any, file: str = "<compose>") -> Compose:
     r = Reader(file)
     top = r.mapping(data, "", {"name", "secure", "portal", "defaults", "hub", "nodes", "seed"})
-    defaults = r.mapping(top.get("defaults") or {}, "defaults", {"interval", "notify", "sync", "change_log_keep"})
+    defaults = r.mapping(top.get("defaults") or {}, "defaults", {"interval", "notify", "sync", "change_log_keep",
+                                                                 "default_daily_quota"})
     interval = float(r.get(defaults, "defaults", "interval", is_number(0.05, 86400), 5.0))
     hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync"})
     hub_spec = NodeSpec(
@@ -129,6 +131,7 @@ def parse(data: Any, file: str = "<compose>") -> Compose:
         sync=r.mapping(defaults.get("sync") or hub.get("sync") or {}, "defaults.sync",
                        {f.name for f in dataclasses.fields(node_config.SyncSettings)}),
         change_log_keep=r.get(defaults, "defaults", "change_log_keep", is_number(0, 10**12, True), 0),
+        default_daily_quota=r.get(defaults, "defaults", "default_daily_quota", is_number(0, 10**9, True), 0),
         entries_per_department=r.get(seed, "seed", "entries_per_department", is_number(0, 1_000_000, True), 20),
         secure=r.get(top, "", "secure", is_boolean, True),
         portal=r.get(top, "", "portal", is_boolean, False),
@@ -172,6 +175,8 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
         data["node"]["name"] = spec.name
     if compose.change_log_keep:
         data["change_log"] = {"keep": compose.change_log_keep, "compact_every": 30}
+    if compose.default_daily_quota:
+        data["sharing"] = {"default_daily_quota": compose.default_daily_quota}
     if spec.role == "national":
         data["peers"] = [
             {"id": n.id, "role": n.role, "address": peer_addresses[n.id], "region_code": n.region_code,
