@@ -25,6 +25,7 @@ import yaml
 
 from common import Timer, enterprise_entry, percentile, report, scratch
 
+from harness.processes import resident_kib
 from harness.runner import Federation
 from node.proto import exchange_pb2, exchange_pb2_grpc, sharing_pb2
 
@@ -141,6 +142,7 @@ def main() -> None:
             pids = {n: fed.node(n)["pid"] for n in ("hebei", "national", "guangdong")}
             pids |= {"proxy": fed.state["proxy"]["pid"], "callers": os.getpid()}
             before = {n: cpu_seconds(pid) for n, pid in pids.items()}
+            rss_before = {n: resident_kib(fed.node(n)["pid"]) / 1024 for n in ("hebei", "national", "guangdong")}
             latencies, refused, seconds = callers(stub, request_id, records, args.calls, args.callers)
             cpu = {n: cpu_seconds(pid) - before[n] for n, pid in pids.items()}
             rng = random.Random(7)
@@ -152,6 +154,7 @@ def main() -> None:
                         message.batch.add(key={KEY: code}, claims={"企业名称": name, "法定代表人": person})
                     reply = stub.Verify(message, timeout=60)
                     assert all(v.overall == "match" for v in reply.verdicts)
+            rss_after = {n: resident_kib(fed.node(n)["pid"]) / 1024 for n in rss_before}
         finally:
             fed.down(purge=True)
     done, local_done = len(latencies), len(one_hop)
@@ -167,6 +170,7 @@ def main() -> None:
                               "(goal p99 < 50 ms)"),
         ("CPU ms per call", "  ".join(f"{n} {cpu[n] / max(1, done) * 1000:.2f}" for n in pids)
                             + f"  (all {sum(cpu.values()) / max(1, done) * 1000:.2f})"),
+        ("memory (RSS) before / after", "  ".join(f"{n} {rss_before[n]:.0f} / {rss_after[n]:.0f} MiB" for n in rss_before)),
         (f"batch verify ({args.batch} a call)", f"{args.claims / batched.seconds:,.0f} claims/s ({args.claims:,} in "
                                                  f"{batched.seconds:.1f}s)  (goal >= 20,000/s)"),
     ]
