@@ -143,6 +143,7 @@ def main() -> None:
             pids |= {"proxy": fed.state["proxy"]["pid"], "callers": os.getpid()}
             before = {n: cpu_seconds(pid) for n, pid in pids.items()}
             rss_before = {n: resident_kib(fed.node(n)["pid"]) / 1024 for n in ("hebei", "national", "guangdong")}
+            links_before = {name: link["connections"] for name, link in fed.proxy("status")["links"].items()}
             latencies, refused, seconds = callers(stub, request_id, records, args.calls, args.callers)
             cpu = {n: cpu_seconds(pid) - before[n] for n, pid in pids.items()}
             rng = random.Random(7)
@@ -155,6 +156,10 @@ def main() -> None:
                     reply = stub.Verify(message, timeout=60)
                     assert all(v.overall == "match" for v in reply.verdicts)
             rss_after = {n: resident_kib(fed.node(n)["pid"]) / 1024 for n in rss_before}
+            # Connections opened on the two hops meanwhile: the relays use the channels they hold (0: no
+            # handshake per call).
+            opened = {name: link["connections"] - links_before.get(name, 0)
+                      for name, link in fed.proxy("status")["links"].items()}
         finally:
             fed.down(purge=True)
     done, local_done = len(latencies), len(one_hop)
@@ -170,6 +175,8 @@ def main() -> None:
                               "(goal p99 < 50 ms)"),
         ("CPU ms per call", "  ".join(f"{n} {cpu[n] / max(1, done) * 1000:.2f}" for n in pids)
                             + f"  (all {sum(cpu.values()) / max(1, done) * 1000:.2f})"),
+        ("connections opened", f"hebei -> hub {opened.get('uplink:hebei', 0)}, hub -> guangdong "
+                               f"{opened.get('guangdong', 0)} (while {done + args.claims // args.batch:,} calls went through)"),
         ("memory (RSS) before / after", "  ".join(f"{n} {rss_before[n]:.0f} / {rss_after[n]:.0f} MiB" for n in rss_before)),
         (f"batch verify ({args.batch} a call)", f"{args.claims / batched.seconds:,.0f} claims/s ({args.claims:,} in "
                                                  f"{batched.seconds:.1f}s)  (goal >= 20,000/s)"),
