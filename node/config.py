@@ -129,6 +129,7 @@ class Config:
     insecure: bool = False
     grace: float = 5.0
     calendar: Calendar = Calendar()
+    correction_days: int = 5  # working days the owner has to answer a correction (sharing.correction_days)
     resources: Resources = Resources()
     metrics: MetricsSettings | None = None
 
@@ -236,7 +237,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     log = r.mapping(top.get("log") or {}, "log", {"level", "format"})
     limits = r.mapping(top.get("limits") or {}, "limits", {f.name for f in dataclasses.fields(Limits)})
     default_limits = Limits()
-    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays"})
+    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "correction_days", "holidays", "workdays"})
     calendar = Calendar(
         answer_days=r.get(sharing, "sharing", "answer_days", is_number(1, 365, True), _default(Calendar, "answer_days")),
         holidays=frozenset(dates(r, sharing.get("holidays") or [], "sharing.holidays")),
@@ -288,6 +289,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         insecure=insecure,
         grace=float(r.get(top, "", "shutdown_grace", is_number(0, 600), d("grace"))),
         calendar=calendar,
+        correction_days=r.get(sharing, "sharing", "correction_days", is_number(1, 365, True), d("correction_days")),
         resources=_resources(r, top.get("resources"), base_dir, {d.code for d in departments}, tls is not None),
         metrics=metrics,
     )

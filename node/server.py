@@ -4,6 +4,7 @@ runs the role's background jobs."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from concurrent import futures
@@ -17,6 +18,7 @@ from node.api import services
 from node.api.admin_service import AdminServicer
 from node.api.cascade_service import CascadeServicer
 from node.api.catalog_service import CatalogServicer
+from node.api.corrections_service import CorrectionsServicer
 from node.api.exchange_service import ExchangeServicer
 from node.api.interceptors import Guard
 from node.api.sharing_service import SharingServicer
@@ -35,9 +37,11 @@ from node.hub.puller import Puller
 from node.hub.scheduler import PullScheduler
 from node.metrics import Metrics
 from node.model.rules import Entry
+from node.security import sealing
 from node.security.client import Credentials, open_channel
 from node.security.signing import NodeKey, Verifier
 from node.security.tls import ServerTls, server_credentials
+from node.sharing.corrections import Corrections
 from node.sharing.seals import Seal
 from node.sharing.workflow import Sharing
 from node.source.uplink import CHANNEL_OPTIONS as UPLINK_CHANNEL_OPTIONS, HubLink, HubNotifier
@@ -98,6 +102,12 @@ class Node:
         self.seal = Seal(config.node_id, self.node_key.sign, self.verifier.verify) if config.tls else None
         self.sharing = Sharing(self.store, config.node_id, departments, config.calendar, lookup=self.lookup_entry,
                                relays=self.role.pulls_peers, seal=self.seal)
+        # Correction notices take the requests' path; their keys are sealed to the owner's node.
+        self.corrections = Corrections(
+            self.store, config.node_id, departments, dataclasses.replace(config.calendar,
+                                                                         answer_days=config.correction_days),
+            lookup=self.lookup_entry, clock=self.clock, relays=self.role.pulls_peers, seal=self.seal,
+            seal_key=sealing.seal if config.tls else None, open_key=self.node_key.unseal if self.node_key else None)
 
         # The hub's parts: channels to its peers, the courier that drains the outbox, the pull schedule.
         self.peer_channels: PeerChannels | None = None
@@ -109,7 +119,7 @@ class Node:
             self.courier = Courier(self.store, self.peer_channels, config.node_id, self.log)
             self.store.on_commit(self.courier.wake)
             puller = Puller(self.store, self.peer_channels, config.sync, self.sharing, self.log, workers=self.workers,
-                            ca_pem=self.verifier.ca_pem if self.verifier else None)
+                            ca_pem=self.verifier.ca_pem if self.verifier else None, corrections=self.corrections)
             self.scheduler = PullScheduler(self.store, self.peer_channels, puller, config.sync, self.log)
 
         # The data exchange: sources mounted here, and FetchData in whichever part this node plays.
@@ -152,7 +162,8 @@ class Node:
             sharing=SharingServicer(self.sharing, self.config.limits.max_page_size),
             cascade=CascadeServicer(self.store, self.notified),
             admin=AdminServicer(self.config, self.store, self.scheduler, self.metrics, self.clock, self.uptime),
-            exchange=ExchangeServicer(self.exchange, self.mounts, self.calls))
+            exchange=ExchangeServicer(self.exchange, self.mounts, self.calls),
+            corrections=CorrectionsServicer(self.corrections, self.config.limits.max_page_size))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
         if self.config.tls:

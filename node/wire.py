@@ -15,11 +15,13 @@ from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from node.errors import InvalidRequest
+from node.model import correction as corrections
+from node.model.correction import Correction
 from node.model.exchange import CallCount, ExchangeRecord, Mount
 from node.model.request import MODES, STATES, Event, Request
 from node.model.rules import DataItem, DataItems, Entry, EntryFilter, data_items, derived
 from node.model.sync import Batch, Change, Cursor, PeerState, Slice, Verdict
-from node.proto import admin_pb2, cascade_pb2, catalog_pb2, exchange_pb2, sharing_pb2
+from node.proto import admin_pb2, cascade_pb2, catalog_pb2, corrections_pb2, exchange_pb2, sharing_pb2
 from node.store.rows import StoredEntry
 from node.times import format_time, parse_time
 
@@ -194,6 +196,48 @@ def request_from_proto(msg: sharing_pb2.SharingRequest) -> Request:
     )
 
 
+def correction_to_proto(correction: Correction, message: corrections_pb2.Correction | None = None, *,
+                        overdue: bool = False, at_node: str = "",
+                        key: dict[str, str] | None = None) -> corrections_pb2.Correction:
+    msg = corrections_pb2.Correction() if message is None else message
+    for name in ("correction_id", "filer_code", "filer_node", "resource_code", "owner_code", "owner_node", "kind",
+                 "evidence", "sealed_key", "state", "reason", "version", "deadline", "signer", "signature",
+                 "signer_cert"):
+        setattr(msg, name, getattr(correction, name))
+    msg.data_items.extend(correction.data_items)
+    msg.key_items.extend(correction.key_items)
+    timestamp(correction.created_at, msg.created_at)
+    timestamp(correction.updated_at, msg.updated_at)
+    msg.overdue, msg.at_node = overdue, at_node
+    msg.key.update(key or {})
+    for event in correction.history:
+        msg.history.add(version=event.version, state=event.state, actor=event.actor, at=timestamp(event.at),
+                        note=event.note)
+    return msg
+
+
+def correction_from_proto(msg: corrections_pb2.Correction) -> Correction:
+    """A correction copy from another node; InvalidRequest names the first field that cannot be one.
+    A key in clear is never taken from the wire: a copy carries only the sealed key."""
+    if msg.state not in corrections.STATES:
+        raise InvalidRequest("correction.state", f"must be one of {', '.join(corrections.STATES)}")
+    for field in ("correction_id", "filer_code", "filer_node", "resource_code", "owner_code", "owner_node"):
+        if not getattr(msg, field):
+            raise InvalidRequest(f"correction.{field}", "is required")
+    if msg.version < 1:
+        raise InvalidRequest("correction.version", "must be at least 1")
+    if msg.key:
+        raise InvalidRequest("correction.key", "a copy between nodes carries only the sealed key")
+    return Correction(
+        correction_id=msg.correction_id, filer_code=msg.filer_code, filer_node=msg.filer_node,
+        resource_code=msg.resource_code, owner_code=msg.owner_code, owner_node=msg.owner_node,
+        data_items=tuple(msg.data_items), kind=msg.kind, evidence=msg.evidence, key_items=tuple(msg.key_items),
+        sealed_key=msg.sealed_key, state=msg.state, reason=msg.reason, version=msg.version,
+        created_at=moment(msg.created_at), updated_at=moment(msg.updated_at), deadline=msg.deadline,
+        history=tuple(Event(e.version, e.state, e.actor, moment(e.at), e.note) for e in msg.history),
+        signer=msg.signer, signature=msg.signature, signer_cert=msg.signer_cert)
+
+
 # -- the cascade: both sides decode into the same dataclasses -------------------------------------
 
 def cursor_to_proto(cursor: Cursor) -> cascade_pb2.Cursor:
@@ -214,6 +258,8 @@ def batch_to_proto(batch: Batch) -> cascade_pb2.ChangeBatch:
         stored_entry_to_proto(entry, reply.entries.add())
     for request in batch.requests:
         request_to_proto(request, reply.requests.add())
+    for correction in batch.corrections:
+        correction_to_proto(correction, reply.corrections.add())
     return reply
 
 
@@ -226,10 +272,16 @@ def batch_from_proto(msg: cascade_pb2.ChangeBatch) -> Batch:
             requests.append(request_from_proto(message))
         except InvalidRequest as exc:
             unreadable.append((message.request_id or "?", str(exc)))
+    notices = []
+    for message in msg.corrections:
+        try:
+            notices.append(correction_from_proto(message))
+        except InvalidRequest as exc:
+            unreadable.append((message.correction_id or "?", str(exc)))
     changes = [Change((c.seq, c.kind, c.key, c.version, c.op, format_time(moment(c.at, c.HasField("at")))))
                for c in msg.changes]
     return Batch(changes, [entry_from_proto(m) for m in msg.entries], cursor_from_proto(msg.next), msg.head_seq,
-                 msg.last, msg.live_entries, requests, unreadable)
+                 msg.last, msg.live_entries, requests, unreadable, corrections=notices)
 
 
 def slice_to_proto(part: Slice) -> cascade_pb2.SnapshotBatch:

@@ -32,6 +32,7 @@ from node.workers import WorkerPool
 T = TypeVar("T")
 
 if TYPE_CHECKING:
+    from node.sharing.corrections import Corrections
     from node.sharing.workflow import Sharing
 
 
@@ -95,8 +96,9 @@ class Puller:
 
     def __init__(self, store: Store, channels: PeerChannels, settings: SyncSettings, sharing: "Sharing", log,
                  clock: Callable[[], datetime] = rules.utcnow, workers: WorkerPool | None = None,
-                 ca_pem: bytes | None = None):
+                 ca_pem: bytes | None = None, corrections: "Corrections | None" = None):
         self.store = store
+        self.corrections = corrections
         # A secure hub's federation CA: pulled request versions' signatures are checked with it
         # while the batch is staged, not on the applying thread (about 80 us a version).
         self.ca_pem = ca_pem
@@ -162,7 +164,7 @@ class Puller:
         for pending in _one_ahead(staging):
             prepared = self._result(pending, deadline)
             with self.store.transaction() as tx:
-                result.add(apply.apply_batch(tx, peer, prepared, self.clock(), self.sharing))
+                result.add(apply.apply_batch(tx, peer, prepared, self.clock(), self.sharing, self.corrections))
         return result
 
     def resync(self, peer: Peer, deadline: float | None = None) -> PullResult:

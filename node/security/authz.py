@@ -117,6 +117,7 @@ def _named(*codes: str) -> list[str]:
 CATALOG, CASCADE, SHARING, ADMIN = ("/node.proto.Catalog/", "/node.proto.Cascade/", "/node.proto.Sharing/",
                                     "/node.proto.Admin/")
 EXCHANGE = "/node.proto.Exchange/"
+CORRECTIONS = "/node.proto.Corrections/"
 RULES: dict[str, Rule] = {
     CATALOG + "PublishEntry": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.entry.provider_code]),
     CATALOG + "PublishEntries": Rule(DEPARTMENT, "publish", speaks_for=_entries_of),
@@ -137,6 +138,14 @@ RULES: dict[str, Rule] = {
     SHARING + "ListRequests": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.consumer_code, m.owner_code),
                                    or_operator=True),
     SHARING + "DeliverRequest": Rule(HUB, from_node=lambda m: m.from_node),
+    CORRECTIONS + "FileCorrection": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.filer_code]),
+    CORRECTIONS + "AnswerCorrection": Rule(DEPARTMENT, "decide", speaks_for=lambda m: [m.department_code]),
+    # The owner department reads the record's key at its own node: no operator reads one.
+    CORRECTIONS + "GetCorrection": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.department_code),
+                                        reply_about=lambda r: [r.filer_code, r.owner_code]),
+    CORRECTIONS + "ListCorrections": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.filer_code, m.owner_code),
+                                          or_operator=True),
+    CORRECTIONS + "DeliverCorrection": Rule(HUB, from_node=lambda m: m.from_node),
     # A consumer fetches its own request's data at its own node; the node relays to the hub,
     # the hub to the owner's node, each in its own name.
     EXCHANGE + "FetchData": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,
@@ -234,7 +243,7 @@ class Policy:
         if rule.reply_about is None or (rule.or_operator and caller.is_operator):
             return
         if caller.department not in set(rule.reply_about(reply)):
-            raise PermissionDenied(f"department {caller.department} may read only its own requests")
+            raise PermissionDenied(f"department {caller.department} may read only its own requests and corrections")
 
 
 def table() -> str:

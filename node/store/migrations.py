@@ -183,8 +183,28 @@ def m010_grant_calls(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX grant_calls_day ON grant_calls(request_id, day)")
 
 
+def m011_corrections(db: sqlite_utils.Database) -> None:
+    """Correction notices (node/model/correction.py), shaped like requests; the record keys the
+    owner's node opened, apart (no change log names them); and the kind of document an outbox row
+    carries (a request version or a correction version), so that one courier delivers both."""
+    db.execute("""
+        CREATE TABLE corrections (
+            correction_id TEXT PRIMARY KEY,
+            filer_code TEXT NOT NULL, filer_node TEXT NOT NULL,
+            owner_code TEXT NOT NULL, owner_node TEXT NOT NULL,
+            resource_code TEXT NOT NULL, state TEXT NOT NULL, version INTEGER NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deadline TEXT NOT NULL,
+            body TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX corrections_filer ON corrections(filer_code, created_at)")
+    db.execute("CREATE INDEX corrections_owner ON corrections(owner_code, created_at)")
+    db.execute("CREATE INDEX corrections_state ON corrections(state, deadline)")
+    db.execute("CREATE TABLE correction_keys (correction_id TEXT PRIMARY KEY, key TEXT NOT NULL)")
+    db.execute("ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'request'")
+
+
 MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security, m006_exchange,
-              m007_entry_counts, m008_audit_denials, m009_calls, m010_grant_calls]
+              m007_entry_counts, m008_audit_denials, m009_calls, m010_grant_calls, m011_corrections]
 
 
 def migrate(db: sqlite_utils.Database) -> int:
