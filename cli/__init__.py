@@ -5,6 +5,7 @@ none imports it. One module a command group:
     entries        entry ...; lists adds entry import and entry export (.xlsx or .csv)
     hub            status, sync now, verify
     requests       requests ..., scorecard
+    corrections    corrections file, answer, show, list
     data           data mount, show, fetch, query, verify, exchanges, calls: the exchange
     security       pki, token, audit: files and the node's database, no network
     harness        the compose harness (harness/)
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import click
 
-from cli import data, deploy, entries, harness, hub, node_commands, portal, requests, security, sim
+from cli import corrections, data, deploy, entries, harness, hub, node_commands, portal, requests, security, sim
 from cli import lists  # noqa: F401  (adds entry import and entry export)
 
 
@@ -36,5 +37,5 @@ def main() -> None:
 # the modules, not their commands, are imported: the `requests` group would hide its module
 for _command in (node_commands.node, entries.entry, hub.status, hub.sync, hub.verify, requests.requests,
                  requests.scorecard, security.pki, security.token, security.audit_group, data.data,
-                 harness.harness, portal.portal, sim.sim, deploy.deploy):
+                 harness.harness, portal.portal, sim.sim, deploy.deploy, corrections.corrections):
     main.add_command(_command)

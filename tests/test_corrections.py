@@ -222,3 +222,40 @@ def test_a_department_without_a_grant_cannot_file_and_another_node_gets_nothing(
                                               kind="wrong_value", evidence="不一致"), timeout=DEADLINE))
     assert code == grpc.StatusCode.FAILED_PRECONDITION and "no granted request" in details
     assert mps.node.store.all_corrections() == []
+
+
+def cli(member: Member, department: str, *args: str):
+    """`cascade ...` as a department's tool, over mutual TLS, with a token of its own."""
+    from click.testing import CliRunner
+
+    from cli import main
+    from node.security import pki, tokens
+
+    with member.node.store.transaction() as tx:
+        token, _ = tokens.issue(tx.conn, department, tokens.DEPARTMENT_SCOPES)
+    ca = member.ca
+    return CliRunner().invoke(main, [*args, "--target", member.node.address, "--token", token,
+                                     "--cert", str(ca / "tool.pem"), "--key", str(ca / "tool.key"),
+                                     "--ca", str(ca / pki.CA_CERT), "--server-name", member.node.config.node_id])
+
+
+def test_the_cli_files_lists_shows_and_answers(federation, granted, key_value):
+    hebei, guangdong = federation.members["hebei"], federation.members["guangdong"]
+    filed = cli(hebei, CONSUMER, "corrections", "file", "-q", "--filer", CONSUMER, "--resource", UNCONDITIONAL,
+                "--item", "企业名称", "--record", f"统一社会信用代码={key_value}", "--kind", "missing",
+                "--evidence", "企业名称为空")
+    assert filed.exit_code == 0, filed.output
+    correction_id = filed.output.strip()
+    routed(federation, correction_id)
+    listed = cli(guangdong, OWNER, "corrections", "list", "--owner", OWNER, "--state", "open")
+    assert listed.exit_code == 0 and correction_id in listed.output, listed.output
+    shown = cli(guangdong, OWNER, "corrections", "show", correction_id, "--department", OWNER)
+    assert f"key: 统一社会信用代码={key_value}" in shown.output, shown.output
+    shown = cli(hebei, CONSUMER, "corrections", "show", correction_id, "--department", CONSUMER)
+    assert key_value not in shown.output and "sealed to guangdong" in shown.output, shown.output
+    answered = cli(guangdong, OWNER, "corrections", "answer", correction_id, "--department", OWNER,
+                   "--outcome", "no_fault", "--reason", "该企业名称在源系统中完整")
+    assert answered.exit_code == 0 and "no_fault" in answered.output, answered.output
+    again = cli(guangdong, OWNER, "corrections", "answer", correction_id, "--department", OWNER,
+                "--outcome", "corrected")
+    assert again.exit_code != 0 and "not open" in again.output, again.output
