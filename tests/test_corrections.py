@@ -175,6 +175,7 @@ def test_an_open_correction_past_its_working_days_is_overdue(federation, granted
         clock.at = datetime(2026, 12, 12, 0, 0, tzinfo=CHINA)
         overdue = [c for c in listing().corrections if c.correction_id == filed.correction_id]
         assert len(overdue) == 1 and overdue[0].overdue
+        assert guangdong.node.store.count_corrections("2026-12-12")[1] >= 1  # what cascade_corrections_overdue reads
     finally:
         guangdong.node.sharing.clock = original
 

@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 
 from node.metrics.names import METRICS
 from node.model.calendar import CHINA
+from node.model.correction import STATES as CORRECTION_STATES
 from node.model.request import STATES
 from node.times import parse_time
 
@@ -114,7 +115,13 @@ class StateCollector(Collector):
             requests.add_metric([state], by_state.get(state, 0))
         late = family("cascade_requests_overdue")
         late.add_metric([], overdue)
-        return [requests, late]
+        by_state, overdue = self.store.count_corrections(today)
+        corrections = family("cascade_corrections")
+        for state in CORRECTION_STATES:
+            corrections.add_metric([state], by_state.get(state, 0))
+        late_corrections = family("cascade_corrections_overdue")
+        late_corrections.add_metric([], overdue)
+        return [requests, late, corrections, late_corrections]
 
     # -- the hub ---------------------------------------------------------------------------
 
