@@ -18,6 +18,7 @@ from node.config_rules import (Reader, dates, is_address, is_boolean, is_choice,
 from node.errors import ConfigError
 from node.model.rules import PROVIDER_CODE, RESOURCE_CODE, RESOURCE_CODE_RULE
 from node.model.exchange import KINDS, Credential, Mount, is_url, url_problem, url_under
+from node.crosschecks import CrossChecks, parse_crosschecks
 from node.model.calendar import Calendar
 
 
@@ -132,6 +133,7 @@ class Config:
     correction_days: int = 5  # working days the owner has to answer a correction (sharing.correction_days)
     resources: Resources = Resources()
     metrics: MetricsSettings | None = None
+    crosschecks: CrossChecks | None = None  # a hub's cross-source checks (node/crosschecks.py)
 
     @property
     def hub_id(self) -> str:
@@ -157,7 +159,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     d = functools.partial(_default, Config)
     top = r.mapping(data, "", {"node", "listen", "database", "departments", "peers", "sync", "hub",
                                "change_log", "store", "log", "limits", "shutdown_grace", "sharing", "tls", "insecure",
-                               "resources", "metrics"})
+                               "resources", "metrics", "crosschecks"})
     node = r.mapping(r.get(top, "", "node", lambda v: None), "node", {"id", "role", "region_code", "name"})
     role_name = r.get(node, "node", "role", is_choice(roles.NAMES))
     role = roles.get(role_name)
@@ -292,6 +294,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         correction_days=r.get(sharing, "sharing", "correction_days", is_number(1, 365, True), d("correction_days")),
         resources=_resources(r, top.get("resources"), base_dir, {d.code for d in departments}, tls is not None),
         metrics=metrics,
+        crosschecks=parse_crosschecks(r, top.get("crosschecks"), {d.code for d in departments}, role.pulls_peers),
     )
 
 

@@ -33,6 +33,7 @@ from node.exchange.relay import Exchange
 from node.exchange.usage import CallBook
 from node.hub.channels import CHANNEL_OPTIONS, PeerChannels
 from node.hub.courier import Courier
+from node.hub.crosscheck import CrossCheckJob
 from node.hub.puller import Puller
 from node.hub.scheduler import PullScheduler
 from node.metrics import Metrics
@@ -140,6 +141,14 @@ class Node:
 
         self.jobs: list[roles.Job] = self.role.jobs(roles.Jobs(
             compactor=self.compactor, notifier=self.notifier, scheduler=self.scheduler, courier=self.courier))
+        # A hub's cross-source checks: they read as its data authority department, like any consumer.
+        self.crosscheck: CrossCheckJob | None = None
+        if config.crosschecks is not None:
+            self.crosscheck = CrossCheckJob(
+                config.crosschecks, self.store, self.sharing, self.corrections,
+                fetch=lambda request_id, consumer, offset: self.exchange.fetch(request_id, consumer, offset),
+                verify=lambda message: self.calls.call("verify", message, timeout=60), log=self.log, clock=self.clock)
+            self.jobs.append(self.crosscheck)
         # Prometheus metrics when the config has `metrics:`; the deadline clock is read at each scrape.
         self.metrics = Metrics(config, self.store, self.scheduler, self.clock, self.log) if config.metrics else None
         self.guard = Guard(config, self.store, WORKERS, self.log,

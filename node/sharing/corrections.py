@@ -79,10 +79,11 @@ class Corrections:
                                                  "a department that received the data files a correction on it")
         return self._file(filer_code, grants[-1], data_items, key, kind, evidence)
 
-    def file_checked(self, grant: Request, data_items: list[str], key: dict[str, str], evidence: str) -> Correction:
+    def file_checked(self, grant: Request, data_items: list[str], key: dict[str, str], evidence: str,
+                     kind: str = "wrong_value") -> Correction:
         """A discrepancy the hub's cross-source check found, filed on the copy it was read through."""
-        self._check(grant.resource_code, data_items, key, "wrong_value", evidence)
-        return self._file(HUB_FILER, grant, data_items, key, "wrong_value", evidence)
+        self._check(grant.resource_code, data_items, key, kind, evidence)
+        return self._file(HUB_FILER, grant, data_items, key, kind, evidence)
 
     def _check(self, resource_code: str, data_items: list[str], key: dict[str, str], kind: str,
                evidence: str) -> None:

@@ -101,6 +101,26 @@ class CorrectionWrites:
                           (correction_id, json.dumps(key, ensure_ascii=False)))
 
 
+    def new_findings(self, digests: list[str]) -> list[str]:
+        """Of these discrepancy digests, those the cross-check has not filed yet."""
+        known = set()
+        for start in range(0, len(digests), 500):
+            chunk = digests[start:start + 500]
+            known |= {row[0] for row in self.conn.execute(
+                f"SELECT digest FROM crosscheck_findings WHERE digest IN ({', '.join('?' * len(chunk))})", chunk)}
+        return [d for d in digests if d not in known]
+
+    def add_finding(self, digest: str, correction_id: str, at: str) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO crosscheck_findings(digest, correction_id, found_at) VALUES (?, ?, ?)",
+                          (digest, correction_id, at))
+
+    def add_crosscheck_run(self, check_name: str, resource_code: str, at: str, checked: int, mismatches: int,
+                           not_found: int, filed: int, detail: str) -> None:
+        self.conn.execute("INSERT INTO crosscheck_runs(check_name, resource_code, at, checked, mismatches, not_found, "
+                          "filed, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          (check_name, resource_code, at, checked, mismatches, not_found, filed, detail))
+
+
 class CorrectionReads:
     """Correction reads of the store, each in one read transaction."""
 
@@ -120,6 +140,11 @@ class CorrectionReads:
     def correction_key(self, correction_id: str) -> dict[str, str] | None:
         rows = self._all("SELECT key FROM correction_keys WHERE correction_id = ?", (correction_id,))
         return json.loads(rows[0][0]) if rows else None
+
+    def crosscheck_runs(self, limit: int = 100) -> list[tuple]:
+        """(check, resource_code, at, checked, mismatches, not_found, filed, detail), newest first."""
+        return self._all("SELECT check_name, resource_code, at, checked, mismatches, not_found, filed, detail "
+                         "FROM crosscheck_runs ORDER BY id DESC LIMIT ?", (limit,))
 
     def count_corrections(self, today: str) -> tuple[dict[str, int], int]:
         """Corrections held here by state, and how many are open past their deadline."""

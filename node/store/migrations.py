@@ -201,6 +201,20 @@ def m011_corrections(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX corrections_state ON corrections(state, deadline)")
     db.execute("CREATE TABLE correction_keys (correction_id TEXT PRIMARY KEY, key TEXT NOT NULL)")
     db.execute("ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'request'")
+    # The hub's cross-source checks keep verdicts only: a keyed digest of each discrepancy filed
+    # (so a record found again is not filed twice; the digest's secret never leaves the hub), and
+    # each run's counts.
+    db.execute("""
+        CREATE TABLE crosscheck_findings (
+            digest TEXT PRIMARY KEY, correction_id TEXT NOT NULL, found_at TEXT NOT NULL
+        ) WITHOUT ROWID""")
+    db.execute("""
+        CREATE TABLE crosscheck_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            check_name TEXT NOT NULL, resource_code TEXT NOT NULL, at TEXT NOT NULL,
+            checked INTEGER NOT NULL, mismatches INTEGER NOT NULL, not_found INTEGER NOT NULL,
+            filed INTEGER NOT NULL, detail TEXT NOT NULL
+        )""")
 
 
 MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security, m006_exchange,
