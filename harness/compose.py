@@ -63,6 +63,7 @@ class Compose:
     entries_per_department: int = 20
     secure: bool = True
     portal: bool = False
+    crosschecks: dict | None = None  # the hub's `crosschecks:` (node/crosschecks.py), as written
 
     def node(self, node_id: str) -> NodeSpec:
         for spec in (self.hub, *self.nodes):
@@ -94,7 +95,7 @@ def parse(data: Any, file: str = "<compose>") -> Compose:
     top = r.mapping(data, "", {"name", "secure", "portal", "defaults", "hub", "nodes", "seed"})
     defaults = r.mapping(top.get("defaults") or {}, "defaults", {"interval", "notify", "sync", "change_log_keep"})
     interval = float(r.get(defaults, "defaults", "interval", is_number(0.05, 86400), 5.0))
-    hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync"})
+    hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync", "crosschecks"})
     hub_spec = NodeSpec(
         id=r.get(hub, "hub", "id", is_node_id), role="national", region_code="100000",
         departments=_departments(r, hub.get("departments") or [], "hub.departments") if hub.get("departments") else (),
@@ -132,6 +133,7 @@ def parse(data: Any, file: str = "<compose>") -> Compose:
         entries_per_department=r.get(seed, "seed", "entries_per_department", is_number(0, 1_000_000, True), 20),
         secure=r.get(top, "", "secure", is_boolean, True),
         portal=r.get(top, "", "portal", is_boolean, False),
+        crosschecks=hub.get("crosschecks"),  # checked with the hub's own config below
     )
     # Every node's own config must be valid too: build each once, naming the node on error.
     for spec in compose.all:
@@ -180,6 +182,8 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
         ]
         if compose.sync:
             data["sync"] = dict(compose.sync)
+        if compose.crosschecks:
+            data["crosschecks"] = compose.crosschecks
     elif hub_address:
         data["hub"] = {"address": hub_address, "notify": compose.notify, "id": compose.hub.id}
     return data

@@ -146,9 +146,8 @@ class CrossCheckJob(BackgroundLoop):
                         f"多源校核 {check.name}: the authoritative source {check.authority} has no record with this "
                         f"{check.key}")
             filed = self.corrections.file_checked(copy, [check.element], {check.key: key}, evidence,
-                                                  kind="wrong_value" if verdict == "mismatch" else "outdated")
-            with self.store.transaction() as tx:
-                tx.add_finding(digest, filed.correction_id, format_time(self.clock()))
+                                                  kind="wrong_value" if verdict == "mismatch" else "outdated",
+                                                  finding=digest)
             result.filed += 1
             result.correction_ids.append(filed.correction_id)
 

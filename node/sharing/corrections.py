@@ -25,6 +25,7 @@ from node.model.request import Event, Request
 from node.model.rules import Entry
 from node.sharing.seals import CORRECTIONS
 from node.sharing.workflow import MAX_TEXT, Receipt, _text
+from node.times import format_time
 
 if TYPE_CHECKING:
     from node.sharing.seals import Seal
@@ -80,10 +81,12 @@ class Corrections:
         return self._file(filer_code, grants[-1], data_items, key, kind, evidence)
 
     def file_checked(self, grant: Request, data_items: list[str], key: dict[str, str], evidence: str,
-                     kind: str = "wrong_value") -> Correction:
-        """A discrepancy the hub's cross-source check found, filed on the copy it was read through."""
+                     kind: str = "wrong_value", finding: str = "") -> Correction:
+        """A discrepancy the hub's cross-source check found, filed on the copy it was read through;
+        `finding` (its digest) is recorded in the same transaction, so that a hub killed in the
+        middle of a run never files one twice."""
         self._check(grant.resource_code, data_items, key, kind, evidence)
-        return self._file(HUB_FILER, grant, data_items, key, kind, evidence)
+        return self._file(HUB_FILER, grant, data_items, key, kind, evidence, finding)
 
     def _check(self, resource_code: str, data_items: list[str], key: dict[str, str], kind: str,
                evidence: str) -> None:
@@ -109,7 +112,7 @@ class Corrections:
                                                           f"(it has: {', '.join(sorted(known))})")
 
     def _file(self, filer_code: str, grant: Request, data_items: list[str], key: dict[str, str], kind: str,
-              evidence: str) -> Correction:
+              evidence: str, finding: str = "") -> Correction:
         now = self.clock()
         correction_id = f"{self.node_id}-{uuid.uuid4().hex[:20]}"
         correction = Correction(
@@ -121,7 +124,10 @@ class Corrections:
         with self.store.transaction() as tx:
             if correction.owner_node == self.node_id:  # owned here: it never leaves
                 correction = self._arrived(tx, self._made(correction))
-            self._store(tx, [self._made(correction)], source=self.node_id)
+            correction = self._made(correction)
+            self._store(tx, [correction], source=self.node_id)
+            if finding:
+                tx.add_finding(finding, correction.correction_id, format_time(now))
         return correction
 
     # -- reading ---------------------------------------------------------------------------
