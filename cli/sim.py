@@ -28,9 +28,12 @@ def sim() -> None:
 def sim_run(scenario_path: str, out: str | None, state: str | None, federation: str | None) -> None:
     """Run SCENARIO.yaml; exits 1 if an invariant did not hold."""
     from harness.processes import HarnessError
+    from node.config_rules import read_yaml
     from node.errors import ConfigError
     from sim import runner, scenario as scenario_mod
 
+    if (read_yaml(scenario_path) or {}).get("kind") == "multi-source":
+        return _multi_source(scenario_path, out, state)
     try:
         scenario = scenario_mod.load(scenario_path)
     except ConfigError as exc:
@@ -42,6 +45,25 @@ def sim_run(scenario_path: str, out: str | None, state: str | None, federation: 
         raise click.ClickException(str(exc)) from None
     held = result["all_invariants_held"]
     click.echo(f"{scenario.name}: {'every invariant held' if held else 'an invariant FAILED'}; "
+               f"report in {out_dir / 'report.md'}")
+    if not held:
+        raise SystemExit(1)
+
+
+def _multi_source(scenario_path: str, out: str | None, state: str | None) -> None:
+    """The multi-source scenario (sim/multisource.py): its own federation, checks and report."""
+    from harness.processes import HarnessError
+    from node.errors import ConfigError
+    from sim import multisource
+
+    try:
+        scenario = multisource.load(scenario_path)
+        out_dir = pathlib.Path(out or f"reports/{scenario['name']}")
+        result = multisource.run(scenario, out_dir, state)
+    except (ConfigError, HarnessError) as exc:
+        raise click.ClickException(str(exc)) from None
+    held = result["all_invariants_held"]
+    click.echo(f"{scenario['name']}: {'every invariant held' if held else 'an invariant FAILED'}; "
                f"report in {out_dir / 'report.md'}")
     if not held:
         raise SystemExit(1)
