@@ -50,6 +50,7 @@ class CopyResult:
     mismatches: int = 0
     not_found: int = 0
     filed: int = 0
+    seconds: float = 0.0  # wall time of the copy's check
     detail: str = ""  # why the copy was not checked, or ""
     correction_ids: list[str] = dataclasses.field(default_factory=list)
 
@@ -102,6 +103,7 @@ class CrossCheckJob(BackgroundLoop):
         results = []
         for code in check.copies:
             result = CopyResult(check.name, code)
+            started = time.monotonic()
             copy = self._grant(check, code, "fetch")
             budget = self._budget(check)
             if authority is None or copy is None:
@@ -111,12 +113,13 @@ class CrossCheckJob(BackgroundLoop):
                 result.detail = f"the day's quota of {check.quota} records is used"
             else:
                 self._check_copy(check, authority, copy, budget, result)
+            result.seconds = round(time.monotonic() - started, 3)
             with self.store.transaction() as tx:
                 tx.add_crosscheck_run(check.name, code, format_time(self.clock()), result.checked, result.mismatches,
-                                      result.not_found, result.filed, result.detail)
+                                      result.not_found, result.filed, result.seconds, result.detail)
             self.log.info("crosscheck.ran", check=check.name, copy=code, checked=result.checked,
                           mismatches=result.mismatches, not_found=result.not_found, filed=result.filed,
-                          detail=result.detail)
+                          seconds=result.seconds, detail=result.detail)
             results.append(result)
         return results
 

@@ -115,10 +115,10 @@ class CorrectionWrites:
                           (digest, correction_id, at))
 
     def add_crosscheck_run(self, check_name: str, resource_code: str, at: str, checked: int, mismatches: int,
-                           not_found: int, filed: int, detail: str) -> None:
+                           not_found: int, filed: int, seconds: float, detail: str) -> None:
         self.conn.execute("INSERT INTO crosscheck_runs(check_name, resource_code, at, checked, mismatches, not_found, "
-                          "filed, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          (check_name, resource_code, at, checked, mismatches, not_found, filed, detail))
+                          "filed, seconds, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          (check_name, resource_code, at, checked, mismatches, not_found, filed, seconds, detail))
 
 
 class CorrectionReads:
@@ -142,8 +142,8 @@ class CorrectionReads:
         return json.loads(rows[0][0]) if rows else None
 
     def crosscheck_runs(self, limit: int = 100) -> list[tuple]:
-        """(check, resource_code, at, checked, mismatches, not_found, filed, detail), newest first."""
-        return self._all("SELECT check_name, resource_code, at, checked, mismatches, not_found, filed, detail "
+        """(check, resource_code, at, checked, mismatches, not_found, filed, seconds, detail), newest first."""
+        return self._all("SELECT check_name, resource_code, at, checked, mismatches, not_found, filed, seconds, detail "
                          "FROM crosscheck_runs ORDER BY id DESC LIMIT ?", (limit,))
 
     def count_corrections(self, today: str) -> tuple[dict[str, int], int]:

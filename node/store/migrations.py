@@ -213,7 +213,7 @@ def m011_corrections(db: sqlite_utils.Database) -> None:
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             check_name TEXT NOT NULL, resource_code TEXT NOT NULL, at TEXT NOT NULL,
             checked INTEGER NOT NULL, mismatches INTEGER NOT NULL, not_found INTEGER NOT NULL,
-            filed INTEGER NOT NULL, detail TEXT NOT NULL
+            filed INTEGER NOT NULL, seconds REAL NOT NULL, detail TEXT NOT NULL
         )""")
 
 
