@@ -12,7 +12,8 @@ from typing import Callable
 
 import grpc
 
-from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc, sharing_pb2, sharing_pb2_grpc
+from node.proto import (admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc, corrections_pb2, corrections_pb2_grpc,
+                        sharing_pb2, sharing_pb2_grpc)
 from node.security.client import Credentials, open_channel
 
 MAX_MESSAGE = 64 * 1024 * 1024
@@ -145,7 +146,7 @@ class NodeClient:
         self._addresses = (time.monotonic(), found)
         return found
 
-    def _department_stub(self, node_id: str):
+    def _department_stub(self, node_id: str, stub=None):
         address = self.node_addresses().get(node_id)
         if address is None:
             raise NodeRefused(node_id, grpc.StatusCode.NOT_FOUND, f"no node {node_id} in this federation")
@@ -159,7 +160,13 @@ class NodeClient:
                 channel = open_channel(address, credentials, server_name=node_id if credentials.secure else "",
                                        options=[("grpc.max_receive_message_length", MAX_MESSAGE)])
                 self._department_channels[node_id] = channel
-        return sharing_pb2_grpc.SharingStub(channel)
+        return (stub or sharing_pb2_grpc.SharingStub)(channel)
+
+    def list_corrections(self, node_id: str, token: str, *, owner: str, state: str = "", page_size: int = 50):
+        """The corrections on a department's resources at its node (none from a node without the service)."""
+        request = corrections_pb2.ListCorrectionsRequest(owner_code=owner, state=state, page_size=page_size)
+        stub = self._department_stub(node_id, corrections_pb2_grpc.CorrectionsStub)
+        return self._call(node_id, stub.ListCorrections, request, token=token)
 
     def list_requests(self, node_id: str, token: str, *, consumer: str = "", owner: str = "", state: str = "",
                       page_size: int = 50, page_token: str = ""):
