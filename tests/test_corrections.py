@@ -260,3 +260,23 @@ def test_the_cli_files_lists_shows_and_answers(federation, granted, key_value):
     again = cli(guangdong, OWNER, "corrections", "answer", correction_id, "--department", OWNER,
                 "--outcome", "corrected")
     assert again.exit_code != 0 and "not open" in again.output, again.output
+
+
+def test_a_filer_restored_from_an_older_copy_gets_its_corrections_back(federation, granted, key_value, tmp_path):
+    from node.store import backup, restore
+
+    hebei, guangdong = federation.members["hebei"], federation.members["guangdong"]
+    backup(hebei.node.config.database, str(tmp_path / "hebei.backup"))
+    filed = file(federation, key_value)
+    routed(federation, filed.correction_id)
+    corrections(guangdong, OWNER).AnswerCorrection(corrections_pb2.AnswerCorrectionRequest(
+        correction_id=filed.correction_id, department_code=OWNER, outcome="corrected"), timeout=DEADLINE)
+    routed(federation, filed.correction_id, ("corrected",))
+    config, address = hebei.node.config, hebei.node.address
+    hebei.node.stop(0)
+    restore(str(tmp_path / "hebei.backup"), config.database)
+    hebei.channels.clear()
+    hebei.node = Node(dataclasses.replace(config, listen=address)).start()
+    assert state_at(hebei, filed.correction_id) == ""  # the restored copy never saw it
+    routed(federation, filed.correction_id, ("corrected",))  # the hub resyncs Hebei and delivers it again
+    assert [e.state for e in held(hebei, filed.correction_id).history] == ["filed", "open", "corrected"]

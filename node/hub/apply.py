@@ -133,10 +133,11 @@ def apply_batch(tx: Transaction, peer: Peer, prepared: PreparedBatch, now: datet
 
 
 def apply_slice(tx: Transaction, peer: Peer, prepared: PreparedSlice, now: datetime,
-                redeliver: list[Request] = ()) -> PullResult:
+                redeliver: list[Request] = (), redeliver_corrections: list = ()) -> PullResult:
     """Applies one snapshot slice with the resync's progress. On the last slice the resync ends:
     the cursor continues from the snapshot's head, and `redeliver` (the hub's copies of the
-    peer's requests: a restored peer may have lost versions) is queued for delivery."""
+    peer's requests: a restored peer may have lost versions) is queued for delivery, with
+    `redeliver_corrections` (its corrections) likewise."""
     part, stamp = prepared.part, format_time(now)
     state = tx.peer(peer.id)
     if state.resync_after is None or not part.after_code:
@@ -155,6 +156,8 @@ def apply_slice(tx: Transaction, peer: Peer, prepared: PreparedSlice, now: datet
     if part.done:
         for request in redeliver:
             tx.enqueue(request.request_id, peer.id, request.version)
+        for correction in redeliver_corrections:
+            tx.enqueue(correction.correction_id, peer.id, correction.version, kind="correction")
         tx.update_peer(peer.id, epoch=part.cursor.epoch, seq=resync_seq, resync_after=None, resync_epoch="",
                        resync_seq=None, resyncs=state.resyncs + 1, last_success=stamp,
                        last_error="", failures=0)

@@ -188,7 +188,8 @@ class Puller:
                     apply.restart_resync(tx, peer, part)
                 raise ResyncRestart(f"peer {peer.id} changed epoch during a resync; restarting it")
             redeliver = self.store.requests_of_node(peer.id) if part.done else []
+            notices = self.store.corrections_of_node(peer.id) if part.done else []
             with self.store.transaction() as tx:
-                result.add(apply.apply_slice(tx, peer, prepared, self.clock(), redeliver))
+                result.add(apply.apply_slice(tx, peer, prepared, self.clock(), redeliver, notices))
         self.log.info("sync.resync_finished", peer=peer.id, applied=result.applied, tombstoned=result.tombstoned)
         return result

@@ -137,6 +137,12 @@ class CorrectionReads:
         with self.reading() as conn:
             return select_corrections(conn, "", "", "", "", 0, -1)
 
+    def corrections_of_node(self, node_id: str) -> list[Correction]:
+        with self.reading() as conn:
+            ids = [r[0] for r in conn.execute(
+                "SELECT correction_id FROM corrections WHERE filer_node = ? OR owner_node = ?", (node_id, node_id))]
+            return list(corrections_by_id(conn, ids).values())
+
     def correction_key(self, correction_id: str) -> dict[str, str] | None:
         rows = self._all("SELECT key FROM correction_keys WHERE correction_id = ?", (correction_id,))
         return json.loads(rows[0][0]) if rows else None
