@@ -137,7 +137,9 @@ class Node:
             if self.peer_channels else None)
         # Query and Verify take FetchData's path; their counts are kept per request and hour.
         book = CallBook(self.store, self.clock, self.log, retention_hours=24 * config.limits.call_retention_days)
-        self.calls = Calls(self.exchange, Answers(provider), book)
+        answers = Answers(provider)
+        self.calls = Calls(self.exchange, answers, book)
+        self.corrections.find_record = answers.has_record  # a correction's key checked in the owner's source
 
         self.jobs: list[roles.Job] = self.role.jobs(roles.Jobs(
             compactor=self.compactor, notifier=self.notifier, scheduler=self.scheduler, courier=self.courier))

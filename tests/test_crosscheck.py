@@ -125,3 +125,15 @@ def test_a_bad_cross_check_config_names_the_key(change, key, tmp_path):
     with pytest.raises(ConfigError) as caught:
         config_mod.parse(settings, "<hub>")
     assert key in str(caught.value)
+
+
+def test_a_correction_on_a_key_the_owner_cannot_find_is_rejected_saying_so(federation, sources):
+    checker = job(federation)
+    federation.settle(lambda: checker._grant(CHECK, COPY, "fetch"), "the hub's grant for the copy")
+    hub, guangdong = federation.hub.node, federation.members["guangdong"]
+    filed = hub.corrections.file_checked(checker._grant(CHECK, COPY, "fetch"), ["姓名"],
+                                         {"公民身份号码": "11010119000101000X"}, "多源校核: 姓名 不一致")
+    federation.settle(lambda: (hub.store.get_corrections([filed.correction_id])[filed.correction_id].state
+                               == "rejected"), "the owner's refusal back at the hub")
+    at_owner = guangdong.node.store.get_corrections([filed.correction_id])[filed.correction_id]
+    assert at_owner.state == "rejected" and "no record with this 公民身份号码" in at_owner.reason

@@ -36,6 +36,8 @@ PLAIN = b"plain:"  # as node/security/sealing.py: a key an insecure federation c
 
 SealKey = Callable[[bytes, bytes, bytes], bytes]  # (owner's certificate DER, key bytes, context) -> sealed
 OpenKey = Callable[[bytes, bytes], bytes]  # (sealed, context) -> key bytes; raises on a key not ours
+# (resource code, key) -> whether the owner's source holds that record (None: cannot tell)
+FindRecord = Callable[[str, dict], "bool | None"]
 
 
 def seal_for(grant: Request, key: dict[str, str], correction_id: str, seal_key: SealKey | None) -> bytes:
@@ -53,7 +55,7 @@ class Corrections:
     def __init__(self, store: "Store", node_id: str, department_codes: set[str], calendar: Calendar,
                  lookup: Callable[[str], Entry | None], clock: Callable[[], datetime] = rules.utcnow,
                  relays: bool = False, seal: "Seal | None" = None, seal_key: SealKey | None = None,
-                 open_key: OpenKey | None = None):
+                 open_key: OpenKey | None = None, find_record: FindRecord | None = None):
         self.store = store
         self.node_id = node_id
         self.department_codes = department_codes
@@ -64,6 +66,7 @@ class Corrections:
         self.seal = seal
         self.seal_key = seal_key
         self.open_key = open_key
+        self.find_record = find_record
 
     # -- the filer's side ------------------------------------------------------------------
 
@@ -229,7 +232,12 @@ class Corrections:
             return correction.advanced("rejected", self.node_id, self.clock(), f"the record's key does not open: {error}")
         tx.keep_correction_key(correction.correction_id, key)
         entry = tx.entries([correction.resource_code]).get(correction.resource_code)
-        return arrive(correction, entry, self.node_id, self.calendar, self.clock())
+        opened = arrive(correction, entry, self.node_id, self.calendar, self.clock())
+        if opened.state == "open" and self.find_record is not None and \
+                self.find_record(correction.resource_code, key) is False:
+            return correction.advanced("rejected", self.node_id, self.clock(),
+                                       f"no record with this {', '.join(key)} in the source of {correction.resource_code}")
+        return opened
 
     def _opened(self, correction: Correction) -> dict[str, str]:
         sealed = correction.sealed_key
