@@ -292,9 +292,12 @@ def world(hebei, dial) -> World:
     assert fetchable.state == "granted", fetchable
     corrections = corrections_pb2_grpc.CorrectionsStub(dial.channel(hebei, Who("tool", "B")))
 
+    with sqlite3.connect(source) as db:  # a record the source holds: a key it lacks is rejected on arrival
+        (held_code,), = db.execute('SELECT "统一社会信用代码" FROM t LIMIT 1')
+
     def correct() -> corrections_pb2.Correction:
         made = corrections.FileCorrection(corrections_pb2.FileCorrectionRequest(
-            filer_code=B, resource_code=f"{A}/000004", data_items=["企业名称"], key={"统一社会信用代码": "91130100X"},
+            filer_code=B, resource_code=f"{A}/000004", data_items=["企业名称"], key={"统一社会信用代码": held_code},
             kind="wrong_value", evidence="营业执照上的名称不同"), timeout=DEADLINE)
         assert made.state == "open", made
         return made
