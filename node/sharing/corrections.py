@@ -77,7 +77,7 @@ class Corrections:
             raise PermissionDenied(f"filer_code: {filer_code} is not a department of node {self.node_id}")
         self._check(resource_code, data_items, key, kind, evidence)
         grants = [r for r in self.store.list_requests(filer_code, "", "granted", "", 0, -1)
-                  if r.resource_code == resource_code]
+                  if r.resource_code == resource_code and not r.expired(self.clock())]
         if not grants:
             raise FailedPrecondition("no_grant", f"{filer_code} holds no granted request for {resource_code}: only "
                                                  "a department that received the data files a correction on it")
