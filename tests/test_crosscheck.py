@@ -137,3 +137,26 @@ def test_a_correction_on_a_key_the_owner_cannot_find_is_rejected_saying_so(feder
                                == "rejected"), "the owner's refusal back at the hub")
     at_owner = guangdong.node.store.get_corrections([filed.correction_id])[filed.correction_id]
     assert at_owner.state == "rejected" and "no record with this 公民身份号码" in at_owner.reason
+
+
+def test_a_hub_configured_with_checks_runs_the_job_and_other_nodes_refuse_them(tmp_path):
+    from node.server import Node
+
+    checks = {"department": HUB_DEPARTMENT, "checks": [{"name": "x", "element": "姓名", "key": "公民身份号码",
+                                                         "authority": AUTHORITY, "copies": [COPY], "every": 3600}]}
+    hub = {"node": {"id": "national", "role": "national", "region_code": "100000"}, "listen": "127.0.0.1:0",
+           "database": str(tmp_path / "n.db"), "insecure": True,
+           "departments": [{"code": HUB_DEPARTMENT, "name": "国家数据局"}],
+           "peers": [{"id": "hebei", "role": "provincial", "address": "127.0.0.1:1", "region_code": "130000"}],
+           "crosschecks": checks}
+    node = Node(config_mod.parse(hub, "<hub>"))
+    try:
+        assert node.crosscheck is not None and node.crosscheck in node.jobs and node.crosscheck.enabled()
+    finally:
+        node.store.close()
+    member = {"node": {"id": "hebei", "role": "provincial", "region_code": "130000"}, "listen": "127.0.0.1:0",
+              "database": str(tmp_path / "h.db"), "insecure": True,
+              "departments": [{"code": "130000002", "name": "河北省民政厅"}], "crosschecks": checks}
+    with pytest.raises(ConfigError) as caught:
+        config_mod.parse(member, "<hebei>")
+    assert "only a hub" in str(caught.value)
