@@ -167,6 +167,10 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
         data["tls"] = tls
     else:
         data["insecure"] = True
+    # A federation on one machine, to try and to test: past the years the official calendar
+    # covers it counts Monday to Friday, so that it files requests on any day; a real node
+    # refuses them instead (docs/calendar.md).
+    data["sharing"] = {"beyond_calendar": "weekdays"}
     # Where the harness writes each department's synthetic data (harness/clients.py mount_data):
     # a directory of its own, which only that department may mount.
     data["resources"] = {"allow": {code: [str(department_sources(database, code))] for code, _ in spec.departments}}
@@ -177,7 +181,7 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
     if spec.role == "national":
         data["peers"] = [
             {"id": n.id, "role": n.role, "address": peer_addresses[n.id], "region_code": n.region_code,
-             "interval": n.interval}
+             "interval": n.interval, **({"name": n.name} if n.name else {})}
             for n in compose.nodes
         ]
         if compose.sync:

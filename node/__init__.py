@@ -1,7 +1,7 @@
 """The node every role runs: the core shared by the national hub, provincial and ministry nodes.
 
-Rooms, each a subpackage that opens with what lives there (what each may import: the README's
-table of rooms, kept by tests/test_layering.py):
+Rooms, each a subpackage that opens with what lives there (what each may import: the table of
+rooms in docs/architecture.md, kept by tests/test_layering.py):
 
     model/     plain data and its rules: the entry, regions, search tokens, the request and its
                merge rule, working days, mounts and grants, the cascade's cursor, batch and peer

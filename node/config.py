@@ -13,13 +13,14 @@ from typing import Any
 
 from node import roles
 from node.model import regions
-from node.config_rules import (Reader, dates, is_address, is_boolean, is_choice, is_file_at, is_list, is_node_id,
-                               is_number, is_region, is_text, read_yaml)
+from node.config_rules import (Reader, is_address, is_boolean, is_choice, is_file_at, is_list, is_node_id, is_number,
+                               is_region, is_text, data_authority, lifecycle_settings, official_calendar, read_yaml)
 from node.errors import ConfigError
 from node.model.rules import PROVIDER_CODE, RESOURCE_CODE, RESOURCE_CODE_RULE
 from node.model.exchange import KINDS, Credential, Mount, is_url, url_problem, url_under
 from node.crosschecks import CrossChecks, parse_crosschecks
-from node.model.calendar import Calendar
+from node.model.calendar import OFFICIAL, Calendar
+from node.model.lifecycle import LIFECYCLE_KEYS, Lifecycle
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Peer:
     address: str
     region_code: str
     interval: float = 30.0
+    name: str = ""  # display name, e.g. 河北省政务数据平台 (the portal shows it)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +117,7 @@ class Config:
     listen: str
     database: str
     name: str = ""
+    data_authority: str = ""  # the department code of the node's data authority (数据主管部门)
     departments: tuple[Department, ...] = ()
     peers: tuple[Peer, ...] = ()
     sync: SyncSettings = SyncSettings()
@@ -129,10 +132,10 @@ class Config:
     tls: Tls | None = None
     insecure: bool = False
     grace: float = 5.0
-    calendar: Calendar = Calendar()
-    correction_days: int = 5  # working days the owner has to answer a correction (sharing.correction_days)
+    calendar: Calendar = OFFICIAL
     resources: Resources = Resources()
     metrics: MetricsSettings | None = None
+    lifecycle: Lifecycle = Lifecycle()
     crosschecks: CrossChecks | None = None  # a hub's cross-source checks (node/crosschecks.py)
 
     @property
@@ -159,7 +162,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     d = functools.partial(_default, Config)
     top = r.mapping(data, "", {"node", "listen", "database", "departments", "peers", "sync", "hub",
                                "change_log", "store", "log", "limits", "shutdown_grace", "sharing", "tls", "insecure",
-                               "resources", "metrics", "crosschecks"})
+                               "resources", "metrics", "data_authority", "crosschecks"})
     node = r.mapping(r.get(top, "", "node", lambda v: None), "node", {"id", "role", "region_code", "name"})
     role_name = r.get(node, "node", "role", is_choice(roles.NAMES))
     role = roles.get(role_name)
@@ -182,6 +185,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
             r.fail(f"{path}.code", f"repeats {code}")
         departments.append(Department(code=code, name=r.get(item, path, "name", is_text())))
 
+
     peers = []
     raw_peers = r.get(top, "", "peers", is_list, default=[])
     if raw_peers and not role.pulls_peers:
@@ -195,6 +199,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
             address=r.get(item, path, "address", is_address),
             region_code=r.get(item, path, "region_code", is_region),
             interval=float(r.get(item, path, "interval", is_number(0.05, 86400), _default(Peer, "interval"))),
+            name=r.get(item, path, "name", is_text(), ""),
         )
         if any(p.id == peer.id for p in peers):
             r.fail(f"{path}.id", f"repeats {peer.id}")
@@ -239,12 +244,9 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     log = r.mapping(top.get("log") or {}, "log", {"level", "format"})
     limits = r.mapping(top.get("limits") or {}, "limits", {f.name for f in dataclasses.fields(Limits)})
     default_limits = Limits()
-    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "correction_days", "holidays", "workdays"})
-    calendar = Calendar(
-        answer_days=r.get(sharing, "sharing", "answer_days", is_number(1, 365, True), _default(Calendar, "answer_days")),
-        holidays=frozenset(dates(r, sharing.get("holidays") or [], "sharing.holidays")),
-        workdays=frozenset(dates(r, sharing.get("workdays") or [], "sharing.workdays")),
-    )
+    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays", "beyond_calendar",
+                                                              *LIFECYCLE_KEYS})
+    calendar = official_calendar(r, sharing)
     metrics = None
     if top.get("metrics") is not None:
         m = r.mapping(top["metrics"], "metrics", {f.name for f in dataclasses.fields(MetricsSettings)})
@@ -257,6 +259,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         role=role_name,
         region_code=region,
         name=r.get(node, "node", "name", is_text(), default=d("name")),
+        data_authority=data_authority(r, top, {d.code for d in departments}),
         listen=r.get(top, "", "listen", is_address),
         database=database,
         departments=tuple(departments),
@@ -291,11 +294,12 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         insecure=insecure,
         grace=float(r.get(top, "", "shutdown_grace", is_number(0, 600), d("grace"))),
         calendar=calendar,
-        correction_days=r.get(sharing, "sharing", "correction_days", is_number(1, 365, True), d("correction_days")),
         resources=_resources(r, top.get("resources"), base_dir, {d.code for d in departments}, tls is not None),
         metrics=metrics,
+        lifecycle=lifecycle_settings(r, sharing, "data_authority" in top),
         crosschecks=parse_crosschecks(r, top.get("crosschecks"), {d.code for d in departments}, role.pulls_peers),
     )
+
 
 
 def _place(r: Reader, path: str, place: Any, base_dir: pathlib.Path | None) -> str:

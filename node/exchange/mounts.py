@@ -40,6 +40,10 @@ class Mounts:
     def get(self, resource_code: str) -> Mount | None:
         return self.configured.get(resource_code) or self.store.get_mount(resource_code)
 
+    def all(self) -> list[Mount]:
+        """Every mount of the node, the config's before those made by MountResource."""
+        return list({**{m.resource_code: m for m in self.store.all_mounts()}, **self.configured}.values())
+
     def open(self, mount: Mount) -> Source:
         """The mount's source, opened under its department's rules as they stand now: the
         entry's provider is the department that mounted it."""

@@ -96,9 +96,12 @@ class Puller:
 
     def __init__(self, store: Store, channels: PeerChannels, settings: SyncSettings, sharing: "Sharing", log,
                  clock: Callable[[], datetime] = rules.utcnow, workers: WorkerPool | None = None,
-                 ca_pem: bytes | None = None, corrections: "Corrections | None" = None):
+                 ca_pem: bytes | None = None, corrections: "Corrections | None" = None,
+                 elements_version: Callable[[], int] = lambda: 0):
         self.store = store
         self.corrections = corrections
+        # The hub's registry of data elements: each pull tells the peer its version.
+        self.elements_version = elements_version
         # A secure hub's federation CA: pulled request versions' signatures are checked with it
         # while the batch is staged, not on the applying thread (about 80 us a version).
         self.ca_pem = ca_pem
@@ -152,7 +155,8 @@ class Puller:
     def _stream_changes(self, peer: Peer, deadline: float) -> PullResult:
         state = self.store.peer(peer.id) or PeerRow(peer.id)
         cursor = wire.cursor_to_proto(state.cursor)
-        request = cascade_pb2.PullChangesRequest(cursor=cursor, max_batch=self.settings.batch_size)
+        request = cascade_pb2.PullChangesRequest(cursor=cursor, max_batch=self.settings.batch_size,
+                                                 elements_version=self.elements_version())
         result = PullResult()
         # Each batch is decoded, checked and turned into rows (in a worker process when large)
         # while the one before it is applied.

@@ -111,6 +111,7 @@ class PeerState:
     overdue_seconds: float = 0.0  # how far the pull under way has run past its deadline
     deliveries_waiting: int = 0
     delivery_error: str = ""
+    name: str = ""  # the peer's display name, from the hub's config
 
 
 @dataclasses.dataclass(frozen=True)

@@ -37,12 +37,14 @@ class Change(_message.Message):
     def __init__(self, seq: _Optional[int] = ..., kind: _Optional[str] = ..., key: _Optional[str] = ..., version: _Optional[int] = ..., op: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PullChangesRequest(_message.Message):
-    __slots__ = ("cursor", "max_batch")
+    __slots__ = ("cursor", "max_batch", "elements_version")
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_FIELD_NUMBER: _ClassVar[int]
+    ELEMENTS_VERSION_FIELD_NUMBER: _ClassVar[int]
     cursor: Cursor
     max_batch: int
-    def __init__(self, cursor: _Optional[_Union[Cursor, _Mapping]] = ..., max_batch: _Optional[int] = ...) -> None: ...
+    elements_version: int
+    def __init__(self, cursor: _Optional[_Union[Cursor, _Mapping]] = ..., max_batch: _Optional[int] = ..., elements_version: _Optional[int] = ...) -> None: ...
 
 class ChangeBatch(_message.Message):
     __slots__ = ("changes", "entries", "next", "head_seq", "last", "live_entries", "requests", "corrections")

@@ -4,5 +4,5 @@ withdrawals (`workflow.py`), correction notices (校核纠错, `corrections.py`)
 calendar are plain data in node/model. A relaying node (the hub) queues each new version in its
 outbox in the same transaction; the hub's courier drains it.
 
-What it may import: the README's table of rooms, kept by tests/test_layering.py. Never gRPC.
+What it may import: the table of rooms in docs/architecture.md, kept by tests/test_layering.py. Never gRPC.
 """

@@ -183,7 +183,17 @@ def m010_grant_calls(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX grant_calls_day ON grant_calls(request_id, day)")
 
 
-def m011_corrections(db: sqlite_utils.Database) -> None:
+def m011_elements(db: sqlite_utils.Database) -> None:
+    """An entry's `derived_from` (the authoritative entry it copies) and `quality` (its last
+    format check, as JSON, "" when never checked). The registry of data elements lives in meta."""
+    columns = db["entries"].columns_dict  # a file rolled back to an older version may keep them
+    for column in ("derived_from", "quality"):
+        if column not in columns:
+            db.execute(f"ALTER TABLE entries ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+
+
+
+def m012_corrections(db: sqlite_utils.Database) -> None:
     """Correction notices (node/model/correction.py), shaped like requests; the record keys the
     owner's node opened, apart (no change log names them); and the kind of document an outbox row
     carries (a request version or a correction version), so that one courier delivers both."""
@@ -218,7 +228,7 @@ def m011_corrections(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security, m006_exchange,
-              m007_entry_counts, m008_audit_denials, m009_calls, m010_grant_calls, m011_corrections]
+              m007_entry_counts, m008_audit_denials, m009_calls, m010_grant_calls, m011_elements, m012_corrections]
 
 
 def migrate(db: sqlite_utils.Database) -> int:
