@@ -185,7 +185,7 @@ class CrossCheckJob(BackgroundLoop):
     def _grant(self, check: CrossCheck, code: str, mode: str) -> Request | None:
         """The department's grant for `code` in `mode` with both items; asked for when there is none."""
         department = self.settings.department
-        held = [r for r in self.store.list_requests(department, "", "", "", 0, -1) if r.resource_code == code]
+        held = [r for r in self.store.list_requests(department, "", (), "", 0, -1) if r.resource_code == code]
         for request in reversed(held):
             if request.state == "granted" and mode in request.modes and not request.expired(self.clock()) and \
                     {check.key, check.element} <= set(request.data_items):

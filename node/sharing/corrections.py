@@ -24,7 +24,8 @@ from node.model.correction import (ANSWERS, HUB_FILER, KINDS, STATES, Correction
 from node.model.request import Event, Request
 from node.model.rules import Entry
 from node.sharing.seals import CORRECTIONS
-from node.sharing.workflow import MAX_TEXT, Receipt, _text
+from node.sharing import fields
+from node.sharing.workflow import Receipt
 from node.times import format_time
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class Corrections:
         if filer_code not in self.department_codes:
             raise PermissionDenied(f"filer_code: {filer_code} is not a department of node {self.node_id}")
         self._check(resource_code, data_items, key, kind, evidence)
-        grants = [r for r in self.store.list_requests(filer_code, "", "granted", "", 0, -1)
+        grants = [r for r in self.store.list_requests(filer_code, "", ("granted",), "", 0, -1)
                   if r.resource_code == resource_code and not r.expired(self.clock())]
         if not grants:
             raise FailedPrecondition("no_grant", f"{filer_code} holds no granted request for {resource_code}: only "
@@ -97,7 +98,7 @@ class Corrections:
             raise InvalidRequest("resource_code", rules.RESOURCE_CODE_RULE)
         if kind not in KINDS:
             raise InvalidRequest("kind", f"must be one of {', '.join(KINDS)}")
-        _text(evidence, "evidence")
+        fields.text(evidence, "evidence")
         if not data_items:
             raise InvalidRequest("data_items", "must name at least one data item the record has wrong")
         if len(set(data_items)) != len(data_items):
@@ -167,10 +168,7 @@ class Corrections:
         """The owner department's answer: corrected, no_fault or rejected (the last two with a reason)."""
         if outcome not in ANSWERS:
             raise InvalidRequest("outcome", f"must be one of {', '.join(ANSWERS)}")
-        if outcome != "corrected" and not reason.strip():
-            raise InvalidRequest("reason", f"{outcome} always states its reason")
-        if len(reason) > MAX_TEXT:
-            raise InvalidRequest("reason", f"must be at most {MAX_TEXT} characters")
+        fields.reason(reason, "" if outcome == "corrected" else f"{outcome} always states its reason")
         with self.store.transaction() as tx:
             current = tx.corrections([correction_id]).get(correction_id)
             if current is None:
