@@ -96,7 +96,9 @@ def node_init(config_path: str, operator_env: bool) -> None:
         with store.transaction() as tx:
             for department in cfg.departments:
                 if department.code not in have:
-                    issued[department.code], _ = tokens.issue(tx.conn, department.code, note="node init")
+                    scopes = tokens.DEPARTMENT_SCOPES | (
+                        tokens.AUTHORITY_SCOPES if department.code == cfg.data_authority else frozenset())
+                    issued[department.code], _ = tokens.issue(tx.conn, department.code, scopes, note="node init")
     finally:
         store.close()
     if audit_key.load_or_create(cfg.database)[1]:

@@ -64,6 +64,7 @@ class Compose:
     entries_per_department: int = 20
     secure: bool = True
     portal: bool = False
+    crosschecks: dict | None = None  # the hub's `crosschecks:` (node/crosschecks.py), as written
 
     def node(self, node_id: str) -> NodeSpec:
         for spec in (self.hub, *self.nodes):
@@ -96,7 +97,7 @@ def parse(data: Any, file: str = "<compose>") -> Compose:
     defaults = r.mapping(top.get("defaults") or {}, "defaults", {"interval", "notify", "sync", "change_log_keep",
                                                                  "default_daily_quota"})
     interval = float(r.get(defaults, "defaults", "interval", is_number(0.05, 86400), 5.0))
-    hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync"})
+    hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync", "crosschecks"})
     hub_spec = NodeSpec(
         id=r.get(hub, "hub", "id", is_node_id), role="national", region_code="100000",
         departments=_departments(r, hub.get("departments") or [], "hub.departments") if hub.get("departments") else (),
@@ -135,6 +136,7 @@ def parse(data: Any, file: str = "<compose>") -> Compose:
         entries_per_department=r.get(seed, "seed", "entries_per_department", is_number(0, 1_000_000, True), 20),
         secure=r.get(top, "", "secure", is_boolean, True),
         portal=r.get(top, "", "portal", is_boolean, False),
+        crosschecks=hub.get("crosschecks"),  # checked with the hub's own config below
     )
     # Every node's own config must be valid too: build each once, naming the node on error.
     for spec in compose.all:
@@ -168,6 +170,10 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
         data["tls"] = tls
     else:
         data["insecure"] = True
+    # A federation on one machine, to try and to test: past the years the official calendar
+    # covers it counts Monday to Friday, so that it files requests on any day; a real node
+    # refuses them instead (docs/calendar.md).
+    data["sharing"] = {"beyond_calendar": "weekdays"}
     # Where the harness writes each department's synthetic data (harness/clients.py mount_data):
     # a directory of its own, which only that department may mount.
     data["resources"] = {"allow": {code: [str(department_sources(database, code))] for code, _ in spec.departments}}
@@ -180,11 +186,13 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
     if spec.role == "national":
         data["peers"] = [
             {"id": n.id, "role": n.role, "address": peer_addresses[n.id], "region_code": n.region_code,
-             "interval": n.interval}
+             "interval": n.interval, **({"name": n.name} if n.name else {})}
             for n in compose.nodes
         ]
         if compose.sync:
             data["sync"] = dict(compose.sync)
+        if compose.crosschecks:
+            data["crosschecks"] = compose.crosschecks
     elif hub_address:
         data["hub"] = {"address": hub_address, "notify": compose.notify, "id": compose.hub.id}
     return data

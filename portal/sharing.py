@@ -153,8 +153,15 @@ def inbox(request: Request):
     state = state if state in ("pending", "granted", "rejected", "withdrawn", "all") else "pending"
     reply = client.list_requests(who["node"], who["token"], owner=who["dept"], state="" if state == "all" else state,
                                  page_size=50, page_token=request.query_params.get("page_token", ""))
+    corrections = []
+    if state in ("pending", "all"):  # beside the requests waiting: the corrections waiting (校核纠错)
+        try:
+            corrections = client.list_corrections(who["node"], who["token"], owner=who["dept"],
+                                                  state="open" if state == "pending" else "").corrections
+        except NodeRefused:
+            corrections = []  # a node from before corrections: it has none to show
     return _page(request, "inbox.html", {"requests": reply.requests, "next_token": reply.next_page_token,
-                                         "who": who, "state": state})
+                                         "who": who, "state": state, "corrections": corrections})
 
 
 def detail(request: Request):

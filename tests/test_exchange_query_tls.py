@@ -32,6 +32,7 @@ def config(pki_dir: pathlib.Path, directory: pathlib.Path, node_id: str, role: s
     found = {
         "node": {"id": node_id, "role": role, "region_code": region},
         "listen": listen,
+        "sharing": {"beyond_calendar": "weekdays"},  # any day of any year (docs/calendar.md)
         "database": str(directory / f"{node_id}.db"),
         "departments": [{"code": code, "name": f"部门{code}"} for code in departments],
         "tls": {"cert": str(pki_dir / f"{node_id}.pem"), "key": str(pki_dir / f"{node_id}.key"),

@@ -223,3 +223,20 @@ def test_rejecting_needs_a_reason(hebei):
                            data={"csrf": csrf_of(page.text), "decision": "reject", "reason": ""})
         assert reply.status_code == 303
         assert "拒绝申请时必须填写理由" in owner.get("/requests/inbox").text
+
+
+def test_the_owners_inbox_lists_corrections_beside_requests(hebei):
+    """A department holding a grant files a correction on the owner's record; the owner's inbox
+    shows it waiting for an answer, without the record's key."""
+    node = hebei.node
+    grant = node.sharing.submit("130000001", "130100005/000001", "社保待遇资格认证", "《社会保险法》", ["个人社保编号"])
+    if grant.state == "pending":
+        node.sharing.decide(grant.request_id, "130100005", True, "同意")
+    filed = node.corrections.file("130000001", "130100005/000001", ["个人社保编号"], {"个人社保编号": "SB0099887766"},
+                                  "wrong_value", "与参保登记不一致")
+    client = NodeClient(node.address, Identities())
+    with TestClient(create_app(client), follow_redirects=False) as owner:
+        sign_in(owner, "130100005", node="hebei")
+        inbox = owner.get("/requests/inbox").text
+        assert f"纠错单 {filed.correction_id}" in inbox and "待答复" in inbox and "与参保登记不一致" in inbox
+        assert "SB0099887766" not in inbox

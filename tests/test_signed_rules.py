@@ -36,7 +36,7 @@ def request(version: int = 2, state: str = "pending", **fields) -> Request:
 
 def allowed(state: str, maker: str, version: int) -> bool:
     """The rule as an operator would state it."""
-    if state in ("submitted", "withdrawn"):
+    if state in ("submitted", "withdrawn", "review", "returned", "objected"):
         return maker == "hebei"
     if state == "rejected" and version == 2 and maker == "hebei":
         return True  # answered at filing: the entry was unknown or withdrawn
@@ -94,7 +94,7 @@ CHANGES = {
     "version": 3, "created_at": T0 + timedelta(microseconds=1), "updated_at": T0, "deadline": "2025-03-15",
     "filter_column": "企业名称", "filter_prefix": "深圳", "valid_until": "2099-12-31", "signer": "mps",
     "history": (Event(1, "submitted", "130100005", T0, "办理企业开办"),),
-    "modes": ("verify",), "daily_quota": 1000, "rate": 5, "plain": ("公民身份号码",),
+    "modes": ("verify",), "daily_quota": 1000, "rate": 5, "plain": ("公民身份号码",), "maker": "mps",
 }
 
 

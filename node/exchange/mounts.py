@@ -42,6 +42,10 @@ class Mounts:
     def get(self, resource_code: str) -> Mount | None:
         return self.configured.get(resource_code) or self.store.get_mount(resource_code)
 
+    def all(self) -> list[Mount]:
+        """Every mount of the node, the config's before those made by MountResource."""
+        return list({**{m.resource_code: m for m in self.store.all_mounts()}, **self.configured}.values())
+
     def open(self, mount: Mount, keyed: bool = False) -> Source:
         """The mount's source, opened under its department's rules as they stand now: the
         entry's provider is the department that mounted it. `keyed`: for a look-up by key (an

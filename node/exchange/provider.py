@@ -35,10 +35,10 @@ def check(request: Request | None, request_id: str, consumer_code: str, now: dat
     if consumer_code != request.consumer_code:
         raise PermissionDenied(f"consumer_code: {consumer_code or '(none)'} is not the consumer of request "
                                f"{request_id}")
-    if request.state in ("submitted", "pending"):
-        raise FailedPrecondition("not_granted", f"request {request_id} is {request.state}, not granted")
     if request.state in ("rejected", "withdrawn"):
         raise FailedPrecondition(request.state, f"request {request_id} was {request.state}: {request.reason}")
+    if request.state != "granted":  # on its way: in review, returned, pending, objected to
+        raise FailedPrecondition("not_granted", f"request {request_id} is {request.state}, not granted")
     if request.expired(now):
         raise FailedPrecondition("expired", f"the grant of request {request_id} ended on {request.valid_until}")
     return request

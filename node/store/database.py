@@ -28,6 +28,7 @@ from node.store.exchanges import ExchangeReads, ExchangeWrites
 from node.store.migrations import migrate
 from node.store.peers import PeerReads, PeerWrites
 from node.store.private import create_file
+from node.store.corrections import CorrectionReads, CorrectionWrites
 from node.store.requests import RequestReads, RequestWrites
 
 
@@ -100,7 +101,7 @@ class DatabaseTransaction:
         self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
 
-class Transaction(EntryWrites, PeerWrites, RequestWrites, ExchangeWrites, DatabaseTransaction):
+class Transaction(EntryWrites, PeerWrites, RequestWrites, CorrectionWrites, ExchangeWrites, DatabaseTransaction):
     """The writer's view inside one `BEGIN IMMEDIATE` transaction."""
 
 
@@ -352,5 +353,5 @@ class Database:
             self.conn.close()
 
 
-class Store(EntryReads, PeerReads, RequestReads, ExchangeReads, Database):
+class Store(EntryReads, PeerReads, RequestReads, CorrectionReads, ExchangeReads, Database):
     """One node's SQLite database."""

@@ -196,6 +196,15 @@ class EntryReads:
         )
         return [row_entry(r) for r in rows]
 
+    def governed_rows(self, filter: EntryFilter, after_id: int, limit: int) -> list[tuple]:
+        """(id, resource_code, provider_code, provider_name, region_code, data items JSON,
+        derived_from, quality JSON) of live entries under the filter after `after_id`, in code
+        order: what governance reads of every entry, without decoding whole entries."""
+        where, params = filter_sql(filter)
+        return self._all(
+            "SELECT id, resource_code, provider_code, provider_name, region_code, data_items, derived_from, quality "
+            f"FROM entries WHERE id > ? AND withdrawn = 0 {where} ORDER BY id LIMIT ?", [after_id, *params, limit])
+
     def count_live(self, filter: EntryFilter) -> int:
         """Live entries under the filter: from the kept counts when it names at most an origin."""
         if filter == EntryFilter(origin=filter.origin):
@@ -285,6 +294,11 @@ class EntryReads:
     def live_by_origin(self) -> dict[str, int]:
         """Each origin's count of live entries (kept by triggers: no scan)."""
         return dict(self._all("SELECT origin, live FROM entry_counts"))
+
+    def update_cycles(self, origin: str) -> dict[str, str]:
+        """resource_code -> update cycle of the live entries published at node `origin`."""
+        return dict(self._all("SELECT resource_code, update_cycle FROM entries WHERE withdrawn = 0 AND origin = ?",
+                              (origin,)))
 
     def entry_mix(self) -> list[tuple]:
         """(origin, provider_code, provider_name, share_type, live entries) for the scorecard."""

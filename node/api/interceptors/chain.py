@@ -30,7 +30,8 @@ def chain(config: Config, store: Store, workers: int, log, observe: Callable[[st
     """
     denials = Denials(store, log, fold_seconds=config.limits.denial_fold_seconds)
     secure = config.tls is not None
-    policy = authz.Policy(config.hub_id, (p.id for p in config.peers)) if secure else None
+    policy = authz.Policy(config.hub_id, (p.id for p in config.peers), data_authority=config.data_authority,
+                          departments=(d.code for d in config.departments)) if secure else None
     watchdog = IdleWatchdog(config.limits.idle_stream_seconds, log)
     interceptors = [
         *([Timing(observe)] if observe is not None else []),  # first: refusals are timed and counted too
