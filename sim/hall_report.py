@@ -8,7 +8,7 @@ import json
 import pathlib
 from datetime import datetime
 
-from sim.report import _save, cjk_font
+from sim.charts import cjk_font, save
 
 CHARTS = {"calls": "calls_per_second.png", "latency": "latency.png", "owners": "owners.png"}
 BUCKET = 2.0  # wall seconds per point of the charts
@@ -121,7 +121,7 @@ def charts(result: dict, out: pathlib.Path) -> None:
     ax.set(title="各省政务服务大厅经国家平台的核验与查询调用（每秒）", xlabel="时刻（时，一天压缩为数十秒墙钟）",
            ylabel="调用／秒")
     ax.legend(fontsize=8)
-    _save(fig, out / CHARTS["calls"])
+    save(fig, out / CHARTS["calls"])
 
     fig, ax = plt.subplots(figsize=(9, 4))
     ax.plot(minutes, [p["p50_ms"] for p in points], label="p50")
@@ -130,7 +130,7 @@ def charts(result: dict, out: pathlib.Path) -> None:
     ax.set(title="调用延迟（毫秒，含重试）", xlabel="时刻（时）", ylabel="毫秒")
     ax.set_yscale("log")
     ax.legend(fontsize=8)
-    _save(fig, out / CHARTS["latency"])
+    save(fig, out / CHARTS["latency"])
 
     rows = sorted(result["owners"].values(), key=lambda o: -o["calls"])
     fig, ax = plt.subplots(figsize=(9, max(3, 0.45 * len(rows) + 1.5)))
@@ -145,7 +145,7 @@ def charts(result: dict, out: pathlib.Path) -> None:
     ax.set(title="各提供方部门：核验结果与限额拒绝（按键计，拒绝按次计）", xlabel="数量")
     ax.invert_yaxis()
     ax.legend(fontsize=8)
-    _save(fig, out / CHARTS["owners"])
+    save(fig, out / CHARTS["owners"])
 
 
 def markdown(result: dict) -> str:

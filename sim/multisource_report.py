@@ -10,7 +10,7 @@ import statistics
 
 from node.model.correction import ANSWERS
 from node.proto import corrections_pb2, corrections_pb2_grpc
-from sim.report import _save, cjk_font
+from sim.charts import cjk_font, save
 
 CHARTS = {"found": "discrepancies.png", "time": "time_to_correct.png"}
 OUTCOME_NAMES = {"corrected": "已更正", "no_fault": "无误", "rejected": "驳回"}
@@ -102,7 +102,7 @@ def charts(result: dict, out: pathlib.Path) -> None:
     ax.set_ylabel("记录数")
     ax.set_title("多源校核：注入、发现与答复的差异")
     ax.legend(fontsize=8)
-    _save(fig, out / CHARTS["found"])
+    save(fig, out / CHARTS["found"])
 
     fig, ax = plt.subplots(figsize=(8, 4))
     for c in copies:
@@ -113,7 +113,7 @@ def charts(result: dict, out: pathlib.Path) -> None:
     ax.set_ylabel("已答复的纠错单占比")
     ax.set_title("纠错用时")
     ax.legend(fontsize=8)
-    _save(fig, out / CHARTS["time"])
+    save(fig, out / CHARTS["time"])
 
 
 def markdown(result: dict) -> str:
