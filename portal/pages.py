@@ -51,7 +51,7 @@ def _page_number(value: str | None) -> int:
 
 def home(request: Request):
     portal: Portal = request.app.state.portal
-    return portal.page(request, "home.html", {"regions": labels.REGIONS})
+    return portal.page(request, "home.html", {"regions": labels.REGIONS, "summary": portal.overview.summary()})
 
 
 def search(request: Request):

@@ -31,8 +31,9 @@ MAX_KEYWORDS = 50
 MAX_KEYWORD = 50
 MAX_ITEM_LENGTH = 1_000_000
 
-PROVIDER_CODE = re.compile(r"^\d{9}$")
-RESOURCE_CODE = re.compile(r"^(\d{9})/(\d{6})$")
+# ASCII digits only and no trailing newline: \d alone takes any script's digits and $ a final "\n".
+PROVIDER_CODE = re.compile(r"^\d{9}\Z", re.ASCII)
+RESOURCE_CODE = re.compile(r"^(\d{9})/(\d{6})\Z", re.ASCII)
 RESOURCE_CODE_RULE = "must be <provider_code>/<6-digit sequence>, e.g. 130100005/000123"
 MAX_SEQUENCE = 999_999
 

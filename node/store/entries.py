@@ -296,6 +296,11 @@ class EntryReads:
         """Each origin's count of live entries (kept by triggers: no scan)."""
         return dict(self._all("SELECT origin, live FROM entry_counts"))
 
+    def update_cycles(self, origin: str) -> dict[str, str]:
+        """resource_code -> update cycle of the live entries published at node `origin`."""
+        return dict(self._all("SELECT resource_code, update_cycle FROM entries WHERE withdrawn = 0 AND origin = ?",
+                              (origin,)))
+
     def entry_mix(self) -> list[tuple]:
         """(origin, provider_code, provider_name, share_type, live entries) for the scorecard."""
         return self._all("SELECT origin, provider_code, max(provider_name), share_type, count(*) FROM entries "
