@@ -250,7 +250,8 @@ def batch_from_proto(msg: cascade_pb2.ChangeBatch, *, with_changes: bool = True)
     """A peer's batch as the hub applies it. A request copy that cannot be one is set aside in
     `unreadable_requests` with the reason, so that the rest of the batch still applies. With
     with_changes=False the change records are left out: applying a batch needs only its entries,
-    requests and cursor, and a change each cost decoding, then pickling from a worker process."""
+    requests, corrections and cursor, and each change cost decoding, then pickling back from a
+    worker process."""
     requests, unreadable = [], []
     for message in msg.requests:
         try:
