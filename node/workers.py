@@ -27,11 +27,6 @@ T = TypeVar("T")
 
 IDLE_SECONDS = 60.0
 MIN_ITEMS = 100
-# Workers run below the node's own priority. The node's writer is the one serial step of a bulk
-# load (a transaction at a time) and its workers stage batches ahead of it; on cores the workers
-# share with it, a writer that waits for a core holds up every batch behind it, where a worker
-# that waits only lets its next batch get less far ahead. Where cores are free this changes nothing.
-WORKER_NICENESS = 5
 
 
 def tune_gc() -> None:
@@ -45,10 +40,6 @@ def tune_gc() -> None:
 
 def _worker_started(parent: int) -> None:
     tune_gc()
-    try:
-        os.nice(WORKER_NICENESS)
-    except OSError:  # not allowed here: run at the node's priority
-        pass
     threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
 
 

@@ -36,20 +36,6 @@ def test_large_work_runs_in_a_worker_and_small_work_here():
         pool.close()
 
 
-def niceness() -> int:
-    return os.nice(0)
-
-
-def test_workers_yield_the_cores_to_the_node_they_serve():
-    # The node's writer is the serial step of a bulk load: on shared cores it must not wait
-    # behind the workers that stage batches for it.
-    pool = WorkerPool(1)
-    try:
-        assert pool.run(niceness, items=MIN_ITEMS).result() > niceness()
-    finally:
-        pool.close()
-
-
 def test_a_dead_worker_costs_time_not_the_work():
     pool = WorkerPool(1)
     try:
