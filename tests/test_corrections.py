@@ -74,8 +74,20 @@ def routed(federation, correction_id: str, states=("open",)) -> None:
                       f"{correction_id} {'/'.join(states)} at Guangdong and back at Hebei")
 
 
+def owner_score(hub: Member) -> tuple[int, int, int, int]:
+    """The owner department's corrections as the hub's scorecard counts them: received, answered,
+    in time, corrected."""
+    from node.sharing.scorecard import scorecard
+
+    departments, _ = scorecard(hub.node.store, hub.node.config.calendar, datetime.now(CHINA))
+    row = next((d for d in departments if d.department_code == OWNER), None)
+    return (row.corrections_received, row.corrections_answered, row.corrections_in_time,
+            row.corrections_corrected) if row else (0, 0, 0, 0)
+
+
 def test_a_correction_reaches_the_owner_who_answers_and_the_answer_comes_back(federation, granted, key_value):
     hebei, guangdong, hub = federation.members["hebei"], federation.members["guangdong"], federation.hub
+    before = owner_score(hub)
     filed = file(federation, key_value)
     assert (filed.state, filed.owner_node, dict(filed.key)) == ("filed", "guangdong", {})
     routed(federation, filed.correction_id)
@@ -97,6 +109,9 @@ def test_a_correction_reaches_the_owner_who_answers_and_the_answer_comes_back(fe
     routed(federation, filed.correction_id, ("corrected",))
     back = held(hebei, filed.correction_id)
     assert [e.state for e in back.history] == ["filed", "open", "corrected"] and back.signer == "guangdong"
+    federation.settle(lambda: state_at(hub, filed.correction_id) == "corrected", "the answer at the hub")
+    # The hub's scorecard: one more received, answered in time and corrected for the owner.
+    assert tuple(a - b for a, b in zip(owner_score(hub), before)) == (1, 1, 1, 1)
 
     # A second answer: a clear status, nothing changed anywhere.
     code, details = refused(lambda: corrections(guangdong, OWNER).AnswerCorrection(
