@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from unittest import mock
 
 import pytest
@@ -18,8 +18,10 @@ from conftest import make_entry
 from node.model import regions, rules, search
 from node.model.rules import EntryFilter
 from node.store import Store, entries as entries_mod
+from node.times import format_time
 
 AT = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+DAYS = [AT + timedelta(days=n) for n in range(3)]
 PROVIDERS = ["130100005", "130100007", "130200001", "440300002", "440100003", "100000001"]
 REGIONS = ["130000", "130100", "130200", "440000", "440300", "100000"]
 WORDS = ["人口", "户籍", "企业", "法人", "登记", "社保", "医疗", "交通", "住房", "证照"]
@@ -38,7 +40,7 @@ def catalog(rng: random.Random) -> list:
         name = "".join(rng.sample(WORDS, rng.randint(1, 3))) + "信息"
         keywords = tuple(rng.sample(WORDS + ["GDP2024"], 2))
         out.append(make_entry(provider, n + 1, name=name, keywords=keywords, origin=rng.choice(["hebei", "guangdong"]),
-                              version=1, published_at=AT, updated_at=AT,
+                              version=1, published_at=AT, updated_at=rng.choice(DAYS),
                               summary=rng.choice(["全省登记信息", "缴费与待遇", "人口统计"]),
                               **{field: rng.choice(CHOICES[field]) for field in PLAIN}))
     return out
@@ -65,7 +67,7 @@ def store(tmp_path_factory):
 
 FILTERS = st.fixed_dictionaries({}, optional={
     "provider_code": st.sampled_from(PROVIDERS), "region_code": st.sampled_from(REGIONS),
-    "origin": st.sampled_from(["hebei", "guangdong"]),
+    "origin": st.sampled_from(["hebei", "guangdong"]), "updated_since": st.sampled_from(DAYS),
     **{field: st.sampled_from(CHOICES[field]) for field in PLAIN}})
 
 
@@ -83,6 +85,9 @@ def reference_where(where: EntryFilter) -> tuple[str, list]:
         if getattr(where, field):
             clauses.append(f"e.{field} = ?")
             params.append(getattr(where, field))
+    if where.updated_since:
+        clauses.append("e.updated_at >= ?")
+        params.append(format_time(where.updated_since))
     return " AND ".join(clauses), params
 
 

@@ -97,8 +97,10 @@ def hits(match: str, where: EntryFilter, *, score: str = "0", after: int = -1) -
 
 
 def indexed(where: EntryFilter) -> bool:
-    """Whether a listing under the filter is read from the search index: it names a tagged value."""
-    return bool(tags_match(where))
+    """Whether a listing under the filter is read from the search index: it names a tagged value,
+    and no `updated_since` (a harvester's "changed since", which the index of update times on the
+    entries table may answer from far fewer rows: SQLite chooses)."""
+    return bool(tags_match(where)) and where.updated_since is None
 
 
 def count_matches(conn: sqlite3.Connection, match: str, where: EntryFilter, most: int) -> int:
