@@ -164,8 +164,13 @@ def main() -> None:
             stub, admin = catalog_pb2_grpc.CatalogStub(channel), admin_pb2_grpc.AdminStub(channel)
         status = admin.Status(admin_pb2.StatusRequest(), timeout=30)
         entries = sum(p.entries_at_hub for p in status.peers)
-        providers = sorted({e.provider_code for q in TWO for e in stub.SearchEntries(
-            catalog_pb2.SearchEntriesRequest(query=q, page_size=1000), timeout=60).entries})
+        if args.hub:  # big_hub's layout: nine departments in each province
+            from big_hub import DEPARTMENTS, provinces as hub_provinces
+
+            providers = [f"{code}{d:03d}" for code, _ in hub_provinces() for d in range(1, DEPARTMENTS + 1)]
+        else:
+            providers = sorted({e.provider_code for q in TWO for e in stub.SearchEntries(
+                catalog_pb2.SearchEntriesRequest(query=q, page_size=1000), timeout=60).entries})
         provinces = sorted({p[:2] + "0000" for p in providers})
         print(f"Hub with {entries:,} of its peers' entries, {len(providers)} departments seen; resident "
               f"{resident_kib(proc.pid) / 1024:.0f} MiB at start", flush=True)

@@ -177,6 +177,9 @@ def main() -> None:
             found = catalog_pb2_grpc.CatalogStub(channel).SearchEntries(
                 catalog_pb2.SearchEntriesRequest(query="人口", page_size=1000), timeout=60)
             codes = [e.resource_code for e in found.entries]
+            from big_hub import provinces
+
+            codes += [f"{code}001/000001" for code, _ in provinces()]  # an entry page in every province
             print(f"the hub of {args.hub} started in {time.perf_counter() - started:.0f}s", flush=True)
         else:
             hub, channel, target, codes = start_hub(folder, args.entries)

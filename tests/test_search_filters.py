@@ -91,10 +91,10 @@ def reference_where(where: EntryFilter) -> tuple[str, list]:
     return " AND ".join(clauses), params
 
 
-def reference_search(store: Store, query: str, where: EntryFilter, cap: int) -> tuple[list[str], int]:
+def reference_search(store: Store, query: str, where: EntryFilter, cap: int, rank_cap: int) -> tuple[list[str], int]:
     """Every match in the order a search serves it (name matches first: ranked by bm25 while there
-    are at most `cap`, else in code order; then the others in code order), cut at the cap, and
-    the total before the cut."""
+    are at most `cap` and `rank_cap`, else in code order; then the others in code order), cut at
+    the cap, and the total before the cut."""
     match = search.query_phrase(query)
     cond, params = reference_where(where)
 
@@ -109,7 +109,7 @@ def reference_search(store: Store, query: str, where: EntryFilter, cap: int) -> 
     rows = store.conn.execute(f"SELECT e.resource_code FROM entries e WHERE instr(e.name, ?) AND {cond}",
                               [query, *params])
     assert set(named) == {r[0] for r in rows}, "the search index does not hold exactly the live entries"
-    if len(named) <= cap:
+    if len(named) <= min(cap, rank_cap):
         named = tier(f"name : {match}", "bm25(entry_fts, 1.0, 1.0, 0.0), e.id")
     others = tier(f"body : {match} NOT name : {match}", "e.id")
     everything = named + others
@@ -123,11 +123,12 @@ def reference_listing(store: Store, where: EntryFilter) -> list[str]:
 
 @settings(max_examples=150, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(fields=FILTERS, query=st.sampled_from(QUERIES), page=st.integers(1, 40), cap=st.sampled_from([7, 10_000]))
-def test_a_filtered_search_serves_what_the_reference_serves(store, fields, query, page, cap):
+@given(fields=FILTERS, query=st.sampled_from(QUERIES), page=st.integers(1, 40), cap=st.sampled_from([7, 10_000]),
+       rank_cap=st.sampled_from([5, 1_000]))
+def test_a_filtered_search_serves_what_the_reference_serves(store, fields, query, page, cap, rank_cap):
     where = EntryFilter(**fields)
-    expected, total = reference_search(store, query, where, cap)
-    with mock.patch.object(entries_mod, "TOTAL_CAP", cap):
+    expected, total = reference_search(store, query, where, cap, rank_cap)
+    with mock.patch.object(entries_mod, "TOTAL_CAP", cap), mock.patch.object(entries_mod, "RANK_CAP", rank_cap):
         seen, offset = [], 0
         while True:
             found = store.search(search.query_phrase(query), where, offset, page)

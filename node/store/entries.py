@@ -26,6 +26,10 @@ WRITE_CHUNK_CHARS = 4 * 1024 * 1024
 # Matches a search counts, and places of its order it serves; the total past it is a lower bound.
 # Elasticsearch counts as far by default (track_total_hits), for the same reason: cost.
 TOTAL_CAP = 10_000
+# Name matches a search ranks by bm25; a larger name tier comes in code order. Ranking scores and
+# sorts every match before the first is known, about 8 us a match at 1,000,000 entries: 60-90 ms
+# for a tier of 8,000 (a common query under two filters), 8 ms at this cap.
+RANK_CAP = 1_000
 
 
 def digest_of(rows: Iterable[tuple[str, int, str]]) -> tuple[int, str]:
@@ -185,12 +189,12 @@ class EntryReads:
         counted up to the cap, past it the total is a lower bound, and only the first TOTAL_CAP
         places of the order can be read.
 
-        A name tier of at most TOTAL_CAP matches is ranked by bm25, which scores and sorts every
-        match before it knows the first: a few microseconds a match, so tens of milliseconds at
-        the cap, the most a search spends. A bigger tier comes in code order, read lazily as far
-        as the page: ranking all of it costs as much as counting it (half a second for 200,000),
-        and ranking a bounded sample (say the first TOTAL_CAP in code order) would cost as much
-        as a full tier at the cap and pass off one corner of the catalog as the best matches.
+        A name tier of at most RANK_CAP matches is ranked by bm25, which scores and sorts every
+        match before it knows the first: a few microseconds a match, so about 8 ms at that cap
+        (ranking up to TOTAL_CAP cost 60-90 ms, most of a filtered search). A bigger tier comes
+        in code order, read lazily as far as the page: ranking all of it costs as much as
+        counting it, and ranking a bounded sample (say the first RANK_CAP in code order) would
+        pass off one corner of the catalog as the best matches.
         Code order is stable from page to page and honest about a query too broad to rank; the
         reply's lower-bound total tells the searcher to narrow it."""
         cap = TOTAL_CAP
@@ -201,7 +205,7 @@ class EntryReads:
             total = named if named > cap else named + sql.count_matches(conn, elsewhere, filter, cap + 1 - named)
             ids: list[int] = []
             if limit and offset < named:
-                ids = sql.page_of_matches(conn, in_name, filter, limit, offset, ranked=named <= cap)
+                ids = sql.page_of_matches(conn, in_name, filter, limit, offset, ranked=named <= min(cap, RANK_CAP))
             if len(ids) < limit:  # the name tier was counted exactly: it ended within the page
                 ids += sql.page_of_matches(conn, elsewhere, filter, limit - len(ids), max(0, offset - named),
                                            ranked=False)
