@@ -163,11 +163,8 @@ class EntryReads:
             with self.reading() as conn:
                 ids = sql.listed_ids(conn, filter, after_id, limit)
                 return _in_order(conn, ids)
-        where, params = sql.filter_sql(filter)
-        rows = self._all(
-            f"{SELECT_ENTRY} WHERE id > ? AND withdrawn = 0 {where} ORDER BY id LIMIT ?",
-            [after_id, *params, limit],
-        )
+        where, params = sql.filter_sql(filter, after=after_id)
+        rows = self._all(f"{SELECT_ENTRY} WHERE withdrawn = 0 {where} ORDER BY id LIMIT ?", [*params, limit])
         return [row_entry(r) for r in rows]
 
     def count_live(self, filter: EntryFilter) -> tuple[int, bool]:

@@ -188,7 +188,8 @@ def m011_search_filter_tokens(db: sqlite_utils.Database) -> None:
     `filter_tokens`), so that a search or a listing under category, share type, update cycle or
     open type walks the index alone and stops at the page's end; and an index of one-character
     prefixes, so that a one-character query ("人*") reads one list instead of merging the lists of
-    every bigram it starts. An FTS5 table takes no new column: it is made again from the old one."""
+    every bigram it starts. An FTS5 table takes no new column: it is made again from the old one.
+    And an index of the live entries' keys, for counts under a provider or a region."""
     from node.model.search import filter_tokens_sql
 
     db.execute("CREATE VIRTUAL TABLE entry_fts_new USING fts5(name, body, tags, tokenize = 'unicode61', prefix = '1')")
@@ -196,6 +197,9 @@ def m011_search_filter_tokens(db: sqlite_utils.Database) -> None:
                f"{filter_tokens_sql('e.')} FROM entry_fts f JOIN entries e ON e.id = f.rowid")
     db.execute("DROP TABLE entry_fts")
     db.execute("ALTER TABLE entry_fts_new RENAME TO entry_fts")
+    # The keys of live entries alone: a count under a provider or region only reads these, not the
+    # rows (an entry's row with its data items is kilobytes: counting 10,000 of them took 150 ms).
+    db.execute("CREATE INDEX entries_live ON entries(id) WHERE withdrawn = 0")
 
 
 MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security, m006_exchange,

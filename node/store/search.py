@@ -42,12 +42,22 @@ def key_range(where: EntryFilter) -> tuple[int, int] | None:
     return max(int(p) * span for p, span in spans), min((int(p) + 1) * span for p, span in spans)
 
 
-def filter_sql(where: EntryFilter, table: str = "") -> tuple[str, list]:
+def keys_after(where: EntryFilter, after: int) -> tuple[int, int]:
+    """The keys [lo, hi) of the filter's provider and region that lie after `after`: one range, so
+    that SQLite seeks to its start (given `id > after` and `id >= lo` apart, it seeks by one of
+    them and walks from there to the other: seconds, from the start of the catalog to a province
+    at its end)."""
+    lo, hi = key_range(where) or (0, 10**15)
+    return max(lo, after + 1), hi
+
+
+def filter_sql(where: EntryFilter, table: str = "", after: int = -1) -> tuple[str, list]:
     """SQL conditions on the entries table (each after " AND ") for a filter whose values the
-    catalog has checked. Provider and region filters become a range of the integer key."""
+    catalog has checked, and keys after `after`. Provider and region filters become a range of the
+    integer key."""
     clauses: list[str] = []
     params: list = []
-    keys = key_range(where)
+    keys = keys_after(where, after) if after >= 0 or key_range(where) is not None else None
     if keys is not None:
         clauses.append(f"{table}id >= ? AND {table}id < ?")
         params += keys
@@ -82,13 +92,9 @@ def hits(match: str, where: EntryFilter, *, score: str = "0", after: int = -1) -
     parameters. Needs a query or a tagged value (`indexed`): the index holds nothing else."""
     expr = " AND ".join(f"({m})" for m in (match, tags_match(where)) if m)
     sql, params = f"SELECT rowid AS hit, {score} AS score FROM entry_fts WHERE entry_fts MATCH ?", [expr]
-    keys = key_range(where)
-    if keys is not None:
+    if after >= 0 or key_range(where) is not None:
         sql += " AND rowid >= ? AND rowid < ?"
-        params += keys
-    if after >= 0:
-        sql += " AND rowid > ?"
-        params.append(after)
+        params += keys_after(where, after)
     rest, rest_params = filter_sql(_untagged(where), table="entries.")
     if rest:
         sql = (f"SELECT f.hit, f.score FROM ({sql}) AS f JOIN entries ON entries.id = f.hit "
