@@ -350,6 +350,7 @@ def test_a_database_from_before_the_kept_counts_gets_them_when_it_opens(tmp_path
     store = Store(path)
     try:
         assert store.count_entries() == (3, 2) and store.count_entries("hebei") == (2, 1)
+        assert codes(store.list_entries(EntryFilter(category="base"), -1, 10)) == ["130100005/000001", "140100002/000001"]
         put(store, stored(seq=3))
         assert store.count_entries("hebei") == (3, 2)
     finally:

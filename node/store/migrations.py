@@ -199,7 +199,7 @@ def m011_search_filter_tokens(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE entry_fts_new RENAME TO entry_fts")
     # The keys of live entries alone: a count under a provider or region only reads these, not the
     # rows (an entry's row with its data items is kilobytes: counting 10,000 of them took 150 ms).
-    db.execute("CREATE INDEX entries_live ON entries(id) WHERE withdrawn = 0")
+    db.execute("CREATE INDEX IF NOT EXISTS entries_live ON entries(id) WHERE withdrawn = 0")
 
 
 MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security, m006_exchange,
