@@ -198,12 +198,14 @@ class EntryReads:
         limit = max(0, min(limit, cap - offset))
         in_name, elsewhere = f"name : {match}", f"body : {match} NOT name : {match}"
         with self.reading() as conn:
-            named = sql.count_matches(conn, in_name, filter, cap + 1)
-            total = named if named > cap else named + sql.count_matches(conn, elsewhere, filter, cap + 1 - named)
+            # The name tier is counted as far as it decides the page: whether it is ranked, and
+            # where the page leaves it; all matches, in one walk of either column, to the cap.
+            named = sql.count_matches(conn, in_name, filter, max(RANK_CAP, offset + limit) + 1)
+            total = sql.count_matches(conn, f"{{name body}} : {match}", filter, cap + 1)
             ids: list[int] = []
             if limit and offset < named:
                 ids = sql.page_of_matches(conn, in_name, filter, limit, offset, ranked=named <= min(cap, RANK_CAP))
-            if len(ids) < limit:  # the name tier was counted exactly: it ended within the page
+            if len(ids) < limit:  # the name tier ended within the page: it was counted exactly
                 ids += sql.page_of_matches(conn, elsewhere, filter, limit - len(ids), max(0, offset - named),
                                            ranked=False)
             found = _in_order(conn, ids)
