@@ -4,8 +4,11 @@ none imports it. One module a command group:
     node_commands  node run, check-config, backup, restore (node init in init)
     entries        entry ...; lists adds entry import and entry export (.xlsx or .csv)
     hub            status, sync now, verify
-    requests       requests ..., scorecard
+    requests       requests ...; request_steps adds the lifecycle's steps (review, extend, ...)
+    scorecard      scorecard [export]: the evaluation by period
+    corrections    corrections file, answer, show, list
     data           data mount, show, fetch, query, verify, exchanges, calls: the exchange
+    governance     element add, list, show; governance duplicates; data check (quality)
     security       pki, token, audit: files and the node's database, no network
     harness        the compose harness (harness/)
     portal         the web portal (portal/)
@@ -23,8 +26,10 @@ from __future__ import annotations
 
 import click
 
-from cli import data, deploy, entries, harness, hub, node_commands, portal, requests, security, sim
+from cli import data, deploy, entries, harness, hub, node_commands, portal, requests, scorecard, security, sim
+from cli import corrections, governance
 from cli import lists  # noqa: F401  (adds entry import and entry export)
+from cli import request_steps  # noqa: F401  (adds requests review, resubmit, extend, object, coordinate)
 
 
 @click.group()
@@ -35,6 +40,7 @@ def main() -> None:
 
 # the modules, not their commands, are imported: the `requests` group would hide its module
 for _command in (node_commands.node, entries.entry, hub.status, hub.sync, hub.verify, requests.requests,
-                 requests.scorecard, security.pki, security.token, security.audit_group, data.data,
-                 harness.harness, portal.portal, sim.sim, deploy.deploy):
+                 scorecard.scorecard, security.pki, security.token, security.audit_group, data.data,
+                 harness.harness, portal.portal, sim.sim, deploy.deploy, governance.element,
+                 governance.governance, corrections.corrections):
     main.add_command(_command)

@@ -109,7 +109,7 @@ def load_config(path: str) -> config_mod.Config:
 
 
 config_option = click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-                             help="The node's YAML config file (README, section 'Node config reference').")
+                             help="The node's YAML config file (docs/config.md).")
 
 _TLS_FILES = ("cert", "key", "ca")
 

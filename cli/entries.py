@@ -74,6 +74,9 @@ def entry_publish(path: str, quiet: bool, target: Target) -> None:
         reply = call(stub.PublishEntry, catalog_pb2.PublishEntryRequest(entry=messages[0]))
         e = reply.entry
         click.echo(e.resource_code if quiet else f"{reply.outcome} {e.resource_code} version {e.version}")
+        for suggestion in reply.suggestions:  # on stderr: -q's output stays one code
+            click.echo(f"suggestion: data item {suggestion.item} is the element {suggestion.element} "
+                       f"(name it: element: {suggestion.element})", err=True)
     else:
         chunks = [catalog_pb2.PublishEntriesRequest(entries=messages[i : i + BULK_CHUNK])
                   for i in range(0, len(messages), BULK_CHUNK)]

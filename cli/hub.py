@@ -45,6 +45,9 @@ def status(target: Target, as_json: bool) -> None:
     click.echo(f"{reply.node_id} ({reply.role}, region {reply.region_code}) epoch {reply.head.epoch} "
                f"seq {reply.head.seq}, {reply.live_entries} live entries ({reply.entries} with tombstones), "
                f"up {reply.uptime_seconds:.0f}s")
+    if reply.requests_overdue or reply.requests_escalated:
+        click.echo(f"sharing requests: {reply.requests_overdue} overdue, {reply.requests_escalated} escalated (督办); "
+                   f"`cascade requests list --overdue` and `--inbox escalated --authority CODE` name them")
     if reply.refused_versions:
         click.echo(f"refused request versions: {reply.refused_versions} (made or signed by a node that may not "
                    f"make them; `cascade audit tail` names each)")

@@ -1,16 +1,11 @@
-"""`cascade requests ...` and `cascade scorecard`: file, follow and answer sharing requests
-(供需对接), and see how each department answers them."""
+"""`cascade requests ...`: file, follow and answer sharing requests (供需对接)."""
 
 from __future__ import annotations
 
 import click
 
-from cli.common import Target, admin_stub, call, channel, client_options, echo_next_page, page_options, quiet_option
-from cli.tables import print_table
+from cli.common import Target, call, channel, client_options, echo_next_page, page_options, quiet_option
 from node.model.request import MODES, STATES
-
-SCORECARD_HEADER = ("node", "department", "entries", "uncond/cond/not", "received", "answered", "in time",
-                    "median h", "overdue", "asked", "rows out (fetches)", "rows in (fetches)")
 
 
 @click.group()
@@ -25,7 +20,7 @@ def sharing_stub(target: Target):
 
 
 def print_request(r, history: bool = False) -> None:
-    flag = "  OVERDUE" if r.overdue else ""
+    flag = ("  OVERDUE" if r.overdue else "") + ("  ESCALATED" if r.escalated else "")
     click.echo(f"{r.request_id}  {r.state}{flag}  v{r.version}  {r.consumer_code}@{r.consumer_node} -> "
                f"{r.resource_code} ({r.owner_code}@{r.owner_node or '?'})"
                f"{'  due ' + r.deadline if r.deadline else ''}{'  ' + r.reason if r.reason else ''}")
@@ -37,9 +32,12 @@ def print_request(r, history: bool = False) -> None:
         limits = [f"{r.daily_quota} calls a day"] if r.daily_quota else []
         limits += [f"{r.rate} calls a second"] if r.rate else []
         click.echo(f"    modes: {', '.join(r.modes) or ', '.join(MODES)}{'; ' if limits else ''}{'; '.join(limits)}")
+    if r.plain:
+        click.echo(f"    plain: {', '.join(r.plain)} (other personal items masked)")
     if history:
         for e in r.history:
-            click.echo(f"    v{e.version} {e.at.ToDatetime():%Y-%m-%d %H:%M:%S}Z {e.state:<10} by {e.actor}  {e.note}")
+            number = f"{e.version}·{e.maker}" if e.maker else str(e.version)
+            click.echo(f"    v{number} {e.at.ToDatetime():%Y-%m-%d %H:%M:%S}Z {e.state:<10} by {e.actor}  {e.note}")
 
 
 @requests.command("submit")
@@ -90,16 +88,21 @@ def requests_get(request_id, target):
 @click.option("--consumer", default="", help="Only requests of this consumer department (its code). Default: any.")
 @click.option("--owner", default="", help="Only requests to this owner department (its code). Default: any.")
 @click.option("--state", default="", help=f"Only requests in this state: {', '.join(STATES)}. Default: any.")
-@click.option("--overdue", is_flag=True, help="Only pending requests past their deadline (--state is then ignored).")
+@click.option("--overdue", is_flag=True, help="Only requests waiting past the deadline of their step (a review, the "
+                                             "owner's answer, a coordination); --state is then ignored.")
+@click.option("--inbox", default="", type=click.Choice(["", "review", "coordinate", "escalated"]),
+              help="The data authority's inbox (with --authority): requests waiting for its review, objections it "
+                   "coordinates, answers and coordinations escalated to it (督办).")
+@click.option("--authority", default="", help="The node's data authority (its code), for --inbox.")
 @page_options("requests", 50)
 @client_options
-def requests_list(consumer, owner, state, overdue, page_size, page_token, target):
+def requests_list(consumer, owner, state, overdue, inbox, authority, page_size, page_token, target):
     """List requests held at a node (at the hub: every request that crossed nodes)."""
     from node.proto import sharing_pb2
 
     reply = call(sharing_stub(target).ListRequests, sharing_pb2.ListRequestsRequest(
         consumer_code=consumer, owner_code=owner, state=state, overdue_only=overdue, page_size=page_size,
-        page_token=page_token))
+        page_token=page_token, authority_code=authority, inbox=inbox))
     for r in reply.requests:
         print_request(r)
     click.echo(f"({len(reply.requests)} shown)")
@@ -122,9 +125,12 @@ def requests_list(consumer, owner, state, overdue, page_size, page_token, target
               help="Calls a Beijing day the grant allows (a batch counts its keys); 0 = no limit.")
 @click.option("--rate", default=0, show_default=True, type=click.IntRange(min=0),
               help="Calls a second the grant allows; 0 = no limit.")
+@click.option("--plain", "plain", multiple=True, metavar="ITEM",
+              help="Let this personal item (one the request asks for) out plain under this grant (repeat for "
+                   "several). Default: every item the mount marks personal leaves masked.")
 @client_options
 def requests_decide(request_id, department, approve, reason, row_filter, valid_until, modes, daily_quota, rate,
-                    target):
+                    plain, target):
     """Approve or reject the pending request REQUEST_ID, at the owner's node."""
     from cli.common import fail
     from node.proto import sharing_pb2
@@ -135,7 +141,7 @@ def requests_decide(request_id, department, approve, reason, row_filter, valid_u
     print_request(call(sharing_stub(target).DecideRequest, sharing_pb2.DecideRequestRequest(
         request_id=request_id, department_code=department, approve=approve, reason=reason,
         row_filter=sharing_pb2.RowFilter(column=column, prefix=prefix), valid_until=valid_until,
-        modes=list(modes), daily_quota=daily_quota, rate=rate)))
+        modes=list(modes), daily_quota=daily_quota, rate=rate, plain=list(plain))))
 
 
 @requests.command("withdraw")
@@ -149,24 +155,3 @@ def requests_withdraw(request_id, consumer, reason, target):
 
     print_request(call(sharing_stub(target).WithdrawRequest, sharing_pb2.WithdrawRequestRequest(
         request_id=request_id, consumer_code=consumer, reason=reason)))
-
-
-@click.command("scorecard")
-@click.option("--nodes", "by_node", is_flag=True, help="One row per node instead of one per department.")
-@client_options
-def scorecard(by_node: bool, target: Target) -> None:
-    """The sharing scorecard at the hub: entries, share-type mix, requests received, answered in time,
-    median time to answer (hours), overdue now, requests made; rows of data provided and received
-    through the hub, with the fetches completed."""
-    from node.proto import admin_pb2
-
-    reply = call(admin_stub(target).Scorecard, admin_pb2.ScorecardRequest())
-    rows = []
-    for r in reply.nodes if by_node else reply.departments:
-        median = "-" if r.median_hours_to_answer < 0 else f"{r.median_hours_to_answer:.1f}"
-        in_time = f"{r.answered_in_time / r.answered:.0%}" if r.answered else "-"
-        rows.append((r.node_id, f"{r.department_code} {r.department_name}".strip(), str(r.entries),
-                     f"{r.unconditional}/{r.conditional}/{r.not_shared}", str(r.requests_received), str(r.answered),
-                     in_time, median, str(r.overdue_now), str(r.requests_made),
-                     f"{r.rows_provided:,} ({r.exchanges_provided})", f"{r.rows_received:,} ({r.exchanges_received})"))
-    print_table(SCORECARD_HEADER, rows)

@@ -60,9 +60,11 @@ class Compose:
     notify: bool = True
     sync: dict = dataclasses.field(default_factory=dict)
     change_log_keep: int = 0
+    default_daily_quota: int = 0  # each node's sharing.default_daily_quota (unconditional grants)
     entries_per_department: int = 20
     secure: bool = True
     portal: bool = False
+    crosschecks: dict | None = None  # the hub's `crosschecks:` (node/crosschecks.py), as written
 
     def node(self, node_id: str) -> NodeSpec:
         for spec in (self.hub, *self.nodes):
@@ -92,9 +94,10 @@ def _departments(r: Reader, items: Any, path: str) -> tuple[tuple[str, str], ...
 def parse(data: Any, file: str = "<compose>") -> Compose:
     r = Reader(file)
     top = r.mapping(data, "", {"name", "secure", "portal", "defaults", "hub", "nodes", "seed"})
-    defaults = r.mapping(top.get("defaults") or {}, "defaults", {"interval", "notify", "sync", "change_log_keep"})
+    defaults = r.mapping(top.get("defaults") or {}, "defaults", {"interval", "notify", "sync", "change_log_keep",
+                                                                 "default_daily_quota"})
     interval = float(r.get(defaults, "defaults", "interval", is_number(0.05, 86400), 5.0))
-    hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync"})
+    hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync", "crosschecks"})
     hub_spec = NodeSpec(
         id=r.get(hub, "hub", "id", is_node_id), role="national", region_code="100000",
         departments=_departments(r, hub.get("departments") or [], "hub.departments") if hub.get("departments") else (),
@@ -129,9 +132,11 @@ def parse(data: Any, file: str = "<compose>") -> Compose:
         sync=r.mapping(defaults.get("sync") or hub.get("sync") or {}, "defaults.sync",
                        {f.name for f in dataclasses.fields(node_config.SyncSettings)}),
         change_log_keep=r.get(defaults, "defaults", "change_log_keep", is_number(0, 10**12, True), 0),
+        default_daily_quota=r.get(defaults, "defaults", "default_daily_quota", is_number(0, 10**9, True), 0),
         entries_per_department=r.get(seed, "seed", "entries_per_department", is_number(0, 1_000_000, True), 20),
         secure=r.get(top, "", "secure", is_boolean, True),
         portal=r.get(top, "", "portal", is_boolean, False),
+        crosschecks=hub.get("crosschecks"),  # checked with the hub's own config below
     )
     # Every node's own config must be valid too: build each once, naming the node on error.
     for spec in compose.all:
@@ -165,6 +170,10 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
         data["tls"] = tls
     else:
         data["insecure"] = True
+    # A federation on one machine, to try and to test: past the years the official calendar
+    # covers it counts Monday to Friday, so that it files requests on any day; a real node
+    # refuses them instead (docs/calendar.md).
+    data["sharing"] = {"beyond_calendar": "weekdays"}
     # Where the harness writes each department's synthetic data (harness/clients.py mount_data):
     # a directory of its own, which only that department may mount.
     data["resources"] = {"allow": {code: [str(department_sources(database, code))] for code, _ in spec.departments}}
@@ -172,14 +181,18 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
         data["node"]["name"] = spec.name
     if compose.change_log_keep:
         data["change_log"] = {"keep": compose.change_log_keep, "compact_every": 30}
+    if compose.default_daily_quota:
+        data["sharing"] = {"default_daily_quota": compose.default_daily_quota}
     if spec.role == "national":
         data["peers"] = [
             {"id": n.id, "role": n.role, "address": peer_addresses[n.id], "region_code": n.region_code,
-             "interval": n.interval}
+             "interval": n.interval, **({"name": n.name} if n.name else {})}
             for n in compose.nodes
         ]
         if compose.sync:
             data["sync"] = dict(compose.sync)
+        if compose.crosschecks:
+            data["crosschecks"] = compose.crosschecks
     elif hub_address:
         data["hub"] = {"address": hub_address, "notify": compose.notify, "id": compose.hub.id}
     return data

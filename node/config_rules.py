@@ -12,6 +12,8 @@ from typing import Any, Callable
 import yaml
 
 from node.model import regions
+from node.model.calendar import BEYOND, OFFICIAL, OFFICIAL_YEARS, PACKAGE, Calendar, covered_years
+from node.model.lifecycle import LIFECYCLE_KEYS, Lifecycle
 from node.errors import ConfigError
 
 NODE_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -128,3 +130,40 @@ def dates(r: Reader, values: Any, path: str) -> list:
         except ValueError:
             r.fail(f"{path}[{i}]", "must be a date YYYY-MM-DD")
     return out
+
+
+def official_calendar(r: Reader, sharing: dict, path: str = "sharing") -> Calendar:
+    """The `sharing` block's calendar: the State Council's working days (node/model/calendar.py),
+    the node's own days off on top, and what to do past the years the official calendar covers.
+    A day off outside those years stops start-up, naming them, unless the operator chose
+    `beyond_calendar: weekdays` (then it is a day off in a year counted Monday to Friday)."""
+    if "workdays" in sharing:
+        r.fail(f"{path}.workdays", f"make-up working days (调休) come from the official calendar ({PACKAGE}, "
+                                   f"{covered_years()}); remove the key")
+    beyond = r.get(sharing, path, "beyond_calendar", is_choice(BEYOND), OFFICIAL.beyond)
+    days_off = dates(r, sharing.get("holidays") or [], f"{path}.holidays")
+    for i, day in enumerate(days_off):
+        if beyond == "refuse" and day.year not in OFFICIAL_YEARS:
+            r.fail(f"{path}.holidays[{i}]", f"{day.isoformat()} lies outside the official calendar's years "
+                                            f"{covered_years()} ({PACKAGE})")
+    return Calendar(answer_days=r.get(sharing, path, "answer_days", is_number(1, 365, True), OFFICIAL.answer_days),
+                    holidays=frozenset(days_off), official=True, beyond=beyond)
+
+
+def data_authority(r: Reader, top: dict, departments: set[str]) -> str:
+    """A node config's `data_authority`: the code of its data authority, one of its departments ("": none)."""
+    code = r.get(top, "", "data_authority", is_text(re.compile(r"^[0-9]{9}$"), "must be a 9-digit department code"), "")
+    if code and code not in departments:
+        r.fail("data_authority", f"must be one of the node's departments (got {code})")
+    return code
+
+
+def lifecycle_settings(r: Reader, sharing: dict, has_authority: bool) -> Lifecycle:
+    """The lifecycle's keys of a node config's `sharing:` (node/model/lifecycle.py)."""
+    default = Lifecycle()
+    days = {name: r.get(sharing, "sharing", name, is_number(0 if name == "escalation_days" else 1, 365, True),
+                        getattr(default, name)) for name in LIFECYCLE_KEYS if name != "review"}
+    review = r.get(sharing, "sharing", "review", is_boolean, default.review)
+    if review and not has_authority:
+        r.fail("sharing.review", "needs `data_authority`: the department that reviews the node's requests")
+    return Lifecycle(review=review, **days)

@@ -59,5 +59,5 @@ def answered(nodes) -> Markup:
         body.append(f'<text x="{LABEL_W + BAR_W + 6}" y="{y + 15}" font-size="12">{share:.0%} '
                     f'({n.answered_in_time}/{n.requests_received})</text>')
     if not rows:
-        body.append(f'<text x="{LABEL_W}" y="18" font-size="13">尚无跨节点的共享申请</text>')
+        body.append(f'<text x="{LABEL_W}" y="18" font-size="13">尚无共享申请</text>')
     return _frame("各节点按时答复率", max(1, len(rows)), body, [("按时答复", "#1565c0"), ("未按时或未答复", "#e0e0e0")])

@@ -12,7 +12,9 @@ from typing import Callable
 
 import grpc
 
-from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc, sharing_pb2, sharing_pb2_grpc
+from node.proto import (admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc, corrections_pb2, corrections_pb2_grpc,
+                        exchange_pb2, exchange_pb2_grpc, governance_pb2, governance_pb2_grpc,
+                        sharing_pb2, sharing_pb2_grpc)
 from node.security.client import Credentials, open_channel
 
 MAX_MESSAGE = 64 * 1024 * 1024
@@ -72,6 +74,7 @@ class NodeClient:
         self._channel = open_channel(target, identities.reader, server_name=server_name, options=options)
         self.catalog = catalog_pb2_grpc.CatalogStub(self._channel)
         self.admin = admin_pb2_grpc.AdminStub(self._channel)
+        self.governance = governance_pb2_grpc.GovernanceStub(self._channel)
         self._department_channels: dict[str, grpc.Channel] = {}
         self._lock = threading.Lock()
         self._addresses: tuple[float, dict[str, str]] = (0.0, {})
@@ -117,13 +120,29 @@ class NodeClient:
     def get_entry(self, resource_code: str):
         return self._call(self.target, self.catalog.GetEntry, catalog_pb2.GetEntryRequest(resource_code=resource_code))
 
+    def duplicates(self, resource_code: str) -> list:
+        """The duplicate collections (不得重复收集) the target finds in one entry; none when it cannot tell."""
+        request = governance_pb2.DuplicatesRequest(resource_code=resource_code)
+        try:
+            return list(self._call(self.target, self.governance.ListDuplicates, request).duplicates)
+        except (NodeUnreachable, NodeRefused):
+            return []
+
     def status(self, timeout: float = 3.0):
         status = self._call(self.target, self.admin.Status, admin_pb2.StatusRequest(), timeout=timeout)
         self.hub_id = status.node_id
         return status
 
-    def scorecard(self):
-        return self._call(self.target, self.admin.Scorecard, admin_pb2.ScorecardRequest(), timeout=10.0)
+    def requests_at_target(self, newest: int):
+        """Up to `newest` of the target's sharing requests (at the hub: every request that crossed
+        nodes), under the portal's operator identity; for counts, never shown one by one."""
+        request = sharing_pb2.ListRequestsRequest(page_size=min(newest, 1000))
+        return list(self._call(self.target, sharing_pb2_grpc.SharingStub(self._channel).ListRequests, request).requests)
+
+    def scorecard(self, from_date: str = "", to_date: str = ""):
+        """The scorecard for a period of days (YYYY-MM-DD, both included; empty: unbounded)."""
+        return self._call(self.target, self.admin.Scorecard,
+                          admin_pb2.ScorecardRequest(from_date=from_date, to_date=to_date), timeout=10.0)
 
     # -- the departments' nodes ----------------------------------------------------------------
 
@@ -145,7 +164,7 @@ class NodeClient:
         self._addresses = (time.monotonic(), found)
         return found
 
-    def _department_stub(self, node_id: str):
+    def _department_stub(self, node_id: str, stub=sharing_pb2_grpc.SharingStub):
         address = self.node_addresses().get(node_id)
         if address is None:
             raise NodeRefused(node_id, grpc.StatusCode.NOT_FOUND, f"no node {node_id} in this federation")
@@ -159,7 +178,13 @@ class NodeClient:
                 channel = open_channel(address, credentials, server_name=node_id if credentials.secure else "",
                                        options=[("grpc.max_receive_message_length", MAX_MESSAGE)])
                 self._department_channels[node_id] = channel
-        return sharing_pb2_grpc.SharingStub(channel)
+        return (stub or sharing_pb2_grpc.SharingStub)(channel)
+
+    def list_corrections(self, node_id: str, token: str, *, owner: str, state: str = "", page_size: int = 50):
+        """The corrections on a department's resources at its node (none from a node without the service)."""
+        request = corrections_pb2.ListCorrectionsRequest(owner_code=owner, state=state, page_size=page_size)
+        stub = self._department_stub(node_id, corrections_pb2_grpc.CorrectionsStub)
+        return self._call(node_id, stub.ListCorrections, request, token=token)
 
     def list_requests(self, node_id: str, token: str, *, consumer: str = "", owner: str = "", state: str = "",
                       page_size: int = 50, page_token: str = ""):
@@ -170,6 +195,12 @@ class NodeClient:
     def get_request(self, node_id: str, token: str, request_id: str):
         return self._call(node_id, self._department_stub(node_id).GetRequest,
                           sharing_pb2.GetRequestRequest(request_id=request_id), token=token)
+
+    def list_calls(self, node_id: str, token: str, request_id: str, department: str):
+        """The counts of a department's own request's query and verify calls at its node."""
+        return self._call(node_id, self._department_stub(node_id, exchange_pb2_grpc.ExchangeStub).ListCalls,
+                          exchange_pb2.ListCallsRequest(request_id=request_id, department_code=department,
+                                                        limit=200), token=token)
 
     def submit_request(self, node_id: str, token: str, consumer: str, resource_code: str, purpose: str, basis: str,
                        items: list[str]):

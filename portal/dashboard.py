@@ -22,10 +22,12 @@ STREAM_SECONDS = 300  # an event stream ends after this; the browser reconnects 
 async def dashboard(request: Request):
     portal: Portal = request.app.state.portal
     snapshot = await portal.feed.snapshot()
-    card, card_error = await run_in_threadpool(portal.scorecard.get)
+    # The evaluation period (考核): ?from=YYYY-MM-DD&to=YYYY-MM-DD, either may be left out.
+    first, last = (request.query_params.get(k, "").strip()[:10] for k in ("from", "to"))
+    card, card_error = await run_in_threadpool(portal.scorecard.for_period, first, last)
     nodes = list(card.nodes) if card else []
     return portal.page(request, "dashboard.html", {
-        "snap": snapshot, "card": card, "card_error": card_error, "nodes": nodes,
+        "snap": snapshot, "card": card, "card_error": card_error, "nodes": nodes, "first": first, "last": last,
         "departments": sorted(card.departments, key=lambda r: (-r.requests_received, r.department_code))[:50] if card else [],
         "entries_chart": charts.share_mix(nodes), "answers_chart": charts.answered(nodes),
     })

@@ -16,7 +16,8 @@ UPDATE_CYCLE = {"realtime": "实时", "daily": "每日", "weekly": "每周", "mo
 ITEM_TYPE = {"string": "字符串", "integer": "整数", "decimal": "小数", "date": "日期", "datetime": "日期时间",
              "boolean": "布尔", "binary": "二进制"}
 REQUEST_STATE = {"submitted": "已提交", "pending": "待审核", "granted": "已同意", "rejected": "已拒绝",
-                 "withdrawn": "已撤回"}
+                 "withdrawn": "已撤回", "review": "符合性审查中", "returned": "已退回修改", "objected": "异议协调中",
+                 "extended": "已延期", "passed": "审查通过", "resubmitted": "已重新提交"}
 PEER_STATE = {"ok": "正常", "resyncing": "重新同步中", "failing": "拉取失败", "never": "尚未同步", "overdue": "拉取超时未结束"}
 ROLE = {"national": "国家平台", "provincial": "省级平台", "ministry": "部委平台"}
 REGIONS = {CENTRAL: "中央", **PROVINCES}

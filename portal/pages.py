@@ -51,7 +51,7 @@ def _page_number(value: str | None) -> int:
 
 def home(request: Request):
     portal: Portal = request.app.state.portal
-    return portal.page(request, "home.html", {"regions": labels.REGIONS})
+    return portal.page(request, "home.html", {"regions": labels.REGIONS, "summary": portal.overview.summary()})
 
 
 def search(request: Request):
@@ -91,7 +91,8 @@ def entry(request: Request):
     portal: Portal = request.app.state.portal
     code = request.path_params["code"]
     found = portal.client.get_entry(code)
-    return portal.page(request, "entry.html", {"entry": found})
+    duplicates = portal.client.duplicates(found.resource_code) if not found.withdrawn else []
+    return portal.page(request, "entry.html", {"entry": found, "duplicates": duplicates})
 
 
 routes = [

@@ -1,10 +1,12 @@
 """The node's sharing scorecard as the portal holds it: read once, then refreshed in the
-background, and the departments that publish at the node, read from it."""
+background; a period's (考核 by period) read when asked and kept as long; and the departments
+that publish at the node, read from it."""
 
 from __future__ import annotations
 
 import threading
 import time
+from datetime import date
 
 from portal.client import NodeClient, NodeRefused, NodeUnreachable
 
@@ -24,6 +26,7 @@ class Scorecard:
         self._reads = 0  # reads finished, failed ones included
         # Pages that arrive together before there is a card wait for one read, not one read each.
         self._first = threading.Lock()
+        self._periods: dict[tuple[str, str], tuple[object, float]] = {}  # (from, to) -> (card, read at)
 
     def _refresh(self) -> None:
         try:
@@ -47,6 +50,33 @@ class Scorecard:
             self._refreshing = True
             threading.Thread(target=self._refresh, daemon=True).start()
         return self.card, self.error
+
+
+    def for_period(self, first: str, last: str):
+        """(scorecard or None, error message) for the days from `first` to `last` (YYYY-MM-DD,
+        either may be empty); a period's card is kept `every` seconds, a few periods at most."""
+        if not first and not last:
+            return self.get()
+        try:
+            days = [date.fromisoformat(d) for d in (first, last) if d]
+        except ValueError:
+            return None, "日期须为 YYYY-MM-DD 格式。"
+        if len(days) == 2 and days[1] < days[0]:
+            return None, "截止日期不能早于起始日期。"
+        held = self._periods.get((first, last))
+        if held is not None and time.monotonic() - held[1] < self.every:
+            return held[0], ""
+        try:
+            card = self.client.scorecard(first, last)
+        except (NodeUnreachable, NodeRefused):
+            return None, "无法读取共享考核数据，请稍后刷新。"
+        if len(self._periods) >= MAX_PERIODS:
+            self._periods.clear()
+        self._periods[(first, last)] = (card, time.monotonic())
+        return card, ""
+
+
+MAX_PERIODS = 16
 
 
 class Departments:

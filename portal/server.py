@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import logging
 import pathlib
+import re
 import socket
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -29,10 +34,24 @@ def bind(listen: str) -> socket.socket:
     return sock
 
 
+class RawUtf8Targets(H11Protocol):
+    """h11 with a request line written as people type it: `curl '/search?q=社保'` sends the query's
+    UTF-8 unescaped, which h11 refuses (400) since a request target must be ASCII; its bytes past
+    ASCII are percent-encoded first, as a browser would have sent them."""
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE:  # this chunk begins a request: its first line is the target's
+            end = data.find(b"\r\n")
+            line = data if end < 0 else data[:end]
+            if any(byte >= 0x80 for byte in line):
+                data = NON_ASCII.sub(lambda m: b"%%%02X" % m.group()[0], line) + data[len(line):]
+        super().data_received(data)
+
+
 def serve(app, sock: socket.socket, port_file: str | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3,
-                            proxy_headers=False)
+                            proxy_headers=False, http=RawUtf8Targets)
     server = uvicorn.Server(config)
     host, port = sock.getsockname()[:2]
     logging.getLogger("portal").info("portal.started listening on http://%s:%d/", host, port)

@@ -15,6 +15,7 @@ from starlette.templating import Jinja2Templates
 from portal import labels
 from portal.client import NodeClient
 from portal.open_catalog import OpenCatalog
+from portal.overview import Overview
 from portal.paging import ListingCursors
 from portal.scorecard import Departments, Scorecard
 from portal.status import StatusFeed
@@ -34,6 +35,7 @@ class Portal:
     departments: Departments
     feed: StatusFeed
     open_catalog: OpenCatalog
+    overview: Overview
     title: str = TITLE
     public_url: str = ""  # the URL the open-data API names itself by ("" = the address the portal listens on)
 
@@ -44,9 +46,14 @@ class Portal:
         cursors = ListingCursors(client)
         scorecard = Scorecard(client)
         departments = Departments(scorecard)
-        return cls(client=client, cursors=cursors, templates=make_templates(), scorecard=scorecard,
+        overview = Overview(client, scorecard)
+        templates = make_templates()
+        templates.env.filters["node"] = overview.node_name  # 河北省政务数据平台 for hebei, on every page
+        templates.env.filters["department"] = lambda code: (  # 河北省公安厅（130000001）, or the code alone
+            f"{departments.name(code)}（{code}）" if departments.name(code) != code else code)
+        return cls(client=client, cursors=cursors, templates=templates, scorecard=scorecard,
                    departments=departments, feed=StatusFeed(client),
-                   open_catalog=OpenCatalog(client, cursors, departments, title), title=title,
+                   open_catalog=OpenCatalog(client, cursors, departments, title), overview=overview, title=title,
                    public_url=public_url.rstrip("/"))
 
     def base_url(self, request: Request) -> str:

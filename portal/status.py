@@ -36,7 +36,7 @@ def public_problem(text: str) -> str:
 def peer_view(p, now: datetime) -> dict:
     last_ok = "" if p.seconds_since_success < 0 else when(now - timedelta(seconds=p.seconds_since_success), True)
     return {
-        "node_id": p.node_id, "role": labels.ROLE.get(p.role, p.role), "state": p.state,
+        "node_id": p.node_id, "name": p.name or p.node_id, "role": labels.ROLE.get(p.role, p.role), "state": p.state,
         "state_label": labels.PEER_STATE.get(p.state, p.state), "stale": p.state in ("failing", "never"),
         "behind": p.behind, "last_ok": last_ok, "last_ok_ago": ago(p.seconds_since_success),
         "last_error": public_problem(p.last_error), "failures": p.failures, "backoff": round(p.backoff_seconds, 1),
@@ -65,10 +65,11 @@ class StatusFeed:
         except (NodeUnreachable, NodeRefused) as exc:
             how = exc.code.name if isinstance(exc, NodeRefused) else "无法连接"
             return {**view, "error": f"无法读取节点的运行状态（{how}）。", "peers": []}
-        return {**view, "error": "", "node_id": status.node_id, "role": labels.ROLE.get(status.role, status.role),
+        return {**view, "error": "", "node_id": status.node_id, "node_name": status.name or f"节点 {status.node_id}", "role": labels.ROLE.get(status.role, status.role),
                 "live_entries": status.live_entries, "uptime": round(status.uptime_seconds),
                 "peers": [peer_view(p, now) for p in status.peers],
-                "stale": sum(p.state in ("failing", "never") for p in status.peers)}
+                "stale": sum(p.state in ("failing", "never") for p in status.peers),
+                "overdue": status.requests_overdue, "escalated": status.requests_escalated}
 
     async def snapshot(self) -> dict:
         async with self._lock:

@@ -10,18 +10,10 @@ import json
 import pathlib
 import statistics
 
+from sim.charts import CHARTS, CJK_FONTS, KIND_NAMES, MAX_BARS, charts, cjk_font  # noqa: F401 (the report's names)
 from sim import memory
 from sim.invariants import Books
 from sim.workload import Metrics
-
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei")
-CHARTS = {"lag": "lag.png", "convergence": "convergence.png", "throughput": "throughput.png",
-          "latency": "latency.png", "requests": "requests_in_time.png", "memory": "memory.png"}
-MAX_BARS = 25  # more owner departments than this: the requests chart has a bar per node
-MAX_LINES = 8  # more peers than this: the lag chart names the most lagging, the others are grey
-KIND_NAMES = {"publish": "发布", "update": "更新", "withdraw": "撤销", "request": "共享申请", "decide": "审批答复",
-              "search": "检索"}
-
 
 @dataclasses.dataclass(frozen=True)
 class Played:
@@ -179,112 +171,6 @@ def redraw(out: pathlib.Path) -> None:
         result["faults"] = [dict(f, requests=_requests_during(dict(f, nodes=f.get("nodes") or [f["node"]]), clock, books))
                             for f in result["faults"]]
     write(result, lag, out)
-
-
-def cjk_font() -> str | None:
-    """The first CJK font matplotlib knows of (Debian's fonts-noto-cjk gives Noto Sans CJK SC)."""
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in names), None)
-
-
-def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    font = cjk_font()
-    plt.rcParams.update({"font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
-                         "font.family": "sans-serif", "axes.unicode_minus": False, "figure.dpi": 110})
-    day = 86400.0
-    faults = result["faults"]
-
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    peers = sorted({p for s in lag for p in s["peers"]})
-    peak = {p: max((s["peers"][p]["behind"] for s in lag if p in s["peers"]), default=0) for p in peers}
-    named = set(sorted(peers, key=lambda p: (-peak[p], p))[:MAX_LINES]) if len(peers) > MAX_LINES else set(peers)
-    for peer in peers:  # a national run: the peers that lagged most in colour, the others in grey
-        points = [(s["at"] / day, s["peers"][peer]["behind"]) for s in lag if peer in s["peers"]]
-        style = dict(label=peer, linewidth=1.4) if peer in named else dict(color="0.75", linewidth=0.8, zorder=1)
-        ax.plot([x for x, _ in points], [y for _, y in points], **style)
-    for i, f in enumerate(faults):
-        start = f.get("began", f["planned_at"]) / day
-        stop = f.get("ended", f.get("began", f["planned_at"])) / day
-        ax.axvspan(start, max(stop, start + 0.02), alpha=0.15, color=f"C{i % 10}")
-        ax.annotate(f["fault"], (start, 1), xycoords=("data", "axes fraction"), va="top", fontsize=8, rotation=90)
-    ax.set(title="各节点相对国家平台的同步滞后（未拉取变更数）" + ("；滞后最多的节点着色，其余为灰色" if len(named) < len(peers)
-                                                         else ""), xlabel="模拟时间（天）", ylabel="滞后变更数")
-    if peers:
-        ax.legend(fontsize=8, ncol=3)
-    _save(fig, out / CHARTS["lag"])
-
-    fig, ax = plt.subplots(figsize=(8, 4))
-    names = [f["fault"] for f in faults] or ["（无故障）"]
-    seconds = [f.get("converge_wall_seconds", 0) for f in faults] or [0]
-    colors = ["tab:green" if f.get("converged") else "tab:red" for f in faults] or ["grey"]
-    bars = ax.barh(names, seconds, color=colors)
-    for bar, f in zip(bars, faults):
-        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2,
-                f" {f.get('converge_wall_seconds', 0)} s（模拟 {f['converge_sim_hours']} 小时）", va="center", fontsize=8)
-    ax.set(title="故障恢复后国家平台收敛用时（摘要一致）", xlabel="墙钟秒（绿：已收敛，红：未收敛）")
-    ax.margins(x=0.35)
-    ax.invert_yaxis()  # the first fault on top
-    _save(fig, out / CHARTS["convergence"])
-
-    fig, ax = plt.subplots(figsize=(9, 4))
-    per_day = result["throughput"]["per_sim_day"]
-    days = sorted(per_day, key=int)
-    bottom = [0] * len(days)
-    for kind in KIND_NAMES:
-        values = [per_day[d].get(kind, 0) for d in days]
-        if any(values):
-            ax.bar([int(d) + 1 for d in days], values, bottom=bottom, label=KIND_NAMES[kind])
-            bottom = [a + b for a, b in zip(bottom, values)]
-    ax.set(title="吞吐量：每个模拟日完成的调用", xlabel="模拟日", ylabel="调用数")
-    ax.legend(fontsize=8, ncol=3)
-    _save(fig, out / CHARTS["throughput"])
-
-    fig, ax = plt.subplots(figsize=(8, 4))
-    latency = result["latency_ms"]
-    kinds = list(latency)
-    width = 0.25
-    for i, q in enumerate(("p50", "p90", "p99")):
-        ax.bar([k + (i - 1) * width for k in range(len(kinds))], [latency[k][q] for k in kinds], width, label=q)
-    ax.set_xticks(range(len(kinds)), [f"{KIND_NAMES.get(k, k)}\n{k}" for k in kinds])
-    ax.set(title="调用延迟百分位（毫秒，墙钟）", ylabel="毫秒")
-    ax.legend()
-    _save(fig, out / CHARTS["latency"])
-
-    fig = memory.chart(plt, result, lag)
-    _save(fig, out / CHARTS["memory"])
-
-    # one bar per owner department, or per owner node where a national run has too many to read
-    per_department = [r for r in result["requests"]["per_owner_department"].values() if r["conditional"]]
-    by_node = len(per_department) > MAX_BARS
-    rows = [r for r in result["requests"]["per_owner_node"].values() if r["conditional"]] if by_node else per_department
-    fig, ax = plt.subplots(figsize=(9, max(3, (0.3 if by_node else 0.45) * len(rows) + 1.5)))
-    labels = [r["department"] for r in rows] or ["（无有条件共享申请）"]
-    in_time = [r["in_time"] for r in rows] or [0]
-    late = [r["answered"] - r["in_time"] for r in rows] or [0]
-    open_ = [r["conditional"] - r["answered"] for r in rows] or [0]
-    ax.barh(labels, in_time, color="tab:green", label="按期答复")
-    ax.barh(labels, late, left=in_time, color="tab:orange", label="逾期答复")
-    ax.barh(labels, open_, left=[a + b for a, b in zip(in_time, late)], color="tab:grey", label="尚未答复")
-    ax.set(title=f"各提供方{'节点' if by_node else '部门'}有条件共享申请的按期答复情况（时限 "
-                 f"{result['scenario']['answer_days']} 个工作日）", xlabel="申请数")
-    ax.invert_yaxis()
-    ax.legend(fontsize=8)
-    _save(fig, out / CHARTS["requests"])
-
-
-def _save(fig, path: pathlib.Path) -> None:
-    fig.tight_layout()
-    fig.savefig(path)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
 
 
 def markdown(result: dict) -> str:

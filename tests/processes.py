@@ -22,6 +22,7 @@ class NodeProcess:
         config = {k: v for k, v in config.items() if k != "_port"}
         config["listen"] = f"127.0.0.1:{self.port}"
         config.setdefault("insecure", True)
+        config.setdefault("sharing", {"beyond_calendar": "weekdays"})  # any day of any year
         self.config_path = tmp_path / f"{config['node']['id']}.yaml"
         self.config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
         self.log_path = tmp_path / f"{config['node']['id']}.log"

@@ -25,8 +25,10 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from conftest import make_entry
 from node import config as config_mod, wire
+from node.proto import corrections_pb2, corrections_pb2_grpc
 from node.proto import (admin_pb2, admin_pb2_grpc, cascade_pb2, cascade_pb2_grpc, catalog_pb2, catalog_pb2_grpc,
-                        exchange_pb2, exchange_pb2_grpc, sharing_pb2, sharing_pb2_grpc)
+                        exchange_pb2, exchange_pb2_grpc, governance_pb2, governance_pb2_grpc, sharing_pb2,
+                        sharing_pb2_grpc)
 from node.security import audit, authz, pki, tokens
 from node.security.client import Credentials, open_channel
 from node.server import Node
@@ -53,6 +55,8 @@ SERVICES = {
         (admin_pb2.DESCRIPTOR.services_by_name["Admin"], admin_pb2_grpc.AdminStub),
         (sharing_pb2.DESCRIPTOR.services_by_name["Sharing"], sharing_pb2_grpc.SharingStub),
         (exchange_pb2.DESCRIPTOR.services_by_name["Exchange"], exchange_pb2_grpc.ExchangeStub),
+        (corrections_pb2.DESCRIPTOR.services_by_name["Corrections"], corrections_pb2_grpc.CorrectionsStub),
+        (governance_pb2.DESCRIPTOR.services_by_name["Governance"], governance_pb2_grpc.GovernanceStub),
         (health_pb2.DESCRIPTOR.services_by_name["Health"], health_pb2_grpc.HealthStub),
         (reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"], reflection_pb2_grpc.ServerReflectionStub),
     )
@@ -100,16 +104,19 @@ def ca(tmp_path_factory) -> pathlib.Path:
 
 
 def tls_config(ca: pathlib.Path, directory: pathlib.Path, node_id: str, role: str, region: str, *,
-               departments=(), peers=(), limits=None, resources=None) -> config_mod.Config:
+               departments=(), peers=(), limits=None, resources=None, data_authority="") -> config_mod.Config:
     data = {
         "node": {"id": node_id, "role": role, "region_code": region},
         "listen": "127.0.0.1:0",
+        "sharing": {"beyond_calendar": "weekdays"},  # any day of any year (docs/calendar.md)
         "database": str(directory / f"{node_id}.db"),
         "departments": [{"code": code, "name": f"部门{code}"} for code in departments],
         "tls": {"cert": str(ca / f"{node_id}.pem"), "key": str(ca / f"{node_id}.key"), "ca": str(ca / pki.CA_CERT)},
         "store": {"synchronous": "normal"},
         "log": {"level": "warning", "format": "json"},
     }
+    if data_authority:
+        data["data_authority"] = data_authority
     if peers:
         data["peers"] = list(peers)
         data["sync"] = {"backoff_initial": 0.05, "backoff_max": 0.5, "call_deadline": 20}
@@ -207,16 +214,18 @@ def dial(ca):
 
 @pytest.fixture(scope="module")
 def hebei(ca, tmp_path_factory) -> Site:
-    """Hebei's provincial node with two departments. Its hub id is the default, `national`: a `hub:`
-    block would have to name the hub's address, which the hub (started later, Hebei as its peer)
-    has not got yet."""
-    config = tls_config(ca, tmp_path_factory.mktemp("hebei"), "hebei", "provincial", "130000", departments=(A, B))
+    """Hebei's provincial node with two departments, B its data authority. Its hub id is the
+    default, `national`: a `hub:` block would have to name the hub's address, which the hub
+    (started later, Hebei as its peer) has not got yet."""
+    config = tls_config(ca, tmp_path_factory.mktemp("hebei"), "hebei", "provincial", "130000", departments=(A, B),
+                        data_authority=B)
     assert config.hub_id == "national"
     site = Site(Node(config).start())
     site.issue("A", A)
     site.issue("B", B)
     site.issue("C", C)
     site.issue("A-read", A, {"read"})
+    site.issue("B-auth", B, tokens.DEPARTMENT_SCOPES | tokens.AUTHORITY_SCOPES)  # B as the data authority
     site.issue("op", tokens.OPERATOR, tokens.OPERATOR_SCOPES)
     yield site
     site.node.stop(0)
@@ -249,6 +258,15 @@ class World:
     mounted: str = ""  # A's entry shared by database, its source mounted
     source: str = ""  # the SQLite file mounted on it
     fetchable: str = ""  # B's granted request for it, served at Hebei (both departments are Hebei's)
+    correction: corrections_pb2.Correction | None = None  # B's on A's mounted entry: open, every read reads it
+    to_answer: str = ""  # another, open, for the allowed answer
+    # The lifecycle's steps: pending (for A's extension), refused (for B's objection), objected
+    # (for B's coordination, as the data authority), in review, returned (for B's resubmission).
+    to_extend: str = ""
+    to_object: str = ""
+    to_coordinate: str = ""
+    to_review: str = ""
+    to_resubmit: str = ""
 
 
 def entry_proto(provider: str, seq: int, **fields) -> catalog_pb2.Entry:
@@ -286,9 +304,51 @@ def world(hebei, dial) -> World:
         consumer_code=B, resource_code=f"{A}/000004", purpose="办理企业开办", basis="《优化营商环境条例》",
         data_items=["企业名称"]), timeout=DEADLINE)
     assert fetchable.state == "granted", fetchable
+    corrections = corrections_pb2_grpc.CorrectionsStub(dial.channel(hebei, Who("tool", "B")))
+
+    with sqlite3.connect(source) as db:  # a record the source holds: a key it lacks is rejected on arrival
+        (held_code,), = db.execute('SELECT "统一社会信用代码" FROM t LIMIT 1')
+
+    def correct() -> corrections_pb2.Correction:
+        made = corrections.FileCorrection(corrections_pb2.FileCorrectionRequest(
+            filer_code=B, resource_code=f"{A}/000004", data_items=["企业名称"], key={"统一社会信用代码": held_code},
+            kind="wrong_value", evidence="营业执照上的名称不同"), timeout=DEADLINE)
+        assert made.state == "open", made
+        return made
+
     return World(entry=f"{A}/000001", conditional=f"{A}/000002", to_withdraw=f"{A}/000003", request=ask(),
                  to_decide=ask().request_id, not_to_decide=ask().request_id, to_withdraw_request=ask().request_id,
-                 mounted=f"{A}/000004", source=source, fetchable=fetchable.request_id)
+                 mounted=f"{A}/000004", source=source, fetchable=fetchable.request_id, correction=correct(),
+                 to_answer=correct().correction_id, **lifecycle_world(hebei, ask))
+
+
+def lifecycle_world(hebei: Site, ask) -> dict[str, str]:
+    """Requests in each state a step of the lifecycle starts from, made through the domain (the
+    calls themselves are what the rule cases try)."""
+    sharing = hebei.node.sharing
+
+    def refused() -> str:
+        made = ask().request_id
+        sharing.decide(made, A, False, "不符合共享条件")
+        return made
+
+    objected = refused()
+    sharing.object(objected, B, "依据充分")
+    settings = sharing.authority.settings
+    sharing.authority = dataclasses.replace(sharing.authority, settings=dataclasses.replace(settings, review=True))
+    try:
+        in_review = [ask_in_review(sharing) for _ in range(2)]
+    finally:
+        sharing.authority = dataclasses.replace(sharing.authority, settings=settings)
+    sharing.review(in_review[1], B, False, "依据不明确")
+    return dict(to_extend=ask().request_id, to_object=refused(), to_coordinate=objected, to_review=in_review[0],
+                to_resubmit=in_review[1])
+
+
+def ask_in_review(sharing) -> str:
+    made = sharing.submit(B, f"{A}/000002", "办理企业开办", "《优化营商环境条例》", ["企业名称"])
+    assert made.state == "review", made
+    return made.request_id
 
 
 # --- calling, and waiting ------------------------------------------------------------------------
@@ -336,6 +396,7 @@ def denial_recorded(site: Site, since: int, method: str, actor: str) -> bool:
 CAT, CAS, SHR, ADM = authz.CATALOG, authz.CASCADE, authz.SHARING, authz.ADMIN
 HEALTH, REFLECTION = "/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/"
 EXC = authz.EXCHANGE
+GOV = authz.GOVERNANCE
 tool = Who("tool")
 
 

@@ -23,6 +23,7 @@ from node.server import Node
 
 HOSTS = ("127.0.0.1", "localhost")
 MPS_DEPARTMENT = "100000011"
+NATIONAL = "100000001"  # the hub's data authority: it coordinates objections between nodes
 NODES = {  # node id: (role, region, departments)
     "hebei": ("provincial", "130000", (CONSUMER,)),
     "guangdong": ("provincial", "440000", (OWNER,)),
@@ -44,8 +45,10 @@ class Member:
         if department not in self.channels:
             token = ""
             if department:
+                authority = department == self.node.config.data_authority
                 with self.node.store.transaction() as tx:
-                    token, _ = tokens.issue(tx.conn, department, tokens.DEPARTMENT_SCOPES)
+                    token, _ = tokens.issue(tx.conn, department, tokens.DEPARTMENT_SCOPES | (
+                        tokens.AUTHORITY_SCOPES if authority else frozenset()))
             cert = "tool" if department else "operator"
             self.channels[department] = open_channel(self.node.address, Credentials(
                 str(self.ca / f"{cert}.pem"), str(self.ca / f"{cert}.key"), str(self.ca / pki.CA_CERT), token))
@@ -103,10 +106,12 @@ class Federation:
 
 
 def node_config(ca: pathlib.Path, directory: pathlib.Path, node_id: str, role: str, region: str, departments,
-                *, hub_address: str = "", peers=(), listen: str = "127.0.0.1:0") -> config_mod.Config:
+                *, hub_address: str = "", peers=(), listen: str = "127.0.0.1:0",
+                data_authority: str = "") -> config_mod.Config:
     settings = {
         "node": {"id": node_id, "role": role, "region_code": region},
         "listen": listen,
+        "sharing": {"beyond_calendar": "weekdays"},  # any day of any year (docs/calendar.md)
         "database": str(directory / f"{node_id}.db"),
         "departments": [{"code": code, "name": f"部门{code}"} for code in departments],
         "tls": {"cert": str(ca / f"{node_id}.pem"), "key": str(ca / f"{node_id}.key"), "ca": str(ca / pki.CA_CERT)},
@@ -116,6 +121,8 @@ def node_config(ca: pathlib.Path, directory: pathlib.Path, node_id: str, role: s
     }
     if hub_address:
         settings["hub"] = {"address": hub_address, "notify": True}
+    if data_authority:
+        settings["data_authority"] = data_authority
     if peers:
         settings["peers"] = list(peers)
         settings["sync"] = {"backoff_initial": 0.05, "backoff_max": 0.5, "call_deadline": 20}
@@ -138,8 +145,8 @@ def federation(tmp_path_factory) -> Federation:
                for node_id, (role, region, departments) in NODES.items()}
     peers = [{"id": node_id, "role": role, "address": members[node_id].node.address, "region_code": region,
               "interval": 3600} for node_id, (role, region, _) in NODES.items()]
-    hub = Member(Node(node_config(ca, directory, "national", "national", "100000", ("100000001",), peers=peers,
-                                  listen=hub_address)).start(), ca)
+    hub = Member(Node(node_config(ca, directory, "national", "national", "100000", (NATIONAL,), peers=peers,
+                                  listen=hub_address, data_authority=NATIONAL)).start(), ca)
     source = directory / "sources" / "shenzhen-market.db"
     source.parent.mkdir()
     data.write_sqlite(str(source), "enterprises", SOURCE_ITEMS, ROWS, seed="exchange", province="440000")

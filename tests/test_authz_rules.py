@@ -11,10 +11,13 @@ from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from hypothesis import assume, given, settings, strategies as st
 
+from node.proto import corrections_pb2
 from node.proto import (admin_pb2, admin_pb2_grpc, cascade_pb2, catalog_pb2, catalog_pb2_grpc, exchange_pb2,
-                        sharing_pb2, sharing_pb2_grpc)
+                        governance_pb2, sharing_pb2, sharing_pb2_grpc)
 from node.security import authz
-from security_support import (A, ADM, B, C, CAS, CAT, DEADLINE, EXC, HEALTH, OK, PERMISSION_DENIED, REFLECTION,
+
+COR = authz.CORRECTIONS
+from security_support import (A, ADM, B, C, CAS, CAT, DEADLINE, EXC, GOV, HEALTH, OK, PERMISSION_DENIED, REFLECTION,
                               SERVED, SERVICES, SHR, UNAUTHENTICATED, Site, Who, World, denial_recorded, entry_proto,
                               invoke, outcome, tool)
 from security_support import ca, dial, hebei, hub, world  # noqa: F401 (fixtures)
@@ -82,6 +85,24 @@ def get_request(w):
     return sharing_pb2.GetRequestRequest(request_id=w.request.request_id)
 
 
+def file_correction(filer: str):
+    return lambda w: corrections_pb2.FileCorrectionRequest(
+        filer_code=filer, resource_code=w.mounted, data_items=["企业名称"], key={"统一社会信用代码": "91130100X"},
+        kind="missing", evidence="名称为空")
+
+
+def get_correction(department: str):
+    return lambda w: corrections_pb2.GetCorrectionRequest(correction_id=w.correction.correction_id,
+                                                          department_code=department)
+
+
+def deliver_correction(w):
+    copy = corrections_pb2.Correction()
+    copy.CopyFrom(w.correction)
+    copy.ClearField("key")
+    return corrections_pb2.DeliverCorrectionRequest(correction=copy, from_node="national")
+
+
 def decide(request_id: Callable[[World], str], department: str):
     return lambda w: sharing_pb2.DecideRequestRequest(request_id=request_id(w), department_code=department,
                                                       approve=True)
@@ -117,6 +138,14 @@ def verify(consumer: str, from_node: str = ""):
 
 def get_mount(w):
     return exchange_pb2.GetMountRequest(resource_code=w.mounted)
+
+
+def put_element(w):
+    return governance_pb2.PutElementRequest(element=governance_pb2.DataElement(name="测试数据元", type="string"))
+
+
+def check_data(w):
+    return governance_pb2.CheckDataRequest(resource_code=w.mounted)
 
 
 READS = {
@@ -200,11 +229,59 @@ CASES = [
          note="and-A's"),
     Case(SHR + "ListRequests", Who("tool", "C"), list_requests(consumer_code=B), PERMISSION_DENIED, note="B's"),
     Case(SHR + "ListRequests", tool, list_requests(consumer_code=B), UNAUTHENTICATED),
+    # The lifecycle: the owner extends, the consumer objects and resubmits, the data authority (B,
+    # with a token carrying `review` and `coordinate`) reviews and coordinates.
+    Case(SHR + "ExtendRequest", Who("tool", "A"), lambda w: sharing_pb2.ExtendRequestRequest(
+        request_id=w.to_extend, department_code=A, reason="需核实"), writes_for=A),
+    Case(SHR + "ExtendRequest", Who("tool", "B"), lambda w: sharing_pb2.ExtendRequestRequest(
+        request_id=w.to_extend, department_code=A, reason="需核实"), PERMISSION_DENIED, note="as-A"),
+    Case(SHR + "ObjectRequest", Who("tool", "B"), lambda w: sharing_pb2.ObjectRequestRequest(
+        request_id=w.to_object, consumer_code=B, reason="依据充分"), writes_for=B),
+    Case(SHR + "ObjectRequest", Who("tool", "A"), lambda w: sharing_pb2.ObjectRequestRequest(
+        request_id=w.to_object, consumer_code=B, reason="依据充分"), PERMISSION_DENIED, note="as-B"),
+    Case(SHR + "CoordinateRequest", Who("tool", "B-auth"), lambda w: sharing_pb2.CoordinateRequestRequest(
+        request_id=w.to_coordinate, department_code=B, decision="share", reason="依据充分"), writes_for=B),
+    Case(SHR + "CoordinateRequest", Who("tool", "B"), lambda w: sharing_pb2.CoordinateRequestRequest(
+        request_id=w.to_coordinate, department_code=B, decision="share", reason="依据充分"), PERMISSION_DENIED,
+         note="no-coordinate-scope"),
+    Case(SHR + "CoordinateRequest", Who("tool", "A"), lambda w: sharing_pb2.CoordinateRequestRequest(
+        request_id=w.to_coordinate, department_code=A, decision="share", reason="依据充分"), PERMISSION_DENIED,
+         note="A-not-the-authority"),
+    Case(SHR + "ReviewRequest", Who("tool", "B-auth"), lambda w: sharing_pb2.ReviewRequestRequest(
+        request_id=w.to_review, department_code=B, decision="pass"), writes_for=B),
+    Case(SHR + "ReviewRequest", Who("tool", "A"), lambda w: sharing_pb2.ReviewRequestRequest(
+        request_id=w.to_review, department_code=B, decision="pass"), PERMISSION_DENIED, note="as-B"),
+    Case(SHR + "ResubmitRequest", Who("tool", "B"), lambda w: sharing_pb2.ResubmitRequestRequest(
+        request_id=w.to_resubmit, consumer_code=B, basis="《优化营商环境条例》第十条"), writes_for=B),
+    Case(SHR + "ResubmitRequest", Who("tool", "A"), lambda w: sharing_pb2.ResubmitRequestRequest(
+        request_id=w.to_resubmit, consumer_code=B, basis="x"), PERMISSION_DENIED, note="as-B"),
+    Case(SHR + "ListRequests", Who("tool", "B-auth"), list_requests(authority_code=B, inbox="coordinate")),
+    Case(SHR + "ListRequests", Who("tool", "A"), list_requests(authority_code=A, inbox="coordinate"),
+         PERMISSION_DENIED, note="A-not-the-authority"),
     Case(SHR + "DeliverRequest", Who("national"),
          lambda w: sharing_pb2.DeliverRequestRequest(request=w.request, from_node="national")),
     *[Case(SHR + "DeliverRequest", who, lambda w: sharing_pb2.DeliverRequestRequest(request=w.request,
                                                                                     from_node="national"),
            PERMISSION_DENIED) for who in (Who("mps"), Who("hebei"), Who("tool", "A"))],
+    # Corrections: a department files and reads its own, the owner answers; the hub delivers.
+    Case(COR + "FileCorrection", Who("tool", "B"), file_correction(B), writes_for=B),
+    Case(COR + "FileCorrection", Who("tool", "A"), file_correction(B), PERMISSION_DENIED, note="as-B"),
+    Case(COR + "FileCorrection", tool, file_correction(B), UNAUTHENTICATED),
+    Case(COR + "AnswerCorrection", Who("tool", "A"), lambda w: corrections_pb2.AnswerCorrectionRequest(
+        correction_id=w.to_answer, department_code=A, outcome="corrected"), writes_for=A),
+    Case(COR + "AnswerCorrection", Who("tool", "B"), lambda w: corrections_pb2.AnswerCorrectionRequest(
+        correction_id=w.to_answer, department_code=A, outcome="corrected"), PERMISSION_DENIED, note="as-A"),
+    *[Case(COR + "GetCorrection", Who("tool", name), get_correction(code)) for name, code in (("A", A), ("B", B))],
+    Case(COR + "GetCorrection", Who("tool", "C"), get_correction(C), PERMISSION_DENIED, note="not-C's"),
+    Case(COR + "GetCorrection", Who("tool", "C"), get_correction(A), PERMISSION_DENIED, note="as-A"),
+    Case(COR + "GetCorrection", Who("operator"), get_correction(""), UNAUTHENTICATED),
+    Case(COR + "ListCorrections", Who("tool", "B"), lambda w: corrections_pb2.ListCorrectionsRequest(filer_code=B)),
+    Case(COR + "ListCorrections", Who("operator"), lambda w: corrections_pb2.ListCorrectionsRequest()),
+    Case(COR + "ListCorrections", Who("tool", "B"), lambda w: corrections_pb2.ListCorrectionsRequest(owner_code=A),
+         PERMISSION_DENIED, note="A's"),
+    Case(COR + "DeliverCorrection", Who("national"), deliver_correction),
+    *[Case(COR + "DeliverCorrection", who, deliver_correction, PERMISSION_DENIED)
+      for who in (Who("hebei"), Who("tool", "A"))],
     # The operator's calls: an operator certificate, or an operator token.
     Case(ADM + "Status", Who("operator"), lambda w: admin_pb2.StatusRequest()),
     Case(ADM + "Status", Who("tool", "op"), lambda w: admin_pb2.StatusRequest()),
@@ -250,6 +327,16 @@ CASES = [
     Case(EXC + "GetMount", Who("tool", "B"), get_mount, PERMISSION_DENIED, note="for-A"),
     Case(EXC + "ListExchanges", Who("operator"), lambda w: exchange_pb2.ListExchangesRequest()),
     Case(EXC + "ListExchanges", Who("tool", "B"), lambda w: exchange_pb2.ListExchangesRequest(), PERMISSION_DENIED),
+    # The registry of data elements: read by anyone with a token or a node's certificate, changed by the operator.
+    Case(GOV + "GetElements", Who("tool", "B"), lambda w: governance_pb2.GetElementsRequest()),
+    Case(GOV + "GetElements", Who("hebei"), lambda w: governance_pb2.GetElementsRequest(), at="hub"),
+    Case(GOV + "GetElements", tool, lambda w: governance_pb2.GetElementsRequest(), UNAUTHENTICATED),
+    Case(GOV + "PutElement", Who("operator"), put_element, at="hub"),
+    Case(GOV + "PutElement", Who("tool", "B"), put_element, PERMISSION_DENIED),
+    Case(GOV + "ListDuplicates", Who("tool", "B"), lambda w: governance_pb2.DuplicatesRequest()),
+    Case(GOV + "ListDuplicates", tool, lambda w: governance_pb2.DuplicatesRequest(), UNAUTHENTICATED),
+    Case(GOV + "CheckData", Who("tool", "A"), check_data, writes_for=A),
+    Case(GOV + "CheckData", Who("tool", "B"), check_data, PERMISSION_DENIED, note="for-A"),
 ]
 
 

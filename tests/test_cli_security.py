@@ -33,6 +33,7 @@ def config(tmp_path):
     path.write_text(yaml.safe_dump({
         "node": {"id": "hebei", "role": "provincial", "region_code": "130000"},
         "listen": "127.0.0.1:0",
+        "sharing": {"beyond_calendar": "weekdays"},  # any day of any year (docs/calendar.md)
         "database": str(tmp_path / "hebei.db"),
         "departments": [{"code": HEBEI_DEPARTMENT, "name": "石家庄市数据和政务服务局"}],
         "insecure": True,
@@ -209,6 +210,7 @@ def tls_node(tmp_path, start_node):
     path.write_text(yaml.safe_dump({
         "node": {"id": "hebei", "role": "provincial", "region_code": "130000"},
         "listen": "127.0.0.1:0",
+        "sharing": {"beyond_calendar": "weekdays"},  # any day of any year (docs/calendar.md)
         "database": str(tmp_path / "hebei-tls.db"),
         "departments": [{"code": "130000001", "name": "河北省公安厅"}],
         "tls": {"cert": str(ca_dir / "hebei.pem"), "key": str(ca_dir / "hebei.key"), "ca": str(ca_dir / "ca.pem")},
@@ -302,6 +304,7 @@ def test_node_init_hands_a_department_its_own_certificate_never_the_operators(tm
     path.write_text(yaml.safe_dump({
         "node": {"id": "hebei", "role": "provincial", "region_code": "130000"},
         "listen": "127.0.0.1:0",
+        "sharing": {"beyond_calendar": "weekdays"},  # any day of any year (docs/calendar.md)
         "database": str(tmp_path / "hebei.db"),
         "departments": [{"code": "130000001", "name": "河北省公安厅"}, {"code": "130000002", "name": "河北省民政厅"}],
         "tls": {"cert": "pki/hebei.pem", "key": "pki/hebei.key", "ca": "pki/ca.pem"},

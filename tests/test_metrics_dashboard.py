@@ -49,6 +49,7 @@ def test_dashboard_and_alert_rules_load_and_use_only_exported_metrics(watched, t
     alerts = yaml.safe_load(ALERTS.read_text(encoding="utf-8"))
     rules_ = [r for group in alerts["groups"] for r in group["rules"]]
     assert {r["alert"] for r in rules_} == {"CascadePeerNotPulled", "CascadeOutboxStuck", "CascadeRequestsOverdue",
+                                            "CascadeCorrectionsOverdue", "CascadeRequestsEscalated",
                                             "CascadeDigestMismatch"}
 
     s = hub_scrape(watched)

@@ -90,11 +90,14 @@ def test_a_request_past_its_deadline_shows_overdue_at_owner_and_hub(watched):
     for client in (watched.peers["guangdong"], watched.hub):
         s = scrape(client)
         assert s.value("cascade_requests", state="pending") == 1 and s.value("cascade_requests_overdue") == 0
+        assert s.value("cascade_requests_escalated") == 0
 
     later = lambda: rules.utcnow() + timedelta(days=30)  # noqa: E731
     for client in (watched.peers["guangdong"], watched.hub):
         client.node.sharing.clock = later
+        # 30 days on, the answer is past its deadline and past the escalation margin (2 working days) too
         assert scrape(client).value("cascade_requests_overdue") == 1
+        assert scrape(client).value("cascade_requests_escalated") == 1
     assert scrape(watched.peers["hebei"]).value("cascade_requests_overdue") == 0  # its clock is today's
 
 

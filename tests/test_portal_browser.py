@@ -68,6 +68,8 @@ def test_search_request_approve_and_see_it_granted(federation, chromium):
     consumer = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = consumer.new_page()
     page.goto(url + "/")
+    assert "条在用目录" in page.inner_text("main") and "最近更新" in page.inner_text("main")
+    shot(page, "00-home")
     page.get_by_label("检索目录").fill("社保")
     page.keyboard.press("Enter")
     page.wait_for_url("**/search?q=*")
@@ -136,7 +138,8 @@ def test_search_request_approve_and_see_it_granted(federation, chromium):
     assert "同意共享，请按约定用途使用" in page.inner_text("main")
     shot(page, "07-consumer-sees-granted")
     page.goto(url + "/requests")
-    assert "已同意" in page.locator("table.requests", has_text=request_id).inner_text()
+    row = page.locator("table.requests tr", has_text=request_id).inner_text()
+    assert "已同意" in row and f"（{owner}）" in row and "广东省" in row  # the provider by its name, and its code
     shot(page, "08-consumer-requests")
 
     phone = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
@@ -167,7 +170,7 @@ def test_the_dashboard_shows_a_partitioned_province_go_stale_and_recover(federat
 
     fed.partition("xpcc")
     wait_until(lambda: "拉取失败" in row.inner_text(), 60, "xpcc shown as failing on the live dashboard", poll=0.5)
-    assert "xpcc" in page.locator("#peer-rows tr.stale").inner_text()
+    assert "新疆生产建设兵团政务数据平台" in page.locator("#peer-rows tr.stale").inner_text()  # its name, not its id
     assert row.locator("td.error-text").inner_text() not in ("", "—")
     shot(page, "11-dashboard-xpcc-partitioned")
 

@@ -35,6 +35,7 @@ def hebei(tmp_path, start_node):
         "node": {"id": "hebei", "role": "provincial", "region_code": "130000"}, "listen": "127.0.0.1:0",
         "insecure": True, "database": str(tmp_path / "hebei.db"), "store": {"synchronous": "normal"},
         "departments": [{"code": c, "name": n} for c, n in DEPARTMENTS.items()], "log": {"level": "warning"},
+        "sharing": {"beyond_calendar": "weekdays"},
     }, allow_unicode=True))
     client = start_node(config_mod.load(path))
     client.config_path = str(path)

@@ -1,5 +1,6 @@
-"""A hypothesis state machine: random requests, decisions, withdrawals and node restarts
-always end with the consumer's, the owner's and the hub's copies of every request agreeing."""
+"""A hypothesis state machine: random requests, decisions, extensions, withdrawals, objections,
+the hub's coordinations and node restarts always end with the consumer's, the owner's and the
+hub's copies of every request agreeing."""
 
 import dataclasses
 import pathlib
@@ -18,6 +19,7 @@ from node.proto import catalog_pb2, catalog_pb2_grpc
 from node.server import Node
 
 PEERS = {"hebei": ("130000", "130100005"), "guangdong": ("440000", "440300002")}
+NATIONAL = "100000001"  # the hub's data authority: it coordinates objections between the two provinces
 SHARE = {1: dict(share_type="unconditional"), 2: dict(share_type="conditional", share_condition="须审核"),
          3: dict(share_type="not_shared", not_shared_basis="《保守国家秘密法》")}
 
@@ -48,24 +50,39 @@ class SharingModel(RuleBasedStateMachine):
     def start_hub(self) -> Node:
         peers = [{"id": p, "role": "provincial", "address": n.address, "region_code": PEERS[p][0], "interval": 3600}
                  for p, n in self.peers.items()]
-        cfg = node_config(self.folder, "national", "national", "100000", peers=peers)
+        cfg = node_config(self.folder, "national", "national", "100000", departments=[NATIONAL], peers=peers,
+                          extra={"data_authority": NATIONAL})
         return Node(dataclasses.replace(cfg, listen=self.hub_address)).start()
 
-    @rule(consumer=st.sampled_from(sorted(PEERS)), seq=st.sampled_from(sorted(SHARE)))
-    def submit(self, consumer, seq):
+    @rule(consumer=st.sampled_from(sorted(PEERS)), seq=st.sampled_from(sorted(SHARE)), deliver=st.booleans())
+    def submit(self, consumer, seq, deliver):
         owner = next(p for p in PEERS if p != consumer)
         request = self.peers[consumer].sharing.submit(PEERS[consumer][1], f"{PEERS[owner][1]}/{seq:06d}",
                                                       "办事", "依据", ["企业名称"])
         self.requests.append(request.request_id)
+        self.round_trip(deliver)
 
-    @precondition(lambda self: self.requests)
-    @rule(data=st.data(), approve=st.booleans())
-    def decide(self, data, approve):
-        request_id = data.draw(st.sampled_from(self.requests))
-        for node in self.peers.values():
-            held = node.store.get_requests([request_id]).get(request_id)
-            if held is not None and held.owner_node == node.config.node_id and held.state == "pending":
-                node.sharing.decide(request_id, held.owner_code, approve, "" if approve else "不符合条件")
+    def eligible(self, side: str, states: tuple[str, ...]) -> list:
+        """(node, copy) of each request whose copy at its consumer's or owner's node (`side`), or
+        at the hub, is in one of `states`: the step drawn acts on one of them, so that it comes up
+        as soon as any request allows it (drawn among all, a step rarely met its state)."""
+        found = []
+        for request_id in self.requests:
+            nodes = [self.hub] if side == "hub" else list(self.peers.values())
+            for node in nodes:
+                held = node.store.get_requests([request_id]).get(request_id)
+                mine = side == "hub" or getattr(held, f"{side}_node", None) == node.config.node_id
+                if held is not None and mine and held.state in states:
+                    found.append((node, held))
+        return found
+
+    @rule(data=st.data(), approve=st.booleans(), deliver=st.booleans())
+    def decide(self, data, approve, deliver):
+        found = self.eligible("owner", ("pending",))
+        if found:
+            node, held = data.draw(st.sampled_from(found))
+            node.sharing.decide(held.request_id, held.owner_code, approve, "" if approve else "不符合条件")
+            self.round_trip(deliver)
 
     @precondition(lambda self: self.requests)
     @rule(data=st.data())
@@ -78,6 +95,39 @@ class SharingModel(RuleBasedStateMachine):
                     node.sharing.withdraw(request_id, held.consumer_code, "不再需要")
                 except FailedPrecondition:
                     pass
+
+    @rule(data=st.data(), deliver=st.booleans())
+    def extend(self, data, deliver):
+        found = [(node, held) for node, held in self.eligible("owner", ("pending",)) if not held.steps("extended")]
+        if found:
+            node, held = data.draw(st.sampled_from(found))
+            node.sharing.extend(held.request_id, held.owner_code, "需核实")
+            self.round_trip(deliver)
+
+    @rule(data=st.data(), deliver=st.booleans())
+    def object(self, data, deliver):
+        found = [(node, held) for node, held in self.eligible("consumer", ("rejected",))
+                 if held.owner_node and not held.steps("objected")]
+        if found:
+            node, held = data.draw(st.sampled_from(found))
+            node.sharing.object(held.request_id, held.consumer_code, "依据充分")
+            self.round_trip(deliver)
+
+    @rule(data=st.data(), share=st.booleans())
+    def coordinate(self, data, share):
+        found = self.eligible("hub", ("objected",))
+        if found:
+            _, held = data.draw(st.sampled_from(found))
+            self.hub.sharing.coordinate(held.request_id, NATIONAL, share, "经协调")
+
+    def round_trip(self, deliver: bool = True) -> None:
+        """With `deliver`, every log pulled and every delivery made, twice: a step made at one end
+        is at the other before the next rule, so that the later steps come up within a run (a
+        step not delivered at once crosses the next ones, as before)."""
+        for _ in range(2 if deliver else 0):
+            self.hub.scheduler.sync_now("", wait=True, timeout=30)
+            wait_until(lambda: self.hub.store.due_deliveries(time.time() + 3600), 30, "the hub's outbox to drain",
+                       until=lambda due: not due, poll=0.02, ignoring=(Exception,))
 
     @rule(peer=st.sampled_from(sorted(PEERS)))
     def pull(self, peer):
@@ -127,7 +177,7 @@ class SharingModel(RuleBasedStateMachine):
                 for name, node in (("hub", self.hub), *self.peers.items()):
                     held = node.store.get_requests([request_id]).get(request_id)
                     if held is not None:
-                        copies[name] = (held.state, held.version, held.reason, len(held.history))
+                        copies[name] = (held.state, held.version, held.maker, held.reason, len(held.history))
                 consumer, owner = request_id.split("-")[0], next(p for p in PEERS if p != request_id.split("-")[0])
                 assert consumer in copies and owner in copies and "hub" in copies, (request_id, copies)
                 assert copies[consumer] == copies[owner] == copies["hub"], (request_id, copies)

@@ -16,7 +16,7 @@ from node.proto import sharing_pb2, sharing_pb2_grpc
 from node.security import pki
 from node.security.client import Credentials, open_channel
 from node.workers import MIN_ITEMS
-from signed_support import DEADLINE, MPS_DEPARTMENT, fetch, forge, refused_fetch
+from signed_support import DEADLINE, MPS_DEPARTMENT, NATIONAL, fetch, forge, refused_fetch
 from signed_support import federation  # noqa: F401 (fixture)
 
 UNCONDITIONAL, CONDITIONAL = "440300002/000001", "440300002/000002"
@@ -222,3 +222,70 @@ def test_forged_versions_in_a_pulled_batch_large_enough_for_a_worker_are_still_r
     assert "claimed by guangdong: the signature of guangdong does not match the version" in signed.detail
     assert hub.status().refused_versions == refused_before + 2
     assert all(hub.held(f.request_id).signer == "hebei" for f in filings)  # the filings themselves were taken
+
+
+def test_the_hubs_coordination_binds_the_owners_node_and_a_coordination_forged_by_the_consumers_node_does_not(
+        federation):
+    hebei, guangdong, hub = federation.members["hebei"], federation.members["guangdong"], federation.hub
+    forged_id = federation.request(CONSUMER, CONDITIONAL, ("企业名称",))
+    request_id = federation.request(CONSUMER, CONDITIONAL, ("企业名称", "公民身份号码"))
+    for refused_id in (forged_id, request_id):
+        guangdong.sharing(OWNER).DecideRequest(sharing_pb2.DecideRequestRequest(
+            request_id=refused_id, department_code=OWNER, approve=False, reason="不符合共享条件"), timeout=DEADLINE)
+        federation.settle(lambda: federation.state_at(hebei, refused_id) == "rejected", "the refusal at Hebei")
+        hebei.sharing(CONSUMER).ObjectRequest(sharing_pb2.ObjectRequestRequest(
+            request_id=refused_id, consumer_code=CONSUMER, reason="依据充分"), timeout=DEADLINE)
+        federation.settle(lambda: federation.state_at(hub, refused_id) == "objected", "the objection at the hub")
+
+    # Hebei decides its own objection, in the national authority's name: no node takes it.
+    objected = hebei.held(forged_id)
+    forged = hebei.node.seal.sign(objected.advanced("granted", NATIONAL, now(), "coordination: 同意"))
+    forge(hebei, forged)
+    federation.settle(lambda: refusals_at_hub(federation, forged_id) >= 1, "the hub's refusal of the forged decision")
+    assert "made only by the coordinator's node national, not by hebei" in hub.denied(forged_id)[0].detail
+    assert hub.held(forged_id).state == guangdong.held(forged_id).state == "objected"
+    assert not deliver_as_hub(federation, guangdong, forged).applied
+
+    # The hub's data authority shares, narrowed: the owner's node serves exactly that grant.
+    shared = hub.sharing(NATIONAL).CoordinateRequest(sharing_pb2.CoordinateRequestRequest(
+        request_id=request_id, department_code=NATIONAL, decision="share", reason="经协调同意共享",
+        row_filter=sharing_pb2.RowFilter(column="公民身份号码", prefix="4403")), timeout=DEADLINE)
+    assert (shared.state, shared.signer) == ("granted", "national")
+    federation.settle(lambda: federation.state_at(guangdong, request_id) == federation.state_at(
+        hebei, request_id) == "granted", "the coordinator's grant at the owner's and the consumer's nodes")
+    assert guangdong.held(request_id).signer == "national"
+    rows = fetch(hebei, request_id)
+    expected = source_rows(federation.source, ["企业名称", "公民身份号码"], "WHERE 公民身份号码 LIKE '4403%'")
+    assert rows == expected and 0 < len(rows) < ROWS
+
+
+def test_a_returned_request_amended_at_the_consumers_node_is_taken_everywhere(federation):
+    """Only a resubmission after a return may change what the first version fixed; the hub, which
+    held the request as returned and is handed it already passed, takes it as the consumer's node signed it."""
+    hebei, guangdong, hub = federation.members["hebei"], federation.members["guangdong"], federation.hub
+    sharing = hebei.node.sharing
+    before = sharing.authority
+    # Hebei reviews, its only department its data authority (the fixture's config names none).
+    sharing.authority = dataclasses.replace(before, code=CONSUMER,
+                                            settings=dataclasses.replace(before.settings, review=True))
+    try:
+        filed = sharing.submit(CONSUMER, CONDITIONAL, "办理企业开办", "不明", ["企业名称"])
+        sharing.review(filed.request_id, CONSUMER, False, "依据不明确")
+        federation.settle(lambda: federation.state_at(hub, filed.request_id) == "returned", "the return at the hub")
+        sharing.resubmit(filed.request_id, CONSUMER, "", "《优化营商环境条例》第十条", ["企业名称", "公民身份号码"])
+        sharing.review(filed.request_id, CONSUMER, True, "符合要求")
+    finally:
+        sharing.authority = before
+    federation.settle(lambda: federation.state_at(hebei, filed.request_id) == "pending", "the owner's answer at Hebei")
+    for member in (hub, guangdong):
+        copy = member.held(filed.request_id)
+        assert (copy.basis, copy.data_items) == ("《优化营商环境条例》第十条", ("企业名称", "公民身份号码"))
+    assert not hub.denied(filed.request_id) and not guangdong.denied(filed.request_id)
+
+    # A version that changes the basis without a resubmission is still refused.
+    pending = hebei.held(filed.request_id)
+    forged = hebei.node.seal.sign(dataclasses.replace(pending.advanced("withdrawn", CONSUMER, now(), "撤回"),
+                                                      basis="另一依据"))
+    forge(hebei, forged)
+    federation.settle(lambda: refusals_at_hub(federation, filed.request_id) >= 1, "the hub's refusal of the change")
+    assert "changes basis, which the request's first version fixed" in hub.denied(filed.request_id)[0].detail

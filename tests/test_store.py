@@ -346,7 +346,9 @@ def test_a_database_from_before_the_kept_counts_gets_them_when_it_opens(tmp_path
                            "DROP TRIGGER entries_count_delete; DROP TRIGGER entries_count_update; "
                            "ALTER TABLE peers ADD COLUMN live_entries INTEGER NOT NULL DEFAULT 0; "
                            "ALTER TABLE mounts DROP COLUMN keys; ALTER TABLE mounts DROP COLUMN personal; "
-                           "DROP TABLE calls; DROP TABLE grant_calls; PRAGMA user_version = 6")
+                           "DROP TABLE calls; DROP TABLE grant_calls; DROP TABLE corrections; "
+                           "DROP TABLE correction_keys; DROP TABLE crosscheck_findings; DROP TABLE crosscheck_runs; "
+                           "ALTER TABLE outbox DROP COLUMN kind; PRAGMA user_version = 6")
     store = Store(path)
     try:
         assert store.count_entries() == (3, 2) and store.count_entries("hebei") == (2, 1)

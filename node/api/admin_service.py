@@ -8,14 +8,19 @@ from typing import Callable
 
 from node import roles, wire
 from node.api.status_codes import rpc
+from node.catalog.governance import Governance
 from node.config import Config
 from node.errors import FailedPrecondition
-from node.hub import verify
+from node.exchange.freshness import freshness
+from node.exchange.mounts import Mounts
+from node.hub import reports, verify
 from node.hub.scheduler import PullScheduler
 from node.metrics import Metrics
+from node.model.calendar import CHINA
+from node.model.lifecycle import escalation_bound
 from node.model.sync import Cursor
 from node.proto import admin_pb2, admin_pb2_grpc
-from node.sharing.scorecard import scorecard
+from node.sharing.scorecard import Period, scorecard
 from node.sharing.workflow import REFUSED_VERSION
 from node.store import Store
 
@@ -25,13 +30,16 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
     clock; `uptime` the seconds since the node started."""
 
     def __init__(self, config: Config, store: Store, scheduler: PullScheduler | None, metrics: Metrics | None,
-                 clock: Callable[[], datetime], uptime: Callable[[], float]):
+                 clock: Callable[[], datetime], uptime: Callable[[], float], mounts: Mounts | None = None,
+                 governance: Governance | None = None):
         self.config = config
+        self.mounts = mounts  # the node's mounted sources, for the scorecard's 挂接率 and 更新及时率
         self.store = store
         self.scheduler = scheduler
         self.metrics = metrics
         self.clock = clock
         self.uptime = uptime
+        self.governance = governance  # duplicate collections and quality per department
 
     def _hub_scheduler(self) -> PullScheduler:
         if self.scheduler is None:
@@ -47,9 +55,13 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
             node_id=config.node_id, role=config.role, region_code=config.region_code,
             head=wire.cursor_to_proto(Cursor(store.epoch, store.head_seq())),
             entries=count, live_entries=live, uptime_seconds=self.uptime(), secure=config.tls is not None,
+            name=config.name,
         )
         reply.audit_seq, reply.audit_hash = store.audit_head()
         reply.refused_versions = store.count_denied(REFUSED_VERSION)
+        today = self.clock().astimezone(CHINA).date()
+        _, reply.requests_overdue, reply.requests_escalated = store.count_requests(
+            today.isoformat(), escalation_bound(config.calendar, today, config.lifecycle.escalation_days))
         if self.scheduler is not None:
             reply.peers.extend(wire.peer_status_to_proto(s) for s in self.scheduler.peer_states())
             for peer, code, held_by, reason, at in store.conflicts():
@@ -79,8 +91,23 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
 
     @rpc
     def Scorecard(self, request, context):
-        departments, nodes = scorecard(self.store, self.config.calendar, self.clock())
-        reply = admin_pb2.ScorecardResponse()
+        config, now = self.config, self.clock()
+        period = Period.parse(request.from_date, request.to_date)
+        kept = self.governance.by_department() if self.governance is not None else None
+        sources = {}
+        if self.mounts is not None:
+            sources = freshness(self.mounts.all(), self.store.update_cycles(config.node_id), period.judged_at(now))
+        reported, unreachable = [], []
+        if self.scheduler is not None and not request.own:  # the hub: each peer's own figures too
+            reported, unreachable = reports.gather(self.scheduler.channels, list(self.scheduler.peers.values()),
+                                                   period)
+        departments, nodes = scorecard(self.store, config.calendar, now, period, node_id=config.node_id,
+                                       own=request.own, departments={d.code: d.name for d in config.departments},
+                                       sources=sources, reported=reported,
+                                       duplicates=kept.duplicates if kept else None,
+                                       quality=kept.quality if kept else None)
+        reply = admin_pb2.ScorecardResponse(from_date=request.from_date, to_date=request.to_date,
+                                            unreachable=unreachable)
         for target, rows in ((reply.departments, departments), (reply.nodes, nodes)):
             for score in rows:
                 wire.score_to_proto(score, target.add())

@@ -13,12 +13,15 @@ from node.store import Store
 
 
 class CascadeServicer(cascade_pb2_grpc.CascadeServicer):
-    def __init__(self, store: Store, notified: Callable[[str, str, int], bool]):
+    def __init__(self, store: Store, notified: Callable[[str, str, int], bool],
+                 elements_announced: Callable[[int], None] = lambda version: None):
         self.store = store
         self.notified = notified
+        self.elements_announced = elements_announced  # the hub's registry version, as its pull says
 
     @rpc
     def PullChanges(self, request, context):
+        self.elements_announced(request.elements_version)
         for batch in changes.pull(self.store, wire.cursor_from_proto(request.cursor), request.max_batch):
             yield wire.batch_to_proto(batch)
 

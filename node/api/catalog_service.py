@@ -10,6 +10,8 @@ from node.api.spool import Spool
 from node.api.status_codes import rpc
 from node.catalog.publishing import Catalog, Offered, offered
 from node.errors import InvalidEntry, ResourceExhausted
+from node.model import elements
+from node.model.elements import Registry
 from node.proto import catalog_pb2, catalog_pb2_grpc
 from node.workers import WorkerPool
 
@@ -20,13 +22,13 @@ MAX_PUBLISH_BYTES = 64 * 1024 * 1024  # limits.max_publish_bytes, when the node 
 AHEAD = 4
 
 
-def stage_message(message: bytes) -> Offered:
-    """One `PublishEntriesRequest` message's entries, checked and turned into rows (runs in a
-    worker process)."""
+def stage_message(message: bytes, registry: Registry | None = None) -> Offered:
+    """One `PublishEntriesRequest` message's entries, checked (against the node's registry of
+    data elements too) and turned into rows (runs in a worker process)."""
     request = catalog_pb2.PublishEntriesRequest.FromString(message)
     messages = [request.entry] if request.HasField("entry") else []
     messages.extend(request.entries)
-    return offered([wire.entry_from_proto(m, with_node_fields=False) for m in messages])
+    return offered([wire.entry_from_proto(m, with_node_fields=False) for m in messages], registry)
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
@@ -41,10 +43,15 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
     def PublishEntry(self, request, context):
         if not request.HasField("entry"):
             raise InvalidEntry("entry", "is required")
-        (stored,), counts = self.catalog.publish([wire.entry_from_proto(request.entry, with_node_fields=False)])
+        entry = wire.entry_from_proto(request.entry, with_node_fields=False)
+        suggested = elements.suggestions(entry.data_items, self.catalog.elements())
+        (stored,), counts = self.catalog.publish([entry])
         outcome = "created" if counts.created else "updated" if counts.updated else "unchanged"
-        return catalog_pb2.PublishEntryResponse(entry=wire.entry_to_proto(stored), created=counts.created == 1,
-                                                outcome=outcome)
+        reply = catalog_pb2.PublishEntryResponse(entry=wire.entry_to_proto(stored), created=counts.created == 1,
+                                                 outcome=outcome)
+        for item, element in suggested:
+            reply.suggestions.add(item=item, element=element)
+        return reply
 
     @rpc
     def PublishEntries(self, request_iterator, context):
@@ -71,8 +78,9 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
         """Each message checked and turned into rows (in a worker process when large), AHEAD of
         the write, which takes them in order as they are ready."""
         ahead: collections.deque = collections.deque()
+        registry = self.catalog.elements()
         for message, count in spool:
-            ahead.append(self.workers.run(stage_message, message, items=count))
+            ahead.append(self.workers.run(stage_message, message, registry, items=count))
             if len(ahead) > AHEAD:
                 yield ahead.popleft().result()
         while ahead:

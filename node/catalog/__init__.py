@@ -3,5 +3,5 @@ listing and searching entries (`publishing.py`), and responsibility lists in and
 CSV (`lists/`). The entry itself and its rules are plain data in node/model
 (the field's rules: docs/domain.md).
 
-What it may import: the README's table of rooms, kept by tests/test_layering.py.
+What it may import: the table of rooms in docs/architecture.md, kept by tests/test_layering.py.
 """

@@ -16,12 +16,12 @@ from node.catalog.lists.cells import CellError, parse_item, split_list
 from node.catalog.lists.columns import VALUES, value_of
 from node.model.rules import DataItem
 
-TEXT = ("name", "summary", "provider_name", "share_condition", "not_shared_basis", "source_system")
+TEXT = ("name", "summary", "provider_name", "share_condition", "not_shared_basis", "source_system", "derived_from")
 CODES = ("resource_code", "provider_code", "region_code")  # digits: YAML reads them unquoted as numbers
 CHOICES = ("category", "share_type", "share_method", "open_type", "update_cycle")
-SET_BY_NODE = ("published_at", "updated_at", "origin", "version", "withdrawn")  # as `entry get` prints them
+SET_BY_NODE = ("published_at", "updated_at", "origin", "version", "withdrawn", "quality")  # as `entry get` prints them
 FIELDS = (*CODES, *TEXT, *CHOICES, "data_items", "keywords", *SET_BY_NODE)
-ITEM_FIELDS = ("name", "type", "length", "description")
+ITEM_FIELDS = ("name", "type", "length", "description", "element")
 # What every entry must give; share_condition and not_shared_basis as its share_type asks.
 REQUIRED = ("name", "provider_code", "provider_name", "region_code", "category", "data_items", "share_type",
             "share_method", "open_type", "update_cycle")
@@ -167,4 +167,6 @@ def _item_mapping(item: DataItem) -> dict:
         mapping["length"] = item.length
     if item.description:
         mapping["description"] = item.description
+    if item.element:
+        mapping["element"] = item.element
     return mapping

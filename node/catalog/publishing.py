@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
 from node import paging
-from node.model import regions, rules, search
+from node.model import elements, regions, rules, search
+from node.model.elements import Registry
 from node.model.rules import Entry, EntryFilter, Matches
 from node.errors import Invalid, InvalidEntry, NotFound, PermissionDenied
 from node.store import Staged, Store, code_id, restamp, stage
-from node.store.rows import row_entry
+from node.store.rows import quality_json, row_entry
 from node.times import format_time
 
 MAX_QUERY = 200
@@ -34,11 +35,12 @@ def wants_code(entry: Entry | Staged) -> bool:
 Offered = tuple[list[Staged], dict[int, tuple[str, str]]]
 
 
-def offered(entries: Iterable[Entry]) -> Offered:
-    """The entries a caller offers, checked against the rules and turned into rows before the
-    node gives them their code (when they want one), origin, version and times. Needs no lock
-    and no store: a bulk load runs it in worker processes. The entries are taken over: one
-    that wants a code gets a stand-in until it gets its own."""
+def offered(entries: Iterable[Entry], registry: Registry | None = None) -> Offered:
+    """The entries a caller offers, checked against the rules (and the data elements their
+    items name, with the node's `registry`) and turned into rows before the node gives them
+    their code (when they want one), origin, version and times. Needs no lock and no store: a
+    bulk load runs it in worker processes. The entries are taken over: one that wants a code
+    gets a stand-in until it gets its own."""
     staged: list[Staged] = []
     problems: dict[int, tuple[str, str]] = {}
     for i, entry in enumerate(entries):
@@ -47,7 +49,9 @@ def offered(entries: Iterable[Entry]) -> Offered:
             entry.resource_code = f"{entry.provider_code}/000001"
         try:
             rules.validate_entry(entry)
-        except InvalidEntry as exc:
+            if registry is not None:
+                elements.check_entry(entry, registry)
+        except Invalid as exc:
             problems[i] = (exc.field, exc.rule)
         staged.append(stage(entry, valid=i not in problems)._replace(resource_code=code))
     return staged, problems
@@ -72,8 +76,9 @@ class Catalog:
     """The catalog of one node. Departments publish here; every write is logged for peers."""
 
     def __init__(self, store: Store, node_id: str, department_codes: set[str], max_page_size: int = 1000,
-                 clock: Callable[[], datetime] = rules.utcnow):
+                 clock: Callable[[], datetime] = rules.utcnow, elements: Callable[[], Registry] = Registry):
         self.store = store
+        self.elements = elements  # the node's registry of data elements as it stands
         self.node_id = node_id
         self.department_codes = department_codes
         self.max_page_size = max_page_size
@@ -86,7 +91,7 @@ class Catalog:
         An entry whose content is unchanged keeps its version and logs nothing. An entry with no
         resource_code ("" or "<provider_code>/") is new: the node gives it its provider's next
         free code. The entries are taken over (see `offered`)."""
-        stored, counts = self.publish_staged([offered(entries)], len(entries))
+        stored, counts = self.publish_staged([offered(entries, self.elements())], len(entries))
         return [e if isinstance(e, Entry) else row_entry(e[1]) for e in stored], counts
 
     def publish_staged(self, parts: Iterable[Offered], total: int, *, keep: bool = True,
@@ -181,7 +186,7 @@ class Catalog:
         call.counts["created" if old is None else "updated"] += 1
         rows = restamp(s.rows, code=s.resource_code, origin=self.node_id, version=1 if old is None else old.version + 1,
                        published_at=call.stamp if old is None else format_time(old.published_at),
-                       updated_at=call.stamp)
+                       updated_at=call.stamp, quality=quality_json(old.quality) if old is not None else "")
         if call.keep:
             call.stored.append(rows)
         yield rows

@@ -10,11 +10,13 @@ through the hub, and the record of every exchange and call.
     relay.py      FetchData at any node: the consumer's node and the hub pass the stream on, the owner serves it
     records.py    the record of each exchange at each node it passes
     lookup.py     a key looked up without a scan: SQLite index, CSV/XLSX lookup index, HTTP URL template
+    kept.py       SQLite sources of keyed mounts kept open between look-ups, checked again at each
     answers.py    Query and Verify at the owner's node: rows by key (masked), verdicts by claim
     calls.py      Query and Verify at any node: the path of FetchData, one unary call a hop
     usage.py      the counts of query and verify calls per request and hour; key hashes on the audit trail
     client.py     the consumer's side: rows to a CSV or JSON-lines file, resumed, retried, hash checked
+    freshness.py  whether each mounted source is updated as often as its entry promises (更新及时率)
 
 Mount, Grant and ExchangeRecord are plain data in node/model/exchange.py.
-What it may import: the README's table of rooms, kept by tests/test_layering.py.
+What it may import: the table of rooms in docs/architecture.md, kept by tests/test_layering.py.
 """

@@ -32,6 +32,7 @@ from node.workers import WorkerPool
 T = TypeVar("T")
 
 if TYPE_CHECKING:
+    from node.sharing.corrections import Corrections
     from node.sharing.workflow import Sharing
 
 
@@ -95,8 +96,12 @@ class Puller:
 
     def __init__(self, store: Store, channels: PeerChannels, settings: SyncSettings, sharing: "Sharing", log,
                  clock: Callable[[], datetime] = rules.utcnow, workers: WorkerPool | None = None,
-                 ca_pem: bytes | None = None):
+                 ca_pem: bytes | None = None, corrections: "Corrections | None" = None,
+                 elements_version: Callable[[], int] = lambda: 0):
         self.store = store
+        self.corrections = corrections
+        # The hub's registry of data elements: each pull tells the peer its version.
+        self.elements_version = elements_version
         # A secure hub's federation CA: pulled request versions' signatures are checked with it
         # while the batch is staged, not on the applying thread (about 80 us a version).
         self.ca_pem = ca_pem
@@ -150,7 +155,8 @@ class Puller:
     def _stream_changes(self, peer: Peer, deadline: float) -> PullResult:
         state = self.store.peer(peer.id) or PeerRow(peer.id)
         cursor = wire.cursor_to_proto(state.cursor)
-        request = cascade_pb2.PullChangesRequest(cursor=cursor, max_batch=self.settings.batch_size)
+        request = cascade_pb2.PullChangesRequest(cursor=cursor, max_batch=self.settings.batch_size,
+                                                 elements_version=self.elements_version())
         result = PullResult()
         # Each batch is decoded, checked and turned into rows (in a worker process when large)
         # while the one before it is applied.
@@ -162,7 +168,7 @@ class Puller:
         for pending in _one_ahead(staging):
             prepared = self._result(pending, deadline)
             with self.store.transaction() as tx:
-                result.add(apply.apply_batch(tx, peer, prepared, self.clock(), self.sharing))
+                result.add(apply.apply_batch(tx, peer, prepared, self.clock(), self.sharing, self.corrections))
         return result
 
     def resync(self, peer: Peer, deadline: float | None = None) -> PullResult:
@@ -186,7 +192,8 @@ class Puller:
                     apply.restart_resync(tx, peer, part)
                 raise ResyncRestart(f"peer {peer.id} changed epoch during a resync; restarting it")
             redeliver = self.store.requests_of_node(peer.id) if part.done else []
+            notices = self.store.corrections_of_node(peer.id) if part.done else []
             with self.store.transaction() as tx:
-                result.add(apply.apply_slice(tx, peer, prepared, self.clock(), redeliver))
+                result.add(apply.apply_slice(tx, peer, prepared, self.clock(), redeliver, notices))
         self.log.info("sync.resync_finished", peer=peer.id, applied=result.applied, tombstoned=result.tombstoned)
         return result

@@ -245,6 +245,6 @@ class PullScheduler:
                     conflicts=conflicts, refused=refused, pulling=pulling,
                     state="overdue" if overdue else state_word(row, failures, success, pulling),
                     resyncs=row.resyncs, pulling_seconds=pulling_seconds, overdue_seconds=overdue,
-                    deliveries_waiting=waiting, delivery_error=delivery_error,
+                    deliveries_waiting=waiting, delivery_error=delivery_error, name=peer.name,
                 ))
         return states

@@ -7,7 +7,7 @@ path), and the HTTP endpoint (`http.py`). Every metric name is listed in `names.
 
 It is handed the store, the pull schedule and the clock through its constructor and never
 imports gRPC: node/api feeds it through the guard's `observe` hook and the Admin service's Verify.
-What it may import: the README's table of rooms, kept by tests/test_layering.py.
+What it may import: the table of rooms in docs/architecture.md, kept by tests/test_layering.py.
 """
 
 from node.metrics.exporter import Metrics

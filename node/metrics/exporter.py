@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, ProcessCollector, disable_created_metrics
 
+from node.metrics.governance import GovernanceCollector
 from node.metrics.http import MetricsServer
 from node.metrics.names import METRICS
 from node.metrics.rpc import RpcMetrics
@@ -27,7 +28,8 @@ class Metrics:
     `verified(verdicts)` notes the hub's digest verdicts; start()/stop() serve config.metrics.listen."""
 
     def __init__(self, config: "Config", store: "Store", scheduler: "PullScheduler | None",
-                 clock: Callable[[], datetime], log):
+                 clock: Callable[[], datetime], log, registry_version: Callable[[], int] = lambda: 0,
+                 duplicates: Callable[[], dict[str, int]] | None = None):
         self.config = config
         self.log = log
         self.registry = CollectorRegistry()
@@ -36,6 +38,7 @@ class Metrics:
         _, labels, help_text = METRICS["cascade_metrics_collect_errors"]
         errors = Counter("cascade_metrics_collect_errors", help_text, labels, registry=self.registry)
         self.registry.register(StateCollector(config, store, scheduler, clock, self._verdicts, errors, log))
+        self.registry.register(GovernanceCollector(registry_version, duplicates, log))
         ProcessCollector(registry=self.registry)  # process_cpu_seconds_total, process_resident_memory_bytes, ...
         self.server: MetricsServer | None = None
 

@@ -14,7 +14,12 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "cascade_change_log_head_seq": ("gauge", (), "Sequence number of the newest change in this node's change log."),
     "cascade_store_size_bytes": ("gauge", (), "Size of the node's SQLite file and its write-ahead log."),
     "cascade_requests": ("gauge", ("state",), "Sharing requests this node holds, by state."),
-    "cascade_requests_overdue": ("gauge", (), "Pending sharing requests past their reply deadline."),
+    "cascade_requests_overdue": ("gauge", (), "Sharing requests waiting past the deadline of their step "
+                                              "(a review, the owner's answer, a coordination)."),
+    "cascade_requests_escalated": ("gauge", (), "Owners' answers and coordinations past their deadline by the "
+                                                "escalation margin (督办), held at this node."),
+    "cascade_corrections": ("gauge", ("state",), "Correction notices this node holds, by state."),
+    "cascade_corrections_overdue": ("gauge", (), "Open correction notices past their answer deadline."),
     # The hub's view of each peer.
     "cascade_peer_cursor_seq": ("gauge", ("peer",), "Change-log sequence the hub has applied up to, per peer."),
     "cascade_peer_head_seq": ("gauge", ("peer",), "Newest change-log sequence the hub knows the peer has."),
@@ -37,9 +42,12 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
                             "0 when it differs with nothing left to pull."),
     "cascade_peer_digest_verified_timestamp_seconds": ("gauge", ("peer",),
                                                        "Unix time of the peer's last conclusive digest verdict."),
-    "cascade_outbox_deliveries": ("gauge", ("target",), "Request versions the hub's courier still has to deliver."),
+    "cascade_outbox_deliveries": ("gauge", ("target",), "Request and correction versions the hub's courier still has to deliver."),
     "cascade_outbox_oldest_age_seconds": (
         "gauge", ("target",), "Seconds since the oldest request version waiting for the target was made."),
+    "cascade_elements_registry_version": ("gauge", (), "Version of the registry of data elements this node holds."),
+    "cascade_duplicate_collections": ("gauge", ("department",),
+                                      "Hub: elements a department collects while another is their source."),
     "cascade_metrics_collect_errors": ("counter", ("section",),
                                        "Scrapes that could not read part of the node's state."),
 }

@@ -15,6 +15,8 @@ from prometheus_client.registry import Collector
 
 from node.metrics.names import METRICS
 from node.model.calendar import CHINA
+from node.model.correction import STATES as CORRECTION_STATES
+from node.model.lifecycle import escalation_bound
 from node.model.request import STATES
 from node.times import parse_time
 
@@ -107,14 +109,23 @@ class StateCollector(Collector):
         return [entries, head, size]
 
     def _requests(self) -> list[Metric]:
-        today = self.clock().astimezone(CHINA).date().isoformat()
-        by_state, overdue = self.store.count_requests(today)
+        today = self.clock().astimezone(CHINA).date()
+        bound = escalation_bound(self.config.calendar, today, self.config.lifecycle.escalation_days)
+        by_state, overdue, escalated = self.store.count_requests(today.isoformat(), bound)
         requests = family("cascade_requests")
         for state in STATES:
             requests.add_metric([state], by_state.get(state, 0))
         late = family("cascade_requests_overdue")
         late.add_metric([], overdue)
-        return [requests, late]
+        escalations = family("cascade_requests_escalated")
+        escalations.add_metric([], escalated)
+        by_state, overdue = self.store.count_corrections(today.isoformat())
+        corrections = family("cascade_corrections")
+        for state in CORRECTION_STATES:
+            corrections.add_metric([state], by_state.get(state, 0))
+        late_corrections = family("cascade_corrections_overdue")
+        late_corrections.add_metric([], overdue)
+        return [requests, late, escalations, corrections, late_corrections]
 
     # -- the hub ---------------------------------------------------------------------------
 

@@ -4,10 +4,10 @@
     regions.py   region codes (GB/T 2260) and which node may hold which
     search.py    search tokens: CJK bigrams and Latin/digit words, for the store's FTS5 index
     request.py   the sharing request, its states and history, the merge rule, arrival, routing
-    calendar.py  working days for deadlines
+    calendar.py  working days for deadlines: the State Council's, from the chinesecalendar package
     exchange.py  a mounted source, what a grant lets out, the record of one exchange
     sync.py      the cascade: cursor, change-log row, batch, snapshot slice, the hub's peer row
                  and what an operator sees of a peer, digests and verdicts
 
-What it may import: the README's table of rooms, kept by tests/test_layering.py.
+What it may import: the table of rooms in docs/architecture.md, kept by tests/test_layering.py.
 """

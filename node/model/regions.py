@@ -27,7 +27,7 @@ PINYIN: dict[str, str] = {
     "630000": "qinghai", "640000": "ningxia", "650000": "xinjiang", "660000": "xpcc",
 }
 
-_SHAPE = re.compile(r"^\d{6}$")
+_SHAPE = re.compile(r"^\d{6}\Z", re.ASCII)  # ASCII digits, no trailing newline
 
 
 def province_of(region_code: str) -> str:

@@ -2,15 +2,26 @@
 that makes every copy agree, and what the owner's node answers on arrival.
 
 A request's copies live at the consumer's node, the owner's node and the hub. Each state
-change bumps its version at the node that makes it; a copy is replaced only by a newer one
-(`newer`): a higher version, or at the same version a later state in the precedence
-submitted < pending < withdrawn < granted < rejected. Every node applies the same rule, so
-once every version has travelled, every copy is the same.
+change makes a new version at the node that makes it (its *maker*). A version is numbered by
+the pair (counter, maker): the maker takes the counter of the copy it holds plus one and names
+itself, so two nodes acting at once on the same copy (a withdrawal crossing the owner's
+pending) make `2·hebei` and `2·guangdong`, two numbers, never two different version 2s; one
+maker never makes two versions with one counter, since it makes each in one transaction over
+the copy it holds. A copy is replaced only by a newer one (`newer`): a higher counter, or at
+the same counter a later state in the precedence (`PRECEDENCE`), then the maker, then the
+reason, a total order; every node applies the same rule, so once every version has travelled,
+every copy is the same. The lifecycle (docs/sharing.md) is built so that only two of its steps
+can ever cross: the consumer's withdrawal and the owner's answer or extension, and the
+withdrawal gives way to an answer (granted, rejected) and wins over a wait (pending, extended).
+Every later step acts on a copy no one else may change: review and return happen before the
+owner has the request, an objection on a refusal the owner has made, a coordination on an
+objection, which the consumer cannot withdraw.
 
 A version is only as good as its maker: `maker_refusal` says which node may make which version
-(the consumer's node files and withdraws, the owner's node answers and scopes), and a secure
-node signs what it makes over `canonical` bytes, so that any node can tell who made a version
-(the signing itself lives in node/security/signing.py).
+(the consumer's node files, has it reviewed, withdraws and objects; the owner's node answers,
+extends and scopes; the coordinator's node, `coordinator_node`, decides an objection), and a
+secure node signs what it makes over `canonical` bytes, so that any node can tell who made a
+version (the signing itself lives in node/security/signing.py).
 """
 
 from __future__ import annotations
@@ -23,19 +34,32 @@ from node.model.rules import Entry
 from node.model.calendar import CHINA, Calendar
 from node.times import format_time
 
-STATES = ("submitted", "pending", "granted", "rejected", "withdrawn")
-PRECEDENCE = {"submitted": 0, "pending": 1, "withdrawn": 2, "granted": 3, "rejected": 4}
-OPEN = ("submitted", "pending")
+STATES = ("submitted", "pending", "granted", "rejected", "withdrawn", "review", "returned", "objected")
+# The order of two versions with one counter. Only a withdrawal and the owner's pending, extension
+# or answer can share a counter (see above); the rest is there to make the order total.
+PRECEDENCE = {"review": 0, "returned": 0, "submitted": 0, "pending": 1, "objected": 1, "withdrawn": 2,
+              "granted": 3, "rejected": 4}
+OPEN = ("submitted", "pending", "review", "returned")  # the consumer may still withdraw
+# The states in which someone must act by `deadline`: the data authority reviewing, the owner
+# answering, the coordinator deciding an objection.
+WAITING = ("review", "pending", "objected")
+# History steps that are not states of their own: an extension keeps the request pending.
+EXTENDED = "extended"
 MODES = ("fetch", "query", "verify")  # the modes of call a grant may allow
 
 
 @dataclasses.dataclass(slots=True)
 class Event:
     version: int
-    state: str
+    state: str  # the version's state, or the step (`extended`) that kept it
     actor: str
     at: datetime
     note: str = ""
+    maker: str = ""  # the node that made the version: with `version`, the version's number
+
+    @property
+    def number(self) -> str:
+        return f"{self.version}·{self.maker}" if self.maker else str(self.version)
 
 
 @dataclasses.dataclass(slots=True)
@@ -68,28 +92,43 @@ class Request:
     modes: tuple[str, ...] = MODES
     daily_quota: int = 0
     rate: int = 0
+    # Personal items this grant lets out plain (the owner's decision); the others leave masked.
+    plain: tuple[str, ...] = ()
     # Who made this version and their proof (node/security/signing.py): the maker's node id, its
     # ECDSA signature over `canonical(self)`, its certificate (DER). Empty from an insecure node.
     signer: str = ""
     signature: bytes = b""
     signer_cert: bytes = b""
+    # The node that made this version (set on every version made since versions were numbered by
+    # (counter, maker); "" on older ones); the signer, on a secure node.
+    maker: str = ""
 
-    def advanced(self, state: str, actor: str, at: datetime, reason: str = "", deadline: str | None = None) -> "Request":
-        """The next version of this request in `state`, with the transition in its history."""
+    def advanced(self, state: str, actor: str, at: datetime, reason: str = "", deadline: str | None = None,
+                 step: str = "") -> "Request":
+        """The next version of this request in `state`, with the transition (or `step`) in its history."""
         return dataclasses.replace(
             self, state=state, reason=reason or self.reason, version=self.version + 1, updated_at=at,
             deadline=self.deadline if deadline is None else deadline,
-            history=self.history + (Event(self.version + 1, state, actor, at, reason),),
-            signer="", signature=b"", signer_cert=b"",  # a new version is unsigned until its maker signs it
+            history=self.history + (Event(self.version + 1, step or state, actor, at, reason),),
+            signer="", signature=b"", signer_cert=b"", maker="",  # unsigned and unnamed until its maker makes it
         )
+
+    def made_by(self, node_id: str) -> "Request":
+        """This version as made by `node_id`: the maker named on it and on its event."""
+        last = dataclasses.replace(self.history[-1], maker=node_id) if self.history else None
+        return dataclasses.replace(self, maker=node_id, history=self.history[:-1] + ((last,) if last else ()))
+
+    def steps(self, step: str) -> int:
+        """How many times the history holds this step (`extended`, `objected`, ...)."""
+        return sum(event.state == step for event in self.history)
 
     def expired(self, now: datetime) -> bool:
         """Whether the grant's validity has ended (never, without valid_until)."""
         return bool(self.valid_until) and now.astimezone(CHINA).date() > date.fromisoformat(self.valid_until)
 
     def overdue(self, now: datetime) -> bool:
-        """Whether the owner's answer is past its deadline (a pending request only)."""
-        return self.state == "pending" and bool(self.deadline) and (
+        """Whether the step waiting now (the review, the owner's answer, the coordination) is past its deadline."""
+        return self.state in WAITING and bool(self.deadline) and (
             now.astimezone(CHINA).date() > date.fromisoformat(self.deadline))
 
     def decided_at(self) -> datetime | None:
@@ -103,15 +142,29 @@ def newer(incoming: Request, current: Request | None) -> bool:
     """Whether `incoming` replaces `current`: the rule every node applies, so copies converge."""
     if current is None:
         return True
-    return (incoming.version, PRECEDENCE[incoming.state], incoming.reason) > (
-        current.version, PRECEDENCE[current.state], current.reason)
+    return (incoming.version, PRECEDENCE[incoming.state], incoming.maker, incoming.reason) > (
+        current.version, PRECEDENCE[current.state], current.maker, current.reason)
 
 
-# The fields the first version fixes: no later version, whoever makes it, may change them.
+def coordinator_node(request: Request, hub: str) -> str:
+    """The node whose data authority decides an objection: the owner's node when consumer and
+    owner are on one node, the hub (the national data authority) when they are not."""
+    return request.owner_node if request.owner_node == request.consumer_node else hub
+
+
+def coordinated(request: Request) -> bool:
+    """Whether this version is a coordinator's decision on an objection."""
+    return request.state in ("granted", "rejected") and len(request.history) >= 2 and (
+        request.history[-2].state == "objected")
+
+
+# The fields the first version fixes: no later version, whoever makes it, may change them (but
+# the consumer amending a returned request: `AMENDABLE`).
 IMMUTABLE = ("consumer_code", "consumer_node", "resource_code", "owner_code", "owner_node", "purpose", "basis",
              "data_items", "created_at")
-SCOPE = ("filter_column", "filter_prefix", "valid_until", "modes", "daily_quota", "rate")
-CONSUMER_MAKES = ("submitted", "withdrawn")
+AMENDABLE = ("purpose", "basis", "data_items")
+SCOPE = ("filter_column", "filter_prefix", "valid_until", "modes", "daily_quota", "rate", "plain")
+CONSUMER_MAKES = ("submitted", "withdrawn", "review", "returned", "objected")
 OWNER_MAKES = ("pending", "granted", "rejected")
 
 
@@ -128,9 +181,12 @@ def canonical(request: Request) -> bytes:
         "created_at": format_time(request.created_at), "updated_at": format_time(request.updated_at),
         "deadline": request.deadline, "filter_column": request.filter_column,
         "filter_prefix": request.filter_prefix, "valid_until": request.valid_until,
-        "history": [[e.version, e.state, e.actor, format_time(e.at), e.note] for e in request.history],
+        "history": [[e.version, e.state, e.actor, format_time(e.at), e.note] + ([e.maker] if e.maker else [])
+                    for e in request.history],
         "signer": request.signer,
     }
+    if request.maker:  # only when named, so that versions signed before makers were named keep their bytes
+        body["maker"] = request.maker
     # Only when not the defaults, so that versions signed before grants named modes keep their bytes.
     if request.modes != MODES:
         body["modes"] = list(request.modes)
@@ -138,21 +194,45 @@ def canonical(request: Request) -> bytes:
         body["daily_quota"] = request.daily_quota
     if request.rate:
         body["rate"] = request.rate
+    if request.plain:
+        body["plain"] = list(request.plain)
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def maker_refusal(request: Request, held: Request | None) -> str | None:
+def amended(request: Request, held: Request) -> bool:
+    """Whether `request` may change what `held` fixed: the consumer resubmitted it, amended, after
+    the held copy (still in review or returned: it had not left the consumer's side). A copy sees
+    only the versions it is handed, so the resubmission may be followed already by a return, a
+    pass or a withdrawal."""
+    return held.state in ("review", "returned") and any(
+        event.state == "resubmitted" and event.version > held.version for event in request.history)
+
+
+def maker_refusal(request: Request, held: Request | None, hub: str = "") -> str | None:
     """Why node `request.signer` may not have made this version (None: it may). The consumer's
-    node files and withdraws; the owner's node answers (pending, granted, rejected) and alone sets
-    a grant's scope; the request id names the consumer's node; and no version changes what the
-    first one fixed (`IMMUTABLE`) of the copy already held."""
+    node files, has it reviewed, withdraws and objects; the owner's node answers (pending,
+    granted, rejected) and alone sets a grant's scope; the coordinator's node (`coordinator_node`,
+    with `hub` this federation's hub) decides an objection, and may set the scope of the grant it
+    decides; the request id names the consumer's node; the maker named is the signer; and no
+    version changes what the first one fixed (`IMMUTABLE`) of the copy already held, but the
+    consumer resubmitting a returned request for review with its purpose, basis and items amended."""
     maker = request.signer
     if not request.request_id.startswith(request.consumer_node + "-"):
         return f"request id {request.request_id} does not name its consumer's node {request.consumer_node}"
+    if request.maker and request.maker != maker:
+        return f"names {request.maker} as its maker but is signed by {maker or 'nobody'}"
     if held is not None:
-        changed = [name for name in IMMUTABLE if getattr(request, name) != getattr(held, name)]
+        fixed = IMMUTABLE
+        if amended(request, held) and maker == request.consumer_node:
+            fixed = tuple(name for name in IMMUTABLE if name not in AMENDABLE)
+        changed = [name for name in fixed if getattr(request, name) != getattr(held, name)]
         if changed:
             return f"changes {', '.join(changed)}, which the request's first version fixed"
+    if coordinated(request):
+        if hub and maker == coordinator_node(request, hub):
+            return None
+        return (f"a decision on an objection is made only by the coordinator's node "
+                f"{coordinator_node(request, hub) if hub else '(the hub)'}, not by {maker or 'an unsigned maker'}")
     if request.state in OWNER_MAKES and maker == request.owner_node:
         return None
     if request.state in CONSUMER_MAKES and maker == request.consumer_node:
@@ -170,18 +250,23 @@ def maker_refusal(request: Request, held: Request | None) -> str | None:
 
 def recipients(request: Request, here: str, source: str) -> set[str]:
     """The nodes a relaying node (the hub) must still pass this version to: the consumer's and the
-    owner's, less itself and the node the version came from."""
-    return {request.consumer_node, request.owner_node} - {here, source, ""}
+    owner's (once the request has passed its review), less itself and the node the version came from."""
+    # A request under review, or returned for correction, has not left its consumer's side yet.
+    owner = "" if request.state in ("review", "returned") else request.owner_node
+    return {request.consumer_node, owner} - {here, source, ""}
 
 
-def arrive(request: Request, entry: Entry | None, node_id: str, calendar: Calendar, now: datetime) -> Request:
-    """What the owner's node does when a request reaches it: the entry's sharing type decides."""
+def arrive(request: Request, entry: Entry | None, node_id: str, calendar: Calendar, now: datetime,
+           daily_quota: int = 0) -> Request:
+    """What the owner's node does when a request reaches it: the entry's sharing type decides.
+    An unconditional grant gets the owner node's default `daily_quota` (0: none)."""
     if entry is None:
         return request.advanced("rejected", node_id, now, f"no catalog entry {request.resource_code}")
     if entry.withdrawn:
         return request.advanced("rejected", node_id, now, f"entry {request.resource_code} was withdrawn")
     if entry.share_type == "unconditional":
-        return request.advanced("granted", node_id, now, "unconditional sharing: granted on arrival")
+        granted = request.advanced("granted", node_id, now, "unconditional sharing: granted on arrival")
+        return dataclasses.replace(granted, daily_quota=daily_quota) if daily_quota else granted
     if entry.share_type == "not_shared":
         return request.advanced("rejected", node_id, now, f"not shared: {entry.not_shared_basis}")
     return request.advanced("pending", node_id, now, f"conditional: {entry.share_condition}",

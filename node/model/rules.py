@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Callable, TypeVar
 
 from node.model import regions
+from node.model.quality import Quality
 from node.errors import InvalidEntry
 
 T = TypeVar("T")
@@ -30,8 +31,9 @@ MAX_KEYWORDS = 50
 MAX_KEYWORD = 50
 MAX_ITEM_LENGTH = 1_000_000
 
-PROVIDER_CODE = re.compile(r"^\d{9}$")
-RESOURCE_CODE = re.compile(r"^(\d{9})/(\d{6})$")
+# ASCII digits only and no trailing newline: \d alone takes any script's digits and $ a final "\n".
+PROVIDER_CODE = re.compile(r"^\d{9}\Z", re.ASCII)
+RESOURCE_CODE = re.compile(r"^(\d{9})/(\d{6})\Z", re.ASCII)
 RESOURCE_CODE_RULE = "must be <provider_code>/<6-digit sequence>, e.g. 130100005/000123"
 MAX_SEQUENCE = 999_999
 
@@ -54,6 +56,7 @@ class DataItem:
     type: str
     length: int = 0
     description: str = ""
+    element: str = ""  # the data element (数据元, node/model/elements.py) the item holds, "" for none named
 
 
 class DataItems(tuple):
@@ -117,7 +120,10 @@ class Entry:
     not_shared_basis: str = ""
     source_system: str = ""
     keywords: tuple[str, ...] = ()
+    # The authoritative entry this one is a copy of (一数一源): then it re-collects nothing.
+    derived_from: str = ""
     # Set by the node that owns the entry, never by a caller.
+    quality: Quality | None = None  # the last format check of its source (`cascade data check`)
     published_at: datetime | None = None
     updated_at: datetime | None = None
     origin: str = ""
@@ -126,7 +132,8 @@ class Entry:
 
     def content_hash(self) -> str:
         """A hash of everything a caller publishes plus the tombstone flag: two copies with the
-        same version and hash hold the same entry."""
+        same version and hash hold the same entry. Not the quality, which the node sets: a
+        publish that changes nothing else keeps it and the version."""
         return content_hash(self)
 
 
@@ -172,11 +179,14 @@ def content_hash(entry: Entry) -> str:
         parts.append(derived(entry.data_items, "hash_part", _items_part))
     parts.append("\x1e".join(entry.keywords))
     parts.append("1" if entry.withdrawn else "0")
+    if entry.derived_from:  # absent, the hash stays what it always was
+        parts.append(entry.derived_from)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
 def _items_part(items: tuple[DataItem, ...]) -> str:
-    return "\x1f".join(f"{i.name}\x1e{i.type}\x1e{i.length}\x1e{i.description}" for i in items)
+    return "\x1f".join(f"{i.name}\x1e{i.type}\x1e{i.length}\x1e{i.description}"
+                       + (f"\x1e{i.element}" if i.element else "") for i in items)
 
 
 def same_content(a: Entry, b: Entry) -> bool:
@@ -240,6 +250,10 @@ def validate_entry(entry: Entry) -> None:
     _require_text(entry.not_shared_basis, "not_shared_basis", MAX_SUMMARY, required=entry.share_type == "not_shared")
     _require_text(entry.source_system, "source_system", MAX_NAME, required=False)
     derived(entry.data_items, "valid", _validate_items)  # a bad list raises each time
+    if entry.derived_from and not RESOURCE_CODE.match(entry.derived_from):
+        raise InvalidEntry("derived_from", "must be the authoritative entry's resource code: " + RESOURCE_CODE_RULE)
+    if entry.derived_from and entry.derived_from == entry.resource_code:
+        raise InvalidEntry("derived_from", "must name another entry than this one")
     if len(entry.keywords) > MAX_KEYWORDS:
         raise InvalidEntry("keywords", f"must hold at most {MAX_KEYWORDS} keywords")
     for i, keyword in enumerate(entry.keywords):
@@ -258,7 +272,7 @@ def _validate_items(items: tuple[DataItem, ...]) -> bool:
     if (0 < len(items) <= MAX_DATA_ITEMS and len(set(names)) == len(names)
             and all(0 < len(n) <= MAX_NAME for n in names) and _names_shown(names)
             and all(i.type in ITEM_TYPES and 0 <= i.length <= MAX_ITEM_LENGTH and len(i.description) <= MAX_TEXT
-                    for i in items)):
+                    and len(i.element) <= MAX_NAME for i in items)):
         return True
     if not items:
         raise InvalidEntry("data_items", "must hold at least one data item")
@@ -275,4 +289,5 @@ def _validate_items(items: tuple[DataItem, ...]) -> bool:
         if not 0 <= item.length <= MAX_ITEM_LENGTH:
             raise InvalidEntry(f"data_items[{i}].length", f"must be between 0 and {MAX_ITEM_LENGTH}")
         _require_text(item.description, f"data_items[{i}].description", MAX_TEXT, required=False)
+        _require_text(item.element, f"data_items[{i}].element", MAX_NAME, required=False)
     return True

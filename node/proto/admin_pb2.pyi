@@ -12,7 +12,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class PeerStatus(_message.Message):
-    __slots__ = ("node_id", "role", "address", "cursor", "head_seq", "behind", "seconds_since_success", "last_error", "failures", "backoff_seconds", "next_pull_in", "entries_at_hub", "entries_at_peer", "conflicts", "refused", "pulling", "state", "resyncs", "pulling_seconds", "deliveries_waiting", "delivery_error", "overdue_seconds")
+    __slots__ = ("node_id", "role", "address", "cursor", "head_seq", "behind", "seconds_since_success", "last_error", "failures", "backoff_seconds", "next_pull_in", "entries_at_hub", "entries_at_peer", "conflicts", "refused", "pulling", "state", "resyncs", "pulling_seconds", "deliveries_waiting", "delivery_error", "overdue_seconds", "name")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
@@ -35,6 +35,7 @@ class PeerStatus(_message.Message):
     DELIVERIES_WAITING_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_ERROR_FIELD_NUMBER: _ClassVar[int]
     OVERDUE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     role: str
     address: str
@@ -57,7 +58,8 @@ class PeerStatus(_message.Message):
     deliveries_waiting: int
     delivery_error: str
     overdue_seconds: float
-    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., address: _Optional[str] = ..., cursor: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., head_seq: _Optional[int] = ..., behind: _Optional[int] = ..., seconds_since_success: _Optional[float] = ..., last_error: _Optional[str] = ..., failures: _Optional[int] = ..., backoff_seconds: _Optional[float] = ..., next_pull_in: _Optional[float] = ..., entries_at_hub: _Optional[int] = ..., entries_at_peer: _Optional[int] = ..., conflicts: _Optional[int] = ..., refused: _Optional[int] = ..., pulling: _Optional[bool] = ..., state: _Optional[str] = ..., resyncs: _Optional[int] = ..., pulling_seconds: _Optional[float] = ..., deliveries_waiting: _Optional[int] = ..., delivery_error: _Optional[str] = ..., overdue_seconds: _Optional[float] = ...) -> None: ...
+    name: str
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., address: _Optional[str] = ..., cursor: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., head_seq: _Optional[int] = ..., behind: _Optional[int] = ..., seconds_since_success: _Optional[float] = ..., last_error: _Optional[str] = ..., failures: _Optional[int] = ..., backoff_seconds: _Optional[float] = ..., next_pull_in: _Optional[float] = ..., entries_at_hub: _Optional[int] = ..., entries_at_peer: _Optional[int] = ..., conflicts: _Optional[int] = ..., refused: _Optional[int] = ..., pulling: _Optional[bool] = ..., state: _Optional[str] = ..., resyncs: _Optional[int] = ..., pulling_seconds: _Optional[float] = ..., deliveries_waiting: _Optional[int] = ..., delivery_error: _Optional[str] = ..., overdue_seconds: _Optional[float] = ..., name: _Optional[str] = ...) -> None: ...
 
 class Conflict(_message.Message):
     __slots__ = ("peer", "resource_code", "held_by", "reason", "at")
@@ -74,7 +76,7 @@ class Conflict(_message.Message):
     def __init__(self, peer: _Optional[str] = ..., resource_code: _Optional[str] = ..., held_by: _Optional[str] = ..., reason: _Optional[str] = ..., at: _Optional[str] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
-    __slots__ = ("node_id", "role", "region_code", "head", "entries", "live_entries", "peers", "conflicts", "uptime_seconds", "audit_seq", "audit_hash", "secure", "refused_versions")
+    __slots__ = ("node_id", "role", "region_code", "head", "entries", "live_entries", "peers", "conflicts", "uptime_seconds", "audit_seq", "audit_hash", "secure", "refused_versions", "name", "requests_overdue", "requests_escalated")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     REGION_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +90,9 @@ class NodeStatus(_message.Message):
     AUDIT_HASH_FIELD_NUMBER: _ClassVar[int]
     SECURE_FIELD_NUMBER: _ClassVar[int]
     REFUSED_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_OVERDUE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_ESCALATED_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     role: str
     region_code: str
@@ -101,7 +106,10 @@ class NodeStatus(_message.Message):
     audit_hash: str
     secure: bool
     refused_versions: int
-    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., region_code: _Optional[str] = ..., head: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., entries: _Optional[int] = ..., live_entries: _Optional[int] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., uptime_seconds: _Optional[float] = ..., audit_seq: _Optional[int] = ..., audit_hash: _Optional[str] = ..., secure: _Optional[bool] = ..., refused_versions: _Optional[int] = ...) -> None: ...
+    name: str
+    requests_overdue: int
+    requests_escalated: int
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., region_code: _Optional[str] = ..., head: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., entries: _Optional[int] = ..., live_entries: _Optional[int] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., uptime_seconds: _Optional[float] = ..., audit_seq: _Optional[int] = ..., audit_hash: _Optional[str] = ..., secure: _Optional[bool] = ..., refused_versions: _Optional[int] = ..., name: _Optional[str] = ..., requests_overdue: _Optional[int] = ..., requests_escalated: _Optional[int] = ...) -> None: ...
 
 class SyncNowRequest(_message.Message):
     __slots__ = ("peer", "wait")
@@ -148,11 +156,17 @@ class VerifyResponse(_message.Message):
     def __init__(self, peers: _Optional[_Iterable[_Union[PeerVerdict, _Mapping]]] = ...) -> None: ...
 
 class ScorecardRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("from_date", "to_date", "own")
+    FROM_DATE_FIELD_NUMBER: _ClassVar[int]
+    TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    OWN_FIELD_NUMBER: _ClassVar[int]
+    from_date: str
+    to_date: str
+    own: bool
+    def __init__(self, from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., own: _Optional[bool] = ...) -> None: ...
 
 class ScoreRow(_message.Message):
-    __slots__ = ("node_id", "department_code", "department_name", "entries", "unconditional", "conditional", "not_shared", "requests_received", "answered", "answered_in_time", "median_hours_to_answer", "overdue_now", "requests_made", "rows_provided", "exchanges_provided", "rows_received", "exchanges_received")
+    __slots__ = ("node_id", "department_code", "department_name", "entries", "unconditional", "conditional", "not_shared", "requests_received", "answered", "answered_in_time", "median_hours_to_answer", "overdue_now", "requests_made", "rows_provided", "exchanges_provided", "rows_received", "exchanges_received", "granted", "rejected", "awaiting", "reviewed", "reviewed_in_time", "extensions", "objections", "objections_upheld", "objections_shared", "shareable", "mounted", "sources_checked", "sources_fresh", "in_time_rate", "granted_rate", "mounted_rate", "fresh_rate", "duplicate_collections", "quality_score", "corrections_received", "corrections_answered", "corrections_in_time", "corrections_corrected", "corrected_rate")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_CODE_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -170,6 +184,30 @@ class ScoreRow(_message.Message):
     EXCHANGES_PROVIDED_FIELD_NUMBER: _ClassVar[int]
     ROWS_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     EXCHANGES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    AWAITING_FIELD_NUMBER: _ClassVar[int]
+    REVIEWED_FIELD_NUMBER: _ClassVar[int]
+    REVIEWED_IN_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXTENSIONS_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIONS_UPHELD_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIONS_SHARED_FIELD_NUMBER: _ClassVar[int]
+    SHAREABLE_FIELD_NUMBER: _ClassVar[int]
+    MOUNTED_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FRESH_FIELD_NUMBER: _ClassVar[int]
+    IN_TIME_RATE_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_RATE_FIELD_NUMBER: _ClassVar[int]
+    MOUNTED_RATE_FIELD_NUMBER: _ClassVar[int]
+    FRESH_RATE_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_COLLECTIONS_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_SCORE_FIELD_NUMBER: _ClassVar[int]
+    CORRECTIONS_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    CORRECTIONS_ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    CORRECTIONS_IN_TIME_FIELD_NUMBER: _ClassVar[int]
+    CORRECTIONS_CORRECTED_FIELD_NUMBER: _ClassVar[int]
+    CORRECTED_RATE_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     department_code: str
     department_name: str
@@ -187,12 +225,42 @@ class ScoreRow(_message.Message):
     exchanges_provided: int
     rows_received: int
     exchanges_received: int
-    def __init__(self, node_id: _Optional[str] = ..., department_code: _Optional[str] = ..., department_name: _Optional[str] = ..., entries: _Optional[int] = ..., unconditional: _Optional[int] = ..., conditional: _Optional[int] = ..., not_shared: _Optional[int] = ..., requests_received: _Optional[int] = ..., answered: _Optional[int] = ..., answered_in_time: _Optional[int] = ..., median_hours_to_answer: _Optional[float] = ..., overdue_now: _Optional[int] = ..., requests_made: _Optional[int] = ..., rows_provided: _Optional[int] = ..., exchanges_provided: _Optional[int] = ..., rows_received: _Optional[int] = ..., exchanges_received: _Optional[int] = ...) -> None: ...
+    granted: int
+    rejected: int
+    awaiting: int
+    reviewed: int
+    reviewed_in_time: int
+    extensions: int
+    objections: int
+    objections_upheld: int
+    objections_shared: int
+    shareable: int
+    mounted: int
+    sources_checked: int
+    sources_fresh: int
+    in_time_rate: float
+    granted_rate: float
+    mounted_rate: float
+    fresh_rate: float
+    duplicate_collections: int
+    quality_score: float
+    corrections_received: int
+    corrections_answered: int
+    corrections_in_time: int
+    corrections_corrected: int
+    corrected_rate: float
+    def __init__(self, node_id: _Optional[str] = ..., department_code: _Optional[str] = ..., department_name: _Optional[str] = ..., entries: _Optional[int] = ..., unconditional: _Optional[int] = ..., conditional: _Optional[int] = ..., not_shared: _Optional[int] = ..., requests_received: _Optional[int] = ..., answered: _Optional[int] = ..., answered_in_time: _Optional[int] = ..., median_hours_to_answer: _Optional[float] = ..., overdue_now: _Optional[int] = ..., requests_made: _Optional[int] = ..., rows_provided: _Optional[int] = ..., exchanges_provided: _Optional[int] = ..., rows_received: _Optional[int] = ..., exchanges_received: _Optional[int] = ..., granted: _Optional[int] = ..., rejected: _Optional[int] = ..., awaiting: _Optional[int] = ..., reviewed: _Optional[int] = ..., reviewed_in_time: _Optional[int] = ..., extensions: _Optional[int] = ..., objections: _Optional[int] = ..., objections_upheld: _Optional[int] = ..., objections_shared: _Optional[int] = ..., shareable: _Optional[int] = ..., mounted: _Optional[int] = ..., sources_checked: _Optional[int] = ..., sources_fresh: _Optional[int] = ..., in_time_rate: _Optional[float] = ..., granted_rate: _Optional[float] = ..., mounted_rate: _Optional[float] = ..., fresh_rate: _Optional[float] = ..., duplicate_collections: _Optional[int] = ..., quality_score: _Optional[float] = ..., corrections_received: _Optional[int] = ..., corrections_answered: _Optional[int] = ..., corrections_in_time: _Optional[int] = ..., corrections_corrected: _Optional[int] = ..., corrected_rate: _Optional[float] = ...) -> None: ...
 
 class ScorecardResponse(_message.Message):
-    __slots__ = ("departments", "nodes")
+    __slots__ = ("departments", "nodes", "from_date", "to_date", "unreachable")
     DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
     NODES_FIELD_NUMBER: _ClassVar[int]
+    FROM_DATE_FIELD_NUMBER: _ClassVar[int]
+    TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    UNREACHABLE_FIELD_NUMBER: _ClassVar[int]
     departments: _containers.RepeatedCompositeFieldContainer[ScoreRow]
     nodes: _containers.RepeatedCompositeFieldContainer[ScoreRow]
-    def __init__(self, departments: _Optional[_Iterable[_Union[ScoreRow, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[ScoreRow, _Mapping]]] = ...) -> None: ...
+    from_date: str
+    to_date: str
+    unreachable: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, departments: _Optional[_Iterable[_Union[ScoreRow, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[ScoreRow, _Mapping]]] = ..., from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., unreachable: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -10,19 +10,47 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class DataItem(_message.Message):
-    __slots__ = ("name", "type", "length", "description")
+    __slots__ = ("name", "type", "length", "description", "element")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     LENGTH_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ELEMENT_FIELD_NUMBER: _ClassVar[int]
     name: str
     type: str
     length: int
     description: str
-    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., length: _Optional[int] = ..., description: _Optional[str] = ...) -> None: ...
+    element: str
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., length: _Optional[int] = ..., description: _Optional[str] = ..., element: _Optional[str] = ...) -> None: ...
+
+class ItemQuality(_message.Message):
+    __slots__ = ("item", "element", "rule", "failed", "empty")
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    ELEMENT_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    EMPTY_FIELD_NUMBER: _ClassVar[int]
+    item: str
+    element: str
+    rule: str
+    failed: int
+    empty: int
+    def __init__(self, item: _Optional[str] = ..., element: _Optional[str] = ..., rule: _Optional[str] = ..., failed: _Optional[int] = ..., empty: _Optional[int] = ...) -> None: ...
+
+class Quality(_message.Message):
+    __slots__ = ("score", "checked_at", "rows", "items")
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    score: float
+    checked_at: _timestamp_pb2.Timestamp
+    rows: int
+    items: _containers.RepeatedCompositeFieldContainer[ItemQuality]
+    def __init__(self, score: _Optional[float] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rows: _Optional[int] = ..., items: _Optional[_Iterable[_Union[ItemQuality, _Mapping]]] = ...) -> None: ...
 
 class Entry(_message.Message):
-    __slots__ = ("resource_code", "name", "summary", "provider_code", "provider_name", "region_code", "category", "data_items", "share_type", "share_condition", "not_shared_basis", "share_method", "open_type", "update_cycle", "source_system", "keywords", "published_at", "updated_at", "origin", "version", "withdrawn")
+    __slots__ = ("resource_code", "name", "summary", "provider_code", "provider_name", "region_code", "category", "data_items", "share_type", "share_condition", "not_shared_basis", "share_method", "open_type", "update_cycle", "source_system", "keywords", "published_at", "updated_at", "origin", "version", "withdrawn", "derived_from", "quality")
     RESOURCE_CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +72,8 @@ class Entry(_message.Message):
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     WITHDRAWN_FIELD_NUMBER: _ClassVar[int]
+    DERIVED_FROM_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
     resource_code: str
     name: str
     summary: str
@@ -65,7 +95,9 @@ class Entry(_message.Message):
     origin: str
     version: int
     withdrawn: bool
-    def __init__(self, resource_code: _Optional[str] = ..., name: _Optional[str] = ..., summary: _Optional[str] = ..., provider_code: _Optional[str] = ..., provider_name: _Optional[str] = ..., region_code: _Optional[str] = ..., category: _Optional[str] = ..., data_items: _Optional[_Iterable[_Union[DataItem, _Mapping]]] = ..., share_type: _Optional[str] = ..., share_condition: _Optional[str] = ..., not_shared_basis: _Optional[str] = ..., share_method: _Optional[str] = ..., open_type: _Optional[str] = ..., update_cycle: _Optional[str] = ..., source_system: _Optional[str] = ..., keywords: _Optional[_Iterable[str]] = ..., published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin: _Optional[str] = ..., version: _Optional[int] = ..., withdrawn: _Optional[bool] = ...) -> None: ...
+    derived_from: str
+    quality: Quality
+    def __init__(self, resource_code: _Optional[str] = ..., name: _Optional[str] = ..., summary: _Optional[str] = ..., provider_code: _Optional[str] = ..., provider_name: _Optional[str] = ..., region_code: _Optional[str] = ..., category: _Optional[str] = ..., data_items: _Optional[_Iterable[_Union[DataItem, _Mapping]]] = ..., share_type: _Optional[str] = ..., share_condition: _Optional[str] = ..., not_shared_basis: _Optional[str] = ..., share_method: _Optional[str] = ..., open_type: _Optional[str] = ..., update_cycle: _Optional[str] = ..., source_system: _Optional[str] = ..., keywords: _Optional[_Iterable[str]] = ..., published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin: _Optional[str] = ..., version: _Optional[int] = ..., withdrawn: _Optional[bool] = ..., derived_from: _Optional[str] = ..., quality: _Optional[_Union[Quality, _Mapping]] = ...) -> None: ...
 
 class EntryFilter(_message.Message):
     __slots__ = ("provider_code", "region_code", "category", "share_type", "update_cycle", "updated_since", "origin", "open_type")
@@ -102,14 +134,24 @@ class PublishEntriesRequest(_message.Message):
     def __init__(self, entry: _Optional[_Union[Entry, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[Entry, _Mapping]]] = ...) -> None: ...
 
 class PublishEntryResponse(_message.Message):
-    __slots__ = ("entry", "created", "outcome")
+    __slots__ = ("entry", "created", "outcome", "suggestions")
     ENTRY_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
     entry: Entry
     created: bool
     outcome: str
-    def __init__(self, entry: _Optional[_Union[Entry, _Mapping]] = ..., created: _Optional[bool] = ..., outcome: _Optional[str] = ...) -> None: ...
+    suggestions: _containers.RepeatedCompositeFieldContainer[ElementSuggestion]
+    def __init__(self, entry: _Optional[_Union[Entry, _Mapping]] = ..., created: _Optional[bool] = ..., outcome: _Optional[str] = ..., suggestions: _Optional[_Iterable[_Union[ElementSuggestion, _Mapping]]] = ...) -> None: ...
+
+class ElementSuggestion(_message.Message):
+    __slots__ = ("item", "element")
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    ELEMENT_FIELD_NUMBER: _ClassVar[int]
+    item: str
+    element: str
+    def __init__(self, item: _Optional[str] = ..., element: _Optional[str] = ...) -> None: ...
 
 class PublishEntriesResponse(_message.Message):
     __slots__ = ("created", "updated", "unchanged")

@@ -25,35 +25,45 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18node/proto/sharing.proto\x12\nnode.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"s\n\x0cRequestEvent\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\r\n\x05state\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04note\x18\x05 \x01(\t\"\xf2\x04\n\x0eSharingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\rconsumer_code\x18\x02 \x01(\t\x12\x15\n\rconsumer_node\x18\x03 \x01(\t\x12\x15\n\rresource_code\x18\x04 \x01(\t\x12\x12\n\nowner_code\x18\x05 \x01(\t\x12\x12\n\nowner_node\x18\x06 \x01(\t\x12\x0f\n\x07purpose\x18\x07 \x01(\t\x12\r\n\x05\x62\x61sis\x18\x08 \x01(\t\x12\x12\n\ndata_items\x18\t \x03(\t\x12\x12\n\nshare_type\x18\n \x01(\t\x12\r\n\x05state\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x0f\n\x07version\x18\r \x01(\x03\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64\x65\x61\x64line\x18\x10 \x01(\t\x12\x0f\n\x07overdue\x18\x11 \x01(\x08\x12)\n\x07history\x18\x12 \x03(\x0b\x32\x18.node.proto.RequestEvent\x12\x0f\n\x07\x61t_node\x18\x13 \x01(\t\x12)\n\nrow_filter\x18\x14 \x01(\x0b\x32\x15.node.proto.RowFilter\x12\x13\n\x0bvalid_until\x18\x15 \x01(\t\x12\x0e\n\x06signer\x18\x16 \x01(\t\x12\x11\n\tsignature\x18\x17 \x01(\x0c\x12\x13\n\x0bsigner_cert\x18\x18 \x01(\x0c\x12\r\n\x05modes\x18\x19 \x03(\t\x12\x13\n\x0b\x64\x61ily_quota\x18\x1a \x01(\x03\x12\x0c\n\x04rate\x18\x1b \x01(\x03\"+\n\tRowFilter\x12\x0e\n\x06\x63olumn\x18\x01 \x01(\t\x12\x0e\n\x06prefix\x18\x02 \x01(\t\"\x87\x01\n\x14SubmitRequestRequest\x12\x15\n\rconsumer_code\x18\x01 \x01(\t\x12\x15\n\rresource_code\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\r\n\x05\x62\x61sis\x18\x04 \x01(\t\x12\x12\n\ndata_items\x18\x05 \x03(\t\x12\r\n\x05modes\x18\x06 \x03(\t\"\'\n\x11GetRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"\x8c\x01\n\x13ListRequestsRequest\x12\x15\n\rconsumer_code\x18\x01 \x01(\t\x12\x12\n\nowner_code\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x14\n\x0coverdue_only\x18\x04 \x01(\x08\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"]\n\x14ListRequestsResponse\x12,\n\x08requests\x18\x01 \x03(\x0b\x32\x1a.node.proto.SharingRequest\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xd6\x01\n\x14\x44\x65\x63ideRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65partment_code\x18\x02 \x01(\t\x12\x0f\n\x07\x61pprove\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12)\n\nrow_filter\x18\x05 \x01(\x0b\x32\x15.node.proto.RowFilter\x12\x13\n\x0bvalid_until\x18\x06 \x01(\t\x12\r\n\x05modes\x18\x07 \x03(\t\x12\x13\n\x0b\x64\x61ily_quota\x18\x08 \x01(\x03\x12\x0c\n\x04rate\x18\t \x01(\x03\"S\n\x16WithdrawRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\rconsumer_code\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"W\n\x15\x44\x65liverRequestRequest\x12+\n\x07request\x18\x01 \x01(\x0b\x32\x1a.node.proto.SharingRequest\x12\x11\n\tfrom_node\x18\x02 \x01(\t\":\n\x16\x44\x65liverRequestResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\x12\x0f\n\x07version\x18\x02 \x01(\x03\x32\xef\x03\n\x07Sharing\x12M\n\rSubmitRequest\x12 .node.proto.SubmitRequestRequest\x1a\x1a.node.proto.SharingRequest\x12G\n\nGetRequest\x12\x1d.node.proto.GetRequestRequest\x1a\x1a.node.proto.SharingRequest\x12Q\n\x0cListRequests\x12\x1f.node.proto.ListRequestsRequest\x1a .node.proto.ListRequestsResponse\x12M\n\rDecideRequest\x12 .node.proto.DecideRequestRequest\x1a\x1a.node.proto.SharingRequest\x12Q\n\x0fWithdrawRequest\x12\".node.proto.WithdrawRequestRequest\x1a\x1a.node.proto.SharingRequest\x12W\n\x0e\x44\x65liverRequest\x12!.node.proto.DeliverRequestRequest\x1a\".node.proto.DeliverRequestResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18node/proto/sharing.proto\x12\nnode.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x01\n\x0cRequestEvent\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\r\n\x05state\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04note\x18\x05 \x01(\t\x12\r\n\x05maker\x18\x06 \x01(\t\"\xbb\x05\n\x0eSharingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\rconsumer_code\x18\x02 \x01(\t\x12\x15\n\rconsumer_node\x18\x03 \x01(\t\x12\x15\n\rresource_code\x18\x04 \x01(\t\x12\x12\n\nowner_code\x18\x05 \x01(\t\x12\x12\n\nowner_node\x18\x06 \x01(\t\x12\x0f\n\x07purpose\x18\x07 \x01(\t\x12\r\n\x05\x62\x61sis\x18\x08 \x01(\t\x12\x12\n\ndata_items\x18\t \x03(\t\x12\x12\n\nshare_type\x18\n \x01(\t\x12\r\n\x05state\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x0f\n\x07version\x18\r \x01(\x03\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64\x65\x61\x64line\x18\x10 \x01(\t\x12\x0f\n\x07overdue\x18\x11 \x01(\x08\x12)\n\x07history\x18\x12 \x03(\x0b\x32\x18.node.proto.RequestEvent\x12\x0f\n\x07\x61t_node\x18\x13 \x01(\t\x12)\n\nrow_filter\x18\x14 \x01(\x0b\x32\x15.node.proto.RowFilter\x12\x13\n\x0bvalid_until\x18\x15 \x01(\t\x12\x0e\n\x06signer\x18\x16 \x01(\t\x12\x11\n\tsignature\x18\x17 \x01(\x0c\x12\x13\n\x0bsigner_cert\x18\x18 \x01(\x0c\x12\r\n\x05modes\x18\x19 \x03(\t\x12\x13\n\x0b\x64\x61ily_quota\x18\x1a \x01(\x03\x12\x0c\n\x04rate\x18\x1b \x01(\x03\x12\r\n\x05maker\x18\x1c \x01(\t\x12\x11\n\tescalated\x18\x1d \x01(\x08\x12\x16\n\x0e\x61uthority_code\x18\x1e \x01(\t\x12\r\n\x05plain\x18\x1f \x03(\t\"+\n\tRowFilter\x12\x0e\n\x06\x63olumn\x18\x01 \x01(\t\x12\x0e\n\x06prefix\x18\x02 \x01(\t\"\x87\x01\n\x14SubmitRequestRequest\x12\x15\n\rconsumer_code\x18\x01 \x01(\t\x12\x15\n\rresource_code\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\r\n\x05\x62\x61sis\x18\x04 \x01(\t\x12\x12\n\ndata_items\x18\x05 \x03(\t\x12\r\n\x05modes\x18\x06 \x03(\t\"\'\n\x11GetRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"\xb3\x01\n\x13ListRequestsRequest\x12\x15\n\rconsumer_code\x18\x01 \x01(\t\x12\x12\n\nowner_code\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x14\n\x0coverdue_only\x18\x04 \x01(\x08\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\x12\x16\n\x0e\x61uthority_code\x18\x07 \x01(\t\x12\r\n\x05inbox\x18\x08 \x01(\t\"]\n\x14ListRequestsResponse\x12,\n\x08requests\x18\x01 \x03(\x0b\x32\x1a.node.proto.SharingRequest\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xe5\x01\n\x14\x44\x65\x63ideRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65partment_code\x18\x02 \x01(\t\x12\x0f\n\x07\x61pprove\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12)\n\nrow_filter\x18\x05 \x01(\x0b\x32\x15.node.proto.RowFilter\x12\x13\n\x0bvalid_until\x18\x06 \x01(\t\x12\r\n\x05modes\x18\x07 \x03(\t\x12\x13\n\x0b\x64\x61ily_quota\x18\x08 \x01(\x03\x12\x0c\n\x04rate\x18\t \x01(\x03\x12\r\n\x05plain\x18\n \x03(\t\"S\n\x16WithdrawRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\rconsumer_code\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"e\n\x14ReviewRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65partment_code\x18\x02 \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"w\n\x16ResubmitRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\rconsumer_code\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\r\n\x05\x62\x61sis\x18\x04 \x01(\t\x12\x12\n\ndata_items\x18\x05 \x03(\t\"S\n\x14\x45xtendRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65partment_code\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"Q\n\x14ObjectRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\rconsumer_code\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xdb\x01\n\x18\x43oordinateRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65partment_code\x18\x02 \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12)\n\nrow_filter\x18\x05 \x01(\x0b\x32\x15.node.proto.RowFilter\x12\x13\n\x0bvalid_until\x18\x06 \x01(\t\x12\r\n\x05modes\x18\x07 \x03(\t\x12\x13\n\x0b\x64\x61ily_quota\x18\x08 \x01(\x03\x12\x0c\n\x04rate\x18\t \x01(\x03\"W\n\x15\x44\x65liverRequestRequest\x12+\n\x07request\x18\x01 \x01(\x0b\x32\x1a.node.proto.SharingRequest\x12\x11\n\tfrom_node\x18\x02 \x01(\t\":\n\x16\x44\x65liverRequestResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\x12\x0f\n\x07version\x18\x02 \x01(\x03\x32\x86\x07\n\x07Sharing\x12M\n\rSubmitRequest\x12 .node.proto.SubmitRequestRequest\x1a\x1a.node.proto.SharingRequest\x12G\n\nGetRequest\x12\x1d.node.proto.GetRequestRequest\x1a\x1a.node.proto.SharingRequest\x12Q\n\x0cListRequests\x12\x1f.node.proto.ListRequestsRequest\x1a .node.proto.ListRequestsResponse\x12M\n\rDecideRequest\x12 .node.proto.DecideRequestRequest\x1a\x1a.node.proto.SharingRequest\x12Q\n\x0fWithdrawRequest\x12\".node.proto.WithdrawRequestRequest\x1a\x1a.node.proto.SharingRequest\x12M\n\rReviewRequest\x12 .node.proto.ReviewRequestRequest\x1a\x1a.node.proto.SharingRequest\x12Q\n\x0fResubmitRequest\x12\".node.proto.ResubmitRequestRequest\x1a\x1a.node.proto.SharingRequest\x12M\n\rExtendRequest\x12 .node.proto.ExtendRequestRequest\x1a\x1a.node.proto.SharingRequest\x12M\n\rObjectRequest\x12 .node.proto.ObjectRequestRequest\x1a\x1a.node.proto.SharingRequest\x12U\n\x11\x43oordinateRequest\x12$.node.proto.CoordinateRequestRequest\x1a\x1a.node.proto.SharingRequest\x12W\n\x0e\x44\x65liverRequest\x12!.node.proto.DeliverRequestRequest\x1a\".node.proto.DeliverRequestResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'node.proto.sharing_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REQUESTEVENT']._serialized_start=73
-  _globals['_REQUESTEVENT']._serialized_end=188
-  _globals['_SHARINGREQUEST']._serialized_start=191
-  _globals['_SHARINGREQUEST']._serialized_end=817
-  _globals['_ROWFILTER']._serialized_start=819
-  _globals['_ROWFILTER']._serialized_end=862
-  _globals['_SUBMITREQUESTREQUEST']._serialized_start=865
-  _globals['_SUBMITREQUESTREQUEST']._serialized_end=1000
-  _globals['_GETREQUESTREQUEST']._serialized_start=1002
-  _globals['_GETREQUESTREQUEST']._serialized_end=1041
-  _globals['_LISTREQUESTSREQUEST']._serialized_start=1044
-  _globals['_LISTREQUESTSREQUEST']._serialized_end=1184
-  _globals['_LISTREQUESTSRESPONSE']._serialized_start=1186
-  _globals['_LISTREQUESTSRESPONSE']._serialized_end=1279
-  _globals['_DECIDEREQUESTREQUEST']._serialized_start=1282
-  _globals['_DECIDEREQUESTREQUEST']._serialized_end=1496
-  _globals['_WITHDRAWREQUESTREQUEST']._serialized_start=1498
-  _globals['_WITHDRAWREQUESTREQUEST']._serialized_end=1581
-  _globals['_DELIVERREQUESTREQUEST']._serialized_start=1583
-  _globals['_DELIVERREQUESTREQUEST']._serialized_end=1670
-  _globals['_DELIVERREQUESTRESPONSE']._serialized_start=1672
-  _globals['_DELIVERREQUESTRESPONSE']._serialized_end=1730
-  _globals['_SHARING']._serialized_start=1733
-  _globals['_SHARING']._serialized_end=2228
+  _globals['_REQUESTEVENT']._serialized_start=74
+  _globals['_REQUESTEVENT']._serialized_end=204
+  _globals['_SHARINGREQUEST']._serialized_start=207
+  _globals['_SHARINGREQUEST']._serialized_end=906
+  _globals['_ROWFILTER']._serialized_start=908
+  _globals['_ROWFILTER']._serialized_end=951
+  _globals['_SUBMITREQUESTREQUEST']._serialized_start=954
+  _globals['_SUBMITREQUESTREQUEST']._serialized_end=1089
+  _globals['_GETREQUESTREQUEST']._serialized_start=1091
+  _globals['_GETREQUESTREQUEST']._serialized_end=1130
+  _globals['_LISTREQUESTSREQUEST']._serialized_start=1133
+  _globals['_LISTREQUESTSREQUEST']._serialized_end=1312
+  _globals['_LISTREQUESTSRESPONSE']._serialized_start=1314
+  _globals['_LISTREQUESTSRESPONSE']._serialized_end=1407
+  _globals['_DECIDEREQUESTREQUEST']._serialized_start=1410
+  _globals['_DECIDEREQUESTREQUEST']._serialized_end=1639
+  _globals['_WITHDRAWREQUESTREQUEST']._serialized_start=1641
+  _globals['_WITHDRAWREQUESTREQUEST']._serialized_end=1724
+  _globals['_REVIEWREQUESTREQUEST']._serialized_start=1726
+  _globals['_REVIEWREQUESTREQUEST']._serialized_end=1827
+  _globals['_RESUBMITREQUESTREQUEST']._serialized_start=1829
+  _globals['_RESUBMITREQUESTREQUEST']._serialized_end=1948
+  _globals['_EXTENDREQUESTREQUEST']._serialized_start=1950
+  _globals['_EXTENDREQUESTREQUEST']._serialized_end=2033
+  _globals['_OBJECTREQUESTREQUEST']._serialized_start=2035
+  _globals['_OBJECTREQUESTREQUEST']._serialized_end=2116
+  _globals['_COORDINATEREQUESTREQUEST']._serialized_start=2119
+  _globals['_COORDINATEREQUESTREQUEST']._serialized_end=2338
+  _globals['_DELIVERREQUESTREQUEST']._serialized_start=2340
+  _globals['_DELIVERREQUESTREQUEST']._serialized_end=2427
+  _globals['_DELIVERREQUESTRESPONSE']._serialized_start=2429
+  _globals['_DELIVERREQUESTRESPONSE']._serialized_end=2487
+  _globals['_SHARING']._serialized_start=2490
+  _globals['_SHARING']._serialized_end=3392
 # @@protoc_insertion_point(module_scope)

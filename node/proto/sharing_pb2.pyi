@@ -10,21 +10,23 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RequestEvent(_message.Message):
-    __slots__ = ("version", "state", "actor", "at", "note")
+    __slots__ = ("version", "state", "actor", "at", "note", "maker")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    MAKER_FIELD_NUMBER: _ClassVar[int]
     version: int
     state: str
     actor: str
     at: _timestamp_pb2.Timestamp
     note: str
-    def __init__(self, version: _Optional[int] = ..., state: _Optional[str] = ..., actor: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., note: _Optional[str] = ...) -> None: ...
+    maker: str
+    def __init__(self, version: _Optional[int] = ..., state: _Optional[str] = ..., actor: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., note: _Optional[str] = ..., maker: _Optional[str] = ...) -> None: ...
 
 class SharingRequest(_message.Message):
-    __slots__ = ("request_id", "consumer_code", "consumer_node", "resource_code", "owner_code", "owner_node", "purpose", "basis", "data_items", "share_type", "state", "reason", "version", "created_at", "updated_at", "deadline", "overdue", "history", "at_node", "row_filter", "valid_until", "signer", "signature", "signer_cert", "modes", "daily_quota", "rate")
+    __slots__ = ("request_id", "consumer_code", "consumer_node", "resource_code", "owner_code", "owner_node", "purpose", "basis", "data_items", "share_type", "state", "reason", "version", "created_at", "updated_at", "deadline", "overdue", "history", "at_node", "row_filter", "valid_until", "signer", "signature", "signer_cert", "modes", "daily_quota", "rate", "maker", "escalated", "authority_code", "plain")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CONSUMER_CODE_FIELD_NUMBER: _ClassVar[int]
     CONSUMER_NODE_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +54,10 @@ class SharingRequest(_message.Message):
     MODES_FIELD_NUMBER: _ClassVar[int]
     DAILY_QUOTA_FIELD_NUMBER: _ClassVar[int]
     RATE_FIELD_NUMBER: _ClassVar[int]
+    MAKER_FIELD_NUMBER: _ClassVar[int]
+    ESCALATED_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    PLAIN_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     consumer_code: str
     consumer_node: str
@@ -79,7 +85,11 @@ class SharingRequest(_message.Message):
     modes: _containers.RepeatedScalarFieldContainer[str]
     daily_quota: int
     rate: int
-    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., consumer_node: _Optional[str] = ..., resource_code: _Optional[str] = ..., owner_code: _Optional[str] = ..., owner_node: _Optional[str] = ..., purpose: _Optional[str] = ..., basis: _Optional[str] = ..., data_items: _Optional[_Iterable[str]] = ..., share_type: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[str] = ..., overdue: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[RequestEvent, _Mapping]]] = ..., at_node: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ..., signer: _Optional[str] = ..., signature: _Optional[bytes] = ..., signer_cert: _Optional[bytes] = ..., modes: _Optional[_Iterable[str]] = ..., daily_quota: _Optional[int] = ..., rate: _Optional[int] = ...) -> None: ...
+    maker: str
+    escalated: bool
+    authority_code: str
+    plain: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., consumer_node: _Optional[str] = ..., resource_code: _Optional[str] = ..., owner_code: _Optional[str] = ..., owner_node: _Optional[str] = ..., purpose: _Optional[str] = ..., basis: _Optional[str] = ..., data_items: _Optional[_Iterable[str]] = ..., share_type: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[str] = ..., overdue: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[RequestEvent, _Mapping]]] = ..., at_node: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ..., signer: _Optional[str] = ..., signature: _Optional[bytes] = ..., signer_cert: _Optional[bytes] = ..., modes: _Optional[_Iterable[str]] = ..., daily_quota: _Optional[int] = ..., rate: _Optional[int] = ..., maker: _Optional[str] = ..., escalated: _Optional[bool] = ..., authority_code: _Optional[str] = ..., plain: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RowFilter(_message.Message):
     __slots__ = ("column", "prefix")
@@ -112,20 +122,24 @@ class GetRequestRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ...) -> None: ...
 
 class ListRequestsRequest(_message.Message):
-    __slots__ = ("consumer_code", "owner_code", "state", "overdue_only", "page_size", "page_token")
+    __slots__ = ("consumer_code", "owner_code", "state", "overdue_only", "page_size", "page_token", "authority_code", "inbox")
     CONSUMER_CODE_FIELD_NUMBER: _ClassVar[int]
     OWNER_CODE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     OVERDUE_ONLY_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    INBOX_FIELD_NUMBER: _ClassVar[int]
     consumer_code: str
     owner_code: str
     state: str
     overdue_only: bool
     page_size: int
     page_token: str
-    def __init__(self, consumer_code: _Optional[str] = ..., owner_code: _Optional[str] = ..., state: _Optional[str] = ..., overdue_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    authority_code: str
+    inbox: str
+    def __init__(self, consumer_code: _Optional[str] = ..., owner_code: _Optional[str] = ..., state: _Optional[str] = ..., overdue_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., authority_code: _Optional[str] = ..., inbox: _Optional[str] = ...) -> None: ...
 
 class ListRequestsResponse(_message.Message):
     __slots__ = ("requests", "next_page_token")
@@ -136,7 +150,7 @@ class ListRequestsResponse(_message.Message):
     def __init__(self, requests: _Optional[_Iterable[_Union[SharingRequest, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class DecideRequestRequest(_message.Message):
-    __slots__ = ("request_id", "department_code", "approve", "reason", "row_filter", "valid_until", "modes", "daily_quota", "rate")
+    __slots__ = ("request_id", "department_code", "approve", "reason", "row_filter", "valid_until", "modes", "daily_quota", "rate", "plain")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_CODE_FIELD_NUMBER: _ClassVar[int]
     APPROVE_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +160,7 @@ class DecideRequestRequest(_message.Message):
     MODES_FIELD_NUMBER: _ClassVar[int]
     DAILY_QUOTA_FIELD_NUMBER: _ClassVar[int]
     RATE_FIELD_NUMBER: _ClassVar[int]
+    PLAIN_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     department_code: str
     approve: bool
@@ -155,7 +170,8 @@ class DecideRequestRequest(_message.Message):
     modes: _containers.RepeatedScalarFieldContainer[str]
     daily_quota: int
     rate: int
-    def __init__(self, request_id: _Optional[str] = ..., department_code: _Optional[str] = ..., approve: _Optional[bool] = ..., reason: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ..., modes: _Optional[_Iterable[str]] = ..., daily_quota: _Optional[int] = ..., rate: _Optional[int] = ...) -> None: ...
+    plain: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[str] = ..., department_code: _Optional[str] = ..., approve: _Optional[bool] = ..., reason: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ..., modes: _Optional[_Iterable[str]] = ..., daily_quota: _Optional[int] = ..., rate: _Optional[int] = ..., plain: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WithdrawRequestRequest(_message.Message):
     __slots__ = ("request_id", "consumer_code", "reason")
@@ -166,6 +182,74 @@ class WithdrawRequestRequest(_message.Message):
     consumer_code: str
     reason: str
     def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReviewRequestRequest(_message.Message):
+    __slots__ = ("request_id", "department_code", "decision", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_CODE_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    department_code: str
+    decision: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., department_code: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ResubmitRequestRequest(_message.Message):
+    __slots__ = ("request_id", "consumer_code", "purpose", "basis", "data_items")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CONSUMER_CODE_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    DATA_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    consumer_code: str
+    purpose: str
+    basis: str
+    data_items: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., purpose: _Optional[str] = ..., basis: _Optional[str] = ..., data_items: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ExtendRequestRequest(_message.Message):
+    __slots__ = ("request_id", "department_code", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    department_code: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., department_code: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ObjectRequestRequest(_message.Message):
+    __slots__ = ("request_id", "consumer_code", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CONSUMER_CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    consumer_code: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CoordinateRequestRequest(_message.Message):
+    __slots__ = ("request_id", "department_code", "decision", "reason", "row_filter", "valid_until", "modes", "daily_quota", "rate")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_CODE_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ROW_FILTER_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    MODES_FIELD_NUMBER: _ClassVar[int]
+    DAILY_QUOTA_FIELD_NUMBER: _ClassVar[int]
+    RATE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    department_code: str
+    decision: str
+    reason: str
+    row_filter: RowFilter
+    valid_until: str
+    modes: _containers.RepeatedScalarFieldContainer[str]
+    daily_quota: int
+    rate: int
+    def __init__(self, request_id: _Optional[str] = ..., department_code: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ..., modes: _Optional[_Iterable[str]] = ..., daily_quota: _Optional[int] = ..., rate: _Optional[int] = ...) -> None: ...
 
 class DeliverRequestRequest(_message.Message):
     __slots__ = ("request", "from_node")

@@ -59,6 +59,31 @@ class SharingStub:
                 request_serializer=node_dot_proto_dot_sharing__pb2.WithdrawRequestRequest.SerializeToString,
                 response_deserializer=node_dot_proto_dot_sharing__pb2.SharingRequest.FromString,
                 _registered_method=True)
+        self.ReviewRequest = channel.unary_unary(
+                '/node.proto.Sharing/ReviewRequest',
+                request_serializer=node_dot_proto_dot_sharing__pb2.ReviewRequestRequest.SerializeToString,
+                response_deserializer=node_dot_proto_dot_sharing__pb2.SharingRequest.FromString,
+                _registered_method=True)
+        self.ResubmitRequest = channel.unary_unary(
+                '/node.proto.Sharing/ResubmitRequest',
+                request_serializer=node_dot_proto_dot_sharing__pb2.ResubmitRequestRequest.SerializeToString,
+                response_deserializer=node_dot_proto_dot_sharing__pb2.SharingRequest.FromString,
+                _registered_method=True)
+        self.ExtendRequest = channel.unary_unary(
+                '/node.proto.Sharing/ExtendRequest',
+                request_serializer=node_dot_proto_dot_sharing__pb2.ExtendRequestRequest.SerializeToString,
+                response_deserializer=node_dot_proto_dot_sharing__pb2.SharingRequest.FromString,
+                _registered_method=True)
+        self.ObjectRequest = channel.unary_unary(
+                '/node.proto.Sharing/ObjectRequest',
+                request_serializer=node_dot_proto_dot_sharing__pb2.ObjectRequestRequest.SerializeToString,
+                response_deserializer=node_dot_proto_dot_sharing__pb2.SharingRequest.FromString,
+                _registered_method=True)
+        self.CoordinateRequest = channel.unary_unary(
+                '/node.proto.Sharing/CoordinateRequest',
+                request_serializer=node_dot_proto_dot_sharing__pb2.CoordinateRequestRequest.SerializeToString,
+                response_deserializer=node_dot_proto_dot_sharing__pb2.SharingRequest.FromString,
+                _registered_method=True)
         self.DeliverRequest = channel.unary_unary(
                 '/node.proto.Sharing/DeliverRequest',
                 request_serializer=node_dot_proto_dot_sharing__pb2.DeliverRequestRequest.SerializeToString,
@@ -99,6 +124,36 @@ class SharingServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReviewRequest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResubmitRequest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExtendRequest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ObjectRequest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CoordinateRequest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeliverRequest(self, request, context):
         """Node to node (the hub delivering a request or its decision): idempotent by id and version.
         """
@@ -132,6 +187,31 @@ def add_SharingServicer_to_server(servicer, server):
             'WithdrawRequest': grpc.unary_unary_rpc_method_handler(
                     servicer.WithdrawRequest,
                     request_deserializer=node_dot_proto_dot_sharing__pb2.WithdrawRequestRequest.FromString,
+                    response_serializer=node_dot_proto_dot_sharing__pb2.SharingRequest.SerializeToString,
+            ),
+            'ReviewRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReviewRequest,
+                    request_deserializer=node_dot_proto_dot_sharing__pb2.ReviewRequestRequest.FromString,
+                    response_serializer=node_dot_proto_dot_sharing__pb2.SharingRequest.SerializeToString,
+            ),
+            'ResubmitRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResubmitRequest,
+                    request_deserializer=node_dot_proto_dot_sharing__pb2.ResubmitRequestRequest.FromString,
+                    response_serializer=node_dot_proto_dot_sharing__pb2.SharingRequest.SerializeToString,
+            ),
+            'ExtendRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExtendRequest,
+                    request_deserializer=node_dot_proto_dot_sharing__pb2.ExtendRequestRequest.FromString,
+                    response_serializer=node_dot_proto_dot_sharing__pb2.SharingRequest.SerializeToString,
+            ),
+            'ObjectRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.ObjectRequest,
+                    request_deserializer=node_dot_proto_dot_sharing__pb2.ObjectRequestRequest.FromString,
+                    response_serializer=node_dot_proto_dot_sharing__pb2.SharingRequest.SerializeToString,
+            ),
+            'CoordinateRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.CoordinateRequest,
+                    request_deserializer=node_dot_proto_dot_sharing__pb2.CoordinateRequestRequest.FromString,
                     response_serializer=node_dot_proto_dot_sharing__pb2.SharingRequest.SerializeToString,
             ),
             'DeliverRequest': grpc.unary_unary_rpc_method_handler(
@@ -274,6 +354,141 @@ class Sharing:
             target,
             '/node.proto.Sharing/WithdrawRequest',
             node_dot_proto_dot_sharing__pb2.WithdrawRequestRequest.SerializeToString,
+            node_dot_proto_dot_sharing__pb2.SharingRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReviewRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/node.proto.Sharing/ReviewRequest',
+            node_dot_proto_dot_sharing__pb2.ReviewRequestRequest.SerializeToString,
+            node_dot_proto_dot_sharing__pb2.SharingRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResubmitRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/node.proto.Sharing/ResubmitRequest',
+            node_dot_proto_dot_sharing__pb2.ResubmitRequestRequest.SerializeToString,
+            node_dot_proto_dot_sharing__pb2.SharingRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExtendRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/node.proto.Sharing/ExtendRequest',
+            node_dot_proto_dot_sharing__pb2.ExtendRequestRequest.SerializeToString,
+            node_dot_proto_dot_sharing__pb2.SharingRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ObjectRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/node.proto.Sharing/ObjectRequest',
+            node_dot_proto_dot_sharing__pb2.ObjectRequestRequest.SerializeToString,
+            node_dot_proto_dot_sharing__pb2.SharingRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CoordinateRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/node.proto.Sharing/CoordinateRequest',
+            node_dot_proto_dot_sharing__pb2.CoordinateRequestRequest.SerializeToString,
             node_dot_proto_dot_sharing__pb2.SharingRequest.FromString,
             options,
             channel_credentials,

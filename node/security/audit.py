@@ -60,9 +60,27 @@ def acting_as(actor: str, method: str):
         _ACTING.reset(token)
 
 
+# The departments the call acts for besides the caller's own (the data authority compiling the
+# node's catalog, node/security/authz.py): the guard fills the set as it checks each message, and
+# the record of the write names them after the actor.
+_FOR: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("audit_for", default=None)
+
+
+@contextlib.contextmanager
+def acting_for(departments: set[str]):
+    token = _FOR.set(departments)
+    try:
+        yield
+    finally:
+        _FOR.reset(token)
+
+
 def acting() -> tuple[str, str]:
-    """(actor, method) of the call under way in this thread."""
-    return _ACTING.get()
+    """(actor, method) of the call under way in this thread; the actor names the departments it
+    acts for, if any."""
+    actor, method = _ACTING.get()
+    on_behalf = _FOR.get()
+    return (f"{actor} for {', '.join(sorted(on_behalf))}" if on_behalf else actor), method
 
 
 @dataclasses.dataclass(frozen=True)

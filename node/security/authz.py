@@ -28,6 +28,10 @@ PEER = "peer"  # one of this hub's peers, by its certificate
 # the slots of the hub's pulls, snapshots, digests, deliveries and notices.
 CONTROL = "control"
 DATA = "data"  # relayed and served data fetches; they share the node's threads with departments
+# Query and Verify: short calls that come by the hundred at once from one department (a service
+# hall's windows) and through one relaying node, counted apart from fetches and control calls
+# against limits.max_keyed_calls_per_caller.
+KEYED = "keyed"
 
 WHO = {
     ANYONE: "any caller with a federation certificate",
@@ -88,16 +92,24 @@ class Rule:
     # Whether a node may also make this call, relaying it in its own name (from_node): this
     # node's hub, or one of this hub's peers (a data fetch on its way to the owner's node).
     or_relay: bool = False
-    # The budget the call is counted in while under way (CONTROL or DATA).
+    # Whether the node's data authority may make this call for any of the node's departments
+    # with a token of scope `compile` (目录编制: a region's catalog is compiled under it).
+    or_compile: bool = False
+    # The budget the call is counted in while under way (CONTROL, DATA or KEYED).
     budget: str = CONTROL
     # The department a data stream is for: its streams under way are counted together at every
     # hop, whoever relays them (limits.max_fetches_per_department).
     per_department: Callable[[object], str] | None = None
+    # Whether a refusal by the call's own rules (FAILED_PRECONDITION: a second extension, an
+    # objection out of time) is a `denied` record on the audit trail too, as a PERMISSION_DENIED is.
+    audit_refusals: bool = False
 
     def describe(self) -> str:
         text = WHO[self.who].format(scope=self.scope)
         if self.or_relay:
             text += "; or, relaying it in its own name (`from_node`), this node's hub or one of this hub's peers"
+        if self.or_compile:
+            text += "; or, for any department of the node, the node's data authority (`data_authority`) with scope `compile`"
         return text + ("; or an operator" if self.or_operator else "")
 
 
@@ -117,11 +129,15 @@ def _named(*codes: str) -> list[str]:
 CATALOG, CASCADE, SHARING, ADMIN = ("/node.proto.Catalog/", "/node.proto.Cascade/", "/node.proto.Sharing/",
                                     "/node.proto.Admin/")
 EXCHANGE = "/node.proto.Exchange/"
+CORRECTIONS = "/node.proto.Corrections/"
+GOVERNANCE = "/node.proto.Governance/"
 RULES: dict[str, Rule] = {
-    CATALOG + "PublishEntry": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.entry.provider_code]),
-    CATALOG + "PublishEntries": Rule(DEPARTMENT, "publish", speaks_for=_entries_of),
+    CATALOG + "PublishEntry": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.entry.provider_code],
+                                   or_compile=True),
+    CATALOG + "PublishEntries": Rule(DEPARTMENT, "publish", speaks_for=_entries_of, or_compile=True),
     # A resource code starts with its provider's code.
-    CATALOG + "WithdrawEntry": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]]),
+    CATALOG + "WithdrawEntry": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]],
+                                    or_compile=True),
     CATALOG + "GetEntry": Rule(READER),
     CATALOG + "ListEntries": Rule(READER),
     CATALOG + "SearchEntries": Rule(READER),
@@ -132,11 +148,33 @@ RULES: dict[str, Rule] = {
     SHARING + "SubmitRequest": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.consumer_code]),
     SHARING + "WithdrawRequest": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.consumer_code]),
     SHARING + "DecideRequest": Rule(DEPARTMENT, "decide", speaks_for=lambda m: [m.department_code]),
-    SHARING + "GetRequest": Rule(DEPARTMENT, "read", reply_about=lambda r: [r.consumer_code, r.owner_code],
-                                 or_operator=True),
-    SHARING + "ListRequests": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.consumer_code, m.owner_code),
+    # The node's data authority reads the requests its node holds (authority_code: the reply's, the listing's).
+    SHARING + "GetRequest": Rule(DEPARTMENT, "read", reply_about=lambda r: [r.consumer_code, r.owner_code,
+                                                                             r.authority_code], or_operator=True),
+    SHARING + "ListRequests": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.consumer_code, m.owner_code,
+                                                                                   m.authority_code),
                                    or_operator=True),
     SHARING + "DeliverRequest": Rule(HUB, from_node=lambda m: m.from_node),
+    CORRECTIONS + "FileCorrection": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.filer_code]),
+    CORRECTIONS + "AnswerCorrection": Rule(DEPARTMENT, "decide", speaks_for=lambda m: [m.department_code]),
+    # The owner department reads the record's key at its own node: no operator reads one.
+    CORRECTIONS + "GetCorrection": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.department_code),
+                                        reply_about=lambda r: [r.filer_code, r.owner_code]),
+    CORRECTIONS + "ListCorrections": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.filer_code, m.owner_code),
+                                          or_operator=True),
+    CORRECTIONS + "DeliverCorrection": Rule(HUB, from_node=lambda m: m.from_node),
+    # The lifecycle (docs/sharing.md); only the node's data authority reviews and coordinates,
+    # which the domain checks (node/sharing/lifecycle.py): the token's scope is not enough.
+    SHARING + "ReviewRequest": Rule(DEPARTMENT, "review", speaks_for=lambda m: [m.department_code],
+                                    audit_refusals=True),
+    SHARING + "ResubmitRequest": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.consumer_code],
+                                      audit_refusals=True),
+    SHARING + "ExtendRequest": Rule(DEPARTMENT, "decide", speaks_for=lambda m: [m.department_code],
+                                    audit_refusals=True),
+    SHARING + "ObjectRequest": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.consumer_code],
+                                    audit_refusals=True),
+    SHARING + "CoordinateRequest": Rule(DEPARTMENT, "coordinate", speaks_for=lambda m: [m.department_code],
+                                        audit_refusals=True),
     # A consumer fetches its own request's data at its own node; the node relays to the hub,
     # the hub to the owner's node, each in its own name.
     EXCHANGE + "FetchData": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,
@@ -144,13 +182,19 @@ RULES: dict[str, Rule] = {
                                  per_department=lambda m: m.consumer_code),
     # Query and Verify take the same path in the same names; short calls, so no per-department cap.
     EXCHANGE + "Query": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,
-                             from_node=lambda m: m.from_node, budget=DATA),
+                             from_node=lambda m: m.from_node, budget=KEYED),
     EXCHANGE + "Verify": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,
-                              from_node=lambda m: m.from_node, budget=DATA),
-    EXCHANGE + "ListCalls": Rule(OPERATOR),
+                              from_node=lambda m: m.from_node, budget=KEYED),
+    # A department sees the calls of its own requests (the servicer checks it is a party); an operator all.
+    EXCHANGE + "ListCalls": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.department_code), or_operator=True),
     EXCHANGE + "MountResource": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]]),
     EXCHANGE + "GetMount": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]], or_operator=True),
     EXCHANGE + "ListExchanges": Rule(OPERATOR),
+    # The registry is no secret: every node takes it from its hub, the portal shows it.
+    GOVERNANCE + "GetElements": Rule(READER),
+    GOVERNANCE + "PutElement": Rule(OPERATOR),
+    GOVERNANCE + "ListDuplicates": Rule(READER),
+    GOVERNANCE + "CheckData": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]], or_operator=True),
     ADMIN + "Status": Rule(OPERATOR),
     ADMIN + "SyncNow": Rule(OPERATOR),
     ADMIN + "Verify": Rule(OPERATOR),
@@ -166,10 +210,13 @@ RULES: dict[str, Rule] = {
 class Policy:
     """The table applied for one node, which knows its hub and its peers."""
 
-    def __init__(self, hub_id: str, peer_ids: Iterable[str], rules: dict[str, Rule] = RULES):
+    def __init__(self, hub_id: str, peer_ids: Iterable[str], rules: dict[str, Rule] = RULES, *,
+                 data_authority: str = "", departments: Iterable[str] = ()):
         self.hub_id = hub_id
         self.peer_ids = frozenset(peer_ids)
         self.rules = rules
+        self.data_authority = data_authority  # "" when the config names none: nobody compiles
+        self.departments = frozenset(departments)
 
     def rule(self, method: str) -> Rule:
         rule = self.rules.get(method)
@@ -209,7 +256,7 @@ class Policy:
             raise Unauthenticated("a department's bearer token is required (authorization: Bearer ...)")
         if not caller.department:
             raise PermissionDenied(f"a department's token is required; {caller.actor} speaks for none")
-        if rule.scope not in caller.scopes:
+        if rule.scope not in caller.scopes and not (rule.or_compile and "compile" in caller.scopes):
             raise PermissionDenied(f"the token of {caller.department} lacks the scope {rule.scope!r} "
                                    f"(it has: {', '.join(sorted(caller.scopes)) or 'none'})")
 
@@ -226,19 +273,41 @@ class Policy:
         if rule.speaks_for is None or (rule.or_operator and caller.is_operator):
             return
         for code in rule.speaks_for(message):
-            if code and code != caller.department:
+            if not code or (code == caller.department and rule.scope in caller.scopes):
+                continue
+            if not (rule.or_compile and "compile" in caller.scopes):
                 raise PermissionDenied(f"department {caller.department} may act only for itself, not for {code}")
+            self.check_compiling(caller, code)
+
+    def acting_for(self, rule: Rule, caller: Caller, message) -> set[str]:
+        """The departments a checked request acts for other than the caller's own (the data
+        authority compiling the node's catalog), for the audit trail."""
+        if not rule.or_compile or rule.speaks_for is None or caller.kind == "node":
+            return set()
+        return {code for code in rule.speaks_for(message) if code and code != caller.department}
+
+    def check_compiling(self, caller: Caller, code: str) -> None:
+        """Whether the caller, with scope `compile`, may act for department `code`: only the
+        node's data authority, and only for a department of this node."""
+        if not self.data_authority or caller.department != self.data_authority:
+            raise PermissionDenied(
+                f"scope compile acts for the node's departments only in the hands of its data authority "
+                f"(data_authority: {self.data_authority or 'none configured'}); department {caller.department} "
+                f"is not it and may not act for {code}")
+        if code not in self.departments:
+            raise PermissionDenied(f"the data authority {caller.department} compiles only for this node's "
+                                   f"departments; {code} is not one")
 
     def check_reply(self, rule: Rule, caller: Caller, reply) -> None:
         """Whether what the call found is the caller's to read."""
         if rule.reply_about is None or (rule.or_operator and caller.is_operator):
             return
         if caller.department not in set(rule.reply_about(reply)):
-            raise PermissionDenied(f"department {caller.department} may read only its own requests")
+            raise PermissionDenied(f"department {caller.department} may read only its own requests and corrections")
 
 
 def table() -> str:
-    """The policy as a Markdown table, for the README (a test keeps the two the same)."""
+    """The policy as a Markdown table, for docs/access.md (a test keeps the two the same)."""
     lines = ["| method | who may call it |", "| --- | --- |"]
     lines += [f"| `{method.lstrip('/')}` | {rule.describe()} |" for method, rule in RULES.items()]
     return "\n".join(lines)

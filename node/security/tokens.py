@@ -4,7 +4,7 @@ A token reads `cct_<id>_<secret>`: `id` is 8 hex digits, the key to its row; `se
 random bytes, urlsafe base64 without padding. The node keeps sha256(secret), never the secret.
 
 A department token carries the department's 9-digit code and some of `publish`, `request`,
-`decide`, `read`. An operator token carries the empty department code and the `operator` scope
+`decide`, `read`, and, for the node's data authority, `review`, `coordinate`, `compile`. An operator token carries the empty department code and the `operator` scope
 alone: the two never mix, so a leaked department token cannot administer the node and an
 operator token cannot act in a department's name.
 
@@ -27,8 +27,12 @@ from datetime import datetime, timedelta, timezone
 
 from node.times import format_time, parse_time
 
-SCOPES = frozenset({"publish", "request", "decide", "read", "operator"})
+SCOPES = frozenset({"publish", "request", "decide", "read", "operator", "review", "coordinate", "compile"})
 DEPARTMENT_SCOPES = frozenset({"publish", "request", "decide", "read"})
+# What a node's data authority (数据主管部门) does beside a department's work: review the requests its
+# node's departments file, coordinate objections, compile the catalog. A department's token may carry
+# them; only the data authority's own are honoured, which the domain checks at use.
+AUTHORITY_SCOPES = frozenset({"review", "coordinate", "compile"})
 OPERATOR_SCOPES = frozenset({"operator"})
 OPERATOR = ""  # the department code of an operator token
 DEPARTMENT_CODE = re.compile(r"[0-9]{9}")  # not \d, which also takes other scripts' digits

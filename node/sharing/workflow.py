@@ -7,9 +7,8 @@ audit trail."""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from node import paging
@@ -17,7 +16,10 @@ from node.model import rules
 from node.model.rules import Entry
 from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
 from node.model.calendar import CHINA, Calendar
-from node.model.request import MODES, OPEN, STATES, Event, Request, arrive, newer, recipients
+from node.model.request import MODES, OPEN, STATES, WAITING, Event, Request, arrive, newer, recipients
+from node.sharing import fields
+from node.sharing.fields import Scope
+from node.sharing.lifecycle import Authority, LifecycleSteps
 
 if TYPE_CHECKING:
     from node.sharing.seals import Seal
@@ -36,38 +38,19 @@ class Receipt(NamedTuple):
     refused: str = ""
 
 
-MAX_TEXT = 500
-
-
-def _text(value: str, field: str) -> None:
-    if not value.strip():
-        raise InvalidRequest(field, "must not be blank")
-    if len(value) > MAX_TEXT:
-        raise InvalidRequest(field, f"must be at most {MAX_TEXT} characters")
-
-
-def _modes(modes: list[str], field: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
-    """The modes named, in the order of MODES; each must be one of `allowed` (at filing, every mode;
-    at the owner's decision, the modes the request asks for: a grant narrows, never widens)."""
-    for i, mode in enumerate(modes):
-        if mode not in allowed:
-            rule = (f"must be one of {', '.join(MODES)}" if allowed == MODES else
-                    f"was not asked for: a grant only narrows the modes the request asks for ({', '.join(allowed)})")
-            raise InvalidRequest(f"{field}[{i}]", f"{mode!r} {rule}")
-    if len(set(modes)) != len(modes):
-        raise InvalidRequest(field, "must not name a mode twice")
-    return tuple(m for m in MODES if m in modes)
-
-
-class Sharing:
+class Sharing(LifecycleSteps):
     """The requests of one node. `lookup` finds an entry here or at the hub. A node that
     `relays` (the hub) queues every request version it stores in its outbox for the parties that
-    do not have it yet (`recipients`), in the same transaction; the courier drains the outbox."""
+    do not have it yet (`recipients`), in the same transaction; the courier drains the outbox.
+    The steps of the data authority (`authority`: review, coordination, escalation) and the
+    owner's extension and the consumer's objection are in node/sharing/lifecycle.py."""
 
     def __init__(self, store: "Store", node_id: str, department_codes: set[str], calendar: Calendar,
                  lookup: Callable[[str], Entry | None], clock: Callable[[], datetime] = rules.utcnow,
-                 relays: bool = False, seal: "Seal | None" = None):
+                 relays: bool = False, seal: "Seal | None" = None, authority: Authority | None = None,
+                 default_daily_quota: int = 0):
         self.store = store
+        self.default_daily_quota = default_daily_quota  # of a grant made on arrival (unconditional)
         self.node_id = node_id
         self.department_codes = department_codes
         self.calendar = calendar
@@ -75,16 +58,44 @@ class Sharing:
         self.clock = clock
         self.relays = relays
         self.seal = seal
+        self.authority = authority or Authority()
 
     def submit(self, consumer_code: str, resource_code: str, purpose: str, basis: str,
                data_items: list[str], modes: list[str] | None = None) -> Request:
         """Files a request for `data_items` in `modes` (fetch, query, verify; none named: all three)."""
         if consumer_code not in self.department_codes:
             raise PermissionDenied(f"consumer_code: {consumer_code} is not a department of node {self.node_id}")
+        entry = self.check_filing(resource_code, purpose, basis, data_items)
+        asked = fields.modes(modes or list(MODES), "modes", MODES)
+        now = self.clock()
+        request = Request(
+            request_id=f"{self.node_id}-{uuid.uuid4().hex[:20]}", consumer_code=consumer_code,
+            consumer_node=self.node_id, resource_code=resource_code, owner_code=resource_code[:9],
+            owner_node=entry.origin if entry is not None else "", purpose=purpose, basis=basis,
+            data_items=tuple(data_items), share_type=entry.share_type if entry is not None else "",
+            state="submitted", reason="", version=1, created_at=now, updated_at=now,
+            history=(Event(1, "submitted", consumer_code, now, purpose),), modes=asked,
+        )
+        if entry is None or entry.withdrawn:
+            # Unknown or withdrawn: answered at once, the request never leaves.
+            request = arrive(request, entry, self.node_id, self.calendar, now)
+        elif self.authority.settings.review:
+            # Conformity review (符合性审查): the node's data authority sees it before it leaves.
+            request = self.into_review(request, consumer_code, now, "filed for review")
+        elif entry.origin == self.node_id:
+            # Owned here: answered at once, the request never leaves.
+            request = arrive(request, entry, self.node_id, self.calendar, now, self.default_daily_quota)
+        request = self._made(request)
+        with self.store.transaction() as tx:
+            self._store(tx, [request], source=self.node_id)
+        return request
+
+    def check_filing(self, resource_code: str, purpose: str, basis: str, data_items: list[str]) -> Entry | None:
+        """The rules a request's filing (or its amendment) meets; the entry, if known."""
         if not rules.RESOURCE_CODE.match(resource_code):
             raise InvalidRequest("resource_code", rules.RESOURCE_CODE_RULE)
-        _text(purpose, "purpose")
-        _text(basis, "basis")
+        fields.text(purpose, "purpose")
+        fields.text(basis, "basis")
         if not data_items:
             raise InvalidRequest("data_items", "must name at least one data item of the entry")
         entry = self.lookup(resource_code)
@@ -96,23 +107,7 @@ class Sharing:
                                                       f"(it has: {', '.join(sorted(known))})")
         if len(set(data_items)) != len(data_items):
             raise InvalidRequest("data_items", "must not name an item twice")
-        asked = _modes(modes or list(MODES), "modes", MODES)
-        now = self.clock()
-        request = Request(
-            request_id=f"{self.node_id}-{uuid.uuid4().hex[:20]}", consumer_code=consumer_code,
-            consumer_node=self.node_id, resource_code=resource_code, owner_code=resource_code[:9],
-            owner_node=entry.origin if entry is not None else "", purpose=purpose, basis=basis,
-            data_items=tuple(data_items), share_type=entry.share_type if entry is not None else "",
-            state="submitted", reason="", version=1, created_at=now, updated_at=now,
-            history=(Event(1, "submitted", consumer_code, now, purpose),), modes=asked,
-        )
-        if entry is None or entry.withdrawn or entry.origin == self.node_id:
-            # Unknown, withdrawn, or owned here: answered at once, the request never leaves.
-            request = arrive(request, entry, self.node_id, self.calendar, now)
-        request = self._made(request)
-        with self.store.transaction() as tx:
-            self._store(tx, [request], source=self.node_id)
-        return request
+        return entry
 
     def get(self, request_id: str) -> Request:
         found = self.store.get_requests([request_id]).get(request_id)
@@ -121,70 +116,71 @@ class Sharing:
         return found
 
     def list(self, consumer_code: str, owner_code: str, state: str, overdue_only: bool, page_size: int,
-             page_token: str, max_page: int = 1000) -> tuple[list[Request], str]:
+             page_token: str, max_page: int = 1000, authority_code: str = "",
+             inbox: str = "") -> tuple[list[Request], str]:
+        """Requests by party and state; `overdue_only`: those whose waiting step is past its
+        deadline; `inbox` (with `authority_code`, the node's data authority): its reviews,
+        coordinations or escalations (node/sharing/lifecycle.py `in_inbox`)."""
         if state and state not in STATES:
             raise InvalidRequest("state", f"must be one of {', '.join(STATES)}")
         size = paging.page_size(page_size, max_page)
         offset = paging.token_number(page_token, default=0, limit=paging.MAX_OFFSET)
-        today = self.clock().astimezone(CHINA).date().isoformat()
-        found = self.store.list_requests(consumer_code, owner_code, "pending" if overdue_only else state,
-                                         today if overdue_only else "", offset, size + 1)
+        today = self.clock().astimezone(CHINA).date()
+        states, due_before = ((state,) if state else ()), ""
+        if overdue_only:
+            states, due_before = WAITING, today.isoformat()
+        if inbox or authority_code:
+            self.check_authority(authority_code, "lists the data authority's inbox")
+            states, due_before = self.inbox_filter(inbox, today)
+            # An inbox is a filter the store cannot express (who coordinates, who is escalated to):
+            # read the candidates and page over what passes.
+            found = [r for r in self.store.list_requests(consumer_code, owner_code, states, due_before, 0, -1)
+                     if self.in_inbox(r, inbox)][offset:offset + size + 1]
+        else:
+            found = self.store.list_requests(consumer_code, owner_code, states, due_before, offset, size + 1)
         more = len(found) > size
         return found[:size], str(offset + size) if more else ""
 
     def decide(self, request_id: str, department_code: str, approve: bool, reason: str,
                row_filter: tuple[str, str] = ("", ""), valid_until: str = "", modes: list[str] | None = None,
-               daily_quota: int = 0, rate: int = 0) -> Request:
+               daily_quota: int = 0, rate: int = 0, plain: list[str] | None = None) -> Request:
         """The owner's answer; an approval may narrow the grant to rows whose column starts with a
         prefix (row_filter), to a last day (valid_until, YYYY-MM-DD), to some of the modes asked
-        for, and set a daily quota and a rate (calls per second; 0 = no limit)."""
-        if not approve and not reason.strip():
-            raise InvalidRequest("reason", "a refusal always states its reason")
-        if len(reason) > MAX_TEXT:
-            raise InvalidRequest("reason", f"must be at most {MAX_TEXT} characters")
-        scoped = [name for name, value in (("row_filter", any(row_filter)), ("valid_until", valid_until),
-                                           ("modes", modes), ("daily_quota", daily_quota), ("rate", rate)) if value]
-        if not approve and scoped:
-            raise InvalidRequest(scoped[0], "only an approval has a scope")
-        for name, value in (("daily_quota", daily_quota), ("rate", rate)):
-            if value < 0:
-                raise InvalidRequest(name, "must not be negative (0 is no limit)")
-        column, prefix = row_filter
-        if valid_until:
-            try:
-                last_day = date.fromisoformat(valid_until)
-            except ValueError:
-                raise InvalidRequest("valid_until", "must be a date YYYY-MM-DD") from None
-            if last_day < self.clock().astimezone(CHINA).date():
-                raise InvalidRequest("valid_until", f"{valid_until} has already passed")
+        for, set a daily quota and a rate (calls per second; 0 = no limit), and let some of the
+        items it asks for out plain (`plain`; personal items leave masked otherwise)."""
+        fields.reason(reason, "" if approve else "a refusal always states its reason")
+        scope = Scope(row_filter, valid_until, tuple(modes or ()), daily_quota, rate, tuple(plain or ()))
+        if not approve and scope.named():
+            raise InvalidRequest(scope.named()[0], "only an approval has a scope")
+        scope.check(self.clock().astimezone(CHINA).date())
         with self.store.transaction() as tx:
             current = self._held(tx, request_id)
-            if current.owner_node != self.node_id or department_code != current.owner_code:
-                raise PermissionDenied(f"department_code: only {current.owner_code} at node {current.owner_node} "
-                                       f"decides request {request_id}")
-            if department_code not in self.department_codes:
-                raise PermissionDenied(f"department_code: {department_code} is not a department of node {self.node_id}")
+            self.check_owner(current, department_code)
             if current.state != "pending":
                 raise FailedPrecondition("not_pending", f"request {request_id} is {current.state}, not pending")
-            if column or prefix:
-                if column not in current.data_items:
-                    raise InvalidRequest("row_filter.column", f"must be a data item the request asks for "
-                                                              f"({', '.join(current.data_items)})")
-                _text(prefix, "row_filter.prefix")
-            granted = _modes(modes, "modes", current.modes) if modes else current.modes
             state = "granted" if approve else "rejected"
             decided = current.advanced(state, department_code, self.clock(), reason or "approved by the owner")
-            decided = self._made(dataclasses.replace(decided, filter_column=column, filter_prefix=prefix,
-                                                     valid_until=valid_until, modes=granted,
-                                                     daily_quota=daily_quota, rate=rate))
+            decided = self._made(scope.applied(decided))
             self._store(tx, [decided], source=self.node_id)
         return decided
+
+    def check_owner(self, current: Request, department_code: str) -> None:
+        """Only the owner department, at the owner's node, answers a request."""
+        if current.owner_node != self.node_id or department_code != current.owner_code:
+            raise PermissionDenied(f"department_code: only {current.owner_code} at node {current.owner_node} "
+                                   f"decides request {current.request_id}")
+        if department_code not in self.department_codes:
+            raise PermissionDenied(f"department_code: {department_code} is not a department of node {self.node_id}")
+
+    def check_consumer(self, current: Request, consumer_code: str, what: str) -> None:
+        """Only the consumer department, at the consumer's node, acts for its request."""
+        if current.consumer_node != self.node_id or consumer_code != current.consumer_code:
+            raise PermissionDenied(f"consumer_code: only {current.consumer_code} {what} request {current.request_id}")
 
     def withdraw(self, request_id: str, consumer_code: str, reason: str) -> Request:
         with self.store.transaction() as tx:
             current = self._held(tx, request_id)
-            if current.consumer_node != self.node_id or consumer_code != current.consumer_code:
-                raise PermissionDenied(f"consumer_code: only {current.consumer_code} withdraws request {request_id}")
+            self.check_consumer(current, consumer_code, "withdraws")
             if current.state not in OPEN:
                 raise FailedPrecondition("already_closed", f"request {request_id} is already {current.state}")
             withdrawn = self._made(current.advanced("withdrawn", consumer_code, self.clock(),
@@ -225,7 +221,8 @@ class Sharing:
                 continue
             if request.state == "submitted" and request.owner_node == self.node_id:
                 entry = tx.entries([request.resource_code]).get(request.resource_code)
-                request = self._made(arrive(request, entry, self.node_id, self.calendar, self.clock()))
+                request = self._made(arrive(request, entry, self.node_id, self.calendar, self.clock(),
+                                              self.default_daily_quota))
                 answered.append(request)
             else:
                 copies.append(request)
@@ -236,7 +233,9 @@ class Sharing:
         return results
 
     def _made(self, request: Request) -> Request:
-        """A version made here, signed by this node when it has a key."""
+        """A version made here: named as this node's (its number is (counter, this node)), and
+        signed by this node when it has a key."""
+        request = request.made_by(self.node_id)
         return self.seal.sign(request) if self.seal is not None else request
 
     def _held(self, tx: "Transaction", request_id: str) -> Request:

@@ -1,5 +1,5 @@
 """The source side of the cascade, at every node: the change log served as batches after a
 cursor, consistent snapshots for a resync, digests, and the link to the node's hub (Notify).
 
-What it may import: the README's table of rooms, kept by tests/test_layering.py.
+What it may import: the table of rooms in docs/architecture.md, kept by tests/test_layering.py.
 """

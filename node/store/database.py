@@ -28,6 +28,7 @@ from node.store.exchanges import ExchangeReads, ExchangeWrites
 from node.store.migrations import migrate
 from node.store.peers import PeerReads, PeerWrites
 from node.store.private import create_file
+from node.store.corrections import CorrectionReads, CorrectionWrites
 from node.store.requests import RequestReads, RequestWrites
 
 
@@ -108,7 +109,7 @@ class DatabaseTransaction:
         self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
 
-class Transaction(EntryWrites, PeerWrites, RequestWrites, ExchangeWrites, DatabaseTransaction):
+class Transaction(EntryWrites, PeerWrites, RequestWrites, CorrectionWrites, ExchangeWrites, DatabaseTransaction):
     """The writer's view inside one `BEGIN IMMEDIATE` transaction."""
 
 
@@ -166,6 +167,8 @@ class Database:
         self._streams: set[StreamedRead] = set()
         self._closed = False
         self._commit_listeners: list[Callable[[], None]] = []
+        # Counts commits: a value read under this count is current while the count stands.
+        self.generation = 0
         self._active = 0  # reads under way
         self._active_lock = threading.Condition()
         # The thread that runs SQLite inserts while the caller's thread prepares the next rows.
@@ -211,6 +214,7 @@ class Database:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+            self.generation += 1
         if tx.wakes:
             for listener in self._commit_listeners:
                 listener()
@@ -358,5 +362,5 @@ class Database:
             self.conn.close()
 
 
-class Store(EntryReads, PeerReads, RequestReads, ExchangeReads, Database):
+class Store(EntryReads, PeerReads, RequestReads, CorrectionReads, ExchangeReads, Database):
     """One node's SQLite database."""

@@ -167,6 +167,15 @@ class EntryReads:
         rows = self._all(f"{SELECT_ENTRY} WHERE withdrawn = 0 {where} ORDER BY id LIMIT ?", [*params, limit])
         return [row_entry(r) for r in rows]
 
+    def governed_rows(self, filter: EntryFilter, after_id: int, limit: int) -> list[tuple]:
+        """(id, resource_code, provider_code, provider_name, region_code, data items JSON,
+        derived_from, quality JSON) of live entries under the filter after `after_id`, in code
+        order: what governance reads of every entry, without decoding whole entries."""
+        where, params = sql.filter_sql(filter, after=after_id)
+        return self._all(
+            "SELECT id, resource_code, provider_code, provider_name, region_code, data_items, derived_from, quality "
+            f"FROM entries WHERE withdrawn = 0 {where} ORDER BY id LIMIT ?", [*params, limit])
+
     def count_live(self, filter: EntryFilter) -> tuple[int, bool]:
         """Live entries under the filter, and whether that is a lower bound: exact from the kept
         counts when it names at most an origin, else counted up to TOTAL_CAP (as a search is)."""
@@ -261,6 +270,11 @@ class EntryReads:
     def live_by_origin(self) -> dict[str, int]:
         """Each origin's count of live entries (kept by triggers: no scan)."""
         return dict(self._all("SELECT origin, live FROM entry_counts"))
+
+    def update_cycles(self, origin: str) -> dict[str, str]:
+        """resource_code -> update cycle of the live entries published at node `origin`."""
+        return dict(self._all("SELECT resource_code, update_cycle FROM entries WHERE withdrawn = 0 AND origin = ?",
+                              (origin,)))
 
     def entry_mix(self) -> list[tuple]:
         """(origin, provider_code, provider_name, share_type, live entries) for the scorecard."""

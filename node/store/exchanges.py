@@ -124,8 +124,16 @@ class ExchangeReads:
                                 f"mode LIMIT ?", [*params, limit]).fetchall()
         return [CallCount(*r) for r in reversed(rows)]
 
-    def exchange_totals(self, role: str) -> list[tuple[str, str, int, int]]:
-        """(consumer_code, owner_code, rows delivered, fetches completed) over this node's records in that role."""
+    def exchange_totals(self, role: str, since: str = "", until: str = "") -> list[tuple[str, str, int, int]]:
+        """(consumer_code, owner_code, rows delivered, fetches completed) over this node's records in
+        that role, started at or after `since` and before `until` (stored times; empty: unbounded)."""
         with self.reading() as conn:
             return conn.execute("SELECT consumer_code, owner_code, sum(rows), sum(outcome = 'ok') FROM exchanges "
-                                "WHERE role = ? GROUP BY consumer_code, owner_code", (role,)).fetchall()
+                                "WHERE role = ? AND started >= ? AND (? = '' OR started < ?) "
+                                "GROUP BY consumer_code, owner_code", (role, since, until, until)).fetchall()
+
+    def all_mounts(self) -> list[Mount]:
+        """Every mount made here by MountResource (the config's are the config's)."""
+        with self.reading() as conn:
+            return [_mount(row) for row in conn.execute(f"SELECT {', '.join(_MOUNT)} FROM mounts "
+                                                        "ORDER BY resource_code")]

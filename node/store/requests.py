@@ -23,13 +23,18 @@ def request_row(r: Request) -> tuple:
     body = {
         "purpose": r.purpose, "basis": r.basis, "data_items": list(r.data_items), "share_type": r.share_type,
         "reason": r.reason,
-        "history": [[e.version, e.state, e.actor, format_time(e.at), e.note] for e in r.history],
+        "history": [[e.version, e.state, e.actor, format_time(e.at), e.note] + ([e.maker] if e.maker else [])
+                    for e in r.history],
     }
+    if r.maker:
+        body["maker"] = r.maker
     if r.filter_column or r.valid_until:
         body["scope"] = {"filter_column": r.filter_column, "filter_prefix": r.filter_prefix,
                          "valid_until": r.valid_until}
-    if r.modes != MODES or r.daily_quota or r.rate:
+    if r.modes != MODES or r.daily_quota or r.rate or r.plain:
         body["grant"] = {"modes": list(r.modes), "daily_quota": r.daily_quota, "rate": r.rate}
+        if r.plain:
+            body["grant"]["plain"] = list(r.plain)
     if r.signer:
         # In the body, not columns of their own: nothing selects by them, and rows from before
         # signing read back as unsigned without a migration.
@@ -46,7 +51,8 @@ def row_request(row: tuple) -> Request:
     data = json.loads(body)
     seal = data.get("seal")
     grant = data.get("grant")
-    allowed = dict(modes=tuple(grant["modes"]), daily_quota=grant["daily_quota"], rate=grant["rate"]) if grant else {}
+    allowed = dict(modes=tuple(grant["modes"]), daily_quota=grant["daily_quota"], rate=grant["rate"],
+                   plain=tuple(grant.get("plain", ()))) if grant else {}
     signed = dict(signer=seal["signer"], signature=base64.b64decode(seal["signature"]),
                   signer_cert=base64.b64decode(seal["signer_cert"])) if seal else {}
     return Request(
@@ -54,7 +60,10 @@ def row_request(row: tuple) -> Request:
         resource_code=resource_code, owner_code=owner_code, owner_node=owner_node, purpose=data["purpose"],
         basis=data["basis"], data_items=tuple(data["data_items"]), share_type=data["share_type"], state=state,
         reason=data["reason"], version=version, created_at=parse_time(created_at), updated_at=parse_time(updated_at),
-        deadline=deadline, history=tuple(Event(v, s, a, parse_time(at), n) for v, s, a, at, n in data["history"]),
+        deadline=deadline,
+        # an event's sixth element, its maker, only on versions made since makers were named
+        history=tuple(Event(v, s, a, parse_time(at), n, *maker) for v, s, a, at, n, *maker in data["history"]),
+        maker=data.get("maker", ""),
         **data.get("scope", {}), **allowed, **signed,
     )
 
@@ -71,13 +80,16 @@ def requests_by_id(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, Re
     return found
 
 
-def select_requests(conn: sqlite3.Connection, consumer_code: str, owner_code: str, state: str, due_before: str,
-                    offset: int, limit: int) -> list[Request]:
+def select_requests(conn: sqlite3.Connection, consumer_code: str, owner_code: str, states: tuple[str, ...],
+                    due_before: str, offset: int, limit: int) -> list[Request]:
     clauses, params = [], []
-    for column, value in (("consumer_code", consumer_code), ("owner_code", owner_code), ("state", state)):
+    for column, value in (("consumer_code", consumer_code), ("owner_code", owner_code)):
         if value:
             clauses.append(f"{column} = ?")
             params.append(value)
+    if states:
+        clauses.append(f"state IN ({', '.join('?' * len(states))})")
+        params.extend(states)
     if due_before:
         clauses.append("deadline != '' AND deadline < ?")
         params.append(due_before)
@@ -109,14 +121,30 @@ class RequestReads:
         with self.reading() as conn:
             return requests_by_id(conn, ids)
 
-    def list_requests(self, consumer_code: str, owner_code: str, state: str, due_before: str, offset: int,
-                      limit: int) -> list[Request]:
+    def get_request(self, request_id: str) -> Request | None:
+        """One request, as the last commit left it: kept between commits, since Query and
+        Verify read the same request at every call, hundreds of times a second, at every hop."""
+        kept = getattr(self, "_kept_requests", None)
+        if kept is None:
+            kept = self._kept_requests = {}
+        generation = self.generation  # read before the request: a commit in between makes it stale
+        found = kept.get(request_id)
+        if found is not None and found[0] == generation:
+            return found[1]
+        request = self.get_requests([request_id]).get(request_id)
+        if len(kept) >= 10_000:
+            kept.clear()
+        kept[request_id] = (generation, request)
+        return request
+
+    def list_requests(self, consumer_code: str, owner_code: str, states: tuple[str, ...], due_before: str,
+                      offset: int, limit: int) -> list[Request]:
         with self.reading() as conn:
-            return select_requests(conn, consumer_code, owner_code, state, due_before, offset, limit)
+            return select_requests(conn, consumer_code, owner_code, states, due_before, offset, limit)
 
     def all_requests(self) -> list[Request]:
         with self.reading() as conn:
-            return select_requests(conn, "", "", "", "", 0, -1)
+            return select_requests(conn, "", "", (), "", 0, -1)
 
     def requests_of_node(self, node_id: str) -> list[Request]:
         with self.reading() as conn:
@@ -124,11 +152,17 @@ class RequestReads:
                 "SELECT request_id FROM requests WHERE consumer_node = ? OR owner_node = ?", (node_id, node_id))]
             return list(requests_by_id(conn, ids).values())
 
-    def count_requests(self, today: str) -> tuple[dict[str, int], int]:
-        """Requests held here by state, and how many are pending past their deadline (a
-        deadline before `today`, YYYY-MM-DD in the deadline's calendar), in one read."""
+    def count_requests(self, today: str, escalated_by: str = "") -> tuple[dict[str, int], int, int]:
+        """Requests held here by state, how many wait past their deadline (a deadline before
+        `today`, YYYY-MM-DD in the deadline's calendar: a review, an owner's answer, a
+        coordination), and how many of the owner's answers and coordinations are escalated (a
+        deadline before `escalated_by`; 0 without it), in one read."""
+        waiting = "state IN ('review', 'pending', 'objected') AND deadline != ''"
         with self.reading() as conn:
             by_state = dict(conn.execute("SELECT state, count(*) FROM requests GROUP BY state").fetchall())
-            ((overdue,),) = conn.execute("SELECT count(*) FROM requests WHERE state = 'pending' AND deadline != '' "
-                                         "AND deadline < ?", (today,)).fetchall()
-        return by_state, overdue
+            ((overdue,),) = conn.execute(f"SELECT count(*) FROM requests WHERE {waiting} AND deadline < ?",
+                                         (today,)).fetchall()
+            ((escalated,),) = conn.execute(
+                "SELECT count(*) FROM requests WHERE state IN ('pending', 'objected') AND deadline != '' "
+                "AND deadline < ?", (escalated_by,)).fetchall() if escalated_by else ((0,),)
+        return by_state, overdue, escalated

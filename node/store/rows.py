@@ -4,6 +4,7 @@ staged form in which a worker process hands both to the writer (`Staged`, `resta
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 import sqlite3
 from typing import NamedTuple
@@ -11,6 +12,7 @@ from typing import NamedTuple
 import orjson
 
 from node.model import search
+from node.model.quality import ItemQuality, Quality
 from node.model.rules import DataItem, Entry, data_items, derived
 from node.times import format_time, parse_time
 
@@ -18,7 +20,7 @@ ENTRY_COLUMNS = (
     "id", "resource_code", "origin", "version", "withdrawn", "content_hash", "name", "summary",
     "provider_code", "provider_name", "region_code", "category", "share_type", "share_condition",
     "not_shared_basis", "share_method", "open_type", "update_cycle", "source_system",
-    "data_items", "keywords", "published_at", "updated_at",
+    "data_items", "keywords", "published_at", "updated_at", "derived_from", "quality",
 )
 SELECT_ENTRY = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries"
 # An upsert, not INSERT OR REPLACE: the triggers that keep entry_counts (node/store/migrations.py)
@@ -28,8 +30,8 @@ UPSERT_ENTRY = (
     f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in ENTRY_COLUMNS[1:])}"
 )
 # Places in an entry row that code outside `entry_row` reads.
-CODE, VERSION, WITHDRAWN, HASH, PUBLISHED_AT, UPDATED_AT = map(ENTRY_COLUMNS.index, (
-    "resource_code", "version", "withdrawn", "content_hash", "published_at", "updated_at"))
+CODE, VERSION, WITHDRAWN, HASH, PUBLISHED_AT, UPDATED_AT, QUALITY = map(ENTRY_COLUMNS.index, (
+    "resource_code", "version", "withdrawn", "content_hash", "published_at", "updated_at", "quality"))
 
 
 def code_id(resource_code: str) -> int:
@@ -45,7 +47,25 @@ def _to_json(value: list | tuple) -> str:
 
 
 def items_json(items: tuple[DataItem, ...]) -> str:
-    return _to_json([[i.name, i.type, i.length, i.description] for i in items])
+    # an item's element only when it names one: the lists stored before elements stay as they were
+    return _to_json([[i.name, i.type, i.length, i.description, i.element] if i.element
+                     else [i.name, i.type, i.length, i.description] for i in items])
+
+
+def quality_json(quality: Quality | None) -> str:
+    if quality is None:
+        return ""
+    return _to_json({"score": quality.score, "checked_at": format_time(quality.checked_at), "rows": quality.rows,
+                     "items": [dataclasses.astuple(i) for i in quality.items]})
+
+
+@functools.lru_cache(maxsize=1024)
+def quality_from_json(text: str) -> Quality | None:
+    if not text:
+        return None
+    raw = orjson.loads(text)
+    return Quality(raw["score"], parse_time(raw["checked_at"]), raw["rows"],
+                   tuple(ItemQuality(*i) for i in raw["items"]))
 
 
 @functools.lru_cache(maxsize=8192)  # bounded like rules.data_items, and for the same reason
@@ -66,13 +86,14 @@ def entry_row(entry: Entry, key: int) -> tuple:
         entry.open_type, entry.update_cycle, entry.source_system,
         derived(entry.data_items, "json", items_json), _to_json(entry.keywords),
         format_time(entry.published_at), format_time(entry.updated_at),
+        entry.derived_from, quality_json(entry.quality),
     )
 
 
 def row_entry(row: sqlite3.Row | tuple) -> Entry:
     (_, code, origin, version, withdrawn, _, name, summary, provider_code, provider_name,
      region_code, category, share_type, share_condition, not_shared_basis, share_method,
-     open_type, update_cycle, source_system, items, keywords, published_at, updated_at) = row
+     open_type, update_cycle, source_system, items, keywords, published_at, updated_at, derived_from, quality) = row
     return Entry(
         resource_code=code, name=name, summary=summary, provider_code=provider_code,
         provider_name=provider_name, region_code=region_code, category=category,
@@ -82,6 +103,7 @@ def row_entry(row: sqlite3.Row | tuple) -> Entry:
         source_system=source_system, keywords=tuple(orjson.loads(keywords)),
         published_at=parse_time(published_at), updated_at=parse_time(updated_at),
         origin=origin, version=version, withdrawn=bool(withdrawn),
+        derived_from=derived_from, quality=quality_from_json(quality),
     )
 
 
@@ -136,11 +158,13 @@ def stage(entry: Entry, *, valid: bool = True) -> Staged:
                   rows[1][HASH] if rows else "", rows)
 
 
-def restamp(rows: tuple, *, code: str, origin: str, version: int, published_at: str, updated_at: str) -> tuple:
-    """The rows of a live entry prepared before the node gave it its code, origin, version and
-    times (the content hash does not cover them)."""
+def restamp(rows: tuple, *, code: str, origin: str, version: int, published_at: str, updated_at: str,
+            quality: str = "") -> tuple:
+    """The rows of a live entry prepared before the node gave it its code, origin, version,
+    times and quality (the content hash does not cover them)."""
     key, row, fts = rows
     if code != row[CODE]:
         key = code_id(code)
         fts = (key, *fts[1:])
-    return key, ((key, code, origin, version, 0) + row[HASH:PUBLISHED_AT] + (published_at, updated_at)), fts
+    return key, ((key, code, origin, version, 0) + row[HASH:PUBLISHED_AT] + (published_at, updated_at)
+                 + row[UPDATED_AT + 1:QUALITY] + (quality,)), fts

@@ -16,7 +16,7 @@
     var tr = document.createElement("tr");
     tr.dataset.peer = p.node_id;
     tr.className = p.stale ? "stale" : "ok";
-    var name = cell("th", p.node_id); name.scope = "row"; tr.appendChild(name);
+    var name = cell("th", p.name); name.scope = "row"; tr.appendChild(name);
     tr.appendChild(cell("td", p.role));
     var state = cell("td");
     state.appendChild(cell("span", p.state_label, "badge peer-" + p.state));
@@ -26,7 +26,7 @@
     var ok = cell("td", p.last_ok || "从未");
     if (p.last_ok) { ok.appendChild(document.createElement("br")); ok.appendChild(cell("span", p.last_ok_ago, "muted")); }
     tr.appendChild(ok);
-    tr.appendChild(cell("td", p.last_error || "—", "error-text"));
+    tr.appendChild(cell("td", p.last_error || "—", p.last_error ? "error-text" : "none"));
     tr.appendChild(cell("td", String(p.entries_at_hub)));
     tr.appendChild(cell("td", p.entries_at_peer >= 0 ? String(p.entries_at_peer) : "未知"));
     return tr;
@@ -40,7 +40,7 @@
     var rows = document.createDocumentFragment();
     snap.peers.forEach(function (p) { rows.appendChild(row(p)); });
     body.replaceChildren(rows);
-    feedState.textContent = "节点 " + snap.node_id + "（" + snap.role + "），在用目录 " + snap.live_entries + " 条；" +
+    feedState.textContent = snap.node_name + "（" + snap.role + "），在用目录 " + snap.live_entries + " 条；" +
       snap.peers.length + " 个下级节点，其中 " + snap.stale + " 个同步异常。更新于 " + snap.at;
     document.body.dataset.live = "1";
   }

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from node.api.interceptors import call
 from node.api.interceptors.interceptor import Interceptor
 from node.errors import PermissionDenied, Unauthenticated
-from node.security import authz
+from node.security import audit, authz
 
 if TYPE_CHECKING:
     from node.api.interceptors.denials import Denials
@@ -31,19 +31,21 @@ class Authorization(Interceptor):
         if streams_out:
             def allowed_stream(request, context):
                 caller = call.caller()
-                rule = self._admit(method, context, caller, request, streams_in)
-                with call.allowed_by(rule):
+                on_behalf: set[str] = set()
+                rule = self._admit(method, context, caller, request, streams_in, on_behalf)
+                with call.allowed_by(rule), audit.acting_for(on_behalf):
                     if check_messages:
-                        request = self._checked_messages(request, rule, caller, context, method)
+                        request = self._checked_messages(request, rule, caller, context, method, on_behalf)
                     yield from behaviour(request, context)
             return allowed_stream
 
         def allowed(request, context):
             caller = call.caller()
-            rule = self._admit(method, context, caller, request, streams_in)
-            with call.allowed_by(rule):
+            on_behalf: set[str] = set()
+            rule = self._admit(method, context, caller, request, streams_in, on_behalf)
+            with call.allowed_by(rule), audit.acting_for(on_behalf):
                 if check_messages:
-                    request = self._checked_messages(request, rule, caller, context, method)
+                    request = self._checked_messages(request, rule, caller, context, method, on_behalf)
                 reply = behaviour(request, context)
             if self.policy is not None and reply is not None:
                 try:
@@ -53,9 +55,10 @@ class Authorization(Interceptor):
             return reply
         return allowed
 
-    def _admit(self, method: str, context, caller: authz.Caller, request, streams_in: bool) -> authz.Rule:
+    def _admit(self, method: str, context, caller: authz.Caller, request, streams_in: bool,
+               on_behalf: set[str]) -> authz.Rule:
         """The rule that lets the caller in; a unary request is checked here, a stream's messages
-        as they arrive."""
+        as they arrive. `on_behalf` gathers the departments it acts for besides the caller's."""
         if self.policy is None:
             return INSECURE
         try:
@@ -63,11 +66,13 @@ class Authorization(Interceptor):
             self.policy.admit(rule, caller)
             if not streams_in:
                 self.policy.check_request(rule, caller, request)
+                on_behalf.update(self.policy.acting_for(rule, caller, request))
         except (Unauthenticated, PermissionDenied) as exc:
             self.denials.refuse(context, method, caller, request, exc)
         return rule
 
-    def _checked_messages(self, messages, rule: authz.Rule, caller: authz.Caller, context, method: str):
+    def _checked_messages(self, messages, rule: authz.Rule, caller: authz.Caller, context, method: str,
+                          on_behalf: set[str]):
         """A client stream's messages, each checked as it arrives; the first that speaks for
         another department ends the call."""
         for message in messages:
@@ -75,4 +80,5 @@ class Authorization(Interceptor):
                 self.policy.check_request(rule, caller, message)
             except PermissionDenied as exc:
                 self.denials.refuse(context, method, caller, message, exc)
+            on_behalf.update(self.policy.acting_for(rule, caller, message))
             yield message

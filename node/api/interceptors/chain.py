@@ -30,7 +30,8 @@ def chain(config: Config, store: Store, workers: int, log, observe: Callable[[st
     """
     denials = Denials(store, log, fold_seconds=config.limits.denial_fold_seconds)
     secure = config.tls is not None
-    policy = authz.Policy(config.hub_id, (p.id for p in config.peers)) if secure else None
+    policy = authz.Policy(config.hub_id, (p.id for p in config.peers), data_authority=config.data_authority,
+                          departments=(d.code for d in config.departments)) if secure else None
     watchdog = IdleWatchdog(config.limits.idle_stream_seconds, log)
     interceptors = [
         *([Timing(observe)] if observe is not None else []),  # first: refusals are timed and counted too
@@ -38,7 +39,8 @@ def chain(config: Config, store: Store, workers: int, log, observe: Callable[[st
         Identity(secure, store, denials, config.node_id),  # who: the certificate, the token
         Authorization(policy, denials),  # may they: the table
         # how many at once: only callers let in
-        Slots(config.limits.max_calls_per_caller, config.limits.max_fetches_per_department, workers, denials),
+        Slots(config.limits.max_calls_per_caller, config.limits.max_fetches_per_department, workers, denials,
+              per_caller_keyed=config.limits.max_keyed_calls_per_caller),
         IdleStreams(watchdog),  # how long a stream may idle
         DenialAudit(denials),  # last, around the servicer: the domain's refusals, the actor of its writes
     ]

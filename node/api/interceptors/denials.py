@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 
 FOLD_SECONDS = 10.0
+NO_RULE = authz.Rule(authz.ANYONE)
 MAX_KEYS = 10_000  # past this many callers and reasons at once, finished intervals are forgotten
 COUNT = re.compile(r" \[count=(\d+)\]$")
 
@@ -139,7 +140,9 @@ class DenialAudit(Interceptor):
         return audited
 
     def _record_refusal(self, context, method: str, caller: authz.Caller, request) -> None:
-        if context.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
+        refused = context.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED) or (
+            context.code() == grpc.StatusCode.FAILED_PRECONDITION and authz.RULES.get(method, NO_RULE).audit_refusals)
+        if refused:
             self.denials.record(method, caller, request, context.details() or "")
 
 

@@ -279,6 +279,16 @@ class Planned:
     existing: Entry | None = None
 
 
+def _kept_governance(entry: Entry, old: Entry) -> Entry:
+    """A list has no column for an item's data element nor for `derived_from` (docs/governance.md):
+    a row keeps what the entry it updates says of them, so that importing an export changes nothing."""
+    elements = {i.name: i.element for i in old.data_items if i.element}
+    if not elements and not old.derived_from:
+        return entry
+    items = tuple(dataclasses.replace(i, element=i.element or elements.get(i.name, "")) for i in entry.data_items)
+    return dataclasses.replace(entry, data_items=items, derived_from=entry.derived_from or old.derived_from)
+
+
 def plan(read: Read, held: Iterable[Entry]) -> tuple[list[Planned], list[Problem]]:
     """The outcome of each row against the entries the node holds (`held`: at least those of
     the departments in the file). A row without a 资源代码 is the department's live entry of the
@@ -310,6 +320,8 @@ def plan(read: Read, held: Iterable[Entry]) -> tuple[list[Planned], list[Problem
                 continue
             if old is not None:
                 entry = dataclasses.replace(entry, resource_code=old.resource_code)
+        if old is not None:
+            entry = _kept_governance(entry, old)
         if old is None:
             outcome = "created"
         elif not old.withdrawn and rules.same_content(old, entry):

@@ -20,7 +20,8 @@ from node.model.request import MODES, STATES, Event, Request
 from node.model.rules import DataItem, DataItems, Entry, EntryFilter, data_items, derived
 from node.model.sync import Batch, Change, Cursor, PeerState, Slice, Verdict
 from node.proto import admin_pb2, cascade_pb2, catalog_pb2, exchange_pb2, sharing_pb2
-from node.store.rows import StoredEntry
+from node.model.quality import ItemQuality, Quality
+from node.store.rows import StoredEntry, quality_from_json
 from node.times import format_time, parse_time
 
 
@@ -51,7 +52,7 @@ def _moment(seconds: int, nanos: int) -> datetime:
 def _add_items(msg: catalog_pb2.Entry, items: tuple[DataItem, ...]) -> catalog_pb2.Entry:
     add = msg.data_items.add  # a third of the cost of building each DataItem message and extending
     for i in items:
-        add(name=i.name, type=i.type, length=i.length, description=i.description)
+        add(name=i.name, type=i.type, length=i.length, description=i.description, element=i.element)
     return msg
 
 
@@ -72,16 +73,33 @@ def entry_to_proto(entry: Entry, message: catalog_pb2.Entry | None = None) -> ca
     timestamp(entry.published_at, msg.published_at)  # none: the field stays unset
     timestamp(entry.updated_at, msg.updated_at)
     msg.withdrawn = entry.withdrawn
+    if entry.quality is not None:
+        quality_to_proto(entry.quality, msg.quality)
     return msg
+
+
+def quality_to_proto(quality: Quality, msg: catalog_pb2.Quality) -> catalog_pb2.Quality:
+    msg.score, msg.rows = quality.score, quality.rows
+    timestamp(quality.checked_at, msg.checked_at)
+    for i in quality.items:
+        msg.items.add(item=i.item, element=i.element, rule=i.rule, failed=i.failed, empty=i.empty)
+    return msg
+
+
+def quality_from_proto(msg: catalog_pb2.Quality) -> Quality:
+    return Quality(msg.score, moment(msg.checked_at), msg.rows,
+                   tuple(ItemQuality(i.item, i.element, i.rule, i.failed, i.empty) for i in msg.items))
 
 
 def stored_entry_to_proto(row: StoredEntry, message: catalog_pb2.Entry) -> catalog_pb2.Entry:
     """`entry_to_proto` of an entry as stored, without decoding it into an `Entry` first (the
     source side of a pull sends every entry it reads, and uses none)."""
     add = message.data_items.add
-    for name, type_, length, description in orjson.loads(row.data_items):
-        add(name=name, type=type_, length=length, description=description)
+    for item in orjson.loads(row.data_items):
+        add(name=item[0], type=item[1], length=item[2], description=item[3], element=item[4] if len(item) > 4 else "")
     _copy_fields(row, message)
+    if row.quality:
+        quality_to_proto(quality_from_json(row.quality), message.quality)
     message.keywords.extend(orjson.loads(row.keywords))
     timestamp(parse_time(row.published_at), message.published_at)
     timestamp(parse_time(row.updated_at), message.updated_at)
@@ -107,6 +125,7 @@ def _copy_fields(source: Entry | StoredEntry, msg: catalog_pb2.Entry) -> None:
     msg.source_system = source.source_system
     msg.origin = source.origin
     msg.version = source.version
+    msg.derived_from = source.derived_from
 
 
 def entry_from_proto(msg: catalog_pb2.Entry, *, with_node_fields: bool = True) -> Entry:
@@ -122,16 +141,19 @@ def entry_from_proto(msg: catalog_pb2.Entry, *, with_node_fields: bool = True) -
             published_at=moment(msg.published_at, msg.HasField("published_at")),
             updated_at=moment(msg.updated_at, msg.HasField("updated_at")),
             origin=intern(msg.origin), version=msg.version, withdrawn=msg.withdrawn,
+            quality=quality_from_proto(msg.quality) if msg.HasField("quality") else None,
         )
     return Entry(
         resource_code=msg.resource_code, name=msg.name, summary=msg.summary,
         provider_code=intern(msg.provider_code), provider_name=intern(msg.provider_name),
         region_code=intern(msg.region_code), category=intern(msg.category),
-        data_items=data_items(tuple((i.name, i.type, i.length, i.description) for i in msg.data_items)),
+        data_items=data_items(tuple((i.name, i.type, i.length, i.description, i.element) if i.element
+                                    else (i.name, i.type, i.length, i.description) for i in msg.data_items)),
         share_type=intern(msg.share_type), share_condition=msg.share_condition,
         not_shared_basis=msg.not_shared_basis, share_method=intern(msg.share_method),
         open_type=intern(msg.open_type), update_cycle=intern(msg.update_cycle),
-        source_system=intern(msg.source_system), keywords=tuple(msg.keywords), **node_fields,
+        source_system=intern(msg.source_system), keywords=tuple(msg.keywords), derived_from=msg.derived_from,
+        **node_fields,
     )
 
 
@@ -140,7 +162,8 @@ def entry_to_mapping(entry: Entry) -> dict:
 
 
 def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | None = None, *, overdue: bool = False,
-                     at_node: str = "") -> sharing_pb2.SharingRequest:
+                     at_node: str = "", escalated: bool = False,
+                     authority_code: str = "") -> sharing_pb2.SharingRequest:
     msg = sharing_pb2.SharingRequest() if message is None else message
     msg.request_id = request.request_id
     msg.consumer_code = request.consumer_code
@@ -159,16 +182,20 @@ def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | Non
     timestamp(request.updated_at, msg.updated_at)
     msg.deadline = request.deadline
     msg.overdue = overdue
+    msg.escalated = escalated
+    msg.authority_code = authority_code
     msg.at_node = at_node
+    msg.maker = request.maker
     if request.filter_column:
         msg.row_filter.column, msg.row_filter.prefix = request.filter_column, request.filter_prefix
     msg.valid_until = request.valid_until
     msg.modes.extend(request.modes)
     msg.daily_quota, msg.rate = request.daily_quota, request.rate
+    msg.plain.extend(request.plain)
     msg.signer, msg.signature, msg.signer_cert = request.signer, request.signature, request.signer_cert
     for event in request.history:
         msg.history.add(version=event.version, state=event.state, actor=event.actor, at=timestamp(event.at),
-                        note=event.note)
+                        note=event.note, maker=event.maker)
     return msg
 
 
@@ -187,10 +214,10 @@ def request_from_proto(msg: sharing_pb2.SharingRequest) -> Request:
         purpose=msg.purpose, basis=msg.basis, data_items=tuple(msg.data_items), share_type=msg.share_type,
         state=msg.state, reason=msg.reason, version=msg.version,
         created_at=moment(msg.created_at), updated_at=moment(msg.updated_at), deadline=msg.deadline,
-        history=tuple(Event(e.version, e.state, e.actor, moment(e.at), e.note) for e in msg.history),
+        history=tuple(Event(e.version, e.state, e.actor, moment(e.at), e.note, e.maker) for e in msg.history),
         filter_column=msg.row_filter.column, filter_prefix=msg.row_filter.prefix, valid_until=msg.valid_until,
-        modes=tuple(msg.modes) or MODES, daily_quota=msg.daily_quota, rate=msg.rate,
-        signer=msg.signer, signature=msg.signature, signer_cert=msg.signer_cert,
+        modes=tuple(msg.modes) or MODES, daily_quota=msg.daily_quota, rate=msg.rate, plain=tuple(msg.plain),
+        signer=msg.signer, signature=msg.signature, signer_cert=msg.signer_cert, maker=msg.maker,
     )
 
 
@@ -214,6 +241,8 @@ def batch_to_proto(batch: Batch) -> cascade_pb2.ChangeBatch:
         stored_entry_to_proto(entry, reply.entries.add())
     for request in batch.requests:
         request_to_proto(request, reply.requests.add())
+    for correction in batch.corrections:
+        correction_to_proto(correction, reply.corrections.add())
     return reply
 
 
@@ -226,10 +255,16 @@ def batch_from_proto(msg: cascade_pb2.ChangeBatch) -> Batch:
             requests.append(request_from_proto(message))
         except InvalidRequest as exc:
             unreadable.append((message.request_id or "?", str(exc)))
+    notices = []
+    for message in msg.corrections:
+        try:
+            notices.append(correction_from_proto(message))
+        except InvalidRequest as exc:
+            unreadable.append((message.correction_id or "?", str(exc)))
     changes = [Change((c.seq, c.kind, c.key, c.version, c.op, format_time(moment(c.at, c.HasField("at")))))
                for c in msg.changes]
     return Batch(changes, [entry_from_proto(m) for m in msg.entries], cursor_from_proto(msg.next), msg.head_seq,
-                 msg.last, msg.live_entries, requests, unreadable)
+                 msg.last, msg.live_entries, requests, unreadable, corrections=notices)
 
 
 def slice_to_proto(part: Slice) -> cascade_pb2.SnapshotBatch:
@@ -297,3 +332,10 @@ def call_count_to_proto(count: CallCount, message: exchange_pb2.CallCount) -> No
     for name in ("request_id", "role", "mode", "hour", "calls", "keys", "hits", "not_found", "mismatches", "refusals",
                  "millis"):
         setattr(message, name, getattr(count, name))
+
+
+# The codecs of the documents beside the catalog and requests, in modules of their own (their
+# names are part of this module's surface).
+from node.wire.corrections import correction_from_proto, correction_to_proto  # noqa: E402,F401
+from node.wire.governance import (duplicate_to_proto, element_from_proto, element_to_proto,  # noqa: E402,F401
+                                  registry_from_proto, registry_to_proto)
