@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pathlib
 
+from sim import memory
+
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei")
 CHARTS = {"lag": "lag.png", "convergence": "convergence.png", "throughput": "throughput.png",
           "latency": "latency.png", "requests": "requests_in_time.png", "memory": "memory.png"}
@@ -150,18 +152,7 @@ def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
     ax.legend()
     save(fig, out / CHARTS["latency"])
 
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    hub = result["scenario"]["hub"]
-    other = result.get("memory_mib", {}).get("largest_other")
-    for node, label in ((hub, "国家平台"), (other, "其他节点中最大者")):
-        points = [(s["at"] / DAY, s["rss_mib"][node]) for s in lag if node and s.get("rss_mib", {}).get(node)]
-        if points:
-            ax.plot([x for x, _ in points], [y for _, y in points],
-                    label=label if node == hub else f"{label}（{names.get(node, node)}）")
-    ax.set(title="节点进程常驻内存（RSS）", xlabel="模拟时间（天）", ylabel="MiB")
-    ax.set_ylim(bottom=0)
-    if ax.get_lines():  # a run that sampled no memory has no line to name
-        ax.legend(fontsize=8)
+    fig = memory.chart(plt, result, lag)
     save(fig, out / CHARTS["memory"])
 
     # one bar per owner department, or per owner node where a national run has too many to read

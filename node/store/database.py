@@ -37,6 +37,14 @@ def new_epoch() -> str:
     return secrets.token_hex(8)
 
 
+# Page cache of each reader connection, in KiB. A node keeps one reader per thread that reads, and
+# its RPC pool has 64 threads: at SQLite's default (2 MiB) a hub that has served a while holds
+# about 3 MiB per thread, nearly 200 MiB in all, growing with the number of threads that happened
+# to read (measured: 64 threads of searches at 1,000,000 entries, 226 MiB against 112 at 256 KiB).
+# The file's pages stay in the operating system's cache, shared; a reader's own cache saves a
+# copy of a page it reads again within a query, which 512 KiB holds.
+READER_CACHE_KIB = 512
+
 class Written:
     """What one transaction wrote, summed up for its audit record: per kind of object, how many
     and the first and last key."""
@@ -246,6 +254,7 @@ class Database:
         if conn is None:
             conn = self._connect()
             conn.execute("PRAGMA query_only = ON")
+            conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
             self._readers.conn = conn
             with self._readers_lock:
                 self._all_readers.append(conn)
