@@ -1,7 +1,9 @@
 """Query and Verify through the hub: verify calls per second and their latency (p50, p99) with
 N callers at once at the consumer's node (consumer's node -> hub -> owner's node, each its own
 process, mutual TLS and a token; goal: 1,000 verify/s, p99 < 50 ms at 32 callers), and claims
-per second checked in batches (goal: 20,000 claims/s).
+per second checked in batches (goal: 20,000 claims/s). Beside them, in the same run: the same
+look-ups straight from SQLite by the key's index (no node), and the same verify calls made at
+the owner's node by a department of its own (one hop), and each process's CPU per call.
 
     python bench/call_bench.py [--rows 100000] [--calls 5000] [--callers 32] [--claims 20000] [--batch 500]
 
@@ -12,6 +14,7 @@ apart, not in the latency.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sqlite3
 import threading
@@ -22,10 +25,12 @@ import yaml
 
 from common import Timer, enterprise_entry, percentile, report, scratch
 
+from harness.processes import resident_kib
 from harness.runner import Federation
 from node.proto import exchange_pb2, exchange_pb2_grpc, sharing_pb2
 
 OWNER, CONSUMER = "440000005", "130000001"
+NEIGHBOUR = "440000001"  # a department of the owner's node: its calls are answered there, one hop
 ITEMS = (("统一社会信用代码", "string"), ("企业名称", "string"), ("法定代表人", "string"), ("注册资本", "decimal"))
 KEY = "统一社会信用代码"
 COMPOSE = {
@@ -35,15 +40,15 @@ COMPOSE = {
         {"id": "hebei", "role": "provincial", "region_code": "130000",
          "departments": [{"code": CONSUMER, "name": "河北省公安厅"}]},
         {"id": "guangdong", "role": "provincial", "region_code": "440000",
-         "departments": [{"code": OWNER, "name": "广东省市场监督管理局"}]},
+         "departments": [{"code": OWNER, "name": "广东省市场监督管理局"}, {"code": NEIGHBOUR, "name": "广东省公安厅"}]},
     ],
 }
 
 
-def granted(fed, entry) -> str:
-    consumer = fed.sharing("hebei", CONSUMER)
+def granted(fed, entry, node: str = "hebei", department: str = CONSUMER) -> str:
+    consumer = fed.sharing(node, department)
     filed = consumer.SubmitRequest(sharing_pb2.SubmitRequestRequest(
-        consumer_code=CONSUMER, resource_code=entry.resource_code, purpose="企业信息核验", basis="《优化营商环境条例》",
+        consumer_code=department, resource_code=entry.resource_code, purpose="企业信息核验", basis="《优化营商环境条例》",
         data_items=["企业名称", "法定代表人"]), timeout=30)
     deadline = time.monotonic() + 60
     while consumer.GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id), timeout=10).state != "granted":
@@ -53,7 +58,24 @@ def granted(fed, entry) -> str:
     return filed.request_id
 
 
-def callers(stub, request_id, records, calls: int, n: int):
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def direct_lookups(source, table: str, records, n: int) -> float:
+    """Look-ups per second of the same keys straight from the SQLite file by the key's index."""
+    rng = random.Random(3)
+    with sqlite3.connect(source) as db, Timer() as t:
+        for _ in range(n):
+            code, _, person = rng.choice(records)
+            row = db.execute(f'SELECT 法定代表人 FROM {table} WHERE "{KEY}" = ?', (code,)).fetchone()
+            assert row[0] == person
+    return n / t.seconds
+
+
+def callers(stub, request_id, records, calls: int, n: int, department: str = CONSUMER):
     """Latencies (s) of `calls` verify calls made by n threads, the refused count, and the wall time."""
     latencies, refused, lock = [], [0], threading.Lock()
     per = calls // n
@@ -64,7 +86,7 @@ def callers(stub, request_id, records, calls: int, n: int):
             code, name, person = rng.choice(records)
             started = time.perf_counter()
             try:
-                stub.Verify(exchange_pb2.VerifyClaimsRequest(request_id=request_id, consumer_code=CONSUMER,
+                stub.Verify(exchange_pb2.VerifyClaimsRequest(request_id=request_id, consumer_code=department,
                                                              key={KEY: code}, claims={"法定代表人": person}), timeout=30)
             except grpc.RpcError as exc:
                 if exc.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
@@ -109,10 +131,21 @@ def main() -> None:
             owner.MountResource(exchange_pb2.MountResourceRequest(resource_code=entry.resource_code, kind="sqlite",
                                                                   location=str(source), table=table, keys=[KEY]),
                                 timeout=60)
+            direct = direct_lookups(source, table, records, 20_000)
             request_id = granted(fed, entry)
+            local_id = granted(fed, entry, "guangdong", NEIGHBOUR)
+            local = exchange_pb2_grpc.ExchangeStub(fed.channel("guangdong", NEIGHBOUR))
+            callers(local, local_id, records, 200, 4, NEIGHBOUR)  # warm
+            one_hop, one_refused, one_seconds = callers(local, local_id, records, args.calls, args.callers, NEIGHBOUR)
             stub = exchange_pb2_grpc.ExchangeStub(fed.channel("hebei", CONSUMER))
             callers(stub, request_id, records, 200, 4)  # warm: channels, caches
+            pids = {n: fed.node(n)["pid"] for n in ("hebei", "national", "guangdong")}
+            pids |= {"proxy": fed.state["proxy"]["pid"], "callers": os.getpid()}
+            before = {n: cpu_seconds(pid) for n, pid in pids.items()}
+            rss_before = {n: resident_kib(fed.node(n)["pid"]) / 1024 for n in ("hebei", "national", "guangdong")}
+            links_before = {name: link["connections"] for name, link in fed.proxy("status")["links"].items()}
             latencies, refused, seconds = callers(stub, request_id, records, args.calls, args.callers)
+            cpu = {n: cpu_seconds(pid) - before[n] for n, pid in pids.items()}
             rng = random.Random(7)
             batch_claims = [rng.choice(records) for _ in range(args.claims)]
             with Timer() as batched:
@@ -122,15 +155,29 @@ def main() -> None:
                         message.batch.add(key={KEY: code}, claims={"企业名称": name, "法定代表人": person})
                     reply = stub.Verify(message, timeout=60)
                     assert all(v.overall == "match" for v in reply.verdicts)
+            rss_after = {n: resident_kib(fed.node(n)["pid"]) / 1024 for n in rss_before}
+            # Connections opened on the two hops meanwhile: the relays use the channels they hold (0: no
+            # handshake per call).
+            opened = {name: link["connections"] - links_before.get(name, 0)
+                      for name, link in fed.proxy("status")["links"].items()}
         finally:
             fed.down(purge=True)
-    done = len(latencies)
+    done, local_done = len(latencies), len(one_hop)
     rows = [
         ("table", f"{args.rows:,} rows, keyed by {KEY} (SQLite index)"),
+        ("SQLite by the index", f"{direct:,.0f} look-ups/s (one thread, no node)"),
+        (f"one hop, {args.callers} callers", f"{local_done / one_seconds:,.0f} calls/s at the owner's node; p50 / p99 "
+                                             f"{percentile(one_hop, 50) * 1000:.1f} / {percentile(one_hop, 99) * 1000:.1f}"
+                                             f" ms ({one_refused:,} refused by a limit)"),
         (f"verify, {args.callers} callers", f"{done / seconds:,.0f} calls/s ({done:,} answered in {seconds:.1f}s; "
                                             f"{refused:,} refused by a limit)  (goal >= 1,000/s)"),
         ("latency p50 / p99", f"{percentile(latencies, 50) * 1000:.1f} / {percentile(latencies, 99) * 1000:.1f} ms  "
                               "(goal p99 < 50 ms)"),
+        ("CPU ms per call", "  ".join(f"{n} {cpu[n] / max(1, done) * 1000:.2f}" for n in pids)
+                            + f"  (all {sum(cpu.values()) / max(1, done) * 1000:.2f})"),
+        ("connections opened", f"hebei -> hub {opened.get('uplink:hebei', 0)}, hub -> guangdong "
+                               f"{opened.get('guangdong', 0)} (while {done + args.claims // args.batch:,} calls went through)"),
+        ("memory (RSS) before / after", "  ".join(f"{n} {rss_before[n]:.0f} / {rss_after[n]:.0f} MiB" for n in rss_before)),
         (f"batch verify ({args.batch} a call)", f"{args.claims / batched.seconds:,.0f} claims/s ({args.claims:,} in "
                                                  f"{batched.seconds:.1f}s)  (goal >= 20,000/s)"),
     ]

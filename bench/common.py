@@ -89,7 +89,7 @@ def raw_insert_rate(path, entries, chunk: int, *, log_changes: bool) -> float:
     chunk. With log_changes each entry also gets its change-log row (a node's write path);
     without, each chunk writes a peer cursor row instead (the hub's apply path)."""
     from node import store as store_mod
-    from node.store.rows import UPSERT_ENTRY
+    from node.store.rows import INSERT_FTS, UPSERT_ENTRY
 
     st = store_mod.Store(path, synchronous="full")
     prepared = [store_mod.prepare(e) for e in entries]
@@ -100,7 +100,7 @@ def raw_insert_rate(path, entries, chunk: int, *, log_changes: bool) -> float:
             rows = prepared[start:start + chunk]
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany(UPSERT_ENTRY, [r[1] for r in rows])
-            conn.executemany("INSERT OR REPLACE INTO entry_fts(rowid, name, body) VALUES (?, ?, ?)", [r[2] for r in rows])
+            conn.executemany(INSERT_FTS, [r[2] for r in rows])
             if log_changes:
                 conn.executemany("INSERT INTO changes(kind, key, version, op, at) VALUES (?, ?, ?, ?, ?)",
                                  changes[start:start + chunk])

@@ -6,6 +6,7 @@ none imports it. One module a command group:
     hub            status, sync now, verify
     requests       requests ...; request_steps adds the lifecycle's steps (review, extend, ...)
     scorecard      scorecard [export]: the evaluation by period
+    corrections    corrections file, answer, show, list
     data           data mount, show, fetch, query, verify, exchanges, calls: the exchange
     governance     element add, list, show; governance duplicates; data check (quality)
     security       pki, token, audit: files and the node's database, no network
@@ -26,7 +27,7 @@ from __future__ import annotations
 import click
 
 from cli import data, deploy, entries, harness, hub, node_commands, portal, requests, scorecard, security, sim
-from cli import governance
+from cli import corrections, governance
 from cli import lists  # noqa: F401  (adds entry import and entry export)
 from cli import request_steps  # noqa: F401  (adds requests review, resubmit, extend, object, coordinate)
 
@@ -41,5 +42,5 @@ def main() -> None:
 for _command in (node_commands.node, entries.entry, hub.status, hub.sync, hub.verify, requests.requests,
                  scorecard.scorecard, security.pki, security.token, security.audit_group, data.data,
                  harness.harness, portal.portal, sim.sim, deploy.deploy, governance.element,
-                 governance.governance):
+                 governance.governance, corrections.corrections):
     main.add_command(_command)

@@ -5,6 +5,7 @@ records of both."""
 
 from __future__ import annotations
 
+import functools
 import pathlib
 import sys
 import time
@@ -166,16 +167,25 @@ def data_fetch(request_id, consumer, out, resume, retry_for, target):
 @click.option("--by", "by", multiple=True, required=True, metavar="ITEM=VALUE",
               help="The record's key: each key item of the entry's mount with its value (repeat for a composite "
                    "key). (--key is the TLS key file, as in every command that calls a node.)")
+@click.option("--call-id", default="", metavar="ID",
+              help="The call's id (any unique text; default: a new one). The owner's node counts a call against "
+                   "the grant's quota once per id: give the same id to run the command again without being charged "
+                   "twice (with --in, each batch's id is ID-N).")
+@click.option("--retry-for", default=60.0, show_default=True,
+              help="Seconds to keep retrying, with backoff and the same call id, while the answer does not come back "
+                   "(a node on the path down: UNAVAILABLE; or the call's time ran out).")
 @client_options
-def data_query(request_id, consumer, by, target):
+def data_query(request_id, consumer, by, call_id, retry_for, target):
     """Look one record up by its key under the granted request REQUEST_ID, through the hub: the
     granted items of its rows (personal items masked). Exit status 0 with rows, 3 with none (no
     such record, or none inside the grant: the two are not told apart)."""
     from cli.tables import print_table
+    from node.exchange.client import keyed_call
     from node.proto import exchange_pb2
 
-    reply = call(exchange_stub(target).Query, exchange_pb2.QueryRequest(
-        request_id=request_id, consumer_code=consumer, key=pairs(by, "--by", "ITEM=VALUE")))
+    reply = call(functools.partial(keyed_call, exchange_stub(target).Query, retry_for=retry_for),
+                 exchange_pb2.QueryRequest(request_id=request_id, consumer_code=consumer,
+                                           key=pairs(by, "--by", "ITEM=VALUE"), call_id=call_id))
     if not reply.rows:
         click.echo("not found")
         sys.exit(3)
@@ -197,20 +207,28 @@ def data_query(request_id, consumer, by, target):
               help="With --in: the CSV file of verdicts, one line per line of --in: the key, then match, mismatch "
                    "or not_found per claimed item, then overall.")
 @click.option("--batch", "batch_size", default=500, show_default=True, help="With --in: claims per call.")
+@click.option("--call-id", default="", metavar="ID",
+              help="The call's id (any unique text; default: a new one). The owner's node counts a call against "
+                   "the grant's quota once per id: give the same id to run the command again without being charged "
+                   "twice (with --in, each batch's id is ID-N).")
+@click.option("--retry-for", default=60.0, show_default=True,
+              help="Seconds to keep retrying, with backoff and the same call id, while the answer does not come back "
+                   "(a node on the path down: UNAVAILABLE; or the call's time ran out).")
 @client_options
-def data_verify(request_id, consumer, by, claims, source, out, batch_size, target):
+def data_verify(request_id, consumer, by, claims, source, out, batch_size, call_id, retry_for, target):
     """Check claimed values against the owner's record under the granted request REQUEST_ID: the
     owner's node answers match, mismatch or not_found per claim, never a value. One record
     (--by, --claim; exit status 0 on match, 3 otherwise) or a file (--in, --out, with progress)."""
+    from node.exchange.client import keyed_call
     from node.proto import exchange_pb2
 
     stub = exchange_stub(target)
     if source is None:
         if not claims:
             fail("--claim: claim at least one value (or give a file with --in)")
-        reply = call(stub.Verify, exchange_pb2.VerifyClaimsRequest(
+        reply = call(functools.partial(keyed_call, stub.Verify, retry_for=retry_for), exchange_pb2.VerifyClaimsRequest(
             request_id=request_id, consumer_code=consumer, key=pairs(by, "--by", "ITEM=VALUE"),
-            claims=pairs(claims, "--claim", "ITEM=VALUE")))
+            claims=pairs(claims, "--claim", "ITEM=VALUE"), call_id=call_id))
         for item, verdict in reply.results.items():
             click.echo(f"{item}: {verdict}")
         click.echo(f"overall: {reply.overall}")
@@ -222,7 +240,8 @@ def data_verify(request_id, consumer, by, claims, source, out, batch_size, targe
     from cli.verify_file import verify_file
 
     try:
-        done = verify_file(stub, request_id, consumer, list(by), source, out, batch_size)
+        done = verify_file(stub, request_id, consumer, list(by), source, out, batch_size, call_id=call_id,
+                           retry_for=retry_for)
     except ValueError as exc:
         fail(str(exc))
     click.echo(f"{out}: {done.lines:,} lines, {done.matched:,} match, {done.mismatched:,} mismatch, "

@@ -76,13 +76,13 @@ def _write_env(path: pathlib.Path, lines: list[str]) -> None:
                    f"Verify and every department's requests. Keep it to the node's operators.")
 def node_init(config_path: str, operator_env: bool) -> None:
     """Create what the config names and is missing: a local CA, the node's certificate, an
-    operator certificate (beside the CA), and for every department its own certificate
+    operator certificate (beside the CA), the node's audit key (beside its database), and for every department its own certificate
     (CODE.NODE.pem: it may act only as that department) and a token; write `client.env` beside
     the CA, which `. client.env` turns into the CASCADE_* settings every client command reads:
     the first department's certificate and token, the others' as comments. The operator's
     certificate goes into an env file only when asked (--operator). Safe to run again: it
     creates only what is missing."""
-    from node.security import pki, tokens
+    from node.security import audit_key, pki, tokens
     from node.store import Store
 
     node_id, files = _tls_paths(config_path)
@@ -101,6 +101,9 @@ def node_init(config_path: str, operator_env: bool) -> None:
                     issued[department.code], _ = tokens.issue(tx.conn, department.code, scopes, note="node init")
     finally:
         store.close()
+    if audit_key.load_or_create(cfg.database)[1]:
+        made.append(f"the node's audit key {audit_key.key_file(cfg.database)} (the secret under which the audit "
+                    "trail hashes the keys of query and verify calls; keep it with the node, out of backups)")
     ca_dir = files["ca"].parent
     made += _department_certificates(ca_dir, node_id, [d.code for d in cfg.departments])
     env_file = ca_dir / ENV_FILE

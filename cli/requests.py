@@ -32,6 +32,8 @@ def print_request(r, history: bool = False) -> None:
         limits = [f"{r.daily_quota} calls a day"] if r.daily_quota else []
         limits += [f"{r.rate} calls a second"] if r.rate else []
         click.echo(f"    modes: {', '.join(r.modes) or ', '.join(MODES)}{'; ' if limits else ''}{'; '.join(limits)}")
+    if r.plain:
+        click.echo(f"    plain: {', '.join(r.plain)} (other personal items masked)")
     if history:
         for e in r.history:
             number = f"{e.version}·{e.maker}" if e.maker else str(e.version)
@@ -123,9 +125,12 @@ def requests_list(consumer, owner, state, overdue, inbox, authority, page_size, 
               help="Calls a Beijing day the grant allows (a batch counts its keys); 0 = no limit.")
 @click.option("--rate", default=0, show_default=True, type=click.IntRange(min=0),
               help="Calls a second the grant allows; 0 = no limit.")
+@click.option("--plain", "plain", multiple=True, metavar="ITEM",
+              help="Let this personal item (one the request asks for) out plain under this grant (repeat for "
+                   "several). Default: every item the mount marks personal leaves masked.")
 @client_options
 def requests_decide(request_id, department, approve, reason, row_filter, valid_until, modes, daily_quota, rate,
-                    target):
+                    plain, target):
     """Approve or reject the pending request REQUEST_ID, at the owner's node."""
     from cli.common import fail
     from node.proto import sharing_pb2
@@ -136,7 +141,7 @@ def requests_decide(request_id, department, approve, reason, row_filter, valid_u
     print_request(call(sharing_stub(target).DecideRequest, sharing_pb2.DecideRequestRequest(
         request_id=request_id, department_code=department, approve=approve, reason=reason,
         row_filter=sharing_pb2.RowFilter(column=column, prefix=prefix), valid_until=valid_until,
-        modes=list(modes), daily_quota=daily_quota, rate=rate)))
+        modes=list(modes), daily_quota=daily_quota, rate=rate, plain=list(plain))))
 
 
 @requests.command("withdraw")

@@ -49,15 +49,19 @@ def read_claims(path: str, key_items: list[str]) -> tuple[list[str], list[tuple[
 
 
 def verify_file(stub, request_id: str, consumer: str, key_items: list[str], source: str, out: str,
-                batch_size: int) -> Done:
+                batch_size: int, call_id: str = "", retry_for: float = 60.0) -> Done:
+    """Each batch goes with the call id `<call_id>-<N>` (N from 1) and is retried with it: a run
+    again with the same call id is not charged again for the batches already counted."""
     import grpc
 
+    from node.exchange.client import keyed_call, new_call_id
     from node.progress import Progress
     from node.proto import exchange_pb2
 
     if batch_size < 1:
         raise ValueError("--batch: must be at least 1")
     claimed, lines = read_claims(source, key_items)
+    call_id = call_id or new_call_id()
     done, started = Done(), time.monotonic()
     shown = Progress(f"verify {request_id}", len(lines), unit="claims")
     with open(out, "w", newline="", encoding="utf-8") as handle:
@@ -65,12 +69,14 @@ def verify_file(stub, request_id: str, consumer: str, key_items: list[str], sour
         writer.writerow([*key_items, *claimed, "overall"])
         for start in range(0, len(lines), batch_size):
             part = lines[start:start + batch_size]
-            message = exchange_pb2.VerifyClaimsRequest(request_id=request_id, consumer_code=consumer)
+            message = exchange_pb2.VerifyClaimsRequest(request_id=request_id, consumer_code=consumer,
+                                                       call_id=f"{call_id}-{start // batch_size + 1}")
             asked = [(key, claims) for key, claims in part if claims]
             for key, claims in asked:
                 message.batch.add(key=key, claims=claims)
             try:
-                verdicts = iter(stub.Verify(message, timeout=60).verdicts if asked else [])
+                verdicts = iter(keyed_call(stub.Verify, message, retry_for=retry_for, timeout=60).verdicts
+                                if asked else [])
             except grpc.RpcError as exc:
                 shown.close(finished=False)
                 click.echo(f"error: {exc.code().name}: {exc.details()} (lines before {start + 2} are in {out})",

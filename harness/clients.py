@@ -178,7 +178,8 @@ class FederationClients:
     def mount_data(self, node_id: str, entry, rows: int, *, seed: int | str = 0) -> str:
         """Writes `rows` synthetic rows for the entry's data items (an SQLite table for an entry
         shared by database, a CSV file for one shared by file) in its department's own directory, and
-        mounts them on the entry at its node with the owner department's token. Returns the location."""
+        mounts them on the entry at its node with the owner department's token, keyed by its ID number
+        or credit code when it has one (data.KEY_ITEMS). Returns the location."""
         kind = data_mod.KIND_FOR_METHOD[entry.share_method]
         items = [(item.name, item.type) for item in entry.data_items]
         sources = compose_mod.department_sources(self.state["nodes"][node_id]["database"], entry.provider_code)
@@ -191,10 +192,12 @@ class FederationClients:
         else:
             location = sources / f"{table}.csv"
             data_mod.write_csv(location, items, rows, seed=f"{seed}:{entry.resource_code}", province=province)
+        # A person's or an enterprise's record is looked up by its ID number or credit code (query, verify).
+        keys = [name for name in data_mod.KEY_ITEMS if name in dict(items)][:1]
         stub = exchange_pb2_grpc.ExchangeStub(self.channel(node_id, entry.provider_code))
         stub.MountResource(exchange_pb2.MountResourceRequest(
-            resource_code=entry.resource_code, kind=kind, location=str(location), table=table if kind == "sqlite" else ""),
-            timeout=60)
+            resource_code=entry.resource_code, kind=kind, location=str(location), table=table if kind == "sqlite" else "",
+            keys=keys, index="create" if keys and kind == "sqlite" else ""), timeout=60)
         return str(location)
 
     def exchange(self, node_id: str, department: str = ""):

@@ -67,10 +67,12 @@ class Compose:
     notify: bool = True
     sync: dict = dataclasses.field(default_factory=dict)
     change_log_keep: int = 0
+    default_daily_quota: int = 0  # each node's sharing.default_daily_quota (unconditional grants)
     entries_per_department: int = 20
     secure: bool = True
     portal: bool = False
     review: bool = False  # member nodes turn `sharing.review` on
+    crosschecks: dict | None = None  # the hub's `crosschecks:` (node/crosschecks.py), as written
 
     def node(self, node_id: str) -> NodeSpec:
         for spec in (self.hub, *self.nodes):
@@ -125,9 +127,10 @@ def parse(data: Any, file: str = "<compose>") -> Compose:
     r = Reader(file)
     top = r.mapping(data, "", {"name", "secure", "portal", "defaults", "hub", "nodes", "seed"})
     defaults = r.mapping(top.get("defaults") or {}, "defaults", {"interval", "notify", "sync", "change_log_keep",
-                                                                      "review"})
+                                                                      "review", "default_daily_quota"})
     interval = float(r.get(defaults, "defaults", "interval", is_number(0.05, 86400), 5.0))
-    hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync", "data_authority"})
+    hub = r.mapping(r.get(top, "", "hub", lambda v: None), "hub", {"id", "name", "departments", "sync", "data_authority",
+                                                                   "crosschecks"})
     hub_departments = _departments(r, hub.get("departments") or [], "hub.departments") if hub.get("departments") else ()
     hub_spec = NodeSpec(
         id=r.get(hub, "hub", "id", is_node_id), role="national", region_code="100000",
@@ -165,10 +168,12 @@ def parse(data: Any, file: str = "<compose>") -> Compose:
         sync=r.mapping(defaults.get("sync") or hub.get("sync") or {}, "defaults.sync",
                        {f.name for f in dataclasses.fields(node_config.SyncSettings)}),
         change_log_keep=r.get(defaults, "defaults", "change_log_keep", is_number(0, 10**12, True), 0),
+        default_daily_quota=r.get(defaults, "defaults", "default_daily_quota", is_number(0, 10**9, True), 0),
         entries_per_department=r.get(seed, "seed", "entries_per_department", is_number(0, 1_000_000, True), 20),
         secure=r.get(top, "", "secure", is_boolean, True),
         portal=r.get(top, "", "portal", is_boolean, False),
         review=r.get(defaults, "defaults", "review", is_boolean, False),
+        crosschecks=hub.get("crosschecks"),  # checked with the hub's own config below
     )
     if compose.review and (without := [n.id for n in compose.nodes if not n.data_authority]):
         r.fail("defaults.review", f"needs a data authority at every member node: none at {', '.join(without)} "
@@ -221,6 +226,8 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
         data["node"]["name"] = spec.name
     if compose.change_log_keep:
         data["change_log"] = {"keep": compose.change_log_keep, "compact_every": 30}
+    if compose.default_daily_quota:
+        data["sharing"] = {"default_daily_quota": compose.default_daily_quota}
     if spec.role == "national":
         data["peers"] = [
             {"id": n.id, "role": n.role, "address": peer_addresses[n.id], "region_code": n.region_code,
@@ -229,6 +236,8 @@ def node_yaml(compose: Compose, spec: NodeSpec, listen: str, peer_addresses: dic
         ]
         if compose.sync:
             data["sync"] = dict(compose.sync)
+        if compose.crosschecks:
+            data["crosschecks"] = compose.crosschecks
     elif hub_address:
         data["hub"] = {"address": hub_address, "notify": compose.notify, "id": compose.hub.id}
     return data

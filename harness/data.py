@@ -23,6 +23,9 @@ PROVINCES = {"11": "北京市", "12": "天津市", "13": "河北省", "44": "广
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+# The items a record is looked up by (query, verify), in order of preference: a mount is keyed by
+# the first its entry has.
+KEY_ITEMS = ("公民身份号码", "统一社会信用代码")
 
 
 def region_of(rng: random.Random, province: str) -> str:

@@ -48,6 +48,21 @@ def resident_kib(pid: int | None) -> int:
     return 0
 
 
+def children_resident_kib(pid: int | None) -> int:
+    """The resident memory (VmRSS) of the process's children, in KiB: a node's worker processes."""
+    if not pid:
+        return 0
+    total = 0
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(") ", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            total += resident_kib(int(stat.parent.name))
+    return total
+
+
 def wait_file(path: pathlib.Path, timeout: float, proc: subprocess.Popen | None = None) -> str:
     deadline = time.monotonic() + timeout
     while not path.exists():

@@ -349,6 +349,8 @@ class Federation(FederationClients):
         for channel in self._channels.values():
             channel.close()
         self._channels.clear()
+        if self.state_path.exists():  # another process (a simulator driving this state dir) may have restarted nodes
+            self.state = json.loads(self.state_path.read_text())
         pids = [n.get("pid") for n in self.state.get("nodes", {}).values()]
         for node in self.state.get("nodes", {}).values():
             if node.get("paused") and alive(node.get("pid")):

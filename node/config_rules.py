@@ -150,6 +150,14 @@ def official_calendar(r: Reader, sharing: dict, path: str = "sharing") -> Calend
                     holidays=frozenset(days_off), official=True, beyond=beyond)
 
 
+def data_authority(r: Reader, top: dict, departments: set[str]) -> str:
+    """A node config's `data_authority`: the code of its data authority, one of its departments ("": none)."""
+    code = r.get(top, "", "data_authority", is_text(re.compile(r"^[0-9]{9}$"), "must be a 9-digit department code"), "")
+    if code and code not in departments:
+        r.fail("data_authority", f"must be one of the node's departments (got {code})")
+    return code
+
+
 def lifecycle_settings(r: Reader, sharing: dict, has_authority: bool) -> Lifecycle:
     """The lifecycle's keys of a node config's `sharing:` (node/model/lifecycle.py)."""
     default = Lifecycle()

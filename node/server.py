@@ -4,6 +4,8 @@ runs the role's background jobs."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import time
 from concurrent import futures
@@ -17,6 +19,7 @@ from node.api import services
 from node.api.admin_service import AdminServicer
 from node.api.cascade_service import CascadeServicer
 from node.api.catalog_service import CatalogServicer
+from node.api.corrections_service import CorrectionsServicer
 from node.api.exchange_service import ExchangeServicer
 from node.api.interceptors import Guard
 from node.api.sharing_service import SharingServicer
@@ -34,15 +37,18 @@ from node.exchange.relay import Exchange
 from node.exchange.usage import CallBook
 from node.hub.channels import CHANNEL_OPTIONS, PeerChannels
 from node.hub.courier import Courier
+from node.hub.crosscheck import CrossCheckJob
 from node.hub.puller import Puller
 from node.hub.scheduler import PullScheduler
 from node.metrics import Metrics
 from node.errors import ConfigError
 from node.model.calendar import CHINA, CalendarNotCovered
 from node.model.rules import Entry
+from node.security import audit_key, sealing
 from node.security.client import Credentials, open_channel
 from node.security.signing import NodeKey, Verifier
 from node.security.tls import ServerTls, server_credentials
+from node.sharing.corrections import Corrections
 from node.sharing.seals import Seal
 from node.sharing.lifecycle import Authority
 from node.sharing.workflow import Sharing
@@ -117,7 +123,14 @@ class Node:
         self.seal = Seal(config.node_id, self.node_key.sign, self.verifier.verify, hub=hub) if config.tls else None
         self.sharing = Sharing(self.store, config.node_id, departments, config.calendar, lookup=self.lookup_entry,
                                relays=self.role.pulls_peers, seal=self.seal,
-                               authority=Authority(config.data_authority, hub, config.lifecycle))
+                               authority=Authority(config.data_authority, hub, config.lifecycle),
+                               default_daily_quota=config.default_daily_quota)
+        # Correction notices take the requests' path; their keys are sealed to the owner's node.
+        self.corrections = Corrections(
+            self.store, config.node_id, departments, dataclasses.replace(config.calendar,
+                                                                         answer_days=config.lifecycle.correction_days),
+            lookup=self.lookup_entry, clock=self.clock, relays=self.role.pulls_peers, seal=self.seal,
+            seal_key=sealing.seal if config.tls else None, open_key=self.node_key.unseal if self.node_key else None)
 
         # The hub's parts: channels to its peers, the courier that drains the outbox, the pull schedule.
         self.peer_channels: PeerChannels | None = None
@@ -129,7 +142,7 @@ class Node:
             self.courier = Courier(self.store, self.peer_channels, config.node_id, self.log)
             self.store.on_commit(self.courier.wake)
             puller = Puller(self.store, self.peer_channels, config.sync, self.sharing, self.log, workers=self.workers,
-                            ca_pem=self.verifier.ca_pem if self.verifier else None,
+                            ca_pem=self.verifier.ca_pem if self.verifier else None, corrections=self.corrections,
                             elements_version=self.elements.version)
             self.scheduler = PullScheduler(self.store, self.peer_channels, puller, config.sync, self.log)
 
@@ -146,13 +159,28 @@ class Node:
             peer_stub=(lambda peer_id, make: self.peer_channels.stub(self.peer_channels.peer(peer_id), make))
             if self.peer_channels else None)
         # Query and Verify take FetchData's path; their counts are kept per request and hour.
-        book = CallBook(self.store, self.clock, self.log, retention_hours=24 * config.limits.call_retention_days)
-        self.calls = Calls(self.exchange, Answers(provider), book)
+        # The keys asked go on the owner's audit trail as HMACs under the node's own secret.
+        secret, made = audit_key.load_or_create(config.database)
+        if made and config.database != ":memory:":
+            self.log.info("node.audit_key_created", file=audit_key.key_file(config.database))
+        book = CallBook(self.store, self.clock, self.log, functools.partial(audit_key.key_hash, secret),
+                        retention_hours=24 * config.limits.call_retention_days)
+        answers = Answers(provider)
+        self.calls = Calls(self.exchange, answers, book)
+        self.corrections.find_record = answers.has_record  # a correction's key checked in the owner's source
 
         self.jobs: list[roles.Job] = self.role.jobs(roles.Jobs(
             compactor=self.compactor, notifier=self.notifier, scheduler=self.scheduler, courier=self.courier))
         self.jobs.append(self.registry_fetcher)  # runs at every node with a hub (enabled() says)
         self.governance = Governance(self.store, self.elements, config.node_id, self.clock)
+        # A hub's cross-source checks: they read as its data authority department, like any consumer.
+        self.crosscheck: CrossCheckJob | None = None
+        if config.crosschecks is not None:
+            self.crosscheck = CrossCheckJob(
+                config.crosschecks, self.store, self.sharing, self.corrections,
+                fetch=lambda request_id, consumer, offset: self.exchange.fetch(request_id, consumer, offset),
+                verify=lambda message: self.calls.call("verify", message, timeout=60), log=self.log, clock=self.clock)
+            self.jobs.append(self.crosscheck)
         # Prometheus metrics when the config has `metrics:`; the deadline clock is read at each scrape.
         self.metrics = Metrics(config, self.store, self.scheduler, self.clock, self.log, self.elements.version,
                                (lambda: self.governance.by_department().duplicates) if self.role.pulls_peers else None,
@@ -180,7 +208,8 @@ class Node:
                                 mounts=self.mounts, governance=self.governance),
             exchange=ExchangeServicer(self.exchange, self.mounts, self.calls),
             governance=GovernanceServicer(self.elements, self.governance, self.mounts, self.role.pulls_peers,
-                                          self.clock))
+                                          self.clock),
+            corrections=CorrectionsServicer(self.corrections, self.config.limits.max_page_size))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
         if self.config.tls:
@@ -219,6 +248,7 @@ class Node:
             self.hub_link.close()
         self.workers.close()
         self.calls.book.flush()  # the counts of the last calls, before the store closes
+        self.mounts.kept.close()
         self.store.close()
         self.log.info("node.stopped")
 

@@ -84,7 +84,10 @@ class OpenCatalog:
         """CKAN's package_search. With a query, `count` is what a client can page through: the
         node counts a broad query's matches only up to its cap (10,000) and serves no more, so
         there the count is the cap, and a client paging while start < count stops where the
-        results do. CKAN's count is a plain number: it has no room to say "at least"."""
+        results do. CKAN's count is a plain number: it has no room to say "at least". Without a
+        query a listing under a filter is counted to the same cap, but pages on past it by
+        position: there the count is at least one past the page while more follow, so that a
+        harvester paging while start < count reads to the end."""
         rows = _int(params, "rows", DEFAULT_ROWS, 0, MAX_ROWS)
         start = _int(params, "start", 0, 0, 1_000_000)
         query = _text(params, "q").strip()
@@ -96,8 +99,10 @@ class OpenCatalog:
             reply = self.client.search(query[:200], where, max(rows, 1), start)
             entries, count = list(reply.entries)[:rows], reply.total
         else:
-            entries, count, _ = self.cursors.page(where, start, max(rows, 1), with_total=True)
-            entries = entries[:rows]
+            listing = self.cursors.page(where, start, max(rows, 1), with_total=True)
+            entries, count = listing.entries[:rows], listing.total
+            if listing.total_is_lower_bound:  # counted only to the node's cap: a listing pages on past it
+                count = max(count, start + len(listing.entries) + listing.more)
         return {"count": count, "results": [ckan.package(e, base) for e in entries],
                 "sort": "score desc, metadata_modified desc", "facets": {}, "search_facets": {}}
 
@@ -131,7 +136,7 @@ class OpenCatalog:
         limit = _int(params, "limit", 0, 0, None) if "limit" in params else None
         offset = _int(params, "offset", 0, 0, None)
         if limit is not None:
-            entries, _, _ = self.cursors.page(open_filter(), offset, min(limit, MAX_ROWS)) if limit else ([], 0, 0)
+            entries = self.cursors.page(open_filter(), offset, min(limit, MAX_ROWS)).entries if limit else []
             return [ckan.dataset_name(e.resource_code) for e in entries]
         names = [ckan.dataset_name(e.resource_code) for page in self.pages(open_filter()) for e in page]
         return names[offset:]
@@ -167,7 +172,7 @@ class OpenCatalog:
             raise NotFound("Organization not found")
         org = ckan.organization(code, match[0], match[1], base)
         if _bool(params, "include_datasets"):
-            entries, _, _ = self.cursors.page(open_filter(provider_code=code), 0, MAX_ROWS)
+            entries = self.cursors.page(open_filter(provider_code=code), 0, MAX_ROWS).entries
             org["packages"] = [ckan.package(e, base) for e in entries]
         return org
 

@@ -66,8 +66,8 @@ def search(request: Request):
         reply = portal.client.search(query, where, PAGE_SIZE, offset)
         entries, total, more = list(reply.entries), reply.total, reply.total_is_lower_bound
     else:
-        entries, total, _ = portal.cursors.page(where, offset, PAGE_SIZE, with_total=True)
-        more = False
+        listing = portal.cursors.page(where, offset, PAGE_SIZE, with_total=True)
+        entries, total, more = listing.entries, listing.total, listing.total_is_lower_bound
     pages = max(1, min(last_page, -(-total // PAGE_SIZE)))
     kept = {k: v for k, v in {"q": query, **chosen}.items() if v}
 

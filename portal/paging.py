@@ -7,9 +7,21 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from typing import NamedTuple
 
 WALK = 1000  # entries per call when skipping to an offset never seen
 TOTAL_SECONDS = 30.0  # a listing's total is counted again after this (counting scans the filter's rows)
+
+
+class Listing(NamedTuple):
+    """One page of a listing: its entries, the listing's total (or -1: not asked), whether more
+    follow, and whether the total is a lower bound (the node counts a filtered listing only as
+    far as its cap)."""
+
+    entries: list
+    total: int
+    more: bool
+    total_is_lower_bound: bool = False
 
 
 class ListingCursors:
@@ -18,7 +30,7 @@ class ListingCursors:
         self.remember = remember
         self._tokens: collections.OrderedDict[tuple[bytes, int], str] = collections.OrderedDict()
         self._lock = threading.Lock()
-        self._totals: dict[bytes, tuple[float, int]] = {}
+        self._totals: dict[bytes, tuple[float, int, bool]] = {}
 
     def _known(self, key: bytes, offset: int) -> tuple[int, str]:
         """The nearest remembered position at or before offset."""
@@ -36,14 +48,14 @@ class ListingCursors:
             while len(self._tokens) > self.remember:
                 self._tokens.popitem(last=False)
 
-    def page(self, where, offset: int, size: int, with_total: bool = False):
-        """(entries, total or -1, whether more follow) for entries offset..offset+size of the listing."""
+    def page(self, where, offset: int, size: int, with_total: bool = False) -> Listing:
+        """Entries offset..offset+size of the listing."""
         key = where.SerializeToString(deterministic=True)
         at, token = self._known(key, offset)
         while at < offset:
             reply = self.client.list_entries(where, min(WALK, offset - at), token)
             if not reply.next_page_token:
-                return [], self._total(where) if with_total else -1, False
+                return Listing([], *self._total(where), False) if with_total else Listing([], -1, False)
             at, token = at + len(reply.entries), reply.next_page_token
             self._keep(key, at, token)
         counted = self._totals.get(key)
@@ -51,12 +63,13 @@ class ListingCursors:
         reply = self.client.list_entries(where, size, token, with_total=with_total and not fresh)
         if reply.next_page_token:
             self._keep(key, offset + len(reply.entries), reply.next_page_token)
-        total = -1
+        total, lower = -1, False
         if with_total:
-            total = counted[1] if fresh else reply.total
+            total, lower = counted[1:] if fresh else (reply.total, reply.total_is_lower_bound)
             if not fresh:
-                self._totals[key] = (time.monotonic(), total)
-        return list(reply.entries), total, bool(reply.next_page_token)
+                self._totals[key] = (time.monotonic(), total, lower)
+        return Listing(list(reply.entries), total, bool(reply.next_page_token), lower)
 
-    def _total(self, where) -> int:
-        return self.client.list_entries(where, 1, with_total=True).total
+    def _total(self, where) -> tuple[int, bool]:
+        reply = self.client.list_entries(where, 1, with_total=True)
+        return reply.total, reply.total_is_lower_bound

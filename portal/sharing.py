@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 import grpc
@@ -15,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import Route
 
+from node.model.calendar import CHINA
 from portal.client import NodeRefused, NodeUnreachable
 from portal.site import redirect
 
@@ -151,8 +153,15 @@ def inbox(request: Request):
     state = state if state in ("pending", "granted", "rejected", "withdrawn", "all") else "pending"
     reply = client.list_requests(who["node"], who["token"], owner=who["dept"], state="" if state == "all" else state,
                                  page_size=50, page_token=request.query_params.get("page_token", ""))
+    corrections = []
+    if state in ("pending", "all"):  # beside the requests waiting: the corrections waiting (校核纠错)
+        try:
+            corrections = client.list_corrections(who["node"], who["token"], owner=who["dept"],
+                                                  state="open" if state == "pending" else "").corrections
+        except NodeRefused:
+            corrections = []  # a node from before corrections: it has none to show
     return _page(request, "inbox.html", {"requests": reply.requests, "next_token": reply.next_page_token,
-                                         "who": who, "state": state})
+                                         "who": who, "state": state, "corrections": corrections})
 
 
 AUTHORITY_INBOXES = {"review": "待符合性审查", "coordinate": "待协调异议", "escalated": "督办"}
@@ -181,8 +190,29 @@ def detail(request: Request):
     request_id = request.path_params["request_id"]
     if not REQUEST_ID.match(request_id):
         return _page(request, "error.html", {"heading": "请求有误", "message": "申请编号格式不正确。"}, 400)
-    found = request.app.state.portal.client.get_request(who["node"], who["token"], request_id)
-    return _page(request, "request.html", {"item": found, "who": who})
+    client = request.app.state.portal.client
+    found = client.get_request(who["node"], who["token"], request_id)
+    used = None
+    if found.state == "granted":
+        try:
+            used = used_today(client.list_calls(who["node"], who["token"], request_id, who["dept"]).counts,
+                              datetime.now(CHINA))
+        except (NodeRefused, NodeUnreachable):
+            used = None  # the page still shows the grant; only the count is missing
+    return _page(request, "request.html", {"item": found, "who": who, "used": used})
+
+
+def used_today(counts, now: datetime) -> int:
+    """Keys asked by query and verify calls that were answered, in this node's own part of the
+    path, during the Beijing day of `now` (a daily quota's day). The node counts per hour of its
+    own clock (UTC)."""
+    day = now.astimezone(CHINA).date()
+    used = 0
+    for c in counts:
+        hour = datetime.strptime(c.hour, "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
+        if hour.astimezone(CHINA).date() == day and c.role in ("consumer", "owner"):
+            used += c.keys
+    return used
 
 
 def _new_page(request: Request, resource: str, error: str = "", status: int = 200, form: dict | None = None):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pathlib
 
+from sim import memory
+
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei")
 CHARTS = {"lag": "lag.png", "convergence": "convergence.png", "throughput": "throughput.png",
           "latency": "latency.png", "requests": "requests_in_time.png", "memory": "memory.png",
@@ -109,7 +111,7 @@ def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
            xlabel="模拟时间（天）", ylabel="滞后变更数")
     if peers:
         ax.legend(fontsize=8, ncol=3, loc="upper right")
-    _save(fig, out / CHARTS["lag"])
+    save(fig, out / CHARTS["lag"])
 
     fig, ax = plt.subplots(figsize=(8, max(3, 0.45 * len(faults) + 1.5)))
     labels = [fault_label(f, names) for f in faults] or ["（无故障）"]
@@ -123,7 +125,7 @@ def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
     ax.set(title="故障恢复后国家平台收敛用时（摘要一致）", xlabel="墙钟秒（绿：已收敛，红：未收敛）")
     ax.margins(x=0.35)
     ax.invert_yaxis()  # the first fault on top
-    _save(fig, out / CHARTS["convergence"])
+    save(fig, out / CHARTS["convergence"])
 
     fig, ax = plt.subplots(figsize=(9, 4))
     per_day = result["throughput"]["per_sim_day"]
@@ -141,7 +143,7 @@ def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
     ax.margins(y=0.12)
     ax.set(title="吞吐量：每个模拟日完成的调用（柱顶为合计）", xlabel="模拟日", ylabel="调用数")
     ax.legend(fontsize=8, ncol=3)
-    _save(fig, out / CHARTS["throughput"])
+    save(fig, out / CHARTS["throughput"])
 
     fig, ax = plt.subplots(figsize=(8, 4))
     latency = result["latency_ms"]
@@ -154,21 +156,10 @@ def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
     ax.margins(y=0.12)
     ax.set(title="调用延迟百分位（毫秒，墙钟）", ylabel="毫秒")
     ax.legend()
-    _save(fig, out / CHARTS["latency"])
+    save(fig, out / CHARTS["latency"])
 
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    hub = result["scenario"]["hub"]
-    other = result.get("memory_mib", {}).get("largest_other")
-    for node, label in ((hub, "国家平台"), (other, "其他节点中最大者")):
-        points = [(s["at"] / DAY, s["rss_mib"][node]) for s in lag if node and s.get("rss_mib", {}).get(node)]
-        if points:
-            ax.plot([x for x, _ in points], [y for _, y in points],
-                    label=label if node == hub else f"{label}（{names.get(node, node)}）")
-    ax.set(title="节点进程常驻内存（RSS）", xlabel="模拟时间（天）", ylabel="MiB")
-    ax.set_ylim(bottom=0)
-    if ax.get_lines():  # a run that sampled no memory has no line to name
-        ax.legend(fontsize=8)
-    _save(fig, out / CHARTS["memory"])
+    fig = memory.chart(plt, result, lag)
+    save(fig, out / CHARTS["memory"])
 
     # one bar per owner department, or per owner node where a national run has too many to read
     per_department = [r for r in result["requests"]["per_owner_department"].values() if r["conditional"]]
@@ -190,7 +181,7 @@ def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
                  f"{result['scenario']['answer_days']} 个工作日）", xlabel="申请数")
     ax.invert_yaxis()
     ax.legend(fontsize=8)
-    _save(fig, out / CHARTS["requests"])
+    save(fig, out / CHARTS["requests"])
     steps_chart(result, out)
 
 
@@ -218,10 +209,10 @@ def steps_chart(result: dict, out: pathlib.Path) -> None:
     if steps:
         right.legend(fontsize=8)
     left.invert_yaxis()
-    _save(fig, out / CHARTS["steps"])
+    save(fig, out / CHARTS["steps"])
 
 
-def _save(fig, path: pathlib.Path) -> None:
+def save(fig, path: pathlib.Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     import matplotlib.pyplot as plt

@@ -12,6 +12,7 @@ import statistics
 
 from sim.charts import (CHARTS, CJK_FONTS, KIND_NAMES, MAX_BARS, STEP_NAMES, charts,  # noqa: F401 (the report's names)
                         cjk_font)
+from sim import memory
 from sim.invariants import Books
 from sim.workload import Metrics
 
@@ -27,6 +28,7 @@ class Played:
     faults: list[dict]  # each fault's record: its span, and the hub's convergence after it
     planned: int  # events the workload planned
     unplayed: int  # of those, still queued when the clock ran out
+    ingest: list[dict] = dataclasses.field(default_factory=list)  # memory while the catalog was taken in, by wall s
 
 
 def build(scenario, clock, run: Played, checks: dict, known) -> dict:
@@ -59,7 +61,8 @@ def build(scenario, clock, run: Played, checks: dict, known) -> dict:
                        "per_wall_second": round(len(metrics.done) / max(run.timings.get("play_wall_seconds", 1), 0.1), 2)},
         "lag": {"samples": len(run.lag), "max_behind": dict(lag_max),
                 "hub_unreachable_samples": sum(1 for s in run.lag if "error" in s)},
-        "memory_mib": _memory(run.lag, run.hub_id),
+        "memory_mib": memory.peaks(run.lag, run.hub_id, run.ingest),
+        "ingest_memory": run.ingest,
         "faults": [dict(f, requests=_requests_during(f, clock, books)) for f in faults],
         "requests": _requests(clock, books, known),
         "pairs": _pairs(scenario, clock, books, known),
@@ -67,18 +70,6 @@ def build(scenario, clock, run: Played, checks: dict, known) -> dict:
         "invariants": checks,
         "all_invariants_held": all(c["held"] for c in checks.values()),
     }
-
-
-def _memory(lag: list[dict], hub: str) -> dict:
-    """Peak resident memory of the hub and of the largest other node over the run's samples."""
-    peaks: dict[str, float] = collections.defaultdict(float)
-    for sample in lag:
-        for node, mib in sample.get("rss_mib", {}).items():
-            peaks[node] = max(peaks[node], mib)
-    others = {n: v for n, v in peaks.items() if n != hub}
-    top = max(others, key=others.get) if others else ""
-    return {"hub_peak": peaks.get(hub, 0.0), "largest_other": top, "largest_other_peak": others.get(top, 0.0),
-            "peaks": dict(peaks)}
 
 
 def _requests_during(fault: dict, clock, books) -> dict:
@@ -224,7 +215,9 @@ def markdown(result: dict) -> str:
               f"{t.get('publish_seconds')} s and the hub held all of it (digest equal for every peer) "
               f"{t.get('seed_seconds')} s after publishing began. The workload then ran for "
               f"{t.get('play_wall_seconds')} s of wall time.", "",
-              f"Peak resident memory: the hub {mem['hub_peak']} MiB; the largest other node "
+              f"Peak resident memory: the hub {mem['hub_peak']} MiB (while taking the catalog in "
+              f"{mem.get('hub_ingest_peak', '-')} MiB, its worker processes together "
+              f"{mem.get('hub_workers_ingest_peak', '-')} MiB); the largest other node "
               f"({mem['largest_other']}) {mem['largest_other_peak']} MiB.", "", f"![memory]({CHARTS['memory']})", ""]
     lines += ["## Faults", "", "Convergence is timed from the moment a fault is undone until the hub's digest of every "
               "peer equals the peer's. The requests a fault touched were filed while it lasted by or to a "

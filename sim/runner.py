@@ -16,7 +16,7 @@ from concurrent import futures
 import grpc
 
 from harness import compose as compose_mod
-from harness.processes import HarnessError, resident_kib
+from harness.processes import HarnessError, children_resident_kib, resident_kib
 from harness.runner import Federation
 from node.progress import Progress
 from sim import faults as faults_mod
@@ -45,6 +45,7 @@ class Run:
         self.books = Books()
         self.metrics = workload.Metrics()
         self.lag: list[dict] = []  # the hub's view of each peer (and every node's memory), sampled
+        self.ingest: list[dict] = []  # every node's memory while the seeded catalog is taken in, by wall time
         self.queue: list[tuple[float, int, workload.Event]] = []  # events due, by simulated time
         self.queue_lock = threading.Lock()
         self.counter = itertools.count()  # breaks ties in the queue in the order events were scheduled
@@ -114,7 +115,7 @@ class Run:
 
     def _played(self, planned: int) -> Played:
         return Played(hub_id=self.hub_id, timings=dict(self.timings), metrics=self.metrics, books=self.books,
-                      lag=self.lag, faults=list(self.injector.records.values()) if self.injector else [],
+                      lag=self.lag, ingest=self.ingest, faults=list(self.injector.records.values()) if self.injector else [],
                       planned=planned, unplayed=len(self.unplayed))
 
     def _seed(self, fed: Federation, known: workload.Catalog) -> None:
@@ -133,15 +134,35 @@ class Run:
             self.display.note(f"{self.scenario.name}: {node_id} published {known.tally.per_node[node_id]:,} entries "
                               f"({known.tally.entries:,}/{total:,} in {time.monotonic() - began:.0f} s)")
 
-        with futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="sim-seed") as pool:
-            list(pool.map(publish, known.nodes()))
-        self.timings["publish_seconds"] = round(time.monotonic() - began, 1)
-        self._wait_taken_in(fed, total, began + self.scenario.seed_timeout)
-        fed.wait_converged(timeout=max(self.scenario.converge_timeout, began + self.scenario.seed_timeout
-                                       - time.monotonic()), poll=1.0)
+        seeding = threading.Event()
+        sampler = threading.Thread(target=self._sample_ingest, args=(fed, began, seeding, total), name="sim-ingest", daemon=True)
+        sampler.start()
+        try:
+            with futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="sim-seed") as pool:
+                list(pool.map(publish, known.nodes()))
+            self.timings["publish_seconds"] = round(time.monotonic() - began, 1)
+            self._wait_taken_in(fed, total, began + self.scenario.seed_timeout)
+            fed.wait_converged(timeout=max(self.scenario.converge_timeout, began + self.scenario.seed_timeout
+                                           - time.monotonic()), poll=1.0)
+        finally:
+            seeding.set()
+            sampler.join()
         self.timings["seed_seconds"] = round(time.monotonic() - began, 1)
         self.display.note(f"{self.scenario.name}: {total:,} entries published in {self.timings['publish_seconds']} s "
                           f"and at the hub in {self.timings['seed_seconds']} s")
+
+    def _sample_ingest(self, fed: Federation, began: float, done: threading.Event, total: int) -> None:
+        """Every node's resident memory (and the hub's worker processes') while the catalog is
+        published and taken in: the part of a run where the hub holds the most in flight."""
+        every = 2.0 if total <= 100_000 else 10.0
+        while True:
+            nodes = list(fed.state["nodes"].items())
+            hub_pid = fed.state["nodes"].get(fed.hub_id, {}).get("pid")
+            self.ingest.append({"wall": round(time.monotonic() - began, 1),
+                                "rss_mib": {n: round(resident_kib(node.get("pid")) / 1024, 1) for n, node in nodes},
+                                "hub_workers_mib": round(children_resident_kib(hub_pid) / 1024, 1)})
+            if done.wait(every):
+                return
 
     def _wait_taken_in(self, fed: Federation, total: int, deadline: float) -> None:
         """Shows the hub taking in the seeded catalog until every peer's cursor stands at its head

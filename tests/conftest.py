@@ -137,12 +137,28 @@ def wait_until(probe, timeout: float, message: str, *, until=bool, poll: float =
         time.sleep(poll)
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
+    """A loopback port free now, for a node that must know its address before it starts. Taken
+    below the kernel's ephemeral range: a port the kernel handed out (bind to :0) and released
+    would be handed out again to the next node binding :0, and two nodes would race for it."""
+    import random
     import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    low = int(pathlib.Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    while True:
+        port = random.randint(max(1024, low - 12000), low - 1)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
 
 
 PEERS = {

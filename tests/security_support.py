@@ -25,6 +25,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from conftest import make_entry
 from node import config as config_mod, wire
+from node.proto import corrections_pb2, corrections_pb2_grpc
 from node.proto import (admin_pb2, admin_pb2_grpc, cascade_pb2, cascade_pb2_grpc, catalog_pb2, catalog_pb2_grpc,
                         exchange_pb2, exchange_pb2_grpc, governance_pb2, governance_pb2_grpc, sharing_pb2,
                         sharing_pb2_grpc)
@@ -54,6 +55,7 @@ SERVICES = {
         (admin_pb2.DESCRIPTOR.services_by_name["Admin"], admin_pb2_grpc.AdminStub),
         (sharing_pb2.DESCRIPTOR.services_by_name["Sharing"], sharing_pb2_grpc.SharingStub),
         (exchange_pb2.DESCRIPTOR.services_by_name["Exchange"], exchange_pb2_grpc.ExchangeStub),
+        (corrections_pb2.DESCRIPTOR.services_by_name["Corrections"], corrections_pb2_grpc.CorrectionsStub),
         (governance_pb2.DESCRIPTOR.services_by_name["Governance"], governance_pb2_grpc.GovernanceStub),
         (health_pb2.DESCRIPTOR.services_by_name["Health"], health_pb2_grpc.HealthStub),
         (reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"], reflection_pb2_grpc.ServerReflectionStub),
@@ -256,6 +258,8 @@ class World:
     mounted: str = ""  # A's entry shared by database, its source mounted
     source: str = ""  # the SQLite file mounted on it
     fetchable: str = ""  # B's granted request for it, served at Hebei (both departments are Hebei's)
+    correction: corrections_pb2.Correction | None = None  # B's on A's mounted entry: open, every read reads it
+    to_answer: str = ""  # another, open, for the allowed answer
     # The lifecycle's steps: pending (for A's extension), refused (for B's objection), objected
     # (for B's coordination, as the data authority), in review, returned (for B's resubmission).
     to_extend: str = ""
@@ -300,9 +304,22 @@ def world(hebei, dial) -> World:
         consumer_code=B, resource_code=f"{A}/000004", purpose="办理企业开办", basis="《优化营商环境条例》",
         data_items=["企业名称"]), timeout=DEADLINE)
     assert fetchable.state == "granted", fetchable
+    corrections = corrections_pb2_grpc.CorrectionsStub(dial.channel(hebei, Who("tool", "B")))
+
+    with sqlite3.connect(source) as db:  # a record the source holds: a key it lacks is rejected on arrival
+        (held_code,), = db.execute('SELECT "统一社会信用代码" FROM t LIMIT 1')
+
+    def correct() -> corrections_pb2.Correction:
+        made = corrections.FileCorrection(corrections_pb2.FileCorrectionRequest(
+            filer_code=B, resource_code=f"{A}/000004", data_items=["企业名称"], key={"统一社会信用代码": held_code},
+            kind="wrong_value", evidence="营业执照上的名称不同"), timeout=DEADLINE)
+        assert made.state == "open", made
+        return made
+
     return World(entry=f"{A}/000001", conditional=f"{A}/000002", to_withdraw=f"{A}/000003", request=ask(),
                  to_decide=ask().request_id, not_to_decide=ask().request_id, to_withdraw_request=ask().request_id,
-                 mounted=f"{A}/000004", source=source, fetchable=fetchable.request_id, **lifecycle_world(hebei, ask))
+                 mounted=f"{A}/000004", source=source, fetchable=fetchable.request_id, correction=correct(),
+                 to_answer=correct().correction_id, **lifecycle_world(hebei, ask))
 
 
 def lifecycle_world(hebei: Site, ask) -> dict[str, str]:

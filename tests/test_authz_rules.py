@@ -11,9 +11,12 @@ from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from hypothesis import assume, given, settings, strategies as st
 
+from node.proto import corrections_pb2
 from node.proto import (admin_pb2, admin_pb2_grpc, cascade_pb2, catalog_pb2, catalog_pb2_grpc, exchange_pb2,
                         governance_pb2, sharing_pb2, sharing_pb2_grpc)
 from node.security import authz
+
+COR = authz.CORRECTIONS
 from security_support import (A, ADM, B, C, CAS, CAT, DEADLINE, EXC, GOV, HEALTH, OK, PERMISSION_DENIED, REFLECTION,
                               SERVED, SERVICES, SHR, UNAUTHENTICATED, Site, Who, World, denial_recorded, entry_proto,
                               invoke, outcome, tool)
@@ -80,6 +83,24 @@ def list_requests(**fields):
 
 def get_request(w):
     return sharing_pb2.GetRequestRequest(request_id=w.request.request_id)
+
+
+def file_correction(filer: str):
+    return lambda w: corrections_pb2.FileCorrectionRequest(
+        filer_code=filer, resource_code=w.mounted, data_items=["企业名称"], key={"统一社会信用代码": "91130100X"},
+        kind="missing", evidence="名称为空")
+
+
+def get_correction(department: str):
+    return lambda w: corrections_pb2.GetCorrectionRequest(correction_id=w.correction.correction_id,
+                                                          department_code=department)
+
+
+def deliver_correction(w):
+    copy = corrections_pb2.Correction()
+    copy.CopyFrom(w.correction)
+    copy.ClearField("key")
+    return corrections_pb2.DeliverCorrectionRequest(correction=copy, from_node="national")
 
 
 def decide(request_id: Callable[[World], str], department: str):
@@ -242,6 +263,25 @@ CASES = [
     *[Case(SHR + "DeliverRequest", who, lambda w: sharing_pb2.DeliverRequestRequest(request=w.request,
                                                                                     from_node="national"),
            PERMISSION_DENIED) for who in (Who("mps"), Who("hebei"), Who("tool", "A"))],
+    # Corrections: a department files and reads its own, the owner answers; the hub delivers.
+    Case(COR + "FileCorrection", Who("tool", "B"), file_correction(B), writes_for=B),
+    Case(COR + "FileCorrection", Who("tool", "A"), file_correction(B), PERMISSION_DENIED, note="as-B"),
+    Case(COR + "FileCorrection", tool, file_correction(B), UNAUTHENTICATED),
+    Case(COR + "AnswerCorrection", Who("tool", "A"), lambda w: corrections_pb2.AnswerCorrectionRequest(
+        correction_id=w.to_answer, department_code=A, outcome="corrected"), writes_for=A),
+    Case(COR + "AnswerCorrection", Who("tool", "B"), lambda w: corrections_pb2.AnswerCorrectionRequest(
+        correction_id=w.to_answer, department_code=A, outcome="corrected"), PERMISSION_DENIED, note="as-A"),
+    *[Case(COR + "GetCorrection", Who("tool", name), get_correction(code)) for name, code in (("A", A), ("B", B))],
+    Case(COR + "GetCorrection", Who("tool", "C"), get_correction(C), PERMISSION_DENIED, note="not-C's"),
+    Case(COR + "GetCorrection", Who("tool", "C"), get_correction(A), PERMISSION_DENIED, note="as-A"),
+    Case(COR + "GetCorrection", Who("operator"), get_correction(""), UNAUTHENTICATED),
+    Case(COR + "ListCorrections", Who("tool", "B"), lambda w: corrections_pb2.ListCorrectionsRequest(filer_code=B)),
+    Case(COR + "ListCorrections", Who("operator"), lambda w: corrections_pb2.ListCorrectionsRequest()),
+    Case(COR + "ListCorrections", Who("tool", "B"), lambda w: corrections_pb2.ListCorrectionsRequest(owner_code=A),
+         PERMISSION_DENIED, note="A's"),
+    Case(COR + "DeliverCorrection", Who("national"), deliver_correction),
+    *[Case(COR + "DeliverCorrection", who, deliver_correction, PERMISSION_DENIED)
+      for who in (Who("hebei"), Who("tool", "A"))],
     # The operator's calls: an operator certificate, or an operator token.
     Case(ADM + "Status", Who("operator"), lambda w: admin_pb2.StatusRequest()),
     Case(ADM + "Status", Who("tool", "op"), lambda w: admin_pb2.StatusRequest()),

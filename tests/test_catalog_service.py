@@ -222,6 +222,25 @@ def test_a_broad_search_counts_to_the_cap_and_pages_through_the_first_matches(no
     assert shown.exit_code == 0 and "(20 shown of 50+)" in shown.stdout, shown.output
 
 
+def test_a_filtered_listing_counts_to_the_cap_and_says_so_yet_pages_to_the_end(node, monkeypatch):
+    monkeypatch.setattr(entries_mod, "TOTAL_CAP", 50)
+    entries = [make_entry(seq=9000 + i, category="theme" if i % 4 else "base", update_cycle="half_yearly")
+               for i in range(1, 81)]
+    node.catalog.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(entries=[wire.entry_to_proto(e) for e in entries])]))
+    where = catalog_pb2.EntryFilter(provider_code="130100005", category="theme", update_cycle="half_yearly")
+    first = node.catalog.ListEntries(catalog_pb2.ListEntriesRequest(filter=where, page_size=20, with_total=True))
+    assert (first.total, first.total_is_lower_bound) == (50, True)
+    seen, token = [e.resource_code for e in first.entries], first.next_page_token
+    while token:
+        page = node.catalog.ListEntries(catalog_pb2.ListEntriesRequest(filter=where, page_size=20, page_token=token))
+        seen += [e.resource_code for e in page.entries]
+        token = page.next_page_token
+    assert seen == [f"130100005/{9000 + i:06d}" for i in range(1, 81) if i % 4]  # all 60, in code order
+    few = node.catalog.ListEntries(catalog_pb2.ListEntriesRequest(
+        filter=catalog_pb2.EntryFilter(category="base", update_cycle="half_yearly"), page_size=5, with_total=True))
+    assert (few.total, few.total_is_lower_bound) == (20, False)
+
+
 def test_health_and_reflection(node):
     health = health_pb2_grpc.HealthStub(node.channel)
     assert health.Check(health_pb2.HealthCheckRequest(service="")).status == health_pb2.HealthCheckResponse.SERVING

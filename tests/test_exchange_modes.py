@@ -6,18 +6,23 @@ retried call is counted once, across a restart too."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import grpc
+from click.testing import CliRunner
 
-from exchange_support import CONSUMER, OWNER, exchange
+from cli import main
+from exchange_support import CONSUMER, OWNER, entry, exchange
 from node.errors import ResourceExhausted
 from node.exchange.allowance import Allowance
+from node.exchange.client import keyed_call
 from node.model.request import Request
 from node.proto import exchange_pb2, sharing_pb2
 from node.store import Store
 from test_exchange_query import fed, query, refused, source_rows, verify  # noqa: F401 (fed: fixture)
-from test_sharing import sharing, wait_state
+from test_sharing import publish, sharing, submit, wait_state
 
 DENIED, EXHAUSTED, INVALID = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.RESOURCE_EXHAUSTED,
                               grpc.StatusCode.INVALID_ARGUMENT)
@@ -146,3 +151,70 @@ def test_the_days_count_survives_a_restart_of_the_owners_node(tmp_path):
     allowance.clock = lambda: now + timedelta(minutes=1)  # past Beijing midnight: a new day
     allowance.take(grant, 3, "call-4")
     store.close()
+
+
+def test_a_call_whose_answer_was_lost_when_the_hub_was_killed_is_retried_and_counted_once(fed):
+    """The owner's node counted the call, then the hub died before the answer came back: the
+    client retries with the same call id until the hub is back, and the quota counts it once;
+    `cascade data verify --call-id` run twice is charged once too."""
+    request_id = granted(fed, daily_quota=3)
+    (key,) = keys(fed, 1)
+    answers = fed.peers["guangdong"].node.calls.answers
+    counted, release, original = threading.Event(), threading.Event(), answers.verify
+
+    def held(*args, **kwargs):  # the first call: counted, then its answer held until the hub is gone
+        verdicts = original(*args, **kwargs)
+        if not counted.is_set():
+            counted.set()
+            release.wait(30)
+        return verdicts
+
+    answers.verify = held
+    message = exchange_pb2.VerifyClaimsRequest(request_id=request_id, consumer_code=CONSUMER, key=key,
+                                               claims={"企业名称": "某"})
+    outcome = {}
+    caller = threading.Thread(target=lambda: outcome.update(reply=keyed_call(
+        exchange(fed.peers["hebei"]).Verify, message, retry_for=60, timeout=10, sleep=lambda s: time.sleep(min(s, 0.2)))))
+    caller.start()
+    assert counted.wait(30), "the owner's node never took the call"
+    fed.hub.channel.close()
+    fed.hub.node.stop(0)  # the hub dies mid-call: the answer is lost on the way back
+    release.set()
+    fed.hub = fed.start_hub()
+    caller.join(60)
+    assert outcome["reply"].overall == "mismatch" and message.call_id  # answered, on a retry with its id
+    target = ("--target", fed.peers["hebei"].node.address)
+    for _ in range(2):  # the same call id twice: charged once
+        result = CliRunner().invoke(main, ["data", "verify", request_id, "--consumer", CONSUMER, "--by",
+                                           f"公民身份号码={key['公民身份号码']}", "--claim", "企业名称=某",
+                                           "--call-id", "window-7-0001", *target])
+        assert result.exit_code == 3 and "overall: mismatch" in result.output, result.output
+    assert query(fed.peers["hebei"], request_id, key).rows  # the third call of the day
+    code, details = refused(lambda: query(fed.peers["hebei"], request_id, key))
+    assert code == EXHAUSTED and "has used 3" in details
+
+
+def test_an_unconditional_grant_takes_the_owners_default_daily_quota(cluster):
+    c = cluster(interval=3600, notify=True, peer_extra={"guangdong": {"sharing": {"default_daily_quota": 500}}})
+    publish(c.peers["guangdong"], entry(1, share_type="unconditional"))
+    c.sync()
+    filed = submit(c.peers["hebei"], CONSUMER, "440300002/000001")
+    at_consumer = wait_state(c.peers["hebei"], filed.request_id, {"granted"})
+    assert at_consumer.daily_quota == 500  # signed by the owner's node, seen by the consumer
+    assert wait_state(c.hub, filed.request_id, {"granted"}).daily_quota == 500
+
+
+def test_the_owners_decision_lets_a_personal_item_out_plain_or_leaves_it_masked(fed):
+    (key,) = keys(fed, 1)
+    number = key["公民身份号码"]
+    masked = granted(fed)
+    assert [tuple(r.values)[1] for r in query(fed.peers["hebei"], masked, key).rows] == [
+        number[:6] + "*" * (len(number) - 10) + number[-4:]]
+    plain = granted(fed, plain=["公民身份号码"])
+    assert [tuple(r.values)[1] for r in query(fed.peers["hebei"], plain, key).rows] == [number]
+    got = sharing(fed.peers["hebei"]).GetRequest(sharing_pb2.GetRequestRequest(request_id=plain))
+    assert list(got.plain) == ["公民身份号码"]  # part of the grant the consumer holds
+    filed = file(fed)
+    wait_state(fed.peers["guangdong"], filed.request_id, {"pending"})
+    code, details = refused(lambda: decide(fed, filed.request_id, plain=["法定代表人"]))
+    assert code == INVALID and details.startswith("plain[0]: 法定代表人 is not a data item the request asks for")

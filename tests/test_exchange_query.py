@@ -6,7 +6,10 @@ verdicts and never values, the batch forms, every refusal, and the counts at eac
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import os
+import pathlib
 import sqlite3
 from datetime import datetime, timezone
 
@@ -19,7 +22,7 @@ from harness import data
 from node.model.masking import mask
 from node.model.rules import DataItem
 from node.proto import exchange_pb2, sharing_pb2
-from node.security import audit
+from node.security import audit, audit_key
 from test_sharing import publish, sharing, submit, wait_state
 
 INVALID, FAILED, DENIED = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
@@ -306,3 +309,36 @@ def test_the_owners_audit_trail_holds_a_hash_of_each_key_never_the_key(fed):
     assert len(records) == 1, records  # one record for the three calls
     assert "3 keys" in records[0].detail
     assert not any(number in records[0].detail for number, *_ in PERSONS)
+    # An HMAC under the node's own secret, not a hash anyone could recompute for every ID number.
+    database = fed.peers["guangdong"].node.config.database
+    secret_file = audit_key.key_file(database)
+    assert os.stat(secret_file).st_mode & 0o777 == 0o600
+    secret = pathlib.Path(secret_file).read_bytes()
+    for number, *_ in PERSONS:
+        key = {"公民身份号码": number}
+        assert audit_key.key_hash(secret, request_id, key) in records[0].detail
+        plain = json.dumps([request_id, sorted(key.items())], ensure_ascii=False, separators=(",", ":"))
+        assert hashlib.sha256(plain.encode()).hexdigest()[:16] not in records[0].detail
+
+
+def test_a_keyed_sqlite_source_kept_open_is_checked_again_at_each_look_up(fed):
+    """Kept open between look-ups for speed, a source still answers from the file its path leads
+    to now, and is refused when the path now leads to one of the node's own files."""
+    hebei, key = fed.peers["hebei"], "统一社会信用代码"
+    request_id = granted(fed, "440300002/000001", ("企业名称",))
+    code0, name0 = source_rows(fed.source, (key, "企业名称"))[0]
+    assert rows_of(query(hebei, request_id, {key: code0})) == [(name0,)]
+    replacement = fed.source + ".new"
+    with sqlite3.connect(fed.source) as old, sqlite3.connect(replacement) as new:
+        old.backup(new)
+        new.execute(f'UPDATE enterprises SET "企业名称" = ? WHERE "{key}" = ?', ("深圳市更名后有限公司", code0))
+    os.replace(replacement, fed.source)  # another file at the same path
+    assert rows_of(query(hebei, request_id, {key: code0})) == [("深圳市更名后有限公司",)]
+    os.rename(fed.source, fed.source + ".real")
+    os.symlink(fed.peers["guangdong"].node.config.database, fed.source)  # now the node's own database
+    try:
+        code, details = refused(lambda: query(hebei, request_id, {key: code0}))
+        assert code == FAILED and "source_refused" in details
+    finally:
+        os.remove(fed.source)
+        os.rename(fed.source + ".real", fed.source)

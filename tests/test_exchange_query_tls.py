@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import pathlib
 import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
+import grpc
 import pytest
 
 from conftest import free_port, make_entry, wait_until
@@ -111,3 +114,36 @@ def test_query_and_verify_cross_three_nodes_over_mutual_tls(federation):
             exchange_pb2.ListCallsRequest(request_id=filed.request_id), timeout=DEADLINE)
         assert sorted((c.role, c.mode, c.calls, c.hits) for c in listed.counts) == [
             (role, "query", 50, 50), (role, "verify", 50, 50)]
+    # Twenty calls at once from one department (a service hall's windows): more than the
+    # per-caller limit of other calls (16), within Query and Verify's own budget (48): none refused.
+    answers = guangdong.node.calls.answers
+    arrived, release, original = threading.Semaphore(0), threading.Event(), answers.verify
+
+    def held(*args, **kwargs):
+        arrived.release()
+        release.wait(30)
+        return original(*args, **kwargs)
+
+    answers.verify = held
+    try:
+        with ThreadPoolExecutor(20) as pool:
+            asked = [pool.submit(stub.Verify, exchange_pb2.VerifyClaimsRequest(
+                request_id=filed.request_id, consumer_code=CONSUMER, key={"统一社会信用代码": code},
+                claims={"法定代表人": person}), timeout=DEADLINE) for code, _, person in rows[:20]]
+            assert all(arrived.acquire(timeout=10) for _ in range(20)), "not all twenty under way at once"
+            release.set()
+            assert [f.result().overall for f in asked] == ["match"] * 20
+    finally:
+        answers.verify = original
+        release.set()
+    # The consumer department sees its own request's calls at its node (the portal's "use today").
+    own = stub.ListCalls(exchange_pb2.ListCallsRequest(request_id=filed.request_id, department_code=CONSUMER),
+                         timeout=DEADLINE)
+    assert sum(c.keys for c in own.counts if c.mode == "verify") == 70
+    with pytest.raises(grpc.RpcError) as other:  # another request, or every request: not a department's to see
+        stub.ListCalls(exchange_pb2.ListCallsRequest(request_id="hebei-0000", department_code=CONSUMER),
+                       timeout=DEADLINE)
+    assert other.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as every:
+        stub.ListCalls(exchange_pb2.ListCallsRequest(), timeout=DEADLINE)
+    assert every.value.code() == grpc.StatusCode.PERMISSION_DENIED

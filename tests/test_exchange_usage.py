@@ -4,20 +4,25 @@ and one audit record per write holding hashes of the keys, never the keys."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, timezone
 
 import structlog
 
 from clock_support import Clock
-from node.exchange.usage import CallBook, key_hash
+from node.exchange.usage import CallBook
 from node.security import audit
+from node.security.audit_key import key_hash
 from node.store import Store
+
+
+SECRET = bytes(range(32))
 
 
 def book(tmp_path, **options):
     store = Store(tmp_path / "node.db")
     clock = Clock(datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc))
-    return store, clock, CallBook(store, clock, structlog.get_logger(), **options)
+    return store, clock, CallBook(store, clock, structlog.get_logger(), functools.partial(key_hash, SECRET), **options)
 
 
 def test_calls_are_summed_per_hour_and_written_every_so_many_calls(tmp_path):
@@ -64,5 +69,5 @@ def test_one_audit_record_per_write_with_hashes_of_the_keys(tmp_path):
     assert len(records) == 1
     detail = records[0].detail
     assert "query by 130100005 under request r1: 3 keys" in detail and "verify by 130100005" in detail
-    assert all(key_hash("r1", k) in detail and k["公民身份号码"] not in detail for k in keys)
+    assert all(key_hash(SECRET, "r1", k) in detail and k["公民身份号码"] not in detail for k in keys)
     store.close()

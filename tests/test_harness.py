@@ -175,6 +175,10 @@ def test_down_leaves_no_process_or_directory(federation, tmp_path):
     assert len(databases) == len(fed.state["nodes"])
     assert {oct(stat.S_IMODE(f.stat().st_mode)) for f in databases} == {"0o600"}
     fed.pause("mps")  # even a stopped process goes
+    other = Federation(fed.dir)  # a simulator steering the same state dir restarts a node behind fed's back
+    other.kill("xpcc")
+    other.start("xpcc")
+    pids.append(other.node("xpcc")["pid"])
     fed.down(purge=True)
     assert not any(_alive(pid) for pid in pids)
     assert not fed.dir.exists()

@@ -49,7 +49,8 @@ def test_dashboard_and_alert_rules_load_and_use_only_exported_metrics(watched, t
     alerts = yaml.safe_load(ALERTS.read_text(encoding="utf-8"))
     rules_ = [r for group in alerts["groups"] for r in group["rules"]]
     assert {r["alert"] for r in rules_} == {"CascadePeerNotPulled", "CascadeOutboxStuck", "CascadeRequestsOverdue",
-                                            "CascadeRequestsEscalated", "CascadeDigestMismatch"}
+                                            "CascadeCorrectionsOverdue", "CascadeRequestsEscalated",
+                                            "CascadeDigestMismatch"}
 
     s = hub_scrape(watched)
     used = metric_names(dashboard_expressions(dashboard)) | metric_names([r["expr"] for r in rules_])

@@ -194,6 +194,24 @@ def test_a_department_files_a_request_and_the_owner_answers_it(hebei):
 
         mine = consumer.get("/requests")
         assert "已同意" in mine.text and request_path.rsplit("/", 1)[1] in mine.text
+        granted = consumer.get(request_path).text  # the grant: its modes, quota and use today
+        assert "查询、核验" in granted or "批量获取、查询、核验" in granted
+        assert re.search(r'id="grant-quota">不限', granted) and re.search(r'id="grant-used">0 次', granted)
+
+
+def test_use_today_counts_the_keys_of_the_beijing_day_from_the_nodes_utc_hours():
+    from datetime import datetime, timezone
+
+    from node.proto import exchange_pb2
+    from portal.sharing import used_today
+
+    counts = [exchange_pb2.CallCount(hour=hour, role=role, mode="verify", keys=keys) for hour, role, keys in (
+        ("2026-03-02T15", "consumer", 100),  # 23:00 in Beijing on the 2nd: yesterday
+        ("2026-03-02T16", "consumer", 7),  # 00:00 on the 3rd
+        ("2026-03-03T15", "consumer", 5),  # 23:00 on the 3rd
+        ("2026-03-03T16", "consumer", 1000),  # the 4th: tomorrow
+    )]
+    assert used_today(counts, datetime(2026, 3, 3, 4, 0, tzinfo=timezone.utc)) == 12
 
 
 def test_rejecting_needs_a_reason(hebei):
@@ -205,3 +223,20 @@ def test_rejecting_needs_a_reason(hebei):
                            data={"csrf": csrf_of(page.text), "decision": "reject", "reason": ""})
         assert reply.status_code == 303
         assert "拒绝申请时必须填写理由" in owner.get("/requests/inbox").text
+
+
+def test_the_owners_inbox_lists_corrections_beside_requests(hebei):
+    """A department holding a grant files a correction on the owner's record; the owner's inbox
+    shows it waiting for an answer, without the record's key."""
+    node = hebei.node
+    grant = node.sharing.submit("130000001", "130100005/000001", "社保待遇资格认证", "《社会保险法》", ["个人社保编号"])
+    if grant.state == "pending":
+        node.sharing.decide(grant.request_id, "130100005", True, "同意")
+    filed = node.corrections.file("130000001", "130100005/000001", ["个人社保编号"], {"个人社保编号": "SB0099887766"},
+                                  "wrong_value", "与参保登记不一致")
+    client = NodeClient(node.address, Identities())
+    with TestClient(create_app(client), follow_redirects=False) as owner:
+        sign_in(owner, "130100005", node="hebei")
+        inbox = owner.get("/requests/inbox").text
+        assert f"纠错单 {filed.correction_id}" in inbox and "待答复" in inbox and "与参保登记不一致" in inbox
+        assert "SB0099887766" not in inbox

@@ -4,12 +4,11 @@ portal's own in the open-data API's URLs, whatever Host header a request carries
 
 from __future__ import annotations
 
-import socket
 
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import node_config, wait_until
+from conftest import free_port, node_config, wait_until
 from node.proto import admin_pb2
 from portal.app import create_app
 from portal.client import Identities, NodeClient
@@ -17,10 +16,8 @@ from portal_support import publish_all, small_catalog
 
 
 def closed_address() -> str:
-    """A loopback address nothing listens on (a port the system handed out, then let go)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
+    """A loopback address nothing listens on (outside the ports the system hands out: conftest.free_port)."""
+    return f"127.0.0.1:{free_port()}"
 
 
 @pytest.fixture

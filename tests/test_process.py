@@ -95,7 +95,8 @@ def test_sigterm_stops_gracefully(tmp_path):
     code = proc.stop(timeout=60)
     assert code == 0, f"exit code {code}" + (" (not stopped within 60 s of SIGTERM: killed)" if code == -9 else "")
     events = [yaml.safe_load(line)["event"] for line in proc.log_path.read_text().splitlines() if line.startswith("{")]
-    assert events[0] == "node.started" and events[-1] == "node.stopped"
+    started = events.index("node.started")  # before it only the first start's audit key (node/security/audit_key.py)
+    assert set(events[:started]) <= {"node.audit_key_created"} and events[-1] == "node.stopped"
 
 
 @pytest.mark.parametrize("change, key, rule", [
@@ -134,6 +135,7 @@ def test_bundled_configs_are_valid_once_node_init_made_their_files(tmp_path):
         made = cascade("node", "init", "--config", str(copy), timeout=60)
         assert made.returncode == 0, made.stderr
         assert "created a local CA" in made.stdout and "department tokens" in made.stdout
+        assert "the node's audit key" in made.stdout
         result = cascade("node", "check-config", str(copy), timeout=30)
         assert result.returncode == 0, result.stderr
         assert cascade("node", "init", "--config", str(copy), timeout=60).stdout.startswith("nothing to create")

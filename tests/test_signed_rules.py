@@ -71,17 +71,18 @@ def test_the_request_id_names_the_consumers_node_and_only_the_owner_sets_a_scope
     assert "scope" in maker_refusal(widened, narrowed)
 
 
-@given(st.sampled_from(("modes", "daily_quota", "rate")))
+@given(st.sampled_from(("modes", "daily_quota", "rate", "plain")))
 def test_only_the_owners_node_sets_the_modes_and_limits_of_a_grant(field):
     limited = request(3, "granted", signer="guangdong", modes=("verify",), daily_quota=100, rate=2)
     assert maker_refusal(limited, request()) is None
-    wider = {"modes": ("fetch", "query", "verify"), "daily_quota": 0, "rate": 50}[field]
+    wider = {"modes": ("fetch", "query", "verify"), "daily_quota": 0, "rate": 50, "plain": ("公民身份号码",)}[field]
     forged = dataclasses.replace(limited, state="withdrawn", version=4, signer="hebei", **{field: wider})
     assert "scope" in maker_refusal(forged, limited)
 
 
 def test_a_version_with_the_default_modes_and_no_limits_keeps_the_bytes_signed_before_grants_named_them():
     assert b"modes" not in canonical(request()) and b"quota" not in canonical(request())
+    assert b"plain" not in canonical(request())
 
 
 # --- the canonical bytes --------------------------------------------------------------------------
@@ -93,7 +94,7 @@ CHANGES = {
     "version": 3, "created_at": T0 + timedelta(microseconds=1), "updated_at": T0, "deadline": "2025-03-15",
     "filter_column": "企业名称", "filter_prefix": "深圳", "valid_until": "2099-12-31", "signer": "mps",
     "history": (Event(1, "submitted", "130100005", T0, "办理企业开办"),),
-    "modes": ("verify",), "daily_quota": 1000, "rate": 5, "maker": "mps",
+    "modes": ("verify",), "daily_quota": 1000, "rate": 5, "plain": ("公民身份号码",), "maker": "mps",
 }
 
 

@@ -37,7 +37,7 @@ def drawn(monkeypatch, tmp_path):
         fig.canvas.draw()
         figures[path.stem] = fig
 
-    monkeypatch.setattr(charts, "_save", keep)
+    monkeypatch.setattr(charts, "save", keep)
     result = small_result()
     charts.charts(result, result["lag"], tmp_path)
     return figures

@@ -100,7 +100,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
         entries, token = self.catalog.list(where, request.page_size, request.page_token)
         reply = catalog_pb2.ListEntriesResponse(next_page_token=token)
         if request.with_total:
-            reply.total = self.catalog.count(where)
+            reply.total, reply.total_is_lower_bound = self.catalog.count(where)
         for entry in entries:
             wire.entry_to_proto(entry, reply.entries.add())
         return reply

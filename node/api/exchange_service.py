@@ -54,6 +54,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
 
     @rpc
     def ListCalls(self, request, context):
+        if request.department_code:
+            self.calls.check_party(request.request_id, request.department_code)
         self.calls.book.flush()  # what was counted a moment ago shows
         reply = exchange_pb2.ListCallsResponse()
         for count in self.exchange.store.call_counts(request.request_id, limit=min(request.limit or 100, 10_000)):

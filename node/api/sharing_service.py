@@ -47,7 +47,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServicer):
         return self._reply(self.sharing.decide(request.request_id, request.department_code, request.approve,
                                                request.reason, (request.row_filter.column, request.row_filter.prefix),
                                                request.valid_until, list(request.modes), request.daily_quota,
-                                               request.rate))
+                                               request.rate, list(request.plain)))
 
     @rpc
     def WithdrawRequest(self, request, context):

@@ -227,8 +227,9 @@ class Catalog:
         entries = entries[:size]
         return entries, str(code_id(entries[-1].resource_code)) if more else ""
 
-    def count(self, where: EntryFilter) -> int:
-        """Live entries under the filter (a listing's total)."""
+    def count(self, where: EntryFilter) -> tuple[int, bool]:
+        """Live entries under the filter (a listing's total), and whether that is a lower bound:
+        past the store's cap a filtered listing is not counted further (see `Store.count_live`)."""
         self._check_filter(where)
         return self.store.count_live(where)
 

@@ -10,6 +10,7 @@ through the hub, and the record of every exchange and call.
     relay.py      FetchData at any node: the consumer's node and the hub pass the stream on, the owner serves it
     records.py    the record of each exchange at each node it passes
     lookup.py     a key looked up without a scan: SQLite index, CSV/XLSX lookup index, HTTP URL template
+    kept.py       SQLite sources of keyed mounts kept open between look-ups, checked again at each
     answers.py    Query and Verify at the owner's node: rows by key (masked), verdicts by claim
     calls.py      Query and Verify at any node: the path of FetchData, one unary call a hop
     usage.py      the counts of query and verify calls per request and hour; key hashes on the audit trail

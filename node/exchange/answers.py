@@ -134,3 +134,22 @@ class Answers:
                     break
             verdicts.append(Verdict(best, MATCH if all(r == MATCH for r in best.values()) else MISMATCH))
         return verdicts
+
+    def has_record(self, resource_code: str, key: Mapping[str, str]) -> bool | None:
+        """Whether this node's source of `resource_code` holds a record with this key, for a
+        correction arriving on it (node/sharing/corrections.py); None when it cannot tell: no
+        mount, a mount keyed by other items, or a source that cannot be read now."""
+        mount = self.mounts.get(resource_code)
+        if mount is None or not mount.keys or set(mount.keys) != set(key):
+            return None
+        try:
+            source = self.mounts.open(mount)
+        except (SourceError, SourceRefused):
+            return None
+        columns = tuple(mount.column_of(k) for k in mount.keys)
+        try:
+            rows = self._lookup(mount, source, Grant(tuple(mount.keys), columns), columns,
+                                [tuple(key[k] for k in mount.keys)])
+        except FailedPrecondition:
+            return None
+        return bool(rows and rows[0])

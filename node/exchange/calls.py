@@ -67,11 +67,21 @@ class Calls:
         self.answers = answers
         self.book = book
 
+    def check_party(self, request_id: str, department_code: str) -> None:
+        """That the department is a party (consumer or owner) of the request held here: a
+        department sees the counts of its own requests' calls only."""
+        if not request_id:
+            raise InvalidRequest("request_id", "a department asks for the calls of one of its requests")
+        request = self.exchange.store.get_request(request_id)
+        if request is None or department_code not in (request.consumer_code, request.owner_code):
+            raise NotFound(f"request_id: no request {request_id} of department {department_code} at node "
+                           f"{self.exchange.node_id}")
+
     def call(self, mode: str, message, timeout: float | None = None):
         """The reply to a Query or Verify message (mode "query" or "verify") in this node's part."""
         ex = self.exchange
         started = time.monotonic()
-        request = ex.store.get_requests([message.request_id]).get(message.request_id)
+        request = ex.store.get_request(message.request_id)
         role = "consumer" if not message.from_node else "hub" if ex.is_hub else "owner"
         try:
             if role == "owner":

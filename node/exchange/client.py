@@ -1,6 +1,8 @@
 """The consumer's side of a fetch: rows written to a CSV or JSON-lines file as they arrive,
 resumed from the rows already in the file after a break (never a duplicate), the stream retried
 with backoff while a node on the path is unreachable, and the result's hash checked at the end.
+And of a Query or Verify: the call sent with a call id and retried with the same id, so that a
+call the owner's node counted before the path broke is answered again, not counted again.
 
 Used by `cascade data fetch`, the harness and the benchmark; it knows only the Exchange API."""
 
@@ -13,6 +15,7 @@ import os
 import pathlib
 import random
 import time
+import uuid
 from typing import Callable, Iterator
 
 import grpc
@@ -25,6 +28,8 @@ FORMATS = (".csv", ".jsonl")
 # A node on the path down or a link broken (UNAVAILABLE), or a stream the consumer's node gave up
 # on because the path stalled past limits.idle_stream_seconds (CANCELLED): both resume.
 RETRIED = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+# A Query or Verify whose answer did not come back: the path broke, or the call's time ran out.
+KEYED_RETRIED = RETRIED + (grpc.StatusCode.DEADLINE_EXCEEDED,)
 
 
 class FetchError(Exception):
@@ -181,3 +186,26 @@ def _chunks(stub, request_id: str, consumer_code: str, offset: int, timeout: flo
         yield from call
     finally:
         call.cancel()
+
+
+def new_call_id() -> str:
+    return uuid.uuid4().hex
+
+
+def keyed_call(method: Callable, message, *, retry_for: float = 60.0, timeout: float = 30.0,
+               sleep: Callable[[float], None] = time.sleep):
+    """`method(message)` (an Exchange stub's Query or Verify), with a call id (one is made if the
+    message has none) and retried with that same id, with backoff, for up to `retry_for` seconds
+    while the answer does not come back (KEYED_RETRIED): the owner's node counts a call against
+    the grant's quota once per id, so a retry is never charged twice. Raises the last error."""
+    if not message.call_id:
+        message.call_id = new_call_id()
+    backoff, started = 0.2, time.monotonic()
+    while True:
+        try:
+            return method(message, timeout=timeout)
+        except grpc.RpcError as exc:
+            if exc.code() not in KEYED_RETRIED or time.monotonic() - started > retry_for:
+                raise
+        sleep(backoff * (0.5 + random.random()))
+        backoff = min(backoff * 2, 5.0)

@@ -13,6 +13,7 @@ from node.model.rules import Entry
 from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
 from node.model.exchange import KINDS, KINDS_FOR_METHOD, Mount
 from node.exchange.access import SourceAccess
+from node.exchange.kept import KeptSources
 from node.exchange.lookup import FileIndexes, HttpKeyedSource, check_sqlite_key, fill, placeholders
 from node.exchange.sources import Source, SourceError, SourceRefused, open_source
 from node.model.masking import RULES as MASK_RULES
@@ -36,6 +37,7 @@ class Mounts:
         self.configured = {m.resource_code: m for m in configured}
         self.clock = clock
         self.file_indexes = FileIndexes()  # the lookup indexes of keyed CSV and XLSX mounts
+        self.kept = KeptSources()  # the SQLite sources of keyed mounts, open between look-ups
 
     def get(self, resource_code: str) -> Mount | None:
         return self.configured.get(resource_code) or self.store.get_mount(resource_code)
@@ -44,12 +46,15 @@ class Mounts:
         """Every mount of the node, the config's before those made by MountResource."""
         return list({**{m.resource_code: m for m in self.store.all_mounts()}, **self.configured}.values())
 
-    def open(self, mount: Mount) -> Source:
+    def open(self, mount: Mount, keyed: bool = False) -> Source:
         """The mount's source, opened under its department's rules as they stand now: the
-        entry's provider is the department that mounted it."""
+        entry's provider is the department that mounted it. `keyed`: for a look-up by key (an
+        SQLite source kept open between look-ups, node/exchange/kept.py)."""
         gate = self.access.gate(mount.resource_code[:9], mount.credential)
         if mount.kind == "http" and mount.keys:
             return HttpKeyedSource(mount.location, [mount.column_of(k) for k in mount.keys], gate)
+        if keyed and mount.kind == "sqlite":
+            return self.kept.open(mount, gate)
         return open_source(mount, gate)
 
     def mount(self, resource_code: str, kind: str, location: str, table: str = "",

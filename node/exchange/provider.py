@@ -20,7 +20,7 @@ from node.exchange.sources import Source, SourceError, SourceRefused
 from node.model.exchange import Mount
 from node.model.masking import mask
 from node.proto import exchange_pb2
-from node.model.request import Request
+from node.model.request import Request, canonical
 
 
 CHUNK_BYTES = 256 * 1024  # what a chunk aims at; chunks stay far below the 4 MiB message limit
@@ -51,9 +51,9 @@ def grant_allows(request: Request, mode: str) -> bool:
 
 
 def grant_masks(request: Request, mount: Mount) -> tuple[str, ...]:
-    """Per granted item, the masking rule it leaves under ("" for plain). For now every item the
-    mount marks personal is masked; the owner's decision is to say plain or masked per item."""
-    return tuple(mount.mask_of(item) for item in request.data_items)
+    """Per granted item, the masking rule it leaves under ("" for plain): every item the mount
+    marks personal leaves masked, unless the owner's decision granted it plain."""
+    return tuple("" if item in request.plain else mount.mask_of(item) for item in request.data_items)
 
 
 def masked_rows(rows, masks: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -73,6 +73,20 @@ class Provider:
         self.clock = clock
         self.grant_refusal = grant_refusal
         self.allowance = Allowance(store, clock)
+        # The signature check's answer per signed version (its signed bytes, signature and
+        # certificate): a grant is checked once, not at each of the thousands of calls it
+        # serves; any other bytes are checked afresh.
+        self._checked: dict[tuple[bytes, bytes, bytes], str | None] = {}
+
+    def _grant_refusal(self, request: Request) -> str | None:
+        if self.grant_refusal is None:
+            return None
+        signed = (canonical(request), request.signature, request.signer_cert)
+        if signed not in self._checked:
+            if len(self._checked) >= 10_000:
+                self._checked.clear()
+            self._checked[signed] = self.grant_refusal(request)
+        return self._checked[signed]
 
     def open(self, request_id: str, consumer_code: str, offset: int) -> tuple[Request, Grant, Source]:
         """The request, what it lets out, and its source opened; or the refusal."""
@@ -87,7 +101,7 @@ class Provider:
         """The request, what it lets out in this mode, its mount and its source opened (covering
         the key items too, for a query or a verification), with `calls` counted against the
         grant's quota and rate (once per `call_id`); or the refusal (which counts none)."""
-        request = check(self.store.get_requests([request_id]).get(request_id), request_id, consumer_code,
+        request = check(self.store.get_request(request_id), request_id, consumer_code,
                         self.clock())
         if not grant_allows(request, mode):
             raise PermissionDenied(f"mode: the grant of request {request_id} does not allow {mode} "
@@ -96,7 +110,7 @@ class Provider:
         if request.owner_node != self.node_id:
             raise FailedPrecondition("not_owner", f"request {request_id} is for node {request.owner_node}, "
                                                   f"not {self.node_id}")
-        why = self.grant_refusal(request) if self.grant_refusal is not None else None
+        why = self._grant_refusal(request)
         if why:
             raise PermissionDenied(f"request_id: the grant of request {request_id} does not check out: {why}")
         entry = self.store.get_entry(code)
@@ -106,7 +120,7 @@ class Provider:
         if mount is None:
             raise FailedPrecondition("not_mounted", f"entry {code} has no data source mounted at node {self.node_id}")
         try:
-            source = self.mounts.open(mount)
+            source = self.mounts.open(mount, keyed=mode != "fetch")
             columns = source.columns()
         except SourceRefused as exc:  # the source now leads where its department may not read
             raise FailedPrecondition("source_refused", f"the source of {code} is refused: {exc}") from None

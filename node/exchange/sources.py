@@ -85,6 +85,8 @@ class SqliteSource:
             found = self.conn.execute("SELECT type, sql FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')",
                                       (table,)).fetchone()
             gate.confirm(fd, real, self.conn.execute("PRAGMA database_list").fetchone()[2])
+            st = os.fstat(fd)
+            self.identity = (real, st.st_dev, st.st_ino)  # the file read: a kept source is known by it
         except sqlite3.DatabaseError as exc:
             self.close()
             raise SourceError(f"{path} is not a readable SQLite file: {exc}") from None

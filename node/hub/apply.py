@@ -27,6 +27,7 @@ from node.store import Staged, Transaction, stage
 from node.times import format_time
 
 if TYPE_CHECKING:
+    from node.sharing.corrections import Corrections
     from node.sharing.workflow import Sharing
 
 
@@ -113,7 +114,7 @@ def _staged(peer: Peer, entries: list[Entry]) -> tuple[list[Staged], list[str | 
 
 
 def apply_batch(tx: Transaction, peer: Peer, prepared: PreparedBatch, now: datetime,
-                sharing: "Sharing | None") -> PullResult:
+                sharing: "Sharing | None", corrections: "Corrections | None" = None) -> PullResult:
     """Applies one batch and the cursor after it; a replayed batch changes nothing."""
     batch, stamp = prepared.batch, format_time(now)
     result, accepted, held = _screen(tx, peer, prepared.entries, prepared.reasons, stamp)
@@ -122,6 +123,7 @@ def apply_batch(tx: Transaction, peer: Peer, prepared: PreparedBatch, now: datet
     tx.record("entry", (e.resource_code for e in writes))
     result.applied, result.unchanged, result.batches = len(writes), len(accepted) - len(writes), 1
     _take_requests(tx, peer, batch, stamp, result, sharing, prepared.signatures)
+    _take_corrections(tx, peer, batch, stamp, result, corrections)
     fields = dict(epoch=batch.next.epoch, seq=batch.next.seq, head_seq=batch.head_seq, last_success=stamp,
                   last_error="", failures=0)
     if batch.last:
@@ -131,10 +133,11 @@ def apply_batch(tx: Transaction, peer: Peer, prepared: PreparedBatch, now: datet
 
 
 def apply_slice(tx: Transaction, peer: Peer, prepared: PreparedSlice, now: datetime,
-                redeliver: list[Request] = ()) -> PullResult:
+                redeliver: list[Request] = (), redeliver_corrections: list = ()) -> PullResult:
     """Applies one snapshot slice with the resync's progress. On the last slice the resync ends:
     the cursor continues from the snapshot's head, and `redeliver` (the hub's copies of the
-    peer's requests: a restored peer may have lost versions) is queued for delivery."""
+    peer's requests: a restored peer may have lost versions) is queued for delivery, with
+    `redeliver_corrections` (its corrections) likewise."""
     part, stamp = prepared.part, format_time(now)
     state = tx.peer(peer.id)
     if state.resync_after is None or not part.after_code:
@@ -153,6 +156,8 @@ def apply_slice(tx: Transaction, peer: Peer, prepared: PreparedSlice, now: datet
     if part.done:
         for request in redeliver:
             tx.enqueue(request.request_id, peer.id, request.version)
+        for correction in redeliver_corrections:
+            tx.enqueue(correction.correction_id, peer.id, correction.version, kind="correction")
         tx.update_peer(peer.id, epoch=part.cursor.epoch, seq=resync_seq, resync_after=None, resync_epoch="",
                        resync_seq=None, resyncs=state.resyncs + 1, last_success=stamp,
                        last_error="", failures=0)
@@ -236,6 +241,29 @@ def _take_requests(tx: Transaction, peer: Peer, batch: Batch, stamp: str, result
         # against the peer that sent it, like an entry refused for its origin.
         problems += [(peer.id, request.request_id, "", f"request version refused: {receipt.refused}", stamp)
                      for request, receipt in zip(taken, receipts) if receipt.refused]
+    if problems:
+        tx.add_conflicts(problems)
+        result.refused += len(problems)
+        result.first_problem = result.first_problem or problems[0][3]
+
+
+def _take_corrections(tx: Transaction, peer: Peer, batch: Batch, stamp: str, result: PullResult,
+                      corrections: "Corrections | None") -> None:
+    """Takes the peer's correction versions as `_take_requests` takes request versions: a peer
+    speaks only for corrections it files or owns; the hub's corrections queue their delivery.
+    (Their signatures are checked in the transaction: corrections are few beside requests.)"""
+    if not batch.corrections or corrections is None:
+        return
+    problems, taken = [], []
+    for correction in batch.corrections:
+        if peer.id in (correction.filer_node, correction.owner_node):
+            taken.append(correction)
+        else:
+            problems.append((peer.id, correction.correction_id, "", f"correction does not involve {peer.id}", stamp))
+    receipts = corrections.receive_in(tx, taken, source=peer.id)
+    result.requests += sum(receipt.applied for receipt in receipts)
+    problems += [(peer.id, c.correction_id, "", f"correction version refused: {receipt.refused}", stamp)
+                 for c, receipt in zip(taken, receipts) if receipt.refused]
     if problems:
         tx.add_conflicts(problems)
         result.refused += len(problems)

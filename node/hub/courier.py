@@ -1,5 +1,7 @@
-"""The hub's courier: delivers sharing requests and their decisions to the nodes they concern,
-from a persistent outbox, retried with backoff until the node acknowledges.
+"""The hub's courier: delivers sharing requests and their decisions, and correction notices and
+their answers, to the nodes they concern, from a persistent outbox, retried with backoff until
+the node acknowledges. Each outbox row names its kind of document; `DOCUMENTS` says, per kind,
+how to read it from the store and how to hand it over.
 
 Every request version the hub stores (pulled from a peer, or made at the hub) is queued in the
 outbox for each party node other than the hub and the node it came from (node/sharing/workflow.py,
@@ -12,14 +14,39 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any, Callable, NamedTuple
 
 import grpc
 
 from node import wire
 from node.background import BackgroundLoop
 from node.hub.channels import PeerChannels, describe
-from node.proto import sharing_pb2, sharing_pb2_grpc
+from node.proto import corrections_pb2, corrections_pb2_grpc, sharing_pb2, sharing_pb2_grpc
 from node.store import Store
+
+
+
+class Document(NamedTuple):
+    """One kind of document the courier carries: how to read it, and the call that delivers it."""
+
+    read: Callable[[Store, str], Any]  # (store, id) -> the version held, or None
+    deliver: Callable[[grpc.Channel, Any, str], Any]  # (channel, version, hub id) -> the reply (has .applied)
+
+
+def _deliver_request(channel, request, hub_id: str):
+    return sharing_pb2_grpc.SharingStub(channel).DeliverRequest(sharing_pb2.DeliverRequestRequest(
+        request=wire.request_to_proto(request), from_node=hub_id), timeout=DELIVERY_DEADLINE)
+
+
+def _deliver_correction(channel, correction, hub_id: str):
+    return corrections_pb2_grpc.CorrectionsStub(channel).DeliverCorrection(corrections_pb2.DeliverCorrectionRequest(
+        correction=wire.correction_to_proto(correction), from_node=hub_id), timeout=DELIVERY_DEADLINE)
+
+
+DOCUMENTS = {
+    "request": Document(lambda store, key: store.get_requests([key]).get(key), _deliver_request),
+    "correction": Document(lambda store, key: store.get_corrections([key]).get(key), _deliver_correction),
+}
 
 POLL = 0.5
 BACKOFF_MAX = 30.0
@@ -51,29 +78,28 @@ class Courier(BackgroundLoop):
                 self.log.warning("courier.round_failed", error=describe(exc))
 
     def _deliver_due(self) -> int:
-        due = self.store.due_deliveries(time.time())
-        for request_id, target, version, attempts in due:
+        due = self.store.due_documents(time.time())
+        for request_id, target, version, attempts, kind in due:
             if self.stopping.is_set():
                 break
-            self._deliver(request_id, target, attempts)
+            self._deliver(request_id, target, attempts, kind)
         return len(due)
 
-    def _deliver(self, request_id: str, target: str, attempts: int) -> None:
-        request = self.store.get_requests([request_id]).get(request_id)
+    def _deliver(self, request_id: str, target: str, attempts: int, kind: str = "request") -> None:
+        document = DOCUMENTS.get(kind)
+        request = document.read(self.store, request_id) if document else None
         peer = self.channels.peers.get(target)
         error = ""
         if request is None:
-            error = "request vanished from the hub"
+            error = f"{kind} vanished from the hub"
         elif peer is None:
             error = f"node {target!r} is not a peer of this hub"
         else:
-            stub = self.channels.stub(peer, sharing_pb2_grpc.SharingStub)
-            message = sharing_pb2.DeliverRequestRequest(request=wire.request_to_proto(request), from_node=self.hub_id)
             try:
-                reply = stub.DeliverRequest(message, timeout=DELIVERY_DEADLINE)
+                reply = document.deliver(self.channels.stub(peer, lambda channel: channel), request, self.hub_id)
                 with self.store.transaction() as tx:
                     tx.delivered(request_id, target, request.version)
-                self.log.info("courier.delivered", request_id=request_id, target=target,
+                self.log.info("courier.delivered", request_id=request_id, kind=kind, target=target,
                               version=request.version, state=request.state, applied=reply.applied)
                 return
             except grpc.RpcError as exc:

@@ -32,13 +32,15 @@ from node.workers import WorkerPool
 T = TypeVar("T")
 
 if TYPE_CHECKING:
+    from node.sharing.corrections import Corrections
     from node.sharing.workflow import Sharing
 
 
 def stage_batch(peer: Peer, message: bytes, ca_pem: bytes | None = None) -> apply.PreparedBatch:
     """A `PullChanges` message as the hub applies it (runs in a worker process); with the
     federation CA, its request versions' signatures checked."""
-    return apply.prepare_batch(peer, wire.batch_from_proto(cascade_pb2.ChangeBatch.FromString(message)), ca_pem)
+    return apply.prepare_batch(peer, wire.batch_from_proto(cascade_pb2.ChangeBatch.FromString(message),
+                                                       with_changes=False), ca_pem)
 
 
 def stage_slice(peer: Peer, message: bytes) -> apply.PreparedSlice:
@@ -95,8 +97,10 @@ class Puller:
 
     def __init__(self, store: Store, channels: PeerChannels, settings: SyncSettings, sharing: "Sharing", log,
                  clock: Callable[[], datetime] = rules.utcnow, workers: WorkerPool | None = None,
-                 ca_pem: bytes | None = None, elements_version: Callable[[], int] = lambda: 0):
+                 ca_pem: bytes | None = None, corrections: "Corrections | None" = None,
+                 elements_version: Callable[[], int] = lambda: 0):
         self.store = store
+        self.corrections = corrections
         # The hub's registry of data elements: each pull tells the peer its version.
         self.elements_version = elements_version
         # A secure hub's federation CA: pulled request versions' signatures are checked with it
@@ -165,7 +169,7 @@ class Puller:
         for pending in _one_ahead(staging):
             prepared = self._result(pending, deadline)
             with self.store.transaction() as tx:
-                result.add(apply.apply_batch(tx, peer, prepared, self.clock(), self.sharing))
+                result.add(apply.apply_batch(tx, peer, prepared, self.clock(), self.sharing, self.corrections))
         return result
 
     def resync(self, peer: Peer, deadline: float | None = None) -> PullResult:
@@ -189,7 +193,8 @@ class Puller:
                     apply.restart_resync(tx, peer, part)
                 raise ResyncRestart(f"peer {peer.id} changed epoch during a resync; restarting it")
             redeliver = self.store.requests_of_node(peer.id) if part.done else []
+            notices = self.store.corrections_of_node(peer.id) if part.done else []
             with self.store.transaction() as tx:
-                result.add(apply.apply_slice(tx, peer, prepared, self.clock(), redeliver))
+                result.add(apply.apply_slice(tx, peer, prepared, self.clock(), redeliver, notices))
         self.log.info("sync.resync_finished", peer=peer.id, applied=result.applied, tombstoned=result.tombstoned)
         return result

@@ -18,6 +18,8 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
                                               "(a review, the owner's answer, a coordination)."),
     "cascade_requests_escalated": ("gauge", (), "Owners' answers and coordinations past their deadline by the "
                                                 "escalation margin (督办), held at this node."),
+    "cascade_corrections": ("gauge", ("state",), "Correction notices this node holds, by state."),
+    "cascade_corrections_overdue": ("gauge", (), "Open correction notices past their answer deadline."),
     # The hub's view of each peer.
     "cascade_peer_cursor_seq": ("gauge", ("peer",), "Change-log sequence the hub has applied up to, per peer."),
     "cascade_peer_head_seq": ("gauge", ("peer",), "Newest change-log sequence the hub knows the peer has."),
@@ -40,7 +42,7 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
                             "0 when it differs with nothing left to pull."),
     "cascade_peer_digest_verified_timestamp_seconds": ("gauge", ("peer",),
                                                        "Unix time of the peer's last conclusive digest verdict."),
-    "cascade_outbox_deliveries": ("gauge", ("target",), "Request versions the hub's courier still has to deliver."),
+    "cascade_outbox_deliveries": ("gauge", ("target",), "Request and correction versions the hub's courier still has to deliver."),
     "cascade_outbox_oldest_age_seconds": (
         "gauge", ("target",), "Seconds since the oldest request version waiting for the target was made."),
     "cascade_elements_registry_version": ("gauge", (), "Version of the registry of data elements this node holds."),

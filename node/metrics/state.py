@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 
 from node.metrics.names import METRICS
 from node.model.calendar import CHINA
+from node.model.correction import STATES as CORRECTION_STATES
 from node.model.lifecycle import escalation_bound
 from node.model.request import STATES
 from node.times import parse_time
@@ -118,7 +119,13 @@ class StateCollector(Collector):
         late.add_metric([], overdue)
         escalations = family("cascade_requests_escalated")
         escalations.add_metric([], escalated)
-        return [requests, late, escalations]
+        by_state, overdue = self.store.count_corrections(today.isoformat())
+        corrections = family("cascade_corrections")
+        for state in CORRECTION_STATES:
+            corrections.add_metric([state], by_state.get(state, 0))
+        late_corrections = family("cascade_corrections_overdue")
+        late_corrections.add_metric([], overdue)
+        return [requests, late, escalations, corrections, late_corrections]
 
     # -- the hub ---------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The periods of a sharing request's lifecycle (docs/sharing.md): how many working days the
 data authority has to review a request, the owner's one extension adds, the consumer has to
 object to a refusal, the coordinator has to decide an objection, and a wait may run past its
-deadline before it is escalated (督办). Counted on the node's working-day calendar."""
+deadline before it is escalated (督办); and the days an owner has to answer a correction
+notice. Counted on the node's working-day calendar."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Lifecycle:
     objection_days: int = 5
     coordination_days: int = 10
     escalation_days: int = 2
+    correction_days: int = 5  # the owner's answer to a correction notice (校核纠错, docs/governance.md)
 
 
 LIFECYCLE_KEYS = tuple(f.name for f in dataclasses.fields(Lifecycle))  # the keys of `sharing:` they take

@@ -92,6 +92,8 @@ class Request:
     modes: tuple[str, ...] = MODES
     daily_quota: int = 0
     rate: int = 0
+    # Personal items this grant lets out plain (the owner's decision); the others leave masked.
+    plain: tuple[str, ...] = ()
     # Who made this version and their proof (node/security/signing.py): the maker's node id, its
     # ECDSA signature over `canonical(self)`, its certificate (DER). Empty from an insecure node.
     signer: str = ""
@@ -161,7 +163,7 @@ def coordinated(request: Request) -> bool:
 IMMUTABLE = ("consumer_code", "consumer_node", "resource_code", "owner_code", "owner_node", "purpose", "basis",
              "data_items", "created_at")
 AMENDABLE = ("purpose", "basis", "data_items")
-SCOPE = ("filter_column", "filter_prefix", "valid_until", "modes", "daily_quota", "rate")
+SCOPE = ("filter_column", "filter_prefix", "valid_until", "modes", "daily_quota", "rate", "plain")
 CONSUMER_MAKES = ("submitted", "withdrawn", "review", "returned", "objected")
 OWNER_MAKES = ("pending", "granted", "rejected")
 
@@ -192,6 +194,8 @@ def canonical(request: Request) -> bytes:
         body["daily_quota"] = request.daily_quota
     if request.rate:
         body["rate"] = request.rate
+    if request.plain:
+        body["plain"] = list(request.plain)
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -252,14 +256,17 @@ def recipients(request: Request, here: str, source: str) -> set[str]:
     return {request.consumer_node, owner} - {here, source, ""}
 
 
-def arrive(request: Request, entry: Entry | None, node_id: str, calendar: Calendar, now: datetime) -> Request:
-    """What the owner's node does when a request reaches it: the entry's sharing type decides."""
+def arrive(request: Request, entry: Entry | None, node_id: str, calendar: Calendar, now: datetime,
+           daily_quota: int = 0) -> Request:
+    """What the owner's node does when a request reaches it: the entry's sharing type decides.
+    An unconditional grant gets the owner node's default `daily_quota` (0: none)."""
     if entry is None:
         return request.advanced("rejected", node_id, now, f"no catalog entry {request.resource_code}")
     if entry.withdrawn:
         return request.advanced("rejected", node_id, now, f"entry {request.resource_code} was withdrawn")
     if entry.share_type == "unconditional":
-        return request.advanced("granted", node_id, now, "unconditional sharing: granted on arrival")
+        granted = request.advanced("granted", node_id, now, "unconditional sharing: granted on arrival")
+        return dataclasses.replace(granted, daily_quota=daily_quota) if daily_quota else granted
     if entry.share_type == "not_shared":
         return request.advanced("rejected", node_id, now, f"not shared: {entry.not_shared_basis}")
     return request.advanced("pending", node_id, now, f"conditional: {entry.share_condition}",

@@ -10,6 +10,11 @@ tokenizer keeps whole, and a query into a phrase of the same tokens:
   starts a bigram or ends a run);
 - a run of letters and digits becomes one lowercase word; the last word of a query matches as
   a prefix (cens -> census).
+
+An entry's values of the filters a search offers besides region and provider (category, share
+type, update cycle, open type) are tokens too, in a column of their own (`filter_tokens`), so
+that a filtered search is one walk of the index in code order that stops at the page's end,
+instead of a check of every match against the entries table.
 """
 
 from __future__ import annotations
@@ -76,3 +81,25 @@ def query_phrase(query: str) -> str | None:
     last_is_prefix = not runs[-1][0] or len(runs[-1][1]) == 1
     phrase = '"' + " ".join(tokens) + '"'
     return phrase + "*" if last_is_prefix else phrase
+
+
+# The filters kept in the index as tokens, and the letter that starts each one's tokens
+# (`share_type` "not_shared" -> "snotshared": one word for the tokenizer, none a query can reach,
+# since queries search only the name and body columns).
+FILTER_TAGS = {"category": "c", "share_type": "s", "update_cycle": "u", "open_type": "o"}
+
+
+def filter_tokens(values: dict[str, str]) -> str:
+    """The index's filter tokens of the given values, by field name (empty values left out)."""
+    return " ".join(FILTER_TAGS[name] + value.replace("_", "") for name, value in values.items() if value)
+
+
+def entry_filter_tokens(category: str, share_type: str, update_cycle: str, open_type: str) -> str:
+    """An entry's filter column of the search index."""
+    return filter_tokens({"category": category, "share_type": share_type, "update_cycle": update_cycle,
+                          "open_type": open_type})
+
+
+def filter_tokens_sql(table: str = "") -> str:
+    """`entry_filter_tokens` as an SQL expression over the entries table's columns (migrations)."""
+    return " || ' ' || ".join(f"'{letter}' || replace({table}{name}, '_', '')" for name, letter in FILTER_TAGS.items())

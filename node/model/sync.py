@@ -43,6 +43,8 @@ class Batch:
     # Requests a reader could not decode, as (request_id, why): a peer's bad copy is refused
     # and recorded, never allowed to stop the rest of its stream.
     unreadable_requests: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    # Correction versions (node/model/correction.py) the batch names, as requests are carried.
+    corrections: list[Any] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)

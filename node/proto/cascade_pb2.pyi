@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from node.proto import catalog_pb2 as _catalog_pb2
+from node.proto import corrections_pb2 as _corrections_pb2
 from node.proto import sharing_pb2 as _sharing_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -46,7 +47,7 @@ class PullChangesRequest(_message.Message):
     def __init__(self, cursor: _Optional[_Union[Cursor, _Mapping]] = ..., max_batch: _Optional[int] = ..., elements_version: _Optional[int] = ...) -> None: ...
 
 class ChangeBatch(_message.Message):
-    __slots__ = ("changes", "entries", "next", "head_seq", "last", "live_entries", "requests")
+    __slots__ = ("changes", "entries", "next", "head_seq", "last", "live_entries", "requests", "corrections")
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     NEXT_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +55,7 @@ class ChangeBatch(_message.Message):
     LAST_FIELD_NUMBER: _ClassVar[int]
     LIVE_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    CORRECTIONS_FIELD_NUMBER: _ClassVar[int]
     changes: _containers.RepeatedCompositeFieldContainer[Change]
     entries: _containers.RepeatedCompositeFieldContainer[_catalog_pb2.Entry]
     next: Cursor
@@ -61,7 +63,8 @@ class ChangeBatch(_message.Message):
     last: bool
     live_entries: int
     requests: _containers.RepeatedCompositeFieldContainer[_sharing_pb2.SharingRequest]
-    def __init__(self, changes: _Optional[_Iterable[_Union[Change, _Mapping]]] = ..., entries: _Optional[_Iterable[_Union[_catalog_pb2.Entry, _Mapping]]] = ..., next: _Optional[_Union[Cursor, _Mapping]] = ..., head_seq: _Optional[int] = ..., last: _Optional[bool] = ..., live_entries: _Optional[int] = ..., requests: _Optional[_Iterable[_Union[_sharing_pb2.SharingRequest, _Mapping]]] = ...) -> None: ...
+    corrections: _containers.RepeatedCompositeFieldContainer[_corrections_pb2.Correction]
+    def __init__(self, changes: _Optional[_Iterable[_Union[Change, _Mapping]]] = ..., entries: _Optional[_Iterable[_Union[_catalog_pb2.Entry, _Mapping]]] = ..., next: _Optional[_Union[Cursor, _Mapping]] = ..., head_seq: _Optional[int] = ..., last: _Optional[bool] = ..., live_entries: _Optional[int] = ..., requests: _Optional[_Iterable[_Union[_sharing_pb2.SharingRequest, _Mapping]]] = ..., corrections: _Optional[_Iterable[_Union[_corrections_pb2.Correction, _Mapping]]] = ...) -> None: ...
 
 class SnapshotRequest(_message.Message):
     __slots__ = ("after_code", "max_batch")

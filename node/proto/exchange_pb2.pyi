@@ -338,12 +338,14 @@ class CallCount(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., role: _Optional[str] = ..., mode: _Optional[str] = ..., hour: _Optional[str] = ..., calls: _Optional[int] = ..., keys: _Optional[int] = ..., hits: _Optional[int] = ..., not_found: _Optional[int] = ..., mismatches: _Optional[int] = ..., refusals: _Optional[int] = ..., millis: _Optional[int] = ...) -> None: ...
 
 class ListCallsRequest(_message.Message):
-    __slots__ = ("request_id", "limit")
+    __slots__ = ("request_id", "limit", "department_code")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_CODE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     limit: int
-    def __init__(self, request_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+    department_code: str
+    def __init__(self, request_id: _Optional[str] = ..., limit: _Optional[int] = ..., department_code: _Optional[str] = ...) -> None: ...
 
 class ListCallsResponse(_message.Message):
     __slots__ = ("counts",)

@@ -28,6 +28,10 @@ PEER = "peer"  # one of this hub's peers, by its certificate
 # the slots of the hub's pulls, snapshots, digests, deliveries and notices.
 CONTROL = "control"
 DATA = "data"  # relayed and served data fetches; they share the node's threads with departments
+# Query and Verify: short calls that come by the hundred at once from one department (a service
+# hall's windows) and through one relaying node, counted apart from fetches and control calls
+# against limits.max_keyed_calls_per_caller.
+KEYED = "keyed"
 
 WHO = {
     ANYONE: "any caller with a federation certificate",
@@ -91,7 +95,7 @@ class Rule:
     # Whether the node's data authority may make this call for any of the node's departments
     # with a token of scope `compile` (目录编制: a region's catalog is compiled under it).
     or_compile: bool = False
-    # The budget the call is counted in while under way (CONTROL or DATA).
+    # The budget the call is counted in while under way (CONTROL, DATA or KEYED).
     budget: str = CONTROL
     # The department a data stream is for: its streams under way are counted together at every
     # hop, whoever relays them (limits.max_fetches_per_department).
@@ -125,6 +129,7 @@ def _named(*codes: str) -> list[str]:
 CATALOG, CASCADE, SHARING, ADMIN = ("/node.proto.Catalog/", "/node.proto.Cascade/", "/node.proto.Sharing/",
                                     "/node.proto.Admin/")
 EXCHANGE = "/node.proto.Exchange/"
+CORRECTIONS = "/node.proto.Corrections/"
 GOVERNANCE = "/node.proto.Governance/"
 RULES: dict[str, Rule] = {
     CATALOG + "PublishEntry": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.entry.provider_code],
@@ -150,6 +155,14 @@ RULES: dict[str, Rule] = {
                                                                                    m.authority_code),
                                    or_operator=True),
     SHARING + "DeliverRequest": Rule(HUB, from_node=lambda m: m.from_node),
+    CORRECTIONS + "FileCorrection": Rule(DEPARTMENT, "request", speaks_for=lambda m: [m.filer_code]),
+    CORRECTIONS + "AnswerCorrection": Rule(DEPARTMENT, "decide", speaks_for=lambda m: [m.department_code]),
+    # The owner department reads the record's key at its own node: no operator reads one.
+    CORRECTIONS + "GetCorrection": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.department_code),
+                                        reply_about=lambda r: [r.filer_code, r.owner_code]),
+    CORRECTIONS + "ListCorrections": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.filer_code, m.owner_code),
+                                          or_operator=True),
+    CORRECTIONS + "DeliverCorrection": Rule(HUB, from_node=lambda m: m.from_node),
     # The lifecycle (docs/sharing.md); only the node's data authority reviews and coordinates,
     # which the domain checks (node/sharing/lifecycle.py): the token's scope is not enough.
     SHARING + "ReviewRequest": Rule(DEPARTMENT, "review", speaks_for=lambda m: [m.department_code],
@@ -169,10 +182,11 @@ RULES: dict[str, Rule] = {
                                  per_department=lambda m: m.consumer_code),
     # Query and Verify take the same path in the same names; short calls, so no per-department cap.
     EXCHANGE + "Query": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,
-                             from_node=lambda m: m.from_node, budget=DATA),
+                             from_node=lambda m: m.from_node, budget=KEYED),
     EXCHANGE + "Verify": Rule(DEPARTMENT, "read", speaks_for=lambda m: [m.consumer_code], or_relay=True,
-                              from_node=lambda m: m.from_node, budget=DATA),
-    EXCHANGE + "ListCalls": Rule(OPERATOR),
+                              from_node=lambda m: m.from_node, budget=KEYED),
+    # A department sees the calls of its own requests (the servicer checks it is a party); an operator all.
+    EXCHANGE + "ListCalls": Rule(DEPARTMENT, "read", speaks_for=lambda m: _named(m.department_code), or_operator=True),
     EXCHANGE + "MountResource": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]]),
     EXCHANGE + "GetMount": Rule(DEPARTMENT, "publish", speaks_for=lambda m: [m.resource_code[:9]], or_operator=True),
     EXCHANGE + "ListExchanges": Rule(OPERATOR),
@@ -289,7 +303,7 @@ class Policy:
         if rule.reply_about is None or (rule.or_operator and caller.is_operator):
             return
         if caller.department not in set(rule.reply_about(reply)):
-            raise PermissionDenied(f"department {caller.department} may read only its own requests")
+            raise PermissionDenied(f"department {caller.department} may read only its own requests and corrections")
 
 
 def table() -> str:

@@ -31,6 +31,7 @@ server name against it by plain comparison (checked with a server named `nationa
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import os
 import re
@@ -183,8 +184,10 @@ def _host_name(host: str) -> x509.GeneralName:
         return x509.DNSName(host)
 
 
+@functools.lru_cache(maxsize=1024)
 def identity_of(cert_pem: bytes) -> tuple[str, str]:
-    """The (name, kind) a certificate speaks for: its SAN DNS name and its subject OU."""
+    """The (name, kind) a certificate speaks for: its SAN DNS name and its subject OU. Kept per
+    certificate: every call a node serves asks it of its caller's (a few hundred a second)."""
     cert = x509.load_pem_x509_certificate(cert_pem)
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from node.security.pki import PkiError, identity_of
+from node.security.sealing import open_sealed
 from node.security.tls import TlsError
 
 KNOWN_CERTIFICATES = 1024  # more than a federation has nodes, rotations included
@@ -58,6 +59,10 @@ class NodeKey:
         """(signature, certificate DER) for `data`."""
         key, cert_der = self._pair
         return key.sign(data, ec.ECDSA(hashes.SHA256())), cert_der
+
+    def unseal(self, sealed: bytes, context: bytes) -> bytes:
+        """Opens bytes another node sealed to this node's certificate (node/security/sealing.py)."""
+        return open_sealed(self._pair[0], sealed, context)
 
 
 class Verifier:

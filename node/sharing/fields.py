@@ -44,18 +44,20 @@ def modes(named: list[str], field: str, allowed: tuple[str, ...]) -> tuple[str, 
 @dataclasses.dataclass(frozen=True)
 class Scope:
     """What a grant lets out (docs/exchange.md): rows whose column starts with a prefix, a last
-    day, the modes of call, a daily quota and a rate (0: no limit)."""
+    day, the modes of call, a daily quota and a rate (0: no limit), and the personal items let
+    out plain (the others leave masked)."""
 
     row_filter: tuple[str, str] = ("", "")
     valid_until: str = ""
     modes: tuple[str, ...] = ()
     daily_quota: int = 0
     rate: int = 0
+    plain: tuple[str, ...] = ()
 
     def named(self) -> list[str]:
         return [name for name, value in (("row_filter", any(self.row_filter)), ("valid_until", self.valid_until),
                                          ("modes", self.modes), ("daily_quota", self.daily_quota),
-                                         ("rate", self.rate)) if value]
+                                         ("rate", self.rate), ("plain", self.plain)) if value]
 
     def check(self, today: date) -> None:
         """The rules the scope meets alone (the request's own: `applied`)."""
@@ -79,5 +81,10 @@ class Scope:
                                                           f"({', '.join(request.data_items)})")
             text(prefix, "row_filter.prefix")
         granted = modes(list(self.modes), "modes", request.modes) if self.modes else request.modes
+        for i, item in enumerate(self.plain):
+            if item not in request.data_items:
+                raise InvalidRequest(f"plain[{i}]", f"{item} is not a data item the request asks for "
+                                                    f"({', '.join(request.data_items)})")
         return dataclasses.replace(request, filter_column=column, filter_prefix=prefix, valid_until=self.valid_until,
-                                   modes=granted, daily_quota=self.daily_quota, rate=self.rate)
+                                   modes=granted, daily_quota=self.daily_quota, rate=self.rate,
+                                   plain=tuple(dict.fromkeys(self.plain)))

@@ -83,7 +83,7 @@ class LifecycleSteps:
                                             deadline="", step="passed")
                 if current.owner_node == self.node_id:  # owned here: answered at once, it never leaves
                     entry = tx.entries([current.resource_code]).get(current.resource_code)
-                    reviewed = arrive(reviewed, entry, self.node_id, self.calendar, now)
+                    reviewed = arrive(reviewed, entry, self.node_id, self.calendar, now, self.default_daily_quota)
             else:
                 reviewed = current.advanced("returned", department_code, now, reason, deadline="")
             reviewed = self._made(reviewed)

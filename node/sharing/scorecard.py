@@ -13,6 +13,7 @@ from typing import Iterable
 
 from node.errors import Invalid
 from node.model.calendar import CHINA, Calendar
+from node.model.correction import ANSWERS
 from node.model.request import Request
 from node.times import format_time
 
@@ -28,7 +29,8 @@ COUNTS = ("entries", "unconditional", "conditional", "not_shared", "requests_rec
           "answered_in_time", "overdue_now", "requests_made", "rows_provided", "exchanges_provided", "rows_received",
           "exchanges_received", "granted", "rejected", "awaiting", "reviewed", "reviewed_in_time", "extensions",
           "objections", "objections_upheld", "objections_shared", "shareable", "mounted", "sources_checked",
-          "sources_fresh", "duplicate_collections")
+          "sources_fresh", "duplicate_collections", "corrections_received", "corrections_answered",
+          "corrections_in_time", "corrections_corrected")
 
 
 def _rate(part: int, whole: int) -> float:
@@ -70,6 +72,12 @@ class Score:
     # Governance (node/catalog/governance.py): elements re-collected from another department's
     # source (不得重复收集), and the mean quality score of the department's checked entries.
     duplicate_collections: int = 0
+    # Corrections (校核纠错) on the department's resources: received (reached it), answered,
+    # answered by their deadline, answered `corrected`.
+    corrections_received: int = 0
+    corrections_answered: int = 0
+    corrections_in_time: int = 0
+    corrections_corrected: int = 0
     quality_score: float = -1.0  # -1: no entry checked; a department's own figure, not summed per node
     hours: list[float] = dataclasses.field(default_factory=list)
 
@@ -96,6 +104,11 @@ class Score:
     def fresh_rate(self) -> float:
         """更新及时率: sources updated as often as promised, of those that could be judged."""
         return _rate(self.sources_fresh, self.sources_checked)
+
+    @property
+    def corrected_rate(self) -> float:
+        """The share of answered corrections the owner corrected."""
+        return _rate(self.corrections_corrected, self.corrections_answered)
 
     def add(self, other: "Score") -> None:
         for field in COUNTS:
@@ -216,6 +229,20 @@ class Card:
             received.rows_received += rows
             received.exchanges_received += completed
 
+    def count_correction(self, correction, at: datetime) -> None:
+        """A correction on the owner's resource (node/model/correction.py), as it stood at `at`."""
+        if not any(e.state == "open" for e in correction.history):
+            return  # not at the owner department yet, or refused by its node on arrival (no such entry or item)
+        owner = self.row(correction.owner_node, correction.owner_code)
+        owner.corrections_received += 1
+        answer = next((e for e in correction.history if e.state in ANSWERS), None)
+        if answer is None or answer.at > at:
+            return
+        owner.corrections_answered += 1
+        owner.corrections_in_time += not correction.deadline or (
+            answer.at.astimezone(CHINA).date() <= date.fromisoformat(correction.deadline))
+        owner.corrections_corrected += answer.state == "corrected"
+
     def totals(self) -> tuple[list[Score], list[Score]]:
         nodes: dict[str, Score] = {}
         for score in self.departments.values():
@@ -253,6 +280,11 @@ def scorecard(store, calendar: Calendar, now: datetime, period: Period = Period(
             continue
         if period.holds(request.created_at):
             card.count_request(request, calendar, at)
+    for correction in store.all_corrections():
+        if own and not (correction.filer_node == correction.owner_node == node_id):
+            continue
+        if period.holds(correction.created_at):
+            card.count_correction(correction, at)
     since, until = period.stored_bounds()
     local = [t for t in store.exchange_totals("consumer", since, until) if t[1] in departments]
     card.count_exchanges(local if own else store.exchange_totals("hub", since, until) + local)

@@ -47,8 +47,10 @@ class Sharing(LifecycleSteps):
 
     def __init__(self, store: "Store", node_id: str, department_codes: set[str], calendar: Calendar,
                  lookup: Callable[[str], Entry | None], clock: Callable[[], datetime] = rules.utcnow,
-                 relays: bool = False, seal: "Seal | None" = None, authority: Authority | None = None):
+                 relays: bool = False, seal: "Seal | None" = None, authority: Authority | None = None,
+                 default_daily_quota: int = 0):
         self.store = store
+        self.default_daily_quota = default_daily_quota  # of a grant made on arrival (unconditional)
         self.node_id = node_id
         self.department_codes = department_codes
         self.calendar = calendar
@@ -82,7 +84,7 @@ class Sharing(LifecycleSteps):
             request = self.into_review(request, consumer_code, now, "filed for review")
         elif entry.origin == self.node_id:
             # Owned here: answered at once, the request never leaves.
-            request = arrive(request, entry, self.node_id, self.calendar, now)
+            request = arrive(request, entry, self.node_id, self.calendar, now, self.default_daily_quota)
         request = self._made(request)
         with self.store.transaction() as tx:
             self._store(tx, [request], source=self.node_id)
@@ -141,12 +143,13 @@ class Sharing(LifecycleSteps):
 
     def decide(self, request_id: str, department_code: str, approve: bool, reason: str,
                row_filter: tuple[str, str] = ("", ""), valid_until: str = "", modes: list[str] | None = None,
-               daily_quota: int = 0, rate: int = 0) -> Request:
+               daily_quota: int = 0, rate: int = 0, plain: list[str] | None = None) -> Request:
         """The owner's answer; an approval may narrow the grant to rows whose column starts with a
         prefix (row_filter), to a last day (valid_until, YYYY-MM-DD), to some of the modes asked
-        for, and set a daily quota and a rate (calls per second; 0 = no limit)."""
+        for, set a daily quota and a rate (calls per second; 0 = no limit), and let some of the
+        items it asks for out plain (`plain`; personal items leave masked otherwise)."""
         fields.reason(reason, "" if approve else "a refusal always states its reason")
-        scope = Scope(row_filter, valid_until, tuple(modes or ()), daily_quota, rate)
+        scope = Scope(row_filter, valid_until, tuple(modes or ()), daily_quota, rate, tuple(plain or ()))
         if not approve and scope.named():
             raise InvalidRequest(scope.named()[0], "only an approval has a scope")
         scope.check(self.clock().astimezone(CHINA).date())
@@ -218,7 +221,8 @@ class Sharing(LifecycleSteps):
                 continue
             if request.state == "submitted" and request.owner_node == self.node_id:
                 entry = tx.entries([request.resource_code]).get(request.resource_code)
-                request = self._made(arrive(request, entry, self.node_id, self.calendar, self.clock()))
+                request = self._made(arrive(request, entry, self.node_id, self.calendar, self.clock(),
+                                              self.default_daily_quota))
                 answered.append(request)
             else:
                 copies.append(request)

@@ -56,6 +56,8 @@ def pull(store: Store, cursor: Cursor, max_batch: int) -> Iterator[Batch]:
             entries = store.get_stored(codes)
             ids = list(dict.fromkeys(c.key for c in changes if c.kind == "request"))
             requests = store.get_requests(ids)
+            corrected = list(dict.fromkeys(c.key for c in changes if c.kind == "correction"))
+            corrections = store.get_corrections(corrected)
             head = store.head_seq()
             if changes:
                 seq = changes[-1].seq
@@ -63,8 +65,11 @@ def pull(store: Store, cursor: Cursor, max_batch: int) -> Iterator[Batch]:
             live = store.count_entries()[1] if last else 0
         # A request between two departments of this node never leaves it.
         travelling = [requests[i] for i in ids if i in requests and requests[i].owner_node != requests[i].consumer_node]
+        # A correction filed and answered at its owner's node never leaves it either.
+        notices = [corrections[i] for i in corrected
+                   if i in corrections and corrections[i].owner_node != corrections[i].filer_node]
         yield Batch(changes, [entries[c] for c in codes if c in entries], Cursor(epoch, seq), head, last, live,
-                    travelling)
+                    travelling, corrections=notices)
         if last:
             return
 

@@ -4,8 +4,10 @@ hub's peers and outbox, requests). The store holds no domain rules.
 
     database.py    opening, the one writer, reads, meta and epoch, the change log; Store, Transaction
     entries.py     entry rows, writes, listing and search under an EntryFilter, digests, snapshots
+    search.py      the SQL of searches and filtered listings: which index answers which filter
     peers.py       the hub's tables: peers, conflicts, outbox
     requests.py    sharing requests
+    corrections.py correction notices, the owner's opened keys, the cross-checks' findings and runs
     exchanges.py   mounts and the record of exchanges
     backup.py      backup and restore
     private.py     the database file and the directories made for it, created owner-only
@@ -13,7 +15,7 @@ hub's peers and outbox, requests). The store holds no domain rules.
     compactor.py   the job that keeps the change log short
 
 May import: node.model.rules, node.model.regions and node.model.search (row codecs, filters),
-node.model.request, node.model.exchange, node.errors, node.times. Never gRPC.
+node.model.request, node.model.correction, node.model.exchange, node.errors, node.times. Never gRPC.
 """
 
 from node.store.backup import backup, restore

@@ -28,6 +28,7 @@ from node.store.exchanges import ExchangeReads, ExchangeWrites
 from node.store.migrations import migrate
 from node.store.peers import PeerReads, PeerWrites
 from node.store.private import create_file
+from node.store.corrections import CorrectionReads, CorrectionWrites
 from node.store.requests import RequestReads, RequestWrites
 
 
@@ -35,6 +36,14 @@ from node.store.requests import RequestReads, RequestWrites
 def new_epoch() -> str:
     return secrets.token_hex(8)
 
+
+# Page cache of each reader connection, in KiB. A node keeps one reader per thread that reads, and
+# its RPC pool has 64 threads: at SQLite's default (2 MiB) a hub that has served a while holds
+# about 3 MiB per thread, nearly 200 MiB in all, growing with the number of threads that happened
+# to read (measured: 64 threads of searches at 1,000,000 entries, 226 MiB against 112 at 256 KiB).
+# The file's pages stay in the operating system's cache, shared; a reader's own cache saves a
+# copy of a page it reads again within a query, which 512 KiB holds.
+READER_CACHE_KIB = 512
 
 class Written:
     """What one transaction wrote, summed up for its audit record: per kind of object, how many
@@ -100,7 +109,7 @@ class DatabaseTransaction:
         self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
 
-class Transaction(EntryWrites, PeerWrites, RequestWrites, ExchangeWrites, DatabaseTransaction):
+class Transaction(EntryWrites, PeerWrites, RequestWrites, CorrectionWrites, ExchangeWrites, DatabaseTransaction):
     """The writer's view inside one `BEGIN IMMEDIATE` transaction."""
 
 
@@ -158,6 +167,8 @@ class Database:
         self._streams: set[StreamedRead] = set()
         self._closed = False
         self._commit_listeners: list[Callable[[], None]] = []
+        # Counts commits: a value read under this count is current while the count stands.
+        self.generation = 0
         self._active = 0  # reads under way
         self._active_lock = threading.Condition()
         # The thread that runs SQLite inserts while the caller's thread prepares the next rows.
@@ -203,6 +214,7 @@ class Database:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+            self.generation += 1
         if tx.wakes:
             for listener in self._commit_listeners:
                 listener()
@@ -242,6 +254,7 @@ class Database:
         if conn is None:
             conn = self._connect()
             conn.execute("PRAGMA query_only = ON")
+            conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
             self._readers.conn = conn
             with self._readers_lock:
                 self._all_readers.append(conn)
@@ -349,5 +362,5 @@ class Database:
             self.conn.close()
 
 
-class Store(EntryReads, PeerReads, RequestReads, ExchangeReads, Database):
+class Store(EntryReads, PeerReads, RequestReads, CorrectionReads, ExchangeReads, Database):
     """One node's SQLite database."""

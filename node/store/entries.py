@@ -9,14 +9,14 @@ themselves: node/store/rows.py).
 from __future__ import annotations
 
 import hashlib
+import operator
 import sqlite3
 from typing import Callable, Iterable, Iterator, TypeVar
 
-from node.model import regions
 from node.model.rules import Entry, EntryFilter, Matches
-from node.store.rows import (CODE, SELECT_ENTRY, UPDATED_AT, UPSERT_ENTRY, VERSION, WITHDRAWN, StoredEntry, code_id,
-                             prepare, row_entry)
-from node.times import format_time
+from node.store import search as sql
+from node.store.rows import (CODE, ENTRY_COLUMNS, INSERT_FTS, SELECT_ENTRY, UPDATED_AT, UPSERT_ENTRY, VERSION,
+                             WITHDRAWN, StoredEntry, code_id, prepare, row_entry)
 
 T = TypeVar("T")
 
@@ -27,6 +27,10 @@ WRITE_CHUNK_CHARS = 4 * 1024 * 1024
 # Matches a search counts, and places of its order it serves; the total past it is a lower bound.
 # Elasticsearch counts as far by default (track_total_hits), for the same reason: cost.
 TOTAL_CAP = 10_000
+# Name matches a search ranks by bm25; a larger name tier comes in code order. Ranking scores and
+# sorts every match before the first is known, about 8 us a match at 1,000,000 entries: 60-90 ms
+# for a tier of 8,000 (a common query under two filters), 8 ms at this cap.
+RANK_CAP = 1_000
 
 
 def digest_of(rows: Iterable[tuple[str, int, str]]) -> tuple[int, str]:
@@ -37,45 +41,6 @@ def digest_of(rows: Iterable[tuple[str, int, str]]) -> tuple[int, str]:
         h.update(f"{code}\t{version}\t{chash}\n".encode())
         count += 1
     return count, h.hexdigest()
-
-
-def key_range(where: EntryFilter) -> tuple[int, int] | None:
-    """The integer keys [lo, hi) the filter's provider and region keep, or None when it names
-    neither. A resource code starts with its provider code, which starts with its region: a
-    province-level region code (xx0000) covers its whole province, a prefecture-level one
-    (xxyy00) its prefecture."""
-    spans = []
-    if where.provider_code:
-        spans.append((where.provider_code, 10**6))
-    if where.region_code:
-        prefix = regions.prefix(where.region_code)
-        spans.append((prefix, 10 ** (15 - len(prefix))))
-    if not spans:
-        return None
-    return max(int(p) * span for p, span in spans), min((int(p) + 1) * span for p, span in spans)
-
-
-def filter_sql(where: EntryFilter, table: str = "") -> tuple[str, list]:
-    """SQL conditions (each after " AND ") for a filter whose values the catalog has checked.
-    Provider and region filters become a range of the integer key (see `key_range`)."""
-    clauses: list[str] = []
-    params: list = []
-    keys = key_range(where)
-    if keys is not None:
-        clauses.append(f"{table}id >= ? AND {table}id < ?")
-        params += keys
-    for name in ("category", "share_type", "update_cycle", "open_type"):
-        value = getattr(where, name)
-        if value:
-            clauses.append(f"{table}{name} = ?")
-            params.append(value)
-    if where.updated_since is not None:
-        clauses.append(f"{table}updated_at >= ?")
-        params.append(format_time(where.updated_since))
-    if where.origin:
-        clauses.append(f"{table}origin = ?")
-        params.append(where.origin)
-    return "".join(f" AND {c}" for c in clauses), params
 
 
 def entries_by_code(conn: sqlite3.Connection, codes: Iterable[str],
@@ -126,10 +91,14 @@ class EntryWrites:
 
     def _write(self, prepared: list[tuple], changes: list[tuple]) -> list[int]:
         self.conn.executemany(UPSERT_ENTRY, [p[1] for p in prepared])
-        fts_rows = [p[2] for p in prepared if p[2] is not None]
-        gone = [(p[0],) for p in prepared if p[2] is None]
+        # The last write of a key decides its search row (a chunk may hold a code twice: a
+        # tombstone, then the entry live again); the index answers filtered listings, so it
+        # must hold exactly the live entries.
+        last = {p[0]: p[2] for p in prepared}
+        fts_rows = [fts for fts in last.values() if fts is not None]
+        gone = [(key,) for key, fts in last.items() if fts is None]
         if fts_rows:
-            self.conn.executemany("INSERT OR REPLACE INTO entry_fts(rowid, name, body) VALUES (?, ?, ?)", fts_rows)
+            self.conn.executemany(INSERT_FTS, fts_rows)
         if gone:
             self.conn.executemany("DELETE FROM entry_fts WHERE rowid = ?", gone)
         return self.log_changes(changes) if changes else []
@@ -188,29 +157,34 @@ class EntryReads:
             return entries_by_code(conn, codes, StoredEntry._make)
 
     def list_entries(self, filter: EntryFilter, after_id: int, limit: int) -> list[Entry]:
-        """Live entries under the filter with an id after `after_id`, in code order."""
-        where, params = filter_sql(filter)
-        rows = self._all(
-            f"{SELECT_ENTRY} WHERE id > ? AND withdrawn = 0 {where} ORDER BY id LIMIT ?",
-            [after_id, *params, limit],
-        )
+        """Live entries under the filter with an id after `after_id`, in code order: read from the
+        search index when the filter names a value it holds, so that a page under a rare value
+        costs the page, not a walk over every entry it passes by."""
+        if sql.indexed(filter):
+            with self.reading() as conn:
+                ids = sql.listed_ids(conn, filter, after_id, limit)
+                return _in_order(conn, ids)
+        where, params = sql.filter_sql(filter, after=after_id)
+        rows = self._all(f"{SELECT_ENTRY} WHERE withdrawn = 0 {where} ORDER BY id LIMIT ?", [*params, limit])
         return [row_entry(r) for r in rows]
 
     def governed_rows(self, filter: EntryFilter, after_id: int, limit: int) -> list[tuple]:
         """(id, resource_code, provider_code, provider_name, region_code, data items JSON,
         derived_from, quality JSON) of live entries under the filter after `after_id`, in code
         order: what governance reads of every entry, without decoding whole entries."""
-        where, params = filter_sql(filter)
+        where, params = sql.filter_sql(filter, after=after_id)
         return self._all(
             "SELECT id, resource_code, provider_code, provider_name, region_code, data_items, derived_from, quality "
-            f"FROM entries WHERE id > ? AND withdrawn = 0 {where} ORDER BY id LIMIT ?", [after_id, *params, limit])
+            f"FROM entries WHERE withdrawn = 0 {where} ORDER BY id LIMIT ?", [*params, limit])
 
-    def count_live(self, filter: EntryFilter) -> int:
-        """Live entries under the filter: from the kept counts when it names at most an origin."""
-        if filter == EntryFilter(origin=filter.origin):
-            return self.count_entries(filter.origin or None)[1]
-        where, params = filter_sql(filter)
-        return self._all(f"SELECT count(*) FROM entries WHERE withdrawn = 0 {where}", params)[0][0]
+    def count_live(self, filter: EntryFilter) -> tuple[int, bool]:
+        """Live entries under the filter, and whether that is a lower bound: exact from the kept
+        counts when it names at most an origin, else counted up to TOTAL_CAP (as a search is)."""
+        if sql.unfiltered(filter):
+            return self.count_entries(filter.origin or None)[1], False
+        with self.reading() as conn:
+            counted = sql.count_listed(conn, filter, TOTAL_CAP + 1)
+        return min(counted, TOTAL_CAP), counted > TOTAL_CAP
 
     def search(self, match: str, filter: EntryFilter, offset: int, limit: int) -> Matches:
         """Full-text matches under the filter, in two tiers: entries whose name matches, then
@@ -222,27 +196,30 @@ class EntryReads:
         counted up to the cap, past it the total is a lower bound, and only the first TOTAL_CAP
         places of the order can be read.
 
-        A name tier of at most TOTAL_CAP matches is ranked by bm25, which scores and sorts every
-        match before it knows the first: a few microseconds a match, so tens of milliseconds at
-        the cap, the most a search spends. A bigger tier comes in code order, read lazily as far
-        as the page: ranking all of it costs as much as counting it (half a second for 200,000),
-        and ranking a bounded sample (say the first TOTAL_CAP in code order) would cost as much
-        as a full tier at the cap and pass off one corner of the catalog as the best matches.
+        A name tier of at most RANK_CAP matches is ranked by bm25, which scores and sorts every
+        match before it knows the first: a few microseconds a match, so about 8 ms at that cap
+        (ranking up to TOTAL_CAP cost 60-90 ms, most of a filtered search). A bigger tier comes
+        in code order, read lazily as far as the page: ranking all of it costs as much as
+        counting it, and ranking a bounded sample (say the first RANK_CAP in code order) would
+        pass off one corner of the catalog as the best matches.
         Code order is stable from page to page and honest about a query too broad to rank; the
         reply's lower-bound total tells the searcher to narrow it."""
         cap = TOTAL_CAP
         limit = max(0, min(limit, cap - offset))
         in_name, elsewhere = f"name : {match}", f"body : {match} NOT name : {match}"
         with self.reading() as conn:
-            named = _count_matches(conn, in_name, filter, cap + 1)
-            total = named if named > cap else named + _count_matches(conn, elsewhere, filter, cap + 1 - named)
+            # The name tier is counted as far as it decides the page: whether it is ranked, and
+            # where the page leaves it; all matches, in one walk of either column, to the cap.
+            named = sql.count_matches(conn, in_name, filter, max(RANK_CAP, offset + limit) + 1)
+            total = sql.count_matches(conn, f"{{name body}} : {match}", filter, cap + 1)
             ids: list[int] = []
             if limit and offset < named:
-                ids = _matches(conn, in_name, filter, limit, offset, ranked=named <= cap)
-            if len(ids) < limit:  # the name tier was counted exactly: it ended within the page
-                ids += _matches(conn, elsewhere, filter, limit - len(ids), max(0, offset - named), ranked=False)
-            rows = {r[0]: r for r in conn.execute(f"{SELECT_ENTRY} WHERE id IN ({', '.join('?' * len(ids))})", ids)}
-        return Matches([row_entry(rows[i]) for i in ids if i in rows], min(total, cap), total > cap)
+                ids = sql.page_of_matches(conn, in_name, filter, limit, offset, ranked=named <= min(cap, RANK_CAP))
+            if len(ids) < limit:  # the name tier ended within the page: it was counted exactly
+                ids += sql.page_of_matches(conn, elsewhere, filter, limit - len(ids), max(0, offset - named),
+                                           ranked=False)
+            found = _in_order(conn, ids)
+        return Matches(found, min(total, cap), total > cap)
 
     def snapshot_slices(self, after_code: str, size: int) -> Iterator[tuple[list[StoredEntry], int]]:
         """Every entry with a code after after_code, in code order, in slices of `size`, all read
@@ -306,35 +283,16 @@ class EntryReads:
                          "WHERE withdrawn = 0 GROUP BY origin, provider_code, share_type")
 
 
-def _hits(match: str, filter: EntryFilter, score: str = "0") -> tuple[str, list]:
-    """SQL for the (hit, score) rows of the matches under the filter, and its parameters. The
-    filter's key range is given to FTS5 as well, which then reads only that span of its index
-    (SQLite does not carry a range across the join); the other conditions need the entries."""
-    sql, params = f"SELECT rowid AS hit, {score} AS score FROM entry_fts WHERE entry_fts MATCH ?", [match]
-    keys = key_range(filter)
-    if keys is not None:
-        sql += " AND rowid >= ? AND rowid < ?"
-        params += keys
-    where, where_params = filter_sql(filter, table="entries.")
-    if where:
-        sql = f"SELECT f.hit, f.score FROM ({sql}) AS f JOIN entries ON entries.id = f.hit WHERE entries.withdrawn = 0 {where}"
-    return sql, params + where_params
+def _in_order(conn: sqlite3.Connection, ids: list[int]) -> list[Entry]:
+    """The entries of these ids, in the ids' order."""
+    rows = {r[0]: r for r in conn.execute(f"{SELECT_ENTRY} WHERE id IN ({', '.join('?' * len(ids))})", ids)}
+    return [row_entry(rows[i]) for i in ids if i in rows]
 
 
-def _count_matches(conn: sqlite3.Connection, match: str, filter: EntryFilter, most: int) -> int:
-    """Matches, counted up to `most`: the LIMIT stops FTS5 reading its index there."""
-    sql, params = _hits(match, filter)
-    return conn.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*params, most]).fetchall()[0][0]
-
-
-def _matches(conn: sqlite3.Connection, match: str, filter: EntryFilter, limit: int, offset: int,
-             *, ranked: bool) -> list[int]:
-    """Ids of one page of matches, best first by bm25 or in code order. Code order is the order
-    FTS5 reads its index in, so SQLite needs no sort and stops at the page's end."""
-    sql, params = _hits(match, filter, "bm25(entry_fts)" if ranked else "0")
-    order = "score, hit" if ranked else "hit"
-    rows = conn.execute(f"{sql} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset])
-    return [r[0] for r in rows]
+# The columns that can be long (the rest are codes, choices and times, a few dozen characters in
+# all): summing these alone costs half as much per row on the hub's applying thread.
+_LONG_TEXT = operator.itemgetter(*map(ENTRY_COLUMNS.index, (
+    "name", "summary", "share_condition", "not_shared_basis", "data_items", "keywords", "quality")))
 
 
 def _chunks(prepared: Iterator[tuple]) -> Iterator[list[tuple]]:
@@ -345,7 +303,7 @@ def _chunks(prepared: Iterator[tuple]) -> Iterator[list[tuple]]:
     for rows in prepared:
         chunk.append(rows)
         _, row, fts = rows
-        chars += sum(len(v) for v in row if type(v) is str) + (len(fts[2]) if fts is not None else 0)
+        chars += sum(map(len, _LONG_TEXT(row))) + (len(fts[2]) if fts is not None else 0)
         if len(chunk) >= WRITE_CHUNK or chars >= WRITE_CHUNK_CHARS:
             yield chunk
             chunk, chars = [], 0

@@ -192,8 +192,64 @@ def m011_elements(db: sqlite_utils.Database) -> None:
             db.execute(f"ALTER TABLE entries ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
 
 
+
+def m012_corrections(db: sqlite_utils.Database) -> None:
+    """Correction notices (node/model/correction.py), shaped like requests; the record keys the
+    owner's node opened, apart (no change log names them); and the kind of document an outbox row
+    carries (a request version or a correction version), so that one courier delivers both."""
+    db.execute("""
+        CREATE TABLE corrections (
+            correction_id TEXT PRIMARY KEY,
+            filer_code TEXT NOT NULL, filer_node TEXT NOT NULL,
+            owner_code TEXT NOT NULL, owner_node TEXT NOT NULL,
+            resource_code TEXT NOT NULL, state TEXT NOT NULL, version INTEGER NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deadline TEXT NOT NULL,
+            body TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX corrections_filer ON corrections(filer_code, created_at)")
+    db.execute("CREATE INDEX corrections_owner ON corrections(owner_code, created_at)")
+    db.execute("CREATE INDEX corrections_state ON corrections(state, deadline)")
+    db.execute("CREATE TABLE correction_keys (correction_id TEXT PRIMARY KEY, key TEXT NOT NULL)")
+    db.execute("ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'request'")
+    # The hub's cross-source checks keep verdicts only: a keyed digest of each discrepancy filed
+    # (so a record found again is not filed twice; the digest's secret never leaves the hub), and
+    # each run's counts.
+    db.execute("""
+        CREATE TABLE crosscheck_findings (
+            digest TEXT PRIMARY KEY, correction_id TEXT NOT NULL, found_at TEXT NOT NULL
+        ) WITHOUT ROWID""")
+    db.execute("""
+        CREATE TABLE crosscheck_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            check_name TEXT NOT NULL, resource_code TEXT NOT NULL, at TEXT NOT NULL,
+            checked INTEGER NOT NULL, mismatches INTEGER NOT NULL, not_found INTEGER NOT NULL,
+            filed INTEGER NOT NULL, seconds REAL NOT NULL, detail TEXT NOT NULL
+        )""")
+
+
+
+def m013_search_filter_tokens(db: sqlite_utils.Database) -> None:
+    """The search index gains a column of each entry's filter values as tokens (node/model/search.py
+    `filter_tokens`), so that a search or a listing under category, share type, update cycle or
+    open type walks the index alone and stops at the page's end; and an index of one-character
+    prefixes, so that a one-character query ("人*") reads one list instead of merging the lists of
+    every bigram it starts. An FTS5 table takes no new column: it is made again from the old one.
+    And an index of the live entries' keys, for counts under a provider or a region."""
+    from node.model.search import filter_tokens_sql
+
+    db.execute("CREATE VIRTUAL TABLE entry_fts_new USING fts5(name, body, tags, tokenize = 'unicode61', prefix = '1')")
+    db.execute(f"INSERT INTO entry_fts_new(rowid, name, body, tags) SELECT f.rowid, f.name, f.body, "
+               f"{filter_tokens_sql('e.')} FROM entry_fts f JOIN entries e ON e.id = f.rowid")
+    db.execute("DROP TABLE entry_fts")
+    db.execute("ALTER TABLE entry_fts_new RENAME TO entry_fts")
+    # The keys of live entries alone: a count under a provider or region only reads these, not the
+    # rows (an entry's row with its data items is kilobytes: counting 10,000 of them took 150 ms).
+    db.execute("CREATE INDEX IF NOT EXISTS entries_live ON entries(id) WHERE withdrawn = 0")
+
+
 MIGRATIONS = [m001_catalog, m002_peers, m003_requests, m004_peer_live_entries, m005_security, m006_exchange,
-              m007_entry_counts, m008_audit_denials, m009_calls, m010_grant_calls, m011_elements]
+              m007_entry_counts, m008_audit_denials, m009_calls, m010_grant_calls, m011_elements, m012_corrections,
+              m013_search_filter_tokens]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

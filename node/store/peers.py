@@ -38,13 +38,14 @@ class PeerWrites:
             rows,
         )
 
-    def enqueue(self, request_id: str, target: str, version: int) -> None:
-        """Asks the courier to deliver at least this version of the request to target."""
+    def enqueue(self, request_id: str, target: str, version: int, kind: str = "request") -> None:
+        """Asks the courier to deliver at least this version of the document (a request, or a
+        correction: `kind`; ids of either are unique across both) to target."""
         self.wakes = True
         self.conn.execute(
-            "INSERT INTO outbox(request_id, target, version) VALUES (?, ?, ?) "
+            "INSERT INTO outbox(request_id, target, version, kind) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(request_id, target) DO UPDATE SET version = max(version, excluded.version), next_at = 0",
-            (request_id, target, version))
+            (request_id, target, version, kind))
 
     def delivered(self, request_id: str, target: str, version: int) -> None:
         self.conn.execute("DELETE FROM outbox WHERE request_id = ? AND target = ? AND version <= ?",
@@ -76,8 +77,12 @@ class PeerReads:
         return {peer: (conflicts, refused) for peer, conflicts, refused in rows}
 
     def due_deliveries(self, now: float, limit: int = 100) -> list[tuple]:
-        """(request_id, target, version, attempts) the courier should send now, oldest first."""
-        return self._all("SELECT request_id, target, version, attempts FROM outbox WHERE next_at <= ? "
+        """(document id, target, version, attempts) the courier should send now, oldest first."""
+        return [row[:4] for row in self.due_documents(now, limit)]
+
+    def due_documents(self, now: float, limit: int = 100) -> list[tuple]:
+        """`due_deliveries` with each row's kind of document (request or correction) last."""
+        return self._all("SELECT request_id, target, version, attempts, kind FROM outbox WHERE next_at <= ? "
                          "ORDER BY next_at, rowid LIMIT ?", (now, limit))
 
     def outbox_summary(self) -> dict[str, tuple[int, str]]:
@@ -88,6 +93,9 @@ class PeerReads:
     def outbox_oldest(self) -> dict[str, str]:
         """Per target: when the oldest request version still waiting for it was made (its
         `updated_at`), for the age of what the courier has not delivered yet."""
-        rows = self._all("SELECT o.target, min(r.updated_at) FROM outbox AS o "
-                         "JOIN requests AS r ON r.request_id = o.request_id GROUP BY o.target")
+        rows = self._all("SELECT target, min(made) FROM ("
+                         "SELECT o.target, r.updated_at AS made FROM outbox AS o "
+                         "JOIN requests AS r ON r.request_id = o.request_id UNION ALL "
+                         "SELECT o.target, c.updated_at FROM outbox AS o "
+                         "JOIN corrections AS c ON c.correction_id = o.request_id) GROUP BY target")
         return {target: oldest for target, oldest in rows if oldest}

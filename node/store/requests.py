@@ -31,8 +31,10 @@ def request_row(r: Request) -> tuple:
     if r.filter_column or r.valid_until:
         body["scope"] = {"filter_column": r.filter_column, "filter_prefix": r.filter_prefix,
                          "valid_until": r.valid_until}
-    if r.modes != MODES or r.daily_quota or r.rate:
+    if r.modes != MODES or r.daily_quota or r.rate or r.plain:
         body["grant"] = {"modes": list(r.modes), "daily_quota": r.daily_quota, "rate": r.rate}
+        if r.plain:
+            body["grant"]["plain"] = list(r.plain)
     if r.signer:
         # In the body, not columns of their own: nothing selects by them, and rows from before
         # signing read back as unsigned without a migration.
@@ -49,7 +51,8 @@ def row_request(row: tuple) -> Request:
     data = json.loads(body)
     seal = data.get("seal")
     grant = data.get("grant")
-    allowed = dict(modes=tuple(grant["modes"]), daily_quota=grant["daily_quota"], rate=grant["rate"]) if grant else {}
+    allowed = dict(modes=tuple(grant["modes"]), daily_quota=grant["daily_quota"], rate=grant["rate"],
+                   plain=tuple(grant.get("plain", ()))) if grant else {}
     signed = dict(signer=seal["signer"], signature=base64.b64decode(seal["signature"]),
                   signer_cert=base64.b64decode(seal["signer_cert"])) if seal else {}
     return Request(
@@ -117,6 +120,22 @@ class RequestReads:
     def get_requests(self, ids: Iterable[str]) -> dict[str, Request]:
         with self.reading() as conn:
             return requests_by_id(conn, ids)
+
+    def get_request(self, request_id: str) -> Request | None:
+        """One request, as the last commit left it: kept between commits, since Query and
+        Verify read the same request at every call, hundreds of times a second, at every hop."""
+        kept = getattr(self, "_kept_requests", None)
+        if kept is None:
+            kept = self._kept_requests = {}
+        generation = self.generation  # read before the request: a commit in between makes it stale
+        found = kept.get(request_id)
+        if found is not None and found[0] == generation:
+            return found[1]
+        request = self.get_requests([request_id]).get(request_id)
+        if len(kept) >= 10_000:
+            kept.clear()
+        kept[request_id] = (generation, request)
+        return request
 
     def list_requests(self, consumer_code: str, owner_code: str, states: tuple[str, ...], due_before: str,
                       offset: int, limit: int) -> list[Request]:

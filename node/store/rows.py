@@ -113,10 +113,15 @@ def row_entry(row: sqlite3.Row | tuple) -> Entry:
 StoredEntry = collections.namedtuple("StoredEntry", ENTRY_COLUMNS)
 
 
-def fts_row(entry: Entry, key: int) -> tuple[int, str, str]:
+# The search row: tokens of the name, of the rest of the text, and of the filter values.
+INSERT_FTS = "INSERT OR REPLACE INTO entry_fts(rowid, name, body, tags) VALUES (?, ?, ?, ?)"
+
+
+def fts_row(entry: Entry, key: int) -> tuple[int, str, str, str]:
     body = " ".join(filter(None, (search.index_tokens(entry.summary, entry.provider_name, *entry.keywords),
                                   derived(entry.data_items, "tokens", items_tokens))))
-    return key, search.text_tokens(entry.name), body
+    tags = search.entry_filter_tokens(entry.category, entry.share_type, entry.update_cycle, entry.open_type)
+    return key, search.text_tokens(entry.name), body, tags
 
 
 def prepare(entry: Entry) -> tuple:

@@ -39,7 +39,8 @@ def chain(config: Config, store: Store, workers: int, log, observe: Callable[[st
         Identity(secure, store, denials, config.node_id),  # who: the certificate, the token
         Authorization(policy, denials),  # may they: the table
         # how many at once: only callers let in
-        Slots(config.limits.max_calls_per_caller, config.limits.max_fetches_per_department, workers, denials),
+        Slots(config.limits.max_calls_per_caller, config.limits.max_fetches_per_department, workers, denials,
+              per_caller_keyed=config.limits.max_keyed_calls_per_caller),
         IdleStreams(watchdog),  # how long a stream may idle
         DenialAudit(denials),  # last, around the servicer: the domain's refusals, the actor of its writes
     ]

@@ -1,6 +1,7 @@
 """Slots: how many calls a caller may have under way at once. Each call holds a thread of the
 server's pool, so an identity may have only `limits.max_calls_per_caller` under way in each
-budget of the table (node/security/authz.py: CONTROL, DATA), and the data streams of one
+budget of the table (node/security/authz.py: CONTROL, DATA), Query and Verify (KEYED)
+`limits.max_keyed_calls_per_caller`, and the data streams of one
 department only `limits.max_fetches_per_department`, whoever relays them. Callers that are not
 nodes, and data streams, share all but RESERVED threads, so that the hub's pulls and deliveries
 and health checks always find one. A call over a limit is refused (RESOURCE_EXHAUSTED) on the
@@ -31,9 +32,11 @@ RESERVED = 16  # threads of the pool that only nodes' control calls and health c
 class Slots(Interceptor):
     """A slot per call under way, taken after the caller is let in and given back as it ends."""
 
-    def __init__(self, per_caller: int, per_department: int, workers: int, denials: Denials):
+    def __init__(self, per_caller: int, per_department: int, workers: int, denials: Denials,
+                 per_caller_keyed: int | None = None):
         super().__init__()
         self.per_caller = per_caller
+        self.per_budget = {authz.KEYED: per_caller if per_caller_keyed is None else per_caller_keyed}
         self.per_department = per_department
         self.shared = max(1, workers - RESERVED)
         self.denials = denials
@@ -70,15 +73,17 @@ class Slots(Interceptor):
         # Counted by the department the request names, before the servicer checks it against the
         # request's consumer: a stream naming another is refused at once, and gives its count back.
         department = rule.per_department(request) if rule.per_department is not None and not streams_in else ""
-        shared = caller.kind != "node" or budget == authz.DATA
+        shared = caller.kind != "node" or budget != authz.CONTROL
+        limit = self.per_budget.get(budget, self.per_caller)
         with self._lock:
             problem = None
             if department and self._fetching[department] >= self.per_department:
                 problem = (f"department {department} already has {self.per_department} data fetches under way "
                            "through this node (limits.max_fetches_per_department); finish or cancel some first")
-            elif self._under_way[caller.key, budget] >= self.per_caller:
-                problem = (f"{caller.actor} already has {self.per_caller} {budget} calls under way "
-                           "(limits.max_calls_per_caller); finish or cancel some first")
+            elif self._under_way[caller.key, budget] >= limit:
+                setting = "max_keyed_calls_per_caller" if budget == authz.KEYED else "max_calls_per_caller"
+                problem = (f"{caller.actor} already has {limit} {budget} calls under way "
+                           f"(limits.{setting}); finish or cancel some first")
             elif shared and self._shared_under_way >= self.shared:
                 problem = "the node is busy with other callers' calls; retry shortly"
             if problem is None:

@@ -15,12 +15,11 @@ from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from node.errors import InvalidRequest
-from node.model.elements import Duplicate, Element, Registry, Source
 from node.model.exchange import CallCount, ExchangeRecord, Mount
 from node.model.request import MODES, STATES, Event, Request
 from node.model.rules import DataItem, DataItems, Entry, EntryFilter, data_items, derived
 from node.model.sync import Batch, Change, Cursor, PeerState, Slice, Verdict
-from node.proto import admin_pb2, cascade_pb2, catalog_pb2, exchange_pb2, governance_pb2, sharing_pb2
+from node.proto import admin_pb2, cascade_pb2, catalog_pb2, exchange_pb2, sharing_pb2
 from node.model.quality import ItemQuality, Quality
 from node.store.rows import StoredEntry, quality_from_json
 from node.times import format_time, parse_time
@@ -192,6 +191,7 @@ def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | Non
     msg.valid_until = request.valid_until
     msg.modes.extend(request.modes)
     msg.daily_quota, msg.rate = request.daily_quota, request.rate
+    msg.plain.extend(request.plain)
     msg.signer, msg.signature, msg.signer_cert = request.signer, request.signature, request.signer_cert
     for event in request.history:
         msg.history.add(version=event.version, state=event.state, actor=event.actor, at=timestamp(event.at),
@@ -216,7 +216,7 @@ def request_from_proto(msg: sharing_pb2.SharingRequest) -> Request:
         created_at=moment(msg.created_at), updated_at=moment(msg.updated_at), deadline=msg.deadline,
         history=tuple(Event(e.version, e.state, e.actor, moment(e.at), e.note, e.maker) for e in msg.history),
         filter_column=msg.row_filter.column, filter_prefix=msg.row_filter.prefix, valid_until=msg.valid_until,
-        modes=tuple(msg.modes) or MODES, daily_quota=msg.daily_quota, rate=msg.rate,
+        modes=tuple(msg.modes) or MODES, daily_quota=msg.daily_quota, rate=msg.rate, plain=tuple(msg.plain),
         signer=msg.signer, signature=msg.signature, signer_cert=msg.signer_cert, maker=msg.maker,
     )
 
@@ -241,22 +241,33 @@ def batch_to_proto(batch: Batch) -> cascade_pb2.ChangeBatch:
         stored_entry_to_proto(entry, reply.entries.add())
     for request in batch.requests:
         request_to_proto(request, reply.requests.add())
+    for correction in batch.corrections:
+        correction_to_proto(correction, reply.corrections.add())
     return reply
 
 
-def batch_from_proto(msg: cascade_pb2.ChangeBatch) -> Batch:
+def batch_from_proto(msg: cascade_pb2.ChangeBatch, *, with_changes: bool = True) -> Batch:
     """A peer's batch as the hub applies it. A request copy that cannot be one is set aside in
-    `unreadable_requests` with the reason, so that the rest of the batch still applies."""
+    `unreadable_requests` with the reason, so that the rest of the batch still applies. With
+    with_changes=False the change records are left out: applying a batch needs only its entries,
+    requests, corrections and cursor, and each change cost decoding, then pickling back from a
+    worker process."""
     requests, unreadable = [], []
     for message in msg.requests:
         try:
             requests.append(request_from_proto(message))
         except InvalidRequest as exc:
             unreadable.append((message.request_id or "?", str(exc)))
+    notices = []
+    for message in msg.corrections:
+        try:
+            notices.append(correction_from_proto(message))
+        except InvalidRequest as exc:
+            unreadable.append((message.correction_id or "?", str(exc)))
     changes = [Change((c.seq, c.kind, c.key, c.version, c.op, format_time(moment(c.at, c.HasField("at")))))
-               for c in msg.changes]
+               for c in msg.changes] if with_changes else []
     return Batch(changes, [entry_from_proto(m) for m in msg.entries], cursor_from_proto(msg.next), msg.head_seq,
-                 msg.last, msg.live_entries, requests, unreadable)
+                 msg.last, msg.live_entries, requests, unreadable, corrections=notices)
 
 
 def slice_to_proto(part: Slice) -> cascade_pb2.SnapshotBatch:
@@ -326,35 +337,8 @@ def call_count_to_proto(count: CallCount, message: exchange_pb2.CallCount) -> No
         setattr(message, name, getattr(count, name))
 
 
-# -- data elements and duplicate collections (protos/node/proto/governance.proto) ---------------
-
-def element_to_proto(element: Element, msg: governance_pb2.DataElement | None = None) -> governance_pb2.DataElement:
-    msg = governance_pb2.DataElement() if msg is None else msg
-    msg.name, msg.type, msg.rule, msg.description = element.name, element.type, element.rule, element.description
-    msg.synonyms.extend(element.synonyms)
-    for s in element.sources:
-        msg.sources.add(scope=s.scope, department_code=s.department_code, department_name=s.department_name)
-    return msg
-
-
-def element_from_proto(msg: governance_pb2.DataElement) -> Element:
-    return Element(name=msg.name, type=msg.type, rule=msg.rule, synonyms=tuple(msg.synonyms),
-                   description=msg.description,
-                   sources=tuple(Source(s.scope, s.department_code, s.department_name) for s in msg.sources))
-
-
-def registry_to_proto(registry: Registry, with_elements: bool = True) -> governance_pb2.ElementRegistry:
-    reply = governance_pb2.ElementRegistry(version=registry.version)
-    if with_elements:
-        for element in registry.elements:
-            element_to_proto(element, reply.elements.add())
-    return reply
-
-
-def registry_from_proto(msg: governance_pb2.ElementRegistry) -> Registry:
-    return Registry(msg.version, tuple(element_from_proto(e) for e in msg.elements))
-
-
-def duplicate_to_proto(duplicate: Duplicate, msg: governance_pb2.DuplicateCollection) -> None:
-    for field in dataclasses.fields(duplicate):
-        setattr(msg, field.name, getattr(duplicate, field.name))
+# The codecs of the documents beside the catalog and requests, in modules of their own (their
+# names are part of this module's surface).
+from node.wire.corrections import correction_from_proto, correction_to_proto  # noqa: E402,F401
+from node.wire.governance import (duplicate_to_proto, element_from_proto, element_to_proto,  # noqa: E402,F401
+                                  registry_from_proto, registry_to_proto)

@@ -1,0 +1,146 @@
+"""The SQL of searches and filtered listings: which index answers which filter, so that a page
+costs about as much as the page, not as the matches before and behind it.
+
+- The provider and region filters are a range of the integer key (`key_range`): FTS5 is given
+  the range and reads only that span of its index; the entries table reads that span of its key.
+- Category, share type, update cycle and open type are tokens in the index's `tags` column
+  (node/model/search.py `filter_tokens`): they join the query's MATCH, so FTS5 intersects the
+  lists itself, skipping through them in key order, and never looks at the entries table.
+- Only `updated_since` and `origin` (no search page offers them) are checked on the entries table.
+
+Both read in key order, so SQLite stops after the page; counts stop at a cap (entries.py
+`TOTAL_CAP`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+
+from node.model import regions, search
+from node.model.rules import EntryFilter
+from node.times import format_time
+
+# Score of a match: bm25 over the name and body columns; the tags column weighs nothing, so a
+# filter never changes the order of what it keeps.
+BM25 = "bm25(entry_fts, 1.0, 1.0, 0.0)"
+
+
+def key_range(where: EntryFilter) -> tuple[int, int] | None:
+    """The integer keys [lo, hi) the filter's provider and region keep, or None when it names
+    neither. A resource code starts with its provider code, which starts with its region: a
+    province-level region code (xx0000) covers its whole province, a prefecture-level one
+    (xxyy00) its prefecture."""
+    spans = []
+    if where.provider_code:
+        spans.append((where.provider_code, 10**6))
+    if where.region_code:
+        prefix = regions.prefix(where.region_code)
+        spans.append((prefix, 10 ** (15 - len(prefix))))
+    if not spans:
+        return None
+    return max(int(p) * span for p, span in spans), min((int(p) + 1) * span for p, span in spans)
+
+
+def keys_after(where: EntryFilter, after: int) -> tuple[int, int]:
+    """The keys [lo, hi) of the filter's provider and region that lie after `after`: one range, so
+    that SQLite seeks to its start (given `id > after` and `id >= lo` apart, it seeks by one of
+    them and walks from there to the other: seconds, from the start of the catalog to a province
+    at its end)."""
+    lo, hi = key_range(where) or (0, 10**15)
+    return max(lo, after + 1), hi
+
+
+def filter_sql(where: EntryFilter, table: str = "", after: int = -1) -> tuple[str, list]:
+    """SQL conditions on the entries table (each after " AND ") for a filter whose values the
+    catalog has checked, and keys after `after`. Provider and region filters become a range of the
+    integer key."""
+    clauses: list[str] = []
+    params: list = []
+    keys = keys_after(where, after) if after >= 0 or key_range(where) is not None else None
+    if keys is not None:
+        clauses.append(f"{table}id >= ? AND {table}id < ?")
+        params += keys
+    for name in search.FILTER_TAGS:
+        value = getattr(where, name)
+        if value:
+            clauses.append(f"{table}{name} = ?")
+            params.append(value)
+    if where.updated_since is not None:
+        clauses.append(f"{table}updated_at >= ?")
+        params.append(format_time(where.updated_since))
+    if where.origin:
+        clauses.append(f"{table}origin = ?")
+        params.append(where.origin)
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def tags_match(where: EntryFilter) -> str:
+    """The MATCH expression of the filter's tagged values ("" when it names none)."""
+    tokens = search.filter_tokens({name: getattr(where, name) for name in search.FILTER_TAGS})
+    return f"tags : ({' AND '.join(tokens.split())})" if tokens else ""
+
+
+def _untagged(where: EntryFilter) -> EntryFilter:
+    """What of the filter only the entries table can check."""
+    return EntryFilter(updated_since=where.updated_since, origin=where.origin)
+
+
+def hits(match: str, where: EntryFilter, *, score: str = "0", after: int = -1) -> tuple[str, list]:
+    """SQL for the (hit, score) rows of the index's matches of `match` (a MATCH expression over
+    name and body, or "" for every entry) under the filter, with a key after `after`, and its
+    parameters. Needs a query or a tagged value (`indexed`): the index holds nothing else."""
+    expr = " AND ".join(f"({m})" for m in (match, tags_match(where)) if m)
+    sql, params = f"SELECT rowid AS hit, {score} AS score FROM entry_fts WHERE entry_fts MATCH ?", [expr]
+    if after >= 0 or key_range(where) is not None:
+        sql += " AND rowid >= ? AND rowid < ?"
+        params += keys_after(where, after)
+    rest, rest_params = filter_sql(_untagged(where), table="entries.")
+    if rest:
+        sql = (f"SELECT f.hit, f.score FROM ({sql}) AS f JOIN entries ON entries.id = f.hit "
+               f"WHERE entries.withdrawn = 0 {rest}")
+    return sql, params + rest_params
+
+
+def indexed(where: EntryFilter) -> bool:
+    """Whether a listing under the filter is read from the search index: it names a tagged value,
+    and no `updated_since` (a harvester's "changed since", which the index of update times on the
+    entries table may answer from far fewer rows: SQLite chooses)."""
+    return bool(tags_match(where)) and where.updated_since is None
+
+
+def count_matches(conn: sqlite3.Connection, match: str, where: EntryFilter, most: int) -> int:
+    """Matches, counted up to `most`: the LIMIT stops FTS5 reading its index there."""
+    sql, params = hits(match, where)
+    return conn.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*params, most]).fetchall()[0][0]
+
+
+def page_of_matches(conn: sqlite3.Connection, match: str, where: EntryFilter, limit: int, offset: int,
+                    *, ranked: bool) -> list[int]:
+    """Ids of one page of matches, best first by bm25 or in code order. Code order is the order
+    FTS5 reads its index in, so SQLite needs no sort and stops at the page's end."""
+    sql, params = hits(match, where, score=BM25 if ranked else "0")
+    order = "score, hit" if ranked else "hit"
+    rows = conn.execute(f"{sql} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset])
+    return [r[0] for r in rows]
+
+
+def listed_ids(conn: sqlite3.Connection, where: EntryFilter, after_id: int, limit: int) -> list[int]:
+    """Ids of live entries under a filter that names a tagged value, after `after_id`, in code
+    order (a keyset page: as cheap at the millionth entry as at the first)."""
+    sql, params = hits("", where, after=after_id)
+    return [r[0] for r in conn.execute(f"{sql} ORDER BY hit LIMIT ?", [*params, limit])]
+
+
+def count_listed(conn: sqlite3.Connection, where: EntryFilter, most: int) -> int:
+    """Live entries under the filter, counted up to `most`."""
+    if indexed(where):
+        return count_matches(conn, "", where, most)
+    rest, params = filter_sql(where)
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM entries WHERE withdrawn = 0 {rest} LIMIT ?)"
+    return conn.execute(sql, [*params, most]).fetchall()[0][0]
+
+
+def unfiltered(where: EntryFilter) -> bool:
+    """Whether the filter names at most an origin (its count is kept by triggers)."""
+    return where == dataclasses.replace(EntryFilter(), origin=where.origin)

@@ -1,0 +1,58 @@
+"""The service-hall scenario's file and its invariants, on made-up calls (the scenario itself runs
+against a whole federation: `cascade sim run scenarios/service-hall.yaml`, reports/service-hall/)."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from node.errors import ConfigError
+from sim import hall_plan
+from sim.hall import Call, Grant, check
+
+
+def test_the_bundled_scenario_loads_and_its_day_peaks_in_the_morning():
+    hall = hall_plan.load(ROOT / "scenarios" / "service-hall.yaml")
+    assert hall.rate_at(hall.wall_at(9 * 60 + 30)) == hall.calls_per_second * hall.peak_factor
+    assert hall.rate_at(hall.wall_at(15 * 60)) == hall.calls_per_second
+    assert hall.open_minute <= hall.fault_minute < hall.peak[1]  # the hub dies in the morning's peak
+
+
+def test_a_bad_value_is_named_with_its_key(tmp_path):
+    data = yaml.safe_load((ROOT / "scenarios" / "service-hall.yaml").read_text(encoding="utf-8"))
+    data["compose"] = str(ROOT / "configs" / "federation-small.yaml")
+    data["fault"] = {"at": "25:00"}
+    path = tmp_path / "hall.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        hall_plan.load(path)
+    assert caught.value.key == "fault.at" and "HH:MM" in caught.value.rule
+
+
+def grant(request_id: str, quota: int) -> Grant:
+    source = hall_plan.Source(types.SimpleNamespace(provider_code="100000110"), "mps", "公民身份号码", ("姓名",))
+    return Grant("hebei", "130100005", source, request_id, quota, ("公民身份号码", "姓名"))
+
+
+def day_of(*calls: Call):
+    return types.SimpleNamespace(calls=list(calls), grants=sorted({id(c.grant): c.grant for c in calls}.values(),
+                                                                  key=lambda g: g.request_id))
+
+
+def test_each_answered_call_counted_once_by_its_id_holds_and_anything_else_does_not():
+    g = grant("hebei-1", 50)
+    batch, single = Call(1.0, 0.01, g, "batch", 40, "c1", "ok", attempts=2), Call(1.1, 0.01, g, "verify", 1, "c2", "ok")
+    refused = Call(1.2, 0.01, g, "verify", 1, "c3", "daily_quota")
+    day = day_of(batch, single, refused)
+    held = check(day, {"hebei-1": {"c1": 40, "c2": 1}})
+    assert all(c["held"] for c in held.values()) and held["no_call_counted_twice"]["retried_calls"] == 1
+    assert held["quotas_held"]["quota_refusals"] == 1
+    assert not check(day, {"hebei-1": {"c1": 80, "c2": 1}})["no_call_counted_twice"]["held"]  # the batch twice
+    assert not check(day, {"hebei-1": {"c1": 40, "c2": 1, "c9": 1}})["no_call_counted_twice"]["held"]  # an id never sent
+    assert not check(day_of(Call(1.0, 0.01, grant("hebei-2", 10), "batch", 40, "c1", "ok")),
+                     {"hebei-2": {"c1": 40}})["quotas_held"]["held"]  # beyond the quota
+    leaked = Call(1.0, 0.01, g, "verify", 1, "c1", "ok", leaks=1)
+    assert not check(day_of(leaked), {"hebei-1": {"c1": 1}})["verify_returned_no_value"]["held"]
