@@ -70,16 +70,23 @@ def fault_label(fault: dict, names: dict[str, str]) -> str:
     return f"{FAULT_NAMES[kind]}：" + "、".join(names.get(n, n) for n in nodes)
 
 
-def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
+def pyplot():
+    """matplotlib's pyplot, drawing to files (no display), in a CJK font where the machine has one."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
     font = cjk_font()
     plt.rcParams.update({"font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
                          "font.family": "sans-serif", "axes.unicode_minus": False, "figure.dpi": 110})
+    return plt
+
+
+def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    plt = pyplot()
     names = node_names(result)
     faults = result["faults"]
     # counts get MaxNLocator(integer=True): a count has no quarter of a request

@@ -8,7 +8,7 @@ import json
 import pathlib
 from datetime import datetime
 
-from sim.charts import cjk_font, save
+from sim.charts import pyplot, save
 
 CHARTS = {"calls": "calls_per_second.png", "latency": "latency.png", "owners": "owners.png"}
 BUCKET = 2.0  # wall seconds per point of the charts
@@ -95,14 +95,7 @@ def write(result: dict, day, out: pathlib.Path) -> None:
 
 
 def charts(result: dict, out: pathlib.Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    font = cjk_font()
-    plt.rcParams.update({"font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
-                         "font.family": "sans-serif", "axes.unicode_minus": False, "figure.dpi": 110})
+    plt = pyplot()
     points, fault = result["timeline"], result["fault"]
     minutes = [p["minute"] / 60 for p in points]
 

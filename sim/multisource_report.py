@@ -10,7 +10,7 @@ import statistics
 
 from node.model.correction import ANSWERS
 from node.proto import corrections_pb2, corrections_pb2_grpc
-from sim.charts import cjk_font, save
+from sim.charts import pyplot, save
 
 CHARTS = {"found": "discrepancies.png", "time": "time_to_correct.png"}
 OUTCOME_NAMES = {"corrected": "已更正", "no_fault": "无误", "rejected": "驳回"}
@@ -84,14 +84,7 @@ def write(result: dict, out: pathlib.Path) -> None:
 
 
 def charts(result: dict, out: pathlib.Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    font = cjk_font()
-    plt.rcParams.update({"font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
-                         "font.family": "sans-serif", "axes.unicode_minus": False, "figure.dpi": 110})
+    plt = pyplot()
     copies = result["copies"]
     fig, ax = plt.subplots(figsize=(8, 4))
     bars = [("注入错误", "injected"), ("校核发现", "found"), *((OUTCOME_NAMES[a], a) for a in ANSWERS)]

@@ -14,6 +14,7 @@ from typing import Iterable
 
 from node.model.correction import Correction
 from node.model.request import Event
+from node.store.requests import listing_where
 from node.times import format_time, parse_time
 
 _COLUMNS = ("correction_id", "filer_code", "filer_node", "owner_code", "owner_node", "resource_code", "state",
@@ -67,15 +68,8 @@ def corrections_by_id(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str,
 
 def select_corrections(conn: sqlite3.Connection, filer_code: str, owner_code: str, state: str, due_before: str,
                        offset: int, limit: int) -> list[Correction]:
-    clauses, params = [], []
-    for column, value in (("filer_code", filer_code), ("owner_code", owner_code), ("state", state)):
-        if value:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if due_before:
-        clauses.append("deadline != '' AND deadline < ?")
-        params.append(due_before)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    where, params = listing_where({"filer_code": filer_code, "owner_code": owner_code}, (state,) if state else (),
+                                  due_before)
     rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM corrections {where} "
                         "ORDER BY created_at, correction_id LIMIT ? OFFSET ?", [*params, limit, offset])
     return [row_correction(r) for r in rows]

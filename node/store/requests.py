@@ -80,10 +80,11 @@ def requests_by_id(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, Re
     return found
 
 
-def select_requests(conn: sqlite3.Connection, consumer_code: str, owner_code: str, states: tuple[str, ...],
-                    due_before: str, offset: int, limit: int) -> list[Request]:
+def listing_where(equal: dict[str, str], states: tuple[str, ...], due_before: str) -> tuple[str, list]:
+    """The WHERE clause of a listing of requests or corrections: columns equal to the values given
+    (empty: any), a state among `states` (none: any), a deadline before `due_before` (empty: any)."""
     clauses, params = [], []
-    for column, value in (("consumer_code", consumer_code), ("owner_code", owner_code)):
+    for column, value in equal.items():
         if value:
             clauses.append(f"{column} = ?")
             params.append(value)
@@ -93,7 +94,12 @@ def select_requests(conn: sqlite3.Connection, consumer_code: str, owner_code: st
     if due_before:
         clauses.append("deadline != '' AND deadline < ?")
         params.append(due_before)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def select_requests(conn: sqlite3.Connection, consumer_code: str, owner_code: str, states: tuple[str, ...],
+                    due_before: str, offset: int, limit: int) -> list[Request]:
+    where, params = listing_where({"consumer_code": consumer_code, "owner_code": owner_code}, states, due_before)
     rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM requests {where} ORDER BY created_at, request_id "
                         "LIMIT ? OFFSET ?", [*params, limit, offset])
     return [row_request(r) for r in rows]
