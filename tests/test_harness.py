@@ -271,6 +271,66 @@ def test_hub_killed_between_pulling_a_request_and_delivering_it(federation):
                until=lambda waiting: waiting == 0)
 
 
+def test_hub_killed_while_an_objection_waits_for_delivery_and_the_coordination_binds_everywhere(federation):
+    """The lifecycle across nodes with the hub killed (SIGKILL) in the middle: a refusal objected
+    to at Hebei reaches the hub, which cannot deliver it to Guangdong and is killed; after its
+    restart the national data authority coordinates, and its grant is the one final state at the
+    consumer's node, the owner's node and the hub, every version numbered apart."""
+    from node.proto import sharing_pb2
+
+    fed = federation(SMALL, sync={"backoff_max": 1})
+    fed.seed()
+    fed.wait_converged(timeout=60)
+    found = fed.catalog(fed.hub_id).ListEntries(catalog_pb2.ListEntriesRequest(
+        filter=catalog_pb2.EntryFilter(origin="guangdong", share_type="conditional"), page_size=1)).entries[0]
+    consumer, owner = fed.sharing("hebei", "130000001"), fed.sharing("guangdong", found.provider_code)
+    filed = consumer.SubmitRequest(sharing_pb2.SubmitRequestRequest(
+        consumer_code="130000001", resource_code=found.resource_code, purpose="跨省通办", basis="《政务服务条例》",
+        data_items=[found.data_items[0].name]))
+    ask = sharing_pb2.GetRequestRequest(request_id=filed.request_id)
+
+    def state(stub) -> str:  # "" while the copy has not reached that node
+        try:
+            return stub.GetRequest(ask).state
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            return ""
+
+    wait_until(lambda: state(owner), 60, "the request pending at Guangdong",
+               until=lambda state: state == "pending")
+    owner.DecideRequest(sharing_pb2.DecideRequestRequest(request_id=filed.request_id,
+                                                         department_code=found.provider_code, approve=False,
+                                                         reason="不符合共享条件"))
+    wait_until(lambda: state(consumer), 60, "the refusal back at Hebei",
+               until=lambda state: state == "rejected")
+
+    fed.partition("guangdong")  # the hub can pull the objection but not pass it on
+    consumer.ObjectRequest(sharing_pb2.ObjectRequestRequest(request_id=filed.request_id, consumer_code="130000001",
+                                                            reason="依据充分，属跨省通办事项"))
+    hub_authority = fed.state["nodes"][fed.hub_id]["data_authority"]
+    coordinator = fed.sharing(fed.hub_id, hub_authority)
+    wait_until(lambda: state(coordinator), 60, "the objection at the hub",
+               until=lambda state: state == "objected")
+    fed.kill(fed.hub_id)
+    fed.heal("guangdong")
+    fed.start(fed.hub_id)
+
+    coordinator = fed.sharing(fed.hub_id, hub_authority)
+    coordinator.CoordinateRequest(sharing_pb2.CoordinateRequestRequest(
+        request_id=filed.request_id, department_code=hub_authority, decision="share", reason="经协调，同意共享"))
+    copies = {"hebei": consumer, "guangdong": owner, fed.hub_id: coordinator}
+    for node, stub in copies.items():
+        wait_until(lambda: state(stub), 60, f"the coordinator's grant at {node}",
+                   until=lambda state: state == "granted")
+    histories = {node: [(e.version, e.maker, e.state) for e in stub.GetRequest(ask).history]
+                 for node, stub in copies.items()}
+    assert histories["hebei"] == histories["guangdong"] == histories[fed.hub_id], histories
+    numbers = [(version, maker) for version, maker, _ in histories["hebei"]]
+    assert len(numbers) == len(set(numbers))  # no two events under one number
+    assert [state for *_, state in histories["hebei"]][-3:] == ["rejected", "objected", "granted"]
+
+
 @pytest.mark.parametrize("path, nodes, provinces, ministries", [
     ("configs/federation-small.yaml", 6, 3, 2), ("configs/federation-full.yaml", 43, 32, 10),
 ])
