@@ -235,8 +235,8 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
     log = r.mapping(top.get("log") or {}, "log", {"level", "format"})
     limits = r.mapping(top.get("limits") or {}, "limits", {f.name for f in dataclasses.fields(Limits)})
     default_limits = Limits()
-    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays", "beyond_calendar",
-                                                              "default_daily_quota", *LIFECYCLE_KEYS})
+    sharing = r.mapping(top.get("sharing") or {}, "sharing", {"answer_days", "holidays", "workdays", "notices",
+                                                              "beyond_calendar", "default_daily_quota", *LIFECYCLE_KEYS})
     calendar = official_calendar(r, sharing)
     metrics = None
     if top.get("metrics") is not None:

@@ -134,20 +134,48 @@ def dates(r: Reader, values: Any, path: str) -> list:
 
 def official_calendar(r: Reader, sharing: dict, path: str = "sharing") -> Calendar:
     """The `sharing` block's calendar: the State Council's working days (node/model/calendar.py),
-    the node's own days off on top, and what to do past the years the official calendar covers.
-    A day off outside those years stops start-up, naming them, unless the operator chose
-    `beyond_calendar: weekdays` (then it is a day off in a year counted Monday to Friday)."""
+    the node's own days off on top, the notices the operator typed in for years the package does
+    not cover yet (`notices: {2027: {holidays: [...], workdays: [...]}}`), and what to do past the
+    years covered. A day off outside those years stops start-up, naming them, unless the operator
+    chose `beyond_calendar: weekdays` (then it is a day off in a year counted Monday to Friday)."""
     if "workdays" in sharing:
         r.fail(f"{path}.workdays", f"make-up working days (调休) come from the official calendar ({PACKAGE}, "
-                                   f"{covered_years()}); remove the key")
+                                   f"{covered_years()}), or for a later year from its notice in "
+                                   f"{path}.notices; remove the key")
     beyond = r.get(sharing, path, "beyond_calendar", is_choice(BEYOND), OFFICIAL.beyond)
+    holidays, workdays, noticed = _notices(r, sharing.get("notices"), f"{path}.notices")
     days_off = dates(r, sharing.get("holidays") or [], f"{path}.holidays")
     for i, day in enumerate(days_off):
-        if beyond == "refuse" and day.year not in OFFICIAL_YEARS:
+        if beyond == "refuse" and day.year not in OFFICIAL_YEARS and day.year not in noticed:
             r.fail(f"{path}.holidays[{i}]", f"{day.isoformat()} lies outside the official calendar's years "
-                                            f"{covered_years()} ({PACKAGE})")
+                                            f"{covered_years()} ({PACKAGE}) and the notices typed in")
     return Calendar(answer_days=r.get(sharing, path, "answer_days", is_number(1, 365, True), OFFICIAL.answer_days),
-                    holidays=frozenset(days_off), official=True, beyond=beyond)
+                    holidays=frozenset(days_off) | holidays, workdays=workdays, official=True, beyond=beyond,
+                    noticed=noticed)
+
+
+def _notices(r: Reader, value: Any, path: str) -> tuple[frozenset[datetime.date], frozenset[datetime.date], frozenset[int]]:
+    """The State Council notices typed in for years the package does not cover: (days off, make-up
+    working days, their years). A year the package covers is refused: its notice is the package's."""
+    if value is None:
+        return frozenset(), frozenset(), frozenset()
+    if not isinstance(value, dict):
+        r.fail(path, "must map a year to its notice: {2027: {holidays: [...], workdays: [...]}}")
+    off: set[datetime.date] = set()
+    worked: set[datetime.date] = set()
+    for year, notice in value.items():
+        where = f"{path}.{year}"
+        if not isinstance(year, int) or not 2000 <= year <= 2100:
+            r.fail(where, "must be a year (e.g. 2027)")
+        if year in OFFICIAL_YEARS:
+            r.fail(where, f"{PACKAGE} carries the notice for {year} already: remove this one")
+        notice = r.mapping(notice or {}, where, {"holidays", "workdays"})
+        for key, into in (("holidays", off), ("workdays", worked)):
+            for i, day in enumerate(dates(r, notice.get(key) or [], f"{where}.{key}")):
+                if day.year != year:
+                    r.fail(f"{where}.{key}[{i}]", f"{day.isoformat()} is not in {year}")
+                into.add(day)
+    return frozenset(off), frozenset(worked), frozenset(value)
 
 
 def data_authority(r: Reader, top: dict, departments: set[str]) -> str:

@@ -170,6 +170,35 @@ def test_past_the_years_covered_a_deadline_is_refused_naming_them_unless_weekday
     assert due.year == UNCOVERED and due.weekday() < 5
 
 
+def test_a_notice_typed_in_for_a_year_the_package_lacks_counts_its_days_off_and_make_up_days():
+    """Until the package carries the next year, its operator types the State Council's notice in."""
+    first = date(UNCOVERED, 1, 1)
+    make_up = next(first + timedelta(days=d) for d in range(7) if (first + timedelta(days=d)).weekday() == 5)
+    weekday_off = next(first + timedelta(days=d) for d in range(1, 9) if (first + timedelta(days=d)).weekday() < 5)
+    noticed = node_config(pathlib.Path("unused"), "hebei", "provincial", "130000", extra={"sharing": {
+        "notices": {UNCOVERED: {"holidays": [first.isoformat(), weekday_off.isoformat()],
+                                "workdays": [make_up.isoformat()]}}}}).calendar
+    assert not noticed.is_working(first) and not noticed.is_working(weekday_off) and noticed.is_working(make_up)
+    late = filed(date(UNCOVERED - 1, 12, 28), time(9, 30))
+    due = noticed.deadline(late)  # crosses into the noticed year: counted, not refused
+    assert due.year == UNCOVERED and noticed.is_working(due)
+    with pytest.raises(CalendarNotCovered):  # the year after is still unknown
+        noticed.is_working(date(UNCOVERED + 1, 3, 1))
+
+
+@pytest.mark.parametrize("notices, key, rule", [
+    ({OFFICIAL_YEARS.start: {"holidays": []}}, f"sharing.notices.{OFFICIAL_YEARS.start}", "carries the notice"),
+    ({UNCOVERED: {"holidays": [f"{UNCOVERED + 1}-01-01"]}}, f"sharing.notices.{UNCOVERED}.holidays[0]",
+     f"is not in {UNCOVERED}"),
+    ({"next": {}}, "sharing.notices.next", "must be a year"),
+    ({UNCOVERED: {"days": []}}, f"sharing.notices.{UNCOVERED}.days", "unknown key"),
+])
+def test_a_bad_notice_stops_start_up_naming_the_key(notices, key, rule):
+    with pytest.raises(ConfigError) as refused:
+        node_config(pathlib.Path("unused"), "hebei", "provincial", "130000", extra={"sharing": {"notices": notices}})
+    assert refused.value.key == key and rule in str(refused.value)
+
+
 @pytest.mark.parametrize("sharing, key, rule", [
     ({"holidays": [f"{UNCOVERED}-01-02"]}, "sharing.holidays[0]", f"{OFFICIAL_YEARS.start}–{UNCOVERED - 1}"),
     ({"workdays": ["2026-10-10"]}, "sharing.workdays", "come from the official calendar"),

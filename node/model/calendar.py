@@ -35,7 +35,8 @@ class CalendarNotCovered(FailedPrecondition):
     def __init__(self, day: date):
         super().__init__("calendar", f"no official holidays known for {day.year} ({day.isoformat()}): "
                                      f"{PACKAGE} covers {covered_years()}; upgrade it once the State Council's "
-                                     f"notice for {day.year} is out, or set sharing.beyond_calendar: weekdays")
+                                     f"notice for {day.year} is out, or type the notice into sharing.notices, "
+                                     f"or set sharing.beyond_calendar: weekdays")
         self.day = day
 
 
@@ -51,10 +52,14 @@ class Calendar:
     workdays: frozenset[date] = frozenset()
     official: bool = False
     beyond: str = "refuse"
+    # Years past the package whose State Council notice the operator typed into the config
+    # (`sharing.notices`): their days off are in `holidays`, their make-up working days in `workdays`.
+    noticed: frozenset[int] = frozenset()
 
     def covers(self, day: date) -> bool:
         """Whether this calendar can say if `day` is worked."""
-        return not self.official or self.beyond == "weekdays" or day.year in OFFICIAL_YEARS
+        return (not self.official or self.beyond == "weekdays" or day.year in OFFICIAL_YEARS
+                or day.year in self.noticed)
 
     def is_working(self, day: date) -> bool:
         if day in self.workdays:
