@@ -26,10 +26,11 @@ async def dashboard(request: Request):
     first, last = (request.query_params.get(k, "").strip()[:10] for k in ("from", "to"))
     card, card_error = await run_in_threadpool(portal.scorecard.for_period, first, last)
     nodes = list(card.nodes) if card else []
+    name = portal.templates.env.filters["node"]  # 河北省政务数据平台 for hebei (portal/overview.py)
     return portal.page(request, "dashboard.html", {
         "snap": snapshot, "card": card, "card_error": card_error, "nodes": nodes, "first": first, "last": last,
         "departments": sorted(card.departments, key=lambda r: (-r.requests_received, r.department_code))[:50] if card else [],
-        "entries_chart": charts.share_mix(nodes), "answers_chart": charts.answered(nodes),
+        "entries_chart": charts.share_mix(nodes, name), "answers_chart": charts.answered(nodes, name),
     })
 
 

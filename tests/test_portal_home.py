@@ -50,6 +50,8 @@ def test_nodes_go_by_their_chinese_names(portal):
     page = get(portal.portal_url() + "dashboard")
     assert "河北省政务数据平台" in page and "公安部政务数据平台" in page
     assert '<th scope="row">hebei</th>' not in page
+    # the charts too: their labels are the names, shortened (河北省), never the ids
+    assert 'text-anchor="end">河北省</text>' in page and 'text-anchor="end">hebei</text>' not in page
 
 
 def test_raw_utf8_in_the_query_string_is_served(portal):
