@@ -189,7 +189,8 @@ def charts(result: dict, lag: list[dict], out: pathlib.Path) -> None:
     ax.invert_yaxis()
     ax.legend(fontsize=8)
     save(fig, out / CHARTS["requests"])
-    steps_chart(result, out)
+    if any(v["count"] for v in (result.get("steps") or {}).values()):  # a run that used the lifecycle's steps
+        steps_chart(result, out)
 
 
 def steps_chart(result: dict, out: pathlib.Path) -> None:

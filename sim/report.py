@@ -215,10 +215,11 @@ def markdown(result: dict) -> str:
               f"{t.get('publish_seconds')} s and the hub held all of it (digest equal for every peer) "
               f"{t.get('seed_seconds')} s after publishing began. The workload then ran for "
               f"{t.get('play_wall_seconds')} s of wall time.", "",
-              f"Peak resident memory: the hub {mem['hub_peak']} MiB (while taking the catalog in "
-              f"{mem.get('hub_ingest_peak', '-')} MiB, its worker processes together "
-              f"{mem.get('hub_workers_ingest_peak', '-')} MiB); the largest other node "
-              f"({mem['largest_other']}) {mem['largest_other_peak']} MiB.", "", f"![memory]({CHARTS['memory']})", ""]
+              f"Peak resident memory: the hub {mem['hub_peak']} MiB"
+              + (f" (while taking the catalog in {mem['hub_ingest_peak']} MiB, its worker processes together "
+                 f"{mem.get('hub_workers_ingest_peak', 0)} MiB)" if "hub_ingest_peak" in mem else "")
+              + f"; the largest other node ({mem['largest_other']}) {mem['largest_other_peak']} MiB.", "",
+              f"![memory]({CHARTS['memory']})", ""]
     lines += ["## Faults", "", "Convergence is timed from the moment a fault is undone until the hub's digest of every "
               "peer equals the peer's. The requests a fault touched were filed while it lasted by or to a "
               "department of a node it hit.", "", "| fault | at | converged | wall s | simulated h | requests it touched: filed, conditional answered in time | note |",
