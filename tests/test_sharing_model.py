@@ -62,6 +62,14 @@ class SharingModel(RuleBasedStateMachine):
         self.requests.append(request.request_id)
         self.round_trip(deliver)
 
+    @staticmethod
+    def pick(data, found: list):
+        """One of `found`, or None when it is empty. The draw is made either way, from a range that
+        does not depend on `found`: which requests are eligible depends on deliveries made in the
+        background, and hypothesis requires the same choices to draw the same way in every run."""
+        index = data.draw(st.integers(0, 63), label="which eligible request")
+        return found[index % len(found)] if found else None
+
     def eligible(self, side: str, states: tuple[str, ...]) -> list:
         """(node, copy) of each request whose copy at its consumer's or owner's node (`side`), or
         at the hub, is in one of `states`: the step drawn acts on one of them, so that it comes up
@@ -79,8 +87,9 @@ class SharingModel(RuleBasedStateMachine):
     @rule(data=st.data(), approve=st.booleans(), deliver=st.booleans())
     def decide(self, data, approve, deliver):
         found = self.eligible("owner", ("pending",))
-        if found:
-            node, held = data.draw(st.sampled_from(found))
+        picked = self.pick(data, found)
+        if picked:
+            node, held = picked
             node.sharing.decide(held.request_id, held.owner_code, approve, "" if approve else "不符合条件")
             self.round_trip(deliver)
 
@@ -99,8 +108,9 @@ class SharingModel(RuleBasedStateMachine):
     @rule(data=st.data(), deliver=st.booleans())
     def extend(self, data, deliver):
         found = [(node, held) for node, held in self.eligible("owner", ("pending",)) if not held.steps("extended")]
-        if found:
-            node, held = data.draw(st.sampled_from(found))
+        picked = self.pick(data, found)
+        if picked:
+            node, held = picked
             node.sharing.extend(held.request_id, held.owner_code, "需核实")
             self.round_trip(deliver)
 
@@ -108,16 +118,18 @@ class SharingModel(RuleBasedStateMachine):
     def object(self, data, deliver):
         found = [(node, held) for node, held in self.eligible("consumer", ("rejected",))
                  if held.owner_node and not held.steps("objected")]
-        if found:
-            node, held = data.draw(st.sampled_from(found))
+        picked = self.pick(data, found)
+        if picked:
+            node, held = picked
             node.sharing.object(held.request_id, held.consumer_code, "依据充分")
             self.round_trip(deliver)
 
     @rule(data=st.data(), share=st.booleans())
     def coordinate(self, data, share):
         found = self.eligible("hub", ("objected",))
-        if found:
-            _, held = data.draw(st.sampled_from(found))
+        picked = self.pick(data, found)
+        if picked:
+            _, held = picked
             self.hub.sharing.coordinate(held.request_id, NATIONAL, share, "经协调")
 
     def round_trip(self, deliver: bool = True) -> None:
