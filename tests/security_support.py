@@ -24,6 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from conftest import make_entry
+from lifecycle_support import lifecycle_world
 from node import config as config_mod, wire
 from node.proto import corrections_pb2, corrections_pb2_grpc
 from node.proto import (admin_pb2, admin_pb2_grpc, cascade_pb2, cascade_pb2_grpc, catalog_pb2, catalog_pb2_grpc,
@@ -319,36 +320,7 @@ def world(hebei, dial) -> World:
     return World(entry=f"{A}/000001", conditional=f"{A}/000002", to_withdraw=f"{A}/000003", request=ask(),
                  to_decide=ask().request_id, not_to_decide=ask().request_id, to_withdraw_request=ask().request_id,
                  mounted=f"{A}/000004", source=source, fetchable=fetchable.request_id, correction=correct(),
-                 to_answer=correct().correction_id, **lifecycle_world(hebei, ask))
-
-
-def lifecycle_world(hebei: Site, ask) -> dict[str, str]:
-    """Requests in each state a step of the lifecycle starts from, made through the domain (the
-    calls themselves are what the rule cases try)."""
-    sharing = hebei.node.sharing
-
-    def refused() -> str:
-        made = ask().request_id
-        sharing.decide(made, A, False, "不符合共享条件")
-        return made
-
-    objected = refused()
-    sharing.object(objected, B, "依据充分")
-    settings = sharing.authority.settings
-    sharing.authority = dataclasses.replace(sharing.authority, settings=dataclasses.replace(settings, review=True))
-    try:
-        in_review = [ask_in_review(sharing) for _ in range(2)]
-    finally:
-        sharing.authority = dataclasses.replace(sharing.authority, settings=settings)
-    sharing.review(in_review[1], B, False, "依据不明确")
-    return dict(to_extend=ask().request_id, to_object=refused(), to_coordinate=objected, to_review=in_review[0],
-                to_resubmit=in_review[1])
-
-
-def ask_in_review(sharing) -> str:
-    made = sharing.submit(B, f"{A}/000002", "办理企业开办", "《优化营商环境条例》", ["企业名称"])
-    assert made.state == "review", made
-    return made.request_id
+                 to_answer=correct().correction_id, **lifecycle_world(hebei.node.sharing, ask, owner=A, consumer=B))
 
 
 # --- calling, and waiting ------------------------------------------------------------------------

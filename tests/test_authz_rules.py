@@ -9,18 +9,17 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from hypothesis import assume, given, settings, strategies as st
 
 from node.proto import corrections_pb2
 from node.proto import (admin_pb2, admin_pb2_grpc, cascade_pb2, catalog_pb2, catalog_pb2_grpc, exchange_pb2,
-                        governance_pb2, sharing_pb2, sharing_pb2_grpc)
+                        governance_pb2, sharing_pb2)
 from node.security import authz
-
-COR = authz.CORRECTIONS
 from security_support import (A, ADM, B, C, CAS, CAT, DEADLINE, EXC, GOV, HEALTH, OK, PERMISSION_DENIED, REFLECTION,
                               SERVED, SERVICES, SHR, UNAUTHENTICATED, Site, Who, World, denial_recorded, entry_proto,
                               invoke, outcome, tool)
 from security_support import ca, dial, hebei, hub, world  # noqa: F401 (fixtures)
+
+COR = authz.CORRECTIONS
 
 
 # --- 1. every method has a rule ------------------------------------------------------------------
@@ -379,45 +378,3 @@ def test_a_refused_stream_stores_none_of_it(hebei, dial, world):
         found, details = outcome(lambda: catalog.GetEntry(catalog_pb2.GetEntryRequest(resource_code=code),
                                                           timeout=DEADLINE))
         assert found == grpc.StatusCode.NOT_FOUND, (code, found, details)
-
-
-def test_a_department_naming_itself_still_cannot_decide_or_withdraw_anothers_request(hebei, dial, world):
-    sharing_b = sharing_pb2_grpc.SharingStub(dial.channel(hebei, Who("tool", "B")))
-    sharing_a = sharing_pb2_grpc.SharingStub(dial.channel(hebei, Who("tool", "A")))
-    before = hebei.state()
-    code, details = outcome(lambda: sharing_b.DecideRequest(sharing_pb2.DecideRequestRequest(
-        request_id=world.not_to_decide, department_code=B, approve=True), timeout=DEADLINE))
-    assert (code, "department_code" in details) == (PERMISSION_DENIED, True), details
-    code, details = outcome(lambda: sharing_a.WithdrawRequest(sharing_pb2.WithdrawRequestRequest(
-        request_id=world.request.request_id, consumer_code=A), timeout=DEADLINE))
-    assert (code, "consumer_code" in details) == (PERMISSION_DENIED, True), details
-    assert hebei.state() == before
-    still = sharing_b.GetRequest(sharing_pb2.GetRequestRequest(request_id=world.not_to_decide), timeout=DEADLINE)
-    assert still.state == "pending"
-
-
-def test_a_refusal_by_the_sharing_rules_is_on_the_audit_trail(hebei, dial, world):
-    sharing = sharing_pb2_grpc.SharingStub(dial.channel(hebei, Who("tool", "B")))
-    since = hebei.audit_seq()
-    code, _ = outcome(lambda: sharing.DecideRequest(sharing_pb2.DecideRequestRequest(
-        request_id=world.not_to_decide, department_code=B, approve=True), timeout=DEADLINE))
-    assert code == PERMISSION_DENIED
-    assert denial_recorded(hebei, since, SHR + "DecideRequest", f"{B}@tool"), hebei.audit_since(since)
-
-
-@settings(max_examples=25, deadline=None, database=None)
-@given(provider=st.one_of(st.sampled_from([B, C]), st.from_regex(r"[0-9]{9}", fullmatch=True)),
-       how=st.sampled_from(["PublishEntry", "PublishEntries", "WithdrawEntry"]), seq=st.integers(1, 999))
-def test_a_department_never_writes_in_another_departments_name(hebei, dial, world, provider, how, seq):
-    assume(provider != A)
-    requests = {
-        "PublishEntry": catalog_pb2.PublishEntryRequest(entry=entry_proto(provider, seq)),
-        # Its own entry first: the stream is refused whole.
-        "PublishEntries": [catalog_pb2.PublishEntriesRequest(entries=[entry_proto(A, 500), entry_proto(provider, seq)])],
-        "WithdrawEntry": catalog_pb2.WithdrawEntryRequest(resource_code=f"{provider}/{seq:06d}"),
-    }
-    before, since = hebei.state(), hebei.audit_seq()
-    code, details = outcome(lambda: invoke(dial.channel(hebei, Who("tool", "A")), CAT + how, requests[how]))
-    assert code == PERMISSION_DENIED and provider in details, details
-    assert hebei.state() == before
-    assert denial_recorded(hebei, since, CAT + how, f"{A}@tool")
