@@ -33,13 +33,14 @@ def node_run(config_path: str, port_file: str | None, metrics_port_file: str | N
     calls finish, database closed). SIGHUP re-reads the TLS certificate, key and CA files."""
     from node import logs
     from node.server import Node
-    from node.workers import tune_gc
+    from node.workers import tune_gc, tune_threads
 
     cfg = load_config(config_path)
     logs.configure(cfg.log_level, cfg.log_format)
     server = Node(cfg)
     server.start()
     tune_gc()  # a node process also unpickles and writes bulk rows by the hundred thousand
+    tune_threads()
     if metrics_port_file and server.metrics is not None:
         _write_port(metrics_port_file, server.metrics.port)
     if port_file:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from concurrent import futures
@@ -36,6 +37,17 @@ def tune_gc() -> None:
     without collections)."""
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+SWITCH_INTERVAL = 0.001  # seconds
+
+
+def tune_threads() -> None:
+    """A node serves up to 64 calls at once, each on its thread. A thread that is ready waits for
+    the interpreter's lock up to the switch interval, 5 ms by default, and a relayed call waits so
+    several times: 32 service-hall callers verifying through the hub had a p99 of 82 ms with the
+    default and 50 ms with 1 ms (bench/call_bench.py), for no loss of calls per second."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def _worker_started(parent: int) -> None:

@@ -137,19 +137,19 @@ def test_the_days_count_survives_a_restart_of_the_owners_node(tmp_path):
     grant = Request("hebei-1", CONSUMER, "hebei", CONDITIONAL, OWNER, "guangdong", "p", "b", ITEMS, "conditional",
                     "granted", "", 3, now, now, daily_quota=3)
     store = Store(tmp_path / "owner.db", synchronous="normal")
-    Allowance(store, lambda: now).take(grant, 2, "batch-1")
+    Allowance(store, lambda: now).take(grant, [("batch-1", 2)])
     store.close()
     store = Store(tmp_path / "owner.db", synchronous="normal")  # the owner's node restarted
     allowance = Allowance(store, lambda: now)
-    allowance.take(grant, 2, "batch-1")  # the batch retried after the restart: already counted
-    allowance.take(grant, 1, "call-2")
+    allowance.take(grant, [("batch-1", 2)])  # the batch retried after the restart: already counted
+    allowance.take(grant, [("call-2", 1)])
     try:
-        allowance.take(grant, 1, "call-3")
+        allowance.take(grant, [("call-3", 1)])
         raise AssertionError("a fourth call was allowed")
     except ResourceExhausted as exc:
         assert "has used 3 on 2026-03-03 (Beijing)" in str(exc) and "resets at 2026-03-04T00:00+08:00" in str(exc)
     allowance.clock = lambda: now + timedelta(minutes=1)  # past Beijing midnight: a new day
-    allowance.take(grant, 3, "call-4")
+    allowance.take(grant, [("call-4", 3)])
     store.close()
 
 
@@ -218,3 +218,23 @@ def test_the_owners_decision_lets_a_personal_item_out_plain_or_leaves_it_masked(
     wait_state(fed.peers["guangdong"], filed.request_id, {"pending"})
     code, details = refused(lambda: decide(fed, filed.request_id, plain=["法定代表人"]))
     assert code == INVALID and details.startswith("plain[0]: 法定代表人 is not a data item the request asks for")
+
+
+def test_a_call_id_sent_again_with_another_question_is_a_new_call_and_charged(fed):
+    """A retry asks what its call asked, and is counted once; a department that sends one call
+    id with every question would otherwise ask without end under a quota of a few calls."""
+    request_id = granted(fed, daily_quota=3)
+    first, second, third = keys(fed, 3)
+    hebei = fed.peers["hebei"]
+
+    def ask(key, claims, call_id="window-9-0001"):
+        return exchange(hebei).Verify(exchange_pb2.VerifyClaimsRequest(
+            request_id=request_id, consumer_code=CONSUMER, key=key, claims=claims, call_id=call_id), timeout=30)
+
+    ask(first, {"企业名称": "某"})
+    ask(first, {"企业名称": "某"})  # the same question again: a retry, not charged
+    ask(first, {"企业名称": "另一个名称"})  # another claim on the same key: a question of its own
+    ask(second, {"企业名称": "某"})  # another key
+    code, details = refused(lambda: ask(third, {"企业名称": "某"}))
+    assert code == EXHAUSTED and "has used 3" in details
+    ask(first, {"企业名称": "另一个名称"})  # still a retry of a call that was counted

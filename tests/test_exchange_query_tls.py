@@ -116,13 +116,18 @@ def test_query_and_verify_cross_three_nodes_over_mutual_tls(federation):
             (role, "query", 50, 50), (role, "verify", 50, 50)]
     # Twenty calls at once from one department (a service hall's windows): more than the
     # per-caller limit of other calls (16), within Query and Verify's own budget (48): none refused.
+    # The first two go on alone; those that come while they are on their way wait at Hebei and
+    # then go on together, as one batch, each still a call of its own.
     answers = guangdong.node.calls.answers
-    arrived, release, original = threading.Semaphore(0), threading.Event(), answers.verify
+    arrived, release, original = [], threading.Event(), answers.verify
 
     def held(*args, **kwargs):
-        arrived.release()
+        arrived.append(len(args[2]))
         release.wait(30)
         return original(*args, **kwargs)
+
+    def waiting_at_hebei() -> int:
+        return sum(len(lane.waiting) for lane in hebei.node.calls.coalescer._lanes.values())
 
     answers.verify = held
     try:
@@ -130,12 +135,19 @@ def test_query_and_verify_cross_three_nodes_over_mutual_tls(federation):
             asked = [pool.submit(stub.Verify, exchange_pb2.VerifyClaimsRequest(
                 request_id=filed.request_id, consumer_code=CONSUMER, key={"统一社会信用代码": code},
                 claims={"法定代表人": person}), timeout=DEADLINE) for code, _, person in rows[:20]]
-            assert all(arrived.acquire(timeout=10) for _ in range(20)), "not all twenty under way at once"
+            wait_until(lambda: (list(arrived), waiting_at_hebei()), 10, "all twenty at the owner's or waiting at Hebei",
+                       until=lambda state: state == ([1, 1], 18))
             release.set()
             assert [f.result().overall for f in asked] == ["match"] * 20
+        assert arrived == [1, 1, 18]
     finally:
         answers.verify = original
         release.set()
+    for site, role in ((hebei, "consumer"), (hub, "hub"), (guangdong, "owner")):  # each counted as a call
+        listed = exchange_pb2_grpc.ExchangeStub(dial.channel(site, Who("operator"))).ListCalls(
+            exchange_pb2.ListCallsRequest(request_id=filed.request_id), timeout=DEADLINE)
+        verify = [c for c in listed.counts if c.mode == "verify"]  # (an hour may have turned meanwhile)
+        assert [sum(c.calls for c in verify), sum(c.keys for c in verify), sum(c.hits for c in verify)] == [70] * 3, role
     # The consumer department sees its own request's calls at its node (the portal's "use today").
     own = stub.ListCalls(exchange_pb2.ListCallsRequest(request_id=filed.request_id, department_code=CONSUMER),
                          timeout=DEADLINE)

@@ -1,6 +1,7 @@
 """What a grant still allows at the owner's node: its daily quota (calls per Beijing day) and its
 rate (calls per second), counted per grant where the data leaves (docs/exchange.md "Modes and
-quotas"). A batch counts its keys; a fetch counts one, and its resumption from an offset none.
+quotas"). A batch counts its keys; a fetch counts one, and its resumption from an offset none;
+a batch the consumer's node made of single calls counts each call under its own id.
 
 The rate is a token bucket per grant in memory that holds a second's worth of calls. The quota
 is counted in the node's database, one row per call by the client's call id, so that a restart
@@ -16,11 +17,20 @@ import threading
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Sequence
 
 from node.errors import ResourceExhausted
 from node.model.calendar import CHINA
 from node.model.request import Request
+
+
+Charge = tuple[str, int]  # (the client's call id or "", the calls it counts)
+
+
+def charges(calls: int, call_id: str = "", call_ids: Sequence[str] = ()) -> list[Charge]:
+    """What a message counts against the grant: `calls` under its one `call_id`, or, for a batch
+    the consumer's node made of single calls, one call per id of `call_ids`."""
+    return [(i, 1) for i in call_ids] if call_ids else [(call_id, calls)] if calls else []
 
 
 def next_midnight(now: datetime) -> datetime:
@@ -39,11 +49,11 @@ class Allowance:
         self._buckets: dict[str, tuple[float, float]] = {}  # request id -> (tokens, when counted)
         self._pruned_day = ""
 
-    def take(self, request: Request, calls: int, call_id: str = "") -> None:
-        """Counts `calls` against the grant, or refuses them all (ResourceExhausted naming the
-        limit and when it allows them again) without counting any. A call whose `call_id` was
-        counted already (a retry) is not counted again."""
-        if calls <= 0 or not (request.daily_quota or request.rate):
+    def take(self, request: Request, charges: Sequence[Charge]) -> None:
+        """Counts each (call id, calls) of `charges` against the grant, or refuses them all
+        (ResourceExhausted naming the limit and when it allows them again) without counting any.
+        A call whose id was counted already (a retry) is not counted again."""
+        if not charges or not (request.daily_quota or request.rate):
             return
         now, tick = self.clock(), self.monotonic()
         day = now.astimezone(CHINA).date().isoformat()
@@ -53,8 +63,15 @@ class Allowance:
             if tx is not None and day != self._pruned_day:  # the day turned: yesterday's count is kept for a look, older dropped
                 tx.prune_grant_calls((now.astimezone(CHINA).date() - timedelta(days=1)).isoformat())
                 self._pruned_day = day
-            used, retried = tx.grant_calls(rid, day, call_id) if request.daily_quota else (0, False)
-            if retried:
+            used, seen = tx.grant_calls(rid, day, [i for i, _ in charges]) if request.daily_quota else (0, set())
+            new: list[Charge] = []
+            for call_id, calls in charges:
+                if call_id in seen:  # a retry, or the same call twice in one batch
+                    continue
+                new.append((call_id or uuid.uuid4().hex, calls))
+                seen.add(call_id)
+            calls = sum(n for _, n in new)
+            if calls <= 0:
                 return
             if request.daily_quota and used + calls > request.daily_quota:
                 resets = next_midnight(now).isoformat(timespec="minutes")
@@ -73,4 +90,4 @@ class Allowance:
                                             f"{calls} {'was' if calls == 1 else 'were'} asked; {wait}")
                 self._buckets[rid] = (tokens - calls, tick)
             if request.daily_quota:
-                tx.charge_grant(rid, call_id or uuid.uuid4().hex, day, calls)
+                tx.charge_grant(rid, day, new)

@@ -12,6 +12,7 @@ import dataclasses
 from typing import Mapping, Sequence
 
 from node.errors import FailedPrecondition, InvalidRequest, PermissionDenied
+from node.exchange.allowance import charges
 from node.exchange.lookup import HttpKeyedSource, sqlite_lookup
 from node.exchange.provider import Provider, masked_rows
 from node.exchange.sources import SourceError, SourceRefused, SqliteSource
@@ -55,9 +56,12 @@ class Answers:
         self.provider = provider
         self.mounts = provider.mounts
 
-    def _open(self, request_id: str, consumer_code: str, mode: str, calls: int, call_id: str):
+    def _open(self, request_id: str, consumer_code: str, mode: str, calls: int, call_id: str,
+              call_ids: Sequence[str]):
         # A source mounted without key items is refused by the provider, before the calls are counted.
-        return self.provider.open_for(request_id, consumer_code, mode, calls, call_id)
+        if call_ids and len(call_ids) != calls:
+            raise InvalidRequest("call_ids", f"one per key: {len(call_ids)} ids for {calls} keys")
+        return self.provider.open_for(request_id, consumer_code, mode, charges(calls, call_id, call_ids))
 
     def _lookup(self, mount: Mount, source, grant: Grant, columns: Sequence[str], keys: list[tuple[str, ...]]):
         key_columns = [mount.column_of(k) for k in mount.keys]
@@ -78,11 +82,11 @@ class Answers:
 
     def query(self, request_id: str, consumer_code: str,
               keys: Sequence[Mapping[str, str]],
-              call_id: str = "") -> tuple[tuple[str, ...], list[list[tuple[str, ...]]]]:
+              call_id: str = "", call_ids: Sequence[str] = ()) -> tuple[tuple[str, ...], list[list[tuple[str, ...]]]]:
         """The granted items (columns) and, per key, its rows inside the filter (none: not found),
         personal items masked."""
         _check_count(len(keys), "keys")
-        _, grant, mount, source = self._open(request_id, consumer_code, "query", len(keys), call_id)
+        _, grant, mount, source = self._open(request_id, consumer_code, "query", len(keys), call_id, call_ids)
         try:
             values = [key_values(mount, key, "key" if len(keys) == 1 else f"keys[{i}]") for i, key in enumerate(keys)]
         except BaseException:
@@ -95,12 +99,12 @@ class Answers:
 
     def verify(self, request_id: str, consumer_code: str,
                claims: Sequence[tuple[Mapping[str, str], Mapping[str, str]]],
-               call_id: str = "") -> list[Verdict]:
+               call_id: str = "", call_ids: Sequence[str] = ()) -> list[Verdict]:
         """Per (key, claims): each claimed item's verdict against the record, and the overall one.
         A record matches when one of the key's rows matches every claim; else the first row's
         verdicts are given."""
         _check_count(len(claims), "batch")
-        request, grant, mount, source = self._open(request_id, consumer_code, "verify", len(claims), call_id)
+        request, grant, mount, source = self._open(request_id, consumer_code, "verify", len(claims), call_id, call_ids)
         try:
             items: list[str] = []
             values = []

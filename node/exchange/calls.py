@@ -10,12 +10,14 @@ counts the call (node/exchange/usage.py): a refusal as a refusal, never as serve
 
 from __future__ import annotations
 
+import hashlib
 import time
-from typing import Callable
+from typing import Callable, Mapping
 
 import grpc
 
 from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied, Unavailable
+from node.exchange.coalesce import Coalescer, single
 from node.exchange.answers import MATCH, MISMATCH, NOT_FOUND, Answers
 from node.exchange.relay import BROKEN, Exchange, Upstream
 from node.exchange.usage import CallBook
@@ -48,6 +50,12 @@ def verify_claims(message: exchange_pb2.VerifyClaimsRequest) -> list[tuple[dict[
     return [(dict(message.key), dict(message.claims))] if message.key or message.claims else []
 
 
+def calls_in(message) -> int:
+    """How many calls a message is: one, or one per key of a batch the consumer's node made of
+    single calls (node/exchange/coalesce.py)."""
+    return len(message.call_ids) or 1
+
+
 def tally(mode: str, reply) -> dict[str, int]:
     """What a reply served: keys asked, hits, not found, mismatches."""
     if mode == "query":
@@ -66,6 +74,7 @@ class Calls:
         self.exchange = exchange
         self.answers = answers
         self.book = book
+        self.coalescer = Coalescer(self._onward)
 
     def check_party(self, request_id: str, department_code: str) -> None:
         """That the department is a party (consumer or owner) of the request held here: a
@@ -91,9 +100,11 @@ class Calls:
             else:
                 reply = self._route(mode, message, request, role, timeout)
         except Exception:
-            self.book.count(message.request_id, role, mode, refused=True, seconds=time.monotonic() - started)
+            self.book.count(message.request_id, role, mode, calls=calls_in(message), refused=True,
+                            seconds=time.monotonic() - started)
             raise
-        self.book.count(message.request_id, role, mode, seconds=time.monotonic() - started, **tally(mode, reply))
+        self.book.count(message.request_id, role, mode, calls=calls_in(message), seconds=time.monotonic() - started,
+                        **tally(mode, reply))
         return reply
 
     def _route(self, mode: str, message, request: Request | None, role: str, timeout):
@@ -114,17 +125,27 @@ class Calls:
             try:
                 reply = self._answer(mode, message)
             except Exception:
-                self.book.count(request_id, "owner", mode, refused=True, seconds=time.monotonic() - started)
+                self.book.count(request_id, "owner", mode, calls=calls_in(message), refused=True,
+                                seconds=time.monotonic() - started)
                 raise
-            self.book.count(request_id, "owner", mode, seconds=time.monotonic() - started, **tally(mode, reply))
+            self.book.count(request_id, "owner", mode, calls=calls_in(message), seconds=time.monotonic() - started,
+                            **tally(mode, reply))
             return reply
+        if ex.is_hub and not request.owner_node:
+            raise FailedPrecondition("no_owner", f"request {request_id} has no owner's node")
+        if not ex.is_hub and ex.hub_stub is None:
+            raise Unavailable(f"node {ex.node_id} has no link to its hub (`hub:` in its config)")
+        if role == "consumer" and single(mode, message):  # it may go on with others on the same grant
+            return self.coalescer.call(mode, message, timeout)
+        return self._onward(mode, message, timeout)
+
+    def _onward(self, mode: str, message, timeout: float | None):
+        """The reply of the next hop: the owner's node (from the hub), else the hub."""
+        ex = self.exchange
         if ex.is_hub:
-            if not request.owner_node:
-                raise FailedPrecondition("no_owner", f"request {request_id} has no owner's node")
-            call, hop = ex.peer_stub(request.owner_node, _unary(mode)), f"the owner's node {request.owner_node}"
+            owner = ex.store.get_request(message.request_id).owner_node
+            call, hop = ex.peer_stub(owner, _unary(mode)), f"the owner's node {owner}"
         else:
-            if ex.hub_stub is None:
-                raise Unavailable(f"node {ex.node_id} has no link to its hub (`hub:` in its config)")
             call, hop = ex.hub_stub(_unary(mode)), "the hub"
         onward = type(message)()
         onward.CopyFrom(message)
@@ -141,7 +162,7 @@ class Calls:
         if mode == "query":
             keys = query_keys(message)
             columns, answers = self.answers.query(message.request_id, message.consumer_code, keys,
-                                                message.call_id)
+                                                  *self._call_ids(message, keys))
             reply = exchange_pb2.QueryResponse(columns=columns)
             if message.keys:
                 for rows in answers:
@@ -151,7 +172,9 @@ class Calls:
         else:
             claims = verify_claims(message)
             keys = [key for key, _ in claims]
-            verdicts = self.answers.verify(message.request_id, message.consumer_code, claims, message.call_id)
+            asked = [{**key, **{f"claim {item}": value for item, value in claimed.items()}} for key, claimed in claims]
+            verdicts = self.answers.verify(message.request_id, message.consumer_code, claims,
+                                           *self._call_ids(message, asked))
             reply = exchange_pb2.VerifyClaimsResponse()
             if message.batch:
                 for v in verdicts:
@@ -161,3 +184,14 @@ class Calls:
                 reply.overall = verdicts[0].overall
         self.book.audit(message.request_id, message.consumer_code, mode, keys)
         return reply
+
+    def _call_ids(self, message, asked: list[Mapping[str, str]]) -> tuple[str, list[str]]:
+        """The message's call id and call ids, each bound to what its call asks (a keyed hash of
+        the key, and of the claims for a verification): a retry asks the same and counts once,
+        while an id sent again with another question is a new call, charged as one."""
+        hashes = [self.book.key_hash(message.request_id, question) for question in asked]
+        if message.call_ids:
+            return "", [f"{call_id}/{h}" for call_id, h in zip(message.call_ids, hashes)]
+        if not message.call_id:
+            return "", []
+        return f"{message.call_id}/{hashlib.sha256(' '.join(hashes).encode()).hexdigest()[:16]}", []

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
-from node.exchange.allowance import Allowance
+from node.exchange.allowance import Allowance, Charge, charges
 from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
 from node.exchange.digest import RowsHash, encode_rows
 from node.model.exchange import Grant
@@ -93,14 +93,14 @@ class Provider:
         if offset < 0:
             raise InvalidRequest("offset", "must not be negative")
         # A fetch counts one call; its resumption from an offset is the same call, not another.
-        request, grant, _, source = self.open_for(request_id, consumer_code, "fetch", calls=0 if offset else 1)
+        request, grant, _, source = self.open_for(request_id, consumer_code, "fetch", charges(0 if offset else 1))
         return request, grant, source
 
     def open_for(self, request_id: str, consumer_code: str, mode: str,
-                 calls: int = 1, call_id: str = "") -> tuple[Request, Grant, Mount, Source]:
+                 calls: Sequence[Charge] = (("", 1),)) -> tuple[Request, Grant, Mount, Source]:
         """The request, what it lets out in this mode, its mount and its source opened (covering
         the key items too, for a query or a verification), with `calls` counted against the
-        grant's quota and rate (once per `call_id`); or the refusal (which counts none)."""
+        grant's quota and rate (once per call id); or the refusal (which counts none)."""
         request = check(self.store.get_request(request_id), request_id, consumer_code,
                         self.clock())
         if not grant_allows(request, mode):
@@ -144,7 +144,7 @@ class Provider:
             if mode != "fetch" and not mount.keys:
                 raise FailedPrecondition("no_keys", f"the source of {code} is mounted without key items: it "
                                                     "answers fetches only")
-            self.allowance.take(request, calls, call_id)
+            self.allowance.take(request, calls)
         except BaseException:
             source.close()
             raise

@@ -48,22 +48,22 @@ class CallBook:
         self._last_flush = time.monotonic()
         self._pruned_hour = ""
 
-    def count(self, request_id: str, role: str, mode: str, *, keys: int = 0, hits: int = 0, not_found: int = 0,
-              mismatches: int = 0, refused: bool = False, seconds: float = 0.0) -> None:
+    def count(self, request_id: str, role: str, mode: str, *, calls: int = 1, keys: int = 0, hits: int = 0,
+              not_found: int = 0, mismatches: int = 0, refused: bool = False, seconds: float = 0.0) -> None:
         hour = hour_of(self.clock())
         with self._lock:
             slot = (request_id, role, mode, hour)
             c = self._counts.get(slot)
             if c is None:
                 c = self._counts[slot] = CallCount(request_id, role, mode, hour)
-            c.calls += 1
+            c.calls += calls
             c.keys += keys
             c.hits += hits
             c.not_found += not_found
             c.mismatches += mismatches
-            c.refusals += int(refused)
+            c.refusals += calls if refused else 0
             c.millis += round(seconds * 1000)
-            self._pending += 1
+            self._pending += calls
             due = self._pending >= self.flush_calls or time.monotonic() - self._last_flush >= self.flush_seconds
         if due:
             self.flush()

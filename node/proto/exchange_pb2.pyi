@@ -187,7 +187,7 @@ class Key(_message.Message):
     def __init__(self, items: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class QueryRequest(_message.Message):
-    __slots__ = ("request_id", "consumer_code", "key", "from_node", "keys", "call_id")
+    __slots__ = ("request_id", "consumer_code", "key", "from_node", "keys", "call_id", "call_ids")
     class KeyEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -201,13 +201,15 @@ class QueryRequest(_message.Message):
     FROM_NODE_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    CALL_IDS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     consumer_code: str
     key: _containers.ScalarMap[str, str]
     from_node: str
     keys: _containers.RepeatedCompositeFieldContainer[Key]
     call_id: str
-    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., key: _Optional[_Mapping[str, str]] = ..., from_node: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[Key, _Mapping]]] = ..., call_id: _Optional[str] = ...) -> None: ...
+    call_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., key: _Optional[_Mapping[str, str]] = ..., from_node: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[Key, _Mapping]]] = ..., call_id: _Optional[str] = ..., call_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Answer(_message.Message):
     __slots__ = ("rows",)
@@ -248,7 +250,7 @@ class Claim(_message.Message):
     def __init__(self, key: _Optional[_Mapping[str, str]] = ..., claims: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class VerifyClaimsRequest(_message.Message):
-    __slots__ = ("request_id", "consumer_code", "key", "claims", "from_node", "batch", "call_id")
+    __slots__ = ("request_id", "consumer_code", "key", "claims", "from_node", "batch", "call_id", "call_ids")
     class KeyEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -270,6 +272,7 @@ class VerifyClaimsRequest(_message.Message):
     FROM_NODE_FIELD_NUMBER: _ClassVar[int]
     BATCH_FIELD_NUMBER: _ClassVar[int]
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    CALL_IDS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     consumer_code: str
     key: _containers.ScalarMap[str, str]
@@ -277,7 +280,8 @@ class VerifyClaimsRequest(_message.Message):
     from_node: str
     batch: _containers.RepeatedCompositeFieldContainer[Claim]
     call_id: str
-    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., key: _Optional[_Mapping[str, str]] = ..., claims: _Optional[_Mapping[str, str]] = ..., from_node: _Optional[str] = ..., batch: _Optional[_Iterable[_Union[Claim, _Mapping]]] = ..., call_id: _Optional[str] = ...) -> None: ...
+    call_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., key: _Optional[_Mapping[str, str]] = ..., claims: _Optional[_Mapping[str, str]] = ..., from_node: _Optional[str] = ..., batch: _Optional[_Iterable[_Union[Claim, _Mapping]]] = ..., call_id: _Optional[str] = ..., call_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Verdict(_message.Message):
     __slots__ = ("results", "overall")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from typing import Sequence
 
 from node.model.exchange import CallCount, ExchangeRecord, Mount
 from node.times import format_time, parse_time
@@ -71,17 +72,18 @@ class ExchangeWrites:
             + ", ".join(f"{c} = {c} + excluded.{c}" for c in _COUNTS),
             [tuple(getattr(c, n) for n in names) for c in counts])
 
-    def grant_calls(self, request_id: str, day: str, call_id: str) -> tuple[int, bool]:
-        """The calls counted against the grant on `day`, and whether `call_id` is one of them."""
+    def grant_calls(self, request_id: str, day: str, call_ids: Sequence[str]) -> tuple[int, set[str]]:
+        """The calls counted against the grant on `day`, and which of `call_ids` are among them."""
         (used,) = self.conn.execute("SELECT COALESCE(SUM(calls), 0) FROM grant_calls WHERE request_id = ? AND day = ?",
                                     (request_id, day)).fetchone()
-        seen = bool(call_id) and self.conn.execute("SELECT 1 FROM grant_calls WHERE request_id = ? AND call_id = ?",
-                                                   (request_id, call_id)).fetchone() is not None
+        seen = {call_id for call_id in call_ids if call_id and self.conn.execute(
+            "SELECT 1 FROM grant_calls WHERE request_id = ? AND call_id = ?", (request_id, call_id)).fetchone()}
         return used, seen
 
-    def charge_grant(self, request_id: str, call_id: str, day: str, calls: int) -> None:
-        self.conn.execute("INSERT INTO grant_calls (request_id, call_id, day, calls) VALUES (?, ?, ?, ?)",
-                          (request_id, call_id, day, calls))
+    def charge_grant(self, request_id: str, day: str, charges: Sequence[tuple[str, int]]) -> None:
+        """Counts each (call id, calls) against the grant on `day`."""
+        self.conn.executemany("INSERT INTO grant_calls (request_id, call_id, day, calls) VALUES (?, ?, ?, ?)",
+                              [(request_id, call_id, day, calls) for call_id, calls in charges])
 
     def prune_grant_calls(self, before_day: str) -> None:
         self.conn.execute("DELETE FROM grant_calls WHERE day < ?", (before_day,))
