@@ -8,7 +8,7 @@ import threading
 
 import click
 
-from cli.common import config_option, load_config
+from cli.common import config_option, fail, load_config
 from cli.init import node_init
 
 
@@ -32,12 +32,17 @@ def node_run(config_path: str, port_file: str | None, metrics_port_file: str | N
     """Start a node and serve until SIGTERM or SIGINT (graceful: health NOT_SERVING, in-flight
     calls finish, database closed). SIGHUP re-reads the TLS certificate, key and CA files."""
     from node import logs
+    from node.errors import ConfigError
+    from node.security.audit_key import AuditKeyError
     from node.server import Node
     from node.workers import tune_gc, tune_threads
 
     cfg = load_config(config_path)
     logs.configure(cfg.log_level, cfg.log_format)
-    server = Node(cfg)
+    try:
+        server = Node(cfg)
+    except (ConfigError, AuditKeyError) as exc:  # what the operator must fix before it can start
+        fail(str(exc))
     server.start()
     tune_gc()  # a node process also unpickles and writes bulk rows by the hundred thousand
     tune_threads()

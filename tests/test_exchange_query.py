@@ -321,6 +321,20 @@ def test_the_owners_audit_trail_holds_a_hash_of_each_key_never_the_key(fed):
         assert hashlib.sha256(plain.encode()).hexdigest()[:16] not in records[0].detail
 
 
+def test_a_node_whose_audit_key_file_is_not_a_key_does_not_start_and_says_which_file(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    config = tmp_path / "node.yaml"
+    config.write_text('node: {id: hebei, role: provincial, region_code: "130000"}\nlisten: 127.0.0.1:0\n'
+                      "database: hebei.db\ninsecure: true\nsharing: {beyond_calendar: weekdays}\n")
+    (tmp_path / "hebei.db.audit-key").write_bytes(b"truncated")
+    result = CliRunner().invoke(main, ["node", "run", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert "hebei.db.audit-key: the node's audit key must be 32 bytes (it has 9)" in result.output
+
+
 def test_a_keyed_sqlite_source_kept_open_is_checked_again_at_each_look_up(fed):
     """Kept open between look-ups for speed, a source still answers from the file its path leads
     to now, and is refused when the path now leads to one of the node's own files."""

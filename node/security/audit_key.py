@@ -25,13 +25,17 @@ SIZE = 32
 FILE_MODE = 0o600
 
 
+class AuditKeyError(ValueError):
+    """The audit key file is there but is not a key: the node does not start on it."""
+
+
 def key_file(database: str | os.PathLike) -> str:
     return f"{os.fspath(database)}{SUFFIX}"
 
 
 def load_or_create(database: str | os.PathLike) -> tuple[bytes, bool]:
     """The node's audit key and whether it was made now; an in-memory database gets a key of
-    its own lifetime. A file that holds anything but SIZE bytes is refused (ValueError): a
+    its own lifetime. A file that holds anything but SIZE bytes is refused (AuditKeyError): a
     truncated key would silently change every hash."""
     if os.fspath(database) == ":memory:":
         return secrets.token_bytes(SIZE), True
@@ -42,7 +46,7 @@ def load_or_create(database: str | os.PathLike) -> tuple[bytes, bool]:
         with open(path, "rb") as held:
             secret = held.read()
         if len(secret) != SIZE:
-            raise ValueError(f"{path}: the node's audit key must be {SIZE} bytes (it has {len(secret)}); "
+            raise AuditKeyError(f"{path}: the node's audit key must be {SIZE} bytes (it has {len(secret)}); "
                              "restore it, or remove it to start a new one") from None
         return secret, False
     with os.fdopen(fd, "wb") as out:
