@@ -153,6 +153,28 @@ def test_the_days_count_survives_a_restart_of_the_owners_node(tmp_path):
     store.close()
 
 
+def test_a_retry_under_a_rate_only_grant_takes_no_second_token():
+    now = datetime(2026, 3, 3, 2, 0, tzinfo=timezone.utc)
+    grant = Request("hebei-2", CONSUMER, "hebei", CONDITIONAL, OWNER, "guangdong", "p", "b", ITEMS, "conditional",
+                    "granted", "", 3, now, now, rate=1)
+    tick = [100.0]
+    allowance = Allowance(None, lambda: now, monotonic=lambda: tick[0])  # a rate only: nothing is written
+    allowance.take(grant, [("call-1", 1)])
+    allowance.take(grant, [("call-1", 1)])  # its answer was lost on the way: the retry is the same call
+    try:
+        allowance.take(grant, [("call-2", 1)])
+        raise AssertionError("a second call in the same second was allowed")
+    except ResourceExhausted as exc:
+        assert str(exc).startswith("rate:")
+    tick[0] += 61  # a minute on: the bucket is full again, and call-1 is forgotten
+    allowance.take(grant, [("call-1", 1)])
+    try:
+        allowance.take(grant, [("call-3", 1)])
+        raise AssertionError("call-1 taken again did not use the second's token")
+    except ResourceExhausted:
+        pass
+
+
 def test_a_call_whose_answer_was_lost_when_the_hub_was_killed_is_retried_and_counted_once(fed):
     """The owner's node counted the call, then the hub died before the answer came back: the
     client retries with the same call id until the hub is back, and the quota counts it once;

@@ -6,12 +6,14 @@ a batch the consumer's node made of single calls counts each call under its own 
 The rate is a token bucket per grant in memory that holds a second's worth of calls. The quota
 is counted in the node's database, one row per call by the client's call id, so that a restart
 keeps the day's count and a call retried with its id (the hub or the owner killed before the
-answer came back) is counted once. A call refused here uses neither, so a consumer that retries
-a refused call is not charged for it.
+answer came back) is counted once. A grant with a rate and no quota remembers the ids of the
+last minute's calls in memory, so that a retry does not take a second token either. A call
+refused here uses neither, so a consumer that retries a refused call is not charged for it.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 import time
@@ -23,6 +25,9 @@ from node.errors import ResourceExhausted
 from node.model.calendar import CHINA
 from node.model.request import Request
 
+
+RECALL_SECONDS = 60.0  # a grant with a rate only: how long a retry is known as one
+RECALL_CALLS = 100_000  # ... and at most how many call ids per grant are kept for it
 
 Charge = tuple[str, int]  # (the client's call id or "", the calls it counts)
 
@@ -47,6 +52,7 @@ class Allowance:
         self.store, self.clock, self.monotonic = store, clock, monotonic
         self._lock = threading.Lock()  # one check and count at a time: no two calls take the last one
         self._buckets: dict[str, tuple[float, float]] = {}  # request id -> (tokens, when counted)
+        self._recent: dict[str, collections.OrderedDict[str, float]] = {}  # rate only: request id -> call id -> when
         self._pruned_day = ""
 
     def take(self, request: Request, charges: Sequence[Charge]) -> None:
@@ -63,7 +69,10 @@ class Allowance:
             if tx is not None and day != self._pruned_day:  # the day turned: yesterday's count is kept for a look, older dropped
                 tx.prune_grant_calls((now.astimezone(CHINA).date() - timedelta(days=1)).isoformat())
                 self._pruned_day = day
-            used, seen = tx.grant_calls(rid, day, [i for i, _ in charges]) if request.daily_quota else (0, set())
+            if request.daily_quota:
+                used, seen = tx.grant_calls(rid, day, [i for i, _ in charges])
+            else:
+                used, seen = 0, set(self._recalled(rid, [i for i, _ in charges], tick))
             new: list[Charge] = []
             for call_id, calls in charges:
                 if call_id in seen:  # a retry, or the same call twice in one batch
@@ -91,3 +100,19 @@ class Allowance:
                 self._buckets[rid] = (tokens - calls, tick)
             if request.daily_quota:
                 tx.charge_grant(rid, day, new)
+            else:
+                self._remember(rid, [i for i, _ in new], tick)
+
+    def _recalled(self, rid: str, call_ids: list[str], tick: float) -> list[str]:
+        """Those of `call_ids` counted in the last RECALL_SECONDS (a grant with a rate only)."""
+        recent = self._recent.get(rid)
+        if not recent:
+            return []
+        while recent and (len(recent) > RECALL_CALLS or next(iter(recent.values())) < tick - RECALL_SECONDS):
+            recent.popitem(last=False)
+        return [i for i in call_ids if i and i in recent]
+
+    def _remember(self, rid: str, call_ids: list[str], tick: float) -> None:
+        recent = self._recent.setdefault(rid, collections.OrderedDict())
+        for call_id in call_ids:
+            recent[call_id] = tick
