@@ -192,8 +192,9 @@ class FederationClients:
         else:
             location = sources / f"{table}.csv"
             data_mod.write_csv(location, items, rows, seed=f"{seed}:{entry.resource_code}", province=province)
-        # A person's or an enterprise's record is looked up by its ID number or credit code (query, verify).
-        keys = [name for name in data_mod.KEY_ITEMS if name in dict(items)][:1]
+        # A person's or an enterprise's record is looked up by its ID number or credit code (query,
+        # verify): the seed's entries name it as their key item; an entry made elsewhere may not.
+        keys = [i.name for i in entry.data_items if i.key] or [n for n in data_mod.KEY_ITEMS if n in dict(items)][:1]
         stub = exchange_pb2_grpc.ExchangeStub(self.channel(node_id, entry.provider_code))
         stub.MountResource(exchange_pb2.MountResourceRequest(
             resource_code=entry.resource_code, kind=kind, location=str(location), table=table if kind == "sqlite" else "",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from typing import Iterator
 
+from harness.data import KEY_ITEMS
 from node.model.rules import DataItem, Entry
 
 # topic: (name stems, data items as (name, type, length))
@@ -128,6 +129,8 @@ def entries_for(provider_code: str, provider_name: str, count: int, *, seed: int
                     f"{place}{stem}（{year}年度，第{seq}批）")
         named.add(name)
         personal = any(item in PERSONAL for item, _, _ in picked)
+        # A person's or an enterprise's record is asked by its ID number or credit code (Query, Verify).
+        key_item = next((k for k in KEY_ITEMS if any(item == k for item, _, _ in picked)), "")
         yield Entry(
             resource_code=f"{provider_code}/{seq:06d}",
             name=name,
@@ -137,7 +140,7 @@ def entries_for(provider_code: str, provider_name: str, count: int, *, seed: int
             provider_name=provider_name,
             region_code=provider_code[:6],
             category=rng.choices(("base", "theme", "department"), (30, 30, 40))[0],
-            data_items=tuple(DataItem(name, kind, length, "") for name, kind, length in picked),
+            data_items=tuple(DataItem(item, kind, length, "", key=item == key_item) for item, kind, length in picked),
             share_type=share,
             share_condition=rng.choice(CONDITIONS) if share == "conditional" else "",
             not_shared_basis=rng.choice(BASES) if share == "not_shared" else "",

@@ -15,6 +15,8 @@ UPDATE_CYCLE = {"realtime": "实时", "daily": "每日", "weekly": "每周", "mo
                 "half_yearly": "每半年", "yearly": "每年", "irregular": "不定期"}
 ITEM_TYPE = {"string": "字符串", "integer": "整数", "decimal": "小数", "date": "日期", "datetime": "日期时间",
              "boolean": "布尔", "binary": "二进制"}
+MASKING = {"id_number": "身份号码保留前6后4位", "name": "姓名保留首字", "phone": "电话保留前3后4位", "address": "地址保留至区县",
+           "full": "全部隐去"}
 REQUEST_STATE = {"submitted": "已提交", "pending": "待审核", "granted": "已同意", "rejected": "已拒绝",
                  "withdrawn": "已撤回", "review": "符合性审查中", "returned": "已退回修改", "objected": "异议协调中",
                  "extended": "已延期", "passed": "审查通过", "resubmitted": "已重新提交"}

@@ -21,7 +21,7 @@ CODES = ("resource_code", "provider_code", "region_code")  # digits: YAML reads 
 CHOICES = ("category", "share_type", "share_method", "open_type", "update_cycle")
 SET_BY_NODE = ("published_at", "updated_at", "origin", "version", "withdrawn", "quality")  # as `entry get` prints them
 FIELDS = (*CODES, *TEXT, *CHOICES, "data_items", "keywords", *SET_BY_NODE)
-ITEM_FIELDS = ("name", "type", "length", "description", "element")
+ITEM_FIELDS = ("name", "type", "length", "description", "element", "key", "personal")
 # What every entry must give; share_condition and not_shared_basis as its share_type asks.
 REQUIRED = ("name", "provider_code", "provider_name", "region_code", "category", "data_items", "share_type",
             "share_method", "open_type", "update_cycle")
@@ -148,6 +148,11 @@ class _Entry:
             elif field == "type":
                 if (kind := self.choice("item_type", f"{path}.type", value)) is not None:
                     out["type"] = kind
+            elif field == "key":
+                if isinstance(value, bool):
+                    out["key"] = value
+                else:
+                    self.problem(f"{path}.key", f"must be true or false (got {value!r})")
             elif field == "length":
                 if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                     out["length"] = value
@@ -169,4 +174,8 @@ def _item_mapping(item: DataItem) -> dict:
         mapping["description"] = item.description
     if item.element:
         mapping["element"] = item.element
+    if item.key:
+        mapping["key"] = True
+    if item.personal:
+        mapping["personal"] = item.personal
     return mapping

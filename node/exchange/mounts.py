@@ -25,6 +25,16 @@ def missing_items(items, mount: Mount, source_columns: list[str]) -> list[str]:
     return [item for item in items if mount.column_of(item) not in have]
 
 
+def marked(entry: Entry, keys: tuple[str, ...], personal: Mapping[str, str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """A mount's keys and personal items: as asked, else as the entry's items are marked. Keys
+    asked for an entry that names its own must be those."""
+    named = tuple(i.name for i in entry.data_items if i.key)
+    if keys and named and set(keys) != set(named):
+        raise InvalidRequest("keys", f"entry {entry.resource_code} is asked by {' + '.join(named)} (its key items): "
+                                     "mount by them, or publish the entry with other key items first")
+    return keys or named, {**{i.name: i.personal for i in entry.data_items if i.personal}, **personal}
+
+
 class Mounts:
     def __init__(self, store, node_id: str, department_codes: set[str], configured: tuple[Mount, ...] = (),
                  access: SourceAccess | None = None, clock: Callable[[], datetime] = rules.utcnow):
@@ -65,7 +75,9 @@ class Mounts:
         source must be readable now and its columns must cover every data item of the entry.
         `keys` are the data items a record is looked up by: an sqlite source must have an index
         on their columns (or `index` "create": the node creates it). `personal` maps a data item
-        to its masking rule (node/model/masking.py)."""
+        to its masking rule (node/model/masking.py). Both default to what the entry's items say
+        (`key`, `personal`), and keys that the entry names must be the entry's: a consumer asks
+        by what the catalog tells it."""
         if not rules.RESOURCE_CODE.match(resource_code):
             raise InvalidRequest("resource_code", rules.RESOURCE_CODE_RULE)
         entry = self._own_entry(resource_code)
@@ -88,6 +100,7 @@ class Mounts:
         for item in columns or {}:
             if item not in items:
                 raise InvalidRequest(f"columns[{item}]", f"is not a data item of {resource_code}")
+        keys, personal = marked(entry, tuple(keys), personal or {})
         self._check_keys(resource_code, items, kind, location, tuple(keys), index, personal or {})
         mount = Mount(resource_code, kind, location, table, tuple(sorted((columns or {}).items())), credential,
                       self.clock(), department, keys=tuple(keys), personal=tuple(sorted((personal or {}).items())))

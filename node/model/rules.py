@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Callable, TypeVar
 
 from node.model import regions
+from node.model.masking import RULES as MASKING_RULES
 from node.model.quality import Quality
 from node.errors import InvalidEntry
 
@@ -57,6 +58,8 @@ class DataItem:
     length: int = 0
     description: str = ""
     element: str = ""  # the data element (数据元, node/model/elements.py) the item holds, "" for none named
+    key: bool = False  # a record is looked up by it (Query and Verify ask by the entry's key items)
+    personal: str = ""  # personal data: the masking rule its values leave under (node/model/masking.py), "" for none
 
 
 class DataItems(tuple):
@@ -185,8 +188,10 @@ def content_hash(entry: Entry) -> str:
 
 
 def _items_part(items: tuple[DataItem, ...]) -> str:
+    # What an item adds to the hash only when it says it: the hashes of entries before stay.
     return "\x1f".join(f"{i.name}\x1e{i.type}\x1e{i.length}\x1e{i.description}"
-                       + (f"\x1e{i.element}" if i.element else "") for i in items)
+                       + (f"\x1e{i.element}" if i.element or i.key or i.personal else "")
+                       + (f"\x1e{int(i.key)}\x1e{i.personal}" if i.key or i.personal else "") for i in items)
 
 
 def same_content(a: Entry, b: Entry) -> bool:
@@ -272,7 +277,8 @@ def _validate_items(items: tuple[DataItem, ...]) -> bool:
     if (0 < len(items) <= MAX_DATA_ITEMS and len(set(names)) == len(names)
             and all(0 < len(n) <= MAX_NAME for n in names) and _names_shown(names)
             and all(i.type in ITEM_TYPES and 0 <= i.length <= MAX_ITEM_LENGTH and len(i.description) <= MAX_TEXT
-                    and len(i.element) <= MAX_NAME for i in items)):
+                    and len(i.element) <= MAX_NAME and (not i.personal or i.personal in MASKING_RULES)
+                    and i.key in (False, True) for i in items)):
         return True
     if not items:
         raise InvalidEntry("data_items", "must hold at least one data item")
@@ -290,4 +296,8 @@ def _validate_items(items: tuple[DataItem, ...]) -> bool:
             raise InvalidEntry(f"data_items[{i}].length", f"must be between 0 and {MAX_ITEM_LENGTH}")
         _require_text(item.description, f"data_items[{i}].description", MAX_TEXT, required=False)
         _require_text(item.element, f"data_items[{i}].element", MAX_NAME, required=False)
+        if item.key not in (False, True):
+            raise InvalidEntry(f"data_items[{i}].key", "must be true or false")
+        if item.personal and item.personal not in MASKING_RULES:
+            raise InvalidEntry(f"data_items[{i}].personal", f"must be a masking rule: {', '.join(MASKING_RULES)}")
     return True

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18node/proto/catalog.proto\x12\nnode.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\\\n\x08\x44\x61taItem\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0e\n\x06length\x18\x03 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0f\n\x07\x65lement\x18\x05 \x01(\t\"Y\n\x0bItemQuality\x12\x0c\n\x04item\x18\x01 \x01(\t\x12\x0f\n\x07\x65lement\x18\x02 \x01(\t\x12\x0c\n\x04rule\x18\x03 \x01(\t\x12\x0e\n\x06\x66\x61iled\x18\x04 \x01(\x03\x12\r\n\x05\x65mpty\x18\x05 \x01(\x03\"~\n\x07Quality\x12\r\n\x05score\x18\x01 \x01(\x01\x12.\n\nchecked_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04rows\x18\x03 \x01(\x03\x12&\n\x05items\x18\x04 \x03(\x0b\x32\x17.node.proto.ItemQuality\"\xbd\x04\n\x05\x45ntry\x12\x15\n\rresource_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12\x15\n\rprovider_code\x18\x04 \x01(\t\x12\x15\n\rprovider_name\x18\x05 \x01(\t\x12\x13\n\x0bregion_code\x18\x06 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x07 \x01(\t\x12(\n\ndata_items\x18\x08 \x03(\x0b\x32\x14.node.proto.DataItem\x12\x12\n\nshare_type\x18\t \x01(\t\x12\x17\n\x0fshare_condition\x18\n \x01(\t\x12\x18\n\x10not_shared_basis\x18\x0b \x01(\t\x12\x14\n\x0cshare_method\x18\x0c \x01(\t\x12\x11\n\topen_type\x18\r \x01(\t\x12\x14\n\x0cupdate_cycle\x18\x0e \x01(\t\x12\x15\n\rsource_system\x18\x0f \x01(\t\x12\x10\n\x08keywords\x18\x10 \x03(\t\x12\x30\n\x0cpublished_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06origin\x18\x13 \x01(\t\x12\x0f\n\x07version\x18\x14 \x01(\x03\x12\x11\n\twithdrawn\x18\x15 \x01(\x08\x12\x14\n\x0c\x64\x65rived_from\x18\x16 \x01(\t\x12$\n\x07quality\x18\x17 \x01(\x0b\x32\x13.node.proto.Quality\"\xcb\x01\n\x0b\x45ntryFilter\x12\x15\n\rprovider_code\x18\x01 \x01(\t\x12\x13\n\x0bregion_code\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\x12\n\nshare_type\x18\x04 \x01(\t\x12\x14\n\x0cupdate_cycle\x18\x05 \x01(\t\x12\x31\n\rupdated_since\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06origin\x18\x07 \x01(\t\x12\x11\n\topen_type\x18\x08 \x01(\t\"7\n\x13PublishEntryRequest\x12 \n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x11.node.proto.Entry\"]\n\x15PublishEntriesRequest\x12 \n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x11.node.proto.Entry\x12\"\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x11.node.proto.Entry\"\x8e\x01\n\x14PublishEntryResponse\x12 \n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x11.node.proto.Entry\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\x32\n\x0bsuggestions\x18\x04 \x03(\x0b\x32\x1d.node.proto.ElementSuggestion\"2\n\x11\x45lementSuggestion\x12\x0c\n\x04item\x18\x01 \x01(\t\x12\x0f\n\x07\x65lement\x18\x02 \x01(\t\"M\n\x16PublishEntriesResponse\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x05\x12\x0f\n\x07updated\x18\x02 \x01(\x05\x12\x11\n\tunchanged\x18\x03 \x01(\x05\"-\n\x14WithdrawEntryRequest\x12\x15\n\rresource_code\x18\x01 \x01(\t\"(\n\x0fGetEntryRequest\x12\x15\n\rresource_code\x18\x01 \x01(\t\"x\n\x12ListEntriesRequest\x12\'\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x17.node.proto.EntryFilter\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x12\n\nwith_total\x18\x04 \x01(\x08\"\x7f\n\x13ListEntriesResponse\x12\"\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x11.node.proto.Entry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x1c\n\x14total_is_lower_bound\x18\x04 \x01(\x08\"u\n\x14SearchEntriesRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\'\n\x06\x66ilter\x18\x02 \x01(\x0b\x32\x17.node.proto.EntryFilter\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"\x81\x01\n\x15SearchEntriesResponse\x12\"\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x11.node.proto.Entry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x1c\n\x14total_is_lower_bound\x18\x04 \x01(\x08\x32\xdf\x03\n\x07\x43\x61talog\x12Q\n\x0cPublishEntry\x12\x1f.node.proto.PublishEntryRequest\x1a .node.proto.PublishEntryResponse\x12Y\n\x0ePublishEntries\x12!.node.proto.PublishEntriesRequest\x1a\".node.proto.PublishEntriesResponse(\x01\x12\x44\n\rWithdrawEntry\x12 .node.proto.WithdrawEntryRequest\x1a\x11.node.proto.Entry\x12:\n\x08GetEntry\x12\x1b.node.proto.GetEntryRequest\x1a\x11.node.proto.Entry\x12N\n\x0bListEntries\x12\x1e.node.proto.ListEntriesRequest\x1a\x1f.node.proto.ListEntriesResponse\x12T\n\rSearchEntries\x12 .node.proto.SearchEntriesRequest\x1a!.node.proto.SearchEntriesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18node/proto/catalog.proto\x12\nnode.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"{\n\x08\x44\x61taItem\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0e\n\x06length\x18\x03 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0f\n\x07\x65lement\x18\x05 \x01(\t\x12\x0b\n\x03key\x18\x06 \x01(\x08\x12\x10\n\x08personal\x18\x07 \x01(\t\"Y\n\x0bItemQuality\x12\x0c\n\x04item\x18\x01 \x01(\t\x12\x0f\n\x07\x65lement\x18\x02 \x01(\t\x12\x0c\n\x04rule\x18\x03 \x01(\t\x12\x0e\n\x06\x66\x61iled\x18\x04 \x01(\x03\x12\r\n\x05\x65mpty\x18\x05 \x01(\x03\"~\n\x07Quality\x12\r\n\x05score\x18\x01 \x01(\x01\x12.\n\nchecked_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04rows\x18\x03 \x01(\x03\x12&\n\x05items\x18\x04 \x03(\x0b\x32\x17.node.proto.ItemQuality\"\xbd\x04\n\x05\x45ntry\x12\x15\n\rresource_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12\x15\n\rprovider_code\x18\x04 \x01(\t\x12\x15\n\rprovider_name\x18\x05 \x01(\t\x12\x13\n\x0bregion_code\x18\x06 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x07 \x01(\t\x12(\n\ndata_items\x18\x08 \x03(\x0b\x32\x14.node.proto.DataItem\x12\x12\n\nshare_type\x18\t \x01(\t\x12\x17\n\x0fshare_condition\x18\n \x01(\t\x12\x18\n\x10not_shared_basis\x18\x0b \x01(\t\x12\x14\n\x0cshare_method\x18\x0c \x01(\t\x12\x11\n\topen_type\x18\r \x01(\t\x12\x14\n\x0cupdate_cycle\x18\x0e \x01(\t\x12\x15\n\rsource_system\x18\x0f \x01(\t\x12\x10\n\x08keywords\x18\x10 \x03(\t\x12\x30\n\x0cpublished_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06origin\x18\x13 \x01(\t\x12\x0f\n\x07version\x18\x14 \x01(\x03\x12\x11\n\twithdrawn\x18\x15 \x01(\x08\x12\x14\n\x0c\x64\x65rived_from\x18\x16 \x01(\t\x12$\n\x07quality\x18\x17 \x01(\x0b\x32\x13.node.proto.Quality\"\xcb\x01\n\x0b\x45ntryFilter\x12\x15\n\rprovider_code\x18\x01 \x01(\t\x12\x13\n\x0bregion_code\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\x12\n\nshare_type\x18\x04 \x01(\t\x12\x14\n\x0cupdate_cycle\x18\x05 \x01(\t\x12\x31\n\rupdated_since\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06origin\x18\x07 \x01(\t\x12\x11\n\topen_type\x18\x08 \x01(\t\"7\n\x13PublishEntryRequest\x12 \n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x11.node.proto.Entry\"]\n\x15PublishEntriesRequest\x12 \n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x11.node.proto.Entry\x12\"\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x11.node.proto.Entry\"\x8e\x01\n\x14PublishEntryResponse\x12 \n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x11.node.proto.Entry\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\x32\n\x0bsuggestions\x18\x04 \x03(\x0b\x32\x1d.node.proto.ElementSuggestion\"2\n\x11\x45lementSuggestion\x12\x0c\n\x04item\x18\x01 \x01(\t\x12\x0f\n\x07\x65lement\x18\x02 \x01(\t\"M\n\x16PublishEntriesResponse\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x05\x12\x0f\n\x07updated\x18\x02 \x01(\x05\x12\x11\n\tunchanged\x18\x03 \x01(\x05\"-\n\x14WithdrawEntryRequest\x12\x15\n\rresource_code\x18\x01 \x01(\t\"(\n\x0fGetEntryRequest\x12\x15\n\rresource_code\x18\x01 \x01(\t\"x\n\x12ListEntriesRequest\x12\'\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x17.node.proto.EntryFilter\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x12\n\nwith_total\x18\x04 \x01(\x08\"\x7f\n\x13ListEntriesResponse\x12\"\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x11.node.proto.Entry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x1c\n\x14total_is_lower_bound\x18\x04 \x01(\x08\"u\n\x14SearchEntriesRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\'\n\x06\x66ilter\x18\x02 \x01(\x0b\x32\x17.node.proto.EntryFilter\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"\x81\x01\n\x15SearchEntriesResponse\x12\"\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x11.node.proto.Entry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x1c\n\x14total_is_lower_bound\x18\x04 \x01(\x08\x32\xdf\x03\n\x07\x43\x61talog\x12Q\n\x0cPublishEntry\x12\x1f.node.proto.PublishEntryRequest\x1a .node.proto.PublishEntryResponse\x12Y\n\x0ePublishEntries\x12!.node.proto.PublishEntriesRequest\x1a\".node.proto.PublishEntriesResponse(\x01\x12\x44\n\rWithdrawEntry\x12 .node.proto.WithdrawEntryRequest\x1a\x11.node.proto.Entry\x12:\n\x08GetEntry\x12\x1b.node.proto.GetEntryRequest\x1a\x11.node.proto.Entry\x12N\n\x0bListEntries\x12\x1e.node.proto.ListEntriesRequest\x1a\x1f.node.proto.ListEntriesResponse\x12T\n\rSearchEntries\x12 .node.proto.SearchEntriesRequest\x1a!.node.proto.SearchEntriesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,37 +33,37 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'node.proto.catalog_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DATAITEM']._serialized_start=73
-  _globals['_DATAITEM']._serialized_end=165
-  _globals['_ITEMQUALITY']._serialized_start=167
-  _globals['_ITEMQUALITY']._serialized_end=256
-  _globals['_QUALITY']._serialized_start=258
-  _globals['_QUALITY']._serialized_end=384
-  _globals['_ENTRY']._serialized_start=387
-  _globals['_ENTRY']._serialized_end=960
-  _globals['_ENTRYFILTER']._serialized_start=963
-  _globals['_ENTRYFILTER']._serialized_end=1166
-  _globals['_PUBLISHENTRYREQUEST']._serialized_start=1168
-  _globals['_PUBLISHENTRYREQUEST']._serialized_end=1223
-  _globals['_PUBLISHENTRIESREQUEST']._serialized_start=1225
-  _globals['_PUBLISHENTRIESREQUEST']._serialized_end=1318
-  _globals['_PUBLISHENTRYRESPONSE']._serialized_start=1321
-  _globals['_PUBLISHENTRYRESPONSE']._serialized_end=1463
-  _globals['_ELEMENTSUGGESTION']._serialized_start=1465
-  _globals['_ELEMENTSUGGESTION']._serialized_end=1515
-  _globals['_PUBLISHENTRIESRESPONSE']._serialized_start=1517
-  _globals['_PUBLISHENTRIESRESPONSE']._serialized_end=1594
-  _globals['_WITHDRAWENTRYREQUEST']._serialized_start=1596
-  _globals['_WITHDRAWENTRYREQUEST']._serialized_end=1641
-  _globals['_GETENTRYREQUEST']._serialized_start=1643
-  _globals['_GETENTRYREQUEST']._serialized_end=1683
-  _globals['_LISTENTRIESREQUEST']._serialized_start=1685
-  _globals['_LISTENTRIESREQUEST']._serialized_end=1805
-  _globals['_LISTENTRIESRESPONSE']._serialized_start=1807
-  _globals['_LISTENTRIESRESPONSE']._serialized_end=1934
-  _globals['_SEARCHENTRIESREQUEST']._serialized_start=1936
-  _globals['_SEARCHENTRIESREQUEST']._serialized_end=2053
-  _globals['_SEARCHENTRIESRESPONSE']._serialized_start=2056
-  _globals['_SEARCHENTRIESRESPONSE']._serialized_end=2185
-  _globals['_CATALOG']._serialized_start=2188
-  _globals['_CATALOG']._serialized_end=2667
+  _globals['_DATAITEM']._serialized_end=196
+  _globals['_ITEMQUALITY']._serialized_start=198
+  _globals['_ITEMQUALITY']._serialized_end=287
+  _globals['_QUALITY']._serialized_start=289
+  _globals['_QUALITY']._serialized_end=415
+  _globals['_ENTRY']._serialized_start=418
+  _globals['_ENTRY']._serialized_end=991
+  _globals['_ENTRYFILTER']._serialized_start=994
+  _globals['_ENTRYFILTER']._serialized_end=1197
+  _globals['_PUBLISHENTRYREQUEST']._serialized_start=1199
+  _globals['_PUBLISHENTRYREQUEST']._serialized_end=1254
+  _globals['_PUBLISHENTRIESREQUEST']._serialized_start=1256
+  _globals['_PUBLISHENTRIESREQUEST']._serialized_end=1349
+  _globals['_PUBLISHENTRYRESPONSE']._serialized_start=1352
+  _globals['_PUBLISHENTRYRESPONSE']._serialized_end=1494
+  _globals['_ELEMENTSUGGESTION']._serialized_start=1496
+  _globals['_ELEMENTSUGGESTION']._serialized_end=1546
+  _globals['_PUBLISHENTRIESRESPONSE']._serialized_start=1548
+  _globals['_PUBLISHENTRIESRESPONSE']._serialized_end=1625
+  _globals['_WITHDRAWENTRYREQUEST']._serialized_start=1627
+  _globals['_WITHDRAWENTRYREQUEST']._serialized_end=1672
+  _globals['_GETENTRYREQUEST']._serialized_start=1674
+  _globals['_GETENTRYREQUEST']._serialized_end=1714
+  _globals['_LISTENTRIESREQUEST']._serialized_start=1716
+  _globals['_LISTENTRIESREQUEST']._serialized_end=1836
+  _globals['_LISTENTRIESRESPONSE']._serialized_start=1838
+  _globals['_LISTENTRIESRESPONSE']._serialized_end=1965
+  _globals['_SEARCHENTRIESREQUEST']._serialized_start=1967
+  _globals['_SEARCHENTRIESREQUEST']._serialized_end=2084
+  _globals['_SEARCHENTRIESRESPONSE']._serialized_start=2087
+  _globals['_SEARCHENTRIESRESPONSE']._serialized_end=2216
+  _globals['_CATALOG']._serialized_start=2219
+  _globals['_CATALOG']._serialized_end=2698
 # @@protoc_insertion_point(module_scope)

@@ -10,18 +10,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class DataItem(_message.Message):
-    __slots__ = ("name", "type", "length", "description", "element")
+    __slots__ = ("name", "type", "length", "description", "element", "key", "personal")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     LENGTH_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     ELEMENT_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    PERSONAL_FIELD_NUMBER: _ClassVar[int]
     name: str
     type: str
     length: int
     description: str
     element: str
-    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., length: _Optional[int] = ..., description: _Optional[str] = ..., element: _Optional[str] = ...) -> None: ...
+    key: bool
+    personal: str
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., length: _Optional[int] = ..., description: _Optional[str] = ..., element: _Optional[str] = ..., key: _Optional[bool] = ..., personal: _Optional[str] = ...) -> None: ...
 
 class ItemQuality(_message.Message):
     __slots__ = ("item", "element", "rule", "failed", "empty")

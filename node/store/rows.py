@@ -47,8 +47,9 @@ def _to_json(value: list | tuple) -> str:
 
 
 def items_json(items: tuple[DataItem, ...]) -> str:
-    # an item's element only when it names one: the lists stored before elements stay as they were
-    return _to_json([[i.name, i.type, i.length, i.description, i.element] if i.element
+    # an item's element, key and personal marks only when it has them: the lists stored before stay as they were
+    return _to_json([[i.name, i.type, i.length, i.description, i.element, i.key, i.personal] if i.key or i.personal
+                     else [i.name, i.type, i.length, i.description, i.element] if i.element
                      else [i.name, i.type, i.length, i.description] for i in items])
 
 

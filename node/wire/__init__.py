@@ -52,7 +52,8 @@ def _moment(seconds: int, nanos: int) -> datetime:
 def _add_items(msg: catalog_pb2.Entry, items: tuple[DataItem, ...]) -> catalog_pb2.Entry:
     add = msg.data_items.add  # a third of the cost of building each DataItem message and extending
     for i in items:
-        add(name=i.name, type=i.type, length=i.length, description=i.description, element=i.element)
+        add(name=i.name, type=i.type, length=i.length, description=i.description, element=i.element, key=i.key,
+            personal=i.personal)
     return msg
 
 
@@ -96,7 +97,8 @@ def stored_entry_to_proto(row: StoredEntry, message: catalog_pb2.Entry) -> catal
     source side of a pull sends every entry it reads, and uses none)."""
     add = message.data_items.add
     for item in orjson.loads(row.data_items):
-        add(name=item[0], type=item[1], length=item[2], description=item[3], element=item[4] if len(item) > 4 else "")
+        add(name=item[0], type=item[1], length=item[2], description=item[3], element=item[4] if len(item) > 4 else "",
+            key=len(item) > 5 and item[5], personal=item[6] if len(item) > 6 else "")
     _copy_fields(row, message)
     if row.quality:
         quality_to_proto(quality_from_json(row.quality), message.quality)
@@ -147,8 +149,10 @@ def entry_from_proto(msg: catalog_pb2.Entry, *, with_node_fields: bool = True) -
         resource_code=msg.resource_code, name=msg.name, summary=msg.summary,
         provider_code=intern(msg.provider_code), provider_name=intern(msg.provider_name),
         region_code=intern(msg.region_code), category=intern(msg.category),
-        data_items=data_items(tuple((i.name, i.type, i.length, i.description, i.element) if i.element
-                                    else (i.name, i.type, i.length, i.description) for i in msg.data_items)),
+        data_items=data_items(tuple((i.name, i.type, i.length, i.description, i.element, i.key, i.personal)
+                                    if i.key or i.personal else (i.name, i.type, i.length, i.description, i.element)
+                                    if i.element else (i.name, i.type, i.length, i.description)
+                                    for i in msg.data_items)),
         share_type=intern(msg.share_type), share_condition=msg.share_condition,
         not_shared_basis=msg.not_shared_basis, share_method=intern(msg.share_method),
         open_type=intern(msg.open_type), update_cycle=intern(msg.update_cycle),

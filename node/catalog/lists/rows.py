@@ -280,12 +280,15 @@ class Planned:
 
 
 def _kept_governance(entry: Entry, old: Entry) -> Entry:
-    """A list has no column for an item's data element nor for `derived_from` (docs/governance.md):
+    """A list has no column for an item's data element, key or personal marks, nor for `derived_from`
+    (docs/governance.md, docs/exchange.md):
     a row keeps what the entry it updates says of them, so that importing an export changes nothing."""
-    elements = {i.name: i.element for i in old.data_items if i.element}
-    if not elements and not old.derived_from:
+    marked = {i.name: i for i in old.data_items if i.element or i.key or i.personal}
+    if not marked and not old.derived_from:
         return entry
-    items = tuple(dataclasses.replace(i, element=i.element or elements.get(i.name, "")) for i in entry.data_items)
+    items = tuple(dataclasses.replace(i, element=i.element or marked[i.name].element, key=i.key or marked[i.name].key,
+                                      personal=i.personal or marked[i.name].personal)
+                  if i.name in marked else i for i in entry.data_items)
     return dataclasses.replace(entry, data_items=items, derived_from=entry.derived_from or old.derived_from)
 
 
