@@ -255,14 +255,17 @@ class Day:
 
 
 def counted_calls(fed: Federation, grants: list[Grant]) -> dict[str, dict[str, int]]:
-    """Per request, the owner's own count of the day: call id -> calls counted (grant_calls)."""
+    """Per request, the owner's own count of the day: call id -> calls counted (grant_calls). The
+    owner keeps each id bound to a hash of what the call asked (`ID/HASH`); one id counted under
+    two questions adds up here, and shows as counted twice."""
     found: dict[str, dict[str, int]] = {g.request_id: {} for g in grants}
     for node in {g.source.node for g in grants}:
         database = fed.node(node)["database"]
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as db:
             for request_id, call_id, calls in db.execute("SELECT request_id, call_id, calls FROM grant_calls"):
                 if request_id in found:
-                    found[request_id][call_id] = calls
+                    sent = call_id.rsplit("/", 1)[0]
+                    found[request_id][sent] = found[request_id].get(sent, 0) + calls
     return found
 
 
