@@ -138,8 +138,11 @@ def shell(tmp_path_factory):
     running = Shell(checkout_view(tmp), env, outputs)
     yield running
     running.close()
-    subprocess.run([sys.executable, "-m", "cli", "harness", "down", "--purge"], env=env, cwd=tmp,
-                   capture_output=True, timeout=60)
+    # From the checkout's view: in `tmp`, `python -m` would import the harness's state folder
+    # (tmp/harness) as the `harness` package.
+    down = subprocess.run([sys.executable, "-m", "cli", "harness", "down", "--purge"], env=env, cwd=tmp / "checkout",
+                          capture_output=True, text=True, timeout=60)
+    assert down.returncode == 0, down.stderr
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda block: block.name)
