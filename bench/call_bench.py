@@ -160,7 +160,12 @@ def main() -> None:
             before = {n: cpu_seconds(pid) for n, pid in pids.items()}
             rss_before = {n: resident_kib(fed.node(n)["pid"]) / 1024 for n in ("hebei", "national", "guangdong")}
             links_before = {name: link["connections"] for name, link in fed.proxy("status")["links"].items()}
-            latencies, refused, seconds = callers(stub, request_id, records, args.calls, args.callers)
+            # In two halves, memory read after each: flat is the second half adding nothing to the first.
+            first = callers(stub, request_id, records, args.calls // 2, args.callers)
+            rss_half = {n: resident_kib(fed.node(n)["pid"]) / 1024 for n in rss_before}
+            second = callers(stub, request_id, records, args.calls - args.calls // 2, args.callers)
+            rss_end = {n: resident_kib(fed.node(n)["pid"]) / 1024 for n in rss_before}
+            latencies, refused, seconds = first[0] + second[0], first[1] + second[1], first[2] + second[2]
             cpu = {n: cpu_seconds(pid) - before[n] for n, pid in pids.items()}
             rng = random.Random(7)
             batch_claims = [rng.choice(records) for _ in range(args.claims)]
@@ -193,7 +198,9 @@ def main() -> None:
                             + f"  (all {sum(cpu.values()) / max(1, done) * 1000:.2f})"),
         ("connections opened", f"hebei -> hub {opened.get('uplink:hebei', 0)}, hub -> guangdong "
                                f"{opened.get('guangdong', 0)} (while {done + args.claims // args.batch:,} calls went through)"),
-        ("memory (RSS) before / after", "  ".join(f"{n} {rss_before[n]:.0f} / {rss_after[n]:.0f} MiB" for n in rss_before)),
+        ("RSS before / half / end / batch", "  ".join(f"{n} {rss_before[n]:.0f} / {rss_half[n]:.0f} / "
+                                                     f"{rss_end[n]:.0f} / {rss_after[n]:.0f} MiB" for n in rss_before)
+                                           + "  (flat: the second half adds nothing)"),
         (f"batch verify ({args.batch} a call)", f"{args.claims / batched.seconds:,.0f} claims/s ({args.claims:,} in "
                                                  f"{batched.seconds:.1f}s)  (goal >= 20,000/s)"),
     ]
