@@ -200,7 +200,8 @@ def main() -> None:
                                f"{opened.get('guangdong', 0)} (while {done + args.claims // args.batch:,} calls went through)"),
         ("RSS before / half / end / batch", "  ".join(f"{n} {rss_before[n]:.0f} / {rss_half[n]:.0f} / "
                                                      f"{rss_end[n]:.0f} / {rss_after[n]:.0f} MiB" for n in rss_before)
-                                           + "  (flat: the second half adds nothing)"),
+                                           + "  (the second half added " + ", ".join(
+                                               f"{n} {rss_end[n] - rss_half[n]:+.0f}" for n in rss_before) + " MiB)"),
         (f"batch verify ({args.batch} a call)", f"{args.claims / batched.seconds:,.0f} claims/s ({args.claims:,} in "
                                                  f"{batched.seconds:.1f}s)  (goal >= 20,000/s)"),
     ]
