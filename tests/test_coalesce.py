@@ -26,14 +26,17 @@ class StandInOwner:
     """Answers verifications of RECORDS under a daily quota, refusing a batch as a whole when the
     quota has no room for all of it or a claim names an item not granted."""
 
-    def __init__(self, quota: int, broken: bool = False):
-        self.quota, self.broken = quota, broken
+    def __init__(self, quota: int, broken: bool = False, takes: float = 0.002):
+        self.quota, self.broken, self.takes = quota, broken, takes
         self.charged: list[str] = []
         self.messages: list[exchange_pb2.VerifyClaimsRequest] = []
         self.lock = threading.Lock()
 
     def send(self, mode: str, message, timeout):
-        time.sleep(0.002)  # on its way: calls arriving meanwhile wait and go on together
+        if timeout is not None and timeout < self.takes:
+            time.sleep(timeout)
+            raise Unavailable("DEADLINE_EXCEEDED")
+        time.sleep(self.takes)  # on its way: calls arriving meanwhile wait and go on together
         with self.lock:
             self.messages.append(message)
             if self.broken:
@@ -137,3 +140,24 @@ def test_a_hop_refusing_a_lone_call_refuses_that_call_only():
     except PermissionDenied:
         pass
     assert message.call_id  # given one, so that the call counts once however it goes on
+
+
+def test_a_call_with_a_short_deadline_fails_alone_not_the_calls_it_waited_with():
+    owner = StandInOwner(quota=100, takes=0.3)
+    coalescer = Coalescer(owner.send)
+    code, person = sorted(RECORDS.items())[0]
+
+    def ask(timeout: float):
+        message = exchange_pb2.VerifyClaimsRequest(request_id="hebei-1", consumer_code="130000001",
+                                                   key={"code": code}, claims={GRANTED: person})
+        try:
+            return coalescer.call("verify", message, timeout=timeout).overall
+        except Unavailable:
+            return "unavailable"
+
+    with ThreadPoolExecutor(4) as pool:
+        first = [pool.submit(ask, 5.0), pool.submit(ask, 5.0)]  # on their way alone, for 0.3 s
+        time.sleep(0.05)
+        hurried, patient = pool.submit(ask, 0.1), pool.submit(ask, 5.0)  # these wait behind them
+        assert hurried.result() == "unavailable"  # its deadline passed while it waited
+        assert patient.result() == "match" and [f.result() for f in first] == ["match", "match"]

@@ -80,8 +80,12 @@ class Coalescer:
             lane.waiting.append(me)
             me.leads = lane.on_the_way < self.on_the_way
             lane.on_the_way += me.leads
-        if not me.leads:
-            me.done.wait()
+        if not me.leads and not me.done.wait(_remaining(me.deadline)):
+            with lane.lock:  # its deadline passed while it waited to go on: it leaves the lane
+                if me in lane.waiting and not me.leads:
+                    lane.waiting.remove(me)
+                    raise Unavailable("the call's deadline passed while it waited to go on with others on its grant")
+            me.done.wait()  # taken into a batch, or handed the lead, just as its deadline passed
         if me.leads:
             self._lead(mode, lane)
         if me.alone:
@@ -123,10 +127,11 @@ class Coalescer:
             except Exception as refused:
                 waiting.error = refused
             return
-        deadlines = [w.deadline for w in batch if w.deadline is not None]
+        # As long as its most patient call waits: a call with a short deadline fails the batch for no other.
+        deadlines = [w.deadline for w in batch]
         try:
             reply = self.send(mode, _together(mode, [w.message for w in batch]),
-                              _remaining(min(deadlines)) if deadlines else None)
+                              None if None in deadlines else _remaining(max(deadlines)))
             replies = _apart(mode, reply, len(batch))
         except Unavailable as broke:
             for waiting in batch:
