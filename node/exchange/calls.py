@@ -74,7 +74,8 @@ class Calls:
         self.exchange = exchange
         self.answers = answers
         self.book = book
-        self.coalescer = Coalescer(self._onward)
+        self.coalescer = Coalescer(self._onward)  # to the next hop
+        self.here = Coalescer(self._answer_here)  # to the owner's part, when the owner is this node
 
     def check_party(self, request_id: str, department_code: str) -> None:
         """That the department is a party (consumer or owner) of the request held here: a
@@ -120,17 +121,10 @@ class Calls:
         if message.consumer_code != request.consumer_code:
             raise PermissionDenied(f"consumer_code: {message.consumer_code or '(none)'} is not the consumer of "
                                    f"request {request_id}")
-        if request.owner_node == ex.node_id:  # the owner is this node: its part is counted too
-            started = time.monotonic()
-            try:
-                reply = self._answer(mode, message)
-            except Exception:
-                self.book.count(request_id, "owner", mode, calls=calls_in(message), refused=True,
-                                seconds=time.monotonic() - started)
-                raise
-            self.book.count(request_id, "owner", mode, calls=calls_in(message), seconds=time.monotonic() - started,
-                            **tally(mode, reply))
-            return reply
+        if request.owner_node == ex.node_id:  # the owner is this node: its calls go on together to its own part
+            if role == "consumer" and single(mode, message):
+                return self.here.call(mode, message, timeout)
+            return self._answer_here(mode, message)
         if ex.is_hub and not request.owner_node:
             raise FailedPrecondition("no_owner", f"request {request_id} has no owner's node")
         if not ex.is_hub and ex.hub_stub is None:
@@ -138,6 +132,19 @@ class Calls:
         if role == "consumer" and single(mode, message):  # it may go on with others on the same grant
             return self.coalescer.call(mode, message, timeout)
         return self._onward(mode, message, timeout)
+
+    def _answer_here(self, mode: str, message, timeout: float | None = None):
+        """The owner's part at this node, for a department of its own; counted as the owner's too."""
+        started = time.monotonic()
+        try:
+            reply = self._answer(mode, message)
+        except Exception:
+            self.book.count(message.request_id, "owner", mode, calls=calls_in(message), refused=True,
+                            seconds=time.monotonic() - started)
+            raise
+        self.book.count(message.request_id, "owner", mode, calls=calls_in(message), seconds=time.monotonic() - started,
+                        **tally(mode, reply))
+        return reply
 
     def _onward(self, mode: str, message, timeout: float | None):
         """The reply of the next hop: the owner's node (from the hub), else the hub."""
