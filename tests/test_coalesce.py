@@ -70,8 +70,8 @@ a_call = st.tuples(st.sampled_from(sorted(RECORDS) + ["914403000000009999"]),
                    st.booleans().map(lambda bad: "学历" if bad else GRANTED))
 
 
-def run(owner: StandInOwner, calls) -> list:
-    coalescer = Coalescer(owner.send)
+def run(owner: StandInOwner, calls, coalescer: Coalescer | None = None) -> list:
+    coalescer = coalescer or Coalescer(owner.send)
 
     def one(n: int, call):
         code, value, item = call
@@ -161,3 +161,14 @@ def test_a_call_with_a_short_deadline_fails_alone_not_the_calls_it_waited_with()
         hurried, patient = pool.submit(ask, 0.1), pool.submit(ask, 5.0)  # these wait behind them
         assert hurried.result() == "unavailable"  # its deadline passed while it waited
         assert patient.result() == "match" and [f.result() for f in first] == ["match", "match"]
+
+
+def test_a_grant_no_longer_called_leaves_no_lane_behind():
+    owner = StandInOwner(quota=1000)
+    coalescer = Coalescer(owner.send)
+    for n in range(30):  # thirty grants, each called a few times at once
+        message = exchange_pb2.VerifyClaimsRequest(request_id=f"hebei-{n}", consumer_code="130000001",
+                                                   key={"code": "x"}, claims={GRANTED: "某"})
+        assert coalescer.call("verify", message, timeout=5).overall == "not_found"
+    assert run(owner, [(code, value, GRANTED) for code, value in RECORDS.items()] * 3, coalescer) == ["match"] * 24
+    assert coalescer._lanes == {}

@@ -75,7 +75,8 @@ class Coalescer:
         if not message.call_id:  # so that the call counts once, whichever way it goes on
             message.call_id = f"{self._prefix}-{next(self._numbers)}"
         me = _Waiting(message, None if timeout is None else time.monotonic() + timeout)
-        lane = self._lane((mode, message.request_id, message.consumer_code))
+        key = (mode, message.request_id, message.consumer_code)
+        lane = self._lane(key)
         with lane.lock:
             lane.waiting.append(me)
             me.leads = lane.on_the_way < self.on_the_way
@@ -87,7 +88,7 @@ class Coalescer:
                     raise Unavailable("the call's deadline passed while it waited to go on with others on its grant")
             me.done.wait()  # taken into a batch, or handed the lead, just as its deadline passed
         if me.leads:
-            self._lead(mode, lane)
+            self._lead(mode, lane, key)
         if me.alone:
             return self.send(mode, message, _remaining(me.deadline))
         if me.error is not None:
@@ -101,11 +102,13 @@ class Coalescer:
                 lane = self._lanes[key] = _Lane()
             return lane
 
-    def _lead(self, mode: str, lane: _Lane) -> None:
+    def _lead(self, mode: str, lane: _Lane, key: tuple[str, str, str]) -> None:
         """Sends what waits in the lane (this call first) as one batch, answers each call, and
-        hands the lane to the first call that came meanwhile, or leaves it idle."""
+        hands the lane to the first call that came meanwhile, or leaves it idle (and forgotten:
+        the lanes held are those of the grants being called now, not of every grant ever)."""
         with lane.lock:
             batch, lane.waiting = lane.waiting[:self.max_batch], lane.waiting[self.max_batch:]
+        idle = False
         try:
             self._send(mode, batch)
         finally:
@@ -115,9 +118,14 @@ class Coalescer:
                     lane.waiting[0].done.set()
                 else:
                     lane.on_the_way -= 1
+                    idle = lane.on_the_way == 0
             for waiting in batch:
                 waiting.leads = False
                 waiting.done.set()
+        if idle:
+            with self._lock, lane.lock:
+                if lane.on_the_way == 0 and not lane.waiting and self._lanes.get(key) is lane:
+                    del self._lanes[key]
 
     def _send(self, mode: str, batch: list[_Waiting]) -> None:
         if len(batch) == 1:  # nothing to put together: it goes on as it came, its answer its own
