@@ -47,7 +47,8 @@ class _Waiting:
     reply: Any = None
     error: BaseException | None = None
     alone: bool = False  # its batch was refused as a whole: it goes on by itself
-    leads: bool = False  # it takes the next batch
+    leads: bool = False  # it sends `batch` (itself first), then hands the lane on
+    batch: list["_Waiting"] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(eq=False)
@@ -78,17 +79,19 @@ class Coalescer:
         key = (mode, message.request_id, message.consumer_code)
         lane = self._lane(key)
         with lane.lock:
-            lane.waiting.append(me)
-            me.leads = lane.on_the_way < self.on_the_way
-            lane.on_the_way += me.leads
+            if lane.on_the_way < self.on_the_way:
+                lane.on_the_way += 1
+                me.leads, me.batch = True, [me]
+            else:
+                lane.waiting.append(me)
         if not me.leads and not me.done.wait(_remaining(me.deadline)):
             with lane.lock:  # its deadline passed while it waited to go on: it leaves the lane
-                if me in lane.waiting and not me.leads:
+                if me in lane.waiting:
                     lane.waiting.remove(me)
                     raise Unavailable("the call's deadline passed while it waited to go on with others on its grant")
             me.done.wait()  # taken into a batch, or handed the lead, just as its deadline passed
         if me.leads:
-            self._lead(mode, lane, key)
+            self._lead(mode, lane, key, me.batch)
         if me.alone:
             return self.send(mode, message, _remaining(me.deadline))
         if me.error is not None:
@@ -102,20 +105,19 @@ class Coalescer:
                 lane = self._lanes[key] = _Lane()
             return lane
 
-    def _lead(self, mode: str, lane: _Lane, key: tuple[str, str, str]) -> None:
-        """Sends what waits in the lane (this call first) as one batch, answers each call, and
-        hands the lane to the first call that came meanwhile, or leaves it idle (and forgotten:
-        the lanes held are those of the grants being called now, not of every grant ever)."""
-        with lane.lock:
-            batch, lane.waiting = lane.waiting[:self.max_batch], lane.waiting[self.max_batch:]
+    def _lead(self, mode: str, lane: _Lane, key: tuple[str, str, str], batch: list[_Waiting]) -> None:
+        """Sends the batch (this call first) and answers each of its calls; then hands the lane
+        on with the calls that came meanwhile as the next batch, or leaves it idle (and
+        forgotten: the lanes held are those of the grants being called now, not of every grant)."""
         idle = False
         try:
             self._send(mode, batch)
         finally:
             with lane.lock:
-                if lane.waiting:
-                    lane.waiting[0].leads = True
-                    lane.waiting[0].done.set()
+                if lane.waiting:  # taken now, so that two batches coming back at once take different calls
+                    after, lane.waiting = lane.waiting[:self.max_batch], lane.waiting[self.max_batch:]
+                    after[0].leads, after[0].batch = True, after
+                    after[0].done.set()
                 else:
                     lane.on_the_way -= 1
                     idle = lane.on_the_way == 0
