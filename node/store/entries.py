@@ -206,18 +206,30 @@ class EntryReads:
         reply's lower-bound total tells the searcher to narrow it."""
         cap = TOTAL_CAP
         limit = max(0, min(limit, cap - offset))
-        in_name, elsewhere = f"name : {match}", f"body : {match} NOT name : {match}"
+        in_name = f"name : {match}"
         with self.reading() as conn:
-            # The name tier is counted as far as it decides the page: whether it is ranked, and
-            # where the page leaves it; all matches, in one walk of either column, to the cap.
-            named = sql.count_matches(conn, in_name, filter, max(RANK_CAP, offset + limit) + 1)
-            total = sql.count_matches(conn, f"{{name body}} : {match}", filter, cap + 1)
+            # The name tier's ids as far as they decide the page: whether it is ranked, where the
+            # page leaves it, and (when it ends before that) every one of them.
+            named_ids = sql.match_ids(conn, in_name, filter, max(RANK_CAP, offset + limit) + 1)
+            named = len(named_ids)
             ids: list[int] = []
             if limit and offset < named:
-                ids = sql.page_of_matches(conn, in_name, filter, limit, offset, ranked=named <= min(cap, RANK_CAP))
-            if len(ids) < limit:  # the name tier ended within the page: it was counted exactly
-                ids += sql.page_of_matches(conn, elsewhere, filter, limit - len(ids), max(0, offset - named),
-                                           ranked=False)
+                if named <= min(cap, RANK_CAP):
+                    ids = sql.page_of_matches(conn, in_name, filter, limit, offset, ranked=True)
+                else:
+                    ids = named_ids[offset : offset + limit]
+            if len(ids) < limit:
+                # The page reaches past the name tier, which was read whole: the other tier is
+                # every match less those, in code order, and the same walk counts them. Only the
+                # first `cap` places are served, so the first cap + 1 matches hold the page.
+                every = sql.match_ids(conn, f"{{name body}} : {match}", filter, cap + 1)
+                total = len(every)
+                in_tier = set(named_ids)
+                elsewhere = [i for i in every if i not in in_tier]
+                start = max(0, offset - named)
+                ids += elsewhere[start : start + limit - len(ids)]
+            else:  # a page within the name tier needs only the count of the rest
+                total = sql.count_matches(conn, f"{{name body}} : {match}", filter, cap + 1)
             found = _in_order(conn, ids)
         return Matches(found, min(total, cap), total > cap)
 

@@ -4,8 +4,9 @@ costs about as much as the page, not as the matches before and behind it.
 - The provider and region filters are a range of the integer key (`key_range`): FTS5 is given
   the range and reads only that span of its index; the entries table reads that span of its key.
 - Category, share type, update cycle and open type are tokens in the index's `tags` column
-  (node/model/search.py `filter_tokens`): they join the query's MATCH, so FTS5 intersects the
-  lists itself, skipping through them in key order, and never looks at the entries table.
+  (node/model/search.py `entry_filter_tokens`), one for each combination of values, so that any
+  of them is one list no longer than its answer: it joins the query's MATCH, FTS5 intersects the
+  two itself, skipping through them in key order, and never looks at the entries table.
 - Only `updated_since` and `origin` (no search page offers them) are checked on the entries table.
 
 Both read in key order, so SQLite stops after the page; counts stop at a cap (entries.py
@@ -77,8 +78,8 @@ def filter_sql(where: EntryFilter, table: str = "", after: int = -1) -> tuple[st
 
 def tags_match(where: EntryFilter) -> str:
     """The MATCH expression of the filter's tagged values ("" when it names none)."""
-    tokens = search.filter_tokens({name: getattr(where, name) for name in search.FILTER_TAGS})
-    return f"tags : ({' AND '.join(tokens.split())})" if tokens else ""
+    token = search.filter_token({name: getattr(where, name) for name in search.FILTER_TAGS})
+    return f"tags : {token}" if token else ""
 
 
 def _untagged(where: EntryFilter) -> EntryFilter:
@@ -113,6 +114,15 @@ def count_matches(conn: sqlite3.Connection, match: str, where: EntryFilter, most
     """Matches, counted up to `most`: the LIMIT stops FTS5 reading its index there."""
     sql, params = hits(match, where)
     return conn.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*params, most]).fetchall()[0][0]
+
+
+def match_ids(conn: sqlite3.Connection, match: str, where: EntryFilter, most: int) -> list[int]:
+    """Ids of the first `most` matches in code order (the order FTS5 reads its index in: no sort).
+    A tier's ids in one walk serve its count, its unranked pages and what the other tier must
+    leave out; a walk costs about what the lists it reads cost, and reading them once rather than
+    three times is most of a selective search's time."""
+    sql, params = hits(match, where)
+    return [r[0] for r in conn.execute(f"{sql} LIMIT ?", [*params, most])]
 
 
 def page_of_matches(conn: sqlite3.Connection, match: str, where: EntryFilter, limit: int, offset: int,
