@@ -13,6 +13,7 @@ from node.errors import InvalidEntry, ResourceExhausted
 from node.model import elements
 from node.model.elements import Registry
 from node.proto import catalog_pb2, catalog_pb2_grpc
+from node.store import StoredEntry
 from node.workers import WorkerPool
 
 MAX_BULK_ENTRIES = 200_000
@@ -97,21 +98,23 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
     @rpc
     def ListEntries(self, request, context):
         where = wire.entry_filter_from_proto(request.filter)
-        entries, token = self.catalog.list(where, request.page_size, request.page_token)
+        # The rows are encoded as stored, not decoded into entries first: a harvester's page of
+        # 1,000 cost a third less (the open-data API pages through the whole catalog so).
+        entries, token = self.catalog.list(where, request.page_size, request.page_token, StoredEntry._make)
         reply = catalog_pb2.ListEntriesResponse(next_page_token=token)
         if request.with_total:
             reply.total, reply.total_is_lower_bound = self.catalog.count(where)
         for entry in entries:
-            wire.entry_to_proto(entry, reply.entries.add())
+            wire.stored_entry_to_proto(entry, reply.entries.add())
         return reply
 
     @rpc
     def SearchEntries(self, request, context):
         found, token = self.catalog.search(
-            request.query, wire.entry_filter_from_proto(request.filter), request.page_size, request.page_token
-        )
+            request.query, wire.entry_filter_from_proto(request.filter), request.page_size, request.page_token,
+            StoredEntry._make)
         reply = catalog_pb2.SearchEntriesResponse(next_page_token=token, total=found.total,
                                                   total_is_lower_bound=found.total_is_lower_bound)
         for entry in found.entries:
-            wire.entry_to_proto(entry, reply.entries.add())
+            wire.stored_entry_to_proto(entry, reply.entries.add())
         return reply

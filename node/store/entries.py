@@ -156,17 +156,19 @@ class EntryReads:
         with self.reading() as conn:
             return entries_by_code(conn, codes, StoredEntry._make)
 
-    def list_entries(self, filter: EntryFilter, after_id: int, limit: int) -> list[Entry]:
-        """Live entries under the filter with an id after `after_id`, in code order: read from the
-        search index when the filter names a value it holds, so that a page under a rare value
-        costs the page, not a walk over every entry it passes by."""
+    def list_entries(self, filter: EntryFilter, after_id: int, limit: int,
+                     make: Callable[[tuple], T] = row_entry) -> list[T]:
+        """Live entries under the filter with an id after `after_id`, in code order, each made
+        from its row (an `Entry` by default; `StoredEntry._make` for a reply that only encodes
+        them): read from the search index when the filter names a value it holds, so that a page
+        under a rare value costs the page, not a walk over every entry it passes by."""
         if sql.indexed(filter):
             with self.reading() as conn:
                 ids = sql.listed_ids(conn, filter, after_id, limit)
-                return _in_order(conn, ids)
+                return _in_order(conn, ids, make)
         where, params = sql.filter_sql(filter, after=after_id)
         rows = self._all(f"{SELECT_ENTRY} WHERE withdrawn = 0 {where} ORDER BY id LIMIT ?", [*params, limit])
-        return [row_entry(r) for r in rows]
+        return [make(r) for r in rows]
 
     def governed_rows(self, filter: EntryFilter, after_id: int, limit: int) -> list[tuple]:
         """(id, resource_code, provider_code, provider_name, region_code, data items JSON,
@@ -186,10 +188,11 @@ class EntryReads:
             counted = sql.count_listed(conn, filter, TOTAL_CAP + 1)
         return min(counted, TOTAL_CAP), counted > TOTAL_CAP
 
-    def search(self, match: str, filter: EntryFilter, offset: int, limit: int) -> Matches:
+    def search(self, match: str, filter: EntryFilter, offset: int, limit: int,
+               make: Callable[[tuple], T] = row_entry) -> Matches:
         """Full-text matches under the filter, in two tiers: entries whose name matches, then
-        those that match elsewhere only, in code order. Withdrawn entries are not in the search
-        index.
+        those that match elsewhere only, in code order; each made from its row as
+        `list_entries` makes them. Withdrawn entries are not in the search index.
 
         The cost is bounded by TOTAL_CAP, not by the catalog: a two-character query can match
         every entry of the hub, and counting them all cost more than the page. So each tier is
@@ -230,7 +233,7 @@ class EntryReads:
                 ids += elsewhere[start : start + limit - len(ids)]
             else:  # a page within the name tier needs only the count of the rest
                 total = sql.count_matches(conn, f"{{name body}} : {match}", filter, cap + 1)
-            found = _in_order(conn, ids)
+            found = _in_order(conn, ids, make)
         return Matches(found, min(total, cap), total > cap)
 
     def snapshot_slices(self, after_code: str, size: int) -> Iterator[tuple[list[StoredEntry], int]]:
@@ -295,10 +298,10 @@ class EntryReads:
                          "WHERE withdrawn = 0 GROUP BY origin, provider_code, share_type")
 
 
-def _in_order(conn: sqlite3.Connection, ids: list[int]) -> list[Entry]:
-    """The entries of these ids, in the ids' order."""
+def _in_order(conn: sqlite3.Connection, ids: list[int], make: Callable[[tuple], T] = row_entry) -> list[T]:
+    """The entries of these ids, in the ids' order, each made from its row."""
     rows = {r[0]: r for r in conn.execute(f"{SELECT_ENTRY} WHERE id IN ({', '.join('?' * len(ids))})", ids)}
-    return [row_entry(rows[i]) for i in ids if i in rows]
+    return [make(rows[i]) for i in ids if i in rows]
 
 
 # The columns that can be long (the rest are codes, choices and times, a few dozen characters in
