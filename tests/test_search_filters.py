@@ -188,3 +188,20 @@ def test_an_index_of_single_values_from_an_older_release_answers_combined_filter
         assert total and [e.resource_code for e in s.search(search.query_phrase("信息"), where, 0, 100).entries] == expected
     finally:
         s.close()
+
+
+@settings(max_examples=40, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(fields=FILTERS, query=st.sampled_from(["", *QUERIES]),
+       cap=st.sampled_from([3, 1_000]))
+def test_each_facet_value_counts_what_the_reference_finds_with_that_value_chosen(store, fields, query, cap):
+    where = EntryFilter(**fields)
+    with mock.patch.object(entries_mod, "FACET_CAP", cap):
+        counted = store.facet_counts(search.query_phrase(query) if query else None, where)
+    assert {(facet, value) for facet, value, _, _ in counted} == {
+        (facet, value) for facet, values in search.FACETS.items() for value in values}
+    for facet, value, count, lower in counted:
+        chosen = dataclasses.replace(where, **{facet: value})
+        found = (reference_search(store, query, chosen, 10**6, 0)[1] if query
+                 else len(reference_listing(store, chosen)))
+        assert (count, lower) == (min(found, cap), found > cap), (facet, value)

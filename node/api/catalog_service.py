@@ -104,6 +104,8 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
         reply = catalog_pb2.ListEntriesResponse(next_page_token=token)
         if request.with_total:
             reply.total, reply.total_is_lower_bound = self.catalog.count(where)
+        if request.with_facets:
+            _add_facets(reply, self.catalog.facets("", where))
         for entry in entries:
             wire.stored_entry_to_proto(entry, reply.entries.add())
         return reply
@@ -115,6 +117,13 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
             StoredEntry._make)
         reply = catalog_pb2.SearchEntriesResponse(next_page_token=token, total=found.total,
                                                   total_is_lower_bound=found.total_is_lower_bound)
+        if request.with_facets:
+            _add_facets(reply, self.catalog.facets(request.query, wire.entry_filter_from_proto(request.filter)))
         for entry in found.entries:
             wire.stored_entry_to_proto(entry, reply.entries.add())
         return reply
+
+
+def _add_facets(reply, counted: list[tuple[str, str, int, bool]]) -> None:
+    for field, value, count, lower in counted:
+        reply.facets.add(field=field, value=value, count=count, count_is_lower_bound=lower)

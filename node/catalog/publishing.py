@@ -240,11 +240,7 @@ class Catalog:
         """Ranked matches of the query over name, summary, keywords, data item names and
         provider name, and the next page's token: an offset into the ranking. A broad query's
         total is a lower bound, and its pages end there (see `Store.search`)."""
-        if len(query) > MAX_QUERY:
-            raise Invalid("query", f"must be at most {MAX_QUERY} characters")
-        match = search.query_phrase(query)
-        if match is None:
-            raise Invalid("query", "must hold at least one letter, digit or Chinese character")
+        match = self._match(query)
         size = paging.page_size(page_size, self.max_page_size)
         offset = paging.token_number(page_token, default=0, limit=paging.MAX_OFFSET)
         self._check_filter(where)
@@ -252,7 +248,25 @@ class Catalog:
         nxt = offset + len(found.entries)
         return found, str(nxt) if nxt < found.total else ""
 
+    def facets(self, query: str, where: EntryFilter) -> list[tuple[str, str, int, bool]]:
+        """For each value of each facet, the entries (the query's matches, when there is a query)
+        under the filter with that facet set to that value, counted up to a cap (see
+        `Store.facet_counts`)."""
+        match = self._match(query) if query else None
+        self._check_filter(where)
+        return self.store.facet_counts(match, where)
+
     # -- checks ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _match(query: str) -> str:
+        """The query's MATCH expression, checked."""
+        if len(query) > MAX_QUERY:
+            raise Invalid("query", f"must be at most {MAX_QUERY} characters")
+        match = search.query_phrase(query)
+        if match is None:
+            raise Invalid("query", "must hold at least one letter, digit or Chinese character")
+        return match
 
     @staticmethod
     def _check_code(resource_code: str) -> None:

@@ -25,6 +25,8 @@ import operator
 import re
 import unicodedata
 
+from node.model import regions, rules
+
 # CJK ideographs (with extension A and compatibility forms), kana and hangul are written
 # without spaces and are split into bigrams; letters and digits of other scripts form words.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
@@ -115,3 +117,13 @@ def filter_tokens_sql(table: str = "", combinations: tuple[tuple[str, ...], ...]
     for the given combinations of filters (the index of migration 13 held single values alone)."""
     return " || ' ' || ".join(" || '0' || ".join(f"'{FILTER_TAGS[name]}' || replace({table}{name}, '_', '')"
                                                  for name in combo) for combo in combinations)
+
+
+# The facets whose values a search or listing counts (a portal shows the counts beside its
+# choices): a province (or the centre) for the region, and every value of the plain filters.
+# Departments are not counted: hundreds of values, and a region narrows them first.
+FACETS = {"region_code": tuple(regions.PINYIN), "category": rules.CATEGORIES, "share_type": rules.SHARE_TYPES,
+          "update_cycle": rules.UPDATE_CYCLES, "open_type": rules.OPEN_TYPES}
+# Entries counted for each value: past it the count says "at least". A count costs about what
+# it reads, so sixty-odd counts to this cap stay within a few milliseconds a page.
+FACET_CAP = 1_000

@@ -8,12 +8,14 @@ themselves: node/store/rows.py).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import operator
 import sqlite3
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from node.model.rules import Entry, EntryFilter, Matches
+from node.model.search import FACET_CAP, FACETS
 from node.store import search as sql
 from node.store.rows import (CODE, ENTRY_COLUMNS, INSERT_FTS, SELECT_ENTRY, UPDATED_AT, UPSERT_ENTRY, VERSION,
                              WITHDRAWN, StoredEntry, code_id, prepare, row_entry)
@@ -187,6 +189,24 @@ class EntryReads:
         with self.reading() as conn:
             counted = sql.count_listed(conn, filter, TOTAL_CAP + 1)
         return min(counted, TOTAL_CAP), counted > TOTAL_CAP
+
+    def facet_counts(self, match: str | None, filter: EntryFilter) -> list[tuple[str, str, int, bool]]:
+        """(facet, value, count, whether a lower bound) for each value of each facet (node/model/
+        search.py `FACETS`): the live entries, or the matches of `match`, under the filter with
+        that facet set to that value, counted up to FACET_CAP. Each is a count of one list of
+        the index over a span of keys (a combination of values is one token), so the cap bounds
+        the cost whatever the catalog's size."""
+        counted = []
+        with self.reading() as conn:
+            for facet, values in FACETS.items():
+                for value in values:
+                    where = dataclasses.replace(filter, **{facet: value})
+                    if match:
+                        n = sql.count_matches(conn, f"{{name body}} : {match}", where, FACET_CAP + 1)
+                    else:
+                        n = sql.count_listed(conn, where, FACET_CAP + 1)
+                    counted.append((facet, value, min(n, FACET_CAP), n > FACET_CAP))
+        return counted
 
     def search(self, match: str, filter: EntryFilter, offset: int, limit: int,
                make: Callable[[tuple], T] = row_entry) -> Matches:
