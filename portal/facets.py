@@ -2,7 +2,7 @@
 asked of the node with the page and kept for a while per query and filter: paging through one
 search or listing asks for them once, as the listing's total is (portal/paging.py).
 
-The node counts each value up to a cap (FacetCount.count_is_lower_bound): "1,000+".
+The node counts each value up to a cap (FacetCount.count_is_lower_bound): "100+".
 """
 
 from __future__ import annotations
