@@ -193,10 +193,10 @@ def test_an_index_of_single_values_from_an_older_release_answers_combined_filter
 @settings(max_examples=40, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(fields=FILTERS, query=st.sampled_from(["", *QUERIES]),
-       cap=st.sampled_from([3, 1_000]))
-def test_each_facet_value_counts_what_the_reference_finds_with_that_value_chosen(store, fields, query, cap):
-    where = EntryFilter(**fields)
-    with mock.patch.object(entries_mod, "FACET_CAP", cap):
+       cap=st.sampled_from([3, 1_000]), tally=st.sampled_from([0, 5, 1_000]))
+def test_each_facet_value_counts_what_the_reference_finds_with_that_value_chosen(store, fields, query, cap, tally):
+    where = EntryFilter(**fields)  # tallied from what the other filters keep, or counted value by value
+    with mock.patch.object(entries_mod, "FACET_CAP", cap), mock.patch.object(entries_mod, "TALLY", tally):
         counted = store.facet_counts(search.query_phrase(query) if query else None, where)
     assert {(facet, value) for facet, value, _, _ in counted} == {
         (facet, value) for facet, values in search.FACETS.items() for value in values}

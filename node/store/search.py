@@ -151,6 +151,33 @@ def count_listed(conn: sqlite3.Connection, where: EntryFilter, most: int) -> int
     return conn.execute(sql, [*params, most]).fetchall()[0][0]
 
 
+def kept_ids(conn: sqlite3.Connection, match: str | None, where: EntryFilter, most: int) -> list[int]:
+    """Ids of the first `most` matches of `match` (or live entries, without one) under the
+    filter, in code order."""
+    if match:
+        return match_ids(conn, f"{{name body}} : {match}", where, most)
+    if indexed(where):
+        return listed_ids(conn, where, -1, most)
+    rest, params = filter_sql(where)
+    return [r[0] for r in conn.execute(f"SELECT id FROM entries WHERE withdrawn = 0 {rest} ORDER BY id LIMIT ?",
+                                       [*params, most])]
+
+
+def tally(conn: sqlite3.Connection, facet: str, ids: list[int]) -> dict[str, int]:
+    """How many of these entries hold each value of `facet`: a region (province or centre) is told
+    by the key itself, the other facets by the entries' rows."""
+    if facet == "region_code":
+        counted: dict[str, int] = {}
+        for key in ids:
+            province = str(key)[:2]
+            region = regions.CENTRAL if province == regions.CENTRAL[:2] else province + "0000"
+            counted[region] = counted.get(region, 0) + 1
+        return counted
+    assert facet in search.FILTER_TAGS  # a column name, never the caller's text
+    return dict(conn.execute(f"SELECT {facet}, count(*) FROM entries WHERE id IN ({', '.join('?' * len(ids))}) "
+                             f"GROUP BY {facet}", ids).fetchall())
+
+
 def unfiltered(where: EntryFilter) -> bool:
     """Whether the filter names at most an origin (its count is kept by triggers)."""
     return where == dataclasses.replace(EntryFilter(), origin=where.origin)
