@@ -1,6 +1,7 @@
 """The counts a search page shows beside each facet choice (地区, 共享类型, 更新周期, 资源分类),
 asked of the node with the page and kept for a while per query and filter: paging through one
-search or listing asks for them once, as the listing's total is (portal/paging.py).
+search or listing asks for them once, as the listing's total is (portal/paging.py). With a query
+they come with its first page, where a search lands; a later page opened first shows none.
 
 The node counts each value up to a cap (FacetCount.count_is_lower_bound): "100+".
 """
@@ -38,9 +39,14 @@ class FacetCounts:
             kept = self._kept.get(key)
         return kept[1] if kept is not None and self.clock() - kept[0] < SECONDS else None
 
+    @staticmethod
+    def none() -> dict[str, dict[str, str]]:
+        """No counts: the choices are shown without them."""
+        return {field: {} for field in FACETS}
+
     def keep(self, query: str, where, facets) -> dict[str, dict[str, str]]:
         """The counts of a reply's `facets`, kept; as `get` gives them."""
-        counts: dict[str, dict[str, str]] = {field: {} for field in FACETS}
+        counts = self.none()
         for f in facets:
             counts.setdefault(f.field, {})[f.value] = label(f.count, f.count_is_lower_bound)
         key = (query, where.SerializeToString(deterministic=True))

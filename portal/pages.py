@@ -62,15 +62,20 @@ def search(request: Request):
     last_page = MAX_PAGE if query else MAX_BROWSE_PAGE
     page = min(page, last_page)
     offset = (page - 1) * PAGE_SIZE
-    counts = portal.facets.get(query, where)  # asked for with the page when not kept
+    # Facet counts are asked for with the page when not kept; with a query only on its first page,
+    # where a search lands (counting each value of a query's rare answer costs ten times its
+    # page), and kept for the pages after it.
+    counts = portal.facets.get(query, where)
+    ask = counts is None and (not query or page == 1)
     if query:
-        reply = portal.client.search(query, where, PAGE_SIZE, offset, with_facets=counts is None)
+        reply = portal.client.search(query, where, PAGE_SIZE, offset, with_facets=ask)
         entries, total, more, facets = list(reply.entries), reply.total, reply.total_is_lower_bound, reply.facets
     else:
-        listing = portal.cursors.page(where, offset, PAGE_SIZE, with_total=True, with_facets=counts is None)
+        listing = portal.cursors.page(where, offset, PAGE_SIZE, with_total=True, with_facets=ask)
         entries, total, more, facets = listing.entries, listing.total, listing.total_is_lower_bound, listing.facets
-    if counts is None:
+    if ask:
         counts = portal.facets.keep(query, where, facets)
+    counts = counts or portal.facets.none()
     pages = max(1, min(last_page, -(-total // PAGE_SIZE)))
     kept = {k: v for k, v in {"q": query, **chosen}.items() if v}
 

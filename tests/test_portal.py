@@ -97,6 +97,8 @@ def test_each_facet_choice_shows_how_many_the_search_would_find_with_it(web, mon
     browse = web.get("/search", params={"region": "130000"}).text  # a listing without a query counts too
     assert f'<option value="130000" selected>河北（{sum(e.resource_code.startswith("13") for e in catalog)}）' in browse
     monkeypatch.setattr(entries_mod, "FACET_CAP", 2)
+    later = web.get("/search", params={"q": "社保", "category": "base", "page": 2}).text
+    assert "（" not in later.split('id="share_type"')[1].split("</select>")[0]  # a query's counts come with page 1
     capped = web.get("/search", params={"q": "社保", "category": "base"}).text
     assert "（2+）</option>" in capped
 
