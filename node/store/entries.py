@@ -201,11 +201,15 @@ class EntryReads:
         TALLY entries, their values are tallied (a region from the key, the rest from their rows:
         a few milliseconds); else each value is counted, one list of the index over a span of keys
         (a combination of values is one token), which stops at the cap where values are common.
-        Counting each value of a rare answer read its whole list each time: 100-300 ms."""
+        (Counting each value of a rare answer read its whole list each time.)"""
         counted = []
+        kept: dict[EntryFilter, list[int]] = {}  # facets the filter leaves open share what it keeps
         with self.reading() as conn:
             for facet, values in FACETS.items():
-                ids = sql.kept_ids(conn, match, dataclasses.replace(filter, **{facet: ""}), TALLY + 1)
+                base = dataclasses.replace(filter, **{facet: ""})
+                if base not in kept:
+                    kept[base] = sql.kept_ids(conn, match, base, TALLY + 1)
+                ids = kept[base]
                 tallied = sql.tally(conn, facet, ids) if len(ids) <= TALLY else None
                 for value in values:
                     if tallied is not None:
