@@ -86,6 +86,12 @@ def query_phrase(query: str) -> str | None:
     return phrase + "*" if last_is_prefix else phrase
 
 
+def phrase_tokens(match: str) -> tuple[list[str], bool]:
+    """The tokens of a `query_phrase` expression, and whether its last one is a prefix."""
+    prefix = match.endswith("*")
+    return match.rstrip("*").strip('"').split(" "), prefix
+
+
 # The filters kept in the index as tokens, and the letter that starts each one's part of a token
 # (`share_type` "not_shared" -> "snotshared": one word for the tokenizer, none a query can reach,
 # since queries search only the name and body columns).

@@ -253,7 +253,7 @@ class EntryReads:
             ids: list[int] = []
             if limit and offset < named:
                 if named <= min(cap, RANK_CAP):
-                    ids = sql.page_of_matches(conn, in_name, filter, limit, offset, ranked=True)
+                    ids = sql.ranked(conn, match, named_ids)[offset : offset + limit]
                 else:
                     ids = named_ids[offset : offset + limit]
             if len(ids) < limit:

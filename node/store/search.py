@@ -16,6 +16,7 @@ Both read in key order, so SQLite stops after the page; counts stop at a cap (en
 from __future__ import annotations
 
 import dataclasses
+import re
 import sqlite3
 
 from node.model import regions, search
@@ -114,6 +115,52 @@ def count_matches(conn: sqlite3.Connection, match: str, where: EntryFilter, most
     """Matches, counted up to `most`: the LIMIT stops FTS5 reading its index there."""
     sql, params = hits(match, where)
     return conn.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*params, most]).fetchall()[0][0]
+
+
+# FTS5's bm25 constants (fts5_aux.c).
+K1, B = 1.2, 0.75
+
+
+def _varints(blob: bytes) -> list[int]:
+    """The SQLite varints of a blob (FTS5's records of token counts)."""
+    out, value, n = [], 0, 0
+    for byte in blob:
+        n += 1
+        if n == 9:
+            out.append((value << 8) | byte)
+            value, n = 0, 0
+        elif byte & 0x80:
+            value = (value << 7) | (byte & 0x7F)
+        else:
+            out.append((value << 7) | byte)
+            value, n = 0, 0
+    return out
+
+
+def ranked(conn: sqlite3.Connection, match: str, ids: list[int]) -> list[int]:
+    """The name tier's ids (all of them), best first as `BM25` ranks them, ties in code order.
+    The query is one phrase, so its IDF is one positive factor of every score and the order is
+    that of bm25's other factor alone: the phrase's instances in the name (the tier's MATCH names
+    that column) against the row's size in tokens, computed here from the row as fts5_aux.c
+    computes it, because bm25() first counts every row of the catalog holding the phrase, filters
+    or not: 50-150 ms a page at 3,000,000 entries. tests/test_search_filters.py holds the order
+    to bm25's."""
+    if not ids:
+        return []
+    tokens, prefix = search.phrase_tokens(match)
+    phrase = re.compile("(?=(?<![^ ])" + re.escape(" ".join(tokens)) + ("" if prefix else "(?![^ ])") + ")")
+    ((averages,),) = conn.execute("SELECT block FROM entry_fts_data WHERE id = 1").fetchall()
+    rows, *columns = _varints(averages)
+    avgdl = float(sum(columns)) / float(rows)
+    scored = []
+    for key, name, size in conn.execute(
+            "SELECT c.id, c.c0, d.sz FROM entry_fts_content c JOIN entry_fts_docsize d ON d.id = c.id "
+            f"WHERE c.id IN ({', '.join('?' * len(ids))})", ids):
+        freq = float(len(phrase.findall(name)))  # the tier's MATCH names the name column: its instances
+        length = float(sum(_varints(size)))
+        scored.append((-((freq * (K1 + 1.0)) / (freq + K1 * (1 - B + B * length / avgdl))), key))
+    scored.sort()
+    return [key for _, key in scored]
 
 
 def match_ids(conn: sqlite3.Connection, match: str, where: EntryFilter, most: int) -> list[int]:
