@@ -106,15 +106,16 @@ class NodeClient:
 
     # -- the catalog at the target -------------------------------------------------------------
 
-    def search(self, query: str, where: catalog_pb2.EntryFilter, page_size: int, offset: int):
+    def search(self, query: str, where: catalog_pb2.EntryFilter, page_size: int, offset: int,
+               with_facets: bool = False):
         request = catalog_pb2.SearchEntriesRequest(query=query, filter=where, page_size=page_size,
-                                                   page_token=str(offset) if offset else "")
+                                                   page_token=str(offset) if offset else "", with_facets=with_facets)
         return self._call(self.target, self.catalog.SearchEntries, request)
 
     def list_entries(self, where: catalog_pb2.EntryFilter, page_size: int, page_token: str = "",
-                     with_total: bool = False):
+                     with_total: bool = False, with_facets: bool = False):
         request = catalog_pb2.ListEntriesRequest(filter=where, page_size=page_size, page_token=page_token,
-                                                 with_total=with_total)
+                                                 with_total=with_total, with_facets=with_facets)
         return self._call(self.target, self.catalog.ListEntries, request)
 
     def get_entry(self, resource_code: str):

@@ -62,12 +62,20 @@ def search(request: Request):
     last_page = MAX_PAGE if query else MAX_BROWSE_PAGE
     page = min(page, last_page)
     offset = (page - 1) * PAGE_SIZE
+    # Facet counts are asked for with the page when not kept; with a query only on its first page,
+    # where a search lands (counting each value of a query's rare answer costs ten times its
+    # page), and kept for the pages after it.
+    counts = portal.facets.get(query, where)
+    ask = counts is None and (not query or page == 1)
     if query:
-        reply = portal.client.search(query, where, PAGE_SIZE, offset)
-        entries, total, more = list(reply.entries), reply.total, reply.total_is_lower_bound
+        reply = portal.client.search(query, where, PAGE_SIZE, offset, with_facets=ask)
+        entries, total, more, facets = list(reply.entries), reply.total, reply.total_is_lower_bound, reply.facets
     else:
-        listing = portal.cursors.page(where, offset, PAGE_SIZE, with_total=True)
-        entries, total, more = listing.entries, listing.total, listing.total_is_lower_bound
+        listing = portal.cursors.page(where, offset, PAGE_SIZE, with_total=True, with_facets=ask)
+        entries, total, more, facets = listing.entries, listing.total, listing.total_is_lower_bound, listing.facets
+    if ask:
+        counts = portal.facets.keep(query, where, facets)
+    counts = counts or portal.facets.none()
     pages = max(1, min(last_page, -(-total // PAGE_SIZE)))
     kept = {k: v for k, v in {"q": query, **chosen}.items() if v}
 
@@ -82,7 +90,7 @@ def search(request: Request):
     return portal.page(request, "search.html", {
         "query": query, "chosen": chosen, "problems": problems, "entries": entries, "total": total,
         "page": page, "pages": pages, "window": window, "page_url": page_url, "offset": offset,
-        "departments": departments, "regions": labels.REGIONS, "more": more,
+        "departments": departments, "regions": labels.REGIONS, "more": more, "counts": counts,
         "listed": min(total, pages * PAGE_SIZE), "capped": more or total > pages * PAGE_SIZE,
     })
 

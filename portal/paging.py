@@ -22,6 +22,7 @@ class Listing(NamedTuple):
     total: int
     more: bool
     total_is_lower_bound: bool = False
+    facets: list = []  # FacetCount of the listing, when asked for
 
 
 class ListingCursors:
@@ -48,19 +49,19 @@ class ListingCursors:
             while len(self._tokens) > self.remember:
                 self._tokens.popitem(last=False)
 
-    def page(self, where, offset: int, size: int, with_total: bool = False) -> Listing:
+    def page(self, where, offset: int, size: int, with_total: bool = False, with_facets: bool = False) -> Listing:
         """Entries offset..offset+size of the listing."""
         key = where.SerializeToString(deterministic=True)
         at, token = self._known(key, offset)
         while at < offset:
             reply = self.client.list_entries(where, min(WALK, offset - at), token)
             if not reply.next_page_token:
-                return Listing([], *self._total(where), False) if with_total else Listing([], -1, False)
+                return Listing([], *self._total(where, with_facets), False) if with_total else Listing([], -1, False)
             at, token = at + len(reply.entries), reply.next_page_token
             self._keep(key, at, token)
         counted = self._totals.get(key)
         fresh = counted is not None and time.monotonic() - counted[0] < TOTAL_SECONDS
-        reply = self.client.list_entries(where, size, token, with_total=with_total and not fresh)
+        reply = self.client.list_entries(where, size, token, with_total=with_total and not fresh, with_facets=with_facets)
         if reply.next_page_token:
             self._keep(key, offset + len(reply.entries), reply.next_page_token)
         total, lower = -1, False
@@ -68,8 +69,8 @@ class ListingCursors:
             total, lower = counted[1:] if fresh else (reply.total, reply.total_is_lower_bound)
             if not fresh:
                 self._totals[key] = (time.monotonic(), total, lower)
-        return Listing(list(reply.entries), total, bool(reply.next_page_token), lower)
+        return Listing(list(reply.entries), total, bool(reply.next_page_token), lower, list(reply.facets))
 
-    def _total(self, where) -> tuple[int, bool]:
-        reply = self.client.list_entries(where, 1, with_total=True)
-        return reply.total, reply.total_is_lower_bound
+    def _total(self, where, with_facets: bool = False) -> tuple[int, bool, list]:
+        reply = self.client.list_entries(where, 1, with_total=True, with_facets=with_facets)
+        return reply.total, reply.total_is_lower_bound, list(reply.facets)

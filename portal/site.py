@@ -17,6 +17,7 @@ from portal.client import NodeClient
 from portal.open_catalog import OpenCatalog
 from portal.overview import Overview
 from portal.paging import ListingCursors
+from portal.facets import FacetCounts
 from portal.scorecard import Departments, Scorecard
 from portal.status import StatusFeed
 
@@ -36,6 +37,7 @@ class Portal:
     feed: StatusFeed
     open_catalog: OpenCatalog
     overview: Overview
+    facets: FacetCounts = dataclasses.field(default_factory=FacetCounts)
     title: str = TITLE
     public_url: str = ""  # the URL the open-data API names itself by ("" = the address the portal listens on)
 

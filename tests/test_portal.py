@@ -83,6 +83,26 @@ def test_facets_narrow_the_search_and_paging_walks_every_result(web):
     assert "共找到 <strong>15</strong> 条目录" in narrowed.text
 
 
+def test_each_facet_choice_shows_how_many_the_search_would_find_with_it(web, monkeypatch):
+    catalog = small_catalog()
+    social = [e for e in catalog if "社保" in e.name or "社保" in e.summary or "社保" in " ".join(e.keywords)]
+    page = web.get("/search", params={"q": "社保", "share_type": "conditional"}).text
+    for value in ("unconditional", "conditional", "not_shared"):  # a share type's count ignores the chosen one
+        n = sum(e.share_type == value for e in social)
+        assert re.search(rf'<option value="{value}"( selected)?>[^<（]+（{n}）</option>', page), value
+    conditional = [e for e in social if e.share_type == "conditional"]
+    for value in ("base", "theme", "department"):  # another facet's counts keep the chosen share type
+        n = sum(e.category == value for e in conditional)
+        assert re.search(rf'<option value="{value}">[^<（]+（{n}）</option>', page), value
+    browse = web.get("/search", params={"region": "130000"}).text  # a listing without a query counts too
+    assert f'<option value="130000" selected>河北（{sum(e.resource_code.startswith("13") for e in catalog)}）' in browse
+    monkeypatch.setattr(entries_mod, "FACET_CAP", 2)
+    later = web.get("/search", params={"q": "社保", "category": "base", "page": 2}).text
+    assert "（" not in later.split('id="share_type"')[1].split("</select>")[0]  # a query's counts come with page 1
+    capped = web.get("/search", params={"q": "社保", "category": "base"}).text
+    assert "（2+）</option>" in capped
+
+
 def test_a_bad_facet_value_is_explained_not_sent(web):
     page = web.get("/search", params={"q": "社保", "share_type": "maybe", "region": "12"})
     assert page.status_code == 200

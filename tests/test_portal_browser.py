@@ -75,9 +75,11 @@ def test_search_request_approve_and_see_it_granted(federation, chromium):
     page.wait_for_url("**/search?q=*")
     count = page.locator("#result-count")
     assert "共找到" in count.inner_text()
-    page.get_by_label("地区").select_option(label="广东")  # facets apply on change
+    region = page.get_by_label("地区")  # each choice shows how many it would find: 广东（12）
+    region.select_option(region.locator("option", has_text="广东").get_attribute("value"))  # facets apply on change
     page.wait_for_url("**region=440000*")
-    page.get_by_label("共享类型").select_option(label="有条件共享")
+    share = page.get_by_label("共享类型")
+    share.select_option(share.locator("option", has_text="有条件共享").get_attribute("value"))
     page.wait_for_url("**share_type=conditional*")
     assert int(count.locator("strong").inner_text()) > 0
     shot(page, "01-search-社保-广东-有条件共享")

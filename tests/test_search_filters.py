@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from unittest import mock
 
@@ -124,8 +125,8 @@ def reference_listing(store: Store, where: EntryFilter) -> list[str]:
 @settings(max_examples=150, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(fields=FILTERS, query=st.sampled_from(QUERIES), page=st.integers(1, 40), cap=st.sampled_from([7, 10_000]),
-       rank_cap=st.sampled_from([5, 1_000]))
-def test_a_filtered_search_serves_what_the_reference_serves(store, fields, query, page, cap, rank_cap):
+       rank_cap=st.sampled_from([5, 1_000]), jump=st.integers(0, 120))
+def test_a_filtered_search_serves_what_the_reference_serves(store, fields, query, page, cap, rank_cap, jump):
     where = EntryFilter(**fields)
     expected, total = reference_search(store, query, where, cap, rank_cap)
     with mock.patch.object(entries_mod, "TOTAL_CAP", cap), mock.patch.object(entries_mod, "RANK_CAP", rank_cap):
@@ -137,7 +138,10 @@ def test_a_filtered_search_serves_what_the_reference_serves(store, fields, query
             offset += len(found.entries)
             if not found.entries or offset >= found.total:
                 break
+        # A page asked for directly (a link to page n, past the name tier or past the end).
+        direct = store.search(search.query_phrase(query), where, jump, page)
     assert seen == expected
+    assert [e.resource_code for e in direct.entries] == expected[jump : min(jump + page, cap)]
 
 
 @settings(max_examples=150, deadline=None, database=None,
@@ -161,3 +165,43 @@ def test_a_filtered_listing_serves_what_the_reference_serves(store, fields, page
         assert counted == (min(len(expected), cap), len(expected) > cap)
     else:  # kept by triggers: exact
         assert counted == (len(expected), False)
+
+
+def test_an_index_of_single_values_from_an_older_release_answers_combined_filters_once_it_opens(tmp_path):
+    rng = random.Random(7)
+    path = tmp_path / "old.db"
+    s = Store(path, synchronous="off")
+    entries = catalog(rng)[:80]
+    with s.transaction() as tx:
+        tx.put_entries(entries, log=True)
+    s.close()
+    singles = search.filter_tokens_sql("e.", tuple((name,) for name in search.FILTER_TAGS))
+    with sqlite3.connect(path) as conn:  # the filter column as migration 13 left it: one token per value
+        conn.execute(f"UPDATE entry_fts SET tags = (SELECT {singles} FROM entries e WHERE e.id = entry_fts.rowid)")
+        conn.execute("PRAGMA user_version = 13")
+    s = Store(path)
+    try:
+        where = EntryFilter(category=entries[0].category, share_type=entries[0].share_type,
+                            open_type=entries[0].open_type)
+        assert [e.resource_code for e in s.list_entries(where, -1, 100)] == reference_listing(s, where)
+        expected, total = reference_search(s, "信息", where, 10_000, 1_000)
+        assert total and [e.resource_code for e in s.search(search.query_phrase("信息"), where, 0, 100).entries] == expected
+    finally:
+        s.close()
+
+
+@settings(max_examples=40, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(fields=FILTERS, query=st.sampled_from(["", *QUERIES]),
+       cap=st.sampled_from([3, 1_000]), tally=st.sampled_from([0, 5, 1_000]))
+def test_each_facet_value_counts_what_the_reference_finds_with_that_value_chosen(store, fields, query, cap, tally):
+    where = EntryFilter(**fields)  # tallied from what the other filters keep, or counted value by value
+    with mock.patch.object(entries_mod, "FACET_CAP", cap), mock.patch.object(entries_mod, "TALLY", tally):
+        counted = store.facet_counts(search.query_phrase(query) if query else None, where)
+    assert {(facet, value) for facet, value, _, _ in counted} == {
+        (facet, value) for facet, values in search.FACETS.items() for value in values}
+    for facet, value, count, lower in counted:
+        chosen = dataclasses.replace(where, **{facet: value})
+        found = (reference_search(store, query, chosen, 10**6, 0)[1] if query
+                 else len(reference_listing(store, chosen)))
+        assert (count, lower) == (min(found, cap), found > cap), (facet, value)

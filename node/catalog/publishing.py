@@ -217,12 +217,14 @@ class Catalog:
             raise NotFound(f"resource_code: no entry {resource_code}")
         return entry
 
-    def list(self, where: EntryFilter, page_size: int, page_token: str) -> tuple[list[Entry], str]:
-        """Live entries in code order; the page token is the position after the page."""
+    def list(self, where: EntryFilter, page_size: int, page_token: str,
+             make: Callable[[tuple], object] = row_entry) -> tuple[list, str]:
+        """Live entries in code order, each made from its row (`Store.list_entries`); the page
+        token is the position after the page."""
         size = paging.page_size(page_size, self.max_page_size)
         after = paging.token_number(page_token, default=-1)
         self._check_filter(where)
-        entries = self.store.list_entries(where, after, size + 1)
+        entries = self.store.list_entries(where, after, size + 1, make)
         more = len(entries) > size
         entries = entries[:size]
         return entries, str(code_id(entries[-1].resource_code)) if more else ""
@@ -233,23 +235,38 @@ class Catalog:
         self._check_filter(where)
         return self.store.count_live(where)
 
-    def search(self, query: str, where: EntryFilter, page_size: int, page_token: str) -> tuple[Matches, str]:
+    def search(self, query: str, where: EntryFilter, page_size: int, page_token: str,
+               make: Callable[[tuple], object] = row_entry) -> tuple[Matches, str]:
         """Ranked matches of the query over name, summary, keywords, data item names and
         provider name, and the next page's token: an offset into the ranking. A broad query's
         total is a lower bound, and its pages end there (see `Store.search`)."""
+        match = self._match(query)
+        size = paging.page_size(page_size, self.max_page_size)
+        offset = paging.token_number(page_token, default=0, limit=paging.MAX_OFFSET)
+        self._check_filter(where)
+        found = self.store.search(match, where, offset, size, make)
+        nxt = offset + len(found.entries)
+        return found, str(nxt) if nxt < found.total else ""
+
+    def facets(self, query: str, where: EntryFilter) -> list[tuple[str, str, int, bool]]:
+        """For each value of each facet, the entries (the query's matches, when there is a query)
+        under the filter with that facet set to that value, counted up to a cap (see
+        `Store.facet_counts`)."""
+        match = self._match(query) if query else None
+        self._check_filter(where)
+        return self.store.facet_counts(match, where)
+
+    # -- checks ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _match(query: str) -> str:
+        """The query's MATCH expression, checked."""
         if len(query) > MAX_QUERY:
             raise Invalid("query", f"must be at most {MAX_QUERY} characters")
         match = search.query_phrase(query)
         if match is None:
             raise Invalid("query", "must hold at least one letter, digit or Chinese character")
-        size = paging.page_size(page_size, self.max_page_size)
-        offset = paging.token_number(page_token, default=0, limit=paging.MAX_OFFSET)
-        self._check_filter(where)
-        found = self.store.search(match, where, offset, size)
-        nxt = offset + len(found.entries)
-        return found, str(nxt) if nxt < found.total else ""
-
-    # -- checks ----------------------------------------------------------------------------
+        return match
 
     @staticmethod
     def _check_code(resource_code: str) -> None:

@@ -180,49 +180,69 @@ class GetEntryRequest(_message.Message):
     def __init__(self, resource_code: _Optional[str] = ...) -> None: ...
 
 class ListEntriesRequest(_message.Message):
-    __slots__ = ("filter", "page_size", "page_token", "with_total")
+    __slots__ = ("filter", "page_size", "page_token", "with_total", "with_facets")
     FILTER_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     WITH_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    WITH_FACETS_FIELD_NUMBER: _ClassVar[int]
     filter: EntryFilter
     page_size: int
     page_token: str
     with_total: bool
-    def __init__(self, filter: _Optional[_Union[EntryFilter, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., with_total: _Optional[bool] = ...) -> None: ...
+    with_facets: bool
+    def __init__(self, filter: _Optional[_Union[EntryFilter, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., with_total: _Optional[bool] = ..., with_facets: _Optional[bool] = ...) -> None: ...
 
 class ListEntriesResponse(_message.Message):
-    __slots__ = ("entries", "next_page_token", "total", "total_is_lower_bound")
+    __slots__ = ("entries", "next_page_token", "total", "total_is_lower_bound", "facets")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     TOTAL_IS_LOWER_BOUND_FIELD_NUMBER: _ClassVar[int]
+    FACETS_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[Entry]
     next_page_token: str
     total: int
     total_is_lower_bound: bool
-    def __init__(self, entries: _Optional[_Iterable[_Union[Entry, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total: _Optional[int] = ..., total_is_lower_bound: _Optional[bool] = ...) -> None: ...
+    facets: _containers.RepeatedCompositeFieldContainer[FacetCount]
+    def __init__(self, entries: _Optional[_Iterable[_Union[Entry, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total: _Optional[int] = ..., total_is_lower_bound: _Optional[bool] = ..., facets: _Optional[_Iterable[_Union[FacetCount, _Mapping]]] = ...) -> None: ...
+
+class FacetCount(_message.Message):
+    __slots__ = ("field", "value", "count", "count_is_lower_bound")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    COUNT_IS_LOWER_BOUND_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    value: str
+    count: int
+    count_is_lower_bound: bool
+    def __init__(self, field: _Optional[str] = ..., value: _Optional[str] = ..., count: _Optional[int] = ..., count_is_lower_bound: _Optional[bool] = ...) -> None: ...
 
 class SearchEntriesRequest(_message.Message):
-    __slots__ = ("query", "filter", "page_size", "page_token")
+    __slots__ = ("query", "filter", "page_size", "page_token", "with_facets")
     QUERY_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    WITH_FACETS_FIELD_NUMBER: _ClassVar[int]
     query: str
     filter: EntryFilter
     page_size: int
     page_token: str
-    def __init__(self, query: _Optional[str] = ..., filter: _Optional[_Union[EntryFilter, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    with_facets: bool
+    def __init__(self, query: _Optional[str] = ..., filter: _Optional[_Union[EntryFilter, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., with_facets: _Optional[bool] = ...) -> None: ...
 
 class SearchEntriesResponse(_message.Message):
-    __slots__ = ("entries", "next_page_token", "total", "total_is_lower_bound")
+    __slots__ = ("entries", "next_page_token", "total", "total_is_lower_bound", "facets")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     TOTAL_IS_LOWER_BOUND_FIELD_NUMBER: _ClassVar[int]
+    FACETS_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[Entry]
     next_page_token: str
     total: int
     total_is_lower_bound: bool
-    def __init__(self, entries: _Optional[_Iterable[_Union[Entry, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total: _Optional[int] = ..., total_is_lower_bound: _Optional[bool] = ...) -> None: ...
+    facets: _containers.RepeatedCompositeFieldContainer[FacetCount]
+    def __init__(self, entries: _Optional[_Iterable[_Union[Entry, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total: _Optional[int] = ..., total_is_lower_bound: _Optional[bool] = ..., facets: _Optional[_Iterable[_Union[FacetCount, _Mapping]]] = ...) -> None: ...

@@ -8,12 +8,14 @@ themselves: node/store/rows.py).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import operator
 import sqlite3
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from node.model.rules import Entry, EntryFilter, Matches
+from node.model.search import FACET_CAP, FACETS
 from node.store import search as sql
 from node.store.rows import (CODE, ENTRY_COLUMNS, INSERT_FTS, SELECT_ENTRY, UPDATED_AT, UPSERT_ENTRY, VERSION,
                              WITHDRAWN, StoredEntry, code_id, prepare, row_entry)
@@ -31,6 +33,8 @@ TOTAL_CAP = 10_000
 # sorts every match before the first is known, about 8 us a match at 1,000,000 entries: 60-90 ms
 # for a tier of 8,000 (a common query under two filters), 8 ms at this cap.
 RANK_CAP = 1_000
+# Entries a facet's values are tallied from, read from their rows; past it each value is counted.
+TALLY = 1_000
 
 
 def digest_of(rows: Iterable[tuple[str, int, str]]) -> tuple[int, str]:
@@ -156,17 +160,19 @@ class EntryReads:
         with self.reading() as conn:
             return entries_by_code(conn, codes, StoredEntry._make)
 
-    def list_entries(self, filter: EntryFilter, after_id: int, limit: int) -> list[Entry]:
-        """Live entries under the filter with an id after `after_id`, in code order: read from the
-        search index when the filter names a value it holds, so that a page under a rare value
-        costs the page, not a walk over every entry it passes by."""
+    def list_entries(self, filter: EntryFilter, after_id: int, limit: int,
+                     make: Callable[[tuple], T] = row_entry) -> list[T]:
+        """Live entries under the filter with an id after `after_id`, in code order, each made
+        from its row (an `Entry` by default; `StoredEntry._make` for a reply that only encodes
+        them): read from the search index when the filter names a value it holds, so that a page
+        under a rare value costs the page, not a walk over every entry it passes by."""
         if sql.indexed(filter):
             with self.reading() as conn:
                 ids = sql.listed_ids(conn, filter, after_id, limit)
-                return _in_order(conn, ids)
+                return _in_order(conn, ids, make)
         where, params = sql.filter_sql(filter, after=after_id)
         rows = self._all(f"{SELECT_ENTRY} WHERE withdrawn = 0 {where} ORDER BY id LIMIT ?", [*params, limit])
-        return [row_entry(r) for r in rows]
+        return [make(r) for r in rows]
 
     def governed_rows(self, filter: EntryFilter, after_id: int, limit: int) -> list[tuple]:
         """(id, resource_code, provider_code, provider_name, region_code, data items JSON,
@@ -186,10 +192,42 @@ class EntryReads:
             counted = sql.count_listed(conn, filter, TOTAL_CAP + 1)
         return min(counted, TOTAL_CAP), counted > TOTAL_CAP
 
-    def search(self, match: str, filter: EntryFilter, offset: int, limit: int) -> Matches:
+    def facet_counts(self, match: str | None, filter: EntryFilter) -> list[tuple[str, str, int, bool]]:
+        """(facet, value, count, whether a lower bound) for each value of each facet (node/model/
+        search.py `FACETS`): the live entries, or the matches of `match`, under the filter with
+        that facet set to that value, counted up to FACET_CAP.
+
+        Each facet's values share what the filter keeps without that facet: when that is at most
+        TALLY entries, their values are tallied (a region from the key, the rest from their rows:
+        a few milliseconds); else each value is counted, one list of the index over a span of keys
+        (a combination of values is one token), which stops at the cap where values are common.
+        (Counting each value of a rare answer read its whole list each time.)"""
+        counted = []
+        kept: dict[EntryFilter, list[int]] = {}  # facets the filter leaves open share what it keeps
+        with self.reading() as conn:
+            for facet, values in FACETS.items():
+                base = dataclasses.replace(filter, **{facet: ""})
+                if base not in kept:
+                    kept[base] = sql.kept_ids(conn, match, base, TALLY + 1)
+                ids = kept[base]
+                tallied = sql.tally(conn, facet, ids) if len(ids) <= TALLY else None
+                for value in values:
+                    if tallied is not None:
+                        n = tallied.get(value, 0)
+                    else:
+                        where = dataclasses.replace(filter, **{facet: value})
+                        if match:
+                            n = sql.count_matches(conn, f"{{name body}} : {match}", where, FACET_CAP + 1)
+                        else:
+                            n = sql.count_listed(conn, where, FACET_CAP + 1)
+                    counted.append((facet, value, min(n, FACET_CAP), n > FACET_CAP))
+        return counted
+
+    def search(self, match: str, filter: EntryFilter, offset: int, limit: int,
+               make: Callable[[tuple], T] = row_entry) -> Matches:
         """Full-text matches under the filter, in two tiers: entries whose name matches, then
-        those that match elsewhere only, in code order. Withdrawn entries are not in the search
-        index.
+        those that match elsewhere only, in code order; each made from its row as
+        `list_entries` makes them. Withdrawn entries are not in the search index.
 
         The cost is bounded by TOTAL_CAP, not by the catalog: a two-character query can match
         every entry of the hub, and counting them all cost more than the page. So each tier is
@@ -206,19 +244,31 @@ class EntryReads:
         reply's lower-bound total tells the searcher to narrow it."""
         cap = TOTAL_CAP
         limit = max(0, min(limit, cap - offset))
-        in_name, elsewhere = f"name : {match}", f"body : {match} NOT name : {match}"
+        in_name = f"name : {match}"
         with self.reading() as conn:
-            # The name tier is counted as far as it decides the page: whether it is ranked, and
-            # where the page leaves it; all matches, in one walk of either column, to the cap.
-            named = sql.count_matches(conn, in_name, filter, max(RANK_CAP, offset + limit) + 1)
-            total = sql.count_matches(conn, f"{{name body}} : {match}", filter, cap + 1)
+            # The name tier's ids as far as they decide the page: whether it is ranked, where the
+            # page leaves it, and (when it ends before that) every one of them.
+            named_ids = sql.match_ids(conn, in_name, filter, max(RANK_CAP, offset + limit) + 1)
+            named = len(named_ids)
             ids: list[int] = []
             if limit and offset < named:
-                ids = sql.page_of_matches(conn, in_name, filter, limit, offset, ranked=named <= min(cap, RANK_CAP))
-            if len(ids) < limit:  # the name tier ended within the page: it was counted exactly
-                ids += sql.page_of_matches(conn, elsewhere, filter, limit - len(ids), max(0, offset - named),
-                                           ranked=False)
-            found = _in_order(conn, ids)
+                if named <= min(cap, RANK_CAP):
+                    ids = sql.ranked(conn, match, named_ids)[offset : offset + limit]
+                else:
+                    ids = named_ids[offset : offset + limit]
+            if len(ids) < limit:
+                # The page reaches past the name tier, which was read whole: the other tier is
+                # every match less those, in code order, and the same walk counts them. Only the
+                # first `cap` places are served, so the first cap + 1 matches hold the page.
+                every = sql.match_ids(conn, f"{{name body}} : {match}", filter, cap + 1)
+                total = len(every)
+                in_tier = set(named_ids)
+                elsewhere = [i for i in every if i not in in_tier]
+                start = max(0, offset - named)
+                ids += elsewhere[start : start + limit - len(ids)]
+            else:  # a page within the name tier needs only the count of the rest
+                total = sql.count_matches(conn, f"{{name body}} : {match}", filter, cap + 1)
+            found = _in_order(conn, ids, make)
         return Matches(found, min(total, cap), total > cap)
 
     def snapshot_slices(self, after_code: str, size: int) -> Iterator[tuple[list[StoredEntry], int]]:
@@ -283,10 +333,10 @@ class EntryReads:
                          "WHERE withdrawn = 0 GROUP BY origin, provider_code, share_type")
 
 
-def _in_order(conn: sqlite3.Connection, ids: list[int]) -> list[Entry]:
-    """The entries of these ids, in the ids' order."""
+def _in_order(conn: sqlite3.Connection, ids: list[int], make: Callable[[tuple], T] = row_entry) -> list[T]:
+    """The entries of these ids, in the ids' order, each made from its row."""
     rows = {r[0]: r for r in conn.execute(f"{SELECT_ENTRY} WHERE id IN ({', '.join('?' * len(ids))})", ids)}
-    return [row_entry(rows[i]) for i in ids if i in rows]
+    return [make(rows[i]) for i in ids if i in rows]
 
 
 # The columns that can be long (the rest are codes, choices and times, a few dozen characters in

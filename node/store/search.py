@@ -4,8 +4,9 @@ costs about as much as the page, not as the matches before and behind it.
 - The provider and region filters are a range of the integer key (`key_range`): FTS5 is given
   the range and reads only that span of its index; the entries table reads that span of its key.
 - Category, share type, update cycle and open type are tokens in the index's `tags` column
-  (node/model/search.py `filter_tokens`): they join the query's MATCH, so FTS5 intersects the
-  lists itself, skipping through them in key order, and never looks at the entries table.
+  (node/model/search.py `entry_filter_tokens`), one for each combination of values, so that any
+  of them is one list no longer than its answer: it joins the query's MATCH, FTS5 intersects the
+  two itself, skipping through them in key order, and never looks at the entries table.
 - Only `updated_since` and `origin` (no search page offers them) are checked on the entries table.
 
 Both read in key order, so SQLite stops after the page; counts stop at a cap (entries.py
@@ -15,6 +16,7 @@ Both read in key order, so SQLite stops after the page; counts stop at a cap (en
 from __future__ import annotations
 
 import dataclasses
+import re
 import sqlite3
 
 from node.model import regions, search
@@ -77,8 +79,8 @@ def filter_sql(where: EntryFilter, table: str = "", after: int = -1) -> tuple[st
 
 def tags_match(where: EntryFilter) -> str:
     """The MATCH expression of the filter's tagged values ("" when it names none)."""
-    tokens = search.filter_tokens({name: getattr(where, name) for name in search.FILTER_TAGS})
-    return f"tags : ({' AND '.join(tokens.split())})" if tokens else ""
+    token = search.filter_token({name: getattr(where, name) for name in search.FILTER_TAGS})
+    return f"tags : {token}" if token else ""
 
 
 def _untagged(where: EntryFilter) -> EntryFilter:
@@ -115,6 +117,61 @@ def count_matches(conn: sqlite3.Connection, match: str, where: EntryFilter, most
     return conn.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*params, most]).fetchall()[0][0]
 
 
+# FTS5's bm25 constants (fts5_aux.c).
+K1, B = 1.2, 0.75
+
+
+def _varints(blob: bytes) -> list[int]:
+    """The SQLite varints of a blob (FTS5's records of token counts)."""
+    out, value, n = [], 0, 0
+    for byte in blob:
+        n += 1
+        if n == 9:
+            out.append((value << 8) | byte)
+            value, n = 0, 0
+        elif byte & 0x80:
+            value = (value << 7) | (byte & 0x7F)
+        else:
+            out.append((value << 7) | byte)
+            value, n = 0, 0
+    return out
+
+
+def ranked(conn: sqlite3.Connection, match: str, ids: list[int]) -> list[int]:
+    """The name tier's ids (all of them), best first as `BM25` ranks them, ties in code order.
+    The query is one phrase, so its IDF is one positive factor of every score and the order is
+    that of bm25's other factor alone: the phrase's instances in the name (the tier's MATCH names
+    that column) against the row's size in tokens, computed here from the row as fts5_aux.c
+    computes it, because bm25() first counts every row of the catalog holding the phrase, filters
+    or not: 50-150 ms a page at 3,000,000 entries. tests/test_search_filters.py holds the order
+    to bm25's."""
+    if not ids:
+        return []
+    tokens, prefix = search.phrase_tokens(match)
+    phrase = re.compile("(?=(?<![^ ])" + re.escape(" ".join(tokens)) + ("" if prefix else "(?![^ ])") + ")")
+    ((averages,),) = conn.execute("SELECT block FROM entry_fts_data WHERE id = 1").fetchall()
+    rows, *columns = _varints(averages)
+    avgdl = float(sum(columns)) / float(rows)
+    scored = []
+    for key, name, size in conn.execute(
+            "SELECT c.id, c.c0, d.sz FROM entry_fts_content c JOIN entry_fts_docsize d ON d.id = c.id "
+            f"WHERE c.id IN ({', '.join('?' * len(ids))})", ids):
+        freq = float(len(phrase.findall(name)))  # the tier's MATCH names the name column: its instances
+        length = float(sum(_varints(size)))
+        scored.append((-((freq * (K1 + 1.0)) / (freq + K1 * (1 - B + B * length / avgdl))), key))
+    scored.sort()
+    return [key for _, key in scored]
+
+
+def match_ids(conn: sqlite3.Connection, match: str, where: EntryFilter, most: int) -> list[int]:
+    """Ids of the first `most` matches in code order (the order FTS5 reads its index in: no sort).
+    A tier's ids in one walk serve its count, its unranked pages and what the other tier must
+    leave out; a walk costs about what the lists it reads cost, and reading them once rather than
+    three times is most of a selective search's time."""
+    sql, params = hits(match, where)
+    return [r[0] for r in conn.execute(f"{sql} LIMIT ?", [*params, most])]
+
+
 def page_of_matches(conn: sqlite3.Connection, match: str, where: EntryFilter, limit: int, offset: int,
                     *, ranked: bool) -> list[int]:
     """Ids of one page of matches, best first by bm25 or in code order. Code order is the order
@@ -139,6 +196,33 @@ def count_listed(conn: sqlite3.Connection, where: EntryFilter, most: int) -> int
     rest, params = filter_sql(where)
     sql = f"SELECT count(*) FROM (SELECT 1 FROM entries WHERE withdrawn = 0 {rest} LIMIT ?)"
     return conn.execute(sql, [*params, most]).fetchall()[0][0]
+
+
+def kept_ids(conn: sqlite3.Connection, match: str | None, where: EntryFilter, most: int) -> list[int]:
+    """Ids of the first `most` matches of `match` (or live entries, without one) under the
+    filter, in code order."""
+    if match:
+        return match_ids(conn, f"{{name body}} : {match}", where, most)
+    if indexed(where):
+        return listed_ids(conn, where, -1, most)
+    rest, params = filter_sql(where)
+    return [r[0] for r in conn.execute(f"SELECT id FROM entries WHERE withdrawn = 0 {rest} ORDER BY id LIMIT ?",
+                                       [*params, most])]
+
+
+def tally(conn: sqlite3.Connection, facet: str, ids: list[int]) -> dict[str, int]:
+    """How many of these entries hold each value of `facet`: a region (province or centre) is told
+    by the key itself, the other facets by the entries' rows."""
+    if facet == "region_code":
+        counted: dict[str, int] = {}
+        for key in ids:
+            province = str(key)[:2]
+            region = regions.CENTRAL if province == regions.CENTRAL[:2] else province + "0000"
+            counted[region] = counted.get(region, 0) + 1
+        return counted
+    assert facet in search.FILTER_TAGS  # a column name, never the caller's text
+    return dict(conn.execute(f"SELECT {facet}, count(*) FROM entries WHERE id IN ({', '.join('?' * len(ids))}) "
+                             f"GROUP BY {facet}", ids).fetchall())
 
 
 def unfiltered(where: EntryFilter) -> bool:
