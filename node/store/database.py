@@ -54,13 +54,16 @@ class Written:
         self.details: list[str] = []  # what the keys alone do not say (a mount's source), for the record's detail
 
     def add(self, kind: str, keys: Iterable[str]) -> None:
-        for key in keys:
-            seen = self.kinds.get(kind)
-            if seen is None:
-                self.kinds[kind] = [1, key, key]
-            else:
-                seen[0] += 1
-                seen[2] = key
+        # counted at once, not key by key: a hub's batch and a bulk publish note thousands
+        keys = keys if isinstance(keys, (list, tuple)) else list(keys)
+        if not keys:
+            return
+        seen = self.kinds.get(kind)
+        if seen is None:
+            self.kinds[kind] = [len(keys), keys[0], keys[-1]]
+        else:
+            seen[0] += len(keys)
+            seen[2] = keys[-1]
 
     def __bool__(self) -> bool:
         return bool(self.kinds)
@@ -97,8 +100,8 @@ class DatabaseTransaction:
         head = rows[0][0] if rows else 0
         self.conn.executemany("INSERT INTO changes(kind, key, version, op, at) VALUES (?, ?, ?, ?, ?)", changes)
         self.wakes = self.wakes or bool(changes)
-        for kind, key, *_ in changes:
-            self.written.add(kind, (key,))
+        for kind in dict.fromkeys(change[0] for change in changes):
+            self.written.add(kind, [change[1] for change in changes if change[0] == kind])
         return list(range(head + 1, head + 1 + len(changes)))
 
     def deny(self, actor: str, method: str, object: str, detail: str) -> None:
