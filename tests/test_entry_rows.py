@@ -21,7 +21,7 @@ from node.model.rules import DataItem
 from node.model.sync import Batch, Cursor, Slice
 from node.proto import cascade_pb2, catalog_pb2
 from node.store import stage
-from node.store.rows import StoredEntry, code_id, entry_row
+from node.store.rows import ENTRY_COLUMNS, StoredEntry, code_id, entry_row
 from node.wire.rows import ROW_COLUMNS, UnreadableRows, entries_from_rows
 from node.workers import MIN_ITEMS, WORKER_NICENESS, WorkerPool
 
@@ -87,6 +87,12 @@ def test_a_row_no_message_could_carry_is_refused_or_read_as_a_message_would_be(c
     assert all(type(i.name) is str and type(i.length) is int for i in entry.data_items)
     assert entry.updated_at is None or entry.updated_at.tzinfo is not None
     stage(entry, valid=refusal(HEBEI, entry) is None)  # as the hub stages it: rows only for an entry it takes
+
+
+def test_the_rows_on_the_wire_are_the_stored_rows():
+    """The wire's columns are the protocol's; if the stored ones change, the hub must ask for the
+    new rows with a new request field (an older peer still sends the old ones)."""
+    assert ROW_COLUMNS == ENTRY_COLUMNS
 
 
 @pytest.mark.parametrize("data, says", [

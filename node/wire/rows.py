@@ -20,11 +20,18 @@ from typing import Sequence
 import orjson
 
 from node.model.rules import DataItem, Entry, derived
-from node.store.rows import ENTRY_COLUMNS, StoredEntry, row_entry
+from node.store.rows import StoredEntry, row_entry
 
-# A row on the wire is the stored row, in this order (the reader recomputes `id` and
-# `content_hash`): a change of the stored columns must keep what is sent in this order.
-ROW_COLUMNS = ENTRY_COLUMNS
+# A row on the wire: the stored row's columns, in this order, fixed by the protocol whatever the
+# store's schema becomes (a peer and its hub may run different versions). Today they are the
+# stored columns (tests/test_entry_rows.py holds them equal); a change of those needs a new
+# request field, not a change here. The reader recomputes `id` and `content_hash`.
+ROW_COLUMNS = (
+    "id", "resource_code", "origin", "version", "withdrawn", "content_hash", "name", "summary",
+    "provider_code", "provider_name", "region_code", "category", "share_type", "share_condition",
+    "not_shared_basis", "share_method", "open_type", "update_cycle", "source_system",
+    "data_items", "keywords", "published_at", "updated_at", "derived_from", "quality",
+)
 _TEXT, _TIME = (str,), (str, type(None))
 _TYPES = {"id": (int,), "version": (int,), "withdrawn": (int,), "published_at": _TIME, "updated_at": _TIME}
 COLUMN_TYPES = tuple(_TYPES.get(column, _TEXT) for column in ROW_COLUMNS)
