@@ -74,6 +74,38 @@ def cpu_split(fed: Federation) -> dict[str, float]:
                          for p in fed.peer_ids)}
 
 
+def memory(pid: int) -> tuple[float, float]:
+    """(peak, current) resident memory of a process in MiB: the kernel's high-water mark
+    (VmHWM) covers the whole life of the process, ingestion included, however briefly it peaked."""
+    fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
+    return int(fields["VmHWM"].split()[0]) / 1024, int(fields["VmRSS"].split()[0]) / 1024
+
+
+def readers(fed: Federation, threads: int, seconds: float) -> int:
+    """Searches and listings at the hub from `threads` clients at once for `seconds`: the RPC
+    threads a portal's traffic keeps busy. Returns the calls made."""
+    import threading
+
+    stop, calls, stub = time.monotonic() + seconds, [], fed.catalog(fed.hub_id)
+
+    def client(i: int) -> None:
+        made = 0
+        while time.monotonic() < stop:
+            stub.SearchEntries(catalog_pb2.SearchEntriesRequest(query=("人口", "企业", "社保", "信用")[i % 4],
+                                                                page_size=20, page_token=str(20 * (made % 5))),
+                               timeout=30)
+            stub.ListEntries(catalog_pb2.ListEntriesRequest(page_size=50), timeout=30)
+            made += 2
+        calls.append(made)
+
+    workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(calls)
+
+
 def initial_sync(fed: Federation, total: int) -> float:
     start = time.monotonic()
     fed.start(fed.hub_id)
@@ -111,6 +143,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="changes per pulled batch")
     parser.add_argument("--interval", type=float, default=5.0, help="each peer's pull interval, seconds")
     parser.add_argument("--samples", type=int, default=60, help="publishes timed for the lag figures")
+    parser.add_argument("--readers", type=int, default=64, help="clients reading at once after the sync (memory)")
     args = parser.parse_args()
     rng = random.Random(1)
     with scratch() as folder:
@@ -126,6 +159,9 @@ def main() -> None:
             used = cpu_split(fed)
             used["peers"] -= peers_before
             rate = len(entries) / seconds
+            synced_peak, _ = memory(fed.node(fed.hub_id)["pid"])
+            calls = readers(fed, args.readers, 10.0)
+            read_peak, read_now = memory(fed.node(fed.hub_id)["pid"])
             raw = raw_insert_rate(folder / "raw-hub.db", entries, args.batch, log_changes=False)
             report(f"initial sync: {len(fed.peer_ids)} provincial nodes, {len(entries):,} entries, empty hub "
                    f"(peers loaded in {loading.seconds:.0f}s)", [
@@ -136,6 +172,9 @@ def main() -> None:
                                                            for who, spent in used.items())
                  + f" (the machine has {os.cpu_count()} cores: {os.cpu_count() * seconds * 1e6 / len(entries):,.0f}"
                    " us of CPU per entry at this rate)"),
+                ("hub peak RSS (VmHWM) through the sync", f"{synced_peak:,.0f} MiB"),
+                (f"... then {args.readers} clients searching and listing for 10 s",
+                 f"peak {read_peak:,.0f} MiB, now {read_now:,.0f} MiB ({calls:,} calls)"),
             ])
             with_notify = lag(fed, args.samples, rng)
         finally:

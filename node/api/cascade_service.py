@@ -23,12 +23,12 @@ class CascadeServicer(cascade_pb2_grpc.CascadeServicer):
     def PullChanges(self, request, context):
         self.elements_announced(request.elements_version)
         for batch in changes.pull(self.store, wire.cursor_from_proto(request.cursor), request.max_batch):
-            yield wire.batch_to_proto(batch)
+            yield wire.batch_to_proto(batch, entry_rows=request.entry_rows, changes=not request.without_changes)
 
     @rpc
     def Snapshot(self, request, context):
         for part in changes.snapshot(self.store, request.after_code, request.max_batch):
-            yield wire.slice_to_proto(part)
+            yield wire.slice_to_proto(part, entry_rows=request.entry_rows)
 
     @rpc
     def GetDigest(self, request, context):

@@ -67,6 +67,10 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
         # The messages wait on disk, counted as they arrive, so that the call is refused the moment
         # it passes a limit and holds none of them in memory; the one write transaction starts
         # only once the client has sent them all, so a slow client never holds the writer.
+        # The first AHEAD messages are staged as they arrive, so that the writer starts on them
+        # the moment the last one is in, instead of waiting for a worker to stage the first.
+        registry = self.catalog.elements()
+        early: collections.deque = collections.deque()
         with Spool(self.spool_dir) as spool:
             total = size = 0
             for request in request_iterator:
@@ -77,18 +81,20 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
                                             "per call (limits.max_publish_bytes); split it into several calls")
                 if total + count > MAX_BULK_ENTRIES:
                     raise InvalidEntry("entries", f"a bulk load holds at most {MAX_BULK_ENTRIES} entries per call")
-                spool.add(request.SerializeToString(), count)
+                message = request.SerializeToString()
+                spool.add(message, count)
+                if len(early) < AHEAD:
+                    early.append(self.workers.run(stage_message, message, registry, items=count))
                 total += count
-            _, counts = self.catalog.publish_staged(self._staged(spool), total, keep=False)
+            _, counts = self.catalog.publish_staged(self._staged(spool, early, registry), total, keep=False)
         return catalog_pb2.PublishEntriesResponse(created=counts.created, updated=counts.updated,
                                                   unchanged=counts.unchanged)
 
-    def _staged(self, spool: Spool) -> Iterator[Offered]:
+    def _staged(self, spool: Spool, ahead: collections.deque, registry: Registry) -> Iterator[Offered]:
         """Each message checked and turned into rows (in a worker process when large), AHEAD of
-        the write, which takes them in order as they are ready."""
-        ahead: collections.deque = collections.deque()
-        registry = self.catalog.elements()
-        for message, count in spool:
+        the write, which takes them in order as they are ready; `ahead` holds the first
+        messages' staging, begun while they arrived."""
+        for message, count in spool.read(skip=len(ahead)):
             ahead.append(self.workers.run(stage_message, message, registry, items=count))
             if len(ahead) > AHEAD:
                 yield ahead.popleft().result()

@@ -25,11 +25,18 @@ class Spool:
 
     def __iter__(self) -> Iterator[tuple[bytes, int]]:
         """(message, items) in the order they were added."""
+        return self.read()
+
+    def read(self, skip: int = 0) -> Iterator[tuple[bytes, int]]:
+        """(message, items) in the order they were added, after the first `skip` (not read)."""
         self._file.flush()
         self._file.seek(0)
-        for _ in range(self.messages):
+        for place in range(self.messages):
             head = self._file.read(2 * _LENGTH)
             size, items = int.from_bytes(head[:_LENGTH], "little"), int.from_bytes(head[_LENGTH:], "little")
+            if place < skip:
+                self._file.seek(size, 1)
+                continue
             yield self._file.read(size), items
 
     def close(self) -> None:

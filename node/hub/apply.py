@@ -119,8 +119,8 @@ def apply_batch(tx: Transaction, peer: Peer, prepared: PreparedBatch, now: datet
     batch, stamp = prepared.batch, format_time(now)
     result, accepted, held = _screen(tx, peer, prepared.entries, prepared.reasons, stamp)
     writes = [e for e in accepted if e.resource_code not in held or e.version > held[e.resource_code].version]
-    tx.put_rows([e.rows for e in writes], log=False)
-    tx.record("entry", (e.resource_code for e in writes))
+    tx.put_rows([e.rows for e in writes], log=False, chunk_size=len(writes))  # built already: one chunk
+    tx.record("entry", [e.resource_code for e in writes])
     result.applied, result.unchanged, result.batches = len(writes), len(accepted) - len(writes), 1
     _take_requests(tx, peer, batch, stamp, result, sharing, prepared.signatures)
     _take_corrections(tx, peer, batch, stamp, result, corrections)
@@ -148,7 +148,7 @@ def apply_slice(tx: Transaction, peer: Peer, prepared: PreparedSlice, now: datet
     gone = _gone(tx, peer, part, {e.resource_code for e in prepared.entries})
     tombs = [dataclasses.replace(e, withdrawn=True, version=0, updated_at=now) for e in gone.values()
              if not (e.withdrawn and e.version == 0)]
-    tx.put_rows([e.rows for e in writes], log=False)
+    tx.put_rows([e.rows for e in writes], log=False, chunk_size=len(writes))
     tx.put_entries(tombs, log=False)
     tx.record("entry", (e.resource_code for e in writes + tombs))
     result.applied, result.unchanged, result.tombstoned = len(writes), len(accepted) - len(writes), len(tombs)

@@ -156,8 +156,11 @@ class Puller:
     def _stream_changes(self, peer: Peer, deadline: float) -> PullResult:
         state = self.store.peer(peer.id) or PeerRow(peer.id)
         cursor = wire.cursor_to_proto(state.cursor)
+        # Entries as rows and no change records (node/wire/rows.py): a source that does not know
+        # these fields sends messages as before, and the batch decodes either way.
         request = cascade_pb2.PullChangesRequest(cursor=cursor, max_batch=self.settings.batch_size,
-                                                 elements_version=self.elements_version())
+                                                 elements_version=self.elements_version(), entry_rows=True,
+                                                 without_changes=True)
         result = PullResult()
         # Each batch is decoded, checked and turned into rows (in a worker process when large)
         # while the one before it is applied.
@@ -181,7 +184,7 @@ class Puller:
         after = state.resync_after or ""
         result = PullResult(resynced=True)
         self.log.info("sync.resync_started", peer=peer.id, after_code=after)
-        request = cascade_pb2.SnapshotRequest(after_code=after, max_batch=self.settings.batch_size)
+        request = cascade_pb2.SnapshotRequest(after_code=after, max_batch=self.settings.batch_size, entry_rows=True)
         snapshot = self.channels.stub(peer, _undecoded("Snapshot", cascade_pb2.SnapshotRequest))
         staging = (self.workers.run(stage_slice, peer, message, items=len(message) // BYTES_PER_ENTRY)
                    for message in snapshot(request, timeout=self._left(deadline)))

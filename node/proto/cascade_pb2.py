@@ -28,7 +28,7 @@ from node.proto import corrections_pb2 as node_dot_proto_dot_corrections__pb2
 from node.proto import sharing_pb2 as node_dot_proto_dot_sharing__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18node/proto/cascade.proto\x12\nnode.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18node/proto/catalog.proto\x1a\x1cnode/proto/corrections.proto\x1a\x18node/proto/sharing.proto\"$\n\x06\x43ursor\x12\r\n\x05\x65poch\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x03\"u\n\x06\x43hange\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0b\n\x03key\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\n\n\x02op\x18\x05 \x01(\t\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"e\n\x12PullChangesRequest\x12\"\n\x06\x63ursor\x18\x01 \x01(\x0b\x32\x12.node.proto.Cursor\x12\x11\n\tmax_batch\x18\x02 \x01(\x05\x12\x18\n\x10\x65lements_version\x18\x03 \x01(\x03\"\x89\x02\n\x0b\x43hangeBatch\x12#\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x12.node.proto.Change\x12\"\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x11.node.proto.Entry\x12 \n\x04next\x18\x03 \x01(\x0b\x32\x12.node.proto.Cursor\x12\x10\n\x08head_seq\x18\x04 \x01(\x03\x12\x0c\n\x04last\x18\x05 \x01(\x08\x12\x14\n\x0clive_entries\x18\x06 \x01(\x03\x12,\n\x08requests\x18\x07 \x03(\x0b\x32\x1a.node.proto.SharingRequest\x12+\n\x0b\x63orrections\x18\x08 \x03(\x0b\x32\x16.node.proto.Correction\"8\n\x0fSnapshotRequest\x12\x12\n\nafter_code\x18\x01 \x01(\t\x12\x11\n\tmax_batch\x18\x02 \x01(\x05\"\x8c\x01\n\rSnapshotBatch\x12\"\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x11.node.proto.Entry\x12\x12\n\nafter_code\x18\x02 \x01(\t\x12\x11\n\trange_end\x18\x03 \x01(\t\x12\x0c\n\x04\x64one\x18\x04 \x01(\x08\x12\"\n\x06\x63ursor\x18\x05 \x01(\x0b\x32\x12.node.proto.Cursor\"C\n\rDigestRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x11\n\tcode_from\x18\x02 \x01(\t\x12\x0f\n\x07\x63ode_to\x18\x03 \x01(\t\"A\n\x06\x44igest\x12\r\n\x05\x63ount\x18\x01 \x01(\x03\x12\x0c\n\x04hash\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\t\x12\x0b\n\x03seq\x18\x04 \x01(\x03\"B\n\rNotifyRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12 \n\x04head\x18\x02 \x01(\x0b\x32\x12.node.proto.Cursor\"\"\n\x0eNotifyResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x32\x96\x02\n\x07\x43\x61scade\x12H\n\x0bPullChanges\x12\x1e.node.proto.PullChangesRequest\x1a\x17.node.proto.ChangeBatch0\x01\x12\x44\n\x08Snapshot\x12\x1b.node.proto.SnapshotRequest\x1a\x19.node.proto.SnapshotBatch0\x01\x12:\n\tGetDigest\x12\x19.node.proto.DigestRequest\x1a\x12.node.proto.Digest\x12?\n\x06Notify\x12\x19.node.proto.NotifyRequest\x1a\x1a.node.proto.NotifyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18node/proto/cascade.proto\x12\nnode.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18node/proto/catalog.proto\x1a\x1cnode/proto/corrections.proto\x1a\x18node/proto/sharing.proto\"$\n\x06\x43ursor\x12\r\n\x05\x65poch\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x03\"u\n\x06\x43hange\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0b\n\x03key\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\n\n\x02op\x18\x05 \x01(\t\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x92\x01\n\x12PullChangesRequest\x12\"\n\x06\x63ursor\x18\x01 \x01(\x0b\x32\x12.node.proto.Cursor\x12\x11\n\tmax_batch\x18\x02 \x01(\x05\x12\x18\n\x10\x65lements_version\x18\x03 \x01(\x03\x12\x12\n\nentry_rows\x18\x04 \x01(\x08\x12\x17\n\x0fwithout_changes\x18\x05 \x01(\x08\"\x9d\x02\n\x0b\x43hangeBatch\x12#\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x12.node.proto.Change\x12\"\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x11.node.proto.Entry\x12 \n\x04next\x18\x03 \x01(\x0b\x32\x12.node.proto.Cursor\x12\x10\n\x08head_seq\x18\x04 \x01(\x03\x12\x0c\n\x04last\x18\x05 \x01(\x08\x12\x14\n\x0clive_entries\x18\x06 \x01(\x03\x12,\n\x08requests\x18\x07 \x03(\x0b\x32\x1a.node.proto.SharingRequest\x12+\n\x0b\x63orrections\x18\x08 \x03(\x0b\x32\x16.node.proto.Correction\x12\x12\n\nentry_rows\x18\t \x01(\x0c\"L\n\x0fSnapshotRequest\x12\x12\n\nafter_code\x18\x01 \x01(\t\x12\x11\n\tmax_batch\x18\x02 \x01(\x05\x12\x12\n\nentry_rows\x18\x03 \x01(\x08\"\xa0\x01\n\rSnapshotBatch\x12\"\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x11.node.proto.Entry\x12\x12\n\nafter_code\x18\x02 \x01(\t\x12\x11\n\trange_end\x18\x03 \x01(\t\x12\x0c\n\x04\x64one\x18\x04 \x01(\x08\x12\"\n\x06\x63ursor\x18\x05 \x01(\x0b\x32\x12.node.proto.Cursor\x12\x12\n\nentry_rows\x18\x06 \x01(\x0c\"C\n\rDigestRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x11\n\tcode_from\x18\x02 \x01(\t\x12\x0f\n\x07\x63ode_to\x18\x03 \x01(\t\"A\n\x06\x44igest\x12\r\n\x05\x63ount\x18\x01 \x01(\x03\x12\x0c\n\x04hash\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\t\x12\x0b\n\x03seq\x18\x04 \x01(\x03\"B\n\rNotifyRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12 \n\x04head\x18\x02 \x01(\x0b\x32\x12.node.proto.Cursor\"\"\n\x0eNotifyResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x32\x96\x02\n\x07\x43\x61scade\x12H\n\x0bPullChanges\x12\x1e.node.proto.PullChangesRequest\x1a\x17.node.proto.ChangeBatch0\x01\x12\x44\n\x08Snapshot\x12\x1b.node.proto.SnapshotRequest\x1a\x19.node.proto.SnapshotBatch0\x01\x12:\n\tGetDigest\x12\x19.node.proto.DigestRequest\x1a\x12.node.proto.Digest\x12?\n\x06Notify\x12\x19.node.proto.NotifyRequest\x1a\x1a.node.proto.NotifyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,22 +39,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CURSOR']._serialized_end=191
   _globals['_CHANGE']._serialized_start=193
   _globals['_CHANGE']._serialized_end=310
-  _globals['_PULLCHANGESREQUEST']._serialized_start=312
-  _globals['_PULLCHANGESREQUEST']._serialized_end=413
-  _globals['_CHANGEBATCH']._serialized_start=416
-  _globals['_CHANGEBATCH']._serialized_end=681
-  _globals['_SNAPSHOTREQUEST']._serialized_start=683
-  _globals['_SNAPSHOTREQUEST']._serialized_end=739
-  _globals['_SNAPSHOTBATCH']._serialized_start=742
-  _globals['_SNAPSHOTBATCH']._serialized_end=882
-  _globals['_DIGESTREQUEST']._serialized_start=884
-  _globals['_DIGESTREQUEST']._serialized_end=951
-  _globals['_DIGEST']._serialized_start=953
-  _globals['_DIGEST']._serialized_end=1018
-  _globals['_NOTIFYREQUEST']._serialized_start=1020
-  _globals['_NOTIFYREQUEST']._serialized_end=1086
-  _globals['_NOTIFYRESPONSE']._serialized_start=1088
-  _globals['_NOTIFYRESPONSE']._serialized_end=1122
-  _globals['_CASCADE']._serialized_start=1125
-  _globals['_CASCADE']._serialized_end=1403
+  _globals['_PULLCHANGESREQUEST']._serialized_start=313
+  _globals['_PULLCHANGESREQUEST']._serialized_end=459
+  _globals['_CHANGEBATCH']._serialized_start=462
+  _globals['_CHANGEBATCH']._serialized_end=747
+  _globals['_SNAPSHOTREQUEST']._serialized_start=749
+  _globals['_SNAPSHOTREQUEST']._serialized_end=825
+  _globals['_SNAPSHOTBATCH']._serialized_start=828
+  _globals['_SNAPSHOTBATCH']._serialized_end=988
+  _globals['_DIGESTREQUEST']._serialized_start=990
+  _globals['_DIGESTREQUEST']._serialized_end=1057
+  _globals['_DIGEST']._serialized_start=1059
+  _globals['_DIGEST']._serialized_end=1124
+  _globals['_NOTIFYREQUEST']._serialized_start=1126
+  _globals['_NOTIFYREQUEST']._serialized_end=1192
+  _globals['_NOTIFYRESPONSE']._serialized_start=1194
+  _globals['_NOTIFYRESPONSE']._serialized_end=1228
+  _globals['_CASCADE']._serialized_start=1231
+  _globals['_CASCADE']._serialized_end=1509
 # @@protoc_insertion_point(module_scope)

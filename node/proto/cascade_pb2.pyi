@@ -37,17 +37,21 @@ class Change(_message.Message):
     def __init__(self, seq: _Optional[int] = ..., kind: _Optional[str] = ..., key: _Optional[str] = ..., version: _Optional[int] = ..., op: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PullChangesRequest(_message.Message):
-    __slots__ = ("cursor", "max_batch", "elements_version")
+    __slots__ = ("cursor", "max_batch", "elements_version", "entry_rows", "without_changes")
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_FIELD_NUMBER: _ClassVar[int]
     ELEMENTS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_ROWS_FIELD_NUMBER: _ClassVar[int]
+    WITHOUT_CHANGES_FIELD_NUMBER: _ClassVar[int]
     cursor: Cursor
     max_batch: int
     elements_version: int
-    def __init__(self, cursor: _Optional[_Union[Cursor, _Mapping]] = ..., max_batch: _Optional[int] = ..., elements_version: _Optional[int] = ...) -> None: ...
+    entry_rows: bool
+    without_changes: bool
+    def __init__(self, cursor: _Optional[_Union[Cursor, _Mapping]] = ..., max_batch: _Optional[int] = ..., elements_version: _Optional[int] = ..., entry_rows: _Optional[bool] = ..., without_changes: _Optional[bool] = ...) -> None: ...
 
 class ChangeBatch(_message.Message):
-    __slots__ = ("changes", "entries", "next", "head_seq", "last", "live_entries", "requests", "corrections")
+    __slots__ = ("changes", "entries", "next", "head_seq", "last", "live_entries", "requests", "corrections", "entry_rows")
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     NEXT_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +60,7 @@ class ChangeBatch(_message.Message):
     LIVE_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     CORRECTIONS_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_ROWS_FIELD_NUMBER: _ClassVar[int]
     changes: _containers.RepeatedCompositeFieldContainer[Change]
     entries: _containers.RepeatedCompositeFieldContainer[_catalog_pb2.Entry]
     next: Cursor
@@ -64,29 +69,34 @@ class ChangeBatch(_message.Message):
     live_entries: int
     requests: _containers.RepeatedCompositeFieldContainer[_sharing_pb2.SharingRequest]
     corrections: _containers.RepeatedCompositeFieldContainer[_corrections_pb2.Correction]
-    def __init__(self, changes: _Optional[_Iterable[_Union[Change, _Mapping]]] = ..., entries: _Optional[_Iterable[_Union[_catalog_pb2.Entry, _Mapping]]] = ..., next: _Optional[_Union[Cursor, _Mapping]] = ..., head_seq: _Optional[int] = ..., last: _Optional[bool] = ..., live_entries: _Optional[int] = ..., requests: _Optional[_Iterable[_Union[_sharing_pb2.SharingRequest, _Mapping]]] = ..., corrections: _Optional[_Iterable[_Union[_corrections_pb2.Correction, _Mapping]]] = ...) -> None: ...
+    entry_rows: bytes
+    def __init__(self, changes: _Optional[_Iterable[_Union[Change, _Mapping]]] = ..., entries: _Optional[_Iterable[_Union[_catalog_pb2.Entry, _Mapping]]] = ..., next: _Optional[_Union[Cursor, _Mapping]] = ..., head_seq: _Optional[int] = ..., last: _Optional[bool] = ..., live_entries: _Optional[int] = ..., requests: _Optional[_Iterable[_Union[_sharing_pb2.SharingRequest, _Mapping]]] = ..., corrections: _Optional[_Iterable[_Union[_corrections_pb2.Correction, _Mapping]]] = ..., entry_rows: _Optional[bytes] = ...) -> None: ...
 
 class SnapshotRequest(_message.Message):
-    __slots__ = ("after_code", "max_batch")
+    __slots__ = ("after_code", "max_batch", "entry_rows")
     AFTER_CODE_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_ROWS_FIELD_NUMBER: _ClassVar[int]
     after_code: str
     max_batch: int
-    def __init__(self, after_code: _Optional[str] = ..., max_batch: _Optional[int] = ...) -> None: ...
+    entry_rows: bool
+    def __init__(self, after_code: _Optional[str] = ..., max_batch: _Optional[int] = ..., entry_rows: _Optional[bool] = ...) -> None: ...
 
 class SnapshotBatch(_message.Message):
-    __slots__ = ("entries", "after_code", "range_end", "done", "cursor")
+    __slots__ = ("entries", "after_code", "range_end", "done", "cursor", "entry_rows")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     AFTER_CODE_FIELD_NUMBER: _ClassVar[int]
     RANGE_END_FIELD_NUMBER: _ClassVar[int]
     DONE_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_ROWS_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[_catalog_pb2.Entry]
     after_code: str
     range_end: str
     done: bool
     cursor: Cursor
-    def __init__(self, entries: _Optional[_Iterable[_Union[_catalog_pb2.Entry, _Mapping]]] = ..., after_code: _Optional[str] = ..., range_end: _Optional[str] = ..., done: _Optional[bool] = ..., cursor: _Optional[_Union[Cursor, _Mapping]] = ...) -> None: ...
+    entry_rows: bytes
+    def __init__(self, entries: _Optional[_Iterable[_Union[_catalog_pb2.Entry, _Mapping]]] = ..., after_code: _Optional[str] = ..., range_end: _Optional[str] = ..., done: _Optional[bool] = ..., cursor: _Optional[_Union[Cursor, _Mapping]] = ..., entry_rows: _Optional[bytes] = ...) -> None: ...
 
 class DigestRequest(_message.Message):
     __slots__ = ("origin", "code_from", "code_to")

@@ -22,6 +22,7 @@ from node.model.sync import Batch, Change, Cursor, PeerState, Slice, Verdict
 from node.proto import admin_pb2, cascade_pb2, catalog_pb2, exchange_pb2, sharing_pb2
 from node.model.quality import ItemQuality, Quality
 from node.store.rows import StoredEntry, quality_from_json
+from node.wire.rows import entries_from_rows, rows_json
 from node.times import format_time, parse_time
 
 
@@ -235,14 +236,19 @@ def cursor_from_proto(msg: cascade_pb2.Cursor) -> Cursor:
     return Cursor(msg.epoch, msg.seq)
 
 
-def batch_to_proto(batch: Batch) -> cascade_pb2.ChangeBatch:
+def batch_to_proto(batch: Batch, *, entry_rows: bool = False, changes: bool = True) -> cascade_pb2.ChangeBatch:
+    """The batch as sent: its entries as rows when the reader asked for them
+    (node/wire/rows.py), its change records unless the reader said it needs none."""
     reply = cascade_pb2.ChangeBatch(next=cursor_to_proto(batch.next), head_seq=batch.head_seq, last=batch.last,
                                     live_entries=batch.live_entries)
-    for change in batch.changes:
+    for change in batch.changes if changes else ():
         c = reply.changes.add(seq=change.seq, kind=change.kind, key=change.key, version=change.version, op=change.op)
         timestamp(parse_time(change.at), c.at)
-    for entry in batch.entries:
-        stored_entry_to_proto(entry, reply.entries.add())
+    if entry_rows:
+        reply.entry_rows = rows_json(batch.entries)
+    else:
+        for entry in batch.entries:
+            stored_entry_to_proto(entry, reply.entries.add())
     for request in batch.requests:
         request_to_proto(request, reply.requests.add())
     for correction in batch.corrections:
@@ -270,21 +276,29 @@ def batch_from_proto(msg: cascade_pb2.ChangeBatch, *, with_changes: bool = True)
             unreadable.append((message.correction_id or "?", str(exc)))
     changes = [Change((c.seq, c.kind, c.key, c.version, c.op, format_time(moment(c.at, c.HasField("at")))))
                for c in msg.changes] if with_changes else []
-    return Batch(changes, [entry_from_proto(m) for m in msg.entries], cursor_from_proto(msg.next), msg.head_seq,
+    return Batch(changes, _entries(msg), cursor_from_proto(msg.next), msg.head_seq,
                  msg.last, msg.live_entries, requests, unreadable, corrections=notices)
 
 
-def slice_to_proto(part: Slice) -> cascade_pb2.SnapshotBatch:
+def _entries(msg: cascade_pb2.ChangeBatch | cascade_pb2.SnapshotBatch) -> list[Entry]:
+    """A batch's or slice's entries, sent as rows (by a source that knows them, when asked) or
+    as messages (node/wire/rows.py UnreadableRows: rows no message could have carried)."""
+    return entries_from_rows(msg.entry_rows) if msg.entry_rows else [entry_from_proto(m) for m in msg.entries]
+
+
+def slice_to_proto(part: Slice, *, entry_rows: bool = False) -> cascade_pb2.SnapshotBatch:
     reply = cascade_pb2.SnapshotBatch(after_code=part.after_code, range_end=part.range_end, done=part.done,
                                       cursor=cursor_to_proto(part.cursor))
-    for entry in part.entries:
-        stored_entry_to_proto(entry, reply.entries.add())
+    if entry_rows:
+        reply.entry_rows = rows_json(part.entries)
+    else:
+        for entry in part.entries:
+            stored_entry_to_proto(entry, reply.entries.add())
     return reply
 
 
 def slice_from_proto(msg: cascade_pb2.SnapshotBatch) -> Slice:
-    return Slice([entry_from_proto(m) for m in msg.entries], msg.after_code, msg.range_end, msg.done,
-                 cursor_from_proto(msg.cursor))
+    return Slice(_entries(msg), msg.after_code, msg.range_end, msg.done, cursor_from_proto(msg.cursor))
 
 
 def peer_status_to_proto(state: PeerState) -> admin_pb2.PeerStatus:
