@@ -29,7 +29,8 @@ HEBEI = Peer(id="hebei", role="provincial", address="unused:1", region_code="130
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 items = st.lists(st.builds(DataItem, name=text, type=st.sampled_from(["string", "date"]), length=st.integers(0, 99),
-                           description=text, element=st.sampled_from(["", "DE0001"])), max_size=4)
+                           description=text, element=st.sampled_from(["", "DE0001"]), key=st.booleans(),
+                           personal=st.sampled_from(["", "id_number", "name"])), max_size=4)
 qualities = st.none() | st.builds(Quality, score=st.floats(0, 100), checked_at=st.just(T0), rows=st.integers(0, 10**6),
                                   items=st.lists(st.builds(ItemQuality, text, text, text, st.integers(0, 9),
                                                            st.integers(0, 9)), max_size=2).map(tuple))
@@ -84,7 +85,8 @@ def test_a_row_no_message_could_carry_is_refused_or_read_as_a_message_would_be(c
             assert type(getattr(entry, field.name)) is str, field.name
     assert type(entry.version) is int and 0 <= entry.version < 2**63
     assert all(type(k) is str for k in entry.keywords)
-    assert all(type(i.name) is str and type(i.length) is int for i in entry.data_items)
+    assert all(type(i.name) is str and type(i.length) is int and type(i.key) is bool and type(i.personal) is str
+               for i in entry.data_items)
     assert entry.updated_at is None or entry.updated_at.tzinfo is not None
     stage(entry, valid=refusal(HEBEI, entry) is None)  # as the hub stages it: rows only for an entry it takes
 

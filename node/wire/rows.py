@@ -107,6 +107,8 @@ def _check(entry: Entry) -> None:
 def _items_typed(items: tuple[DataItem, ...]) -> bool:
     # kept on a shared list (rules.derived): checked once per list, however many entries hold it
     if all(type(i.name) is str and type(i.type) is str and type(i.length) is int and type(i.description) is str
-           and type(i.element) is str and -_MAX_INT64 <= i.length <= _MAX_INT64 for i in items):
+           and type(i.element) is str and type(i.key) is bool and type(i.personal) is str
+           and -_MAX_INT64 <= i.length <= _MAX_INT64 for i in items):
         return True
-    raise ValueError("data_items must be arrays of a name, a type, a length, a description and an element")
+    raise ValueError("data_items must be arrays of a name, a type, a length, a description, an element, "
+                     "a key mark (true or false) and a personal mark")
