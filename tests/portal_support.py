@@ -13,7 +13,7 @@ from node import wire
 from node.model.rules import DataItem
 from node.proto import catalog_pb2
 
-SOCIAL = (DataItem("个人社保编号", "string", 20), DataItem("公民身份号码", "string", 18),
+SOCIAL = (DataItem("个人社保编号", "string", 20), DataItem("公民身份号码", "string", 18, key=True, personal="id_number"),
           DataItem("参保单位", "string", 200), DataItem("缴费基数", "decimal", 12))
 
 

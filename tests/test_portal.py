@@ -116,6 +116,7 @@ def test_the_entry_page_shows_every_field_and_the_data_items(web):
                  "每月", "来源节点</dt><dd>hebei", "版本</dt><dd>1", "个人社保编号", "缴费基数", "申请使用此数据"):
         assert text in page.text, text
     assert page.text.count("<tr><td>") == 4  # one row per data item
+    assert page.text.count("按此查询、核验") == 1 and "脱敏：身份号码保留前6后4位" in page.text  # the ID number's marks
 
 
 def test_an_unknown_entry_is_a_404_page(web):
