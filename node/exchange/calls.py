@@ -90,16 +90,22 @@ class Calls:
     def call(self, mode: str, message, timeout: float | None = None):
         """The reply to a Query or Verify message (mode "query" or "verify") in this node's part."""
         ex = self.exchange
-        started = time.monotonic()
-        request = ex.store.get_request(message.request_id)
         role = "consumer" if not message.from_node else "hub" if ex.is_hub else "owner"
+
+        def part():
+            if role != "owner":
+                return self._route(mode, message, ex.store.get_request(message.request_id), role, timeout)
+            if message.from_node != ex.hub_id:
+                raise PermissionDenied(f"from_node: only this node's hub ({ex.hub_id}) relays a {mode} here")
+            return self._answer(mode, message)
+
+        return self._counted(role, mode, message, part)
+
+    def _counted(self, role: str, mode: str, message, part: Callable[[], object]):
+        """part()'s reply, counted in this node's book under `role`: a refusal as a refusal."""
+        started = time.monotonic()
         try:
-            if role == "owner":
-                if message.from_node != ex.hub_id:
-                    raise PermissionDenied(f"from_node: only this node's hub ({ex.hub_id}) relays a {mode} here")
-                reply = self._answer(mode, message)
-            else:
-                reply = self._route(mode, message, request, role, timeout)
+            reply = part()
         except Exception:
             self.book.count(message.request_id, role, mode, calls=calls_in(message), refused=True,
                             seconds=time.monotonic() - started)
@@ -135,16 +141,7 @@ class Calls:
 
     def _answer_here(self, mode: str, message, timeout: float | None = None):
         """The owner's part at this node, for a department of its own; counted as the owner's too."""
-        started = time.monotonic()
-        try:
-            reply = self._answer(mode, message)
-        except Exception:
-            self.book.count(message.request_id, "owner", mode, calls=calls_in(message), refused=True,
-                            seconds=time.monotonic() - started)
-            raise
-        self.book.count(message.request_id, "owner", mode, calls=calls_in(message), seconds=time.monotonic() - started,
-                        **tally(mode, reply))
-        return reply
+        return self._counted("owner", mode, message, lambda: self._answer(mode, message))
 
     def _onward(self, mode: str, message, timeout: float | None):
         """The reply of the next hop: the owner's node (from the hub), else the hub."""
