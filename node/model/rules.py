@@ -86,6 +86,17 @@ def derived(items: tuple[DataItem, ...], name: str, make: Callable[[tuple[DataIt
 SHARED_ITEMS_CHARS = 2048
 
 
+def item_fields(item) -> tuple:
+    """The fields of a data item (a DataItem or its message) as they are stored and shared
+    (data_items): the element, key and personal marks only when it has them, so that the lists
+    stored before the marks stay as they were."""
+    if item.key or item.personal:
+        return item.name, item.type, item.length, item.description, item.element, item.key, item.personal
+    if item.element:
+        return item.name, item.type, item.length, item.description, item.element
+    return item.name, item.type, item.length, item.description
+
+
 def data_items(fields: tuple[tuple[str, str, int, str], ...]) -> DataItems:
     """The shared list of data items for these (name, type, length, description) fields. A
     national catalog repeats its standard lists (the same resource's columns in every province)

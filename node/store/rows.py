@@ -13,7 +13,7 @@ import orjson
 
 from node.model import search
 from node.model.quality import ItemQuality, Quality
-from node.model.rules import DataItem, Entry, data_items, derived
+from node.model.rules import DataItem, Entry, data_items, derived, item_fields
 from node.times import format_time, parse_time
 
 ENTRY_COLUMNS = (
@@ -47,10 +47,7 @@ def _to_json(value: list | tuple) -> str:
 
 
 def items_json(items: tuple[DataItem, ...]) -> str:
-    # an item's element, key and personal marks only when it has them: the lists stored before stay as they were
-    return _to_json([[i.name, i.type, i.length, i.description, i.element, i.key, i.personal] if i.key or i.personal
-                     else [i.name, i.type, i.length, i.description, i.element] if i.element
-                     else [i.name, i.type, i.length, i.description] for i in items])
+    return _to_json([item_fields(i) for i in items])
 
 
 def quality_json(quality: Quality | None) -> str:

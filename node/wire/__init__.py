@@ -17,7 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from node.errors import InvalidRequest
 from node.model.exchange import CallCount, ExchangeRecord, Mount
 from node.model.request import MODES, STATES, Event, Request
-from node.model.rules import DataItem, DataItems, Entry, EntryFilter, data_items, derived
+from node.model.rules import DataItem, DataItems, Entry, EntryFilter, data_items, derived, item_fields
 from node.model.sync import Batch, Change, Cursor, PeerState, Slice, Verdict
 from node.proto import admin_pb2, cascade_pb2, catalog_pb2, exchange_pb2, sharing_pb2
 from node.model.quality import ItemQuality, Quality
@@ -150,10 +150,7 @@ def entry_from_proto(msg: catalog_pb2.Entry, *, with_node_fields: bool = True) -
         resource_code=msg.resource_code, name=msg.name, summary=msg.summary,
         provider_code=intern(msg.provider_code), provider_name=intern(msg.provider_name),
         region_code=intern(msg.region_code), category=intern(msg.category),
-        data_items=data_items(tuple((i.name, i.type, i.length, i.description, i.element, i.key, i.personal)
-                                    if i.key or i.personal else (i.name, i.type, i.length, i.description, i.element)
-                                    if i.element else (i.name, i.type, i.length, i.description)
-                                    for i in msg.data_items)),
+        data_items=data_items(tuple(item_fields(i) for i in msg.data_items)),
         share_type=intern(msg.share_type), share_condition=msg.share_condition,
         not_shared_basis=msg.not_shared_basis, share_method=intern(msg.share_method),
         open_type=intern(msg.open_type), update_cycle=intern(msg.update_cycle),
