@@ -101,9 +101,9 @@ class Mounts:
             if item not in items:
                 raise InvalidRequest(f"columns[{item}]", f"is not a data item of {resource_code}")
         keys, personal = marked(entry, tuple(keys), personal or {})
-        self._check_keys(resource_code, items, kind, location, tuple(keys), index, personal or {})
+        self._check_keys(resource_code, items, kind, location, keys, index, personal)
         mount = Mount(resource_code, kind, location, table, tuple(sorted((columns or {}).items())), credential,
-                      self.clock(), department, keys=tuple(keys), personal=tuple(sorted((personal or {}).items())))
+                      self.clock(), department, keys=keys, personal=tuple(sorted(personal.items())))
         try:
             source = self.open(mount)
             try:
