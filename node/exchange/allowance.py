@@ -78,7 +78,8 @@ class Allowance:
                 if call_id in seen:  # a retry, or the same call twice in one batch
                     continue
                 new.append((call_id or uuid.uuid4().hex, calls))
-                seen.add(call_id)
+                if call_id:  # a call without an id is never anyone's retry
+                    seen.add(call_id)
             calls = sum(n for _, n in new)
             if calls <= 0:
                 return
