@@ -28,11 +28,13 @@ class StandInOwner:
 
     def __init__(self, quota: int, broken: bool = False, takes: float = 0.002):
         self.quota, self.broken, self.takes = quota, broken, takes
+        self.sent = threading.Semaphore(0)
         self.charged: list[str] = []
         self.messages: list[exchange_pb2.VerifyClaimsRequest] = []
         self.lock = threading.Lock()
 
     def send(self, mode: str, message, timeout):
+        self.sent.release()  # one more call or batch on its way
         if timeout is not None and timeout < self.takes:
             time.sleep(timeout)
             raise Unavailable("DEADLINE_EXCEEDED")
@@ -145,7 +147,7 @@ def test_a_hop_refusing_a_lone_call_refuses_that_call_only():
 
 
 def test_a_call_with_a_short_deadline_fails_alone_not_the_calls_it_waited_with():
-    owner = StandInOwner(quota=100, takes=0.3)
+    owner = StandInOwner(quota=100, takes=1.0)
     coalescer = Coalescer(owner.send)
     code, person = sorted(RECORDS.items())[0]
 
@@ -158,9 +160,9 @@ def test_a_call_with_a_short_deadline_fails_alone_not_the_calls_it_waited_with()
             return "unavailable"
 
     with ThreadPoolExecutor(4) as pool:
-        first = [pool.submit(ask, 5.0), pool.submit(ask, 5.0)]  # on their way alone, for 0.3 s
-        time.sleep(0.05)
-        hurried, patient = pool.submit(ask, 0.1), pool.submit(ask, 5.0)  # these wait behind them
+        first = [pool.submit(ask, 5.0), pool.submit(ask, 5.0)]  # on their way alone, for 1 s
+        assert owner.sent.acquire(timeout=10) and owner.sent.acquire(timeout=10), "the first two never went on"
+        hurried, patient = pool.submit(ask, 0.1), pool.submit(ask, 5.0)  # both places taken: these wait
         assert hurried.result() == "unavailable"  # its deadline passed while it waited
         assert patient.result() == "match" and [f.result() for f in first] == ["match", "match"]
 
