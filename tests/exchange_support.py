@@ -23,9 +23,10 @@ SOURCE_ITEMS = ITEMS + (("内部备注", "string"),)  # a column the entry does 
 ROWS = 240
 
 
-def entry(seq: int, **fields):
+def entry(seq: int, keys: tuple[str, ...] = (), **fields):
+    """Entry `seq` of the owner's, its items marked as keys where named (a record may be asked for by them)."""
     fields = dict(name=f"深圳市企业法人登记信息{seq}", share_method="database",
-                  data_items=tuple(DataItem(name, kind, 0) for name, kind in ITEMS)) | fields
+                  data_items=tuple(DataItem(name, kind, 0, key=name in keys) for name, kind in ITEMS)) | fields
     return make_entry(OWNER, seq, **fields)
 
 

@@ -35,7 +35,7 @@ CHECK = CrossCheck(name="姓名-by-公民身份号码", element="姓名", key="�
 
 def publish_and_mount(member, department: str, seq: int, name: str, source: pathlib.Path) -> None:
     entry = make_entry(department, seq, name=name, share_type="unconditional", share_method="database",
-                       data_items=tuple(DataItem(n, kind, 0) for n, kind in ITEMS))
+                       data_items=tuple(DataItem(n, kind, 0, key=n == "公民身份号码") for n, kind in ITEMS))
     catalog_pb2_grpc.CatalogStub(member.channel(department)).PublishEntry(
         catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(entry)), timeout=DEADLINE)
     exchange_pb2_grpc.ExchangeStub(member.channel(department)).MountResource(exchange_pb2.MountResourceRequest(
@@ -106,6 +106,22 @@ def test_a_small_sample_checks_only_that_many_and_the_quota_stops_the_day(federa
     (third,) = checker.run_check(small)
     assert (first.checked, second.checked, third.checked) == (40, 20, 0)
     assert "quota of 60 records is used" in third.detail
+
+
+def test_a_check_whose_authority_marks_no_key_says_why_it_waits(federation, sources):
+    # An unconditional entry that marks no key item offers a fetch only: the verification the
+    # check asks for is rejected on arrival, and each run's detail says so rather than only waiting.
+    unkeyed = make_entry(MPS_DEPARTMENT, 2, name="人口基础信息副本", share_type="unconditional", share_method="database",
+                         data_items=tuple(DataItem(n, kind, 0) for n, kind in ITEMS))
+    catalog_pb2_grpc.CatalogStub(federation.members["mps"].channel(MPS_DEPARTMENT)).PublishEntry(
+        catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(unkeyed)), timeout=DEADLINE)
+    federation.sync()
+    checker = job(federation)
+    check = dataclasses.replace(CHECK, name="unkeyed", authority=unkeyed.resource_code)
+    (first,) = checker.run_check(check)
+    assert first.checked == 0 and "waiting for the grant" in first.detail
+    federation.settle(lambda: "offers fetch only: it marks no key item" in checker.run_check(check)[0].detail,
+                      "the run naming the authority's rejection")
 
 
 @pytest.mark.parametrize("change, key", [

@@ -84,9 +84,10 @@ def counts(client, request_id):
 def fed(cluster, tmp_path):
     c = cluster(interval=3600, notify=True)
     persons = make_entry(OWNER, 10, name="深圳市户籍人员信息", share_method="file", share_type="unconditional",
-                         data_items=tuple(DataItem(n, "string", 0) for n in PERSON_ITEMS))
-    publish(c.peers["guangdong"], entry(1, share_type="unconditional"),
-            entry(2, share_type="conditional", share_condition="须说明办理事项"), entry(3, share_type="unconditional"),
+                         data_items=tuple(DataItem(n, "string", 0, key=n == "公民身份号码") for n in PERSON_ITEMS))
+    publish(c.peers["guangdong"], entry(1, keys=("统一社会信用代码",), share_type="unconditional"),
+            entry(2, keys=("公民身份号码",), share_type="conditional", share_condition="须说明办理事项"),
+            entry(3, share_type="unconditional"),
             persons)
     c.source = str(tmp_path / "shenzhen-market.db")
     data.write_sqlite(c.source, "enterprises", SOURCE_ITEMS, ROWS, seed="query", province="440000")
@@ -259,9 +260,14 @@ def test_each_bad_question_gets_its_own_status_and_is_counted_as_refused(fed):
         assert code == status and start in details, (code, details)
     # A check character that does not check is a question, not an error.
     assert rows_of(query(hebei, request_id, {"统一社会信用代码": code0[:-1] + "!"})) == []
+    # An unconditional entry that marks no key item offers a fetch only, and grants no more.
     fetch_only = granted(fed, "440300002/000003", ("企业名称",))
+    assert list(wait_state(hebei, fetch_only, {"granted"}).modes) == ["fetch"]
     code, details = refused(lambda: query(hebei, fetch_only, {"统一社会信用代码": code0}))
-    assert code == FAILED and "no_keys" in details
+    assert code == DENIED and "does not allow query (it allows fetch)" in details, details
+    asked_query = submit(hebei, CONSUMER, "440300002/000003", items=("企业名称",), modes=("query", "verify"))
+    rejected = wait_state(hebei, asked_query.request_id, {"rejected"})
+    assert "offers fetch only: it marks no key item" in rejected.reason, rejected.reason
     # The source disappears.
     os.rename(fed.source, fed.source + ".gone")
     code, details = refused(lambda: query(hebei, request_id, {"统一社会信用代码": code0}))

@@ -72,7 +72,8 @@ def fed(cluster):
     c = cluster(interval=3600, notify=True)
     publish(c.peers["guangdong"], make_entry(OWNER, 20, name="深圳市企业信息接口", share_method="api",
                                              share_type="unconditional",
-                                             data_items=tuple(DataItem(n, "string", 0) for n in ITEMS)))
+                                             data_items=tuple(DataItem(n, "string", 0, key=n == ITEMS[0])
+                                                             for n in ITEMS)))
     c.sync()
     return c
 
@@ -97,7 +98,10 @@ def test_an_api_takes_the_key_in_its_url_and_answers_query_and_verify(fed, api):
 def test_a_keyed_api_names_each_key_in_its_url(fed, api):
     guangdong = fed.peers["guangdong"]
     for location, keys in ((api.base + "/enterprises", ("统一社会信用代码",)),
-                           (api.base + "/enterprises/{企业名称}", ("统一社会信用代码",)),
-                           (api.base + "/enterprises/{统一社会信用代码}", ())):
+                           (api.base + "/enterprises/{企业名称}", ("统一社会信用代码",))):
         code, details = refused(lambda: mount_api(guangdong, location, keys))
         assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("location"), details
+    # A mount that names no keys asks by the entry's key items: the URL must name them.
+    mount_api(guangdong, api.base + "/enterprises/{统一社会信用代码}", ())
+    code, details = refused(lambda: mount_api(guangdong, api.base + "/enterprises", ()))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("location"), details

@@ -79,7 +79,7 @@ def test_query_and_verify_cross_three_nodes_over_mutual_tls(federation):
     guangdong, hebei, hub = sites["guangdong"], sites["hebei"], sites["national"]
     owner = Who("tool", OWNER)
     entry = make_entry(OWNER, 1, share_method="database", share_type="unconditional",
-                       data_items=tuple(DataItem(n, t, 0) for n, t in ITEMS))
+                       data_items=tuple(DataItem(n, t, 0, key=n == "统一社会信用代码") for n, t in ITEMS))
     catalog_pb2_grpc.CatalogStub(dial.channel(guangdong, owner)).PublishEntry(
         catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(entry)), timeout=DEADLINE)
     source = pathlib.Path(guangdong.node.config.database).parent / "sources" / OWNER / "market.db"

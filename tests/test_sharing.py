@@ -25,9 +25,11 @@ def publish(client, *entries):
         client.catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(entry)))
 
 
-def submit(client, consumer, code, items=("统一社会信用代码",), purpose="办理企业开办", basis="《优化营商环境条例》"):
+def submit(client, consumer, code, items=("统一社会信用代码",), purpose="办理企业开办", basis="《优化营商环境条例》",
+           modes=()):
     return sharing(client).SubmitRequest(sharing_pb2.SubmitRequestRequest(
-        consumer_code=consumer, resource_code=code, purpose=purpose, basis=basis, data_items=list(items)))
+        consumer_code=consumer, resource_code=code, purpose=purpose, basis=basis, data_items=list(items),
+        modes=list(modes)))
 
 
 def wait_state(client, request_id, states, timeout=30.0):

@@ -70,6 +70,7 @@ class CrossCheckJob(BackgroundLoop):
         self.clock = clock
         self.rng = rng or random.Random()
         self.sizes: dict[str, int] = {}  # copy -> rows it had at the last run, for the sample's offset
+        self.rejected: dict[str, str] = {}  # entry -> the reason its last request was rejected
         self.used: tuple[str, dict[str, int]] = ("", {})  # (Beijing day, check -> records checked that day)
         self._secret: bytes | None = None
         self._wake = threading.Event()
@@ -108,7 +109,8 @@ class CrossCheckJob(BackgroundLoop):
             budget = self._budget(check)
             if authority is None or copy is None:
                 missing = [c for c, g in ((check.authority, authority), (code, copy)) if g is None]
-                result.detail = f"waiting for the grant of {', '.join(missing)} to {department}"
+                result.detail = f"waiting for the grant of {', '.join(missing)} to {department}" + "".join(
+                    f"; {c} was rejected: {self.rejected[c]}" for c in missing if c in self.rejected)
             elif budget == 0:
                 result.detail = f"the day's quota of {check.quota} records is used"
             else:
@@ -197,6 +199,8 @@ class CrossCheckJob(BackgroundLoop):
                           state=asked.state)
             if asked.state == "granted":
                 return asked
+        if held and held[-1].state == "rejected":  # e.g. an entry that offers no such mode: said in the run's detail
+            self.rejected[code] = held[-1].reason
         return None
 
     def _budget(self, check: CrossCheck) -> int:

@@ -256,17 +256,28 @@ def recipients(request: Request, here: str, source: str) -> set[str]:
     return {request.consumer_node, owner} - {here, source, ""}
 
 
+def offered(entry: Entry) -> tuple[str, ...]:
+    """The modes of call an entry offers: a fetch of its table always; a query or a verification
+    only when it marks a key item, since a record is asked for by its key."""
+    return MODES if any(item.key for item in entry.data_items) else ("fetch",)
+
+
 def arrive(request: Request, entry: Entry | None, node_id: str, calendar: Calendar, now: datetime,
            daily_quota: int = 0) -> Request:
     """What the owner's node does when a request reaches it: the entry's sharing type decides.
-    An unconditional grant gets the owner node's default `daily_quota` (0: none)."""
+    An unconditional grant gets the modes asked that the entry offers (`offered`) and the owner
+    node's default `daily_quota` (0: none)."""
     if entry is None:
         return request.advanced("rejected", node_id, now, f"no catalog entry {request.resource_code}")
     if entry.withdrawn:
         return request.advanced("rejected", node_id, now, f"entry {request.resource_code} was withdrawn")
     if entry.share_type == "unconditional":
+        modes = tuple(mode for mode in request.modes if mode in offered(entry))
+        if not modes:
+            return request.advanced("rejected", node_id, now, f"entry {request.resource_code} offers "
+                                    f"{', '.join(offered(entry))} only: it marks no key item to ask by")
         granted = request.advanced("granted", node_id, now, "unconditional sharing: granted on arrival")
-        return dataclasses.replace(granted, daily_quota=daily_quota) if daily_quota else granted
+        return dataclasses.replace(granted, modes=modes, daily_quota=daily_quota or granted.daily_quota)
     if entry.share_type == "not_shared":
         return request.advanced("rejected", node_id, now, f"not shared: {entry.not_shared_basis}")
     return request.advanced("pending", node_id, now, f"conditional: {entry.share_condition}",
