@@ -11,6 +11,7 @@ from typing import Any
 from node.config_rules import Reader, is_choice, is_list, is_text
 from node.model.rules import PROVIDER_CODE, RESOURCE_CODE, RESOURCE_CODE_RULE
 from node.model.exchange import KINDS, Credential, Mount, is_url, url_problem, url_under
+from node.model.masking import RULES as MASK_RULES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +88,8 @@ def parse_resources(r: Reader, value: Any, base_dir: pathlib.Path | None, depart
     mounts: list[Mount] = []
     for i, item in enumerate(r.get(top, "resources", "mounts", is_list, default=[])):
         path = f"resources.mounts[{i}]"
-        item = r.mapping(item, path, {"resource_code", "kind", "location", "table", "columns", "credential"})
+        item = r.mapping(item, path, {"resource_code", "kind", "location", "table", "columns", "credential", "keys",
+                                      "index", "personal"})
         code = r.get(item, path, "resource_code", is_text(RESOURCE_CODE, RESOURCE_CODE_RULE))
         if any(m.resource_code == code for m in mounts):
             r.fail(f"{path}.resource_code", f"repeats {code}")
@@ -116,9 +118,26 @@ def parse_resources(r: Reader, value: Any, base_dir: pathlib.Path | None, depart
             if not url_under(location, credentials[credential].prefix):
                 r.fail(f"{path}.credential", f"is sent only under its prefix, {credentials[credential].prefix}, "
                                              "and the location is not under it")
+        keys, index, personal = _marks(r, item, path)
         mounts.append(Mount(code, kind, location, r.get(item, path, "table", is_text(), ""),
-                            tuple(sorted(columns.items())), credential, None, "config", "config"))
+                            tuple(sorted(columns.items())), credential, None, "config", "config", keys,
+                            tuple(sorted(personal.items())), index))
     return Resources(tuple(mounts), credentials, allow)
+
+
+def _marks(r: Reader, item: dict, path: str) -> tuple[tuple[str, ...], str, dict[str, str]]:
+    """A config mount's key items (none named: the entry's), whether the node may create the
+    index on them, and its personal items with their masking rules (none named: the entry's)."""
+    keys = r.get(item, path, "keys", lambda v: None if isinstance(v, list) and all(
+        isinstance(k, str) and k.strip() for k in v) else "must list the data items a record is looked up by "
+                                                          "(e.g. [公民身份号码])", [])
+    if len(set(keys)) != len(keys):
+        r.fail(f"{path}.keys", "names a data item twice")
+    index = r.get(item, path, "index", is_choice(("", "create")), "")
+    personal = r.get(item, path, "personal", lambda v: None if isinstance(v, dict) and all(
+        isinstance(k, str) and rule in MASK_RULES for k, rule in v.items()) else
+        f"must map data items to a masking rule ({', '.join(MASK_RULES)})", {})
+    return tuple(keys), index, personal
 
 
 def _lies_under(location: str, directory: str) -> bool:

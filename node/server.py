@@ -151,6 +151,7 @@ class Node:
                               config.node_id, database=config.database, config_file=config.source,
                               key_files=(config.tls.cert, config.tls.key, config.tls.ca) if config.tls else ())
         self.mounts = Mounts(self.store, config.node_id, departments, config.resources.mounts, access)
+        self.mounts.check_configured(config.source or "(config)", self.log)
         provider = Provider(self.store, config.node_id, self.mounts, self.clock,
                             self.seal.grant_refusal if self.seal else None)
         self.exchange = Exchange(

@@ -52,18 +52,22 @@ def has_key_index(conn: sqlite3.Connection, table: str, key_columns: Sequence[st
     return any(set(columns[:len(wanted)]) == wanted for columns in indexed_columns(conn, table))
 
 
+class NoKeyIndex(SourceError):
+    """A keyed SQLite source without an index to look its key up by (or a view, which has none)."""
+
+
 def check_sqlite_key(source: SqliteSource, key_columns: Sequence[str], create: bool, gate: Gate) -> str:
     """Refuses (SourceError, naming the column) a keyed mount whose table has no index on the
     key; with `create`, creates the index in the source file (the node must be able to write
     it). Returns what was done: "" or the index created."""
     kind = source.conn.execute("SELECT type FROM sqlite_master WHERE name = ?", (source.table,)).fetchone()
     if kind and kind[0] == "view":
-        raise SourceError(f"{source.table!r} is a view: it has no index to look a key up by; mount the table itself")
+        raise NoKeyIndex(f"{source.table!r} is a view: it has no index to look a key up by; mount the table itself")
     if has_key_index(source.conn, source.table, key_columns):
         return ""
     named = ", ".join(key_columns)
     if not create:
-        raise SourceError(f"{source.table!r} has no index on the key column {named}: create one "
+        raise NoKeyIndex(f"{source.table!r} has no index on the key column {named}: create one "
                           f"(CREATE INDEX ... ON {source.table}({named})) or mount with index: create")
     name = "cascade_key_" + "_".join([source.table, *key_columns])
     source.conn.execute("COMMIT")  # our own read transaction would hold the writer off

@@ -4,17 +4,18 @@ A mount never travels: it is not in the change log, and credentials stay in the 
 
 from __future__ import annotations
 
+import dataclasses
 import urllib.parse
 from datetime import datetime
 from typing import Callable, Mapping
 
 from node.model import rules
 from node.model.rules import Entry
-from node.errors import FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
+from node.errors import ConfigError, FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
 from node.model.exchange import KINDS, KINDS_FOR_METHOD, Mount
 from node.exchange.access import SourceAccess
 from node.exchange.kept import KeptSources
-from node.exchange.lookup import FileIndexes, HttpKeyedSource, check_sqlite_key, fill, placeholders
+from node.exchange.lookup import FileIndexes, HttpKeyedSource, NoKeyIndex, check_sqlite_key, fill, placeholders
 from node.exchange.sources import Source, SourceError, SourceRefused, open_source
 from node.model.masking import RULES as MASK_RULES
 
@@ -25,14 +26,19 @@ def missing_items(items, mount: Mount, source_columns: list[str]) -> list[str]:
     return [item for item in items if mount.column_of(item) not in have]
 
 
+def with_marks(entry: Entry, keys: tuple[str, ...], personal: Mapping[str, str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """A mount's keys and personal items: as asked, else as the entry's items are marked."""
+    named = tuple(i.name for i in entry.data_items if i.key)
+    return keys or named, {**{i.name: i.personal for i in entry.data_items if i.personal}, **personal}
+
+
 def marked(entry: Entry, keys: tuple[str, ...], personal: Mapping[str, str]) -> tuple[tuple[str, ...], dict[str, str]]:
-    """A mount's keys and personal items: as asked, else as the entry's items are marked. Keys
-    asked for an entry that names its own must be those."""
+    """with_marks(), where keys asked for an entry that names its own must be those."""
     named = tuple(i.name for i in entry.data_items if i.key)
     if keys and named and set(keys) != set(named):
         raise InvalidRequest("keys", f"entry {entry.resource_code} is asked by {' + '.join(named)} (its key items): "
                                      "mount by them, or publish the entry with other key items first")
-    return keys or named, {**{i.name: i.personal for i in entry.data_items if i.personal}, **personal}
+    return with_marks(entry, keys, personal)
 
 
 class Mounts:
@@ -48,9 +54,45 @@ class Mounts:
         self.clock = clock
         self.file_indexes = FileIndexes()  # the lookup indexes of keyed CSV and XLSX mounts
         self.kept = KeptSources()  # the SQLite sources of keyed mounts, open between look-ups
+        self._indexed: set[tuple] = set()  # keyed SQLite config mounts whose key index was found or made
 
     def get(self, resource_code: str) -> Mount | None:
-        return self.configured.get(resource_code) or self.store.get_mount(resource_code)
+        configured = self.configured.get(resource_code)
+        if configured is None:
+            return self.store.get_mount(resource_code)
+        # A config mount takes the entry's marks where it names none, as a mount by MountResource
+        # does (read each time: the entry may be published after the node's start).
+        entry = self.store.get_entry(resource_code)
+        if entry is None:
+            return configured
+        keys, personal = with_marks(entry, configured.keys, dict(configured.personal))
+        personal = tuple(sorted(personal.items()))
+        if (keys, personal) == (configured.keys, configured.personal):
+            return configured
+        return dataclasses.replace(configured, keys=keys, personal=personal)
+
+    def check_configured(self, config_file: str, log) -> None:
+        """At the node's start: each config mount's marks against its entry, when the entry is
+        here, and the index on a keyed SQLite source's key (created with `index: create`); a
+        rule broken is a ConfigError naming the file and the mount's key. A source that cannot
+        be opened now is only logged: it is opened, and refused, at each call as any mount is."""
+        for i, configured in enumerate(self.configured.values()):
+            path = f"resources.mounts[{i}]"
+            entry = self.store.get_entry(configured.resource_code)
+            try:
+                if entry is not None and entry.origin == self.node_id:
+                    keys, personal = marked(entry, configured.keys, dict(configured.personal))
+                    self._check_keys(configured.resource_code, [i.name for i in entry.data_items], configured.kind,
+                                     configured.location, keys, configured.index, personal)
+                mount = self.get(configured.resource_code)
+                if mount.keys and mount.kind == "sqlite":
+                    self._check_index(mount)
+            except InvalidRequest as exc:
+                raise ConfigError(config_file, f"{path}.{exc.field.split('[')[0]}", exc.rule) from None
+            except NoKeyIndex as exc:
+                raise ConfigError(config_file, f"{path}.keys", str(exc)) from None
+            except (SourceError, SourceRefused) as exc:
+                log.warning("mount.unreadable", resource_code=configured.resource_code, error=str(exc))
 
     def all(self) -> list[Mount]:
         """Every mount of the node, the config's before those made by MountResource."""
@@ -64,8 +106,24 @@ class Mounts:
         if mount.kind == "http" and mount.keys:
             return HttpKeyedSource(mount.location, [mount.column_of(k) for k in mount.keys], gate)
         if keyed and mount.kind == "sqlite":
+            if mount.origin == "config" and mount.keys:
+                self._check_index(mount)
             return self.kept.open(mount, gate)
         return open_source(mount, gate)
+
+    def _check_index(self, mount: Mount) -> None:
+        """A keyed SQLite config mount's source has an index on the key (made with `index:
+        create`), checked once per source and key: NoKeyIndex (a SourceError) if it has none."""
+        checked = (mount.resource_code, mount.location, mount.table, mount.keys)
+        if checked in self._indexed:
+            return
+        gate = self.access.gate(mount.resource_code[:9])
+        source = open_source(mount, gate)
+        try:
+            check_sqlite_key(source, [mount.column_of(k) for k in mount.keys], mount.index == "create", gate)
+        finally:
+            source.close()
+        self._indexed.add(checked)
 
     def mount(self, resource_code: str, kind: str, location: str, table: str = "",
               columns: Mapping[str, str] | None = None, credential: str = "", department: str = "",

@@ -28,6 +28,7 @@ class Mount:
     origin: str = "rpc"  # rpc, or config (resources.mounts of the node config)
     keys: tuple[str, ...] = ()  # the data items a record is looked up by (Query, Verify)
     personal: tuple[tuple[str, str], ...] = ()  # (data item, masking rule): masked before leaving
+    index: str = ""  # a config mount's `index`: "create" lets the node create the key's index at start
 
     def column_of(self, item: str) -> str:
         return dict(self.columns).get(item, item)
