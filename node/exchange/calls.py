@@ -137,17 +137,18 @@ class Calls:
             raise Unavailable(f"node {ex.node_id} has no link to its hub (`hub:` in its config)")
         if role == "consumer" and single(mode, message):  # it may go on with others on the same grant
             return self.coalescer.call(mode, message, timeout)
-        return self._onward(mode, message, timeout)
+        return self._onward(mode, message, timeout, request)
 
     def _answer_here(self, mode: str, message, timeout: float | None = None):
         """The owner's part at this node, for a department of its own; counted as the owner's too."""
         return self._counted("owner", mode, message, lambda: self._answer(mode, message))
 
-    def _onward(self, mode: str, message, timeout: float | None):
-        """The reply of the next hop: the owner's node (from the hub), else the hub."""
+    def _onward(self, mode: str, message, timeout: float | None, request: Request | None = None):
+        """The reply of the next hop: the owner's node (from the hub, which names the request it
+        read), else the hub."""
         ex = self.exchange
         if ex.is_hub:
-            owner = ex.store.get_request(message.request_id).owner_node
+            owner = request.owner_node
             call, hop = ex.peer_stub(owner, _unary(mode)), f"the owner's node {owner}"
         else:
             call, hop = ex.hub_stub(_unary(mode)), "the hub"
@@ -165,8 +166,9 @@ class Calls:
         """The owner's part: the answer from the source, and the keys asked on the audit trail."""
         if mode == "query":
             keys = query_keys(message)
+            audited = self._hashes(message, keys)  # a query's call ids are bound to its keys alone
             columns, answers = self.answers.query(message.request_id, message.consumer_code, keys,
-                                                  *self._call_ids(message, keys))
+                                                  *self._call_ids(message, audited))
             reply = exchange_pb2.QueryResponse(columns=columns)
             if message.keys:
                 for rows in answers:
@@ -177,8 +179,9 @@ class Calls:
             claims = verify_claims(message)
             keys = [key for key, _ in claims]
             asked = [{**key, **{f"claim {item}": value for item, value in claimed.items()}} for key, claimed in claims]
+            audited = self._hashes(message, keys)
             verdicts = self.answers.verify(message.request_id, message.consumer_code, claims,
-                                           *self._call_ids(message, asked))
+                                           *self._call_ids(message, self._hashes(message, asked)))
             reply = exchange_pb2.VerifyClaimsResponse()
             if message.batch:
                 for v in verdicts:
@@ -186,14 +189,16 @@ class Calls:
             else:
                 reply.results.update(verdicts[0].results)
                 reply.overall = verdicts[0].overall
-        self.book.audit(message.request_id, message.consumer_code, mode, keys)
+        self.book.audit(message.request_id, message.consumer_code, mode, audited)
         return reply
 
-    def _call_ids(self, message, asked: list[Mapping[str, str]]) -> tuple[str, list[str]]:
-        """The message's call id and call ids, each bound to what its call asks (a keyed hash of
-        the key, and of the claims for a verification): a retry asks the same and counts once,
-        while an id sent again with another question is a new call, charged as one."""
-        hashes = [self.book.key_hash(message.request_id, question) for question in asked]
+    def _hashes(self, message, asked: list[Mapping[str, str]]) -> list[str]:
+        return [self.book.key_hash(message.request_id, question) for question in asked]
+
+    def _call_ids(self, message, hashes: list[str]) -> tuple[str, list[str]]:
+        """The message's call id and call ids, each bound to what its call asks (`hashes`: the
+        keyed hash of each key, and of its claims for a verification): a retry asks the same and
+        counts once, while an id sent again with another question is a new call, charged as one."""
         if message.call_ids:
             return "", [f"{call_id}/{h}" for call_id, h in zip(message.call_ids, hashes)]
         if not message.call_id:

@@ -68,10 +68,10 @@ class CallBook:
         if due:
             self.flush()
 
-    def audit(self, request_id: str, consumer_code: str, mode: str, keys: list[Mapping[str, str]]) -> None:
-        """The owner's part: the keys a served call asked, for the audit trail (as hashes)."""
+    def audit(self, request_id: str, consumer_code: str, mode: str, hashes: list[str]) -> None:
+        """The owner's part: the keys a served call asked, for the audit trail, as their key_hash()."""
         with self._lock:
-            self._audit.setdefault((request_id, consumer_code, mode), []).extend(self.key_hash(request_id, k) for k in keys)
+            self._audit.setdefault((request_id, consumer_code, mode), []).extend(hashes)
 
     def flush(self) -> None:
         """Writes what was counted since the last flush in one transaction, with one audit record."""
