@@ -15,12 +15,14 @@ sys.path.insert(0, str(ROOT))
 
 def enterprise_entry(owner: str, items) -> "Entry":
     """The enterprise register of a Guangdong department, unconditionally shared by database, with
-    the given (name, type) items: the entry the exchange and call benchmarks mount a table on."""
+    the given (name, type) items, looked up by its credit code: the entry the exchange and call
+    benchmarks mount a table on."""
     from node.model.rules import DataItem, Entry
 
     return Entry(resource_code=f"{owner}/000001", name="广东省企业法人登记信息", summary="全省企业法人登记信息",
                  provider_code=owner, provider_name="广东省市场监督管理局", region_code="440000", category="base",
-                 data_items=tuple(DataItem(n, t, 0) for n, t in items), share_type="unconditional",
+                 data_items=tuple(DataItem(n, t, 0, key=n == "统一社会信用代码") for n, t in items),
+                 share_type="unconditional",
                  share_method="database", open_type="not_open", update_cycle="daily")
 
 

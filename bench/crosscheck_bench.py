@@ -50,7 +50,8 @@ def compose(rows: int) -> dict:
 def publish(fed: Federation, node_id: str, department: str, path) -> None:
     entry = Entry(resource_code=f"{department}/000001", name="人口信息", summary="人口信息", provider_code=department,
                   provider_name="部门", region_code=department[:6], category="base",
-                  data_items=tuple(DataItem(n, t, 0) for n, t in ITEMS), share_type="unconditional",
+                  data_items=tuple(DataItem(n, t, 0, key=n == "公民身份号码") for n, t in ITEMS),
+                  share_type="unconditional",
                   share_method="database", open_type="not_open", update_cycle="daily")
     catalog_pb2_grpc.CatalogStub(fed.channel(node_id, department)).PublishEntry(
         catalog_pb2.PublishEntryRequest(entry=wire.entry_to_proto(entry)), timeout=60)

@@ -61,7 +61,8 @@ def entry(department: str, name: str) -> Entry:
 
     return Entry(resource_code=f"{department}/000001", name=name, summary=f"{name}（多源校核场景）",
                  provider_code=department, provider_name=name[:6], region_code=department[:6], category="base",
-                 data_items=tuple(DataItem(n, kind, 0) for n, kind in ITEMS), share_type="unconditional",
+                 data_items=tuple(DataItem(n, kind, 0, key=n == "公民身份号码") for n, kind in ITEMS),
+                 share_type="unconditional",
                  share_method="database", open_type="not_open", update_cycle="daily", source_system="",
                  published_at=datetime.now(timezone.utc))
 
