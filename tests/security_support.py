@@ -295,8 +295,9 @@ def world(hebei, dial) -> World:
     from harness import data
 
     data.write_sqlite(source, "t", items, 10)
-    catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=entry_proto(A, 4, share_method="database")),
-                         timeout=DEADLINE)
+    keyed = tuple(dataclasses.replace(i, key=i.name == "统一社会信用代码") for i in make_entry(A).data_items)
+    catalog.PublishEntry(catalog_pb2.PublishEntryRequest(entry=entry_proto(A, 4, share_method="database",
+                                                                           data_items=keyed)), timeout=DEADLINE)
     exchange_pb2_grpc.ExchangeStub(dial.channel(hebei, Who("tool", "A"))).MountResource(
         exchange_pb2.MountResourceRequest(resource_code=f"{A}/000004", kind="sqlite", location=source, table="t",
                                           keys=["统一社会信用代码"], index="create"),  # Query and Verify by the code

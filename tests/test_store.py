@@ -312,7 +312,9 @@ def test_a_closed_store_refuses_work(tmp_path):
 # Each write: (origin, provider, sequence number, withdrawn); the same code written again is an
 # update, possibly by another origin (as a snapshot's truth can hand a code over).
 WRITES = st.lists(st.tuples(st.sampled_from(["hebei", "shanxi", "national"]),
-                            st.sampled_from(["130100005", "140100002"]), st.integers(1, 6), st.booleans()),
+                            st.sampled_from(["130100005", "140100002"]), st.integers(1, 6), st.booleans(),
+                            st.sampled_from(["unconditional", "conditional", "not_shared"]),
+                            st.sampled_from(["市场监督管理局", "市场监管局"])),
                   max_size=30)
 
 
@@ -322,8 +324,9 @@ def test_the_kept_entry_counts_equal_a_count_of_the_rows(tmp_path_factory, batch
     store = Store(tmp_path_factory.mktemp("counts") / "node.db")
     try:
         for writes in batches:
-            put(store, *(stored(provider, seq, origin=origin, withdrawn=withdrawn)
-                         for origin, provider, seq, withdrawn in writes))
+            put(store, *(stored(provider, seq, origin=origin, withdrawn=withdrawn, share_type=share_type,
+                                provider_name=name, share_condition="须说明用途", not_shared_basis="依据")
+                         for origin, provider, seq, withdrawn, share_type, name in writes))
         rows = store.conn.execute("SELECT origin, withdrawn FROM entries").fetchall()
         for origin in ("hebei", "shanxi", "national", None):
             mine = [w for o, w in rows if origin in (None, o)]
@@ -332,6 +335,10 @@ def test_the_kept_entry_counts_equal_a_count_of_the_rows(tmp_path_factory, batch
             assert store.count_live(EntryFilter(origin=origin or "", category="base")) == (mine.count(0), False)
         live = {o: sum(1 for oo, w in rows if oo == o and not w) for o, _ in rows}
         assert {o: n for o, n in store.live_by_origin().items() if n or o in live} == live
+        # The scorecard's mix, kept per origin, department and sharing type.
+        mix = store.conn.execute("SELECT origin, provider_code, share_type, count(*) FROM entries WHERE withdrawn = 0 "
+                                 "GROUP BY 1, 2, 3").fetchall()
+        assert sorted((o, c, t, n) for o, c, _, t, n in store.entry_mix()) == sorted(mix)
     finally:
         store.close()
 
@@ -342,8 +349,8 @@ def test_a_database_from_before_the_kept_counts_gets_them_when_it_opens(tmp_path
     put(store, stored(seq=1), stored(seq=2, withdrawn=True), stored("140100002", 1, origin="shanxi"))
     store.close()
     with sqlite3.connect(path) as conn:  # back to the schema of migration 6, as an older release left it
-        conn.executescript("DROP TABLE entry_counts; DROP TRIGGER entries_count_insert; "
-                           "DROP TRIGGER entries_count_delete; DROP TRIGGER entries_count_update; "
+        conn.executescript("DROP VIEW entry_counts; DROP TABLE entry_mix; DROP TRIGGER entries_mix_insert; "
+                           "DROP TRIGGER entries_mix_delete; DROP TRIGGER entries_mix_update; "
                            "ALTER TABLE peers ADD COLUMN live_entries INTEGER NOT NULL DEFAULT 0; "
                            "ALTER TABLE mounts DROP COLUMN keys; ALTER TABLE mounts DROP COLUMN personal; "
                            "DROP TABLE calls; DROP TABLE grant_calls; DROP TABLE corrections; "
@@ -352,6 +359,8 @@ def test_a_database_from_before_the_kept_counts_gets_them_when_it_opens(tmp_path
     store = Store(path)
     try:
         assert store.count_entries() == (3, 2) and store.count_entries("hebei") == (2, 1)
+        assert sorted(row[:2] + row[3:] for row in store.entry_mix()) == [
+            ("hebei", "130100005", "unconditional", 1), ("shanxi", "140100002", "unconditional", 1)]
         assert codes(store.list_entries(EntryFilter(category="base"), -1, 10)) == ["130100005/000001", "140100002/000001"]
         put(store, stored(seq=3))
         assert store.count_entries("hebei") == (3, 2)

@@ -335,9 +335,9 @@ class EntryReads:
                               (origin,)))
 
     def entry_mix(self) -> list[tuple]:
-        """(origin, provider_code, provider_name, share_type, live entries) for the scorecard."""
-        return self._all("SELECT origin, provider_code, max(provider_name), share_type, count(*) FROM entries "
-                         "WHERE withdrawn = 0 GROUP BY origin, provider_code, share_type")
+        """(origin, provider_code, provider_name, share_type, live entries) for the scorecard (kept by
+        triggers: no scan)."""
+        return self._all("SELECT origin, provider_code, provider_name, share_type, live FROM entry_mix WHERE live > 0")
 
 
 def _in_order(conn: sqlite3.Connection, ids: list[int], make: Callable[[tuple], T] = row_entry) -> list[T]:
