@@ -3,7 +3,8 @@ N callers at once at the consumer's node (consumer's node -> hub -> owner's node
 process, mutual TLS and a token; goal: 1,000 verify/s, p99 < 50 ms at 32 callers), and claims
 per second checked in batches (goal: 20,000 claims/s). Beside them, in the same run: the same
 look-ups straight from SQLite by the key's index (no node), and the same verify calls made at
-the owner's node by a department of its own (one hop), and each process's CPU per call.
+the owner's node by a department of its own (one hop), and each process's CPU per call; and the
+floor: the same calls against a gRPC server over mutual TLS that does no work (bare_grpc.py).
 
     python bench/call_bench.py [--rows 100000] [--calls 5000] [--callers 32] [--claims 20000] [--batch 500]
 
@@ -15,8 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import pathlib
 import random
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
@@ -28,6 +32,7 @@ from common import Timer, enterprise_entry, percentile, report, scratch
 from harness.processes import resident_kib
 from harness.runner import Federation
 from node.proto import exchange_pb2, exchange_pb2_grpc, sharing_pb2
+from node.security.client import open_channel
 
 OWNER, CONSUMER = "440000005", "130000001"
 NEIGHBOUR = "440000001"  # a department of the owner's node: its calls are answered there, one hop
@@ -51,9 +56,10 @@ def granted(fed, entry, node: str = "hebei", department: str = CONSUMER) -> str:
         consumer_code=department, resource_code=entry.resource_code, purpose="企业信息核验", basis="《优化营商环境条例》",
         data_items=["企业名称", "法定代表人"]), timeout=30)
     deadline = time.monotonic() + 60
-    while consumer.GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id), timeout=10).state != "granted":
+    while (held := consumer.GetRequest(sharing_pb2.GetRequestRequest(request_id=filed.request_id),
+                                       timeout=10)).state != "granted":
         if time.monotonic() > deadline:
-            raise SystemExit("the request was not granted within 60 s")
+            raise SystemExit(f"the request was not granted within 60 s: {held.state} {held.reason}")
         time.sleep(0.2)
     return filed.request_id
 
@@ -123,6 +129,30 @@ def callers(stub, request_id, records, calls: int, n: int, department: str = CON
     return latencies, refused[0], t.seconds
 
 
+def bare_floor(fed, folder, request_id: str, records, calls: int, n: int):
+    """The same verify calls, made the same way, against bare_grpc.py over mutual TLS (one hop,
+    no work): calls per second, latencies, and CPU ms per call of that server and of the callers."""
+    tls, port_file = fed.credentials.tls("hebei"), folder / "bare.port"
+    server = subprocess.Popen([sys.executable, str(pathlib.Path(__file__).with_name("bare_grpc.py")),
+                               tls["cert"], tls["key"], tls["ca"], str(port_file)])
+    try:
+        deadline = time.monotonic() + 30
+        while not (port_file.exists() and port_file.read_text()):
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("bare_grpc.py did not start")
+            time.sleep(0.05)
+        stub = exchange_pb2_grpc.ExchangeStub(open_channel(f"127.0.0.1:{port_file.read_text()}",
+                                                           fed.department_client("hebei", CONSUMER)))
+        callers(stub, request_id, records, 200, 4)  # warm
+        before = cpu_seconds(server.pid), cpu_seconds(os.getpid())
+        latencies, _, seconds = callers(stub, request_id, records, calls, n)
+        spent = cpu_seconds(server.pid) - before[0], cpu_seconds(os.getpid()) - before[1]
+    finally:
+        server.kill()
+        server.wait()
+    return len(latencies) / seconds, latencies, [s / max(1, len(latencies)) * 1000 for s in spent]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the mounted table")
@@ -177,6 +207,7 @@ def main() -> None:
                     reply = stub.Verify(message, timeout=60)
                     assert all(v.overall == "match" for v in reply.verdicts)
             rss_after = {n: resident_kib(fed.node(n)["pid"]) / 1024 for n in rss_before}
+            floor_rate, floor, floor_cpu = bare_floor(fed, folder, request_id, records, args.calls, args.callers)
             # Connections opened on the two hops meanwhile: the relays use the channels they hold (0: no
             # handshake per call).
             opened = {name: link["connections"] - links_before.get(name, 0)
@@ -196,6 +227,13 @@ def main() -> None:
                               "(goal p99 < 50 ms)"),
         ("CPU ms per call", "  ".join(f"{n} {cpu[n] / max(1, done) * 1000:.2f}" for n in pids)
                             + f"  (all {sum(cpu.values()) / max(1, done) * 1000:.2f})"),
+        (f"floor: bare gRPC, {args.callers} callers", f"{floor_rate:,.0f} calls/s over mutual TLS to a server that "
+                                                      f"does no work (bare_grpc.py); p50 / p99 "
+                                                      f"{percentile(floor, 50) * 1000:.1f} / "
+                                                      f"{percentile(floor, 99) * 1000:.1f} ms; CPU ms per call: server "
+                                                      f"{floor_cpu[0]:.2f}, callers {floor_cpu[1]:.2f}"),
+        ("hebei / floor server, CPU a call", f"{cpu['hebei'] / max(1, done) * 1000 / max(floor_cpu[0], 1e-9):.1f}x "
+                                             "(the consumer's node against a server doing nothing)"),
         ("connections opened", f"hebei -> hub {opened.get('uplink:hebei', 0)}, hub -> guangdong "
                                f"{opened.get('guangdong', 0)} (while {done + args.claims // args.batch:,} calls went through)"),
         ("RSS before / half / end / batch", "  ".join(f"{n} {rss_before[n]:.0f} / {rss_half[n]:.0f} / "
