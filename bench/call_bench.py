@@ -178,6 +178,7 @@ def main() -> None:
                                                                   location=str(source), table=table, keys=[KEY]),
                                 timeout=60)
             direct = direct_lookups(source, table, records, 20_000)
+            fed.wait_converged()  # the hub holds the entry, so that Hebei's filing finds it there
             request_id = granted(fed, entry)
             local_id = granted(fed, entry, "guangdong", NEIGHBOUR)
             local = exchange_pb2_grpc.ExchangeStub(fed.channel("guangdong", NEIGHBOUR))
