@@ -9,11 +9,12 @@ import sqlite3
 
 import pytest
 
-from exchange_support import OWNER, SOURCE_ITEMS, entry, source_rows
+from exchange_support import OWNER, SOURCE_ITEMS, entry, exchange, source_rows
 from harness import data
 from node import config as config_mod
 from node.errors import ConfigError
 from node.model.masking import mask
+from node.proto import exchange_pb2
 from test_exchange_query import granted, query, refused, rows_of, verify
 from test_sharing import publish
 
@@ -39,6 +40,8 @@ def test_a_config_mount_is_asked_by_the_entrys_keys_and_masks_by_its_rules(clust
     (code, name, person), (other, other_name, _) = source_rows(path, ("统一社会信用代码", "企业名称", "法定代表人"))[:2]
     assert rows_of(query(c.peers["hebei"], request_id, {"统一社会信用代码": code})) == [(name, mask(person, "name"))]
     assert indexes(path) == ["cascade_key_enterprises_统一社会信用代码"]
+    shown = exchange(c.peers["guangdong"]).GetMount(exchange_pb2.GetMountRequest(resource_code=CODE), timeout=10)
+    assert (shown.origin, list(shown.keys), dict(shown.personal)) == ("config", ["统一社会信用代码"], {"法定代表人": "name"})
     reply = verify(c.peers["hebei"], request_id, {"统一社会信用代码": other}, {"企业名称": other_name})
     assert reply.overall == "match"
     code_, details = refused(lambda: query(c.peers["hebei"], request_id, {"公民身份号码": "x"}))

@@ -96,7 +96,8 @@ class Mounts:
 
     def all(self) -> list[Mount]:
         """Every mount of the node, the config's before those made by MountResource."""
-        return list({**{m.resource_code: m for m in self.store.all_mounts()}, **self.configured}.values())
+        return list({**{m.resource_code: m for m in self.store.all_mounts()},
+                     **{code: self.get(code) for code in self.configured}}.values())
 
     def open(self, mount: Mount, keyed: bool = False) -> Source:
         """The mount's source, opened under its department's rules as they stand now: the
