@@ -95,7 +95,7 @@ def test_hub_killed_during_initial_sync(federation):
     fed.stop(fed.hub_id)
     loaded = {}
     for peer, dept, name in (("hebei", "130000001", "河北省公安厅"), ("guangdong", "440000001", "广东省公安厅")):
-        loaded[peer] = list(entries_for(dept, name, 6000, seed="kill"))
+        loaded[peer] = list(entries_for(dept, name, 3000, seed="kill"))
         publish(fed, peer, loaded[peer])
     expected = peers_total(fed)
     # Each link passes the size of a thousand entries (five or so batches of 100 with their
