@@ -146,8 +146,8 @@ def test_link_that_drops_the_stream_mid_batch(federation):
     # call_deadline: the pull stalled by the hold below must not time out before the test has read status.
     fed = federation(SMALL, interval=0.5, sync={"batch_size": 200, "backoff_initial": 0.1, "backoff_max": 0.5,
                                                 "call_deadline": 120})
-    fed.stop(fed.hub_id)  # one catch-up of 2 MB, not pulls racing the writes: no pull fits in one connection
-    entries = list(entries_for("130000003", "河北省人力资源和社会保障厅", 4000, seed="drop"))
+    fed.stop(fed.hub_id)  # one catch-up of 1 MB, not pulls racing the writes: no pull fits in one connection
+    entries = list(entries_for("130000003", "河北省人力资源和社会保障厅", 2000, seed="drop"))
     publish(fed, "hebei", entries)
     fed.drop("hebei", after_bytes=150_000)  # a batch of 200 entries is ~100 KB: each stream dies a batch or two in
     # The link stalls after the size of a thousand entries, a few drops in, so that the failures
