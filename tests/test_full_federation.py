@@ -1,5 +1,5 @@
 """The whole 1+32+N federation on this machine: 43 processes, seeded, converging by digest;
-then five provinces cut off for a minute of writes, healed, and converging again."""
+then five provinces cut off while writes land everywhere, healed, and converging again."""
 
 import random
 import time
@@ -20,7 +20,9 @@ def test_full_federation_converges_and_survives_a_partition_of_five_provinces(fe
     fed = federation(FULL, sync={"backoff_max": 5, "call_deadline": 30})
     up_seconds = time.monotonic() - start
     assert len(fed.peer_ids) == 42
-    seeded = fed.seed()
+    # The catalog only: what converges by digest are the entries; mounting synthetic rows on
+    # them (the seed's default) is local to each node and tried by the small federation's tests.
+    seeded = fed.seed(data=False)
     departments = sum(len(_departments(fed, node)) for node in fed.state["nodes"])
     assert seeded == departments * 20 == (32 * 9 + 10 * 2 + 2) * 20
     converge_seconds = fed.wait_converged(timeout=300)
@@ -29,15 +31,15 @@ def test_full_federation_converges_and_survives_a_partition_of_five_provinces(fe
 
     for node in CUT:
         fed.partition(node)
+    # Writes everywhere while they are cut off: each cut province first, then provinces and
+    # ministries drawn at random (about as many as the minute of paced writes this replaced; what is
+    # proved is that every one of them reaches the hub once the links heal, not how long it took).
     rng = random.Random(7)
-    written = 0
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # a minute of writes everywhere, the cut provinces included
-        node = rng.choice(fed.peer_ids)
+    writers = CUT + [rng.choice(fed.peer_ids) for _ in range(115)]
+    for written, node in enumerate(writers):
         code, name = next((d for d in _departments(fed, node)))
-        publish(fed, node, list(entries_for(code, name, 3, seed=f"w{written}", start=5000 + written)))
-        written += 3
-        time.sleep(0.5)  # paces the writes over the minute; nothing waits on them
+        publish(fed, node, list(entries_for(code, name, 3, seed=f"w{written}", start=5000 + 3 * written)))
+    assert set(CUT) < set(writers) and len(set(writers)) > 20
     # Still cut off: every pull of them fails, so status shows them failing until they are healed.
     wait_until(lambda: {p: peer_state(fed, p) for p in CUT}, 120, "status to show the five cut provinces failing",
                until=lambda states: all(s.state == "failing" and s.last_error for s in states.values()))

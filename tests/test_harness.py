@@ -95,7 +95,7 @@ def test_hub_killed_during_initial_sync(federation):
     fed.stop(fed.hub_id)
     loaded = {}
     for peer, dept, name in (("hebei", "130000001", "河北省公安厅"), ("guangdong", "440000001", "广东省公安厅")):
-        loaded[peer] = list(entries_for(dept, name, 6000, seed="kill"))
+        loaded[peer] = list(entries_for(dept, name, 3000, seed="kill"))
         publish(fed, peer, loaded[peer])
     expected = peers_total(fed)
     # Each link passes the size of a thousand entries (five or so batches of 100 with their
@@ -146,8 +146,8 @@ def test_link_that_drops_the_stream_mid_batch(federation):
     # call_deadline: the pull stalled by the hold below must not time out before the test has read status.
     fed = federation(SMALL, interval=0.5, sync={"batch_size": 200, "backoff_initial": 0.1, "backoff_max": 0.5,
                                                 "call_deadline": 120})
-    fed.stop(fed.hub_id)  # one catch-up of 2 MB, not pulls racing the writes: no pull fits in one connection
-    entries = list(entries_for("130000003", "河北省人力资源和社会保障厅", 4000, seed="drop"))
+    fed.stop(fed.hub_id)  # one catch-up of 1 MB, not pulls racing the writes: no pull fits in one connection
+    entries = list(entries_for("130000003", "河北省人力资源和社会保障厅", 2000, seed="drop"))
     publish(fed, "hebei", entries)
     fed.drop("hebei", after_bytes=150_000)  # a batch of 200 entries is ~100 KB: each stream dies a batch or two in
     # The link stalls after the size of a thousand entries, a few drops in, so that the failures
@@ -244,7 +244,7 @@ def test_hub_killed_between_pulling_a_request_and_delivering_it(federation):
     from node.proto import sharing_pb2, sharing_pb2_grpc
 
     fed = federation(SMALL, sync={"backoff_max": 1})
-    fed.seed()
+    fed.seed(data=False)  # the catalog to ask for; the sharing workflow reads no mounted data
     fed.wait_converged(timeout=60)
     found = fed.catalog(fed.hub_id).ListEntries(catalog_pb2.ListEntriesRequest(
         filter=catalog_pb2.EntryFilter(origin="guangdong", share_type="unconditional"), page_size=1)).entries[0]
@@ -279,7 +279,7 @@ def test_hub_killed_while_an_objection_waits_for_delivery_and_the_coordination_b
     from node.proto import sharing_pb2
 
     fed = federation(SMALL, sync={"backoff_max": 1})
-    fed.seed()
+    fed.seed(data=False)  # the catalog to ask for; the sharing workflow reads no mounted data
     fed.wait_converged(timeout=60)
     found = fed.catalog(fed.hub_id).ListEntries(catalog_pb2.ListEntriesRequest(
         filter=catalog_pb2.EntryFilter(origin="guangdong", share_type="conditional"), page_size=1)).entries[0]

@@ -20,6 +20,7 @@ from conftest import ROOT
 from harness.processes import HarnessError
 from node.errors import ConfigError
 from sim import remote, targets
+from test_sim import fast_smoke
 
 SMOKE = ROOT / "scenarios" / "smoke.yaml"
 
@@ -38,7 +39,7 @@ def test_a_scenario_through_a_federation_file_holds_every_invariant(federation, 
     assert described["faults"] == {"kind": "harness", "state": str(fed.dir)}
     file = write(tmp_path / "federation.yaml", described)
     out = tmp_path / "report"
-    result = CliRunner().invoke(main, ["sim", "run", str(SMOKE), "--out", str(out), "--federation", str(file)])
+    result = CliRunner().invoke(main, ["sim", "run", fast_smoke(tmp_path), "--out", str(out), "--federation", str(file)])
     assert result.exit_code == 0, result.output
     assert "driving the federation of" in result.output and "every invariant held" in result.output
     report = json.loads((out / "report.json").read_text())

@@ -11,7 +11,10 @@ from node import wire
 from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2
 from processes import NodeProcess
 
-HELD_AFTER_BATCHES = 20
+HELD_AFTER_BATCHES = 21
+# Entries enough for a pull of 100 batches of 50: held after the 21st, so the kill lands with
+# most of the pull still to come (the hold, not the catalog's size, puts the kill in the middle).
+ENTRIES = 5_000
 
 
 def hub_cursor(db_path, peer):
@@ -26,17 +29,19 @@ def hub_cursor(db_path, peer):
 def test_hub_killed_mid_pull_resumes_from_its_cursor(tmp_path, start_node, monkeypatch):
     role, region, departments = PEERS["hebei"]
     hebei = start_node(node_config(tmp_path, "hebei", role, region, departments=departments))
-    entries = [make_entry("130100005", seq=i, name=f"资源{i}") for i in range(1, 20_001)]
+    entries = [make_entry("130100005", seq=i, name=f"资源{i}") for i in range(1, ENTRIES + 1)]
     for start in range(0, len(entries), 5000):
         hebei.catalog.PublishEntries(iter([catalog_pb2.PublishEntriesRequest(
             entries=[wire.entry_to_proto(e) for e in entries[start:start + 5000]])]))
     head = hebei.node.store.head_seq()
 
     # Hebei serves the first batches of every pull, then holds the stream until the hub has
-    # been killed: the kill lands mid-pull however slow or fast the machine is.
+    # been killed: the kill lands mid-pull however slow or fast the machine is. The hub applies
+    # each batch once it holds the next (node/hub/puller.py decodes one batch while it applies
+    # the one before), so it applies all but the last batch sent before the hold.
     pull = node.source.changes.pull
     held, released = threading.Event(), threading.Event()
-    sent_up_to = []  # the cursor of the last batch sent before the hold
+    sent_up_to = []  # the cursor of each batch sent before the hold
 
     def held_pull(store, cursor, max_batch):
         for number, batch in enumerate(pull(store, cursor, max_batch), start=1):
@@ -61,8 +66,8 @@ def test_hub_killed_mid_pull_resumes_from_its_cursor(tmp_path, start_node, monke
         hub.start()
         wait_until(held.is_set, 60, f"Hebei to send {HELD_AFTER_BATCHES} batches and hold the pull")
         wait_until(lambda: hub_cursor(hub_db, "hebei"), 60,
-                   "the hub to apply the batches sent before the hold and store their cursor",
-                   until=lambda seq: seq == sent_up_to[-1])
+                   "the hub to apply the batches sent before the hold but the last, and store their cursor",
+                   until=lambda seq: seq == sent_up_to[-2])
         hub.kill()
         stored = hub_cursor(hub_db, "hebei")
         assert 0 < stored < head, "the kill did not land in the middle of the pull"
