@@ -18,8 +18,6 @@ import threading
 from concurrent import futures
 from typing import Callable, Iterable, Iterator
 
-import sqlite_utils
-
 from node.errors import Unavailable
 from node.model.sync import Change
 from node.security import audit
@@ -183,9 +181,8 @@ class Database:
         self._active_lock = threading.Condition()
         # The thread that runs SQLite inserts while the caller's thread prepares the next rows.
         self._writer = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
-        self.db = sqlite_utils.Database(self._connect())
-        self.conn = self.db.conn
-        migrate(self.db)
+        self.conn = self._connect()
+        migrate(self.conn)
         if self.meta("epoch") is None:
             with self.transaction() as tx:
                 tx.set_meta("epoch", new_epoch())
