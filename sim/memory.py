@@ -46,5 +46,8 @@ def chart(plt, result: dict, lag: list[dict]):
             ax.plot([x for x, _ in points], [y for _, y in points], label=f"{label} ({node})" if node != hub else label)
     ax.set(title="节点进程常驻内存（RSS）", xlabel="模拟时间（天）", ylabel="MiB")
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    else:  # a run too short for a sample of its nodes' memory
+        ax.text(0.5, 0.5, "无内存采样", transform=ax.transAxes, ha="center", va="center")
     return fig
