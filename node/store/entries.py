@@ -174,9 +174,12 @@ class EntryReads:
         them): read from the search index when the filter names a value it holds, so that a page
         under a rare value costs the page, not a walk over every entry it passes by."""
         if sql.indexed(filter):
-            with self.reading() as conn:
-                ids = sql.listed_ids(conn, filter, after_id, limit)
-                return _in_order(conn, ids, make)
+            # One walk: the index's hits in key order, each joined to its row, so that a page of
+            # 1,000 needs no list of ids bound as parameters and no reordering in Python.
+            hits, params = sql.hits("", filter, after=after_id)
+            rows = self._all(f"{SELECT_HIT_ENTRY} FROM ({hits}) AS h JOIN entries ON entries.id = h.hit "
+                             "ORDER BY h.hit LIMIT ?", [*params, limit])
+            return [make(r) for r in rows]
         where, params = sql.filter_sql(filter, after=after_id)
         rows = self._all(f"{SELECT_ENTRY} WHERE withdrawn = 0 {where} ORDER BY id LIMIT ?", [*params, limit])
         return [make(r) for r in rows]
@@ -338,6 +341,10 @@ class EntryReads:
         """(origin, provider_code, provider_name, share_type, live entries) for the scorecard."""
         return self._all("SELECT origin, provider_code, max(provider_name), share_type, count(*) FROM entries "
                          "WHERE withdrawn = 0 GROUP BY origin, provider_code, share_type")
+
+
+# An entry row, read through a join with the search index's hits (every column named by table).
+SELECT_HIT_ENTRY = "SELECT " + ", ".join(f"entries.{c}" for c in ENTRY_COLUMNS)
 
 
 def _in_order(conn: sqlite3.Connection, ids: list[int], make: Callable[[tuple], T] = row_entry) -> list[T]:
