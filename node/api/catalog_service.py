@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from node import wire
 from node.api.spool import Spool
 from node.api.status_codes import rpc
-from node.api.turns import Turns
+from node.api.turns import READERS, Lane
 from node.catalog.publishing import Catalog, Offered, offered
 from node.errors import InvalidEntry, ResourceExhausted
 from node.model import elements
@@ -40,7 +40,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
         self.workers = workers or WorkerPool(0)
         self.max_publish_bytes = max_publish_bytes
         self.spool_dir = spool_dir  # where a bulk publish's messages wait for the write
-        self.turns = Turns()  # searches and listings under way at once (node/api/turns.py)
+        self.turns = Lane(READERS)  # searches and listings under way at once (node/api/turns.py)
 
     @rpc
     def PublishEntry(self, request, context):
@@ -105,7 +105,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
 
     @rpc
     def ListEntries(self, request, context):
-        with self.turns.turn(request.page_size, request.with_facets):
+        with self.turns.turn():
             return self._list(request)
 
     def _list(self, request):
@@ -124,7 +124,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
 
     @rpc
     def SearchEntries(self, request, context):
-        with self.turns.turn(request.page_size, request.with_facets):
+        with self.turns.turn():
             return self._search(request)
 
     def _search(self, request):
