@@ -33,6 +33,12 @@ class Lane:
         self._lock = threading.Lock()
         self._waiting: collections.deque[threading.Lock] = collections.deque()
 
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for a turn."""
+        with self._lock:
+            return len(self._waiting)
+
     @contextlib.contextmanager
     def turn(self) -> Iterator[None]:
         with self._lock:
