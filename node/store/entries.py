@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 from node.model.rules import Entry, EntryFilter, Matches
 from node.model.search import FACET_CAP, FACETS
 from node.store import search as sql
+from node.store.tiers import NameTiers
 from node.store.rows import (CODE, ENTRY_COLUMNS, INSERT_FTS, SELECT_ENTRY, UPDATED_AT, UPSERT_ENTRY, VERSION,
                              WITHDRAWN, StoredEntry, code_id, prepare, row_entry)
 
@@ -155,6 +156,10 @@ class EntryWrites:
 class EntryReads:
     """Entry reads of the store, each in one read transaction."""
 
+    def __init__(self, *args, **kwargs):
+        self.name_tiers = NameTiers()
+        super().__init__(*args, **kwargs)
+
     def get_entry(self, code: str) -> Entry | None:
         return self.get_entries([code]).get(code)
 
@@ -255,15 +260,24 @@ class EntryReads:
         cap = TOTAL_CAP
         limit = max(0, min(limit, cap - offset))
         in_name = f"name : {match}"
+        generation = self.generation  # read before the read: a commit in between makes what it keeps stale
         with self.reading() as conn:
-            # The name tier's ids as far as they decide the page: whether it is ranked, where the
-            # page leaves it, and (when it ends before that) every one of them.
-            named_ids = sql.match_ids(conn, in_name, filter, max(RANK_CAP, offset + limit) + 1)
+            whole = self.name_tiers.get(conn, match, generation)
+            if whole is not None:  # the query's whole name tier is kept: filtered and ranked here
+                kept = sql.keeps(filter)
+                scored = [(score, key) for key, values, score in whole if kept(key, values)]
+                named_ids = [key for _, key in scored]
+            else:
+                # The name tier's ids as far as they decide the page: whether it is ranked, where
+                # the page leaves it, and (when it ends before that) every one of them.
+                named_ids = sql.match_ids(conn, in_name, filter, max(RANK_CAP, offset + limit) + 1)
             named = len(named_ids)
             ids: list[int] = []
             if limit and offset < named:
                 if named <= min(cap, RANK_CAP):
-                    ids = sql.ranked(conn, match, named_ids)[offset : offset + limit]
+                    ranked = ([key for _, key in sorted(scored)] if whole is not None
+                              else sql.ranked(conn, match, named_ids))
+                    ids = ranked[offset : offset + limit]
                 else:
                     ids = named_ids[offset : offset + limit]
             if len(ids) < limit:
