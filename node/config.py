@@ -113,6 +113,7 @@ class Config:
     change_log_keep: int = 0
     compact_every: float = 300.0
     synchronous: str = "full"
+    warm_cache: bool = True  # read the search tables into the system's cache after start (node/store/warming.py)
     workers: int | None = None  # processes for bulk decoding and row building; None: node.workers.default_workers()
     log_level: str = "info"
     log_format: str = "auto"
@@ -231,7 +232,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
                       "or set `insecure: true` for plaintext on a trusted network")
 
     change_log = r.mapping(top.get("change_log") or {}, "change_log", {"keep", "compact_every"})
-    store = r.mapping(top.get("store") or {}, "store", {"synchronous", "workers"})
+    store = r.mapping(top.get("store") or {}, "store", {"synchronous", "workers", "warm_cache"})
     log = r.mapping(top.get("log") or {}, "log", {"level", "format"})
     limits = r.mapping(top.get("limits") or {}, "limits", {f.name for f in dataclasses.fields(Limits)})
     default_limits = Limits()
@@ -261,6 +262,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         compact_every=float(r.get(change_log, "change_log", "compact_every", is_number(0.1, 86400), d("compact_every"))),
         synchronous=r.get(store, "store", "synchronous", is_choice(("full", "normal")), d("synchronous")),
         workers=r.get(store, "store", "workers", is_number(0, 64, True), d("workers")),
+        warm_cache=r.get(store, "store", "warm_cache", is_boolean, d("warm_cache")),
         log_level=r.get(log, "log", "level", is_choice(("debug", "info", "warning", "error")), d("log_level")),
         log_format=r.get(log, "log", "format", is_choice(("auto", "json", "console")), d("log_format")),
         limits=Limits(

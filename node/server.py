@@ -56,6 +56,7 @@ from node.source.elements import RegistryFetcher
 from node.source.uplink import CHANNEL_OPTIONS as UPLINK_CHANNEL_OPTIONS, HubLink, HubNotifier
 from node.store import Store
 from node.store.compactor import Compactor
+from node.store.warming import CacheWarmer
 from node.workers import WorkerPool, default_workers
 
 WORKERS = 64
@@ -92,6 +93,8 @@ class Node:
         self.workers = WorkerPool(default_workers() if config.workers is None else config.workers, self.log)
         departments = {d.code for d in config.departments}
         self.compactor = Compactor(self.store, config.change_log_keep, config.compact_every, self.log)
+        self.warmer = CacheWarmer(self.store.read_only_connection, config.database, self.log,
+                                  enabled=config.warm_cache)
 
         # What this node presents when it calls other nodes; a node checks each peer's name.
         self.credentials = Credentials(config.tls.cert, config.tls.key, config.tls.ca) if config.tls else Credentials()
@@ -173,6 +176,7 @@ class Node:
         self.jobs: list[roles.Job] = self.role.jobs(roles.Jobs(
             compactor=self.compactor, notifier=self.notifier, scheduler=self.scheduler, courier=self.courier))
         self.jobs.append(self.registry_fetcher)  # runs at every node with a hub (enabled() says)
+        self.jobs.append(self.warmer)  # every role: the first searches after start read from memory
         self.governance = Governance(self.store, self.elements, config.node_id, self.clock)
         # A hub's cross-source checks: they read as its data authority department, like any consumer.
         self.crosscheck: CrossCheckJob | None = None

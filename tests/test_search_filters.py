@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import make_entry
 from node.model import regions, rules, search
 from node.model.rules import EntryFilter
-from node.store import Store, entries as entries_mod
+from node.store import Store, entries as entries_mod, tiers as tiers_mod
+from node.store.tiers import NameTiers
 from node.times import format_time
 
 AT = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
@@ -125,11 +126,15 @@ def reference_listing(store: Store, where: EntryFilter) -> list[str]:
 @settings(max_examples=150, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(fields=FILTERS, query=st.sampled_from(QUERIES), page=st.integers(1, 40), cap=st.sampled_from([7, 10_000]),
-       rank_cap=st.sampled_from([5, 1_000]), jump=st.integers(0, 120))
-def test_a_filtered_search_serves_what_the_reference_serves(store, fields, query, page, cap, rank_cap, jump):
+       rank_cap=st.sampled_from([5, 1_000]), jump=st.integers(0, 120), kept=st.booleans())
+def test_a_filtered_search_serves_what_the_reference_serves(store, fields, query, page, cap, rank_cap, jump, kept):
     where = EntryFilter(**fields)
     expected, total = reference_search(store, query, where, cap, rank_cap)
-    with mock.patch.object(entries_mod, "TOTAL_CAP", cap), mock.patch.object(entries_mod, "RANK_CAP", rank_cap):
+    # kept: the query's whole name tier kept in memory (node/store/tiers.py), or read under the
+    # filter from the index each time, as a tier too large to keep is.
+    with mock.patch.object(entries_mod, "TOTAL_CAP", cap), mock.patch.object(entries_mod, "RANK_CAP", rank_cap), \
+            mock.patch.object(tiers_mod, "KEPT_TIER", 1_000 if kept else -1), \
+            mock.patch.object(store, "name_tiers", store.name_tiers if kept else NameTiers()):
         seen, offset = [], 0
         while True:
             found = store.search(search.query_phrase(query), where, offset, page)
@@ -205,3 +210,23 @@ def test_each_facet_value_counts_what_the_reference_finds_with_that_value_chosen
         found = (reference_search(store, query, chosen, 10**6, 0)[1] if query
                  else len(reference_listing(store, chosen)))
         assert (count, lower) == (min(found, cap), found > cap), (facet, value)
+
+
+def test_a_kept_name_tier_follows_the_next_commit(tmp_path):
+    s = Store(tmp_path / "node.db", synchronous="off")
+    try:
+        with s.transaction() as tx:
+            tx.put_entries([make_entry(PROVIDERS[0], n, name="社保缴费信息", share_type="conditional") for n in (1, 2)],
+                           log=True)
+        match = search.query_phrase("社保")
+        assert [e.resource_code for e in s.search(match, EntryFilter(), 0, 10).entries] == [
+            f"{PROVIDERS[0]}/000001", f"{PROVIDERS[0]}/000002"]
+        with s.transaction() as tx:  # one more match, one gone, one changed under a filter
+            tx.put_entries([make_entry(PROVIDERS[0], 3, name="社保待遇", share_type="conditional"),
+                            make_entry(PROVIDERS[0], 1, name="社保缴费信息", withdrawn=True, version=2),
+                            make_entry(PROVIDERS[0], 2, name="社保缴费信息", share_type="unconditional", version=2)],
+                           log=True)
+        found = s.search(match, EntryFilter(share_type="conditional"), 0, 10)
+        assert [e.resource_code for e in found.entries] == [f"{PROVIDERS[0]}/000003"] and found.total == 1
+    finally:
+        s.close()

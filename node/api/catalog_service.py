@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import collections
-import os
-import threading
 from collections.abc import Iterator
 
 from node import wire
 from node.api.spool import Spool
 from node.api.status_codes import rpc
+from node.api.turns import READERS, Lane
 from node.catalog.publishing import Catalog, Offered, offered
 from node.errors import InvalidEntry, ResourceExhausted
 from node.model import elements
@@ -23,11 +22,6 @@ MAX_PUBLISH_BYTES = 64 * 1024 * 1024  # limits.max_publish_bytes, when the node 
 # Messages of a bulk publish being staged ahead of the write: the writer never waits on staging,
 # and a call holds at most this many messages (each at most limits.max_message_bytes) in memory.
 AHEAD = 4
-# Searches and listings under way at once; the others wait their turn (in about the order they
-# came). Sixteen at once on two cores shared the interpreter lock sixteen ways: each stretched
-# to sixteen times its cost and a long one (a page of 1,000) far more, p99 650 ms at 1,000,000
-# entries; two at a time served 45% more of them a second, p99 203 ms (four: p99 242 ms).
-READERS = os.cpu_count() or 2
 
 
 def stage_message(message: bytes, registry: Registry | None = None) -> Offered:
@@ -46,7 +40,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
         self.workers = workers or WorkerPool(0)
         self.max_publish_bytes = max_publish_bytes
         self.spool_dir = spool_dir  # where a bulk publish's messages wait for the write
-        self.readers = threading.BoundedSemaphore(READERS)
+        self.turns = Lane(READERS)  # searches and listings under way at once (node/api/turns.py)
 
     @rpc
     def PublishEntry(self, request, context):
@@ -111,7 +105,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
 
     @rpc
     def ListEntries(self, request, context):
-        with self.readers:
+        with self.turns.turn():
             return self._list(request)
 
     def _list(self, request):
@@ -130,7 +124,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
 
     @rpc
     def SearchEntries(self, request, context):
-        with self.readers:
+        with self.turns.turn():
             return self._search(request)
 
     def _search(self, request):

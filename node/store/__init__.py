@@ -5,6 +5,7 @@ hub's peers and outbox, requests). The store holds no domain rules.
     database.py    opening, the one writer, reads, meta and epoch, the change log; Store, Transaction
     entries.py     entry rows, writes, listing and search under an EntryFilter, digests, snapshots
     search.py      the SQL of searches and filtered listings: which index answers which filter
+    tiers.py       name tiers of small queries kept in memory until the next commit
     peers.py       the hub's tables: peers, conflicts, outbox
     requests.py    sharing requests
     corrections.py correction notices, the owner's opened keys, the cross-checks' findings and runs
@@ -13,6 +14,7 @@ hub's peers and outbox, requests). The store holds no domain rules.
     private.py     the database file and the directories made for it, created owner-only
     migrations.py  the schema, one plain function per version
     compactor.py   the job that keeps the change log short
+    warming.py     the job that reads the search tables into the system's cache after start
 
 May import: node.model.rules, node.model.regions and node.model.search (row codecs, filters),
 node.model.request, node.model.correction, node.model.exchange, node.errors, node.times. Never gRPC.

@@ -195,6 +195,12 @@ class Database:
         conn.execute("PRAGMA foreign_keys = ON")
         return conn
 
+    def read_only_connection(self) -> sqlite3.Connection:
+        """A connection of the caller's own that cannot write; the caller closes it."""
+        conn = self._connect()
+        conn.execute("PRAGMA query_only = ON")
+        return conn
+
     # -- writing ---------------------------------------------------------------------------
 
     def on_commit(self, listener: Callable[[], None]) -> None:
@@ -316,8 +322,7 @@ class Database:
         may leave the generator unfinished until it is collected, and a connection left open
         past close() keeps the file's old WAL index mapped, so that a database restored in its
         place fails with "disk I/O error"."""
-        conn = self._connect()
-        conn.execute("PRAGMA query_only = ON")
+        conn = self.read_only_connection()
         stream = StreamedRead(self, conn)
         with self._active_lock:
             if self._closed:

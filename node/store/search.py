@@ -145,6 +145,13 @@ def ranked(conn: sqlite3.Connection, match: str, ids: list[int]) -> list[int]:
     computes it, because bm25() first counts every row of the catalog holding the phrase, filters
     or not: 50-150 ms a page at 3,000,000 entries. tests/test_search_filters.py holds the order
     to bm25's."""
+    return [key for _, key in sorted(scores(conn, match, ids))]
+
+
+def scores(conn: sqlite3.Connection, match: str, ids: list[int]) -> list[tuple[float, int]]:
+    """(score, id) of each of these name matches, lower first as `ranked` orders them; a score
+    depends on its row and the catalog's average row size alone, so the scores of a name tier
+    order any part of it."""
     if not ids:
         return []
     tokens, prefix = search.phrase_tokens(match)
@@ -159,8 +166,35 @@ def ranked(conn: sqlite3.Connection, match: str, ids: list[int]) -> list[int]:
         freq = float(len(phrase.findall(name)))  # the tier's MATCH names the name column: its instances
         length = float(sum(_varints(size)))
         scored.append((-((freq * (K1 + 1.0)) / (freq + K1 * (1 - B + B * length / avgdl))), key))
-    scored.sort()
-    return [key for _, key in scored]
+    return scored
+
+
+# What a name tier keeps of each match besides its key, so that any filter can be told from it
+# (`keeps`): the tagged values, the origin and the update time.
+TIER_COLUMNS = (*search.FILTER_TAGS, "origin", "updated_at")
+
+
+def name_tier(conn: sqlite3.Connection, match: str, most: int) -> list[tuple[int, tuple]]:
+    """(key, values of TIER_COLUMNS) of the first `most` entries whose name matches, unfiltered,
+    in code order."""
+    sql, params = hits(f"name : {match}", EntryFilter())
+    columns = ", ".join(f"entries.{c}" for c in TIER_COLUMNS)
+    return [(r[0], r[1:]) for r in conn.execute(
+        f"SELECT h.hit, {columns} FROM ({sql}) AS h JOIN entries ON entries.id = h.hit ORDER BY h.hit LIMIT ?",
+        [*params, most])]
+
+
+def keeps(where: EntryFilter):
+    """A test of (key, values of TIER_COLUMNS): whether the filter keeps that entry, as `hits`
+    would (the same range of keys, the same values, `updated_since` on the stored time)."""
+    lo, hi = key_range(where) or (0, 10**15)
+    wanted = [(i, getattr(where, name)) for i, name in enumerate(TIER_COLUMNS[:-1]) if getattr(where, name)]
+    since = format_time(where.updated_since) if where.updated_since is not None else None
+
+    def kept(key: int, values: tuple) -> bool:
+        return (lo <= key < hi and all(values[i] == value for i, value in wanted)
+                and (since is None or values[-1] >= since))
+    return kept
 
 
 def match_ids(conn: sqlite3.Connection, match: str, where: EntryFilter, most: int) -> list[int]:

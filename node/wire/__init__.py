@@ -96,18 +96,35 @@ def quality_from_proto(msg: catalog_pb2.Quality) -> Quality:
 def stored_entry_to_proto(row: StoredEntry, message: catalog_pb2.Entry) -> catalog_pb2.Entry:
     """`entry_to_proto` of an entry as stored, without decoding it into an `Entry` first (the
     source side of a pull sends every entry it reads, and uses none)."""
-    add = message.data_items.add
-    for item in orjson.loads(row.data_items):
-        add(name=item[0], type=item[1], length=item[2], description=item[3], element=item[4] if len(item) > 4 else "",
-            key=len(item) > 5 and item[5], personal=item[6] if len(item) > 6 else "")
+    # Each data item as its encoded field, merged in C: building the item messages field by
+    # field was 60% of encoding a harvester's page of 1,000 (an item recurs across a catalog).
+    message.MergeFromString(b"".join([_item_field(*item) for item in orjson.loads(row.data_items)]))
     _copy_fields(row, message)
     if row.quality:
         quality_to_proto(quality_from_json(row.quality), message.quality)
     message.keywords.extend(orjson.loads(row.keywords))
-    timestamp(parse_time(row.published_at), message.published_at)
-    timestamp(parse_time(row.updated_at), message.updated_at)
+    if row.published_at:
+        message.published_at.seconds, message.published_at.nanos = _stamp(row.published_at)
+    if row.updated_at:
+        message.updated_at.seconds, message.updated_at.nanos = _stamp(row.updated_at)
     message.withdrawn = bool(row.withdrawn)
     return message
+
+
+@functools.lru_cache(maxsize=65536)  # item names, types and lengths recur across a catalog
+def _item_field(name: str, type: str, length: int, description: str, element: str = "", key: bool = False,
+                personal: str = "") -> bytes:
+    """One stored data item (rules.item_fields' shape) as the encoded data_items field of an Entry."""
+    return catalog_pb2.Entry(data_items=[catalog_pb2.DataItem(
+        name=name, type=type, length=length, description=description, element=element, key=key,
+        personal=personal)]).SerializeToString()
+
+
+@functools.lru_cache(maxsize=4096)  # a bulk write stamps its entries alike
+def _stamp(text: str) -> tuple[int, int]:
+    """A stored time as a Timestamp's (seconds, nanos)."""
+    since = parse_time(text) - EPOCH
+    return since.days * 86400 + since.seconds, since.microseconds * 1000
 
 
 def _copy_fields(source: Entry | StoredEntry, msg: catalog_pb2.Entry) -> None:

@@ -1,0 +1,110 @@
+"""Searches and listings take their turns first come, first served (node/api/turns.py), and a node
+reads its search tables into the system's cache after start (node/store/warming.py)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from node import config as config_mod
+from node.api.turns import Lane
+from node.errors import ConfigError
+from node.store import Store
+from node.store.warming import TABLES, CacheWarmer
+
+
+def wait_for(condition, message: str, timeout: float = 10.0) -> None:
+    done = threading.Event()
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return
+        done.wait(0.01)
+    raise AssertionError(message)
+
+
+def test_calls_waiting_for_a_turn_get_it_in_the_order_they_came():
+    lane = Lane(1)
+    served: list[int] = []
+    holder = lane.turn()
+    holder.__enter__()  # every turn taken: the calls below queue
+
+    def call(n: int) -> None:
+        with lane.turn():
+            served.append(n)
+
+    threads = []
+    for n in range(6):
+        threads.append(threading.Thread(target=call, args=(n,)))
+        threads[-1].start()
+        wait_for(lambda: lane.waiting == n + 1, f"call {n} never queued")
+    holder.__exit__(None, None, None)
+    for t in threads:
+        t.join(10)
+    assert served == list(range(6))
+    assert lane.waiting == 0
+    with lane.turn():  # the turn came back free once nobody waited
+        pass
+
+
+def test_a_lane_runs_as_many_calls_at_once_as_it_has_turns():
+    lane = Lane(2)
+    inside, most = 0, 0
+    lock, release = threading.Lock(), threading.Event()
+
+    def call() -> None:
+        nonlocal inside, most
+        with lane.turn():
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            release.wait(10)
+            with lock:
+                inside -= 1
+
+    threads = [threading.Thread(target=call) for _ in range(5)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: lane.waiting == 3, "three calls should wait while two run")
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert most == 2
+
+
+class Log:
+    def __init__(self):
+        self.lines: list[tuple[str, dict]] = []
+
+    def info(self, event: str, **fields) -> None:
+        self.lines.append((event, fields))
+
+    warning = info
+
+
+def test_a_node_reads_its_search_tables_after_start_and_says_so(tmp_path):
+    store = Store(tmp_path / "hub.db")
+    try:
+        log = Log()
+        warmer = CacheWarmer(store.read_only_connection, store.path, log)
+        warmer.start()
+        wait_for(lambda: any(event == "store.warmed" for event, _ in log.lines), "the warmer never finished")
+        warmer.stop()
+        warmed = [fields["table"] for event, fields in log.lines if event == "store.warmed_table"]
+        assert warmed == list(TABLES)
+        assert log.lines[-1][1]["left"] == []
+        assert [fields["done"] for event, fields in log.lines if event == "store.warmed_table"][-1] == "5/5"
+    finally:
+        store.close()
+
+
+def test_warming_is_a_switch_in_the_config(tmp_path):
+    settings = {"node": {"id": "national", "role": "national", "region_code": "100000"}, "listen": "127.0.0.1:0",
+                "database": str(tmp_path / "n.db"), "insecure": True}
+    assert config_mod.parse(settings, "<hub>").warm_cache is True
+    off = config_mod.parse(settings | {"store": {"warm_cache": False}}, "<hub>")
+    assert off.warm_cache is False
+    assert not CacheWarmer(lambda: None, off.database, Log(), enabled=off.warm_cache).enabled()
+    with pytest.raises(ConfigError) as caught:
+        config_mod.parse(settings | {"store": {"warm_cache": "yes"}}, "<hub>")
+    assert "store.warm_cache" in str(caught.value)
