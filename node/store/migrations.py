@@ -286,7 +286,15 @@ def m015_entry_mix(db: sqlite_utils.Database) -> None:
     department's latest name), so that the scorecard reads a few hundred rows instead of
     grouping every entry, which took seconds at 1,000,000 entries and up to a minute at
     3,000,000 with a cold cache, every time the portal refreshed its card. Still one count
-    written per entry written; `entry_counts` becomes a view summing it per origin."""
+    written per entry written; `entry_counts` becomes a view summing it per origin. Made again
+    from the entries whatever the file holds (a file whose version was set back keeps them)."""
+    for trigger in ("insert", "delete", "update"):
+        db.execute(f"DROP TRIGGER IF EXISTS entries_count_{trigger}")
+        db.execute(f"DROP TRIGGER IF EXISTS entries_mix_{trigger}")
+    kind = db.execute("SELECT type FROM sqlite_master WHERE name = 'entry_counts'").fetchone()
+    if kind:
+        db.execute(f"DROP {'VIEW' if kind[0] == 'view' else 'TABLE'} entry_counts")
+    db.execute("DROP TABLE IF EXISTS entry_mix")
     db.execute("""
         CREATE TABLE entry_mix (
             origin TEXT NOT NULL,
@@ -299,9 +307,6 @@ def m015_entry_mix(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID""")
     db.execute("INSERT INTO entry_mix SELECT origin, provider_code, share_type, count(*), sum(withdrawn = 0), "
                "max(provider_name) FROM entries GROUP BY origin, provider_code, share_type")
-    for trigger in ("insert", "delete", "update"):
-        db.execute(f"DROP TRIGGER entries_count_{trigger}")
-    db.execute("DROP TABLE entry_counts")
     db.execute("CREATE VIEW entry_counts AS SELECT origin, sum(total) AS total, sum(live) AS live FROM entry_mix "
                "GROUP BY origin")
     db.execute(f"CREATE TRIGGER entries_mix_insert AFTER INSERT ON entries BEGIN {_MIX_IN} END")
