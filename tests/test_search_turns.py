@@ -86,7 +86,8 @@ def test_a_node_reads_its_search_tables_after_start_and_says_so(tmp_path):
     store = Store(tmp_path / "hub.db")
     try:
         log = Log()
-        warmer = CacheWarmer(store.read_only_connection, store.path, log)
+        assert not CacheWarmer(store.read_only_connection, store.path, log).enabled()  # a small file is left alone
+        warmer = CacheWarmer(store.read_only_connection, store.path, log, small=0)
         warmer.start()
         wait_for(lambda: any(event == "store.warmed" for event, _ in log.lines), "the warmer never finished")
         warmer.stop()
@@ -104,7 +105,9 @@ def test_warming_is_a_switch_in_the_config(tmp_path):
     assert config_mod.parse(settings, "<hub>").warm_cache is True
     off = config_mod.parse(settings | {"store": {"warm_cache": False}}, "<hub>")
     assert off.warm_cache is False
-    assert not CacheWarmer(lambda: None, off.database, Log(), enabled=off.warm_cache).enabled()
+    (tmp_path / "n.db").write_bytes(b"\0" * 4096)
+    assert not CacheWarmer(lambda: None, off.database, Log(), enabled=off.warm_cache, small=0).enabled()
+    assert CacheWarmer(lambda: None, off.database, Log(), enabled=True, small=0).enabled()
     with pytest.raises(ConfigError) as caught:
         config_mod.parse(settings | {"store": {"warm_cache": "yes"}}, "<hub>")
     assert "store.warm_cache" in str(caught.value)

@@ -9,7 +9,9 @@ CPU priority (on Linux the disk's best-effort priority follows it), logging each
 a sequential read of the whole set took about 25 s on a 2-core machine, where searches alone
 would have read it page by page over many minutes. It stops once it has read half of the memory
 the system had available when it began (a file bigger than memory would only push out its own
-pages), and when the node stops. `store.warm_cache: false` turns it off.
+pages), and when the node stops. A file under `SMALL` is left alone, without a word: its first
+reads cost little, and a node that logs nothing at start keeps its output to what matters.
+`store.warm_cache: false` turns it off.
 
 Reading is SQLite's `dbstat` walk of each table's pages (every page, overflow pages included,
 without decoding rows); where SQLite is built without it the node says so and does not warm.
@@ -29,6 +31,7 @@ from node.store.database import READER_CACHE_KIB
 # In the order a search needs them: the index's lists, the row sizes and rows that rank a name
 # tier, the entries a page serves, then the rest of the index's rows.
 TABLES = ("entry_fts_idx", "entry_fts_data", "entry_fts_docsize", "entries", "entry_fts_content")
+SMALL = 64 * 2**20  # bytes: a file this small is read in well under a second when it is first needed
 
 
 def available_bytes() -> int | None:
@@ -46,18 +49,25 @@ def available_bytes() -> int | None:
 class CacheWarmer(BackgroundLoop):
     """Reads `TABLES` once, at low priority, after the node starts (see the module's docstring)."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], path: str, log, *, enabled: bool = True):
+    def __init__(self, connect: Callable[[], sqlite3.Connection], path: str, log, *, enabled: bool = True,
+                 small: int = SMALL):
         # connect: Database.read_only_connection
         self.connect = connect
         self.path = path
         self.log = log
         self.on = enabled
+        self.small = small
         self._conn: sqlite3.Connection | None = None
         self._conn_lock = threading.Lock()
         super().__init__("cache-warmer")
 
     def enabled(self) -> bool:
-        return self.on and self.path != ":memory:"
+        if not self.on or self.path == ":memory:":
+            return False
+        try:
+            return os.path.getsize(self.path) >= self.small
+        except OSError:
+            return False
 
     def wake(self) -> None:
         with self._conn_lock:  # a walk under way ends at once: the node is stopping
