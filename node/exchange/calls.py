@@ -178,10 +178,13 @@ class Calls:
         else:
             claims = verify_claims(message)
             keys = [key for key, _ in claims]
-            asked = [{**key, **{f"claim {item}": value for item, value in claimed.items()}} for key, claimed in claims]
             audited = self._hashes(message, keys)
+            bound = []  # a verification's call ids are bound to its key and claims (no id sent: none to bind)
+            if message.call_id or message.call_ids:
+                bound = self._hashes(message, [{**key, **{f"claim {item}": value for item, value in claimed.items()}}
+                                               for key, claimed in claims])
             verdicts = self.answers.verify(message.request_id, message.consumer_code, claims,
-                                           *self._call_ids(message, self._hashes(message, asked)))
+                                           *self._call_ids(message, bound))
             reply = exchange_pb2.VerifyClaimsResponse()
             if message.batch:
                 for v in verdicts:
