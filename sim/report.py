@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import os
 import pathlib
 import statistics
 
@@ -31,6 +32,13 @@ class Played:
     ingest: list[dict] = dataclasses.field(default_factory=list)  # memory while the catalog was taken in, by wall s
 
 
+def shown(path) -> str:
+    """A file as a report names it: relative to where the run was started when it lies below it,
+    else by its name (a report is committed and read on other machines)."""
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else pathlib.Path(path).name
+
+
 def build(scenario, clock, run: Played, checks: dict, known) -> dict:
     """Every figure of the run, as one JSON-ready mapping."""
     metrics, books = run.metrics, run.books
@@ -47,7 +55,7 @@ def build(scenario, clock, run: Played, checks: dict, known) -> dict:
             lag_max[peer] = max(lag_max[peer], figures["behind"])
     return {
         "scenario": {"name": scenario.name, "description": scenario.description, "source": scenario.source,
-                     "compose": scenario.compose, "seed": scenario.seed, "start": scenario.start.isoformat(),
+                     "compose": shown(scenario.compose), "seed": scenario.seed, "start": scenario.start.isoformat(),
                      "factor": scenario.factor, "sim_days": round(scenario.duration / day, 2),
                      "planned_wall_seconds": round(scenario.wall_seconds, 1), "answer_days": scenario.calendar.answer_days,
                      "hub": run.hub_id},
