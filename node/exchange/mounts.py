@@ -34,7 +34,7 @@ def with_marks(entry: Entry, keys: tuple[str, ...], personal: Mapping[str, str])
 
 def marked(entry: Entry, keys: tuple[str, ...], personal: Mapping[str, str]) -> tuple[tuple[str, ...], dict[str, str]]:
     """with_marks(), where keys asked for an entry that names its own must be those."""
-    named = tuple(i.name for i in entry.data_items if i.key)
+    named, _ = with_marks(entry, (), {})
     if keys and named and set(keys) != set(named):
         raise InvalidRequest("keys", f"entry {entry.resource_code} is asked by {' + '.join(named)} (its key items): "
                                      "mount by them, or publish the entry with other key items first")
@@ -56,13 +56,14 @@ class Mounts:
         self.kept = KeptSources()  # the SQLite sources of keyed mounts, open between look-ups
         self._indexed: set[tuple] = set()  # keyed SQLite config mounts whose key index was found or made
 
-    def get(self, resource_code: str) -> Mount | None:
+    def get(self, resource_code: str, entry: Entry | None = None) -> Mount | None:
+        """The entry's mount; `entry`, when the caller has just read it, spares reading it again."""
         configured = self.configured.get(resource_code)
         if configured is None:
             return self.store.get_mount(resource_code)
         # A config mount takes the entry's marks where it names none, as a mount by MountResource
         # does (read each time: the entry may be published after the node's start).
-        entry = self.store.get_entry(resource_code)
+        entry = entry or self.store.get_entry(resource_code)
         if entry is None:
             return configured
         keys, personal = with_marks(entry, configured.keys, dict(configured.personal))
@@ -82,9 +83,9 @@ class Mounts:
             try:
                 if entry is not None and entry.origin == self.node_id:
                     keys, personal = marked(entry, configured.keys, dict(configured.personal))
-                    self._check_keys(configured.resource_code, [i.name for i in entry.data_items], configured.kind,
-                                     configured.location, keys, configured.index, personal)
-                mount = self.get(configured.resource_code)
+                    self._check_keys(configured.resource_code, [item.name for item in entry.data_items],
+                                     configured.kind, configured.location, keys, configured.index, personal)
+                mount = self.get(configured.resource_code, entry)
                 if mount.keys and mount.kind == "sqlite":
                     self._check_index(mount)
             except InvalidRequest as exc:

@@ -116,7 +116,7 @@ class Provider:
         entry = self.store.get_entry(code)
         if entry is None or entry.withdrawn:
             raise FailedPrecondition("entry_withdrawn", f"entry {code} was withdrawn")
-        mount = self.mounts.get(code)
+        mount = self.mounts.get(code, entry)
         if mount is None:
             raise FailedPrecondition("not_mounted", f"entry {code} has no data source mounted at node {self.node_id}")
         try:

@@ -70,7 +70,7 @@ class CrossCheckJob(BackgroundLoop):
         self.clock = clock
         self.rng = rng or random.Random()
         self.sizes: dict[str, int] = {}  # copy -> rows it had at the last run, for the sample's offset
-        self.rejected: dict[str, str] = {}  # entry -> the reason its last request was rejected
+        self.rejected: dict[str, str] = {}  # entry -> why its last request was rejected, while that stands
         self.used: tuple[str, dict[str, int]] = ("", {})  # (Beijing day, check -> records checked that day)
         self._secret: bytes | None = None
         self._wake = threading.Event()
@@ -199,8 +199,11 @@ class CrossCheckJob(BackgroundLoop):
                           state=asked.state)
             if asked.state == "granted":
                 return asked
-        if held and held[-1].state == "rejected":  # e.g. an entry that offers no such mode: said in the run's detail
+        # Said in the run's detail while the last request stands rejected (an entry that offers no such mode).
+        if held and held[-1].state == "rejected":
             self.rejected[code] = held[-1].reason
+        else:
+            self.rejected.pop(code, None)
         return None
 
     def _budget(self, check: CrossCheck) -> int:

@@ -272,10 +272,11 @@ def arrive(request: Request, entry: Entry | None, node_id: str, calendar: Calend
     if entry.withdrawn:
         return request.advanced("rejected", node_id, now, f"entry {request.resource_code} was withdrawn")
     if entry.share_type == "unconditional":
-        modes = tuple(mode for mode in request.modes if mode in offered(entry))
+        offers = offered(entry)
+        modes = tuple(mode for mode in request.modes if mode in offers)
         if not modes:
             return request.advanced("rejected", node_id, now, f"entry {request.resource_code} offers "
-                                    f"{', '.join(offered(entry))} only: it marks no key item to ask by")
+                                    f"{', '.join(offers)} only: it marks no key item to ask by")
         granted = request.advanced("granted", node_id, now, "unconditional sharing: granted on arrival")
         return dataclasses.replace(granted, modes=modes, daily_quota=daily_quota or granted.daily_quota)
     if entry.share_type == "not_shared":
