@@ -19,7 +19,7 @@ from conftest import make_entry
 from node.model import regions, rules, search
 from node.model.rules import EntryFilter
 from node.store import Store, entries as entries_mod, tiers as tiers_mod
-from node.store.tiers import NameTiers
+from node.store.kept import UntilCommit
 from node.times import format_time
 
 AT = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
@@ -134,7 +134,7 @@ def test_a_filtered_search_serves_what_the_reference_serves(store, fields, query
     # filter from the index each time, as a tier too large to keep is.
     with mock.patch.object(entries_mod, "TOTAL_CAP", cap), mock.patch.object(entries_mod, "RANK_CAP", rank_cap), \
             mock.patch.object(tiers_mod, "KEPT_TIER", 1_000 if kept else -1), \
-            mock.patch.object(store, "name_tiers", store.name_tiers if kept else NameTiers()):
+            mock.patch.object(store, "name_tiers", store.name_tiers if kept else UntilCommit(1)):
         seen, offset = [], 0
         while True:
             found = store.search(search.query_phrase(query), where, offset, page)

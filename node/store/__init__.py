@@ -5,7 +5,8 @@ hub's peers and outbox, requests). The store holds no domain rules.
     database.py    opening, the one writer, reads, meta and epoch, the change log; Store, Transaction
     entries.py     entry rows, writes, listing and search under an EntryFilter, digests, snapshots
     search.py      the SQL of searches and filtered listings: which index answers which filter
-    tiers.py       name tiers of small queries kept in memory until the next commit
+    tiers.py       name tiers of small queries, kept in memory until the next commit
+    kept.py        what is kept in memory until the next commit (requests, name tiers)
     peers.py       the hub's tables: peers, conflicts, outbox
     requests.py    sharing requests
     corrections.py correction notices, the owner's opened keys, the cross-checks' findings and runs

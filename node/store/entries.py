@@ -17,7 +17,8 @@ from typing import Callable, Iterable, Iterator, TypeVar
 from node.model.rules import Entry, EntryFilter, Matches
 from node.model.search import FACET_CAP, FACETS
 from node.store import search as sql
-from node.store.tiers import NameTiers
+from node.store.kept import UntilCommit
+from node.store.tiers import KEPT_TIERS, whole_tier
 from node.store.rows import (CODE, ENTRY_COLUMNS, INSERT_FTS, SELECT_ENTRY, UPDATED_AT, UPSERT_ENTRY, VERSION,
                              WITHDRAWN, StoredEntry, code_id, prepare, row_entry)
 
@@ -157,7 +158,7 @@ class EntryReads:
     """Entry reads of the store, each in one read transaction."""
 
     def __init__(self, *args, **kwargs):
-        self.name_tiers = NameTiers()
+        self.name_tiers: UntilCommit[list[tuple] | None] = UntilCommit(KEPT_TIERS)
         super().__init__(*args, **kwargs)
 
     def get_entry(self, code: str) -> Entry | None:
@@ -262,7 +263,7 @@ class EntryReads:
         in_name = f"name : {match}"
         generation = self.generation  # read before the read: a commit in between makes what it keeps stale
         with self.reading() as conn:
-            whole = self.name_tiers.get(conn, match, generation)
+            whole = self.name_tiers.get(match, generation, lambda: whole_tier(conn, match))
             if whole is not None:  # the query's whole name tier is kept: filtered and ranked here
                 kept = sql.keeps(filter)
                 scored = [(score, key) for key, values, score in whole if kept(key, values)]

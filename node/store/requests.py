@@ -12,7 +12,10 @@ import sqlite3
 from typing import Iterable
 
 from node.model.request import MODES, Event, Request
+from node.store.kept import UntilCommit
 from node.times import format_time, parse_time
+
+KEPT_REQUESTS = 10_000  # requests kept until the next commit, the ones asked for least recently dropped first
 
 _COLUMNS = ("request_id", "consumer_code", "consumer_node", "owner_code", "owner_node", "resource_code", "state",
             "version", "created_at", "updated_at", "deadline", "body")
@@ -132,16 +135,8 @@ class RequestReads:
         Verify read the same request at every call, hundreds of times a second, at every hop."""
         kept = getattr(self, "_kept_requests", None)
         if kept is None:
-            kept = self._kept_requests = {}
-        generation = self.generation  # read before the request: a commit in between makes it stale
-        found = kept.get(request_id)
-        if found is not None and found[0] == generation:
-            return found[1]
-        request = self.get_requests([request_id]).get(request_id)
-        if len(kept) >= 10_000:
-            kept.clear()
-        kept[request_id] = (generation, request)
-        return request
+            kept = self._kept_requests = UntilCommit(KEPT_REQUESTS)
+        return kept.get(request_id, self.generation, lambda: self.get_requests([request_id]).get(request_id))
 
     def list_requests(self, consumer_code: str, owner_code: str, states: tuple[str, ...], due_before: str,
                       offset: int, limit: int) -> list[Request]:

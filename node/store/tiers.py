@@ -11,41 +11,21 @@ Kept, any filter and page of a query people repeat is told from memory (node/sto
 
 from __future__ import annotations
 
-import collections
 import sqlite3
-import threading
 
 from node.store import search as sql
 
 # Queries whose names match at most KEPT_TIER entries; the KEPT_TIERS asked most recently are
-# kept (some 150 KB each at most).
+# kept (some 150 KB each at most), each until the next commit (node/store/kept.py).
 KEPT_TIER = 1_000
 KEPT_TIERS = 64
 
 
-class NameTiers:
-    def __init__(self):
-        # query -> (the commit count it was read at, its whole name tier or None)
-        self._kept: collections.OrderedDict[str, tuple[int, list | None]] = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, conn: sqlite3.Connection, match: str, generation: int) -> list[tuple] | None:
-        """(key, values of sql.TIER_COLUMNS, score) of every entry whose name matches `match`, in
-        code order, as read at commit count `generation` (read before the read transaction
-        began); None when more than KEPT_TIER match."""
-        with self._lock:
-            found = self._kept.get(match)
-            if found is not None and found[0] == generation:
-                self._kept.move_to_end(match)
-                return found[1]
-        rows = sql.name_tier(conn, match, KEPT_TIER + 1)
-        whole = None
-        if len(rows) <= KEPT_TIER:
-            score = {key: s for s, key in sql.scores(conn, match, [key for key, _ in rows])}
-            whole = [(key, values, score[key]) for key, values in rows]
-        with self._lock:
-            self._kept[match] = (generation, whole)
-            self._kept.move_to_end(match)
-            while len(self._kept) > KEPT_TIERS:
-                self._kept.popitem(last=False)
-        return whole
+def whole_tier(conn: sqlite3.Connection, match: str) -> list[tuple] | None:
+    """(key, values of sql.TIER_COLUMNS, score) of every entry whose name matches `match`, in
+    code order; None when more than KEPT_TIER match."""
+    rows = sql.name_tier(conn, match, KEPT_TIER + 1)
+    if len(rows) > KEPT_TIER:
+        return None
+    score = {key: s for s, key in sql.scores(conn, match, [key for key, _ in rows])}
+    return [(key, values, score[key]) for key, values in rows]
