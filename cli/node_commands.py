@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import pathlib
 import signal
-import threading
+import time
 
 import click
 
@@ -50,21 +51,24 @@ def node_run(config_path: str, port_file: str | None, metrics_port_file: str | N
         _write_port(metrics_port_file, server.metrics.port)
     if port_file:
         _write_port(port_file, server.port)
-    stopping = threading.Event()
-    reloading = threading.Event()
+    # The handler only notes the signal: it runs on the main thread between two of its steps, and
+    # setting an Event there could wait for the Event's own lock, held by the main thread waiting
+    # on it (a Ctrl-C that landed as the wait woke hung the node for good).
+    received: collections.deque[int] = collections.deque()
 
     def on_signal(signum, _frame):
-        (reloading if signum == signal.SIGHUP else stopping).set()
+        received.append(signum)
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, on_signal)
-    while not stopping.wait(1.0):
-        if reloading.is_set():
-            reloading.clear()
+    while signal.SIGTERM not in received and signal.SIGINT not in received:
+        if signal.SIGHUP in received:
+            received.remove(signal.SIGHUP)
             try:
                 server.reload_tls()
             except Exception as exc:  # keeps serving with the files it has
                 server.log.error("node.tls_reload_failed", error=str(exc))
+        time.sleep(0.2)
     server.log.info("node.stopping", signal="received")
     server.stop()
 
