@@ -9,6 +9,7 @@ clients at once.
 
     python bench/portal_bench.py [--entries 100000] [--rounds 10] [--clients 1,4,16] [--seconds 20]
     python bench/portal_bench.py --hub /tmp/big-hub       # a hub bench/big_hub.py wrote (32 provinces)
+    python bench/portal_bench.py --hub /tmp/big-hub --only CKAN --clients 1   # only the mix's CKAN pages
 """
 
 from __future__ import annotations
@@ -87,9 +88,10 @@ def start_portal(folder, target: str) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port_file.read_text()}"
 
 
-def portal_mix(url: str, codes: list[str], regions: list[str], clients: int, seconds: float) -> dict:
+def portal_mix(url: str, codes: list[str], regions: list[str], clients: int, seconds: float, only: str = "") -> dict:
     """Each client draws pages as a portal's visitors and harvesters do, for `seconds`; the page
-    times by kind, and the pages refused (any status but 200)."""
+    times by kind, and the pages refused (any status but 200). With `only`, the draws whose kind
+    does not contain it are drawn again (the rest of the mix keeps its proportions)."""
     times: dict[str, list[float]] = {}
     refused: list[int] = []
     lock = threading.Lock()
@@ -123,6 +125,8 @@ def portal_mix(url: str, codes: list[str], regions: list[str], clients: int, sec
         with httpx.Client(base_url=url, timeout=60) as web:
             while time.monotonic() < stop:
                 kind, path, params = draw(rng)
+                if only not in kind:
+                    continue
                 start = time.perf_counter()
                 status = web.get(path, params=params).status_code
                 took = (time.perf_counter() - start) * 1000
@@ -138,6 +142,55 @@ def portal_mix(url: str, codes: list[str], regions: list[str], clients: int, sec
     for t in threads:
         t.join()
     return {"times": times, "refused": refused}
+
+
+def page_times(get, catalog, admin, codes: list[str], rounds: int, rng: random.Random) -> list[tuple[str, str]]:
+    """Each single page of the portal timed over HTTP, beside the gRPC call(s) behind it."""
+    for q in TWO:  # warm the node's page cache and the portal's department list
+        get("/search", q=q)
+    get("/dashboard")
+    rows = []
+    pages, base = [], []
+    for _ in range(rounds):
+        for q in TWO:
+            timed(lambda: get("/search", q=q), pages)
+            timed(lambda: catalog.SearchEntries(catalog_pb2.SearchEntriesRequest(query=q, page_size=20)), base)
+    rows.append((f"search, 2-character query ({len(pages)})", line(pages, base)))
+    pages, base = [], []
+    for _ in range(rounds):
+        for q in TWO:
+            timed(lambda: get("/search", q=q, share_type="conditional", update_cycle="monthly"), pages)
+            where = catalog_pb2.EntryFilter(share_type="conditional", update_cycle="monthly")
+            timed(lambda: catalog.SearchEntries(catalog_pb2.SearchEntriesRequest(
+                query=q, filter=where, page_size=20)), base)
+    rows.append((f"search + 2 facets ({len(pages)})", line(pages, base)))
+    pages = []
+    for _ in range(rounds):
+        for n in range(1, 11):
+            timed(lambda: get("/search", share_type="conditional", page=n), pages)
+    rows.append((f"browse by facet, no query, pages 1..10 in turn ({len(pages)})", line(pages)))
+    pages = []
+    for n in rng.sample(range(20, 101), 20):
+        timed(lambda: get("/search", share_type="unconditional", page=n), pages)
+    rows.append((f"browse, a far page opened cold (page 20..100) ({len(pages)})", line(pages)))
+    pages = []
+    for category in ("base", "theme", "department"):
+        for cycle in ("daily", "weekly", "monthly", "yearly"):
+            timed(lambda: get("/search", category=category, update_cycle=cycle), pages)
+    rows.append((f"browse, first page of a facet pair never listed: its count is cold ({len(pages)})",
+                 line(pages)))
+    pages, base = [], []
+    for code in rng.sample(codes, 10 * rounds):
+        timed(lambda: get(f"/entries/{code}"), pages)
+        timed(lambda: catalog.GetEntry(catalog_pb2.GetEntryRequest(resource_code=code)), base)
+    rows.append((f"entry page ({len(pages)})", line(pages, base)))
+    pages, base = [], []
+    for _ in range(3 * rounds):
+        timed(lambda: get("/dashboard"), pages)
+        timed(lambda: (admin.Status(admin_pb2.StatusRequest()),
+                       admin.Scorecard(admin_pb2.ScorecardRequest())), base)
+    rows.append((f"dashboard, 32 peers + scorecard ({len(pages)})", line(pages, base)))
+    return rows
 
 
 def timed(fn, times: list[float]):
@@ -162,6 +215,8 @@ def main() -> None:
     parser.add_argument("--hub", help="a folder bench/big_hub.py wrote: its hub instead of one loaded here")
     parser.add_argument("--clients", default="1,4,16", help="clients at once, one run of the mix each")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each run of the mix")
+    parser.add_argument("--only", default="", help="skip the single pages and run only the mix's pages whose kind "
+                        "contains this text (e.g. CKAN)")
     args = parser.parse_args()
     rng = random.Random(7)
     with scratch() as folder:
@@ -194,53 +249,11 @@ def main() -> None:
                     assert reply.status_code == 200, (path, reply.status_code, reply.text[:300])
                     return reply
 
-                for q in TWO:  # warm the node's page cache and the portal's department list
-                    get("/search", q=q)
-                get("/dashboard")
-                rows = []
-                pages, base = [], []
-                for _ in range(args.rounds):
-                    for q in TWO:
-                        timed(lambda: get("/search", q=q), pages)
-                        timed(lambda: catalog.SearchEntries(catalog_pb2.SearchEntriesRequest(query=q, page_size=20)), base)
-                rows.append((f"search, 2-character query ({len(pages)})", line(pages, base)))
-                pages, base = [], []
-                for _ in range(args.rounds):
-                    for q in TWO:
-                        timed(lambda: get("/search", q=q, share_type="conditional", update_cycle="monthly"), pages)
-                        where = catalog_pb2.EntryFilter(share_type="conditional", update_cycle="monthly")
-                        timed(lambda: catalog.SearchEntries(catalog_pb2.SearchEntriesRequest(
-                            query=q, filter=where, page_size=20)), base)
-                rows.append((f"search + 2 facets ({len(pages)})", line(pages, base)))
-                pages = []
-                for _ in range(args.rounds):
-                    for n in range(1, 11):
-                        timed(lambda: get("/search", share_type="conditional", page=n), pages)
-                rows.append((f"browse by facet, no query, pages 1..10 in turn ({len(pages)})", line(pages)))
-                pages = []
-                for n in rng.sample(range(20, 101), 20):
-                    timed(lambda: get("/search", share_type="unconditional", page=n), pages)
-                rows.append((f"browse, a far page opened cold (page 20..100) ({len(pages)})", line(pages)))
-                pages = []
-                for category in ("base", "theme", "department"):
-                    for cycle in ("daily", "weekly", "monthly", "yearly"):
-                        timed(lambda: get("/search", category=category, update_cycle=cycle), pages)
-                rows.append((f"browse, first page of a facet pair never listed: its count is cold ({len(pages)})",
-                             line(pages)))
-                pages, base = [], []
-                for code in rng.sample(codes, 10 * args.rounds):
-                    timed(lambda: get(f"/entries/{code}"), pages)
-                    timed(lambda: catalog.GetEntry(catalog_pb2.GetEntryRequest(resource_code=code)), base)
-                rows.append((f"entry page ({len(pages)})", line(pages, base)))
-                pages, base = [], []
-                for _ in range(3 * args.rounds):
-                    timed(lambda: get("/dashboard"), pages)
-                    timed(lambda: (admin.Status(admin_pb2.StatusRequest()),
-                                   admin.Scorecard(admin_pb2.ScorecardRequest())), base)
-                rows.append((f"dashboard, 32 peers + scorecard ({len(pages)})", line(pages, base)))
-                report(f"portal page times over HTTP (goal p99 < {GOAL_MS} ms)", rows)
+                if not args.only:
+                    report(f"portal page times over HTTP (goal p99 < {GOAL_MS} ms)",
+                           page_times(get, catalog, admin, codes, args.rounds, rng))
             for clients in (int(c) for c in args.clients.split(",")):
-                mix = portal_mix(url, codes, regions, clients, args.seconds)
+                mix = portal_mix(url, codes, regions, clients, args.seconds, args.only)
                 every = [t for kind in mix["times"].values() for t in kind]
                 rows = [(f"{kind} ({len(times)})", line(times)) for kind, times in sorted(mix["times"].items())]
                 rows.append((f"every page ({len(every)}, {len(every) / args.seconds:.0f}/s)", line(every)))

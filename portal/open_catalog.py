@@ -103,7 +103,7 @@ class OpenCatalog:
             entries, count = listing.entries[:rows], listing.total
             if listing.total_is_lower_bound:  # counted only to the node's cap: a listing pages on past it
                 count = max(count, start + len(listing.entries) + listing.more)
-        return {"count": count, "results": [ckan.package(e, base) for e in entries],
+        return {"count": count, "results": [ckan.package_json(e, base) for e in entries],
                 "sort": "score desc, metadata_modified desc", "facets": {}, "search_facets": {}}
 
     def package_show(self, params: dict, base: str) -> dict:
@@ -173,7 +173,7 @@ class OpenCatalog:
         org = ckan.organization(code, match[0], match[1], base)
         if _bool(params, "include_datasets"):
             entries = self.cursors.page(open_filter(provider_code=code), 0, MAX_ROWS).entries
-            org["packages"] = [ckan.package(e, base) for e in entries]
+            org["packages"] = [ckan.package_json(e, base) for e in entries]
         return org
 
     def status_show(self, params: dict, base: str) -> dict:

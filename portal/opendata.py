@@ -19,6 +19,13 @@ from portal.site import Portal
 TURTLE = "text/turtle; charset=utf-8"
 
 
+class CkanResponse(JSONResponse):
+    """An action's answer, written by ckan.dumps (which places packages written already)."""
+
+    def render(self, content) -> bytes:
+        return ckan.dumps(content)
+
+
 async def _params(request: Request) -> dict:
     params: dict = dict(request.query_params)
     if request.method == "POST":
@@ -42,16 +49,16 @@ async def action(request: Request):
     portal: Portal = request.app.state.portal
     base = portal.base_url(request)
     if name not in ACTIONS:
-        return JSONResponse(ckan.error(name, "Not Found Error", f"Action name not known: {name}", base), 400)
+        return CkanResponse(ckan.error(name, "Not Found Error", f"Action name not known: {name}", base), 400)
     try:
         params = await _params(request)
         result = await run_in_threadpool(getattr(portal.open_catalog, name), params, base)
     except BadParam as exc:
         field, _, message = str(exc).partition(": ")
-        return JSONResponse(ckan.error(name, "Validation Error", str(exc), base, **{field: [message or str(exc)]}), 409)
+        return CkanResponse(ckan.error(name, "Validation Error", str(exc), base, **{field: [message or str(exc)]}), 409)
     except NotFound as exc:
-        return JSONResponse(ckan.error(name, "Not Found Error", str(exc), base), 404)
-    return JSONResponse(ckan.envelope(name, result, base))
+        return CkanResponse(ckan.error(name, "Not Found Error", str(exc), base), 404)
+    return CkanResponse(ckan.envelope(name, result, base))
 
 
 def about(request: Request):

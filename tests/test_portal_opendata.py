@@ -64,6 +64,30 @@ def test_ckanapi_searches_and_filters_by_organization(remote):
         remote.action.package_search(fq="tags:x")
 
 
+def test_a_page_of_packages_is_the_text_of_each_entrys_package(node, served):
+    """The pages a harvester reads (written on a fast path) are, byte for byte, the standard
+    library's JSON of ckan.package for every open entry the node lists (or the department's)."""
+    import urllib.request
+
+    def text(action: str, query: str) -> bytes:
+        with urllib.request.urlopen(f"{served.url}/api/3/action/{action}?{query}") as reply:
+            return reply.read()
+
+    def standard(action: str, result: dict) -> bytes:
+        return json.dumps(ckan.envelope(action, result, served.url), ensure_ascii=False, separators=(",", ":")).encode()
+
+    listed = node.catalog.ListEntries(catalog_pb2.ListEntriesRequest(
+        filter=catalog_pb2.EntryFilter(open_type="open"), page_size=1000)).entries
+    packages = [ckan.package(e, served.url) for e in listed]
+    assert text("package_search", "rows=1000") == standard("package_search", {
+        "count": len(OPEN), "results": packages, "sort": "score desc, metadata_modified desc",
+        "facets": {}, "search_facets": {}})
+    shown = text("organization_show", "id=130100005&include_datasets=true")
+    org = {k: v for k, v in json.loads(shown)["result"].items() if k != "packages"}  # named as the node's config does
+    assert shown == standard("organization_show", {
+        **org, "packages": [p for p in packages if p["owner_org"] == "130100005"]})
+
+
 def test_a_search_past_the_nodes_count_cap_counts_what_can_be_paged(remote, monkeypatch):
     monkeypatch.setattr(entries_mod, "TOTAL_CAP", 3)  # five open entries match 社保
     found = remote.action.package_search(q="社保", rows=100)
