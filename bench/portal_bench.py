@@ -200,12 +200,12 @@ def timed(fn, times: list[float]):
     return out
 
 
-def line(times: list[float], base: list[float] | None = None) -> str:
+def line(times: list[float], base: list[float] | None = None, goal: float = GOAL_MS) -> str:
     text = f"p50 {percentile(times, 50):6.1f} ms, p99 {percentile(times, 99):6.1f} ms"
     if base:
         text += f"   (gRPC behind it: p50 {percentile(base, 50):.1f}, p99 {percentile(base, 99):.1f})"
     worst = percentile(times, 99)
-    return text + ("" if worst < GOAL_MS else f"   OVER the {GOAL_MS} ms goal")
+    return text + ("" if worst < goal else f"   OVER the {goal} ms goal")
 
 
 def main() -> None:
@@ -255,7 +255,8 @@ def main() -> None:
             for clients in (int(c) for c in args.clients.split(",")):
                 mix = portal_mix(url, codes, regions, clients, args.seconds, args.only)
                 every = [t for kind in mix["times"].values() for t in kind]
-                rows = [(f"{kind} ({len(times)})", line(times)) for kind, times in sorted(mix["times"].items())]
+                rows = [(f"{kind} ({len(times)})", line(times, goal=CKAN_GOAL_MS if "rows=1000" in kind else GOAL_MS))
+                        for kind, times in sorted(mix["times"].items())]
                 rows.append((f"every page ({len(every)}, {len(every) / args.seconds:.0f}/s)", line(every)))
                 report(f"a portal's mix, {clients} client(s) for {args.seconds:g} s: {len(mix['refused'])} refused "
                        f"{sorted(set(mix['refused']))} (goal p99 < {GOAL_MS} ms; CKAN rows=1000 < {CKAN_GOAL_MS} ms)", rows)
