@@ -87,7 +87,8 @@ class OpenCatalog:
         results do. CKAN's count is a plain number: it has no room to say "at least". Without a
         query a listing under a filter is counted to the same cap, but pages on past it by
         position: there the count is at least one past the page while more follow, so that a
-        harvester paging while start < count reads to the end."""
+        harvester paging while start < count reads to the end. The results are the packages
+        written already (ckan.package_json), for ckan.dumps to place."""
         rows = _int(params, "rows", DEFAULT_ROWS, 0, MAX_ROWS)
         start = _int(params, "start", 0, 0, 1_000_000)
         query = _text(params, "q").strip()
