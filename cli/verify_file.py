@@ -48,10 +48,18 @@ def read_claims(path: str, key_items: list[str]) -> tuple[list[str], list[tuple[
     return claimed, lines
 
 
+AHEAD = 2  # batches on their way at once: the owner checks one while the next comes and goes
+
+
 def verify_file(stub, request_id: str, consumer: str, key_items: list[str], source: str, out: str,
-                batch_size: int, call_id: str = "", retry_for: float = 60.0) -> Done:
+                batch_size: int, call_id: str = "", retry_for: float = 60.0, ahead: int = AHEAD) -> Done:
     """Each batch goes with the call id `<call_id>-<N>` (N from 1) and is retried with it: a run
-    again with the same call id is not charged again for the batches already counted."""
+    again with the same call id is not charged again for the batches already counted. `ahead`
+    batches are on their way at once (one sent while the path carries the other), and the
+    verdicts are written in the file's order."""
+    import collections
+    from concurrent.futures import ThreadPoolExecutor
+
     import grpc
 
     from node.exchange.client import keyed_call, new_call_id
@@ -64,36 +72,54 @@ def verify_file(stub, request_id: str, consumer: str, key_items: list[str], sour
     call_id = call_id or new_call_id()
     done, started = Done(), time.monotonic()
     shown = Progress(f"verify {request_id}", len(lines), unit="claims")
-    with open(out, "w", newline="", encoding="utf-8") as handle:
+
+    def checked(start: int, part: list) -> list:
+        message = exchange_pb2.VerifyClaimsRequest(request_id=request_id, consumer_code=consumer,
+                                                   call_id=f"{call_id}-{start // batch_size + 1}")
+        asked = [(key, claims) for key, claims in part if claims]
+        for key, claims in asked:
+            message.batch.add(key=key, claims=claims)
+        return list(keyed_call(stub.Verify, message, retry_for=retry_for, timeout=60).verdicts) if asked else []
+
+    with open(out, "w", newline="", encoding="utf-8") as handle, ThreadPoolExecutor(max(1, ahead)) as pool:
         writer = csv.writer(handle)
         writer.writerow([*key_items, *claimed, "overall"])
-        for start in range(0, len(lines), batch_size):
-            part = lines[start:start + batch_size]
-            message = exchange_pb2.VerifyClaimsRequest(request_id=request_id, consumer_code=consumer,
-                                                       call_id=f"{call_id}-{start // batch_size + 1}")
-            asked = [(key, claims) for key, claims in part if claims]
-            for key, claims in asked:
-                message.batch.add(key=key, claims=claims)
+        on_the_way: collections.deque = collections.deque()
+
+        def write_first() -> None:
+            first, sent = on_the_way.popleft()
             try:
-                verdicts = iter(keyed_call(stub.Verify, message, retry_for=retry_for, timeout=60).verdicts
-                                if asked else [])
+                verdicts = iter(sent.result())
             except grpc.RpcError as exc:
+                for _, later in on_the_way:
+                    later.cancel()
                 shown.close(finished=False)
-                click.echo(f"error: {exc.code().name}: {exc.details()} (lines before {start + 2} are in {out})",
+                click.echo(f"error: {exc.code().name}: {exc.details()} (lines before {first + 2} are in {out})",
                            err=True)
                 sys.exit(1)
-            for key, claims in part:
-                if not claims:
-                    done.skipped += 1
-                    writer.writerow([*key.values(), *[""] * len(claimed), "no_claim"])
-                    continue
-                verdict = next(verdicts)
-                done.matched += verdict.overall == "match"
-                done.mismatched += verdict.overall == "mismatch"
-                done.not_found += verdict.overall == "not_found"
-                writer.writerow([*key.values(), *[verdict.results.get(item, "") for item in claimed], verdict.overall])
-            done.lines += len(part)
+            _write(writer, lines[first:first + batch_size], verdicts, claimed, done)
             shown.update(done.lines)
+
+        for start in range(0, len(lines), batch_size):
+            on_the_way.append((start, pool.submit(checked, start, lines[start:start + batch_size])))
+            if len(on_the_way) >= ahead:
+                write_first()
+        while on_the_way:
+            write_first()
     shown.close()
     done.seconds = time.monotonic() - started
     return done
+
+
+def _write(writer, part: list, verdicts, claimed: list[str], done: Done) -> None:
+    for key, claims in part:
+        if not claims:
+            done.skipped += 1
+            writer.writerow([*key.values(), *[""] * len(claimed), "no_claim"])
+            continue
+        verdict = next(verdicts)
+        done.matched += verdict.overall == "match"
+        done.mismatched += verdict.overall == "mismatch"
+        done.not_found += verdict.overall == "not_found"
+        writer.writerow([*key.values(), *[verdict.results.get(item, "") for item in claimed], verdict.overall])
+    done.lines += len(part)

@@ -5,7 +5,6 @@ runs the role's background jobs."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import time
 from concurrent import futures
@@ -167,7 +166,7 @@ class Node:
         secret, made = audit_key.load_or_create(config.database)
         if made and config.database != ":memory:":
             self.log.info("node.audit_key_created", file=audit_key.key_file(config.database))
-        book = CallBook(self.store, self.clock, self.log, functools.partial(audit_key.key_hash, secret),
+        book = CallBook(self.store, self.clock, self.log, audit_key.KeyHasher(secret),
                         retention_hours=24 * config.limits.call_retention_days)
         answers = Answers(provider)
         self.calls = Calls(self.exchange, answers, book)

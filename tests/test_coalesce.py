@@ -93,10 +93,12 @@ def run(owner: StandInOwner, calls, coalescer: Coalescer | None = None) -> list:
 
 
 @settings(max_examples=40, deadline=None)
-@given(calls=st.lists(a_call, min_size=1, max_size=24), quota=st.integers(0, 30))
-def test_each_call_gets_what_it_would_get_alone(calls, quota):
+@given(calls=st.lists(a_call, min_size=1, max_size=24), quota=st.integers(0, 30), on_the_way=st.sampled_from([1, 2]))
+def test_each_call_gets_what_it_would_get_alone(calls, quota, on_the_way):
+    """With one batch of a grant on its way at a time (the node's) or two (two batches coming
+    back at once must not hand the lane to the same call)."""
     owner = StandInOwner(quota)
-    answers = run(owner, calls)
+    answers = run(owner, calls, Coalescer(owner.send, on_the_way=on_the_way))
     allowed = [n for n, (_, _, item) in enumerate(calls) if item == GRANTED]
     for n, (code, value, item) in enumerate(calls):
         if item != GRANTED:

@@ -3,6 +3,9 @@ treats as the same value, and that a masked value keeps exactly what its rule ke
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from hypothesis import given, strategies as st
 
 from node.model.masking import MASK, mask, normalise, same
@@ -25,6 +28,15 @@ def test_an_id_number_is_the_same_whatever_its_x_width_and_spaces(body, check, l
 def test_values_that_differ_after_normalising_are_not_the_same(a, b):
     assert same(a, b) == (normalise(a) == normalise(b))
     assert same(a, a) and same(" " + a + "　", a)
+
+
+@given(value=st.text() | st.builds(lambda body, x, pad: pad + body + x + pad, DIGITS, st.sampled_from("xX"),
+                                    st.sampled_from(["", " ", "　"])))
+def test_normalising_is_nfkc_stripped_with_an_id_number_s_x_upper(value):
+    """The short cuts (ASCII is NFKC already; only an 18-character text can be an ID number) give
+    what the rule says, for any text."""
+    text = unicodedata.normalize("NFKC", value).strip()
+    assert normalise(value) == (text[:17] + "X" if re.fullmatch(r"\d{17}[xX]", text) else text)
 
 
 @given(value=TEXT)

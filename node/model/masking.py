@@ -22,14 +22,14 @@ def normalise(value: str) -> str:
     """A value as two sides compare it: full-width forms as half-width (NFKC: "１２３" is "123",
     "　" a space), no surrounding spaces, and an 18-character ID number's check character x in
     upper case, as GB 11643 writes it."""
-    text = unicodedata.normalize("NFKC", value).strip()
-    if _ID_NUMBER.fullmatch(text):
+    text = (value if value.isascii() else unicodedata.normalize("NFKC", value)).strip()  # ASCII is NFKC already
+    if len(text) == 18 and text[17] == "x" and _ID_NUMBER.fullmatch(text):
         text = text[:17] + "X"
     return text
 
 
 def same(claimed: str, recorded: str) -> bool:
-    return normalise(claimed) == normalise(recorded)
+    return claimed == recorded or normalise(claimed) == normalise(recorded)
 
 
 def _keep(value: str, head: int, tail: int) -> str:

@@ -62,3 +62,22 @@ def key_hash(secret: bytes, request_id: str, key: Mapping[str, str]) -> str:
     audit key of the request and the key's items, 16 hex digits."""
     text = json.dumps([request_id, sorted(key.items())], ensure_ascii=False, separators=(",", ":"))
     return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+class KeyHasher:
+    """key_hash under one secret, as the owner's node takes it for every key of every call: the
+    HMAC's keyed state is made once and copied, and the text is put together from the same JSON
+    string encoder json.dumps uses (the items are strings), so a hash is the same as
+    key_hash()'s, for a fraction of its time."""
+
+    def __init__(self, secret: bytes):
+        self._keyed = hmac.new(secret, digestmod=hashlib.sha256)
+
+    def __call__(self, request_id: str, key: Mapping[str, str]) -> str:
+        items = ",".join(f"[{_string(item)},{_string(value)}]" for item, value in sorted(key.items()))
+        mac = self._keyed.copy()
+        mac.update(f"[{_string(request_id)},[{items}]]".encode())
+        return mac.hexdigest()[:16]
+
+
+_string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a str
