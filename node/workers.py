@@ -74,10 +74,19 @@ def _exit_with(parent: int) -> None:
     os._exit(0)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (a container's or a cgroup's cpuset,
+    `taskset`), not every core of the machine, which os.cpu_count() counts."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # no affinity on this platform
+        return os.cpu_count() or 1
+
+
 def default_workers() -> int:
     """None on one core (a worker would only take turns with the node); else one per core, at
     most four."""
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     return 0 if cores == 1 else min(4, cores)
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import os
 import threading
 from collections.abc import Iterator
 
+from node.workers import usable_cores
+
 # Calls under way at once: one per core (two at a time served 45% more calls a second than
 # sixteen at 1,000,000 entries, p99 203 ms against 649).
-READERS = os.cpu_count() or 2
+READERS = usable_cores()
 
 
 class Lane:
