@@ -28,9 +28,10 @@ from collections.abc import Callable
 from node.background import BackgroundLoop
 from node.store.database import READER_CACHE_KIB
 
-# In the order a search needs them: the index's lists, the row sizes and rows that rank a name
-# tier, the entries a page serves, then the rest of the index's rows.
-TABLES = ("entry_fts_idx", "entry_fts_data", "entry_fts_docsize", "entries", "entry_fts_content")
+# Small and read by every search first: the index's directory, the row sizes that rank, and the
+# live entries' index that listings and open-data pages walk; then the index's lists, the entries
+# a page serves, and the rest of the index's rows.
+TABLES = ("entry_fts_idx", "entry_fts_docsize", "entries_live", "entry_fts_data", "entries", "entry_fts_content")
 SMALL = 64 * 2**20  # bytes: a file this small is read in well under a second when it is first needed
 
 
