@@ -45,6 +45,8 @@ def status(target: Target, as_json: bool) -> None:
     click.echo(f"{reply.node_id} ({reply.role}, region {reply.region_code}) epoch {reply.head.epoch} "
                f"seq {reply.head.seq}, {reply.live_entries} live entries ({reply.entries} with tombstones), "
                f"up {reply.uptime_seconds:.0f}s")
+    if reply.cache.state not in ("", "off"):
+        click.echo(cache_line(reply.cache))
     if reply.requests_overdue or reply.requests_escalated:
         click.echo(f"sharing requests: {reply.requests_overdue} overdue, {reply.requests_escalated} escalated (督办); "
                    f"`cascade requests list --overdue` and `--inbox escalated --authority CODE` name them")
@@ -55,6 +57,16 @@ def status(target: Target, as_json: bool) -> None:
         print_peers(reply.peers)
     for c in reply.conflicts[:20]:
         click.echo(f"conflict: {c.peer} sent {c.resource_code}: {c.reason}")
+
+
+def cache_line(cache) -> str:
+    """The cache warmer's state (admin_pb2.CacheWarming) as a line of `cascade status`."""
+    read = f"{cache.tables_done}/{cache.tables} tables, {cache.mib_read:,} MiB in {cache.seconds:.0f}s"
+    if cache.state == "warming":
+        return f"cache: warming ({read}); until it is warm, searches may wait on the disk"
+    if cache.state == "warm":
+        return f"cache: warm ({read})"
+    return f"cache: warming stopped at {read} (the log's store.warmed says why)"
 
 
 @click.group()

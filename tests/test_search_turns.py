@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import threading
 
+import grpc
 import pytest
 
 from node import config as config_mod
 from node.api.turns import Lane
 from node.errors import ConfigError
 from node.store import Store
+from cli.hub import cache_line
+from conftest import node_config, wait_until
+from node.proto import admin_pb2, admin_pb2_grpc
+from node.server import Node
 from node.store.warming import TABLES, CacheWarmer
 
 
@@ -111,3 +116,29 @@ def test_warming_is_a_switch_in_the_config(tmp_path):
     with pytest.raises(ConfigError) as caught:
         config_mod.parse(settings | {"store": {"warm_cache": "yes"}}, "<hub>")
     assert "store.warm_cache" in str(caught.value)
+
+
+def test_the_node_s_status_says_whether_its_cache_is_warm(tmp_path):
+    """An operator sees the warming as it goes and when it is done (`cascade status`), and nothing
+    about it on a node whose file is too small to need it."""
+    small = Node(node_config(tmp_path / "small", "hebei", "provincial", "130000")).start()
+    try:
+        status = admin_pb2_grpc.AdminStub(grpc.insecure_channel(small.address)).Status(admin_pb2.StatusRequest(),
+                                                                                        timeout=10)
+        assert status.cache.state == "off"
+    finally:
+        small.stop(0)
+    node = Node(node_config(tmp_path / "hub", "national", "national", "100000"))
+    node.warmer.small = 0  # as a hub whose file is big enough
+    node.start()
+    try:
+        admin = admin_pb2_grpc.AdminStub(grpc.insecure_channel(node.address))
+        cache = wait_until(lambda: admin.Status(admin_pb2.StatusRequest(), timeout=10).cache, 30,
+                           "the status saying the cache is warm", until=lambda c: c.state == "warm")
+        assert cache.tables_done == cache.tables == len(TABLES)
+        assert cache_line(cache).startswith(f"cache: warm ({len(TABLES)}/{len(TABLES)} tables, ")
+    finally:
+        node.stop(0)
+    warming = admin_pb2.CacheWarming(state="warming", tables_done=2, tables=6, mib_read=1234, seconds=21)
+    assert cache_line(warming) == ("cache: warming (2/6 tables, 1,234 MiB in 21s); until it is warm, searches may "
+                                   "wait on the disk")

@@ -23,6 +23,7 @@ from node.proto import admin_pb2, admin_pb2_grpc
 from node.sharing.scorecard import Period, scorecard
 from node.sharing.workflow import REFUSED_VERSION
 from node.store import Store
+from node.store.warming import Warming
 
 
 class AdminServicer(admin_pb2_grpc.AdminServicer):
@@ -31,8 +32,9 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
 
     def __init__(self, config: Config, store: Store, scheduler: PullScheduler | None, metrics: Metrics | None,
                  clock: Callable[[], datetime], uptime: Callable[[], float], mounts: Mounts | None = None,
-                 governance: Governance | None = None):
+                 governance: Governance | None = None, warming: Callable[[], Warming] | None = None):
         self.config = config
+        self.warming = warming  # where the cache warmer is (node/store/warming.py)
         self.mounts = mounts  # the node's mounted sources, for the scorecard's 挂接率 and 更新及时率
         self.store = store
         self.scheduler = scheduler
@@ -62,6 +64,10 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
         today = self.clock().astimezone(CHINA).date()
         _, reply.requests_overdue, reply.requests_escalated = store.count_requests(
             today.isoformat(), escalation_bound(config.calendar, today, config.lifecycle.escalation_days))
+        if self.warming is not None:
+            w = self.warming()
+            reply.cache.CopyFrom(admin_pb2.CacheWarming(state=w.state, tables_done=w.tables_done, tables=w.tables,
+                                                        mib_read=w.mib_read, seconds=round(w.seconds(), 1)))
         if self.scheduler is not None:
             reply.peers.extend(wire.peer_status_to_proto(s) for s in self.scheduler.peer_states())
             for peer, code, held_by, reason, at in store.conflicts():

@@ -76,7 +76,7 @@ class Conflict(_message.Message):
     def __init__(self, peer: _Optional[str] = ..., resource_code: _Optional[str] = ..., held_by: _Optional[str] = ..., reason: _Optional[str] = ..., at: _Optional[str] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
-    __slots__ = ("node_id", "role", "region_code", "head", "entries", "live_entries", "peers", "conflicts", "uptime_seconds", "audit_seq", "audit_hash", "secure", "refused_versions", "name", "requests_overdue", "requests_escalated")
+    __slots__ = ("node_id", "role", "region_code", "head", "entries", "live_entries", "peers", "conflicts", "uptime_seconds", "audit_seq", "audit_hash", "secure", "refused_versions", "name", "requests_overdue", "requests_escalated", "cache")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     REGION_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -93,6 +93,7 @@ class NodeStatus(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     REQUESTS_OVERDUE_FIELD_NUMBER: _ClassVar[int]
     REQUESTS_ESCALATED_FIELD_NUMBER: _ClassVar[int]
+    CACHE_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     role: str
     region_code: str
@@ -109,7 +110,22 @@ class NodeStatus(_message.Message):
     name: str
     requests_overdue: int
     requests_escalated: int
-    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., region_code: _Optional[str] = ..., head: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., entries: _Optional[int] = ..., live_entries: _Optional[int] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., uptime_seconds: _Optional[float] = ..., audit_seq: _Optional[int] = ..., audit_hash: _Optional[str] = ..., secure: _Optional[bool] = ..., refused_versions: _Optional[int] = ..., name: _Optional[str] = ..., requests_overdue: _Optional[int] = ..., requests_escalated: _Optional[int] = ...) -> None: ...
+    cache: CacheWarming
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., region_code: _Optional[str] = ..., head: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., entries: _Optional[int] = ..., live_entries: _Optional[int] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., uptime_seconds: _Optional[float] = ..., audit_seq: _Optional[int] = ..., audit_hash: _Optional[str] = ..., secure: _Optional[bool] = ..., refused_versions: _Optional[int] = ..., name: _Optional[str] = ..., requests_overdue: _Optional[int] = ..., requests_escalated: _Optional[int] = ..., cache: _Optional[_Union[CacheWarming, _Mapping]] = ...) -> None: ...
+
+class CacheWarming(_message.Message):
+    __slots__ = ("state", "tables_done", "tables", "mib_read", "seconds")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TABLES_DONE_FIELD_NUMBER: _ClassVar[int]
+    TABLES_FIELD_NUMBER: _ClassVar[int]
+    MIB_READ_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    tables_done: int
+    tables: int
+    mib_read: int
+    seconds: float
+    def __init__(self, state: _Optional[str] = ..., tables_done: _Optional[int] = ..., tables: _Optional[int] = ..., mib_read: _Optional[int] = ..., seconds: _Optional[float] = ...) -> None: ...
 
 class SyncNowRequest(_message.Message):
     __slots__ = ("peer", "wait")

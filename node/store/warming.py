@@ -19,6 +19,7 @@ without decoding rows); where SQLite is built without it the node says so and do
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import threading
@@ -47,6 +48,23 @@ def available_bytes() -> int | None:
     return None
 
 
+@dataclasses.dataclass(frozen=True)
+class Warming:
+    """Where the warmer is, for the node's status: `state` is "off", "warming", "warm" or
+    "stopped" (the node stopped it, or the memory budget did, or SQLite could not walk a table)."""
+    state: str = "off"
+    tables_done: int = 0
+    tables: int = 0
+    mib_read: int = 0
+    began: float | None = None  # time.monotonic()
+    took: float | None = None  # seconds, once it ended
+
+    def seconds(self) -> float:
+        if self.took is not None:
+            return self.took
+        return 0.0 if self.began is None else time.monotonic() - self.began
+
+
 class CacheWarmer(BackgroundLoop):
     """Reads `TABLES` once, at low priority, after the node starts (see the module's docstring)."""
 
@@ -60,6 +78,7 @@ class CacheWarmer(BackgroundLoop):
         self.small = small
         self._conn: sqlite3.Connection | None = None
         self._conn_lock = threading.Lock()
+        self.progress = Warming()  # replaced whole as it goes: a reader sees one consistent state
         super().__init__("cache-warmer")
 
     def enabled(self) -> bool:
@@ -91,6 +110,7 @@ class CacheWarmer(BackgroundLoop):
             (page_size,), = conn.execute("PRAGMA page_size").fetchall()
             present = {name for (name,) in conn.execute("SELECT name FROM sqlite_schema")}
             tables = [t for t in TABLES if t in present]
+            self.progress = Warming("warming", 0, len(tables), 0, started)
             self.log.info("store.warming", tables=len(tables), budget_mib=budget // 2**20 if budget else None)
             for n, table in enumerate(tables, 1):
                 if self.stopping.is_set() or (budget is not None and read >= budget):
@@ -99,11 +119,15 @@ class CacheWarmer(BackgroundLoop):
                 began = time.monotonic()
                 (pages,), = conn.execute("SELECT count(*) FROM dbstat WHERE name = ?", (table,)).fetchall()
                 read += pages * page_size
+                self.progress = dataclasses.replace(self.progress, tables_done=n, mib_read=read // 2**20)
                 self.log.info("store.warmed_table", table=table, done=f"{n}/{len(tables)}",
                               mib=pages * page_size // 2**20, seconds=round(time.monotonic() - began, 1))
+            self.progress = dataclasses.replace(self.progress, state="stopped" if left else "warm",
+                                                took=time.monotonic() - started)
             self.log.info("store.warmed", mib=read // 2**20, seconds=round(time.monotonic() - started, 1),
                           left=left)
         except sqlite3.OperationalError as exc:
+            self.progress = dataclasses.replace(self.progress, state="stopped", took=time.monotonic() - started)
             if not self.stopping.is_set():  # else: interrupted by stop()
                 self.log.warning("store.warm_unavailable", error=str(exc))
         finally:
