@@ -10,7 +10,8 @@ from typing import Any
 
 from node.config_rules import Reader, is_choice, is_list, is_text
 from node.model.rules import PROVIDER_CODE, RESOURCE_CODE, RESOURCE_CODE_RULE
-from node.model.exchange import KINDS, Credential, Mount, is_url, url_problem, url_under
+from node.errors import InvalidRequest
+from node.model.exchange import KINDS, Credential, Mount, check_marks, is_url, url_problem, url_under
 from node.model.masking import RULES as MASK_RULES
 
 
@@ -131,12 +132,14 @@ def _marks(r: Reader, item: dict, path: str) -> tuple[tuple[str, ...], str, dict
     keys = r.get(item, path, "keys", lambda v: None if isinstance(v, list) and all(
         isinstance(k, str) and k.strip() for k in v) else "must list the data items a record is looked up by "
                                                           "(e.g. [公民身份号码])", [])
-    if len(set(keys)) != len(keys):
-        r.fail(f"{path}.keys", "names a data item twice")
-    index = r.get(item, path, "index", is_choice(("", "create")), "")
+    index = r.get(item, path, "index", lambda v: None if isinstance(v, str) else "must be text", "")
     personal = r.get(item, path, "personal", lambda v: None if isinstance(v, dict) and all(
-        isinstance(k, str) and rule in MASK_RULES for k, rule in v.items()) else
+        isinstance(k, str) and isinstance(rule, str) for k, rule in v.items()) else
         f"must map data items to a masking rule ({', '.join(MASK_RULES)})", {})
+    try:
+        check_marks(tuple(keys), index, personal)
+    except InvalidRequest as exc:
+        r.fail(f"{path}.{exc.field}", exc.rule)
     return tuple(keys), index, personal
 
 

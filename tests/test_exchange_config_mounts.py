@@ -72,8 +72,9 @@ def test_a_keyed_config_mount_without_an_index_on_its_key_stops_the_node_naming_
 @pytest.mark.parametrize("mount, key, rule", [
     ({"keys": "统一社会信用代码"}, "resources.mounts[0].keys", "must list the data items"),
     ({"keys": ["统一社会信用代码", "统一社会信用代码"]}, "resources.mounts[0].keys", "names a data item twice"),
-    ({"index": "maybe"}, "resources.mounts[0].index", "must be one of , create"),
-    ({"personal": {"法定代表人": "blur"}}, "resources.mounts[0].personal", "must map data items to a masking rule"),
+    ({"index": "maybe"}, "resources.mounts[0].index", 'must be "" (the index must exist) or "create"'),
+    ({"personal": {"法定代表人": "blur"}}, "resources.mounts[0].personal[法定代表人]", "must be one of id_number"),
+    ({"personal": ["法定代表人"]}, "resources.mounts[0].personal", "must map data items to a masking rule"),
 ])
 def test_a_config_mounts_bad_marks_name_the_key_and_the_rule(tmp_path, mount, key, rule):
     with pytest.raises(ConfigError) as caught:

@@ -12,12 +12,11 @@ from typing import Callable, Mapping
 from node.model import rules
 from node.model.rules import Entry
 from node.errors import ConfigError, FailedPrecondition, InvalidRequest, NotFound, PermissionDenied
-from node.model.exchange import KINDS, KINDS_FOR_METHOD, Mount
+from node.model.exchange import KINDS, KINDS_FOR_METHOD, Mount, check_marks
 from node.exchange.access import SourceAccess
 from node.exchange.kept import KeptSources
 from node.exchange.lookup import FileIndexes, HttpKeyedSource, NoKeyIndex, check_sqlite_key, fill, placeholders
 from node.exchange.sources import Source, SourceError, SourceRefused, open_source
-from node.model.masking import RULES as MASK_RULES
 
 
 def missing_items(items, mount: Mount, source_columns: list[str]) -> list[str]:
@@ -194,11 +193,10 @@ class Mounts:
     @staticmethod
     def _check_keys(resource_code: str, items: list[str], kind: str, location: str, keys: tuple[str, ...], index: str,
                     personal: Mapping[str, str]) -> None:
+        check_marks(keys, index, personal)
         for i, key in enumerate(keys):
             if key not in items:
                 raise InvalidRequest(f"keys[{i}]", f"{key} is not a data item of {resource_code}")
-        if len(set(keys)) != len(keys):
-            raise InvalidRequest("keys", "names a data item twice")
         if kind == "http" and keys:
             named = placeholders(location)
             if sorted(named) != sorted(keys):
@@ -207,13 +205,9 @@ class Mounts:
                                                  f"and nothing else (it names: {', '.join(named) or 'none'})")
         elif kind == "http" and placeholders(location):
             raise InvalidRequest("location", "a URL template ({ITEM}) takes --key-item for each item it names")
-        if index not in ("", "create"):
-            raise InvalidRequest("index", 'must be "" (the index must exist) or "create"')
-        for item, rule in personal.items():
+        for item in personal:
             if item not in items:
                 raise InvalidRequest(f"personal[{item}]", f"is not a data item of {resource_code}")
-            if rule not in MASK_RULES:
-                raise InvalidRequest(f"personal[{item}]", f"must be one of {', '.join(MASK_RULES)}")
 
     def describe(self, resource_code: str) -> tuple[Mount, list[str]]:
         """The entry's mount and the columns its source has now."""

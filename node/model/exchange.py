@@ -5,10 +5,30 @@ from __future__ import annotations
 
 import dataclasses
 import urllib.parse
+from collections.abc import Mapping
 from datetime import datetime
+
+from node.errors import InvalidRequest
+from node.model.masking import RULES as MASK_RULES
 
 KINDS = ("sqlite", "csv", "xlsx", "http")
 # The source kinds that fit an entry's share_method (共享方式).
+INDEX_CHOICES = ("", "create")  # a keyed SQLite source's index: must exist already, or the node may create it
+
+
+def check_marks(keys: tuple[str, ...], index: str, personal: Mapping[str, str]) -> None:
+    """The rules a mount's marks keep whatever its entry holds (InvalidRequest naming the field):
+    no key item named twice, a known index choice, a known masking rule for each personal item.
+    Whether the items are the entry's is checked against the entry (node/exchange/mounts.py)."""
+    if len(set(keys)) != len(keys):
+        raise InvalidRequest("keys", "names a data item twice")
+    if index not in INDEX_CHOICES:
+        raise InvalidRequest("index", 'must be "" (the index must exist) or "create"')
+    for item, rule in personal.items():
+        if rule not in MASK_RULES:
+            raise InvalidRequest(f"personal[{item}]", f"must be one of {', '.join(MASK_RULES)}")
+
+
 KINDS_FOR_METHOD = {"database": ("sqlite",), "file": ("csv", "xlsx"), "api": ("http",)}
 
 
