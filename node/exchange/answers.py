@@ -32,13 +32,14 @@ class Verdict:
 def key_values(mount: Mount, key: Mapping[str, str], field: str = "key") -> tuple[str, ...]:
     """The key's values in the mount's key order; a key naming another item, or lacking one of
     the mount's, is refused with the keys the consumer may ask by."""
-    ask_by = " + ".join(mount.keys)
     for item in key:
         if item not in mount.keys:
-            raise InvalidRequest(f"{field}[{item}]", f"is not a key of {mount.resource_code}: ask by {ask_by}")
+            raise InvalidRequest(f"{field}[{item}]", f"is not a key of {mount.resource_code}: ask by "
+                                                     f"{' + '.join(mount.keys)}")
     missing = [item for item in mount.keys if item not in key]
     if missing:
-        raise InvalidRequest(field, f"lacks {', '.join(missing)}: {mount.resource_code} is asked by {ask_by}")
+        raise InvalidRequest(field, f"lacks {', '.join(missing)}: {mount.resource_code} is asked by "
+                                    f"{' + '.join(mount.keys)}")
     return tuple(key[item] for item in mount.keys)
 
 
@@ -108,16 +109,16 @@ class Answers:
         try:
             items: list[str] = []
             values = []
+            field = (lambda i: "") if len(claims) == 1 else (lambda i: f"batch[{i}].")  # named only in a refusal
             for i, (key, claimed) in enumerate(claims):
-                field = "" if len(claims) == 1 else f"batch[{i}]."
-                values.append(key_values(mount, key, field + "key"))
+                values.append(key_values(mount, key, field(i) + "key"))
                 if not claimed:
-                    raise InvalidRequest(field + "claims", "claims no value")
+                    raise InvalidRequest(field(i) + "claims", "claims no value")
                 for item in claimed:
-                    if item not in request.data_items:
-                        raise PermissionDenied(f"{field}claims[{item}]: is not a granted item of request "
-                                               f"{request_id} (granted: {', '.join(request.data_items)})")
                     if item not in items:
+                        if item not in request.data_items:
+                            raise PermissionDenied(f"{field(i)}claims[{item}]: is not a granted item of request "
+                                                   f"{request_id} (granted: {', '.join(request.data_items)})")
                         items.append(item)
         except BaseException:
             source.close()
@@ -132,11 +133,12 @@ class Answers:
             for row in rows:
                 recorded = dict(zip(items, row))
                 results = {item: MATCH if same(value, recorded[item]) else MISMATCH for item, value in claimed.items()}
-                if best is None or all(r == MATCH for r in results.values()):
+                matched = MISMATCH not in results.values()
+                if best is None or matched:
                     best = results
-                if all(r == MATCH for r in results.values()):
+                if matched:
                     break
-            verdicts.append(Verdict(best, MATCH if all(r == MATCH for r in best.values()) else MISMATCH))
+            verdicts.append(Verdict(best, MISMATCH if MISMATCH in best.values() else MATCH))
         return verdicts
 
     def has_record(self, resource_code: str, key: Mapping[str, str]) -> bool | None:
