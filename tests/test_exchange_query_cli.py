@@ -64,3 +64,26 @@ def test_cascade_data_verify_a_file_of_claims(fed, tmp_path):
         rows = list(csv.reader(handle))
     assert rows[0] == ["统一社会信用代码", "企业名称", "法定代表人", "overall"] and rows[1:] == expected
     assert not any(person in out.read_text(encoding="utf-8") for _, _, person in source)  # verdicts, never values
+
+
+def test_a_refused_batch_stops_the_file_where_it_is_with_every_line_before_it_written(fed, tmp_path):
+    """Two batches are on their way at once; the verdicts are still written in the file's order,
+    and a batch refused (here a claim on an item the grant leaves out, in the third batch) ends
+    the run with every line before it in the verdicts file and none after."""
+    request_id = granted(fed, "440300002/000001", ("企业名称", "法定代表人"))
+    source = source_rows(fed.source, ("统一社会信用代码", "企业名称", "法定代表人"))[:40]
+    claims = tmp_path / "claims.csv"
+    with open(claims, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["统一社会信用代码", "企业名称", "注册资本"])
+        for i, (code, name, _) in enumerate(source):
+            writer.writerow([code, name, "100" if i == 16 else ""])  # 注册资本 is not granted
+    out = tmp_path / "verdicts.csv"
+    done = run("data", "verify", request_id, "--consumer", CONSUMER, "--by", "统一社会信用代码", "--in", claims,
+               "--out", out, "--batch", 7, "--target", fed.peers["hebei"].node.address)
+    assert done.exit_code == 1, done.output
+    assert "PERMISSION_DENIED" in done.output and "(lines before 16 are in" in done.output, done.output
+    with open(out, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert [row[0] for row in rows[1:]] == [code for code, _, _ in source[:14]]
+    assert all(row[-1] == "match" for row in rows[1:])
