@@ -16,7 +16,7 @@ from cli.hub import cache_line
 from conftest import node_config, wait_until
 from node.proto import admin_pb2, admin_pb2_grpc
 from node.server import Node
-from node.store.warming import TABLES, CacheWarmer
+from node.store.warming import FIRST, TABLES, CacheWarmer
 
 
 def wait_for(condition, message: str, timeout: float = 10.0) -> None:
@@ -97,7 +97,7 @@ def test_a_node_reads_its_search_tables_after_start_and_says_so(tmp_path):
         wait_for(lambda: any(event == "store.warmed" for event, _ in log.lines), "the warmer never finished")
         warmer.stop()
         warmed = [fields["table"] for event, fields in log.lines if event == "store.warmed_table"]
-        assert warmed == list(TABLES)
+        assert warmed[:len(FIRST)] == list(FIRST) and sorted(warmed) == sorted(TABLES)  # the small ones first
         assert log.lines[-1][1]["left"] == []
         assert [fields["done"] for event, fields in log.lines if event == "store.warmed_table"][-1] == f"{len(TABLES)}/{len(TABLES)}"
     finally:
