@@ -51,6 +51,10 @@ def read_claims(path: str, key_items: list[str]) -> tuple[list[str], list[tuple[
 AHEAD = 2  # batches on their way at once: the owner checks one while the next comes and goes
 
 
+class _Abandoned(Exception):
+    """A batch's retries given up: an earlier batch was refused and the run ends."""
+
+
 def verify_file(stub, request_id: str, consumer: str, key_items: list[str], source: str, out: str,
                 batch_size: int, call_id: str = "", retry_for: float = 60.0, ahead: int = AHEAD) -> Done:
     """Each batch goes with the call id `<call_id>-<N>` (N from 1) and is retried with it: a run
@@ -58,6 +62,7 @@ def verify_file(stub, request_id: str, consumer: str, key_items: list[str], sour
     batches are on their way at once (one sent while the path carries the other), and the
     verdicts are written in the file's order."""
     import collections
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     import grpc
@@ -73,15 +78,24 @@ def verify_file(stub, request_id: str, consumer: str, key_items: list[str], sour
     done, started = Done(), time.monotonic()
     shown = Progress(f"verify {request_id}", len(lines), unit="claims")
 
+    stopped = threading.Event()  # a batch was refused: the one still on its way retries no more
+
+    def pause(seconds: float) -> None:
+        if stopped.wait(seconds):
+            raise _Abandoned()
+
     def checked(start: int, part: list) -> list:
         message = exchange_pb2.VerifyClaimsRequest(request_id=request_id, consumer_code=consumer,
                                                    call_id=f"{call_id}-{start // batch_size + 1}")
         asked = [(key, claims) for key, claims in part if claims]
         for key, claims in asked:
             message.batch.add(key=key, claims=claims)
-        return list(keyed_call(stub.Verify, message, retry_for=retry_for, timeout=60).verdicts) if asked else []
+        if not asked:
+            return []
+        return list(keyed_call(stub.Verify, message, retry_for=retry_for, timeout=60, sleep=pause).verdicts)
 
-    with open(out, "w", newline="", encoding="utf-8") as handle, ThreadPoolExecutor(max(1, ahead)) as pool:
+    pool = ThreadPoolExecutor(max(1, ahead), thread_name_prefix="verify")
+    with open(out, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow([*key_items, *claimed, "overall"])
         on_the_way: collections.deque = collections.deque()
@@ -91,10 +105,11 @@ def verify_file(stub, request_id: str, consumer: str, key_items: list[str], sour
             try:
                 verdicts = iter(sent.result())
             except grpc.RpcError as exc:
-                for _, later in on_the_way:
-                    later.cancel()
+                stopped.set()
+                pool.shutdown(wait=False, cancel_futures=True)
                 shown.close(finished=False)
-                click.echo(f"error: {exc.code().name}: {exc.details()} (lines before {first + 2} are in {out})",
+                click.echo(f"error: {exc.code().name}: {exc.details()} (lines before {first + 2} are in {out}; "
+                           f"run again with --call-id {call_id} to be charged only for the batches not counted yet)",
                            err=True)
                 sys.exit(1)
             _write(writer, lines[first:first + batch_size], verdicts, claimed, done)
@@ -106,6 +121,7 @@ def verify_file(stub, request_id: str, consumer: str, key_items: list[str], sour
                 write_first()
         while on_the_way:
             write_first()
+    pool.shutdown()
     shown.close()
     done.seconds = time.monotonic() - started
     return done

@@ -16,6 +16,7 @@ from cli.hub import cache_line
 from conftest import node_config, wait_until
 from node.proto import admin_pb2, admin_pb2_grpc
 from node.server import Node
+from node.store import warming
 from node.store.warming import FIRST, TABLES, CacheWarmer
 
 
@@ -100,6 +101,25 @@ def test_a_node_reads_its_search_tables_after_start_and_says_so(tmp_path):
         assert warmed[:len(FIRST)] == list(FIRST) and sorted(warmed) == sorted(TABLES)  # the small ones first
         assert log.lines[-1][1]["left"] == []
         assert [fields["done"] for event, fields in log.lines if event == "store.warmed_table"][-1] == f"{len(TABLES)}/{len(TABLES)}"
+    finally:
+        store.close()
+
+
+def test_the_warmer_stops_at_its_memory_budget_and_says_what_it_left(tmp_path, monkeypatch):
+    """A file bigger than half the memory available: the warmer reads a table at a time and stops
+    once the budget is spent (here at once: the budget is a byte), naming the tables it left."""
+    monkeypatch.setattr(warming, "available_bytes", lambda: 2)
+    store = Store(tmp_path / "hub.db")
+    try:
+        log = Log()
+        warmer = CacheWarmer(store.read_only_connection, store.path, log, small=0)
+        warmer.start()
+        wait_for(lambda: any(event == "store.warmed" for event, _ in log.lines), "the warmer never finished")
+        warmer.stop()
+        warmed = [fields["table"] for event, fields in log.lines if event == "store.warmed_table"]
+        assert warmed == [TABLES[0]]
+        assert log.lines[-1][1]["left"] == list(TABLES[1:])
+        assert warmer.progress.state == "stopped" and warmer.progress.tables_done == 1
     finally:
         store.close()
 

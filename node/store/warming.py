@@ -63,9 +63,13 @@ class Warming:
     state: str = "off"
     tables_done: int = 0
     tables: int = 0
-    mib_read: int = 0
+    bytes_read: int = 0
     began: float | None = None  # time.monotonic()
     took: float | None = None  # seconds, once it ended
+
+    @property
+    def mib_read(self) -> int:
+        return self.bytes_read // 2**20
 
     def seconds(self) -> float:
         if self.took is not None:
@@ -117,7 +121,13 @@ class CacheWarmer(BackgroundLoop):
                 self.progress = Warming("warming", 0, len(tables), 0, started)
                 self.log.info("store.warming", tables=len(tables), budget_mib=budget // 2**20 if budget else None)
                 left = self._walk(conn, first, page_size, budget)
-            if not left:
+            if left:  # stopped, or the budget spent, before the big tables
+                left += [t for lane in lanes for t in lane]
+            elif budget is not None and _size(self.path) > budget:
+                with self._walker() as conn:  # one lane after the other: the budget is looked at before each table
+                    for lane in lanes:
+                        left += self._walk(conn, lane, page_size, budget)
+            else:
                 other = _Lane(self, lanes[1], page_size, budget)
                 other.start()
                 try:
@@ -132,7 +142,7 @@ class CacheWarmer(BackgroundLoop):
                                                 took=time.monotonic() - started)
             self.log.info("store.warmed", mib=self.progress.mib_read, seconds=round(time.monotonic() - started, 1),
                           left=[t for t in tables if t in left])
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             self.progress = dataclasses.replace(self.progress, state="stopped", took=time.monotonic() - started)
             if not self.stopping.is_set():  # else: interrupted by stop()
                 self.log.warning("store.warm_unavailable", error=str(exc))
@@ -146,6 +156,9 @@ class CacheWarmer(BackgroundLoop):
             pass
         conn = self.connect()
         conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")  # the pages go to the system's cache
+        # A walk looks at `stopping` as it goes too: an interrupt that comes between two statements
+        # is lost, and a table's walk takes tens of seconds.
+        conn.set_progress_handler(self.stopping.is_set, 10_000)
         with self._conn_lock:
             self._conns.add(conn)
         try:
@@ -158,17 +171,24 @@ class CacheWarmer(BackgroundLoop):
     def _walk(self, conn: sqlite3.Connection, tables: list[str], page_size: int, budget: int | None) -> list[str]:
         """Reads `tables` in turn; the tables left unread when the node stops or the budget is spent."""
         for n, table in enumerate(tables):
-            if self.stopping.is_set() or (budget is not None and self.progress.mib_read * 2**20 >= budget):
+            if self.stopping.is_set() or (budget is not None and self.progress.bytes_read >= budget):
                 return tables[n:]
             began = time.monotonic()
             (pages,), = conn.execute("SELECT count(*) FROM dbstat WHERE name = ?", (table,)).fetchall()
             with self._progress_lock:
                 done = self.progress.tables_done + 1
                 self.progress = dataclasses.replace(self.progress, tables_done=done,
-                                                    mib_read=self.progress.mib_read + pages * page_size // 2**20)
+                                                    bytes_read=self.progress.bytes_read + pages * page_size)
             self.log.info("store.warmed_table", table=table, done=f"{done}/{self.progress.tables}",
                           mib=pages * page_size // 2**20, seconds=round(time.monotonic() - began, 1))
         return []
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 class _Lane(threading.Thread):
@@ -178,11 +198,11 @@ class _Lane(threading.Thread):
         super().__init__(name="cache-warmer-2", daemon=True)
         self.warmer, self.tables, self.page_size, self.budget = warmer, tables, page_size, budget
         self.left: list[str] = []
-        self.error: sqlite3.OperationalError | None = None
+        self.error: sqlite3.Error | None = None
 
     def run(self) -> None:
         try:
             with self.warmer._walker() as conn:
                 self.left = self.warmer._walk(conn, self.tables, self.page_size, self.budget)
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             self.error = exc
