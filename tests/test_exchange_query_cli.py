@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import csv
+import threading
 
+import grpc
+import pytest
 from click.testing import CliRunner
 
 from cli import main
+from cli.verify_file import verify_file
 from exchange_support import CONSUMER, source_rows
 from test_exchange_query import PERSON_ITEMS, PERSONS, fed, granted  # noqa: F401 (fixture)
 
@@ -87,3 +91,39 @@ def test_a_refused_batch_stops_the_file_where_it_is_with_every_line_before_it_wr
         rows = list(csv.reader(handle))
     assert [row[0] for row in rows[1:]] == [code for code, _, _ in source[:14]]
     assert all(row[-1] == "match" for row in rows[1:])
+
+
+class _Refusal(grpc.RpcError):
+    def __init__(self, code: grpc.StatusCode):
+        self._code = code
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return "refused"
+
+
+def test_a_refused_batch_ends_the_run_without_waiting_out_the_next_batch_s_retries(tmp_path):
+    """The batch after a refused one is on its way and being retried (its link broke): the run
+    ends, naming the call id to run again with, and that batch is not retried on for its minute."""
+    asked, first_refused = [], threading.Event()
+
+    class Node:
+        def Verify(self, message, timeout=None):
+            asked.append(message.call_id)
+            if message.call_id.endswith("-1"):
+                first_refused.wait(10)  # the second batch is on its way and retrying by now
+                raise _Refusal(grpc.StatusCode.PERMISSION_DENIED)
+            first_refused.set()
+            raise _Refusal(grpc.StatusCode.UNAVAILABLE)
+
+    claims = tmp_path / "claims.csv"
+    claims.write_text("统一社会信用代码,企业名称\n" + "".join(f"91{i:016d},某公司\n" for i in range(10)), encoding="utf-8")
+    with pytest.raises(SystemExit) as ended:
+        verify_file(Node(), "hebei-1", CONSUMER, ["统一社会信用代码"], str(claims), str(tmp_path / "v.csv"), 5,
+                    call_id="hall-7", retry_for=30)
+    assert ended.value.code == 1
+    # Retried on for its 30 s, the second batch would be asked about a dozen times (backoff from
+    # 0.2 s doubling to 5 s); given up, once or twice (8 would take 6 s of the run's own delay).
+    assert asked.count("hall-7-1") == 1 and 1 <= asked.count("hall-7-2") < 8, asked
