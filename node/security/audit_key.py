@@ -59,16 +59,15 @@ def load_or_create(database: str | os.PathLike) -> tuple[bytes, bool]:
 
 def key_hash(secret: bytes, request_id: str, key: Mapping[str, str]) -> str:
     """What the audit trail keeps of a key asked under a request: HMAC-SHA-256 under the node's
-    audit key of the request and the key's items, 16 hex digits."""
-    text = json.dumps([request_id, sorted(key.items())], ensure_ascii=False, separators=(",", ":"))
-    return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()[:16]
+    audit key of the JSON text `[request_id, [[item, value], ...]]` (items sorted, no spaces, not
+    ASCII-escaped), 16 hex digits. A node hashes with one KeyHasher; this is for one hash."""
+    return KeyHasher(secret)(request_id, key)
 
 
 class KeyHasher:
     """key_hash under one secret, as the owner's node takes it for every key of every call: the
-    HMAC's keyed state is made once and copied, and the text is put together from the same JSON
-    string encoder json.dumps uses (the items are strings), so a hash is the same as
-    key_hash()'s, for a fraction of its time."""
+    HMAC's keyed state is made once and copied, and the JSON text is put together from the string
+    encoder json.dumps uses (the items are strings), without building the list it would encode."""
 
     def __init__(self, secret: bytes):
         self._keyed = hmac.new(secret, digestmod=hashlib.sha256)
