@@ -109,7 +109,9 @@ class Answers:
         try:
             items: list[str] = []
             values = []
-            field = (lambda i: "") if len(claims) == 1 else (lambda i: f"batch[{i}].")  # named only in a refusal
+            def field(i: int) -> str:  # a claim's place, named only in a refusal
+                return "" if len(claims) == 1 else f"batch[{i}]."
+
             for i, (key, claimed) in enumerate(claims):
                 values.append(key_values(mount, key, field(i) + "key"))
                 if not claimed:

@@ -12,7 +12,6 @@ from node.errors import InvalidRequest
 from node.model.masking import RULES as MASK_RULES
 
 KINDS = ("sqlite", "csv", "xlsx", "http")
-# The source kinds that fit an entry's share_method (共享方式).
 INDEX_CHOICES = ("", "create")  # a keyed SQLite source's index: must exist already, or the node may create it
 
 
@@ -29,6 +28,7 @@ def check_marks(keys: tuple[str, ...], index: str, personal: Mapping[str, str]) 
             raise InvalidRequest(f"personal[{item}]", f"must be one of {', '.join(MASK_RULES)}")
 
 
+# The source kinds that fit an entry's share_method (共享方式).
 KINDS_FOR_METHOD = {"database": ("sqlite",), "file": ("csv", "xlsx"), "api": ("http",)}
 
 

@@ -126,6 +126,10 @@ class RequestWrites:
 class RequestReads:
     """Request reads of the store, each in one read transaction."""
 
+    def __init__(self, *args, **kwargs):
+        self.kept_requests: UntilCommit[Request | None] = UntilCommit(KEPT_REQUESTS)
+        super().__init__(*args, **kwargs)
+
     def get_requests(self, ids: Iterable[str]) -> dict[str, Request]:
         with self.reading() as conn:
             return requests_by_id(conn, ids)
@@ -133,10 +137,8 @@ class RequestReads:
     def get_request(self, request_id: str) -> Request | None:
         """One request, as the last commit left it: kept between commits, since Query and
         Verify read the same request at every call, hundreds of times a second, at every hop."""
-        kept = getattr(self, "_kept_requests", None)
-        if kept is None:
-            kept = self._kept_requests = UntilCommit(KEPT_REQUESTS)
-        return kept.get(request_id, self.generation, lambda: self.get_requests([request_id]).get(request_id))
+        return self.kept_requests.get(request_id, self.generation,
+                                      lambda: self.get_requests([request_id]).get(request_id))
 
     def list_requests(self, consumer_code: str, owner_code: str, states: tuple[str, ...], due_before: str,
                       offset: int, limit: int) -> list[Request]:
