@@ -6,6 +6,7 @@ and charges as the owner's node does (a batch is refused as a whole or answered 
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ import grpc
 from hypothesis import given, settings, strategies as st
 
 from node.errors import PermissionDenied, Unavailable
-from node.exchange.coalesce import Coalescer
+from node.exchange.coalesce import Coalescer, _Waiting
 from node.exchange.relay import Upstream
 from node.proto import exchange_pb2
 
@@ -178,3 +179,20 @@ def test_a_grant_no_longer_called_leaves_no_lane_behind():
         assert coalescer.call("verify", message, timeout=5).overall == "not_found"
     assert run(owner, [(code, value, GRANTED) for code, value in RECORDS.items()] * 3, coalescer) == ["match"] * 24
     assert coalescer._lanes == {}
+
+
+def test_calls_that_went_on_together_are_freed_when_answered_not_left_to_the_collector():
+    """A busy consumer's node answers over a thousand calls a second. Calls of a batch left in a
+    reference cycle are freed only by the cycle collector, which holds the interpreter, every
+    call of the node with it, while it frees them: 30-80 ms every few seconds at 32 callers."""
+    owner = StandInOwner(quota=100)
+    calls = [(code, value, GRANTED) for code, value in RECORDS.items()] * 3
+    gc.collect()
+    gc.disable()
+    try:
+        assert run(owner, calls) == ["match"] * len(calls)
+        left = [o for o in gc.get_objects() if isinstance(o, _Waiting)]
+    finally:
+        gc.enable()
+    assert len(owner.messages) < len(calls)  # some went on together
+    assert left == []
