@@ -29,7 +29,7 @@ import time
 import grpc
 import yaml
 
-from common import Timer, enterprise_entry, percentile, report, scratch
+from common import Timer, cpu_seconds, enterprise_entry, percentile, report, scratch
 
 from cli.verify_file import verify_file
 from harness.processes import resident_kib
@@ -65,12 +65,6 @@ def granted(fed, entry, node: str = "hebei", department: str = CONSUMER) -> str:
             raise SystemExit(f"the request was not granted within 60 s: {held.state} {held.reason}")
         time.sleep(0.2)
     return filed.request_id
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def direct_lookups(source, table: str, records, n: int) -> float:

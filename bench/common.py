@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import pathlib
 import shutil
 import sys
@@ -24,6 +25,31 @@ def enterprise_entry(owner: str, items) -> "Entry":
                  data_items=tuple(DataItem(n, t, 0, key=n == "统一社会信用代码") for n, t in items),
                  share_type="unconditional",
                  share_method="database", open_type="not_open", update_cycle="daily")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_warm(admin, cold: bool) -> str:
+    """Waits until the hub's cache warmer has read its file (`cascade status`'s cache line says
+    warm), unless `cold`; the line to print either way. An operator's hub serves at once after a
+    restart, but its searches may wait on the disk until then: measured apart with --cold."""
+    from node.proto import admin_pb2
+
+    started = time.monotonic()
+    while True:
+        cache = admin.Status(admin_pb2.StatusRequest(), timeout=30).cache
+        if cold or cache.state != "warming":
+            break
+        time.sleep(1.0)
+    read = f"{cache.tables_done}/{cache.tables} tables, {cache.mib_read:,} MiB in {cache.seconds:.0f}s"
+    if cold:
+        return f"measured from a cold start: the cache warmer is {cache.state or 'off'} ({read})"
+    return f"waited {time.monotonic() - started:.0f}s for the cache warmer: {cache.state or 'off'} ({read})"
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -15,6 +15,7 @@ scenarios/scale.yaml) or one `bench/big_hub.py` wrote straight into a file (`--h
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import random
 import statistics
@@ -24,7 +25,7 @@ import threading
 import time
 
 import grpc
-from common import ROOT, percentile
+from common import ROOT, cpu_seconds, percentile, wait_warm
 
 from harness.processes import env, resident_kib, terminate, wait_healthy
 from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc
@@ -116,14 +117,16 @@ def run_mix(address: str, mix_args: tuple, pid: int, clients: int, seconds: floa
         channel.close()
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    before = cpu_seconds(pid), cpu_seconds(os.getpid())
     for t in threads:
         t.start()
     while any(t.is_alive() for t in threads):
         rss.append(resident_kib(pid))
         time.sleep(0.5)
     every = [t for kind in times.values() for t in kind]
+    cpu = [(cpu_seconds(p) - b) / max(1, len(every)) * 1000 for p, b in zip((pid, os.getpid()), before)]
     return {"times": times, "all": every, "refused": refused, "rss_max_mib": max(rss) / 1024,
-            "rss_mean_mib": statistics.mean(rss) / 1024}
+            "rss_mean_mib": statistics.mean(rss) / 1024, "cpu_ms": cpu}
 
 
 def start_hub(args) -> tuple[subprocess.Popen, str, object]:
@@ -150,6 +153,9 @@ def main() -> None:
     where.add_argument("--hub", help="a folder bench/big_hub.py wrote")
     parser.add_argument("--clients", default="1,4,16", help="clients at once, one run of the mix each")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each run of the mix")
+    parser.add_argument("--cold", action="store_true",
+                        help="measure at once, while the hub's cache warmer reads its file (the hard case after a "
+                             "restart), instead of waiting until it is warm")
     args = parser.parse_args()
 
     proc, address, fed = start_hub(args)
@@ -174,6 +180,7 @@ def main() -> None:
         provinces = sorted({p[:2] + "0000" for p in providers})
         print(f"Hub with {entries:,} of its peers' entries, {len(providers)} departments seen; resident "
               f"{resident_kib(proc.pid) / 1024:.0f} MiB at start", flush=True)
+        print(wait_warm(admin, args.cold), flush=True)
         warm = Mix(stub, provinces, providers)
         rng = random.Random(1)
         for _ in range(200):  # the first requests read the index from disk: not what a user waits for twice
@@ -184,7 +191,8 @@ def main() -> None:
             print(f"  {clients} client(s) for {args.seconds:g} s: {len(every)} requests ({len(every) / args.seconds:.0f}/s), "
                   f"all p50 {percentile(every, 50):.1f} ms, p99 {percentile(every, 99):.1f} ms; "
                   f"{len(result['refused'])} refused {sorted(set(result['refused']))}; hub resident max "
-                  f"{result['rss_max_mib']:.0f} MiB, mean {result['rss_mean_mib']:.0f} MiB", flush=True)
+                  f"{result['rss_max_mib']:.0f} MiB, mean {result['rss_mean_mib']:.0f} MiB; CPU ms a request: hub "
+                  f"{result['cpu_ms'][0]:.1f}, clients {result['cpu_ms'][1]:.1f}", flush=True)
             for kind, times in sorted(result["times"].items()):
                 print(f"    {kind:40s} {len(times):6d}  p50 {percentile(times, 50):7.1f} ms  "
                       f"p99 {percentile(times, 99):7.1f} ms  max {max(times):7.1f} ms", flush=True)

@@ -24,7 +24,7 @@ import time
 
 import httpx
 import yaml
-from common import ROOT, percentile, report, scratch
+from common import ROOT, percentile, report, scratch, wait_warm
 
 from harness.seed import entries_for
 from node import wire
@@ -215,6 +215,8 @@ def main() -> None:
     parser.add_argument("--hub", help="a folder bench/big_hub.py wrote: its hub instead of one loaded here")
     parser.add_argument("--clients", default="1,4,16", help="clients at once, one run of the mix each")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each run of the mix")
+    parser.add_argument("--cold", action="store_true",
+                        help="measure at once, while the hub's cache warmer reads its file, instead of waiting")
     parser.add_argument("--only", default="", help="skip the single pages and run only the mix's pages whose kind "
                         "contains this text (e.g. CKAN)")
     args = parser.parse_args()
@@ -242,6 +244,7 @@ def main() -> None:
         regions = sorted({c[:2] + "0000" for c in codes})
         portal, url = start_portal(folder, target)
         catalog, admin = catalog_pb2_grpc.CatalogStub(channel), admin_pb2_grpc.AdminStub(channel)
+        print(wait_warm(admin, args.cold), flush=True)
         try:
             with httpx.Client(base_url=url, timeout=30) as web:
                 def get(path: str, **params):
