@@ -117,6 +117,10 @@ class PullScheduler:
                               seconds=round(time.monotonic() - started, 3))
         except Exception as exc:  # any failure backs off; the cursor keeps what was applied
             error, link_down = describe(exc), unreachable(exc)
+            # gRPC raises a failed stream as the call itself, and its traceback holds the frame
+            # that raised it: a cycle, left to the collector with every frame of the pull, on each
+            # failed pull of a peer that is down (tests/test_pull_unreachable.py).
+            exc.__traceback__ = None
         with self._cond:
             self._running.discard(peer.id)
             self._overdue.discard(peer.id)
