@@ -39,15 +39,21 @@ def _unary(mode: str) -> Callable[[grpc.Channel], Callable]:
 def query_keys(message: exchange_pb2.QueryRequest) -> list[dict[str, str]]:
     if message.key and message.keys:
         raise InvalidRequest("keys", "ask by `key` or by `keys`, not both")
-    return [dict(k.items) for k in message.keys] if message.keys else [dict(message.key)] if message.key else []
+    return [plain(k.items) for k in message.keys] if message.keys else [plain(message.key)] if message.key else []
 
 
 def verify_claims(message: exchange_pb2.VerifyClaimsRequest) -> list[tuple[dict[str, str], dict[str, str]]]:
     if (message.key or message.claims) and message.batch:
         raise InvalidRequest("batch", "send `key` and `claims`, or `batch`, not both")
     if message.batch:
-        return [(dict(c.key), dict(c.claims)) for c in message.batch]
-    return [(dict(message.key), dict(message.claims))] if message.key or message.claims else []
+        return [(plain(c.key), plain(c.claims)) for c in message.batch]
+    return [(plain(message.key), plain(message.claims))] if message.key or message.claims else []
+
+
+def plain(field) -> dict[str, str]:
+    """A message's map field as a dict. dict(field) goes through the Mapping ABC, a Python call
+    per item; on the owner's node, for every claim of every batch, that cost a tenth of a batch."""
+    return {name: field[name] for name in field}
 
 
 def calls_in(message) -> int:
@@ -188,7 +194,9 @@ class Calls:
             reply = exchange_pb2.VerifyClaimsResponse()
             if message.batch:
                 for v in verdicts:
-                    reply.verdicts.add(results=v.results, overall=v.overall)
+                    results = reply.verdicts.add(overall=v.overall).results
+                    for item, result in v.results.items():  # add(results=...) goes through the Mapping ABC's update
+                        results[item] = result
             else:
                 reply.results.update(verdicts[0].results)
                 reply.overall = verdicts[0].overall
