@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import subprocess
 
@@ -99,3 +100,24 @@ def test_readme_lists_every_metric():
     missing = [name for name, (kind, _, _) in METRICS.items()
                if f"`{name}{'_total' if kind == 'counter' else ''}`" not in readme]
     assert not missing, f"docs/metrics.md does not list {missing}"
+
+
+def test_refused_calls_are_freed_as_they_end_not_left_to_the_collector(tmp_path, start_node):
+    """Every refused call raises through the timing interceptor. Kept there, the exception held
+    its traceback, and the traceback the call's frames, context and thread pool item: a cycle
+    per refusal. A hub refusing a flood of calls collected some 48,000 such objects every
+    1,600 refusals, holding the interpreter 14-25 ms each time, every call it served waiting."""
+    client = start_node(node_config(tmp_path, "hebei", "provincial", "130000", departments=["130100005"],
+                                    extra=METRICS_ON))
+    missing = catalog_pb2.GetEntryRequest(resource_code="130100005/999999")
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(20):
+            with pytest.raises(grpc.RpcError) as refused:
+                client.catalog.GetEntry(missing)
+            assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+        contexts = [o for o in gc.get_objects() if type(o).__name__ == "_Context" and "grpc" in type(o).__module__]
+    finally:
+        gc.enable()
+    assert len(contexts) <= 2, f"{len(contexts)} ended calls' contexts still held"  # a call may be ending
