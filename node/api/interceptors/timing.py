@@ -42,9 +42,9 @@ class Timing(Interceptor):
                 raise
             finally:
                 observe(method, _status(context, failure), time.perf_counter() - started)
-                # The exception's traceback holds this frame: kept in it, the two are a cycle, and
-                # with them the call's context and every frame under it, on each refused call,
-                # until the cycle collector finds them (tests/test_metrics.py).
+                # The exception's traceback holds this frame; this frame holding the exception
+                # made a cycle, which kept the call's context and every frame under it, on each
+                # refused call, until the cycle collector found them (tests/test_metrics.py).
                 failure = None
         return observed
 
