@@ -4,10 +4,13 @@ The verdicts file holds the key and the verdicts, never the claimed values."""
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import click
 
@@ -61,10 +64,6 @@ def verify_file(stub, request_id: str, consumer: str, key_items: list[str], sour
     again with the same call id is not charged again for the batches already counted. `ahead`
     batches are on their way at once (one sent while the path carries the other), and the
     verdicts are written in the file's order."""
-    import collections
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
     import grpc
 
     from node.exchange.client import keyed_call, new_call_id
