@@ -101,7 +101,7 @@ def package(entry, base: str) -> dict:
         "license_id": "", "license_title": "",
         "metadata_created": created, "metadata_modified": modified,
         "owner_org": provider_code,
-        "organization": dict(_organization(provider_code, provider_name)),
+        "organization": organization(provider_code, provider_name),
         "tags": [{"name": k, "display_name": k, "state": "active", "vocabulary_id": None} for k in keywords],
         "num_tags": len(keywords),
         "groups": [], "relationships_as_object": [], "relationships_as_subject": [],
