@@ -71,8 +71,9 @@ def build(folder: pathlib.Path, entries: int) -> None:
     done.write_text(json.dumps({"entries": written, "seconds": round(time.perf_counter() - started)}))
 
 
-def start(folder: pathlib.Path) -> tuple[subprocess.Popen, str]:
-    """The hub on the file `build` made, alone; its address once it answers."""
+def start(folder: pathlib.Path, readers: str | None = None) -> tuple[subprocess.Popen, str]:
+    """The hub on the file `build` made, alone; its address once it answers. `readers`: its
+    `store.readers` (node/api/readers.py), when not the node's own choice."""
     import grpc
 
     from node.security.client import open_channel
@@ -86,7 +87,8 @@ def start(folder: pathlib.Path) -> tuple[subprocess.Popen, str]:
         "departments": [{"code": "100000001", "name": "国家部门01"}],
         "peers": [{"id": pinyin, "role": "provincial", "address": "127.0.0.1:9", "region_code": code,
                    "interval": 3600} for code, pinyin in provinces()],
-        "store": {"synchronous": "normal"}, "log": {"level": "warning", "format": "json"},
+        "store": {"synchronous": "normal", **({"readers": int(readers)} if readers not in (None, "auto") else {})},
+        "log": {"level": "warning", "format": "json"},
         "limits": {"max_message_bytes": 64 * 1024 * 1024},
     }
     path = folder / "hub.yaml"

@@ -34,6 +34,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` started that still run (a node's reader and worker processes)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(name))
+            except (OSError, ValueError, IndexError):  # gone meanwhile
+                pass
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of the processes it started that still run."""
+    total = cpu_seconds(pid)
+    for child in children(pid):
+        try:
+            total += cpu_seconds(child)
+        except OSError:
+            pass
+    return total
+
+
 def wait_warm(admin, cold: bool) -> str:
     """Waits until the hub's cache warmer has read its file (`cascade status`'s cache line says
     warm), unless `cold`; the line to print either way. An operator's hub serves at once after a

@@ -25,7 +25,7 @@ import threading
 import time
 
 import grpc
-from common import ROOT, cpu_seconds, percentile, wait_warm
+from common import ROOT, children, cpu_seconds, percentile, tree_cpu_seconds, wait_warm
 
 from harness.processes import env, resident_kib, terminate, wait_healthy
 from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc
@@ -97,6 +97,7 @@ def run_mix(address: str, mix_args: tuple, pid: int, clients: int, seconds: floa
     times: dict[str, list[float]] = {}
     refused: list[str] = []
     rss: list[int] = []
+    readers_rss: list[int] = []
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
@@ -117,23 +118,27 @@ def run_mix(address: str, mix_args: tuple, pid: int, clients: int, seconds: floa
         channel.close()
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    before = cpu_seconds(pid), cpu_seconds(os.getpid())
+    # The hub's CPU counts its reader processes' (node/api/readers.py); its memory is its own.
+    before = tree_cpu_seconds(pid), cpu_seconds(os.getpid())
     for t in threads:
         t.start()
     while any(t.is_alive() for t in threads):
         rss.append(resident_kib(pid))
+        readers_rss.append(sum(resident_kib(child) for child in children(pid)))
         time.sleep(0.5)
     every = [t for kind in times.values() for t in kind]
-    cpu = [(cpu_seconds(p) - b) / max(1, len(every)) * 1000 for p, b in zip((pid, os.getpid()), before)]
+    after = tree_cpu_seconds(pid), cpu_seconds(os.getpid())
+    cpu = [(a - b) / max(1, len(every)) * 1000 for a, b in zip(after, before)]
     return {"times": times, "all": every, "refused": refused, "rss_max_mib": max(rss) / 1024,
-            "rss_mean_mib": statistics.mean(rss) / 1024, "cpu_ms": cpu}
+            "rss_mean_mib": statistics.mean(rss) / 1024, "readers_rss_max_mib": max(readers_rss) / 1024,
+            "cpu_ms": cpu}
 
 
 def start_hub(args) -> tuple[subprocess.Popen, str, object]:
     if args.hub:
         from big_hub import start
 
-        proc, address = start(pathlib.Path(args.hub))
+        proc, address = start(pathlib.Path(args.hub), args.readers)
         return proc, address, None
     from harness.runner import Federation
 
@@ -156,6 +161,8 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true",
                         help="measure at once, while the hub's cache warmer reads its file (the hard case after a "
                              "restart), instead of waiting until it is warm")
+    parser.add_argument("--readers", help="the hub's store.readers (a --hub only): 0 to answer every search in its "
+                                          "own process; by default the node's own choice")
     args = parser.parse_args()
 
     proc, address, fed = start_hub(args)
@@ -191,7 +198,8 @@ def main() -> None:
             print(f"  {clients} client(s) for {args.seconds:g} s: {len(every)} requests ({len(every) / args.seconds:.0f}/s), "
                   f"all p50 {percentile(every, 50):.1f} ms, p99 {percentile(every, 99):.1f} ms; "
                   f"{len(result['refused'])} refused {sorted(set(result['refused']))}; hub resident max "
-                  f"{result['rss_max_mib']:.0f} MiB, mean {result['rss_mean_mib']:.0f} MiB; CPU ms a request: hub "
+                  f"{result['rss_max_mib']:.0f} MiB, mean {result['rss_mean_mib']:.0f} MiB, its other processes "
+                  f"{result['readers_rss_max_mib']:.0f} MiB; CPU ms a request: hub "
                   f"{result['cpu_ms'][0]:.1f}, clients {result['cpu_ms'][1]:.1f}", flush=True)
             for kind, times in sorted(result["times"].items()):
                 print(f"    {kind:40s} {len(times):6d}  p50 {percentile(times, 50):7.1f} ms  "

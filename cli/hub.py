@@ -47,6 +47,8 @@ def status(target: Target, as_json: bool) -> None:
                f"up {reply.uptime_seconds:.0f}s")
     if reply.cache.state not in ("", "off"):
         click.echo(cache_line(reply.cache))
+    if reply.readers.wanted:
+        click.echo(readers_line(reply.readers))
     if reply.requests_overdue or reply.requests_escalated:
         click.echo(f"sharing requests: {reply.requests_overdue} overdue, {reply.requests_escalated} escalated (督办); "
                    f"`cascade requests list --overdue` and `--inbox escalated --authority CODE` name them")
@@ -67,6 +69,16 @@ def cache_line(cache) -> str:
     if cache.state == "warm":
         return f"cache: warm ({read})"
     return f"cache: warming stopped at {read} (the log's store.warmed says why)"
+
+
+def readers_line(readers) -> str:
+    """The reader processes (admin_pb2.Readers) as a line of `cascade status`."""
+    if readers.waiting_for_size:
+        return (f"readers: {readers.wanted} to start at the first search once the catalog holds "
+                f"{readers.min_entries:,} entries (store.readers: auto)")
+    if not readers.serving:
+        return f"readers: {readers.wanted} wanted, none serving yet (they start at the first search)"
+    return f"readers: {readers.serving} of {readers.wanted} serving, {readers.answered:,} searches and listings answered"
 
 
 @click.group()

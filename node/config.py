@@ -13,7 +13,7 @@ from typing import Any
 
 from node import roles
 from node.model import regions
-from node.config_rules import (Reader, is_address, is_boolean, is_choice, is_file_at, is_list, is_node_id, is_number,
+from node.config_rules import (Reader, is_address, is_auto_or, is_boolean, is_choice, is_file_at, is_list, is_node_id, is_number,
                                is_region, is_text, data_authority, lifecycle_settings, official_calendar, read_yaml)
 from node.errors import ConfigError
 from node.model.rules import PROVIDER_CODE
@@ -115,6 +115,7 @@ class Config:
     synchronous: str = "full"
     warm_cache: bool = True  # read the search tables into the system's cache after start (node/store/warming.py)
     workers: int | None = None  # processes for bulk decoding and row building; None: node.workers.default_workers()
+    readers: int | None = None  # processes that answer searches and listings; None: auto (node/api/readers.py)
     log_level: str = "info"
     log_format: str = "auto"
     limits: Limits = Limits()
@@ -142,6 +143,11 @@ class Config:
 def load(path: str | pathlib.Path) -> Config:
     """Reads and validates a node config file."""
     return parse(read_yaml(path), str(path), base_dir=pathlib.Path(path).parent)
+
+
+def _auto_or(value: Any) -> Any:
+    """None for `auto` (the node decides), else the value."""
+    return None if value == "auto" else value
 
 
 def _default(cls: type, name: str) -> Any:
@@ -232,7 +238,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
                       "or set `insecure: true` for plaintext on a trusted network")
 
     change_log = r.mapping(top.get("change_log") or {}, "change_log", {"keep", "compact_every"})
-    store = r.mapping(top.get("store") or {}, "store", {"synchronous", "workers", "warm_cache"})
+    store = r.mapping(top.get("store") or {}, "store", {"synchronous", "workers", "readers", "warm_cache"})
     log = r.mapping(top.get("log") or {}, "log", {"level", "format"})
     limits = r.mapping(top.get("limits") or {}, "limits", {f.name for f in dataclasses.fields(Limits)})
     default_limits = Limits()
@@ -262,6 +268,7 @@ def parse(data: Any, file: str = "<config>", base_dir: pathlib.Path | None = Non
         compact_every=float(r.get(change_log, "change_log", "compact_every", is_number(0.1, 86400), d("compact_every"))),
         synchronous=r.get(store, "store", "synchronous", is_choice(("full", "normal")), d("synchronous")),
         workers=r.get(store, "store", "workers", is_number(0, 64, True), d("workers")),
+        readers=_auto_or(r.get(store, "store", "readers", is_auto_or(is_number(0, 16, True)), "auto")),
         warm_cache=r.get(store, "store", "warm_cache", is_boolean, d("warm_cache")),
         log_level=r.get(log, "log", "level", is_choice(("debug", "info", "warning", "error")), d("log_level")),
         log_format=r.get(log, "log", "format", is_choice(("auto", "json", "console")), d("log_format")),

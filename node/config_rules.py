@@ -86,6 +86,14 @@ def is_number(lo: float, hi: float, integer: bool = False) -> Callable[[Any], st
     return check
 
 
+def is_auto_or(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    """`auto`, or a value `check` passes."""
+    def auto_or(value: Any) -> str | None:
+        problem = None if value == "auto" else check(value)
+        return f"must be auto or {problem.removeprefix('must be ')}" if problem else None
+    return auto_or
+
+
 def is_choice(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
     return lambda v: None if v in choices else f"must be one of {', '.join(choices)}"
 

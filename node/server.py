@@ -14,13 +14,14 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from node import logs, roles
-from node.api import services
+from node.api import readers, services
 from node.api.admin_service import AdminServicer
 from node.api.cascade_service import CascadeServicer
 from node.api.catalog_service import CatalogServicer
 from node.api.corrections_service import CorrectionsServicer
 from node.api.exchange_service import ExchangeServicer
 from node.api.interceptors import Guard
+from node.api.readers import Opening, Readers
 from node.api.sharing_service import SharingServicer
 from node.api.governance_service import GovernanceServicer
 from node.catalog.elements import ElementRegistry
@@ -90,6 +91,10 @@ class Node:
         self.spool_dir = None if config.database == ":memory:" else os.path.dirname(os.path.abspath(config.database))
         # Processes for the per-entry work of bulk publishes and pulled batches, started on first use.
         self.workers = WorkerPool(default_workers() if config.workers is None else config.workers, self.log)
+        # Processes that answer searches and listings once the catalog is big, started on a search.
+        self.readers = Readers(Opening(config.database, config.node_id, config.limits.max_page_size),
+                               readers.wanted(config.readers, config.database), automatic=config.readers is None,
+                               live_entries=lambda: self.store.count_entries()[1], log=self.log)
         departments = {d.code for d in config.departments}
         self.compactor = Compactor(self.store, config.change_log_keep, config.compact_every, self.log)
         self.warmer = CacheWarmer(self.store.read_only_connection, config.database, self.log,
@@ -205,12 +210,12 @@ class Node:
         names = services.add_to_server(
             self.server,
             catalog=CatalogServicer(self.catalog, self.workers, max_publish_bytes=self.config.limits.max_publish_bytes,
-                                    spool_dir=self.spool_dir),
+                                    spool_dir=self.spool_dir, readers=self.readers),
             sharing=SharingServicer(self.sharing, self.config.limits.max_page_size),
             cascade=CascadeServicer(self.store, self.notified, self.registry_fetcher.announced),
             admin=AdminServicer(self.config, self.store, self.scheduler, self.metrics, self.clock, self.uptime,
                                 mounts=self.mounts, governance=self.governance,
-                                warming=lambda: self.warmer.progress),
+                                warming=lambda: self.warmer.progress, readers=self.readers.status),
             exchange=ExchangeServicer(self.exchange, self.mounts, self.calls),
             governance=GovernanceServicer(self.elements, self.governance, self.mounts, self.role.pulls_peers,
                                           self.clock),
@@ -252,6 +257,7 @@ class Node:
         if self.hub_link is not None:
             self.hub_link.close()
         self.workers.close()
+        self.readers.close()
         self.calls.book.flush()  # the counts of the last calls, before the store closes
         self.mounts.kept.close()
         self.store.close()

@@ -63,12 +63,17 @@ def _worker_started(parent: int) -> None:
         os.nice(WORKER_NICENESS)
     except OSError:  # a platform without priorities: the workers share the cores as equals
         pass
+    watch_parent(parent)
+
+
+def watch_parent(parent: int) -> None:
+    """Ends this process once its node is gone: a node killed with SIGKILL cannot stop its
+    workers, and a worker waiting for work would wait for ever (it holds its queue's other end
+    itself)."""
     threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
 
 
 def _exit_with(parent: int) -> None:
-    """Ends the worker once its node is gone: a node killed with SIGKILL cannot stop its workers,
-    and a worker waiting for work would wait for ever (it holds its queue's other end itself)."""
     while os.getppid() == parent:
         time.sleep(1.0)
     os._exit(0)

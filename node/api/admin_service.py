@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Callable
 
 from node import roles, wire
+from node.api import readers as readers_mod
 from node.api.status_codes import rpc
 from node.catalog.governance import Governance
 from node.config import Config
@@ -32,9 +33,11 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
 
     def __init__(self, config: Config, store: Store, scheduler: PullScheduler | None, metrics: Metrics | None,
                  clock: Callable[[], datetime], uptime: Callable[[], float], mounts: Mounts | None = None,
-                 governance: Governance | None = None, warming: Callable[[], Warming] | None = None):
+                 governance: Governance | None = None, warming: Callable[[], Warming] | None = None,
+                 readers: Callable[[], readers_mod.Status] | None = None):
         self.config = config
         self.warming = warming  # where the cache warmer is (node/store/warming.py)
+        self.readers = readers  # the reader processes' state (node/api/readers.py)
         self.mounts = mounts  # the node's mounted sources, for the scorecard's 挂接率 and 更新及时率
         self.store = store
         self.scheduler = scheduler
@@ -68,6 +71,11 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
             w = self.warming()
             reply.cache.CopyFrom(admin_pb2.CacheWarming(state=w.state, tables_done=w.tables_done, tables=w.tables,
                                                         mib_read=w.mib_read, seconds=round(w.seconds(), 1)))
+        if self.readers is not None:
+            r = self.readers()
+            reply.readers.CopyFrom(admin_pb2.Readers(wanted=r.wanted, serving=r.serving,
+                                                     waiting_for_size=r.waiting_for_size,
+                                                     min_entries=r.min_entries, answered=r.answered))
         if self.scheduler is not None:
             reply.peers.extend(wire.peer_status_to_proto(s) for s in self.scheduler.peer_states())
             for peer, code, held_by, reason, at in store.conflicts():

@@ -5,7 +5,11 @@ from __future__ import annotations
 import collections
 from collections.abc import Iterator
 
+import grpc
+
 from node import wire
+from node.api.readers import Readers
+from node.api.reads import READS
 from node.api.spool import Spool
 from node.api.status_codes import rpc
 from node.api.turns import READERS, Lane
@@ -14,7 +18,6 @@ from node.errors import InvalidEntry, ResourceExhausted
 from node.model import elements
 from node.model.elements import Registry
 from node.proto import catalog_pb2, catalog_pb2_grpc
-from node.store import StoredEntry
 from node.workers import WorkerPool
 
 MAX_BULK_ENTRIES = 200_000
@@ -22,6 +25,7 @@ MAX_PUBLISH_BYTES = 64 * 1024 * 1024  # limits.max_publish_bytes, when the node 
 # Messages of a bulk publish being staged ahead of the write: the writer never waits on staging,
 # and a call holds at most this many messages (each at most limits.max_message_bytes) in memory.
 AHEAD = 4
+SERVICE = catalog_pb2.DESCRIPTOR.services_by_name["Catalog"].full_name
 
 
 def stage_message(message: bytes, registry: Registry | None = None) -> Offered:
@@ -35,12 +39,15 @@ def stage_message(message: bytes, registry: Registry | None = None) -> Offered:
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
     def __init__(self, catalog: Catalog, workers: WorkerPool | None = None, *,
-                 max_publish_bytes: int = MAX_PUBLISH_BYTES, spool_dir: str | None = None):
+                 max_publish_bytes: int = MAX_PUBLISH_BYTES, spool_dir: str | None = None,
+                 readers: Readers | None = None):
         self.catalog = catalog
         self.workers = workers or WorkerPool(0)
         self.max_publish_bytes = max_publish_bytes
         self.spool_dir = spool_dir  # where a bulk publish's messages wait for the write
-        self.turns = Lane(READERS)  # searches and listings under way at once (node/api/turns.py)
+        self.readers = readers  # processes that answer searches and listings (node/api/readers.py)
+        # searches and listings under way at once (node/api/turns.py): one per reader, when they serve
+        self.turns = Lane(max(READERS, readers.processes if readers is not None else 0))
 
     @rpc
     def PublishEntry(self, request, context):
@@ -105,41 +112,51 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
 
     @rpc
     def ListEntries(self, request, context):
-        with self.turns.turn():
-            return self._list(request)
-
-    def _list(self, request):
-        where = wire.entry_filter_from_proto(request.filter)
-        # The rows are encoded as stored, not decoded into entries first: a harvester's page of
-        # 1,000 cost a third less (the open-data API pages through the whole catalog so).
-        entries, token = self.catalog.list(where, request.page_size, request.page_token, StoredEntry._make)
-        reply = catalog_pb2.ListEntriesResponse(next_page_token=token)
-        if request.with_total:
-            reply.total, reply.total_is_lower_bound = self.catalog.count(where)
-        if request.with_facets:
-            _add_facets(reply, self.catalog.facets("", where))
-        for entry in entries:
-            wire.stored_entry_to_proto(entry, reply.entries.add())
-        return reply
+        return self._read("list", request)
 
     @rpc
     def SearchEntries(self, request, context):
+        return self._read("search", request)
+
+    def _read(self, method: str, request):
+        """The reply of a search or a listing, in its turn: its bytes from a reader process when
+        one serves, else built here."""
         with self.turns.turn():
-            return self._search(request)
-
-    def _search(self, request):
-        found, token = self.catalog.search(
-            request.query, wire.entry_filter_from_proto(request.filter), request.page_size, request.page_token,
-            StoredEntry._make)
-        reply = catalog_pb2.SearchEntriesResponse(next_page_token=token, total=found.total,
-                                                  total_is_lower_bound=found.total_is_lower_bound)
-        if request.with_facets:
-            _add_facets(reply, self.catalog.facets(request.query, wire.entry_filter_from_proto(request.filter)))
-        for entry in found.entries:
-            wire.stored_entry_to_proto(entry, reply.entries.add())
-        return reply
+            if self.readers is not None:
+                reply = self.readers.read(method, request, self.catalog.store.generation)
+                if reply is not None:
+                    return reply
+            _, answer = READS[method]
+            return answer(self.catalog, request)
 
 
-def _add_facets(reply, counted: list[tuple[str, str, int, bool]]) -> None:
-    for field, value, count, lower in counted:
-        reply.facets.add(field=field, value=value, count=count, count_is_lower_bound=lower)
+def _reply_bytes(reply) -> bytes:
+    """A reply's bytes: as a reader process gave them, or serialized here."""
+    return reply if isinstance(reply, bytes) else reply.SerializeToString()
+
+
+def add_to_server(servicer: CatalogServicer, server) -> None:
+    """The Catalog service's handlers: the generated ones, except that searches and listings pass
+    a reader process's bytes on as they are."""
+    handlers = {
+        "PublishEntry": grpc.unary_unary_rpc_method_handler(
+            servicer.PublishEntry, request_deserializer=catalog_pb2.PublishEntryRequest.FromString,
+            response_serializer=catalog_pb2.PublishEntryResponse.SerializeToString),
+        "PublishEntries": grpc.stream_unary_rpc_method_handler(
+            servicer.PublishEntries, request_deserializer=catalog_pb2.PublishEntriesRequest.FromString,
+            response_serializer=catalog_pb2.PublishEntriesResponse.SerializeToString),
+        "WithdrawEntry": grpc.unary_unary_rpc_method_handler(
+            servicer.WithdrawEntry, request_deserializer=catalog_pb2.WithdrawEntryRequest.FromString,
+            response_serializer=catalog_pb2.Entry.SerializeToString),
+        "GetEntry": grpc.unary_unary_rpc_method_handler(
+            servicer.GetEntry, request_deserializer=catalog_pb2.GetEntryRequest.FromString,
+            response_serializer=catalog_pb2.Entry.SerializeToString),
+        "ListEntries": grpc.unary_unary_rpc_method_handler(
+            servicer.ListEntries, request_deserializer=catalog_pb2.ListEntriesRequest.FromString,
+            response_serializer=_reply_bytes),
+        "SearchEntries": grpc.unary_unary_rpc_method_handler(
+            servicer.SearchEntries, request_deserializer=catalog_pb2.SearchEntriesRequest.FromString,
+            response_serializer=_reply_bytes),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+    server.add_registered_method_handlers(SERVICE, handlers)

@@ -21,8 +21,19 @@ CODES = (
 )
 
 
+class Passed(Exception):
+    """A status decided in another process (a reader process, node/api/readers.py), passed on to
+    the caller as it was."""
+
+    def __init__(self, code: grpc.StatusCode, details: str):
+        super().__init__(details)
+        self.code, self.details = code, details
+
+
 def code_of(exc: BaseException) -> grpc.StatusCode | None:
     """The status code of a domain error; None for anything else (a bug: gRPC answers UNKNOWN)."""
+    if isinstance(exc, Passed):
+        return exc.code
     for kind, code in CODES:
         if isinstance(exc, kind):
             return code
@@ -34,7 +45,7 @@ def abort_with_status(context, exc: Exception) -> None:
     code = code_of(exc)
     if code is None:
         raise exc
-    context.abort(code, str(exc))
+    context.abort(code, exc.details if isinstance(exc, Passed) else str(exc))
 
 
 def rpc(method):

@@ -76,7 +76,7 @@ class Conflict(_message.Message):
     def __init__(self, peer: _Optional[str] = ..., resource_code: _Optional[str] = ..., held_by: _Optional[str] = ..., reason: _Optional[str] = ..., at: _Optional[str] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
-    __slots__ = ("node_id", "role", "region_code", "head", "entries", "live_entries", "peers", "conflicts", "uptime_seconds", "audit_seq", "audit_hash", "secure", "refused_versions", "name", "requests_overdue", "requests_escalated", "cache")
+    __slots__ = ("node_id", "role", "region_code", "head", "entries", "live_entries", "peers", "conflicts", "uptime_seconds", "audit_seq", "audit_hash", "secure", "refused_versions", "name", "requests_overdue", "requests_escalated", "cache", "readers")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     REGION_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +94,7 @@ class NodeStatus(_message.Message):
     REQUESTS_OVERDUE_FIELD_NUMBER: _ClassVar[int]
     REQUESTS_ESCALATED_FIELD_NUMBER: _ClassVar[int]
     CACHE_FIELD_NUMBER: _ClassVar[int]
+    READERS_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     role: str
     region_code: str
@@ -111,7 +112,22 @@ class NodeStatus(_message.Message):
     requests_overdue: int
     requests_escalated: int
     cache: CacheWarming
-    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., region_code: _Optional[str] = ..., head: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., entries: _Optional[int] = ..., live_entries: _Optional[int] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., uptime_seconds: _Optional[float] = ..., audit_seq: _Optional[int] = ..., audit_hash: _Optional[str] = ..., secure: _Optional[bool] = ..., refused_versions: _Optional[int] = ..., name: _Optional[str] = ..., requests_overdue: _Optional[int] = ..., requests_escalated: _Optional[int] = ..., cache: _Optional[_Union[CacheWarming, _Mapping]] = ...) -> None: ...
+    readers: Readers
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., region_code: _Optional[str] = ..., head: _Optional[_Union[_cascade_pb2.Cursor, _Mapping]] = ..., entries: _Optional[int] = ..., live_entries: _Optional[int] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., conflicts: _Optional[_Iterable[_Union[Conflict, _Mapping]]] = ..., uptime_seconds: _Optional[float] = ..., audit_seq: _Optional[int] = ..., audit_hash: _Optional[str] = ..., secure: _Optional[bool] = ..., refused_versions: _Optional[int] = ..., name: _Optional[str] = ..., requests_overdue: _Optional[int] = ..., requests_escalated: _Optional[int] = ..., cache: _Optional[_Union[CacheWarming, _Mapping]] = ..., readers: _Optional[_Union[Readers, _Mapping]] = ...) -> None: ...
+
+class Readers(_message.Message):
+    __slots__ = ("wanted", "serving", "waiting_for_size", "min_entries", "answered")
+    WANTED_FIELD_NUMBER: _ClassVar[int]
+    SERVING_FIELD_NUMBER: _ClassVar[int]
+    WAITING_FOR_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MIN_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    wanted: int
+    serving: int
+    waiting_for_size: bool
+    min_entries: int
+    answered: int
+    def __init__(self, wanted: _Optional[int] = ..., serving: _Optional[int] = ..., waiting_for_size: _Optional[bool] = ..., min_entries: _Optional[int] = ..., answered: _Optional[int] = ...) -> None: ...
 
 class CacheWarming(_message.Message):
     __slots__ = ("state", "tables_done", "tables", "mib_read", "seconds")

@@ -162,10 +162,12 @@ class Database:
     readers, `streaming()` for a read that lasts as long as a streamed reply; meta, the epoch
     and the change log."""
 
-    def __init__(self, path: str | pathlib.Path, *, synchronous: str = "full"):
+    def __init__(self, path: str | pathlib.Path, *, synchronous: str = "full", read_only: bool = False):
+        """`read_only`: a view of a node's file from another process (node/api/readers.py), which
+        neither creates nor migrates it and cannot write; its `generation` is set by its node."""
         self.path = str(path)
         self.synchronous = synchronous
-        if self.path != ":memory:":
+        if self.path != ":memory:" and not read_only:
             create_file(self.path)  # owner-only, before SQLite would create it with the umask's mode
         self._write_lock = threading.RLock()
         self._readers = threading.local()  # the thread's reader while it reads, and how deep
@@ -181,6 +183,9 @@ class Database:
         self._active_lock = threading.Condition()
         # The thread that runs SQLite inserts while the caller's thread prepares the next rows.
         self._writer = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        if read_only:
+            self.conn = self.read_only_connection()
+            return
         self.conn = self._connect()
         migrate(self.conn)
         if self.meta("epoch") is None:
