@@ -34,6 +34,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+READERS_HELP = ("the hub's store.readers (with --hub): 0 to answer every search in its own process (node/api/"
+                "readers.py); by default the node's own choice")
+
+
 def children(pid: int) -> list[int]:
     """The processes `pid` started that still run (a node's reader and worker processes)."""
     found = []

@@ -25,7 +25,7 @@ import threading
 import time
 
 import grpc
-from common import ROOT, children, cpu_seconds, percentile, tree_cpu_seconds, wait_warm
+from common import READERS_HELP, ROOT, children, cpu_seconds, percentile, tree_cpu_seconds, wait_warm
 
 from harness.processes import env, resident_kib, terminate, wait_healthy
 from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc
@@ -161,8 +161,7 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true",
                         help="measure at once, while the hub's cache warmer reads its file (the hard case after a "
                              "restart), instead of waiting until it is warm")
-    parser.add_argument("--readers", help="the hub's store.readers (a --hub only): 0 to answer every search in its "
-                                          "own process; by default the node's own choice")
+    parser.add_argument("--readers", help=READERS_HELP)
     args = parser.parse_args()
 
     proc, address, fed = start_hub(args)

@@ -24,7 +24,7 @@ import time
 
 import httpx
 import yaml
-from common import ROOT, percentile, report, scratch, wait_warm
+from common import READERS_HELP, ROOT, percentile, report, scratch, wait_warm
 
 from harness.seed import entries_for
 from node import wire
@@ -219,6 +219,7 @@ def main() -> None:
                         help="measure at once, while the hub's cache warmer reads its file, instead of waiting")
     parser.add_argument("--only", default="", help="skip the single pages and run only the mix's pages whose kind "
                         "contains this text (e.g. CKAN)")
+    parser.add_argument("--readers", help=READERS_HELP)
     args = parser.parse_args()
     rng = random.Random(7)
     with scratch() as folder:
@@ -228,7 +229,7 @@ def main() -> None:
 
             import grpc
 
-            hub, target = start(pathlib.Path(args.hub))
+            hub, target = start(pathlib.Path(args.hub), args.readers)
             channel = open_channel(target)
             grpc.channel_ready_future(channel).result(timeout=60)
             found = catalog_pb2_grpc.CatalogStub(channel).SearchEntries(

@@ -4,6 +4,7 @@ reader killed mid-service replaced without a failed call; readers ended with the
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 
@@ -172,3 +173,15 @@ def test_cascade_status_shows_the_readers(tmp_path, start_node, monkeypatch):
     answered = client.node.readers.answered
     line = readers_line(client.admin.Status(admin_pb2.StatusRequest()).readers)
     assert line == f"readers: 2 of 2 serving, {answered:,} searches and listings answered"
+
+
+def test_readers_that_cannot_open_the_file_leave_every_read_to_the_node_and_wait_to_retry(tmp_path):
+    pool = readers.Readers(readers.Opening(str(tmp_path / "gone.db"), "hebei", 1000), 1, automatic=False,
+                           live_entries=lambda: 0)
+    request = catalog_pb2.SearchEntriesRequest(query="企业")
+    assert pool.read("search", request, 0) is None  # the node reads it; the readers start meanwhile
+    wait_until(lambda: not pool._starting, 60, "the readers never finished starting")
+    assert pool.serving() == 0 and pool._retry_at > 0
+    assert pool.read("search", request, 0) is None and not pool._starting  # no second try at once
+    assert not (tmp_path / "gone.db").exists()
+    assert not [c for c in multiprocessing.active_children() if c.name == "reader"]

@@ -25,6 +25,7 @@ import dataclasses
 import multiprocessing
 import os
 import pickle
+import signal
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -39,7 +40,9 @@ from node.store import Store
 from node.workers import tune_gc, usable_cores, watch_parent
 
 MIN_ENTRIES = 100_000
-RECOUNT_SECONDS = 60.0  # how often `auto` looks at the catalog's size again, until it starts them
+RECOUNT_SECONDS = 60.0  # how often `auto` looks at the catalog's size again, until it is big enough
+RETRY_SECONDS = 60.0  # after readers failed to start: meanwhile every call reads in the node's process
+OPEN_SECONDS = 60.0  # a reader that has not opened the file by then is given up
 OK, FAILED = b"+", b"!"
 
 
@@ -90,6 +93,8 @@ class Readers:
         self._starting = False
         self._closed = False
         self._counted_at = -RECOUNT_SECONDS
+        self._big = False  # auto: the catalog was seen big enough (it stays so for the node's life)
+        self._retry_at = 0.0
         self.answered = 0  # reads the reader processes answered
 
     def read(self, method: str, request, generation: int) -> bytes | None:
@@ -114,8 +119,8 @@ class Readers:
 
     def status(self) -> Status:
         with self._lock:
-            waiting = self.automatic and not self._all and not self._starting and not self._closed
-            return Status(self.processes, len(self._all), waiting and self.processes > 0, MIN_ENTRIES, self.answered)
+            waiting = self.automatic and not self._big and self.processes > 0
+            return Status(self.processes, len(self._all), waiting, MIN_ENTRIES, self.answered)
 
     def close(self) -> None:
         """Ends the idle readers now, and each busy one once its call has its answer."""
@@ -140,13 +145,16 @@ class Readers:
 
     def _due(self) -> bool:
         """Whether readers should start now (under the lock)."""
-        if not self.automatic or self._all:
-            return True
         now = time.monotonic()
+        if now < self._retry_at:
+            return False
+        if not self.automatic or self._big:
+            return True
         if now - self._counted_at < RECOUNT_SECONDS:
             return False
         self._counted_at = now
-        return self.live_entries() >= MIN_ENTRIES
+        self._big = self.live_entries() >= MIN_ENTRIES
+        return self._big
 
     def _start(self, count: int) -> None:
         """Starts `count` readers, each serving as soon as it has opened the file (a spawned
@@ -162,9 +170,11 @@ class Readers:
                     self._idle.append(reader)
             if self.log is not None:
                 self.log.info("readers.started", readers=self.serving(), pids=[r.process.pid for r in self._all])
-        except Exception as exc:  # the calls read in the node's process, as before
+        except Exception as exc:  # the calls read in the node's process, as before, and a retry waits
+            with self._lock:
+                self._retry_at = time.monotonic() + RETRY_SECONDS
             if self.log is not None:
-                self.log.error("readers.failed", error=f"{type(exc).__name__}: {exc}")
+                self.log.error("readers.failed", error=f"{type(exc).__name__}: {exc}", retry_seconds=RETRY_SECONDS)
         finally:
             with self._lock:
                 self._starting = False
@@ -201,9 +211,16 @@ class _Reader:
         process = context.Process(target=serve, args=(theirs, opening, os.getpid()), name="reader", daemon=True)
         process.start()
         theirs.close()
-        if ours.recv_bytes() != OK:  # the file is open: it serves from here on
-            raise RuntimeError("a reader process could not open the database")
-        return cls(process, ours)
+        reader = cls(process, ours)
+        try:  # it serves from its first word: OK, the file is open; else why it could not open it
+            if not ours.poll(OPEN_SECONDS):
+                raise RuntimeError(f"a reader process did not open the database within {OPEN_SECONDS:g} s")
+            if ours.recv_bytes() != OK:
+                raise RuntimeError(f"a reader process could not open the database: {ours.recv_bytes().decode()}")
+        except BaseException:
+            reader.end()
+            raise
+        return reader
 
     def read(self, method: str, request: bytes, generation: int) -> bytes:
         self.conn.send((method, generation, request))
@@ -233,7 +250,14 @@ def serve(conn: Connection, opening: Opening, parent: int) -> None:
     closes."""
     tune_gc()
     watch_parent(parent)
-    store = Store(opening.database, read_only=True)
+    # Ctrl-C at a terminal reaches the node's whole process group: the node ends its readers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        store = Store(opening.database, read_only=True)
+    except Exception as exc:
+        conn.send_bytes(FAILED)
+        conn.send_bytes(f"{type(exc).__name__}: {exc}".encode())
+        return
     catalog = Catalog(store, opening.node_id, set(), opening.max_page_size)
     conn.send_bytes(OK)
     try:

@@ -184,6 +184,8 @@ class Database:
         # The thread that runs SQLite inserts while the caller's thread prepares the next rows.
         self._writer = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         if read_only:
+            if not pathlib.Path(self.path).is_file():  # SQLite would create an empty one
+                raise FileNotFoundError(f"no database at {self.path}")
             self.conn = self.read_only_connection()
             return
         self.conn = self._connect()
