@@ -38,22 +38,10 @@ READERS_HELP = ("the hub's store.readers (with --hub): 0 to answer every search 
                 "readers.py); by default the node's own choice")
 
 
-def children(pid: int) -> list[int]:
-    """The processes `pid` started that still run (a node's reader and worker processes)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(name))
-            except (OSError, ValueError, IndexError):  # gone meanwhile
-                pass
-    return found
-
-
 def tree_cpu_seconds(pid: int) -> float:
     """CPU time of a process and of the processes it started that still run."""
+    from harness.processes import children
+
     total = cpu_seconds(pid)
     for child in children(pid):
         try:

@@ -25,9 +25,9 @@ import threading
 import time
 
 import grpc
-from common import READERS_HELP, ROOT, children, cpu_seconds, percentile, tree_cpu_seconds, wait_warm
+from common import READERS_HELP, ROOT, cpu_seconds, percentile, tree_cpu_seconds, wait_warm
 
-from harness.processes import env, resident_kib, terminate, wait_healthy
+from harness.processes import children_resident_kib, env, resident_kib, terminate, wait_healthy
 from node.proto import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc
 from node.security.client import open_channel
 
@@ -124,7 +124,7 @@ def run_mix(address: str, mix_args: tuple, pid: int, clients: int, seconds: floa
         t.start()
     while any(t.is_alive() for t in threads):
         rss.append(resident_kib(pid))
-        readers_rss.append(sum(resident_kib(child) for child in children(pid)))
+        readers_rss.append(children_resident_kib(pid))
         time.sleep(0.5)
     every = [t for kind in times.values() for t in kind]
     after = tree_cpu_seconds(pid), cpu_seconds(os.getpid())

@@ -48,19 +48,22 @@ def resident_kib(pid: int | None) -> int:
     return 0
 
 
-def children_resident_kib(pid: int | None) -> int:
-    """The resident memory (VmRSS) of the process's children, in KiB: a node's worker processes."""
-    if not pid:
-        return 0
-    total = 0
-    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+def children(pid: int | None) -> list[int]:
+    """The running processes whose parent is `pid`: a node's worker and reader processes."""
+    found = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat") if pid else ():
         try:
-            ppid = int(stat.read_text().rsplit(") ", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(") ", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):  # gone meanwhile
             continue
-        if ppid == pid:
-            total += resident_kib(int(stat.parent.name))
-    return total
+    return found
+
+
+def children_resident_kib(pid: int | None) -> int:
+    """The resident memory (VmRSS) of the process's children, in KiB: a node's worker and reader
+    processes."""
+    return sum(resident_kib(child) for child in children(pid))
 
 
 def wait_file(path: pathlib.Path, timeout: float, proc: subprocess.Popen | None = None) -> str:

@@ -9,7 +9,8 @@ read-only view of the node's file (`Store(read_only=True)`) and hands back the r
 which the node passes on as they are.
 
 - One call at a time per reader: a call takes an idle reader for its search turn
-  (node/api/turns.py), and the node runs as many turns as it has readers.
+  (node/api/turns.py), and the node runs as many turns as it has readers (at least one per
+  core: with fewer readers, the calls beyond them are answered in the node's process).
 - What readers keep until the next commit (the name tiers, node/store/kept.py) is kept under the
   node's commit count, sent with every read.
 - `store.readers` in the config: 0 turns them off; a number starts that many at the first search;
@@ -106,7 +107,7 @@ class Readers:
         except (EOFError, OSError):  # the reader died under the call: read here, and replace it
             self._lost(reader)
             return None
-        except Passed:  # the reader refused the read: its answer, as the node's own would be
+        except Exception:  # a refusal (its status, as the node's own would be), or a bug: the reader serves on
             self._give_back(reader, answered=1)
             raise
         self._give_back(reader, answered=1)
