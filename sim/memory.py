@@ -9,7 +9,8 @@ import collections
 
 def peaks(lag: list[dict], hub: str, ingest: list[dict] = ()) -> dict:
     """Peak resident memory of the hub and of the largest other node over the run's samples,
-    ingestion included; and the hub's peak while it took the catalog in, with its worker processes'."""
+    ingestion included; the hub's peak while it took the catalog in, with its worker processes'; and
+    the peak of the hub's worker and reader processes together over the whole run."""
     highest: dict[str, float] = collections.defaultdict(float)
     for sample in [*ingest, *lag]:
         for node, mib in sample.get("rss_mib", {}).items():
@@ -19,6 +20,7 @@ def peaks(lag: list[dict], hub: str, ingest: list[dict] = ()) -> dict:
     return {"hub_peak": highest.get(hub, 0.0), "largest_other": top, "largest_other_peak": others.get(top, 0.0),
             "hub_ingest_peak": max((s["rss_mib"].get(hub, 0.0) for s in ingest), default=0.0),
             "hub_workers_ingest_peak": max((s.get("hub_workers_mib", 0.0) for s in ingest), default=0.0),
+            "hub_workers_peak": max((s.get("hub_workers_mib", 0.0) for s in [*ingest, *lag]), default=0.0),
             "peaks": dict(highest)}
 
 
@@ -44,6 +46,9 @@ def chart(plt, result: dict, lag: list[dict]):
         points = [(s["at"] / day, s["rss_mib"][node]) for s in lag if s.get("rss_mib", {}).get(node)]
         if node and points:
             ax.plot([x for x, _ in points], [y for _, y in points], label=f"{label} ({node})" if node != hub else label)
+    others = [(s["at"] / day, s["hub_workers_mib"]) for s in lag if "hub_workers_mib" in s]
+    if any(mib for _, mib in others):
+        ax.plot([x for x, _ in others], [y for _, y in others], label="国家平台工作与读取进程合计")
     ax.set(title="节点进程常驻内存（RSS）", xlabel="模拟时间（天）", ylabel="MiB")
     ax.set_ylim(bottom=0)
     if ax.get_legend_handles_labels()[0]:

@@ -226,6 +226,8 @@ def markdown(result: dict) -> str:
               f"Peak resident memory: the hub {mem['hub_peak']} MiB"
               + (f" (while taking the catalog in {mem['hub_ingest_peak']} MiB, its worker processes together "
                  f"{mem.get('hub_workers_ingest_peak', 0)} MiB)" if "hub_ingest_peak" in mem else "")
+              + (f"; its worker and reader processes together at most {mem['hub_workers_peak']} MiB over the run"
+                 if "hub_workers_peak" in mem else "")
               + f"; the largest other node ({mem['largest_other']}) {mem['largest_other_peak']} MiB.", "",
               f"![memory]({CHARTS['memory']})", ""]
     lines += ["## Faults", "", "Convergence is timed from the moment a fault is undone until the hub's digest of every "

@@ -237,13 +237,16 @@ class Run:
 
     def _sample(self, fed: Federation, at: float) -> None:
         rss = {node_id: round(resident_kib(node.get("pid")) / 1024, 1) for node_id, node in list(fed.state["nodes"].items())}
+        # the hub's worker and reader processes (node/api/readers.py: they start with its searches)
+        others = round(children_resident_kib(fed.state["nodes"].get(fed.hub_id, {}).get("pid")) / 1024, 1)
         try:
             status = fed.status(fed.hub_id, timeout=2.0)
-            self.lag.append({"at": at, "rss_mib": rss,
+            self.lag.append({"at": at, "rss_mib": rss, "hub_workers_mib": others,
                              "peers": {p.node_id: {"behind": p.behind, "since_success": p.seconds_since_success,
                                                    "state": p.state} for p in status.peers}})
         except grpc.RpcError as exc:
-            self.lag.append({"at": at, "rss_mib": rss, "peers": {}, "error": exc.code().name})
+            self.lag.append({"at": at, "rss_mib": rss, "hub_workers_mib": others, "peers": {},
+                             "error": exc.code().name})
 
     def _check(self, fed: Federation) -> dict:
         faults = list(self.injector.records.values()) if self.injector else []
