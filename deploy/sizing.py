@@ -2,8 +2,9 @@
 
 The figures (resident memory, peak) come from committed reports: reports/national-day/report.json (the
 1+32+10 through a working day: the hub peaked at 168 MiB, every province at 89-91 MiB, every
-ministry at 84-85 MiB) and reports/scale/report.md (the hub at 3,000,000 entries peaked at 438 MiB, its
-bulk workers included). A request is what a node holds in a normal day, rounded up; a limit
+ministry at 84-85 MiB) and reports/scale/report.md (the hub at 3,000,000 entries peaked at 278 MiB, 438 in
+an earlier run; its bulk workers at 324 MiB beside it and its reader processes at about 95 MiB: the
+container's limit counts them all, about 700 MiB if all peak at once). A request is what a node holds in a normal day, rounded up; a limit
 leaves room for the scale run's peak and a resync, so that the kubelet never kills a node for
 memory it was measured to need. CPU is requested low (nodes idle between pulls) and limited
 where a bulk load or a 42-peer pull would otherwise starve the node's neighbours.

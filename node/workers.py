@@ -15,8 +15,10 @@ With `workers: 0`, or for a small piece of work, the work runs on the calling th
 from __future__ import annotations
 
 import gc
+import math
 import multiprocessing
 import os
+import pathlib
 import sys
 import threading
 import time
@@ -79,13 +81,36 @@ def _exit_with(parent: int) -> None:
     os._exit(0)
 
 
-def usable_cores() -> int:
-    """The cores this process may run on: its CPU affinity (a container's or a cgroup's cpuset,
-    `taskset`), not every core of the machine, which os.cpu_count() counts."""
+CGROUP = "/sys/fs/cgroup"
+
+
+def usable_cores(cgroup: str = CGROUP) -> int:
+    """The cores this process may use: its CPU affinity (a cpuset, `taskset`) and its cgroup's CPU
+    quota (a container's CPU limit: `limits.cpu: 2` on a 32-core machine is two cores' worth),
+    not every core of the machine, which os.cpu_count() counts."""
     try:
-        return len(os.sched_getaffinity(0)) or 1
+        cores = len(os.sched_getaffinity(0)) or 1
     except (AttributeError, OSError):  # no affinity on this platform
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = cpu_quota(cgroup)
+    return cores if quota is None else max(1, min(cores, math.ceil(quota)))
+
+
+def cpu_quota(cgroup: str = CGROUP) -> float | None:
+    """Cores' worth of CPU time the cgroup may use in each period, or None when it is not limited
+    (or there is no cgroup to read): `cpu.max` under cgroup v2, `cpu.cfs_quota_us` under v1."""
+    root = pathlib.Path(cgroup)
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
 
 
 def default_workers() -> int:

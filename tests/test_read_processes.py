@@ -185,3 +185,23 @@ def test_readers_that_cannot_open_the_file_leave_every_read_to_the_node_and_wait
     assert pool.read("search", request, 0) is None and not pool._starting  # no second try at once
     assert not (tmp_path / "gone.db").exists()
     assert not [c for c in multiprocessing.active_children() if c.name == "reader"]
+
+
+def test_usable_cores_follow_a_containers_cpu_limit(tmp_path, monkeypatch):
+    from node import workers
+
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: set(range(32)))
+    v2, v1, none = tmp_path / "v2", tmp_path / "v1", tmp_path / "none"
+    v2.mkdir(), (v1 / "cpu").mkdir(parents=True), none.mkdir()
+    (v2 / "cpu.max").write_text("150000 100000\n")  # limits.cpu: 1.5
+    assert workers.usable_cores(str(v2)) == 2
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert workers.usable_cores(str(v2)) == 32
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("100000\n")
+    (v1 / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert workers.usable_cores(str(v1)) == 1
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert workers.usable_cores(str(v1)) == 32
+    assert workers.usable_cores(str(none)) == 32
+    monkeypatch.setattr(readers, "usable_cores", lambda: 32)
+    assert readers.wanted(None, "node.db") == readers.MOST  # each reader holds memory: a few serve

@@ -14,7 +14,7 @@ which the node passes on as they are.
 - What readers keep until the next commit (the name tiers, node/store/kept.py) is kept under the
   node's commit count, sent with every read.
 - `store.readers` in the config: 0 turns them off; a number starts that many at the first search;
-  by default (`auto`), one per usable core on more than one core, once the catalog holds
+  by default (`auto`), one per usable core (at most `MOST`) on more than one core, once it holds
   `MIN_ENTRIES` entries (below that a search is cheap: a process hop would cost more than it saves).
 - A reader that dies (killed, out of memory): its call is read in the node's process, and a new
   reader starts in its place. A reader whose node died ends itself.
@@ -41,6 +41,7 @@ from node.store import Store
 from node.workers import tune_gc, usable_cores, watch_parent
 
 MIN_ENTRIES = 100_000
+MOST = 4  # readers by default, however many cores: each holds about 50 MiB
 RECOUNT_SECONDS = 60.0  # how often `auto` looks at the catalog's size again, until it is big enough
 RETRY_SECONDS = 60.0  # after readers failed to start: meanwhile every call reads in the node's process
 OPEN_SECONDS = 60.0  # a reader that has not opened the file by then is given up
@@ -67,14 +68,15 @@ class Status:
 
 
 def wanted(configured: int | None, database: str) -> int:
-    """Readers the config asks for: `configured` when given, else one per usable core (none on one
-    core); none for a database only in memory, which another process cannot open."""
+    """Readers the config asks for: `configured` when given, else one per usable core, at most
+    `MOST` (none on one core); none for a database only in memory, which another process cannot
+    open."""
     if database == ":memory:":
         return 0
     if configured is not None:
         return configured
     cores = usable_cores()
-    return 0 if cores == 1 else cores
+    return 0 if cores == 1 else min(MOST, cores)
 
 
 class Readers:
