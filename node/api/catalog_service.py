@@ -1,11 +1,11 @@
-"""The Catalog service: publish, withdraw, get, list and search entries at this node."""
+"""The Catalog service: publish, withdraw, get, list and search entries at this node. A search or
+a listing may be answered by a reader process (node/api/readers.py), as bytes that
+node/api/handlers.py passes on as they are."""
 
 from __future__ import annotations
 
 import collections
 from collections.abc import Iterator
-
-import grpc
 
 from node import wire
 from node.api.readers import Readers
@@ -25,7 +25,6 @@ MAX_PUBLISH_BYTES = 64 * 1024 * 1024  # limits.max_publish_bytes, when the node 
 # Messages of a bulk publish being staged ahead of the write: the writer never waits on staging,
 # and a call holds at most this many messages (each at most limits.max_message_bytes) in memory.
 AHEAD = 4
-SERVICE = catalog_pb2.DESCRIPTOR.services_by_name["Catalog"].full_name
 
 
 def stage_message(message: bytes, registry: Registry | None = None) -> Offered:
@@ -128,35 +127,3 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServicer):
                     return reply
             _, answer = READS[method]
             return answer(self.catalog, request)
-
-
-def _reply_bytes(reply) -> bytes:
-    """A reply's bytes: as a reader process gave them, or serialized here."""
-    return reply if isinstance(reply, bytes) else reply.SerializeToString()
-
-
-def add_to_server(servicer: CatalogServicer, server) -> None:
-    """The Catalog service's handlers: the generated ones, except that searches and listings pass
-    a reader process's bytes on as they are."""
-    handlers = {
-        "PublishEntry": grpc.unary_unary_rpc_method_handler(
-            servicer.PublishEntry, request_deserializer=catalog_pb2.PublishEntryRequest.FromString,
-            response_serializer=catalog_pb2.PublishEntryResponse.SerializeToString),
-        "PublishEntries": grpc.stream_unary_rpc_method_handler(
-            servicer.PublishEntries, request_deserializer=catalog_pb2.PublishEntriesRequest.FromString,
-            response_serializer=catalog_pb2.PublishEntriesResponse.SerializeToString),
-        "WithdrawEntry": grpc.unary_unary_rpc_method_handler(
-            servicer.WithdrawEntry, request_deserializer=catalog_pb2.WithdrawEntryRequest.FromString,
-            response_serializer=catalog_pb2.Entry.SerializeToString),
-        "GetEntry": grpc.unary_unary_rpc_method_handler(
-            servicer.GetEntry, request_deserializer=catalog_pb2.GetEntryRequest.FromString,
-            response_serializer=catalog_pb2.Entry.SerializeToString),
-        "ListEntries": grpc.unary_unary_rpc_method_handler(
-            servicer.ListEntries, request_deserializer=catalog_pb2.ListEntriesRequest.FromString,
-            response_serializer=_reply_bytes),
-        "SearchEntries": grpc.unary_unary_rpc_method_handler(
-            servicer.SearchEntries, request_deserializer=catalog_pb2.SearchEntriesRequest.FromString,
-            response_serializer=_reply_bytes),
-    }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
-    server.add_registered_method_handlers(SERVICE, handlers)

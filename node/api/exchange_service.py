@@ -3,11 +3,9 @@ through the hub), Query and Verify (one record by its key, the same path), Mount
 GetMount (a source on an entry, at its own node), ListExchanges and ListCalls (the records).
 
 FetchData's chunks are built once, at the owner's node, and passed on as bytes by every hop:
-the service is registered with a serializer that sends bytes as they are."""
+node/api/handlers.py sends a reply that is bytes as it is."""
 
 from __future__ import annotations
-
-import grpc
 
 from node import wire
 from node.api.status_codes import abort_with_status, rpc
@@ -15,9 +13,6 @@ from node.exchange.calls import Calls
 from node.exchange.mounts import Mounts
 from node.exchange.relay import Exchange, Upstream
 from node.proto import exchange_pb2, exchange_pb2_grpc
-
-SERVICE = "node.proto.Exchange"
-
 
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
@@ -80,35 +75,3 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         for record in self.exchange.store.exchanges(request.request_id, limit=min(request.limit or 100, 10_000)):
             wire.exchange_record_to_proto(record, reply.exchanges.add())
         return reply
-
-
-def _chunk_bytes(chunk) -> bytes:
-    return chunk if isinstance(chunk, bytes) else chunk.SerializeToString()
-
-
-def add_to_server(servicer: ExchangeServicer, server: grpc.Server) -> None:
-    handlers = {
-        "FetchData": grpc.unary_stream_rpc_method_handler(
-            servicer.FetchData, request_deserializer=exchange_pb2.FetchDataRequest.FromString,
-            response_serializer=_chunk_bytes),
-        "MountResource": grpc.unary_unary_rpc_method_handler(
-            servicer.MountResource, request_deserializer=exchange_pb2.MountResourceRequest.FromString,
-            response_serializer=exchange_pb2.Mount.SerializeToString),
-        "GetMount": grpc.unary_unary_rpc_method_handler(
-            servicer.GetMount, request_deserializer=exchange_pb2.GetMountRequest.FromString,
-            response_serializer=exchange_pb2.Mount.SerializeToString),
-        "Query": grpc.unary_unary_rpc_method_handler(
-            servicer.Query, request_deserializer=exchange_pb2.QueryRequest.FromString,
-            response_serializer=exchange_pb2.QueryResponse.SerializeToString),
-        "Verify": grpc.unary_unary_rpc_method_handler(
-            servicer.Verify, request_deserializer=exchange_pb2.VerifyClaimsRequest.FromString,
-            response_serializer=exchange_pb2.VerifyClaimsResponse.SerializeToString),
-        "ListCalls": grpc.unary_unary_rpc_method_handler(
-            servicer.ListCalls, request_deserializer=exchange_pb2.ListCallsRequest.FromString,
-            response_serializer=exchange_pb2.ListCallsResponse.SerializeToString),
-        "ListExchanges": grpc.unary_unary_rpc_method_handler(
-            servicer.ListExchanges, request_deserializer=exchange_pb2.ListExchangesRequest.FromString,
-            response_serializer=exchange_pb2.ListExchangesResponse.SerializeToString),
-    }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
-    server.add_registered_method_handlers(SERVICE, handlers)
