@@ -205,3 +205,20 @@ def test_usable_cores_follow_a_containers_cpu_limit(tmp_path, monkeypatch):
     assert workers.usable_cores(str(none)) == 32
     monkeypatch.setattr(readers, "usable_cores", lambda: 32)
     assert readers.wanted(None, "node.db") == readers.MOST  # each reader holds memory: a few serve
+
+
+def test_the_metrics_count_the_readers_and_their_answers(tmp_path, start_node):
+    from metrics_support import METRICS_ON, scrape
+
+    client = start_node(node_config(tmp_path, "hebei", "provincial", "130000", departments=PROVIDERS,
+                                    extra={"store": {"synchronous": "normal", "readers": 2}, **METRICS_ON}))
+    client.node.catalog.publish([make_entry("130100005", seq) for seq in range(1, 6)])
+    before = scrape(client)
+    assert before.value("cascade_readers", state="wanted") == 2
+    assert before.value("cascade_readers", state="serving") == 0  # none until the first search
+    serving(client, 2)
+    for _ in range(3):
+        client.catalog.ListEntries(catalog_pb2.ListEntriesRequest(page_size=2))
+    after = scrape(client)
+    assert after.value("cascade_readers", state="serving") == 2
+    assert after.value("cascade_reader_answers_total") == client.node.readers.answered >= 3

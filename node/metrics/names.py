@@ -18,6 +18,9 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
                                               "(a review, the owner's answer, a coordination)."),
     "cascade_requests_escalated": ("gauge", (), "Owners' answers and coordinations past their deadline by the "
                                                 "escalation margin (督办), held at this node."),
+    "cascade_readers": ("gauge", ("state",), "Reader processes that answer searches and listings: wanted "
+                                             "(store.readers), serving."),
+    "cascade_reader_answers": ("counter", (), "Searches and listings the reader processes answered."),
     "cascade_corrections": ("gauge", ("state",), "Correction notices this node holds, by state."),
     "cascade_corrections_overdue": ("gauge", (), "Open correction notices past their answer deadline."),
     # The hub's view of each peer.

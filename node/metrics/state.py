@@ -21,6 +21,7 @@ from node.model.request import STATES
 from node.times import parse_time
 
 if TYPE_CHECKING:
+    from node.api.readers import Status as ReadersStatus
     from node.config import Config
     from node.hub.scheduler import PullScheduler
     from node.model.sync import Verdict
@@ -68,8 +69,10 @@ class StateCollector(Collector):
     out of that scrape and counted in cascade_metrics_collect_errors_total."""
 
     def __init__(self, config: "Config", store: "Store", scheduler: "PullScheduler | None",
-                 clock: Callable[[], datetime], verdicts: Verdicts, errors, log):
+                 clock: Callable[[], datetime], verdicts: Verdicts, errors, log,
+                 readers: "Callable[[], ReadersStatus] | None" = None):
         self.config = config
+        self.readers = readers
         self.store = store
         self.scheduler = scheduler
         self.clock = clock
@@ -84,6 +87,8 @@ class StateCollector(Collector):
         info.add_metric([self.config.node_id, self.config.role, self.config.region_code], 1)
         yield info
         sections: list[tuple[str, Callable[[], list[Metric]]]] = [("node", self._node), ("requests", self._requests)]
+        if self.readers is not None:
+            sections.append(("readers", self._readers))
         if self.scheduler is not None:
             sections += [("peers", self._peers), ("outbox", self._outbox), ("digest", self._digest)]
         for section, read in sections:
@@ -107,6 +112,15 @@ class StateCollector(Collector):
         size = family("cascade_store_size_bytes")
         size.add_metric([], _file_size(self.store.path) + _file_size(self.store.path + "-wal"))
         return [entries, head, size]
+
+    def _readers(self) -> list[Metric]:
+        status = self.readers()
+        readers = family("cascade_readers")
+        readers.add_metric(["wanted"], status.wanted)
+        readers.add_metric(["serving"], status.serving)
+        answers = family("cascade_reader_answers")
+        answers.add_metric([], status.answered)
+        return [readers, answers]
 
     def _requests(self) -> list[Metric]:
         today = self.clock().astimezone(CHINA).date()
