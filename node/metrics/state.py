@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -21,7 +21,6 @@ from node.model.request import STATES
 from node.times import parse_time
 
 if TYPE_CHECKING:
-    from node.api.readers import Status as ReadersStatus
     from node.config import Config
     from node.hub.scheduler import PullScheduler
     from node.model.sync import Verdict
@@ -70,9 +69,9 @@ class StateCollector(Collector):
 
     def __init__(self, config: "Config", store: "Store", scheduler: "PullScheduler | None",
                  clock: Callable[[], datetime], verdicts: Verdicts, errors, log,
-                 readers: "Callable[[], ReadersStatus] | None" = None):
+                 readers: Callable[[], Any] | None = None):
         self.config = config
-        self.readers = readers
+        self.readers = readers  # the reader processes' state (node/api/readers.py Status)
         self.store = store
         self.scheduler = scheduler
         self.clock = clock
