@@ -1,5 +1,6 @@
 """Domain errors: one base for bad input with a subclass per thing, and one class per other kind
-of refusal. node/api/status_codes.py maps each to one gRPC status code; nothing else does."""
+of refusal. node/api/status_codes.py maps each to one gRPC status code; nothing else does. The
+one exception is `Passed`, a status decided elsewhere, which carries its own code."""
 
 from __future__ import annotations
 
@@ -64,3 +65,13 @@ class FailedPrecondition(Exception):
 
 class Unavailable(Exception):
     pass
+
+
+class Passed(Exception):
+    """A status decided elsewhere, passed on to the caller as it was: the next node's on a relayed
+    call (node/exchange/relay.py `Upstream`), a reader process's (node/api/readers.py). `code` is
+    the gRPC status code it came with."""
+
+    def __init__(self, code, details: str):
+        super().__init__(details)
+        self.code, self.details = code, details

@@ -8,10 +8,10 @@ node/api/handlers.py sends a reply that is bytes as it is."""
 from __future__ import annotations
 
 from node import wire
-from node.api.status_codes import abort_with_status, rpc
+from node.api.status_codes import rpc
 from node.exchange.calls import Calls
 from node.exchange.mounts import Mounts
-from node.exchange.relay import Exchange, Upstream
+from node.exchange.relay import Exchange
 from node.proto import exchange_pb2, exchange_pb2_grpc
 
 
@@ -21,29 +21,21 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         self.mounts = mounts
         self.calls = calls
 
+    @rpc
     def FetchData(self, request, context):
         remaining = context.time_remaining()  # the caller's deadline goes on to the next hop; none stays none
-        try:
-            chunks = self.exchange.fetch(request.request_id, request.consumer_code, request.offset,
-                                         request.from_node, timeout=remaining if remaining < 10**8 else None)
-            yield from chunks
-        except Upstream as exc:
-            context.abort(exc.code, exc.details)
-        except Exception as exc:
-            abort_with_status(context, exc)
+        yield from self.exchange.fetch(request.request_id, request.consumer_code, request.offset,
+                                       request.from_node, timeout=remaining if remaining < 10**8 else None)
 
     def _keyed(self, mode: str, request, context):
         remaining = context.time_remaining()  # the caller's deadline goes on to the next hop
-        try:
-            return self.calls.call(mode, request, timeout=remaining if remaining < 10**8 else None)
-        except Upstream as exc:
-            context.abort(exc.code, exc.details)
-        except Exception as exc:
-            abort_with_status(context, exc)
+        return self.calls.call(mode, request, timeout=remaining if remaining < 10**8 else None)
 
+    @rpc
     def Query(self, request, context):
         return self._keyed("query", request, context)
 
+    @rpc
     def Verify(self, request, context):
         return self._keyed("verify", request, context)
 

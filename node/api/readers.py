@@ -35,8 +35,9 @@ from typing import Callable
 import grpc
 
 from node.api.reads import READS
-from node.api.status_codes import Passed, code_of
+from node.api.status_codes import code_of
 from node.catalog.publishing import Catalog
+from node.errors import Passed
 from node.store import Store
 from node.workers import tune_gc, usable_cores, watch_parent
 

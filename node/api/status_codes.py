@@ -21,18 +21,10 @@ CODES = (
 )
 
 
-class Passed(Exception):
-    """A status decided in another process (a reader process, node/api/readers.py), passed on to
-    the caller as it was."""
-
-    def __init__(self, code: grpc.StatusCode, details: str):
-        super().__init__(details)
-        self.code, self.details = code, details
-
-
 def code_of(exc: BaseException) -> grpc.StatusCode | None:
-    """The status code of a domain error; None for anything else (a bug: gRPC answers UNKNOWN)."""
-    if isinstance(exc, Passed):
+    """The status code of a domain error, or the one a passed-on status came with; None for
+    anything else (a bug: gRPC answers UNKNOWN)."""
+    if isinstance(exc, errors.Passed):
         return exc.code
     for kind, code in CODES:
         if isinstance(exc, kind):
@@ -45,7 +37,7 @@ def abort_with_status(context, exc: Exception) -> None:
     code = code_of(exc)
     if code is None:
         raise exc
-    context.abort(code, exc.details if isinstance(exc, Passed) else str(exc))
+    context.abort(code, str(exc))
 
 
 def rpc(method):

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 
 import grpc
 
-from node.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
+from node.errors import FailedPrecondition, NotFound, Passed, PermissionDenied, Unavailable
 from node.model.exchange import ExchangeRecord
 from node.exchange.provider import Provider
 from node.exchange.records import Recorder
@@ -26,12 +26,8 @@ BROKEN = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCod
           grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
-class Upstream(Exception):
+class Upstream(Passed):
     """The next node refused or failed: its status goes back to our caller as it was."""
-
-    def __init__(self, code: grpc.StatusCode, details: str):
-        super().__init__(details)
-        self.code, self.details = code, details
 
 
 def fetch_call(channel: grpc.Channel):
