@@ -97,7 +97,7 @@ def run_mix(address: str, mix_args: tuple, pid: int, clients: int, seconds: floa
     times: dict[str, list[float]] = {}
     refused: list[str] = []
     rss: list[int] = []
-    readers_rss: list[int] = []
+    others_rss: list[int] = []
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
@@ -118,19 +118,19 @@ def run_mix(address: str, mix_args: tuple, pid: int, clients: int, seconds: floa
         channel.close()
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    # The hub's CPU counts its reader processes' (node/api/readers.py); its memory is its own.
+    # The hub's CPU counts its reader and worker processes' (node/api/readers.py); their memory apart.
     before = tree_cpu_seconds(pid), cpu_seconds(os.getpid())
     for t in threads:
         t.start()
     while any(t.is_alive() for t in threads):
         rss.append(resident_kib(pid))
-        readers_rss.append(children_resident_kib(pid))
+        others_rss.append(children_resident_kib(pid))
         time.sleep(0.5)
     every = [t for kind in times.values() for t in kind]
     after = tree_cpu_seconds(pid), cpu_seconds(os.getpid())
     cpu = [(a - b) / max(1, len(every)) * 1000 for a, b in zip(after, before)]
     return {"times": times, "all": every, "refused": refused, "rss_max_mib": max(rss) / 1024,
-            "rss_mean_mib": statistics.mean(rss) / 1024, "readers_rss_max_mib": max(readers_rss) / 1024,
+            "rss_mean_mib": statistics.mean(rss) / 1024, "others_rss_max_mib": max(others_rss) / 1024,
             "cpu_ms": cpu}
 
 
@@ -198,7 +198,7 @@ def main() -> None:
                   f"all p50 {percentile(every, 50):.1f} ms, p99 {percentile(every, 99):.1f} ms; "
                   f"{len(result['refused'])} refused {sorted(set(result['refused']))}; hub resident max "
                   f"{result['rss_max_mib']:.0f} MiB, mean {result['rss_mean_mib']:.0f} MiB, its other processes "
-                  f"{result['readers_rss_max_mib']:.0f} MiB; CPU ms a request: hub "
+                  f"{result['others_rss_max_mib']:.0f} MiB; CPU ms a request: hub "
                   f"{result['cpu_ms'][0]:.1f}, clients {result['cpu_ms'][1]:.1f}", flush=True)
             for kind, times in sorted(result["times"].items()):
                 print(f"    {kind:40s} {len(times):6d}  p50 {percentile(times, 50):7.1f} ms  "
