@@ -5,6 +5,8 @@ report.json (the simulator lives in sim/, imported when the command runs)."""
 from __future__ import annotations
 
 import pathlib
+import signal
+import sys
 
 import click
 
@@ -27,6 +29,9 @@ def sim() -> None:
                    "scenario's. Default: start it through the harness.")
 def sim_run(scenario_path: str, out: str | None, state: str | None, federation: str | None) -> None:
     """Run SCENARIO.yaml; exits 1 if an invariant did not hold."""
+    # SIGTERM (a kill, a CI job's timeout) ends the run as Ctrl-C does: the federation it started
+    # is brought down on the way out, not left running.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     from harness.processes import HarnessError
     from node.config_rules import read_yaml
     from node.errors import ConfigError

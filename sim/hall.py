@@ -75,11 +75,12 @@ def grant_all(fed: Federation, hall: Hall, sources: list[Source]) -> list[Grant]
     """Files each hall's requests (verify and query, the key and the claimed items), lets the
     owners answer the conditional ones with their quota, and waits until each is granted at the hall."""
     rng, grants, filed = random.Random(hall.seed), [], []
-    for node, department in halls_of(compose_mod.load(fed.state["compose"])):
+    compose = compose_mod.load(fed.state["compose"])
+    ministry_nodes = {n.id for n in compose.nodes if n.role == "ministry"}
+    for node, department in halls_of(compose):
         others = [s for s in sources if s.node != node]
         rng.shuffle(others)
-        ministries = [s for s in others if s.node in {n.id for n in compose_mod.load(fed.state["compose"]).nodes
-                                                      if n.role == "ministry"}]
+        ministries = [s for s in others if s.node in ministry_nodes]
         picked = (ministries[:hall.grants_per_hall // 2] + [s for s in others if s not in ministries])[:hall.grants_per_hall]
         for source in picked:
             items = (source.key, *source.items)

@@ -6,6 +6,11 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import datetime
 
 import pytest
@@ -270,3 +275,29 @@ def test_the_report_is_built_from_what_the_run_hands_it():
     assert result["lag"] == {"samples": 2, "max_behind": {"hebei": 3}, "hub_unreachable_samples": 1}
     assert result["memory_mib"]["hub_peak"] == 90.0 and result["memory_mib"]["largest_other_peak"] == 50.0
     assert result["all_invariants_held"]
+
+
+def test_a_run_ended_by_sigterm_brings_its_federation_down(tmp_path):
+    from harness.processes import alive
+
+    state = tmp_path / "fed"
+    run = subprocess.Popen([sys.executable, "-m", "cli", "sim", "run", fast_smoke(tmp_path), "--out",
+                            str(tmp_path / "report"), "--state", str(state)], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, pids = time.monotonic() + 120, []
+        while not pids:  # every node of the federation up and recorded
+            assert time.monotonic() < deadline and run.poll() is None, "the federation did not come up"
+            time.sleep(0.2)
+            try:
+                nodes = json.loads((state / "state.json").read_text()).get("nodes", {})
+            except (OSError, ValueError):
+                continue
+            if len(nodes) == 6 and all(alive(n.get("pid")) for n in nodes.values()):
+                pids = [n["pid"] for n in nodes.values()]
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=60) == 128 + signal.SIGTERM
+        assert not [pid for pid in pids if alive(pid)]
+    finally:
+        if run.poll() is None:
+            run.kill()
