@@ -314,7 +314,7 @@ def run(hall: Hall, out: str | pathlib.Path, state: str | pathlib.Path | None = 
         day.run()
         checks = check(day, counted_calls(fed, grants))
         result = hall_report.build(hall, day, checks, started)
-        hall_report.write(result, day, out)
+        hall_report.write(result, out)
         return result
     finally:
         fed.down(purge=False)

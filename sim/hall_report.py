@@ -11,6 +11,7 @@ from datetime import datetime
 from sim.charts import pyplot, save
 
 CHARTS = {"calls": "calls_per_second.png", "latency": "latency.png", "owners": "owners.png"}
+OWNERS_CHARTED = 30  # the busiest owners in the chart (the table below it lists every one)
 BUCKET = 2.0  # wall seconds per point of the charts
 
 
@@ -88,8 +89,13 @@ def _count(values) -> dict[str, int]:
     return found
 
 
-def write(result: dict, day, out: pathlib.Path) -> None:
+def write(result: dict, out: pathlib.Path) -> None:
     (out / "report.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    drawn(result, out)
+
+
+def drawn(result: dict, out: pathlib.Path) -> None:
+    """The charts and report.md of `result` (a run's, or its report.json's again) in `out`."""
     charts(result, out)
     (out / "report.md").write_text(markdown(result), encoding="utf-8")
 
@@ -125,19 +131,23 @@ def charts(result: dict, out: pathlib.Path) -> None:
     ax.legend(fontsize=8)
     save(fig, out / CHARTS["latency"])
 
-    rows = sorted(result["owners"].values(), key=lambda o: -o["calls"])
-    fig, ax = plt.subplots(figsize=(9, max(3, 0.45 * len(rows) + 1.5)))
+    every = sorted(result["owners"].values(), key=lambda o: -o["calls"])
+    rows = every[:OWNERS_CHARTED]
+    fig, (ax, refusals) = plt.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [3, 1]},
+                                       figsize=(11, max(3, 0.4 * len(rows) + 1.8)))
     labels = [f"{o['department']}（{o['node']}）" for o in rows] or ["（无）"]
-    ax.barh(labels, [o["match"] for o in rows] or [0], color="tab:green", label="核验一致／查得")
-    left = [o["match"] for o in rows]
-    for key, color, label in (("mismatch", "tab:orange", "核验不一致"), ("not_found", "tab:grey", "查无此人／此企业"),
-                              ("quota_refusals", "tab:red", "超出每日限额（次）")):
-        values = [o[key] for o in rows]
-        ax.barh(labels, values or [0], left=left or [0], color=color, label=label)
+    left = [0] * len(labels)
+    for key, color, label in (("match", "tab:green", "核验一致／查得"), ("mismatch", "tab:orange", "核验不一致"),
+                              ("not_found", "tab:grey", "查无此人／此企业")):
+        values = [o[key] for o in rows] or [0]
+        ax.barh(labels, values, left=left, color=color, label=label)
         left = [a + b for a, b in zip(left, values)]
-    ax.set(title="各提供方部门：核验结果与限额拒绝（按键计，拒绝按次计）", xlabel="数量")
+    shown = f"调用最多的 {len(rows)} 个（共 {len(every)} 个）" if len(every) > len(rows) else f"{len(every)} 个"
+    ax.set(title=f"提供方部门{shown}：核验与查询结果（按键计）", xlabel="键数")
     ax.invert_yaxis()
     ax.legend(fontsize=8)
+    refusals.barh(labels, [o["quota_refusals"] for o in rows] or [0], color="tab:red")
+    refusals.set(title="超出每日限额被拒（按次计）", xlabel="次数")
     save(fig, out / CHARTS["owners"])
 
 

@@ -79,6 +79,11 @@ def _answered(c) -> float:
 def write(result: dict, out: pathlib.Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    drawn(result, out)
+
+
+def drawn(result: dict, out: pathlib.Path) -> None:
+    """The charts and report.md of `result` (a run's, or its report.json's again) in `out`."""
     charts(result, out)
     (out / "report.md").write_text(markdown(result), encoding="utf-8")
 

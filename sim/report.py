@@ -170,6 +170,11 @@ def redraw(out: pathlib.Path) -> None:
     """report.md and the charts again from out/report.json (a report written before a section
     was added gets what can be derived from its figures)."""
     result = json.loads((out / "report.json").read_text())
+    if "lag_samples" not in result:  # a service hall's day (sim/hall.py) or a multi-source run (sim/multisource.py)
+        from sim import hall_report, multisource_report
+
+        (hall_report if "timeline" in result else multisource_report).drawn(result, out)
+        return
     lag = result.pop("lag_samples")
     requests = result["requests"]
     if "per_owner_node" not in requests:

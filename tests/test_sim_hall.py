@@ -56,3 +56,19 @@ def test_each_answered_call_counted_once_by_its_id_holds_and_anything_else_does_
                      {"hebei-2": {"c1": 40}})["quotas_held"]["held"]  # beyond the quota
     leaked = Call(1.0, 0.01, g, "verify", 1, "c1", "ok", leaks=1)
     assert not check(day_of(leaked), {"hebei-1": {"c1": 1}})["verify_returned_no_value"]["held"]
+
+
+def test_a_service_halls_report_is_drawn_again_from_its_report_json(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    out = tmp_path / "service-hall"
+    out.mkdir()
+    (out / "report.json").write_bytes((ROOT / "reports" / "service-hall" / "report.json").read_bytes())
+    result = CliRunner().invoke(main, ["sim", "report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "report.md").read_text(encoding="utf-8") == \
+        (ROOT / "reports" / "service-hall" / "report.md").read_text(encoding="utf-8")
+    for chart in ("calls_per_second.png", "latency.png", "owners.png"):
+        assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
