@@ -260,3 +260,45 @@ def test_a_call_id_sent_again_with_another_question_is_a_new_call_and_charged(fe
     code, details = refused(lambda: ask(third, {"企业名称": "某"}))
     assert code == EXHAUSTED and "has used 3" in details
     ask(first, {"企业名称": "另一个名称"})  # still a retry of a call that was counted
+
+
+def test_a_call_is_the_same_call_alone_or_in_a_batch_its_node_made(fed):
+    """The consumer's node sends single calls on one grant that arrive at once on as one batch,
+    each under its own id (node/exchange/coalesce.py). A call whose batch broke off on the way
+    is retried alone, or in another batch: it is the call that was counted, either way."""
+    request_id = granted(fed, daily_quota=3)
+    first, second, third, fourth = keys(fed, 4)
+    claims = {"企业名称": "某"}
+
+    def alone(key, call_id):
+        return exchange(fed.peers["hebei"]).Verify(exchange_pb2.VerifyClaimsRequest(
+            request_id=request_id, consumer_code=CONSUMER, key=key, claims=claims, call_id=call_id), timeout=30)
+
+    def batched(*calls):  # what Hebei's node relays to the hub for calls that arrived at once
+        message = exchange_pb2.VerifyClaimsRequest(request_id=request_id, consumer_code=CONSUMER, from_node="hebei",
+                                                   call_ids=[call_id for _, call_id in calls])
+        for key, _ in calls:
+            message.batch.add(key=key, claims=claims)
+        return exchange(fed.hub).Verify(message, timeout=30)
+
+    alone(first, "window-1")  # used 1
+    assert len(batched((first, "window-1"), (second, "window-2")).verdicts) == 2  # window-1 again: used 2
+    alone(second, "window-2")  # window-2 retried alone: still 2
+    alone(third, "window-3")  # used 3
+    code, details = refused(lambda: alone(fourth, "window-4"))
+    assert code == EXHAUSTED and "has used 3" in details
+
+
+def test_a_refused_question_uses_none_of_the_quota(fed):
+    """A key naming another item, a claim on an item not granted, a key lacking its item: each
+    refused with its own status, and none of them charged against the day's quota."""
+    request_id = granted(fed, daily_quota=1)
+    (key,) = keys(fed, 1)
+    hebei = fed.peers["hebei"]
+    assert refused(lambda: query(hebei, request_id, {"统一社会信用代码": "91440300MA5XXXXXX1"}))[0] == INVALID
+    assert refused(lambda: verify(hebei, request_id, key, {"法定代表人": "张三"}))[0] == DENIED
+    assert refused(lambda: verify(hebei, request_id, batch=[(key, {"企业名称": "某"}), ({}, {"企业名称": "某"})]))[0] \
+        == INVALID
+    assert query(hebei, request_id, key).rows  # the day's one call, still there
+    code, details = refused(lambda: query(hebei, request_id, key))
+    assert code == EXHAUSTED and "has used 1" in details

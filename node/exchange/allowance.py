@@ -8,7 +8,9 @@ is counted in the node's database, one row per call by the client's call id, so 
 keeps the day's count and a call retried with its id (the hub or the owner killed before the
 answer came back) is counted once. A grant with a rate and no quota remembers the ids of the
 last minute's calls in memory, so that a retry does not take a second token either. A call
-refused here uses neither, so a consumer that retries a refused call is not charged for it.
+refused here uses neither, so a consumer that retries a refused call is not charged for it; the
+owner's node takes a call's charge only once every other check of it has passed
+(node/exchange/provider.py `charge`).
 """
 
 from __future__ import annotations

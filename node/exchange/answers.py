@@ -57,12 +57,10 @@ class Answers:
         self.provider = provider
         self.mounts = provider.mounts
 
-    def _open(self, request_id: str, consumer_code: str, mode: str, calls: int, call_id: str,
-              call_ids: Sequence[str]):
-        # A source mounted without key items is refused by the provider, before the calls are counted.
+    def _open(self, request_id: str, consumer_code: str, mode: str, calls: int, call_ids: Sequence[str]):
         if call_ids and len(call_ids) != calls:
             raise InvalidRequest("call_ids", f"one per key: {len(call_ids)} ids for {calls} keys")
-        return self.provider.open_for(request_id, consumer_code, mode, charges(calls, call_id, call_ids))
+        return self.provider.open_for(request_id, consumer_code, mode)
 
     def _lookup(self, mount: Mount, source, grant: Grant, columns: Sequence[str], keys: list[tuple[str, ...]]):
         key_columns = [mount.column_of(k) for k in mount.keys]
@@ -87,9 +85,12 @@ class Answers:
         """The granted items (columns) and, per key, its rows inside the filter (none: not found),
         personal items masked."""
         _check_count(len(keys), "keys")
-        _, grant, mount, source = self._open(request_id, consumer_code, "query", len(keys), call_id, call_ids)
+        request, grant, mount, source = self._open(request_id, consumer_code, "query", len(keys), call_ids)
         try:
             values = [key_values(mount, key, "key" if len(keys) == 1 else f"keys[{i}]") for i, key in enumerate(keys)]
+            # Charged once the question is checked: a question refused counts nothing, and a
+            # call over the quota or the rate reads nothing from the source.
+            self.provider.charge(request, charges(len(keys), call_id, call_ids))
         except BaseException:
             source.close()
             raise
@@ -105,7 +106,7 @@ class Answers:
         A record matches when one of the key's rows matches every claim; else the first row's
         verdicts are given."""
         _check_count(len(claims), "batch")
-        request, grant, mount, source = self._open(request_id, consumer_code, "verify", len(claims), call_id, call_ids)
+        request, grant, mount, source = self._open(request_id, consumer_code, "verify", len(claims), call_ids)
         try:
             items: list[str] = []
             values = []
@@ -122,6 +123,7 @@ class Answers:
                             raise PermissionDenied(f"{field(i)}claims[{item}]: is not a granted item of request "
                                                    f"{request_id} (granted: {', '.join(request.data_items)})")
                         items.append(item)
+            self.provider.charge(request, charges(len(claims), call_id, call_ids))  # as a query's
         except BaseException:
             source.close()
             raise

@@ -209,9 +209,14 @@ class Calls:
     def _call_ids(self, message, hashes: list[str]) -> tuple[str, list[str]]:
         """The message's call id and call ids, each bound to what its call asks (`hashes`: the
         keyed hash of each key, and of its claims for a verification): a retry asks the same and
-        counts once, while an id sent again with another question is a new call, charged as one."""
+        counts once, while an id sent again with another question is a new call, charged as one.
+        A single call is bound the same way whether it comes alone or in a batch the consumer's
+        node made (`call_ids`), so that a call retried after its batch broke off, now alone or in
+        another batch, is still the call that was counted."""
         if message.call_ids:
             return "", [f"{call_id}/{h}" for call_id, h in zip(message.call_ids, hashes)]
         if not message.call_id:
             return "", []
+        if len(hashes) == 1:
+            return f"{message.call_id}/{hashes[0]}", []
         return f"{message.call_id}/{hashlib.sha256(' '.join(hashes).encode()).hexdigest()[:16]}", []

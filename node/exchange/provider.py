@@ -92,15 +92,24 @@ class Provider:
         """The request, what it lets out, and its source opened; or the refusal."""
         if offset < 0:
             raise InvalidRequest("offset", "must not be negative")
-        # A fetch counts one call; its resumption from an offset is the same call, not another.
-        request, grant, _, source = self.open_for(request_id, consumer_code, "fetch", charges(0 if offset else 1))
+        request, grant, _, source = self.open_for(request_id, consumer_code, "fetch")
+        try:
+            # A fetch counts one call; its resumption from an offset is the same call, not another.
+            self.charge(request, charges(0 if offset else 1))
+        except BaseException:
+            source.close()
+            raise
         return request, grant, source
 
-    def open_for(self, request_id: str, consumer_code: str, mode: str,
-                 calls: Sequence[Charge] = (("", 1),)) -> tuple[Request, Grant, Mount, Source]:
+    def charge(self, request: Request, calls: Sequence[Charge]) -> None:
+        """`calls` counted against the grant's quota and rate (once per call id), or refused
+        (ResourceExhausted) counting none: taken once a call has passed every other check."""
+        self.allowance.take(request, calls)
+
+    def open_for(self, request_id: str, consumer_code: str, mode: str) -> tuple[Request, Grant, Mount, Source]:
         """The request, what it lets out in this mode, its mount and its source opened (covering
-        the key items too, for a query or a verification), with `calls` counted against the
-        grant's quota and rate (once per call id); or the refusal (which counts none)."""
+        the key items too, for a query or a verification); or the refusal. Nothing is counted
+        against the grant here: the caller charges it (`charge`) once the call is answerable."""
         request = check(self.store.get_request(request_id), request_id, consumer_code,
                         self.clock())
         if not grant_allows(request, mode):
@@ -140,14 +149,10 @@ class Provider:
         grant = Grant(request.data_items, tuple(mount.column_of(i) for i in request.data_items),
                       mount.column_of(request.filter_column) if request.filter_column else "", request.filter_prefix,
                       grant_masks(request, mount))
-        try:
-            if mode != "fetch" and not mount.keys:
-                raise FailedPrecondition("no_keys", f"the source of {code} is mounted without key items: it "
-                                                    "answers fetches only")
-            self.allowance.take(request, calls)
-        except BaseException:
+        if mode != "fetch" and not mount.keys:
             source.close()
-            raise
+            raise FailedPrecondition("no_keys", f"the source of {code} is mounted without key items: it "
+                                                "answers fetches only")
         return request, grant, mount, source
 
     def stream(self, grant: Grant, source: Source, offset: int, counted=None) -> Iterator[bytes]:
