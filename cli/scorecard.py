@@ -50,10 +50,12 @@ COLUMNS = (
     ("更新及时率", "fresh %", _field("fresh_rate"), True),
     ("提供行数", "rows out", _field("rows_provided"), False),
     ("获得行数", "rows in", _field("rows_received"), False),
+    ("提供核验查询", "calls out", _field("calls_provided"), False),
+    ("发起核验查询", "calls in", _field("calls_made"), False),
 )
 # What the terminal shows (all of it is in the workbook).
 TERMINAL = ("node", "department", "entries", "mounted %", "received", "answered", "in time %", "overdue",
-            "granted %", "asked", "reviewed", "extensions", "objections", "fresh %", "rows out", "rows in")
+            "granted %", "asked", "reviewed", "extensions", "objections", "fresh %", "rows out", "rows in", "calls out", "calls in")
 
 
 def _period_options(command):

@@ -21,7 +21,7 @@ from exchange_support import CONSUMER, OWNER, SOURCE_ITEMS, entry, exchange, sou
 from harness import data
 from node.model.masking import mask
 from node.model.rules import DataItem
-from node.proto import exchange_pb2, sharing_pb2
+from node.proto import admin_pb2, exchange_pb2, sharing_pb2
 from node.security import audit, audit_key
 from test_sharing import publish, sharing, submit, wait_state
 
@@ -135,6 +135,14 @@ def test_query_answers_each_key_with_the_sources_row_and_only_the_granted_items(
         role = {"hebei": "consumer", "national": "hub", "guangdong": "owner"}[node.node.config.node_id]
         c = counts(node, request_id)[(role, "query")]
         assert (c.calls, c.keys, c.hits, c.not_found, c.refusals) == (ROWS + 2, ROWS + 52, ROWS + 50, 2, 0)
+    # The hub's scorecard: calls served by the owner department, made by the consumer (read after
+    # the hub's counts were written, as reading them above does).
+    with pytest.raises(grpc.RpcError):
+        query(fed.peers["hebei"], request_id, {"企业名称": "x"})  # refused: not a call answered
+    counts(fed.hub, request_id)
+    rows = {r.department_code: r for r in fed.hub.admin.Scorecard(admin_pb2.ScorecardRequest(), timeout=30).departments}
+    assert (rows[OWNER].calls_provided, rows[OWNER].calls_made) == (ROWS + 2, 0)
+    assert (rows[CONSUMER].calls_provided, rows[CONSUMER].calls_made) == (0, ROWS + 2)
 
 
 def test_a_key_outside_the_row_filter_answers_exactly_like_a_missing_key(fed):

@@ -198,7 +198,7 @@ class ScorecardRequest(_message.Message):
     def __init__(self, from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., own: _Optional[bool] = ...) -> None: ...
 
 class ScoreRow(_message.Message):
-    __slots__ = ("node_id", "department_code", "department_name", "entries", "unconditional", "conditional", "not_shared", "requests_received", "answered", "answered_in_time", "median_hours_to_answer", "overdue_now", "requests_made", "rows_provided", "exchanges_provided", "rows_received", "exchanges_received", "granted", "rejected", "awaiting", "reviewed", "reviewed_in_time", "extensions", "objections", "objections_upheld", "objections_shared", "shareable", "mounted", "sources_checked", "sources_fresh", "in_time_rate", "granted_rate", "mounted_rate", "fresh_rate", "duplicate_collections", "quality_score", "corrections_received", "corrections_answered", "corrections_in_time", "corrections_corrected", "corrected_rate")
+    __slots__ = ("node_id", "department_code", "department_name", "entries", "unconditional", "conditional", "not_shared", "requests_received", "answered", "answered_in_time", "median_hours_to_answer", "overdue_now", "requests_made", "rows_provided", "exchanges_provided", "rows_received", "exchanges_received", "granted", "rejected", "awaiting", "reviewed", "reviewed_in_time", "extensions", "objections", "objections_upheld", "objections_shared", "shareable", "mounted", "sources_checked", "sources_fresh", "in_time_rate", "granted_rate", "mounted_rate", "fresh_rate", "duplicate_collections", "quality_score", "corrections_received", "corrections_answered", "corrections_in_time", "corrections_corrected", "corrected_rate", "calls_provided", "calls_made")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_CODE_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -240,6 +240,8 @@ class ScoreRow(_message.Message):
     CORRECTIONS_IN_TIME_FIELD_NUMBER: _ClassVar[int]
     CORRECTIONS_CORRECTED_FIELD_NUMBER: _ClassVar[int]
     CORRECTED_RATE_FIELD_NUMBER: _ClassVar[int]
+    CALLS_PROVIDED_FIELD_NUMBER: _ClassVar[int]
+    CALLS_MADE_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     department_code: str
     department_name: str
@@ -281,7 +283,9 @@ class ScoreRow(_message.Message):
     corrections_in_time: int
     corrections_corrected: int
     corrected_rate: float
-    def __init__(self, node_id: _Optional[str] = ..., department_code: _Optional[str] = ..., department_name: _Optional[str] = ..., entries: _Optional[int] = ..., unconditional: _Optional[int] = ..., conditional: _Optional[int] = ..., not_shared: _Optional[int] = ..., requests_received: _Optional[int] = ..., answered: _Optional[int] = ..., answered_in_time: _Optional[int] = ..., median_hours_to_answer: _Optional[float] = ..., overdue_now: _Optional[int] = ..., requests_made: _Optional[int] = ..., rows_provided: _Optional[int] = ..., exchanges_provided: _Optional[int] = ..., rows_received: _Optional[int] = ..., exchanges_received: _Optional[int] = ..., granted: _Optional[int] = ..., rejected: _Optional[int] = ..., awaiting: _Optional[int] = ..., reviewed: _Optional[int] = ..., reviewed_in_time: _Optional[int] = ..., extensions: _Optional[int] = ..., objections: _Optional[int] = ..., objections_upheld: _Optional[int] = ..., objections_shared: _Optional[int] = ..., shareable: _Optional[int] = ..., mounted: _Optional[int] = ..., sources_checked: _Optional[int] = ..., sources_fresh: _Optional[int] = ..., in_time_rate: _Optional[float] = ..., granted_rate: _Optional[float] = ..., mounted_rate: _Optional[float] = ..., fresh_rate: _Optional[float] = ..., duplicate_collections: _Optional[int] = ..., quality_score: _Optional[float] = ..., corrections_received: _Optional[int] = ..., corrections_answered: _Optional[int] = ..., corrections_in_time: _Optional[int] = ..., corrections_corrected: _Optional[int] = ..., corrected_rate: _Optional[float] = ...) -> None: ...
+    calls_provided: int
+    calls_made: int
+    def __init__(self, node_id: _Optional[str] = ..., department_code: _Optional[str] = ..., department_name: _Optional[str] = ..., entries: _Optional[int] = ..., unconditional: _Optional[int] = ..., conditional: _Optional[int] = ..., not_shared: _Optional[int] = ..., requests_received: _Optional[int] = ..., answered: _Optional[int] = ..., answered_in_time: _Optional[int] = ..., median_hours_to_answer: _Optional[float] = ..., overdue_now: _Optional[int] = ..., requests_made: _Optional[int] = ..., rows_provided: _Optional[int] = ..., exchanges_provided: _Optional[int] = ..., rows_received: _Optional[int] = ..., exchanges_received: _Optional[int] = ..., granted: _Optional[int] = ..., rejected: _Optional[int] = ..., awaiting: _Optional[int] = ..., reviewed: _Optional[int] = ..., reviewed_in_time: _Optional[int] = ..., extensions: _Optional[int] = ..., objections: _Optional[int] = ..., objections_upheld: _Optional[int] = ..., objections_shared: _Optional[int] = ..., shareable: _Optional[int] = ..., mounted: _Optional[int] = ..., sources_checked: _Optional[int] = ..., sources_fresh: _Optional[int] = ..., in_time_rate: _Optional[float] = ..., granted_rate: _Optional[float] = ..., mounted_rate: _Optional[float] = ..., fresh_rate: _Optional[float] = ..., duplicate_collections: _Optional[int] = ..., quality_score: _Optional[float] = ..., corrections_received: _Optional[int] = ..., corrections_answered: _Optional[int] = ..., corrections_in_time: _Optional[int] = ..., corrections_corrected: _Optional[int] = ..., corrected_rate: _Optional[float] = ..., calls_provided: _Optional[int] = ..., calls_made: _Optional[int] = ...) -> None: ...
 
 class ScorecardResponse(_message.Message):
     __slots__ = ("departments", "nodes", "from_date", "to_date", "unreachable")

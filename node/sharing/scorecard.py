@@ -27,7 +27,7 @@ REVIEW_DAYS = 2  # working days the consumer's data authority has for a conformi
 
 COUNTS = ("entries", "unconditional", "conditional", "not_shared", "requests_received", "answered",
           "answered_in_time", "overdue_now", "requests_made", "rows_provided", "exchanges_provided", "rows_received",
-          "exchanges_received", "granted", "rejected", "awaiting", "reviewed", "reviewed_in_time", "extensions",
+          "exchanges_received", "calls_provided", "calls_made", "granted", "rejected", "awaiting", "reviewed", "reviewed_in_time", "extensions",
           "objections", "objections_upheld", "objections_shared", "shareable", "mounted", "sources_checked",
           "sources_fresh", "duplicate_collections", "corrections_received", "corrections_answered",
           "corrections_in_time", "corrections_corrected")
@@ -56,6 +56,10 @@ class Score:
     exchanges_provided: int = 0
     rows_received: int = 0
     exchanges_received: int = 0
+    # Query and verify calls answered (核验、查询), as the hub counted them: served from the
+    # department's sources, and made by it.
+    calls_provided: int = 0
+    calls_made: int = 0
     granted: int = 0
     rejected: int = 0
     awaiting: int = 0  # pending, not yet due
@@ -229,6 +233,12 @@ class Card:
             received.rows_received += rows
             received.exchanges_received += completed
 
+    def count_calls(self, totals: Iterable[tuple[str, str, int, int]]) -> None:
+        for consumer_code, owner_code, answered, _ in totals:
+            if owner_code:
+                (self.departments.get(owner_code) or self.row("", owner_code)).calls_provided += answered
+            (self.departments.get(consumer_code) or self.row("", consumer_code)).calls_made += answered
+
     def count_correction(self, correction, at: datetime) -> None:
         """A correction on the owner's resource (node/model/correction.py), as it stood at `at`."""
         if not any(e.state == "open" for e in correction.history):
@@ -288,6 +298,9 @@ def scorecard(store, calendar: Calendar, now: datetime, period: Period = Period(
     since, until = period.stored_bounds()
     local = [t for t in store.exchange_totals("consumer", since, until) if t[1] in departments]
     card.count_exchanges(local if own else store.exchange_totals("hub", since, until) + local)
+    # Calls between two departments of this node never reach the hub: its owner's part counted them.
+    local_calls = store.call_totals("owner", since, until, local=True)
+    card.count_calls(local_calls if own else store.call_totals("hub", since, until) + local_calls)
     for code, found in (sources or {}).items():
         score = card.departments.get(code) or card.row(node_id, code)
         score.mounted += found.mounted

@@ -134,6 +134,20 @@ class ExchangeReads:
                                 "WHERE role = ? AND started >= ? AND (? = '' OR started < ?) "
                                 "GROUP BY consumer_code, owner_code", (role, since, until, until)).fetchall()
 
+    def call_totals(self, role: str, since: str = "", until: str = "", *, local: bool = False
+                    ) -> list[tuple[str, str, int, int]]:
+        """(consumer_code, owner_code, calls answered, keys they asked) of the query and verify
+        calls this node counted in that role, in the hours from `since` to before `until` (stored
+        times; empty: unbounded), by the request's parties. `local`: only requests whose consumer
+        and owner are of one node (calls that never reach the hub)."""
+        with self.reading() as conn:
+            return conn.execute(
+                "SELECT r.consumer_code, r.owner_code, sum(c.calls - c.refusals), sum(c.keys) FROM calls c "
+                "JOIN requests r ON r.request_id = c.request_id "
+                "WHERE c.role = ? AND c.hour >= substr(?, 1, 13) AND (? = '' OR c.hour < substr(?, 1, 13)) "
+                + ("AND r.consumer_node = r.owner_node " if local else "")
+                + "GROUP BY r.consumer_code, r.owner_code", (role, since, until, until)).fetchall()
+
     def all_mounts(self) -> list[Mount]:
         """Every mount made here by MountResource (the config's are the config's)."""
         with self.reading() as conn:
