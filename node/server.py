@@ -193,7 +193,7 @@ class Node:
         # Prometheus metrics when the config has `metrics:`; the deadline clock is read at each scrape.
         self.metrics = Metrics(config, self.store, self.scheduler, self.clock, self.log, self.elements.version,
                                (lambda: self.governance.by_department().duplicates) if self.role.pulls_peers else None,
-                               readers=self.readers.status) if config.metrics else None
+                               readers=self.readers.status, calls=book.totals) if config.metrics else None
         self.guard = Guard(config, self.store, WORKERS, self.log,
                            observe=self.metrics.rpc.observe if self.metrics else None)
         self.server: grpc.Server | None = None

@@ -19,6 +19,7 @@ import pytest
 from conftest import make_entry
 from exchange_support import CONSUMER, OWNER, SOURCE_ITEMS, entry, exchange, source_rows
 from harness import data
+from metrics_support import METRICS_ON, scrape
 from node.model.masking import mask
 from node.model.rules import DataItem
 from node.proto import admin_pb2, exchange_pb2, sharing_pb2
@@ -82,7 +83,8 @@ def counts(client, request_id):
 
 @pytest.fixture
 def fed(cluster, tmp_path):
-    c = cluster(interval=3600, notify=True)
+    c = cluster(interval=3600, notify=True, hub_extra=METRICS_ON,
+                peer_extra={p: METRICS_ON for p in ("hebei", "guangdong", "xpcc", "mps")})
     persons = make_entry(OWNER, 10, name="深圳市户籍人员信息", share_method="file", share_type="unconditional",
                          data_items=tuple(DataItem(n, "string", 0, key=n == "公民身份号码") for n in PERSON_ITEMS))
     publish(c.peers["guangdong"], entry(1, keys=("统一社会信用代码",), share_type="unconditional"),
@@ -143,6 +145,13 @@ def test_query_answers_each_key_with_the_sources_row_and_only_the_granted_items(
     rows = {r.department_code: r for r in fed.hub.admin.Scorecard(admin_pb2.ScorecardRequest(), timeout=30).departments}
     assert (rows[OWNER].calls_provided, rows[OWNER].calls_made) == (ROWS + 2, 0)
     assert (rows[CONSUMER].calls_provided, rows[CONSUMER].calls_made) == (0, ROWS + 2)
+    # ... and each node's metrics, by its part.
+    for node, role in ((fed.peers["hebei"], "consumer"), (fed.hub, "hub"), (fed.peers["guangdong"], "owner")):
+        seen = scrape(node)
+        assert seen.value("cascade_keyed_calls_total", role=role, mode="query", outcome="answered") == ROWS + 2
+        assert seen.value("cascade_keyed_calls_total", role=role, mode="query", outcome="refused") == 1
+        assert seen.value("cascade_keyed_call_keys_total", role=role, mode="query", result="hit") == ROWS + 50
+        assert seen.value("cascade_keyed_call_keys_total", role=role, mode="query", result="not_found") == 2
 
 
 def test_a_key_outside_the_row_filter_answers_exactly_like_a_missing_key(fed):

@@ -39,7 +39,7 @@ def dashboard_expressions(dashboard: dict) -> list[str]:
 def test_dashboard_and_alert_rules_load_and_use_only_exported_metrics(watched, tmp_path):
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     rows = [p["title"] for p in dashboard["panels"] if p["type"] == "row"]
-    assert rows == ["Federation overview", "Per-peer lag", "Request flow"]
+    assert rows == ["Federation overview", "Per-peer lag", "Request flow", "Query and verify (核验、查询)"]
     panels = [p for p in dashboard["panels"] if p["type"] != "row"]
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
     for panel in panels:

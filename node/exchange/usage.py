@@ -10,6 +10,7 @@ one per call. Hours older than the retention are dropped as the hour turns."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from datetime import datetime, timedelta
@@ -43,6 +44,7 @@ class CallBook:
         self.flush_calls, self.flush_seconds = flush_calls, flush_seconds
         self._lock = threading.Lock()
         self._counts: dict[tuple[str, str, str, str], CallCount] = {}
+        self._totals: dict[tuple[str, str], CallCount] = {}  # (role, mode) -> since the node started, for metrics
         self._audit: dict[tuple[str, str, str], list[str]] = {}  # (request, consumer, mode) -> key hashes
         self._pending = 0
         self._last_flush = time.monotonic()
@@ -53,20 +55,30 @@ class CallBook:
         hour = hour_of(self.clock())
         with self._lock:
             slot = (request_id, role, mode, hour)
-            c = self._counts.get(slot)
-            if c is None:
-                c = self._counts[slot] = CallCount(request_id, role, mode, hour)
-            c.calls += calls
-            c.keys += keys
-            c.hits += hits
-            c.not_found += not_found
-            c.mismatches += mismatches
-            c.refusals += calls if refused else 0
-            c.millis += round(seconds * 1000)
+            hourly = self._counts.get(slot)
+            if hourly is None:
+                hourly = self._counts[slot] = CallCount(request_id, role, mode, hour)
+            total = self._totals.get((role, mode))
+            if total is None:
+                total = self._totals[role, mode] = CallCount("", role, mode, "")
+            for c in (hourly, total):
+                c.calls += calls
+                c.keys += keys
+                c.hits += hits
+                c.not_found += not_found
+                c.mismatches += mismatches
+                c.refusals += calls if refused else 0
+                c.millis += round(seconds * 1000)
             self._pending += calls
             due = self._pending >= self.flush_calls or time.monotonic() - self._last_flush >= self.flush_seconds
         if due:
             self.flush()
+
+    def totals(self) -> list[CallCount]:
+        """Per part and mode, what this node counted since it started (request and hour empty):
+        what its metrics export (cascade_keyed_calls_total, cascade_keyed_call_keys_total)."""
+        with self._lock:
+            return [dataclasses.replace(c) for _, c in sorted(self._totals.items())]
 
     def audit(self, request_id: str, consumer_code: str, mode: str, hashes: list[str]) -> None:
         """The owner's part: the keys a served call asked, for the audit trail, as their key_hash()."""

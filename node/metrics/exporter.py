@@ -29,7 +29,8 @@ class Metrics:
 
     def __init__(self, config: "Config", store: "Store", scheduler: "PullScheduler | None",
                  clock: Callable[[], datetime], log, registry_version: Callable[[], int] = lambda: 0,
-                 duplicates: Callable[[], dict[str, int]] | None = None, readers: Callable | None = None):
+                 duplicates: Callable[[], dict[str, int]] | None = None, readers: Callable | None = None,
+                 calls: Callable | None = None):
         self.config = config
         self.log = log
         self.registry = CollectorRegistry()
@@ -37,7 +38,8 @@ class Metrics:
         self._verdicts = Verdicts()
         _, labels, help_text = METRICS["cascade_metrics_collect_errors"]
         errors = Counter("cascade_metrics_collect_errors", help_text, labels, registry=self.registry)
-        self.registry.register(StateCollector(config, store, scheduler, clock, self._verdicts, errors, log, readers))
+        self.registry.register(StateCollector(config, store, scheduler, clock, self._verdicts, errors, log, readers,
+                                              calls))
         self.registry.register(GovernanceCollector(registry_version, duplicates, log))
         ProcessCollector(registry=self.registry)  # process_cpu_seconds_total, process_resident_memory_bytes, ...
         self.server: MetricsServer | None = None

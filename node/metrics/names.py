@@ -21,6 +21,12 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "cascade_readers": ("gauge", ("state",), "Reader processes that answer searches and listings: wanted "
                                              "(store.readers), serving."),
     "cascade_reader_answers": ("counter", (), "Searches and listings the reader processes answered."),
+    "cascade_keyed_calls": ("counter", ("role", "mode", "outcome"),
+                            "Query and verify calls this node took part in since it started, by its part "
+                            "(consumer, hub, owner), mode and outcome (answered, refused)."),
+    "cascade_keyed_call_keys": ("counter", ("role", "mode", "result"),
+                                "Keys asked in the answered query and verify calls, by the node's part, mode and "
+                                "result: hit (found; a verification that matched), mismatch, not_found."),
     "cascade_corrections": ("gauge", ("state",), "Correction notices this node holds, by state."),
     "cascade_corrections_overdue": ("gauge", (), "Open correction notices past their answer deadline."),
     # The hub's view of each peer.

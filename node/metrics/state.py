@@ -69,9 +69,10 @@ class StateCollector(Collector):
 
     def __init__(self, config: "Config", store: "Store", scheduler: "PullScheduler | None",
                  clock: Callable[[], datetime], verdicts: Verdicts, errors, log,
-                 readers: Callable[[], Any] | None = None):
+                 readers: Callable[[], Any] | None = None, calls: Callable[[], list[Any]] | None = None):
         self.config = config
         self.readers = readers  # the reader processes' state (node/api/readers.py Status)
+        self.calls = calls  # the query and verify counts since the start (node/exchange/usage.py CallBook.totals)
         self.store = store
         self.scheduler = scheduler
         self.clock = clock
@@ -88,6 +89,8 @@ class StateCollector(Collector):
         sections: list[tuple[str, Callable[[], list[Metric]]]] = [("node", self._node), ("requests", self._requests)]
         if self.readers is not None:
             sections.append(("readers", self._readers))
+        if self.calls is not None:
+            sections.append(("calls", self._calls))
         if self.scheduler is not None:
             sections += [("peers", self._peers), ("outbox", self._outbox), ("digest", self._digest)]
         for section, read in sections:
@@ -120,6 +123,17 @@ class StateCollector(Collector):
         answers = family("cascade_reader_answers")
         answers.add_metric([], status.answered)
         return [readers, answers]
+
+    def _calls(self) -> list[Metric]:
+        calls, keys = family("cascade_keyed_calls"), family("cascade_keyed_call_keys")
+        for c in self.calls():
+            calls.add_metric([c.role, c.mode, "answered"], c.calls - c.refusals)
+            calls.add_metric([c.role, c.mode, "refused"], c.refusals)
+            keys.add_metric([c.role, c.mode, "hit"], c.hits)
+            keys.add_metric([c.role, c.mode, "not_found"], c.not_found)
+            if c.mode == "verify":
+                keys.add_metric([c.role, c.mode, "mismatch"], c.mismatches)
+        return [calls, keys]
 
     def _requests(self) -> list[Metric]:
         today = self.clock().astimezone(CHINA).date()
