@@ -109,17 +109,21 @@ def data_show(resource_code, target):
 @client_options
 def data_exchanges(request_id, limit, target):
     """The exchanges the node at --target took part in (as consumer, hub or owner), newest last:
-    request, part, offset, rows, bytes, outcome (an operator's call)."""
+    the fetches (request, part, offset, rows, bytes, outcome), then the query and verify calls
+    per request, part, mode and hour, as `data calls` shows them (an operator's call)."""
     from cli.tables import print_table
     from node.proto import exchange_pb2
 
-    reply = call(exchange_stub(target).ListExchanges, exchange_pb2.ListExchangesRequest(request_id=request_id,
-                                                                                         limit=limit))
+    stub = exchange_stub(target)
+    reply = call(stub.ListExchanges, exchange_pb2.ListExchangesRequest(request_id=request_id, limit=limit))
+    click.echo("fetches (FetchData):")
     print_table(("started", "request", "part", "consumer", "owner", "offset", "rows", "bytes", "outcome", "sha256"),
                 [(f"{r.started.ToDatetime():%Y-%m-%d %H:%M:%S}Z", r.request_id, r.role, r.consumer_code, r.owner_code,
                   f"{r.offset:,}", f"{r.rows:,}", f"{r.bytes:,}",
                   r.outcome + (f": {r.detail[:60]}" if r.detail and r.outcome != "ok" else ""), r.sha256[:16])
                  for r in reply.exchanges])
+    click.echo("\nquery and verify calls, per hour (UTC):")
+    _print_calls(call(stub.ListCalls, exchange_pb2.ListCallsRequest(request_id=request_id, limit=limit)))
 
 
 @data.command("fetch")
@@ -256,10 +260,15 @@ def data_verify(request_id, consumer, by, claims, source, out, batch_size, call_
 def data_calls(request_id, limit, target):
     """The query and verify calls the node at --target took part in, per request, part, mode and
     hour: calls, keys asked, hits, not found, mismatches, refusals, mean time (an operator's call)."""
-    from cli.tables import print_table
     from node.proto import exchange_pb2
 
-    reply = call(exchange_stub(target).ListCalls, exchange_pb2.ListCallsRequest(request_id=request_id, limit=limit))
+    _print_calls(call(exchange_stub(target).ListCalls, exchange_pb2.ListCallsRequest(request_id=request_id,
+                                                                                      limit=limit)))
+
+
+def _print_calls(reply) -> None:
+    from cli.tables import print_table
+
     print_table(("hour", "request", "part", "mode", "calls", "keys", "hits", "not found", "mismatches", "refusals",
                  "ms/call"),
                 [(c.hour, c.request_id, c.role, c.mode, f"{c.calls:,}", f"{c.keys:,}", f"{c.hits:,}",

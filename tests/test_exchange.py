@@ -162,5 +162,6 @@ def test_each_node_lists_its_records(fed):
         ("hub", 0, ROWS, sha256, "ok"), ("hub", 200, ROWS - 200, sha256, "ok")]
     shown = CliRunner().invoke(main, ["data", "exchanges", "--request", request_id,
                                       "--target", fed.peers["guangdong"].node.address])
-    lines = [line.split() for line in shown.output.splitlines()[1:]]
+    fetches = shown.output.split("\n\n")[0].splitlines()[2:]  # after its title and its header
+    lines = [line.split() for line in fetches]
     assert shown.exit_code == 0 and [(cells[3], cells[6]) for cells in lines] == [("owner", "0"), ("owner", "200")]

@@ -38,8 +38,14 @@ def test_cascade_data_query_and_verify_one_record(fed):
     bad = run("data", "verify", request_id, "--consumer", CONSUMER, "--by", "姓名=张三丰", "--claim", "姓名=张三丰",
               *target)
     assert bad.exit_code == 1 and "INVALID_ARGUMENT: key[姓名]: is not a key" in bad.output
-    calls = run("data", "calls", "--request", request_id, "--target", fed.peers["guangdong"].node.address)
-    assert calls.exit_code == 0 and "owner" in calls.output and "verify" in calls.output
+    for command in ("calls", "exchanges"):  # the calls per hour, alone or after the fetches
+        shown = run("data", command, "--request", request_id, "--target", fed.peers["guangdong"].node.address)
+        assert shown.exit_code == 0, shown.output
+        rows = [line.split() for line in shown.output.splitlines() if request_id in line]
+        [verify_row], [query_row] = ([r for r in rows if r[3] == mode] for mode in ("verify", "query"))
+        # hour, request, part, mode, calls, keys, hits, not found, mismatches, refusals
+        assert verify_row[1:10] == [request_id, "owner", "verify", "3", "2", "1", "0", "1", "1"], verify_row
+        assert query_row[1:10] == [request_id, "owner", "query", "2", "2", "1", "1", "0", "0"], query_row
 
 
 def test_cascade_data_verify_a_file_of_claims(fed, tmp_path):
