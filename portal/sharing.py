@@ -205,12 +205,14 @@ def detail(request: Request):
 def used_today(counts, now: datetime) -> int:
     """Keys asked by query and verify calls that were answered, in this node's own part of the
     path, during the Beijing day of `now` (a daily quota's day). The node counts per hour of its
-    own clock (UTC)."""
+    own clock (UTC). Where the owner's part is at this node too (consumer and owner departments
+    of one node), its count alone: the quota is charged there, and each call is counted in both parts."""
     day = now.astimezone(CHINA).date()
+    part = "owner" if any(c.role == "owner" for c in counts) else "consumer"
     used = 0
     for c in counts:
         hour = datetime.strptime(c.hour, "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
-        if hour.astimezone(CHINA).date() == day and c.role in ("consumer", "owner"):
+        if hour.astimezone(CHINA).date() == day and c.role == part:
             used += c.keys
     return used
 

@@ -233,6 +233,9 @@ def test_use_today_counts_the_keys_of_the_beijing_day_from_the_nodes_utc_hours()
         ("2026-03-03T16", "consumer", 1000),  # the 4th: tomorrow
     )]
     assert used_today(counts, datetime(2026, 3, 3, 4, 0, tzinfo=timezone.utc)) == 12
+    # Consumer and owner departments of one node: each call is in both parts, counted once.
+    both = counts + [exchange_pb2.CallCount(hour=c.hour, role="owner", mode="verify", keys=c.keys) for c in counts]
+    assert used_today(both, datetime(2026, 3, 3, 4, 0, tzinfo=timezone.utc)) == 12
 
 
 def test_rejecting_needs_a_reason(hebei):
