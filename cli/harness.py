@@ -265,6 +265,36 @@ def token(node: str, department: str, scope: str, state_dir: str) -> None:
 
 @harness.command()
 @click.argument("node")
+@click.argument("department")
+@click.argument("resource_code")
+@click.option("--item", "items", multiple=True, required=True, help="A data item asked for (repeat).")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(["fetch", "query", "verify"]),
+              help="A mode of call asked for (repeat); none: all three.")
+@click.option("--quota", "daily_quota", type=click.IntRange(0), default=0, show_default=True,
+              help="The owner's daily quota, if the owner has to decide (a conditional entry); 0: none.")
+@click.option("--rate", type=click.IntRange(0), default=0, show_default=True,
+              help="The owner's calls per second, if the owner has to decide; 0: none.")
+@click.option("--timeout", type=float, default=90.0, show_default=True)
+@state_option
+@guarded
+def grant(node: str, department: str, resource_code: str, items: tuple[str, ...], modes: tuple[str, ...],
+          daily_quota: int, rate: int, timeout: float, state_dir: str) -> None:
+    """A request of DEPARTMENT at NODE for RESOURCE_CODE carried to its grant in one step: filed,
+    passed by NODE's data authority if it reviews, approved by the owner department if the entry is
+    conditional (with --mode, --quota and --rate), and waited for; prints the request id."""
+    from harness import grants
+
+    fed = fed_of(state_dir)
+    request_id = grants.file(fed, node, department, resource_code, items, modes)
+    held = grants.see_granted(fed, node, department, request_id, modes=modes, daily_quota=daily_quota, rate=rate,
+                              timeout=timeout)
+    click.echo(request_id)
+    click.echo(f"granted: {', '.join(held.modes)}; items {', '.join(held.data_items)}; daily quota "
+               f"{held.daily_quota or 'none'}; rate {held.rate or 'none'}", err=True)
+
+
+@harness.command()
+@click.argument("node")
 @click.argument("resource_code")
 @click.option("--rows", default=100_000, show_default=True, help="How many synthetic rows to mount.")
 @state_option

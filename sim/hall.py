@@ -25,15 +25,16 @@ from datetime import datetime
 
 import grpc
 
-from harness import compose as compose_mod
+from harness import compose as compose_mod, grants as grants_mod
 from harness.runner import Federation
 from node.exchange.client import keyed_call, new_call_id
 from node.model.calendar import CHINA
-from node.proto import exchange_pb2, exchange_pb2_grpc, sharing_pb2
+from node.proto import exchange_pb2, exchange_pb2_grpc
 from sim import hall_plan, hall_report
 from sim.hall_plan import Hall, Source
 
 VERDICTS = ("match", "mismatch", "not_found")
+MODES = ("verify", "query")  # what every hall asks for
 
 
 @dataclasses.dataclass
@@ -84,39 +85,13 @@ def grant_all(fed: Federation, hall: Hall, sources: list[Source]) -> list[Grant]
         picked = (ministries[:hall.grants_per_hall // 2] + [s for s in others if s not in ministries])[:hall.grants_per_hall]
         for source in picked:
             items = (source.key, *source.items)
-            reply = fed.sharing(node, department).SubmitRequest(sharing_pb2.SubmitRequestRequest(
-                consumer_code=department, resource_code=source.entry.resource_code, purpose="政务服务窗口核验申请人信息",
-                basis="《优化营商环境条例》第三十五条", data_items=list(items), modes=["verify", "query"]), timeout=30)
-            filed.append((node, department, source, reply.request_id, items))
+            request_id = grants_mod.file(fed, node, department, source.entry.resource_code, items, MODES)
+            filed.append((node, department, source, request_id, items))
     for node, department, source, request_id, items in filed:
-        owner = fed.sharing(source.node, source.entry.provider_code)
-        state = _wait(lambda: owner.GetRequest(sharing_pb2.GetRequestRequest(request_id=request_id), timeout=10).state,
-                      {"pending", "granted"}, f"request {request_id} at its owner's node {source.node}")
-        if state == "pending":
-            owner.DecideRequest(sharing_pb2.DecideRequestRequest(
-                request_id=request_id, department_code=source.entry.provider_code, approve=True, reason="同意，限额使用",
-                modes=["verify", "query"], daily_quota=hall.conditional_quota), timeout=30)
-        at_hall = fed.sharing(node, department)
-        _wait(lambda: at_hall.GetRequest(sharing_pb2.GetRequestRequest(request_id=request_id), timeout=10).state,
-              {"granted"}, f"request {request_id} granted at {node}")
-        quota = at_hall.GetRequest(sharing_pb2.GetRequestRequest(request_id=request_id), timeout=10).daily_quota
-        grants.append(Grant(node, department, source, request_id, quota, items))
+        held = grants_mod.see_granted(fed, node, department, request_id, modes=MODES,
+                                      daily_quota=hall.conditional_quota)
+        grants.append(Grant(node, department, source, request_id, held.daily_quota, items))
     return grants
-
-
-def _wait(read, states: set[str], what: str, timeout: float = 90.0) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            state = read()
-            if state in states:
-                return state
-        except grpc.RpcError as exc:
-            if exc.code() != grpc.StatusCode.NOT_FOUND:
-                raise
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not {' or '.join(sorted(states))} within {timeout:.0f} s")
-        time.sleep(0.2)
 
 
 class Day:

@@ -12,7 +12,7 @@ from harness.runner import Federation
 from conftest import wait_until
 from harness.seed import entries_for
 from node import wire
-from node.proto import catalog_pb2
+from node.proto import catalog_pb2, sharing_pb2
 
 SMALL = "configs/federation-small.yaml"
 STATUS_DEADLINE = 30  # a loaded machine can take more than the harness's 2 s to answer Status
@@ -238,6 +238,16 @@ def test_request_round_trip_through_the_cli(federation):
     assert found.provider_code in card
     assert "guangdong" in cascade("scorecard", "--nodes", env=hub_env)
     assert "guangdong" in cascade("status", env=hub_env)
+    # A verify grant on a conditional entry in one command: filed, approved by the owner with
+    # the quota, waited for.
+    keyed = next(e for e in fed.catalog(fed.hub_id).ListEntries(catalog_pb2.ListEntriesRequest(
+        filter=catalog_pb2.EntryFilter(origin="guangdong", share_type="conditional"), page_size=200)).entries
+        if any(i.key for i in e.data_items))
+    items = [i.name for i in keyed.data_items if i.key][:1] + [i.name for i in keyed.data_items if not i.key][:1]
+    out = cascade("harness", "grant", "hebei", "130000001", keyed.resource_code, *(f"--item={i}" for i in items),
+                  "--mode", "verify", "--quota", "5")
+    held = fed.sharing("hebei", "130000001").GetRequest(sharing_pb2.GetRequestRequest(request_id=out.split()[0]))
+    assert (held.state, list(held.modes), held.daily_quota, list(held.data_items)) == ("granted", ["verify"], 5, items)
 
 
 def test_hub_killed_between_pulling_a_request_and_delivering_it(federation):
@@ -361,3 +371,26 @@ def test_each_department_of_a_harness_node_has_its_own_sources_directory(tmp_pat
                              tls={"cert": __file__, "key": __file__, "ca": __file__})
     allow = config_mod.parse(data, "harness").resources.allow
     assert allow == {code: (str(tmp_path / "data" / "sources" / code),) for code, _ in spec.departments}
+
+
+def test_a_grant_in_one_command_passes_the_data_authoritys_review(federation):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    fed = federation(SMALL, review=True)
+    fed.seed(2)
+    fed.wait_converged(timeout=60)
+    keyed = next(e for e in fed.catalog(fed.hub_id).ListEntries(catalog_pb2.ListEntriesRequest(
+        filter=catalog_pb2.EntryFilter(origin="guangdong", share_type="unconditional"), page_size=200)).entries
+        if any(i.key for i in e.data_items))
+    key = next(i.name for i in keyed.data_items if i.key)
+    done = subprocess.run([sys.executable, "-m", "cli", "harness", "grant", "hebei", "130000001", keyed.resource_code,
+                           "--item", key, "--mode", "query"], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env=dict(os.environ, CASCADE_HARNESS_DIR=str(fed.dir)))
+    assert done.returncode == 0, done.stderr
+    held = fed.sharing("hebei", "130000001").GetRequest(sharing_pb2.GetRequestRequest(request_id=done.stdout.split()[0]))
+    assert held.state == "granted" and list(held.modes) == ["query"]
+    assert [e.state for e in held.history] == ["review", "passed", "granted"]  # filed into review, passed, granted
