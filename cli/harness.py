@@ -274,7 +274,8 @@ def token(node: str, department: str, scope: str, state_dir: str) -> None:
               help="The owner's daily quota, if the owner has to decide (a conditional entry); 0: none.")
 @click.option("--rate", type=click.IntRange(0), default=0, show_default=True,
               help="The owner's calls per second, if the owner has to decide; 0: none.")
-@click.option("--timeout", type=float, default=90.0, show_default=True)
+@click.option("--timeout", type=float, default=90.0, show_default=True,
+              help="Seconds to wait for the grant to come back to NODE.")
 @state_option
 @guarded
 def grant(node: str, department: str, resource_code: str, items: tuple[str, ...], modes: tuple[str, ...],
