@@ -14,6 +14,7 @@ import grpc
 from click.testing import CliRunner
 
 from cli import main
+from conftest import wait_until
 from exchange_support import CONSUMER, OWNER, entry, exchange
 from node.errors import ResourceExhausted
 from node.exchange.allowance import Allowance
@@ -302,3 +303,48 @@ def test_a_refused_question_uses_none_of_the_quota(fed):
     assert query(hebei, request_id, key).rows  # the day's one call, still there
     code, details = refused(lambda: query(hebei, request_id, key))
     assert code == EXHAUSTED and "has used 1" in details
+
+
+def test_calls_going_on_together_when_the_hub_is_killed_are_each_counted_once(fed):
+    """One call is counted at the owner's node and its answer lost with the hub; three more wait
+    at the consumer's node to go on together behind it and meet the dead hub. Each window retries
+    with its own call id, alone or batched as the retries happen to arrive: four calls, charged four."""
+    request_id = granted(fed, daily_quota=6)
+    asked = keys(fed, 6)
+    answers, lanes = fed.peers["guangdong"].node.calls.answers, fed.peers["hebei"].node.calls.coalescer._lanes
+    counted, release, original = threading.Event(), threading.Event(), answers.verify
+
+    def held(*args, **kwargs):  # the first call: counted, then its answer held until the hub is gone
+        verdicts = original(*args, **kwargs)
+        if not counted.is_set():
+            counted.set()
+            release.wait(30)
+        return verdicts
+
+    answers.verify = held
+    replies = {}
+
+    def window(i):
+        message = exchange_pb2.VerifyClaimsRequest(request_id=request_id, consumer_code=CONSUMER, key=asked[i],
+                                                   claims={"企业名称": "某"}, call_id=f"window-{i}")
+        replies[i] = keyed_call(exchange(fed.peers["hebei"]).Verify, message, retry_for=60, timeout=10,
+                                sleep=lambda s: time.sleep(min(s, 0.2)))
+
+    windows = [threading.Thread(target=window, args=(i,)) for i in range(4)]
+    windows[0].start()
+    assert counted.wait(30), "the owner's node never took the first call"
+    for thread in windows[1:]:
+        thread.start()
+    wait_until(lambda: sum(len(lane.waiting) for lane in lanes.values()) == 3, 30,
+               "the three calls to wait at Hebei's node to go on together")
+    fed.hub.channel.close()
+    fed.hub.node.stop(0)
+    release.set()
+    fed.hub = fed.start_hub()
+    for thread in windows:
+        thread.join(90)
+    assert sorted(replies) == [0, 1, 2, 3] and {r.overall for r in replies.values()} == {"mismatch"}
+    for key in asked[4:]:  # the day's fifth and sixth calls
+        assert query(fed.peers["hebei"], request_id, key).rows
+    code, details = refused(lambda: query(fed.peers["hebei"], request_id, asked[0]))
+    assert code == EXHAUSTED and "has used 6" in details
