@@ -78,9 +78,12 @@ TOPICS["市场主体"] = (("企业法人登记信息", "个体工商户登记信
 TOPICS["市场信用"] = (("行政处罚信息", "行政许可信息", "严重违法失信企业名单", "双随机抽查结果信息", "守信激励对象名单"),
                   TOPICS["信用"][1])
 ALL_TOPICS = ("人口", "法人", "证照", "信用", "社保", "交通", "卫生", "自然资源", "教育", "住房")
-# Items that identify a person: an entry holding one is never open data (开放), whatever else it is.
-PERSONAL = frozenset({"公民身份号码", "姓名", "联系电话", "现住址", "户籍地址", "个人社保编号", "学生姓名", "学籍号",
-                      "所有人", "权利人", "公积金账号", "个人缴费金额"})
+# Items that identify a person, with the masking rule (脱敏, node/model/masking.py) their values
+# leave their owner's node under unless a grant lets them out plain: an entry holding one is never
+# open data (开放), whatever else it is.
+PERSONAL = {"公民身份号码": "id_number", "姓名": "name", "学生姓名": "name", "所有人": "name", "权利人": "name",
+            "联系电话": "phone", "现住址": "address", "户籍地址": "address", "个人社保编号": "full", "学籍号": "full",
+            "公积金账号": "full", "个人缴费金额": "full"}
 # How a department names a second resource on the same stem: a real catalog adds what differs.
 VARIANTS = ("{stem}", "{stem}（{year}年度）", "{stem}变更记录", "{stem}统计汇总", "{stem}（历史库）")
 CONDITIONS = ("须说明办理事项及法定依据，经提供方审核后共享", "仅限行政审批与监管用途", "须签订数据安全保护协议")
@@ -140,7 +143,8 @@ def entries_for(provider_code: str, provider_name: str, count: int, *, seed: int
             provider_name=provider_name,
             region_code=provider_code[:6],
             category=rng.choices(("base", "theme", "department"), (30, 30, 40))[0],
-            data_items=tuple(DataItem(item, kind, length, "", key=item == key_item) for item, kind, length in picked),
+            data_items=tuple(DataItem(item, kind, length, "", key=item == key_item, personal=PERSONAL.get(item, ""))
+                             for item, kind, length in picked),
             share_type=share,
             share_condition=rng.choice(CONDITIONS) if share == "conditional" else "",
             not_shared_basis=rng.choice(BASES) if share == "not_shared" else "",

@@ -29,6 +29,7 @@ from harness import compose as compose_mod, grants as grants_mod
 from harness.runner import Federation
 from node.exchange.client import keyed_call, new_call_id
 from node.model.calendar import CHINA
+from node.model.masking import mask
 from node.proto import exchange_pb2, exchange_pb2_grpc
 from sim import hall_plan, hall_report
 from sim.hall_plan import Hall, Source
@@ -60,6 +61,7 @@ class Call:
     verdicts: dict = dataclasses.field(default_factory=dict)
     wrong: int = 0  # verdicts not as the source says
     leaks: int = 0  # answers that carried a value, an item or a row they must not
+    masked: int = 0  # personal values in a query's answer, checked masked by their rule
 
 
 def halls_of(compose) -> list[tuple[str, str]]:
@@ -226,8 +228,22 @@ class Day:
             call.wrong += (found == "not_found") != (expected == "not_found")
             if tuple(reply.columns) != grant.items or any(len(r.values) != len(grant.items) for r in reply.rows):
                 call.leaks += 1
+            elif reply.rows:
+                if granted_row(grant, key) not in [tuple(r.values) for r in reply.rows]:
+                    call.leaks += 1  # a value other than the grant lets out: a personal item unmasked, another row's
+                call.masked += sum(item in grant.source.masks for item in grant.items)
 
         self._send(stub.Query, message, grant, "query", 1, check)
+
+
+def granted_row(grant: Grant, key: dict[str, str]) -> tuple[str, ...] | None:
+    """The row a query for `key` may answer under the grant: the record's values of the granted
+    items, each personal one masked by its entry's rule (the hall's grants let none out plain)."""
+    values = grant.source.by_key.get(key[grant.source.key])
+    if values is None:
+        return None
+    record, rules = {grant.source.key: key[grant.source.key], **values}, grant.source.masks
+    return tuple(mask(record[item], rules[item]) if item in rules else record[item] for item in grant.items)
 
 
 def counted_calls(fed: Federation, grants: list[Grant]) -> dict[str, dict[str, int]]:
@@ -261,7 +277,9 @@ def check(day: Day, counted: dict[str, dict[str, int]]) -> dict:
                         "quota_refusals": sum(1 for c in day.calls if c.outcome == "daily_quota")},
         "verify_returned_no_value": {"held": not any(c.leaks for c in day.calls if c.mode != "query"),
                                      "answers_checked": sum(1 for c in day.calls if c.mode != "query" and c.outcome == "ok")},
-        "query_within_its_grant": {"held": not any(c.leaks for c in day.calls if c.mode == "query")},
+        "query_within_its_grant": {"held": not any(c.leaks for c in day.calls if c.mode == "query"),
+                                   "answers_checked": sum(1 for c in day.calls if c.mode == "query" and c.outcome == "ok"),
+                                   "masked_values_checked": sum(c.masked for c in day.calls)},
         "verdicts_as_the_source_says": {"held": not any(c.wrong for c in day.calls),
                                         "wrong": sum(c.wrong for c in day.calls)},
     }

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import pathlib
 import sqlite3
 from typing import Any
@@ -166,6 +167,16 @@ class Source:
     key: str
     items: tuple[str, ...]
     records: list[tuple[str, dict[str, str]]] = dataclasses.field(default_factory=list)
+
+    @functools.cached_property
+    def by_key(self) -> dict[str, dict[str, str]]:
+        """The records by their key's value (read once the records are)."""
+        return dict(self.records)
+
+    @functools.cached_property
+    def masks(self) -> dict[str, str]:
+        """The masking rule of each personal item of the entry."""
+        return {i.name: i.personal for i in self.entry.data_items if i.personal}
 
 
 def keyed_sources(compose, seed: int, per_department: int) -> list[Source]:

@@ -149,7 +149,9 @@ def test_link_that_drops_the_stream_mid_batch(federation):
     fed.stop(fed.hub_id)  # one catch-up of 1 MB, not pulls racing the writes: no pull fits in one connection
     entries = list(entries_for("130000003", "河北省人力资源和社会保障厅", 2000, seed="drop"))
     publish(fed, "hebei", entries)
-    fed.drop("hebei", after_bytes=150_000)  # a batch of 200 entries is ~100 KB: each stream dies a batch or two in
+    # A pulled batch of 200 takes about 1.4 times its entries' own bytes on the wire (the change
+    # records around them, framing, TLS): each stream dies in its second batch, after one came through.
+    fed.drop("hebei", after_bytes=int(2.2 * wire_size(entries[:200])))
     # The link stalls after the size of a thousand entries, a few drops in, so that the failures
     # stay on show until the test has read them (the next successful pull clears them).
     hold(fed, "hebei", wire_size(entries[:1000]))

@@ -27,6 +27,7 @@ def portal(tmp_path_factory):
     fed = Federation.up(tmp / "small.yaml", tmp / "state")
     try:
         fed.seed()
+        fed.wait_converged(timeout=120)  # the hub holds every seeded entry before the portal is first read
         yield fed
     finally:
         fed.down(purge=True)
