@@ -72,3 +72,19 @@ def test_a_service_halls_report_is_drawn_again_from_its_report_json(tmp_path):
         (ROOT / "reports" / "service-hall" / "report.md").read_text(encoding="utf-8")
     for chart in ("calls_per_second.png", "latency.png", "owners.png"):
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_query_answer_is_held_to_the_record_masked_by_each_items_rule():
+    from conftest import make_entry
+    from node.model.rules import DataItem
+    from sim.hall import granted_row
+    from sim.hall_plan import Source
+
+    entry = make_entry("440000001", data_items=(DataItem("公民身份号码", "string", 18, key=True, personal="id_number"),
+                                                DataItem("姓名", "string", 0, personal="name"),
+                                                DataItem("民族", "string", 0)))
+    source = Source(entry, "guangdong", "公民身份号码", ("姓名", "民族"),
+                    [("44010319900101123X", {"姓名": "许华", "民族": "汉族"})])
+    g = Grant("hebei", "130100005", source, "hebei-1", 0, ("公民身份号码", "姓名", "民族"))
+    assert granted_row(g, {"公民身份号码": "44010319900101123X"}) == ("440103********123X", "许*", "汉族")
+    assert granted_row(g, {"公民身份号码": "Z4010319900101123X"}) is None  # no such record
