@@ -32,6 +32,8 @@ def print_request(r, history: bool = False) -> None:
         limits = [f"{r.daily_quota} calls a day"] if r.daily_quota else []
         limits += [f"{r.rate} calls a second"] if r.rate else []
         click.echo(f"    modes: {', '.join(r.modes) or ', '.join(MODES)}{'; ' if limits else ''}{'; '.join(limits)}")
+    if r.granted_items:
+        click.echo(f"    items granted: {', '.join(r.granted_items)} (of {', '.join(r.data_items)} asked for)")
     if r.plain:
         click.echo(f"    plain: {', '.join(r.plain)} (other personal items masked)")
     if history:
@@ -128,9 +130,12 @@ def requests_list(consumer, owner, state, overdue, inbox, authority, page_size, 
 @click.option("--plain", "plain", multiple=True, metavar="ITEM",
               help="Let this personal item (one the request asks for) out plain under this grant (repeat for "
                    "several). Default: every item the mount marks personal leaves masked.")
+@click.option("--grant-item", "items", multiple=True, metavar="ITEM",
+              help="Grant only this data item, one the request asks for (repeat for several). Default: every "
+                   "item asked for.")
 @client_options
 def requests_decide(request_id, department, approve, reason, row_filter, valid_until, modes, daily_quota, rate,
-                    plain, target):
+                    plain, items, target):
     """Approve or reject the pending request REQUEST_ID, at the owner's node."""
     from cli.common import fail
     from node.proto import sharing_pb2
@@ -141,7 +146,7 @@ def requests_decide(request_id, department, approve, reason, row_filter, valid_u
     print_request(call(sharing_stub(target).DecideRequest, sharing_pb2.DecideRequestRequest(
         request_id=request_id, department_code=department, approve=approve, reason=reason,
         row_filter=sharing_pb2.RowFilter(column=column, prefix=prefix), valid_until=valid_until,
-        modes=list(modes), daily_quota=daily_quota, rate=rate, plain=list(plain))))
+        modes=list(modes), daily_quota=daily_quota, rate=rate, plain=list(plain), items=list(items))))
 
 
 @requests.command("withdraw")

@@ -348,3 +348,22 @@ def test_calls_going_on_together_when_the_hub_is_killed_are_each_counted_once(fe
         assert query(fed.peers["hebei"], request_id, key).rows
     code, details = refused(lambda: query(fed.peers["hebei"], request_id, asked[0]))
     assert code == EXHAUSTED and "has used 6" in details
+
+
+def test_the_owners_decision_may_narrow_the_items_and_only_those_leave(fed):
+    """The decision keeps some of the items asked for: a query answers those alone, a claim on
+    another is refused naming what is granted, a fetch carries those columns; the copy at the
+    consumer's node says so, and an item that was not asked for cannot be granted."""
+    filed = file(fed, ("query", "verify", "fetch"))
+    wait_state(fed.peers["guangdong"], filed.request_id, {"pending"})
+    code, details = refused(lambda: decide(fed, filed.request_id, items=["法定代表人"]))
+    assert code == INVALID and details.startswith("items[0]: 法定代表人 was not asked for")
+    decide(fed, filed.request_id, items=["公民身份号码"])
+    held = wait_state(fed.peers["hebei"], filed.request_id, {"granted"})
+    assert (list(held.data_items), list(held.granted_items)) == (list(ITEMS), ["公民身份号码"])
+    (key,) = keys(fed, 1)
+    reply = query(fed.peers["hebei"], filed.request_id, key)
+    assert list(reply.columns) == ["公民身份号码"] and [len(r.values) for r in reply.rows] == [1]
+    code, details = refused(lambda: verify(fed.peers["hebei"], filed.request_id, key, {"企业名称": "某"}))
+    assert code == DENIED and "claims[企业名称]: is not a granted item" in details and "(granted: 公民身份号码)" in details
+    assert list(fetch_once(fed, filed.request_id)[0].columns) == ["公民身份号码"]

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from node import wire
+from node.errors import InvalidRequest
 from node.model.request import IMMUTABLE, STATES, Event, Request, canonical, maker_refusal
 from node.security import pki
 from node.security.signing import NodeKey, Verifier
@@ -71,18 +72,20 @@ def test_the_request_id_names_the_consumers_node_and_only_the_owner_sets_a_scope
     assert "scope" in maker_refusal(widened, narrowed)
 
 
-@given(st.sampled_from(("modes", "daily_quota", "rate", "plain")))
+@given(st.sampled_from(("modes", "daily_quota", "rate", "plain", "granted_items")))
 def test_only_the_owners_node_sets_the_modes_and_limits_of_a_grant(field):
-    limited = request(3, "granted", signer="guangdong", modes=("verify",), daily_quota=100, rate=2)
+    limited = request(3, "granted", signer="guangdong", modes=("verify",), daily_quota=100, rate=2,
+                      granted_items=("企业名称",))
     assert maker_refusal(limited, request()) is None
-    wider = {"modes": ("fetch", "query", "verify"), "daily_quota": 0, "rate": 50, "plain": ("公民身份号码",)}[field]
+    wider = {"modes": ("fetch", "query", "verify"), "daily_quota": 0, "rate": 50, "plain": ("公民身份号码",),
+             "granted_items": ()}[field]
     forged = dataclasses.replace(limited, state="withdrawn", version=4, signer="hebei", **{field: wider})
     assert "scope" in maker_refusal(forged, limited)
 
 
 def test_a_version_with_the_default_modes_and_no_limits_keeps_the_bytes_signed_before_grants_named_them():
     assert b"modes" not in canonical(request()) and b"quota" not in canonical(request())
-    assert b"plain" not in canonical(request())
+    assert b"plain" not in canonical(request()) and b"granted_items" not in canonical(request())
 
 
 # --- the canonical bytes --------------------------------------------------------------------------
@@ -95,6 +98,7 @@ CHANGES = {
     "filter_column": "企业名称", "filter_prefix": "深圳", "valid_until": "2099-12-31", "signer": "mps",
     "history": (Event(1, "submitted", "130100005", T0, "办理企业开办"),),
     "modes": ("verify",), "daily_quota": 1000, "rate": 5, "plain": ("公民身份号码",), "maker": "mps",
+    "granted_items": ("企业名称",),
 }
 
 
@@ -163,7 +167,7 @@ def test_a_signature_checks_only_for_a_node_certificate_of_the_federation_naming
 
 def test_a_signature_survives_the_wire_and_the_store(seals, tmp_path):
     signed = seals["guangdong"].sign(request(3, "granted", filter_column="公民身份号码", filter_prefix="4403",
-                                             valid_until="2099-12-31"))
+                                             valid_until="2099-12-31", granted_items=("公民身份号码",)))
     travelled = wire.request_from_proto(wire.request_to_proto(signed))
     assert travelled == signed and seals["hebei"].refusal(travelled, request()) is None
     store = Store(tmp_path / "node.db", synchronous="normal")
@@ -174,3 +178,10 @@ def test_a_signature_survives_the_wire_and_the_store(seals, tmp_path):
     finally:
         store.close()
     assert kept == signed and seals["mps"].refusal(kept, None) is None
+
+
+def test_a_copy_granting_an_item_that_was_not_asked_for_is_refused_on_arrival():
+    message = wire.request_to_proto(request(3, "granted", granted_items=("法定代表人",)))
+    with pytest.raises(InvalidRequest) as refused:
+        wire.request_from_proto(message)
+    assert str(refused.value).startswith("request.granted_items[0]: 法定代表人 is not a data item the request asks for")

@@ -47,7 +47,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServicer):
         return self._reply(self.sharing.decide(request.request_id, request.department_code, request.approve,
                                                request.reason, (request.row_filter.column, request.row_filter.prefix),
                                                request.valid_until, list(request.modes), request.daily_quota,
-                                               request.rate, list(request.plain)))
+                                               request.rate, list(request.plain), list(request.items)))
 
     @rpc
     def WithdrawRequest(self, request, context):
@@ -74,7 +74,7 @@ class SharingServicer(sharing_pb2_grpc.SharingServicer):
     @rpc
     def CoordinateRequest(self, request, context):
         scope = Scope((request.row_filter.column, request.row_filter.prefix), request.valid_until,
-                      tuple(request.modes), request.daily_quota, request.rate)
+                      tuple(request.modes), request.daily_quota, request.rate, items=tuple(request.items))
         share = _decision(request.decision, {"share": True, "uphold": False})
         return self._reply(self.sharing.coordinate(request.request_id, request.department_code, share,
                                                    request.reason, scope))

@@ -119,9 +119,9 @@ class Answers:
                     raise InvalidRequest(field(i) + "claims", "claims no value")
                 for item in claimed:
                     if item not in items:
-                        if item not in request.data_items:
+                        if item not in request.items_out:
                             raise PermissionDenied(f"{field(i)}claims[{item}]: is not a granted item of request "
-                                                   f"{request_id} (granted: {', '.join(request.data_items)})")
+                                                   f"{request_id} (granted: {', '.join(request.items_out)})")
                         items.append(item)
             self.provider.charge(request, charges(len(claims), call_id, call_ids))  # as a query's
         except BaseException:

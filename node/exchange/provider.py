@@ -53,7 +53,7 @@ def grant_allows(request: Request, mode: str) -> bool:
 def grant_masks(request: Request, mount: Mount) -> tuple[str, ...]:
     """Per granted item, the masking rule it leaves under ("" for plain): every item the mount
     marks personal leaves masked, unless the owner's decision granted it plain."""
-    return tuple("" if item in request.plain else mount.mask_of(item) for item in request.data_items)
+    return tuple("" if item in request.plain else mount.mask_of(item) for item in request.items_out)
 
 
 def masked_rows(rows, masks: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -135,7 +135,7 @@ class Provider:
             raise FailedPrecondition("source_refused", f"the source of {code} is refused: {exc}") from None
         except SourceError as exc:
             raise FailedPrecondition("source_unreadable", f"the source of {code} cannot be read: {exc}") from None
-        wanted = list(request.data_items) + ([request.filter_column] if request.filter_column else [])
+        wanted = list(request.items_out) + ([request.filter_column] if request.filter_column else [])
         if mode != "fetch":
             wanted += mount.keys
         if columns is None and mode == "fetch":  # an API asked by key cannot list every row
@@ -146,7 +146,7 @@ class Provider:
             source.close()
             raise FailedPrecondition("source_columns", f"the source of {code} no longer has a column for the data "
                                                        f"items {', '.join(missing)}")
-        grant = Grant(request.data_items, tuple(mount.column_of(i) for i in request.data_items),
+        grant = Grant(request.items_out, tuple(mount.column_of(i) for i in request.items_out),
                       mount.column_of(request.filter_column) if request.filter_column else "", request.filter_prefix,
                       grant_masks(request, mount))
         if mode != "fetch" and not mount.keys:

@@ -190,7 +190,7 @@ class CrossCheckJob(BackgroundLoop):
         held = [r for r in self.store.list_requests(department, "", (), "", 0, -1) if r.resource_code == code]
         for request in reversed(held):
             if request.state == "granted" and mode in request.modes and not request.expired(self.clock()) and \
-                    {check.key, check.element} <= set(request.data_items):
+                    {check.key, check.element} <= set(request.items_out):
                 return request
         if not any(r.state in OPEN for r in held):
             asked = self.sharing.submit(department, code, PURPOSE.format(name=check.name), BASIS,

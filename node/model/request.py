@@ -94,6 +94,9 @@ class Request:
     rate: int = 0
     # Personal items this grant lets out plain (the owner's decision); the others leave masked.
     plain: tuple[str, ...] = ()
+    # The items the grant lets out when the owner's decision narrowed those asked for (a subset of
+    # data_items, in its order); () lets out every item asked for (`items_out`).
+    granted_items: tuple[str, ...] = ()
     # Who made this version and their proof (node/security/signing.py): the maker's node id, its
     # ECDSA signature over `canonical(self)`, its certificate (DER). Empty from an insecure node.
     signer: str = ""
@@ -121,6 +124,11 @@ class Request:
     def steps(self, step: str) -> int:
         """How many times the history holds this step (`extended`, `objected`, ...)."""
         return sum(event.state == step for event in self.history)
+
+    @property
+    def items_out(self) -> tuple[str, ...]:
+        """The data items the grant lets out: those the owner's decision kept, else all asked for."""
+        return self.granted_items or self.data_items
 
     def expired(self, now: datetime) -> bool:
         """Whether the grant's validity has ended (never, without valid_until)."""
@@ -163,7 +171,7 @@ def coordinated(request: Request) -> bool:
 IMMUTABLE = ("consumer_code", "consumer_node", "resource_code", "owner_code", "owner_node", "purpose", "basis",
              "data_items", "created_at")
 AMENDABLE = ("purpose", "basis", "data_items")
-SCOPE = ("filter_column", "filter_prefix", "valid_until", "modes", "daily_quota", "rate", "plain")
+SCOPE = ("filter_column", "filter_prefix", "valid_until", "modes", "daily_quota", "rate", "plain", "granted_items")
 CONSUMER_MAKES = ("submitted", "withdrawn", "review", "returned", "objected")
 OWNER_MAKES = ("pending", "granted", "rejected")
 
@@ -196,6 +204,8 @@ def canonical(request: Request) -> bytes:
         body["rate"] = request.rate
     if request.plain:
         body["plain"] = list(request.plain)
+    if request.granted_items:
+        body["granted_items"] = list(request.granted_items)
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 

@@ -26,7 +26,7 @@ class RequestEvent(_message.Message):
     def __init__(self, version: _Optional[int] = ..., state: _Optional[str] = ..., actor: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., note: _Optional[str] = ..., maker: _Optional[str] = ...) -> None: ...
 
 class SharingRequest(_message.Message):
-    __slots__ = ("request_id", "consumer_code", "consumer_node", "resource_code", "owner_code", "owner_node", "purpose", "basis", "data_items", "share_type", "state", "reason", "version", "created_at", "updated_at", "deadline", "overdue", "history", "at_node", "row_filter", "valid_until", "signer", "signature", "signer_cert", "modes", "daily_quota", "rate", "maker", "escalated", "authority_code", "plain")
+    __slots__ = ("request_id", "consumer_code", "consumer_node", "resource_code", "owner_code", "owner_node", "purpose", "basis", "data_items", "share_type", "state", "reason", "version", "created_at", "updated_at", "deadline", "overdue", "history", "at_node", "row_filter", "valid_until", "signer", "signature", "signer_cert", "modes", "daily_quota", "rate", "maker", "escalated", "authority_code", "plain", "granted_items")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CONSUMER_CODE_FIELD_NUMBER: _ClassVar[int]
     CONSUMER_NODE_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +58,7 @@ class SharingRequest(_message.Message):
     ESCALATED_FIELD_NUMBER: _ClassVar[int]
     AUTHORITY_CODE_FIELD_NUMBER: _ClassVar[int]
     PLAIN_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_ITEMS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     consumer_code: str
     consumer_node: str
@@ -89,7 +90,8 @@ class SharingRequest(_message.Message):
     escalated: bool
     authority_code: str
     plain: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., consumer_node: _Optional[str] = ..., resource_code: _Optional[str] = ..., owner_code: _Optional[str] = ..., owner_node: _Optional[str] = ..., purpose: _Optional[str] = ..., basis: _Optional[str] = ..., data_items: _Optional[_Iterable[str]] = ..., share_type: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[str] = ..., overdue: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[RequestEvent, _Mapping]]] = ..., at_node: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ..., signer: _Optional[str] = ..., signature: _Optional[bytes] = ..., signer_cert: _Optional[bytes] = ..., modes: _Optional[_Iterable[str]] = ..., daily_quota: _Optional[int] = ..., rate: _Optional[int] = ..., maker: _Optional[str] = ..., escalated: _Optional[bool] = ..., authority_code: _Optional[str] = ..., plain: _Optional[_Iterable[str]] = ...) -> None: ...
+    granted_items: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., consumer_node: _Optional[str] = ..., resource_code: _Optional[str] = ..., owner_code: _Optional[str] = ..., owner_node: _Optional[str] = ..., purpose: _Optional[str] = ..., basis: _Optional[str] = ..., data_items: _Optional[_Iterable[str]] = ..., share_type: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[str] = ..., overdue: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[RequestEvent, _Mapping]]] = ..., at_node: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ..., signer: _Optional[str] = ..., signature: _Optional[bytes] = ..., signer_cert: _Optional[bytes] = ..., modes: _Optional[_Iterable[str]] = ..., daily_quota: _Optional[int] = ..., rate: _Optional[int] = ..., maker: _Optional[str] = ..., escalated: _Optional[bool] = ..., authority_code: _Optional[str] = ..., plain: _Optional[_Iterable[str]] = ..., granted_items: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RowFilter(_message.Message):
     __slots__ = ("column", "prefix")
@@ -150,7 +152,7 @@ class ListRequestsResponse(_message.Message):
     def __init__(self, requests: _Optional[_Iterable[_Union[SharingRequest, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class DecideRequestRequest(_message.Message):
-    __slots__ = ("request_id", "department_code", "approve", "reason", "row_filter", "valid_until", "modes", "daily_quota", "rate", "plain")
+    __slots__ = ("request_id", "department_code", "approve", "reason", "row_filter", "valid_until", "modes", "daily_quota", "rate", "plain", "items")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_CODE_FIELD_NUMBER: _ClassVar[int]
     APPROVE_FIELD_NUMBER: _ClassVar[int]
@@ -161,6 +163,7 @@ class DecideRequestRequest(_message.Message):
     DAILY_QUOTA_FIELD_NUMBER: _ClassVar[int]
     RATE_FIELD_NUMBER: _ClassVar[int]
     PLAIN_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     department_code: str
     approve: bool
@@ -171,7 +174,8 @@ class DecideRequestRequest(_message.Message):
     daily_quota: int
     rate: int
     plain: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, request_id: _Optional[str] = ..., department_code: _Optional[str] = ..., approve: _Optional[bool] = ..., reason: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ..., modes: _Optional[_Iterable[str]] = ..., daily_quota: _Optional[int] = ..., rate: _Optional[int] = ..., plain: _Optional[_Iterable[str]] = ...) -> None: ...
+    items: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[str] = ..., department_code: _Optional[str] = ..., approve: _Optional[bool] = ..., reason: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ..., modes: _Optional[_Iterable[str]] = ..., daily_quota: _Optional[int] = ..., rate: _Optional[int] = ..., plain: _Optional[_Iterable[str]] = ..., items: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WithdrawRequestRequest(_message.Message):
     __slots__ = ("request_id", "consumer_code", "reason")
@@ -230,7 +234,7 @@ class ObjectRequestRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., consumer_code: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CoordinateRequestRequest(_message.Message):
-    __slots__ = ("request_id", "department_code", "decision", "reason", "row_filter", "valid_until", "modes", "daily_quota", "rate")
+    __slots__ = ("request_id", "department_code", "decision", "reason", "row_filter", "valid_until", "modes", "daily_quota", "rate", "items")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_CODE_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
@@ -240,6 +244,7 @@ class CoordinateRequestRequest(_message.Message):
     MODES_FIELD_NUMBER: _ClassVar[int]
     DAILY_QUOTA_FIELD_NUMBER: _ClassVar[int]
     RATE_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     department_code: str
     decision: str
@@ -249,7 +254,8 @@ class CoordinateRequestRequest(_message.Message):
     modes: _containers.RepeatedScalarFieldContainer[str]
     daily_quota: int
     rate: int
-    def __init__(self, request_id: _Optional[str] = ..., department_code: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ..., modes: _Optional[_Iterable[str]] = ..., daily_quota: _Optional[int] = ..., rate: _Optional[int] = ...) -> None: ...
+    items: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[str] = ..., department_code: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., row_filter: _Optional[_Union[RowFilter, _Mapping]] = ..., valid_until: _Optional[str] = ..., modes: _Optional[_Iterable[str]] = ..., daily_quota: _Optional[int] = ..., rate: _Optional[int] = ..., items: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DeliverRequestRequest(_message.Message):
     __slots__ = ("request", "from_node")

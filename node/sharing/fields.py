@@ -44,8 +44,8 @@ def modes(named: list[str], field: str, allowed: tuple[str, ...]) -> tuple[str, 
 @dataclasses.dataclass(frozen=True)
 class Scope:
     """What a grant lets out (docs/exchange.md): rows whose column starts with a prefix, a last
-    day, the modes of call, a daily quota and a rate (0: no limit), and the personal items let
-    out plain (the others leave masked)."""
+    day, the modes of call, a daily quota and a rate (0: no limit), the personal items let out
+    plain (the others leave masked), and the items let out (none named: every item asked for)."""
 
     row_filter: tuple[str, str] = ("", "")
     valid_until: str = ""
@@ -53,11 +53,13 @@ class Scope:
     daily_quota: int = 0
     rate: int = 0
     plain: tuple[str, ...] = ()
+    items: tuple[str, ...] = ()
 
     def named(self) -> list[str]:
         return [name for name, value in (("row_filter", any(self.row_filter)), ("valid_until", self.valid_until),
                                          ("modes", self.modes), ("daily_quota", self.daily_quota),
-                                         ("rate", self.rate), ("plain", self.plain)) if value]
+                                         ("rate", self.rate), ("plain", self.plain), ("items", self.items))
+                if value]
 
     def check(self, today: date) -> None:
         """The rules the scope meets alone (the request's own: `applied`)."""
@@ -81,10 +83,19 @@ class Scope:
                                                           f"({', '.join(request.data_items)})")
             text(prefix, "row_filter.prefix")
         granted = modes(list(self.modes), "modes", request.modes) if self.modes else request.modes
-        for i, item in enumerate(self.plain):
+        for i, item in enumerate(self.items):
             if item not in request.data_items:
-                raise InvalidRequest(f"plain[{i}]", f"{item} is not a data item the request asks for "
-                                                    f"({', '.join(request.data_items)})")
+                raise InvalidRequest(f"items[{i}]", f"{item} was not asked for: a grant only narrows the items "
+                                                    f"the request asks for ({', '.join(request.data_items)})")
+        if len(set(self.items)) != len(self.items):
+            raise InvalidRequest("items", "must not name an item twice")
+        items = tuple(i for i in request.data_items if i in self.items)
+        for i, item in enumerate(self.plain):
+            if item not in (items or request.data_items):
+                whose = "the grant lets out" if items else "the request asks for"
+                raise InvalidRequest(f"plain[{i}]", f"{item} is not a data item {whose} "
+                                                    f"({', '.join(items or request.data_items)})")
         return dataclasses.replace(request, filter_column=column, filter_prefix=prefix, valid_until=self.valid_until,
                                    modes=granted, daily_quota=self.daily_quota, rate=self.rate,
-                                   plain=tuple(dict.fromkeys(self.plain)))
+                                   plain=tuple(dict.fromkeys(self.plain)),
+                                   granted_items=items if items != request.data_items else ())

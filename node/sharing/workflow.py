@@ -143,13 +143,15 @@ class Sharing(LifecycleSteps):
 
     def decide(self, request_id: str, department_code: str, approve: bool, reason: str,
                row_filter: tuple[str, str] = ("", ""), valid_until: str = "", modes: list[str] | None = None,
-               daily_quota: int = 0, rate: int = 0, plain: list[str] | None = None) -> Request:
+               daily_quota: int = 0, rate: int = 0, plain: list[str] | None = None,
+               items: list[str] | None = None) -> Request:
         """The owner's answer; an approval may narrow the grant to rows whose column starts with a
         prefix (row_filter), to a last day (valid_until, YYYY-MM-DD), to some of the modes asked
-        for, set a daily quota and a rate (calls per second; 0 = no limit), and let some of the
-        items it asks for out plain (`plain`; personal items leave masked otherwise)."""
+        for and some of the items (`items`), set a daily quota and a rate (calls per second; 0 = no
+        limit), and let some of the items out plain (`plain`; personal items leave masked otherwise)."""
         fields.reason(reason, "" if approve else "a refusal always states its reason")
-        scope = Scope(row_filter, valid_until, tuple(modes or ()), daily_quota, rate, tuple(plain or ()))
+        scope = Scope(row_filter, valid_until, tuple(modes or ()), daily_quota, rate, tuple(plain or ()),
+                      tuple(items or ()))
         if not approve and scope.named():
             raise InvalidRequest(scope.named()[0], "only an approval has a scope")
         scope.check(self.clock().astimezone(CHINA).date())

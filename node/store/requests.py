@@ -34,10 +34,11 @@ def request_row(r: Request) -> tuple:
     if r.filter_column or r.valid_until:
         body["scope"] = {"filter_column": r.filter_column, "filter_prefix": r.filter_prefix,
                          "valid_until": r.valid_until}
-    if r.modes != MODES or r.daily_quota or r.rate or r.plain:
+    if r.modes != MODES or r.daily_quota or r.rate or r.plain or r.granted_items:
         body["grant"] = {"modes": list(r.modes), "daily_quota": r.daily_quota, "rate": r.rate}
-        if r.plain:
-            body["grant"]["plain"] = list(r.plain)
+        for name in ("plain", "granted_items"):
+            if getattr(r, name):
+                body["grant"][name] = list(getattr(r, name))
     if r.signer:
         # In the body, not columns of their own: nothing selects by them, and rows from before
         # signing read back as unsigned without a migration.
@@ -55,7 +56,8 @@ def row_request(row: tuple) -> Request:
     seal = data.get("seal")
     grant = data.get("grant")
     allowed = dict(modes=tuple(grant["modes"]), daily_quota=grant["daily_quota"], rate=grant["rate"],
-                   plain=tuple(grant.get("plain", ()))) if grant else {}
+                   plain=tuple(grant.get("plain", ())), granted_items=tuple(grant.get("granted_items", ()))
+                   ) if grant else {}
     signed = dict(signer=seal["signer"], signature=base64.b64decode(seal["signature"]),
                   signer_cert=base64.b64decode(seal["signer_cert"])) if seal else {}
     return Request(

@@ -211,6 +211,7 @@ def request_to_proto(request: Request, message: sharing_pb2.SharingRequest | Non
     msg.modes.extend(request.modes)
     msg.daily_quota, msg.rate = request.daily_quota, request.rate
     msg.plain.extend(request.plain)
+    msg.granted_items.extend(request.granted_items)
     msg.signer, msg.signature, msg.signer_cert = request.signer, request.signature, request.signer_cert
     for event in request.history:
         msg.history.add(version=event.version, state=event.state, actor=event.actor, at=timestamp(event.at),
@@ -227,6 +228,9 @@ def request_from_proto(msg: sharing_pb2.SharingRequest) -> Request:
             raise InvalidRequest(f"request.{field}", "is required")
     if msg.version < 1:
         raise InvalidRequest("request.version", "must be at least 1")
+    for i, item in enumerate(msg.granted_items):
+        if item not in msg.data_items:
+            raise InvalidRequest(f"request.granted_items[{i}]", f"{item} is not a data item the request asks for")
     return Request(
         request_id=msg.request_id, consumer_code=msg.consumer_code, consumer_node=msg.consumer_node,
         resource_code=msg.resource_code, owner_code=msg.owner_code, owner_node=msg.owner_node,
@@ -236,7 +240,7 @@ def request_from_proto(msg: sharing_pb2.SharingRequest) -> Request:
         history=tuple(Event(e.version, e.state, e.actor, moment(e.at), e.note, e.maker) for e in msg.history),
         filter_column=msg.row_filter.column, filter_prefix=msg.row_filter.prefix, valid_until=msg.valid_until,
         modes=tuple(msg.modes) or MODES, daily_quota=msg.daily_quota, rate=msg.rate, plain=tuple(msg.plain),
-        signer=msg.signer, signature=msg.signature, signer_cert=msg.signer_cert, maker=msg.maker,
+        granted_items=tuple(msg.granted_items), signer=msg.signer, signature=msg.signature, signer_cert=msg.signer_cert, maker=msg.maker,
     )
 
 
