@@ -55,7 +55,8 @@ COLUMNS = (
 )
 # What the terminal shows (all of it is in the workbook).
 TERMINAL = ("node", "department", "entries", "mounted %", "received", "answered", "in time %", "overdue",
-            "granted %", "asked", "reviewed", "extensions", "objections", "fresh %", "rows out", "rows in", "calls out", "calls in")
+            "granted %", "asked", "reviewed", "extensions", "objections", "fresh %", "rows out", "rows in",
+            "calls out", "calls in")
 
 
 def _period_options(command):

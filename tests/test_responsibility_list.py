@@ -69,14 +69,14 @@ def content(entry) -> tuple:
 
 def department_entries(count: int) -> list:
     """COUNT realistic entries of the two departments, names unique within each department, as a
-    list holds them: a sheet has no column for an item's key mark (docs/exchange.md)."""
+    list holds them: a sheet has no column for an item's key or personal marks (docs/exchange.md)."""
     entries, names = [], set()
     for code, name in DEPARTMENTS.items():
         for entry in entries_for(code, name, count, seed="list"):
             if (code, entry.name) not in names:
                 names.add((code, entry.name))
                 entries.append(dataclasses.replace(entry, data_items=tuple(
-                    dataclasses.replace(i, key=False) for i in entry.data_items)))
+                    dataclasses.replace(i, key=False, personal="") for i in entry.data_items)))
     random.Random(7).shuffle(entries)
     return entries[:count]
 

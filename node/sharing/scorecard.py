@@ -27,8 +27,8 @@ REVIEW_DAYS = 2  # working days the consumer's data authority has for a conformi
 
 COUNTS = ("entries", "unconditional", "conditional", "not_shared", "requests_received", "answered",
           "answered_in_time", "overdue_now", "requests_made", "rows_provided", "exchanges_provided", "rows_received",
-          "exchanges_received", "calls_provided", "calls_made", "granted", "rejected", "awaiting", "reviewed", "reviewed_in_time", "extensions",
-          "objections", "objections_upheld", "objections_shared", "shareable", "mounted", "sources_checked",
+          "exchanges_received", "calls_provided", "calls_made", "granted", "rejected", "awaiting", "reviewed",
+          "reviewed_in_time", "extensions", "objections", "objections_upheld", "objections_shared", "shareable", "mounted", "sources_checked",
           "sources_fresh", "duplicate_collections", "corrections_received", "corrections_answered",
           "corrections_in_time", "corrections_corrected")
 
