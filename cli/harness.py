@@ -290,8 +290,8 @@ def grant(node: str, department: str, resource_code: str, items: tuple[str, ...]
     held = grants.see_granted(fed, node, department, request_id, modes=modes, daily_quota=daily_quota, rate=rate,
                               timeout=timeout)
     click.echo(request_id)
-    click.echo(f"granted: {', '.join(held.modes)}; items {', '.join(held.granted_items or held.data_items)}; daily quota "
-               f"{held.daily_quota or 'none'}; rate {held.rate or 'none'}", err=True)
+    click.echo(f"granted: {', '.join(held.modes)}; items {', '.join(held.granted_items or held.data_items)}; "
+               f"daily quota {held.daily_quota or 'none'}; rate {held.rate or 'none'}", err=True)
 
 
 @harness.command()
