@@ -176,16 +176,13 @@ def test_a_retry_under_a_rate_only_grant_takes_no_second_token():
         pass
 
 
-def test_a_call_whose_answer_was_lost_when_the_hub_was_killed_is_retried_and_counted_once(fed):
-    """The owner's node counted the call, then the hub died before the answer came back: the
-    client retries with the same call id until the hub is back, and the quota counts it once;
-    `cascade data verify --call-id` run twice is charged once too."""
-    request_id = granted(fed, daily_quota=3)
-    (key,) = keys(fed, 1)
+def first_answer_held(fed) -> tuple[threading.Event, threading.Event]:
+    """(counted, release): the owner's node answers its first verification (counting it), then
+    holds the answer until `release` is set, so that the hub can be killed with it on its way."""
     answers = fed.peers["guangdong"].node.calls.answers
     counted, release, original = threading.Event(), threading.Event(), answers.verify
 
-    def held(*args, **kwargs):  # the first call: counted, then its answer held until the hub is gone
+    def held(*args, **kwargs):
         verdicts = original(*args, **kwargs)
         if not counted.is_set():
             counted.set()
@@ -193,6 +190,16 @@ def test_a_call_whose_answer_was_lost_when_the_hub_was_killed_is_retried_and_cou
         return verdicts
 
     answers.verify = held
+    return counted, release
+
+
+def test_a_call_whose_answer_was_lost_when_the_hub_was_killed_is_retried_and_counted_once(fed):
+    """The owner's node counted the call, then the hub died before the answer came back: the
+    client retries with the same call id until the hub is back, and the quota counts it once;
+    `cascade data verify --call-id` run twice is charged once too."""
+    request_id = granted(fed, daily_quota=3)
+    (key,) = keys(fed, 1)
+    counted, release = first_answer_held(fed)
     message = exchange_pb2.VerifyClaimsRequest(request_id=request_id, consumer_code=CONSUMER, key=key,
                                                claims={"企业名称": "某"})
     outcome = {}
@@ -311,17 +318,8 @@ def test_calls_going_on_together_when_the_hub_is_killed_are_each_counted_once(fe
     with its own call id, alone or batched as the retries happen to arrive: four calls, charged four."""
     request_id = granted(fed, daily_quota=6)
     asked = keys(fed, 6)
-    answers, lanes = fed.peers["guangdong"].node.calls.answers, fed.peers["hebei"].node.calls.coalescer._lanes
-    counted, release, original = threading.Event(), threading.Event(), answers.verify
-
-    def held(*args, **kwargs):  # the first call: counted, then its answer held until the hub is gone
-        verdicts = original(*args, **kwargs)
-        if not counted.is_set():
-            counted.set()
-            release.wait(30)
-        return verdicts
-
-    answers.verify = held
+    lanes = fed.peers["hebei"].node.calls.coalescer._lanes
+    counted, release = first_answer_held(fed)
     replies = {}
 
     def window(i):
