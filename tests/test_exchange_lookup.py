@@ -68,6 +68,24 @@ def test_a_view_cannot_be_keyed_and_a_table_needs_its_index(people_db):
     table.close()
 
 
+def test_an_integer_primary_key_is_the_index_of_its_table(tmp_path):
+    """The rowid's alias needs no index of its own: a table keyed by one is mounted as it is."""
+    location = tmp_path / "codes.db"
+    with sqlite3.connect(location) as db:
+        db.execute("CREATE TABLE registered (code INTEGER PRIMARY KEY, name TEXT)")
+        db.execute("CREATE TABLE listed (code INTEGER, name TEXT, PRIMARY KEY (code, name))")
+        db.execute("INSERT INTO registered VALUES (4403, '深圳')")
+    registered = SqliteSource(str(location), "registered", anywhere())
+    assert check_sqlite_key(registered, ["code"], False, anywhere()) == ""  # no index made: none needed
+    assert sqlite_lookup(registered, ["name"], ["code"], [("4403",)]) == [[("深圳",)]]
+    registered.close()
+    listed = SqliteSource(str(location), "listed", anywhere())  # a composite key is no rowid: its own index
+    assert check_sqlite_key(listed, ["code", "name"], False, anywhere()) == ""
+    with pytest.raises(SourceError, match="no index on the key column name"):
+        check_sqlite_key(listed, ["name"], False, anywhere())
+    listed.close()
+
+
 def test_a_batch_answers_as_the_keys_one_by_one(people_db):
     source = SqliteSource(people_db, "people", anywhere())
     keys = [("44030519800101123x",), ("110101198503033456",), ("nobody",), ("４４０３０５１９９００２０２２３４５",),

@@ -38,10 +38,15 @@ def key_variants(value: str) -> list[str]:
 # -- SQLite ------------------------------------------------------------------------------------
 
 def indexed_columns(conn: sqlite3.Connection, table: str) -> list[list[str]]:
-    """The columns of each index of the table, in index order."""
+    """The columns of each index of the table, in index order; an INTEGER PRIMARY KEY, which is
+    the table's rowid (its own b-tree, listed by no index), counts as one."""
     found = []
     for row in conn.execute(f"PRAGMA index_list({_quote(table)})").fetchall():
         found.append([info[2] for info in conn.execute(f"PRAGMA index_info({_quote(row[1])})").fetchall()])
+    primary = [(name, kind) for _, name, kind, _, _, pk in conn.execute(f"PRAGMA table_info({_quote(table)})")
+               if pk]
+    if len(primary) == 1 and primary[0][1].upper() == "INTEGER":
+        found.append([primary[0][0]])
     return found
 
 
