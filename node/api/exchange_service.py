@@ -23,13 +23,11 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
 
     @rpc
     def FetchData(self, request, context):
-        remaining = context.time_remaining()  # the caller's deadline goes on to the next hop; none stays none
         yield from self.exchange.fetch(request.request_id, request.consumer_code, request.offset,
-                                       request.from_node, timeout=remaining if remaining < 10**8 else None)
+                                       request.from_node, timeout=_onward_timeout(context))
 
     def _keyed(self, mode: str, request, context):
-        remaining = context.time_remaining()  # the caller's deadline goes on to the next hop
-        return self.calls.call(mode, request, timeout=remaining if remaining < 10**8 else None)
+        return self.calls.call(mode, request, timeout=_onward_timeout(context))
 
     @rpc
     def Query(self, request, context):
@@ -67,3 +65,10 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         for record in self.exchange.store.exchanges(request.request_id, limit=min(request.limit or 100, 10_000)):
             wire.exchange_record_to_proto(record, reply.exchanges.add())
         return reply
+
+
+def _onward_timeout(context) -> float | None:
+    """The caller's deadline, for the next hop: the seconds it has left, or None when it set none
+    (gRPC then reports a remaining time of centuries)."""
+    remaining = context.time_remaining()
+    return remaining if remaining < 10**8 else None

@@ -27,12 +27,12 @@ def list_reply(catalog: Catalog, request: catalog_pb2.ListEntriesRequest) -> cat
 
 
 def search_reply(catalog: Catalog, request: catalog_pb2.SearchEntriesRequest) -> catalog_pb2.SearchEntriesResponse:
-    found, token = catalog.search(request.query, wire.entry_filter_from_proto(request.filter), request.page_size,
-                                  request.page_token, StoredEntry._make)
+    where = wire.entry_filter_from_proto(request.filter)
+    found, token = catalog.search(request.query, where, request.page_size, request.page_token, StoredEntry._make)
     reply = catalog_pb2.SearchEntriesResponse(next_page_token=token, total=found.total,
                                               total_is_lower_bound=found.total_is_lower_bound)
     if request.with_facets:
-        _add_facets(reply, catalog.facets(request.query, wire.entry_filter_from_proto(request.filter)))
+        _add_facets(reply, catalog.facets(request.query, where))
     for entry in found.entries:
         wire.stored_entry_to_proto(entry, reply.entries.add())
     return reply
