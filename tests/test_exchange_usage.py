@@ -84,3 +84,16 @@ def test_a_key_s_hash_is_the_hmac_of_its_json_text(request_id, key):
     text = json.dumps([request_id, sorted(key.items())], ensure_ascii=False, separators=(",", ":"))
     expected = hmac.new(SECRET, text.encode(), hashlib.sha256).hexdigest()[:16]
     assert KeyHasher(SECRET)(request_id, key) == expected == key_hash(SECRET, request_id, key)
+
+
+def test_the_totals_since_start_hold_what_was_written_and_what_waits(tmp_path):
+    store, clock, calls = book(tmp_path, flush_calls=3, flush_seconds=3600)
+    for _ in range(3):  # written at the third
+        calls.count("r1", "owner", "query", keys=2, hits=1, not_found=1)
+    clock.at += timedelta(hours=2)
+    calls.count("r2", "owner", "query", refused=True)  # waiting to be written, another request and hour
+    calls.count("r1", "hub", "verify", keys=1, mismatches=1)
+    assert [(t.role, t.mode, t.calls, t.keys, t.hits, t.not_found, t.mismatches, t.refusals)
+            for t in calls.totals()] == [("hub", "verify", 1, 1, 0, 0, 1, 0), ("owner", "query", 4, 6, 3, 3, 0, 1)]
+    calls.flush()
+    assert [(t.role, t.mode, t.calls) for t in calls.totals()] == [("hub", "verify", 1), ("owner", "query", 4)]

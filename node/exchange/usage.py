@@ -44,7 +44,8 @@ class CallBook:
         self.flush_calls, self.flush_seconds = flush_calls, flush_seconds
         self._lock = threading.Lock()
         self._counts: dict[tuple[str, str, str, str], CallCount] = {}
-        self._totals: dict[tuple[str, str], CallCount] = {}  # (role, mode) -> since the node started, for metrics
+        # (role, mode) -> what was flushed since the node started, for its metrics (`totals`)
+        self._totals: dict[tuple[str, str], CallCount] = {}
         self._audit: dict[tuple[str, str, str], list[str]] = {}  # (request, consumer, mode) -> key hashes
         self._pending = 0
         self._last_flush = time.monotonic()
@@ -55,20 +56,16 @@ class CallBook:
         hour = hour_of(self.clock())
         with self._lock:
             slot = (request_id, role, mode, hour)
-            hourly = self._counts.get(slot)
-            if hourly is None:
-                hourly = self._counts[slot] = CallCount(request_id, role, mode, hour)
-            total = self._totals.get((role, mode))
-            if total is None:
-                total = self._totals[role, mode] = CallCount("", role, mode, "")
-            for c in (hourly, total):
-                c.calls += calls
-                c.keys += keys
-                c.hits += hits
-                c.not_found += not_found
-                c.mismatches += mismatches
-                c.refusals += calls if refused else 0
-                c.millis += round(seconds * 1000)
+            c = self._counts.get(slot)
+            if c is None:
+                c = self._counts[slot] = CallCount(request_id, role, mode, hour)
+            c.calls += calls
+            c.keys += keys
+            c.hits += hits
+            c.not_found += not_found
+            c.mismatches += mismatches
+            c.refusals += calls if refused else 0
+            c.millis += round(seconds * 1000)
             self._pending += calls
             due = self._pending >= self.flush_calls or time.monotonic() - self._last_flush >= self.flush_seconds
         if due:
@@ -76,9 +73,12 @@ class CallBook:
 
     def totals(self) -> list[CallCount]:
         """Per part and mode, what this node counted since it started (request and hour empty):
-        what its metrics export (cascade_keyed_calls_total, cascade_keyed_call_keys_total)."""
+        what its metrics export (cascade_keyed_calls_total, cascade_keyed_call_keys_total). Made
+        when read, from what was flushed and what waits to be: a call adds nothing here."""
         with self._lock:
-            return [dataclasses.replace(c) for _, c in sorted(self._totals.items())]
+            totals = {key: dataclasses.replace(c) for key, c in self._totals.items()}
+            _sum_into(totals, self._counts.values())
+        return [c for _, c in sorted(totals.items())]
 
     def audit(self, request_id: str, consumer_code: str, mode: str, hashes: list[str]) -> None:
         """The owner's part: the keys a served call asked, for the audit trail, as their key_hash()."""
@@ -89,6 +89,7 @@ class CallBook:
         """Writes what was counted since the last flush in one transaction, with one audit record."""
         with self._lock:
             counts, self._counts = list(self._counts.values()), {}
+            _sum_into(self._totals, counts)
             audit, self._audit = self._audit, {}
             self._pending, self._last_flush = 0, time.monotonic()
         if not counts and not audit:
@@ -107,3 +108,12 @@ class CallBook:
                                         for (request_id, consumer, mode), hashes in sorted(audit.items())))
         except Exception as failure:  # the store is closing: the counts of the last moments are lost, not the calls
             self.log.warning("calls.flush_failed", error=str(failure), counts=len(counts))
+
+
+def _sum_into(totals: dict[tuple[str, str], CallCount], counts) -> None:
+    """Adds each count to its part and mode's total."""
+    for c in counts:
+        total = totals.get((c.role, c.mode))
+        if total is None:
+            total = totals[c.role, c.mode] = CallCount("", c.role, c.mode, "")
+        total.add(c)

@@ -141,6 +141,14 @@ class CallCount:
     refusals: int = 0
     millis: int = 0
 
+    def add(self, other: "CallCount") -> None:
+        """Adds the other's sums (COUNTED) to this one's."""
+        for name in COUNTED:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+COUNTED = ("calls", "keys", "hits", "not_found", "mismatches", "refusals", "millis")  # CallCount's sums
+
 
 @dataclasses.dataclass
 class ExchangeRecord:

@@ -233,8 +233,8 @@ class Card:
             received.rows_received += rows
             received.exchanges_received += completed
 
-    def count_calls(self, totals: Iterable[tuple[str, str, int, int]]) -> None:
-        for consumer_code, owner_code, answered, _ in totals:
+    def count_calls(self, totals: Iterable[tuple[str, str, int]]) -> None:
+        for consumer_code, owner_code, answered in totals:
             if owner_code:
                 (self.departments.get(owner_code) or self.row("", owner_code)).calls_provided += answered
             (self.departments.get(consumer_code) or self.row("", consumer_code)).calls_made += answered

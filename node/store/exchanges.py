@@ -11,12 +11,11 @@ import json
 import urllib.parse
 from typing import Sequence
 
-from node.model.exchange import CallCount, ExchangeRecord, Mount
+from node.model.exchange import COUNTED, CallCount, ExchangeRecord, Mount
 from node.times import format_time, parse_time
 
 _MOUNT = ("resource_code", "kind", "location", "table_name", "columns", "credential", "mounted_at", "mounted_by",
           "keys", "personal")
-_COUNTS = ("calls", "keys", "hits", "not_found", "mismatches", "refusals", "millis")
 _RECORD = ("request_id", "role", "consumer_code", "owner_code", "resource_code", "start_offset", "rows", "bytes",
            "sha256", "started", "finished", "outcome", "detail")
 
@@ -65,11 +64,11 @@ class ExchangeWrites:
 
     def count_calls(self, counts: list[CallCount]) -> None:
         """Adds the counts to their (request, part, mode, hour) rows."""
-        names = ("request_id", "role", "mode", "hour", *_COUNTS)
+        names = ("request_id", "role", "mode", "hour", *COUNTED)
         self.conn.executemany(
             f"INSERT INTO calls ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
             f"ON CONFLICT (request_id, role, mode, hour) DO UPDATE SET "
-            + ", ".join(f"{c} = {c} + excluded.{c}" for c in _COUNTS),
+            + ", ".join(f"{c} = {c} + excluded.{c}" for c in COUNTED),
             [tuple(getattr(c, n) for n in names) for c in counts])
 
     def grant_calls(self, request_id: str, day: str, call_ids: Sequence[str]) -> tuple[int, set[str]]:
@@ -119,7 +118,7 @@ class ExchangeReads:
 
     def call_counts(self, request_id: str = "", limit: int = -1) -> list[CallCount]:
         """The newest `limit` rows of call counts (of one request, or all), oldest first."""
-        names = ("request_id", "role", "mode", "hour", *_COUNTS)
+        names = ("request_id", "role", "mode", "hour", *COUNTED)
         where, params = ("WHERE request_id = ?", [request_id]) if request_id else ("", [])
         with self.reading() as conn:
             rows = conn.execute(f"SELECT {', '.join(names)} FROM calls {where} ORDER BY hour DESC, request_id, role, "
@@ -135,14 +134,14 @@ class ExchangeReads:
                                 "GROUP BY consumer_code, owner_code", (role, since, until, until)).fetchall()
 
     def call_totals(self, role: str, since: str = "", until: str = "", *, local: bool = False
-                    ) -> list[tuple[str, str, int, int]]:
-        """(consumer_code, owner_code, calls answered, keys they asked) of the query and verify
+                    ) -> list[tuple[str, str, int]]:
+        """(consumer_code, owner_code, calls answered) of the query and verify
         calls this node counted in that role, in the hours from `since` to before `until` (stored
         times; empty: unbounded), by the request's parties. `local`: only requests whose consumer
         and owner are of one node (calls that never reach the hub)."""
         with self.reading() as conn:
             return conn.execute(
-                "SELECT r.consumer_code, r.owner_code, sum(c.calls - c.refusals), sum(c.keys) FROM calls c "
+                "SELECT r.consumer_code, r.owner_code, sum(c.calls - c.refusals) FROM calls c "
                 "JOIN requests r ON r.request_id = c.request_id "
                 "WHERE c.role = ? AND c.hour >= substr(?, 1, 13) AND (? = '' OR c.hour < substr(?, 1, 13)) "
                 + ("AND r.consumer_node = r.owner_node " if local else "")
