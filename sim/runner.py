@@ -65,13 +65,15 @@ class Run:
 
     # -- the phases ------------------------------------------------------------------------------
 
-    def _connect(self, compose) -> tuple:
-        """The federation's clients and where its faults land: one the harness starts now, or the
-        one the federation file describes (it must hold every node of the scenario's compose file)."""
+    def _connect(self, compose):
+        """The federation's clients: one the harness starts now, or the one the federation file
+        describes (it must hold every node of the scenario's compose file). Returned as soon as it
+        is up, with nothing called between, so that a signal (Ctrl-C, SIGTERM) that ends the run
+        meanwhile finds it either still starting, and brought down by Federation.up, or in the
+        run's hands, and brought down by its `finally`."""
         if self.federation is None:
             self.display.note(f"{self.scenario.name}: starting {compose.name} ({len(compose.all)} nodes) in {self.state}")
-            fed = Federation.up(self.scenario.compose, self.state)
-            return fed, targets.HarnessFaults(fed)
+            return Federation.up(self.scenario.compose, self.state)
         fed = remote.load(self.federation)
         problems = []
         if missing := sorted({n.id for n in compose.all} - set(fed.state["nodes"])):
@@ -85,14 +87,16 @@ class Run:
             raise HarnessError(f"{self.federation} does not fit the scenario: {'; '.join(problems)}")
         self.display.note(f"{self.scenario.name}: driving the federation of {self.federation} "
                           f"({len(fed.state['nodes'])} nodes)")
-        return fed, fed.faults
+        return fed
 
     def execute(self) -> dict:
         compose = compose_mod.load(self.scenario.compose)
         began = time.monotonic()
-        fed, self.faults = self._connect(compose)
-        self.hub_id = fed.hub_id
+        fed = self._connect(compose)
         try:
+            # where faults land: the harness's own processes, or what the federation file allows
+            self.faults = targets.HarnessFaults(fed) if self.federation is None else fed.faults
+            self.hub_id = fed.hub_id
             self.timings["up_seconds"] = round(time.monotonic() - began, 1)
             known = workload.Catalog(self.scenario, compose)
             self._seed(fed, known)
