@@ -13,8 +13,9 @@ from typing import Any
 
 from node import roles
 from node.model import regions
-from node.config_rules import (Reader, is_address, is_auto_or, is_boolean, is_choice, is_file_at, is_list, is_node_id, is_number,
-                               is_region, is_text, data_authority, lifecycle_settings, official_calendar, read_yaml)
+from node.config_rules import (Reader, is_address, is_auto_or, is_boolean, is_choice, is_file_at, is_list, is_node_id,
+                               is_number, is_region, is_text, data_authority, lifecycle_settings, official_calendar,
+                               read_yaml)
 from node.errors import ConfigError
 from node.model.rules import PROVIDER_CODE
 from node.config_resources import Resources, parse_resources

@@ -13,6 +13,7 @@ carried a value, every verdict as the source says, no query answer an item outsi
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import pathlib
 import random
@@ -269,6 +270,7 @@ def check(day: Day, counted: dict[str, dict[str, int]]) -> dict:
     twice = [rid for rid, ids in answered.items() if any(counted[rid].get(i) != n for i, n in ids.items())]
     strays = [rid for rid, ids in counted.items() if set(ids) - {c.call_id for c in day.calls}]
     over = [g.request_id for g in day.grants if g.daily_quota and sum(counted[g.request_id].values()) > g.daily_quota]
+    answered = collections.Counter(c.mode == "query" for c in day.calls if c.outcome == "ok")  # True: queries
     return {
         "no_call_counted_twice": {"held": not twice and not strays, "requests_differing": twice,
                                   "requests_with_unknown_ids": strays,
@@ -276,9 +278,9 @@ def check(day: Day, counted: dict[str, dict[str, int]]) -> dict:
         "quotas_held": {"held": not over, "over_quota": over,
                         "quota_refusals": sum(1 for c in day.calls if c.outcome == "daily_quota")},
         "verify_returned_no_value": {"held": not any(c.leaks for c in day.calls if c.mode != "query"),
-                                     "answers_checked": sum(1 for c in day.calls if c.mode != "query" and c.outcome == "ok")},
+                                     "answers_checked": answered[False]},
         "query_within_its_grant": {"held": not any(c.leaks for c in day.calls if c.mode == "query"),
-                                   "answers_checked": sum(1 for c in day.calls if c.mode == "query" and c.outcome == "ok"),
+                                   "answers_checked": answered[True],
                                    "masked_values_checked": sum(c.masked for c in day.calls)},
         "verdicts_as_the_source_says": {"held": not any(c.wrong for c in day.calls),
                                         "wrong": sum(c.wrong for c in day.calls)},

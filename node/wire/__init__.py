@@ -240,7 +240,8 @@ def request_from_proto(msg: sharing_pb2.SharingRequest) -> Request:
         history=tuple(Event(e.version, e.state, e.actor, moment(e.at), e.note, e.maker) for e in msg.history),
         filter_column=msg.row_filter.column, filter_prefix=msg.row_filter.prefix, valid_until=msg.valid_until,
         modes=tuple(msg.modes) or MODES, daily_quota=msg.daily_quota, rate=msg.rate, plain=tuple(msg.plain),
-        granted_items=tuple(msg.granted_items), signer=msg.signer, signature=msg.signature, signer_cert=msg.signer_cert, maker=msg.maker,
+        granted_items=tuple(msg.granted_items), signer=msg.signer, signature=msg.signature,
+        signer_cert=msg.signer_cert, maker=msg.maker,
     )
 
 
